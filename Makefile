@@ -1,0 +1,34 @@
+# The same commands .ci/run calls.
+PY ?= python3
+PIP ?= $(PY) -m pip
+
+.PHONY: setup system-deps test lint demo bench pcaps clean
+
+system-deps:            ## tools the tests and the lab use (root; Debian)
+	@if ! command -v tshark >/dev/null || ! command -v tcpdump >/dev/null || ! command -v tcprewrite >/dev/null || ! command -v nft >/dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		$$(grep -v '^#' lab/apt-packages.txt); fi
+
+setup: system-deps      ## install camaudit with its test tools
+	$(PIP) install -q -e '.[dev]'
+
+demo: setup             ## run camaudit verify on the bundled captures
+	-camaudit verify pcaps/ --closed-network 10.66.0.0/24 --closed-network fd66::/64
+
+test: setup lint        ## the full test suite
+	$(PY) -m pytest -q
+
+lint:
+	ruff check camaudit tests bench lab pcaps
+	ruff format --check camaudit tests
+	mypy
+
+bench: setup            ## speed and memory against tshark / tcpdump / nfstream (on demand)
+	$(PIP) install -q -e '.[bench]'
+	$(PY) bench/run.py
+
+pcaps:                  ## re-record every stored capture in the netns lab (root)
+	$(PY) pcaps/make_pcaps.py
+
+clean:
+	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

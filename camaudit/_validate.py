@@ -1,0 +1,304 @@
+"""A tiny field-spec validator shared by the profile and policy loaders.
+
+A spec maps each allowed key of a TOML table to a :class:`Field` (a converter plus
+``required`` / ``default``). :func:`check_table` converts one table and appends one
+line per problem to an error list, so a loader can report every error of every file
+at once instead of stopping at the first. Messages have the shape
+``<where>: <field>: <what is wrong>``, where ``<where>`` names the file and the entry
+(``phone_home.toml: rule[3] (some-id)``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import ipaddress
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "Check",
+    "Field",
+    "Invalid",
+    "address",
+    "boolean",
+    "check_table",
+    "cidr",
+    "date",
+    "domain",
+    "entry_label",
+    "integer",
+    "list_of",
+    "number",
+    "one_of",
+    "port",
+    "read_toml",
+    "show",
+    "table_list",
+    "text",
+]
+
+
+class Invalid(Exception):
+    """Raised by a converter: the message says what was expected (``expected ...``)."""
+
+
+Check = Callable[[Any], Any]
+"""A converter: returns the checked, normalised value or raises :class:`Invalid`."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """How one key of a table is checked; ``default`` is used when an optional key is absent."""
+
+    check: Check
+    required: bool = False
+    default: Any = None
+
+
+def show(value: object, limit: int = 60) -> str:
+    """``repr`` of an untrusted value, bounded and free of control characters."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def entry_label(raw: object, key: str) -> str:
+    """`` (some-id)``: an entry's id or name for error messages, printable and bounded."""
+    value = raw.get(key) if isinstance(raw, dict) else None
+    if not isinstance(value, str):
+        return ""
+    return f" ({re.sub(r'[^ -~]', '?', value)[:40]})"
+
+
+def read_toml(path: Path, display: str, errors: list[str]) -> dict[str, Any] | None:
+    """Parse one TOML file; on failure append a one-line error and return ``None``.
+
+    A syntax error names the line and column that :mod:`tomllib` reports.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        errors.append(f"{display}: cannot read file: {exc.strerror or exc}")
+        return None
+    try:
+        source = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        errors.append(f"{display}: not UTF-8 text (byte {exc.start})")
+        return None
+    try:
+        return tomllib.loads(source)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        where = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", message)
+        end = re.search(r"\s*\(at end of document\)\s*$", message)
+        if where:
+            position = f"line {where.group(1)}, column {where.group(2)}: "
+            message = message[: where.start()]
+        elif end:
+            position = f"line {source.count(chr(10)) + 1} (end of file): "
+            message = message[: end.start()]
+        else:
+            position = ""
+        errors.append(f"{display}: {position}TOML syntax error: {message}")
+    return None
+
+
+def check_table(
+    raw: object, spec: Mapping[str, Field], where: str, errors: list[str]
+) -> dict[str, Any] | None:
+    """Convert ``raw`` by ``spec``; every problem is appended to ``errors``.
+
+    Unknown keys and missing required keys are errors. Returns the converted values
+    (defaults filled in) or ``None`` when anything in this table was wrong.
+    """
+    if not isinstance(raw, dict):
+        errors.append(f"{where}: expected a table, got {show(raw)}")
+        return None
+    ok = True
+    for key in raw:
+        if key not in spec:
+            hint = difflib.get_close_matches(str(key), list(spec), n=1)
+            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            errors.append(f"{where}: {show(key)}: unknown field{extra}")
+            ok = False
+    out: dict[str, Any] = {}
+    for name, field in spec.items():
+        if name not in raw:
+            if field.required:
+                errors.append(f"{where}: {name}: missing (required)")
+                ok = False
+            out[name] = field.default
+            continue
+        try:
+            out[name] = field.check(raw[name])
+        except Invalid as exc:
+            errors.append(f"{where}: {name}: {exc}")
+            ok = False
+    return out if ok else None
+
+
+def table_list(raw: Mapping[str, Any], key: str, where: str, errors: list[str]) -> list[Any]:
+    """The ``[[key]]`` array of tables of a document (empty when absent)."""
+    value = raw.get(key, [])
+    if not isinstance(value, list):
+        errors.append(f"{where}: {key}: expected [[{key}]] tables, got {show(value)}")
+        return []
+    return value
+
+
+# -- converters ---------------------------------------------------------------------------
+
+
+def text(empty_ok: bool = False) -> Check:
+    """A string; surrounding whitespace is dropped; empty only if ``empty_ok``."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or (not empty_ok and not value.strip()):
+            raise Invalid(f"expected a {'' if empty_ok else 'non-empty '}string, got {show(value)}")
+        return value.strip()
+
+    return check
+
+
+def boolean() -> Check:
+    """``true`` or ``false``."""
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise Invalid(f"expected true or false, got {show(value)}")
+        return value
+
+    return check
+
+
+def integer(low: int, high: int) -> Check:
+    """An integer in ``[low, high]`` (booleans are not integers here)."""
+
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise Invalid(f"expected an integer {low}-{high}, got {show(value)}")
+        return value
+
+    return check
+
+
+def port() -> Check:
+    """A TCP/UDP port number, 1-65535."""
+    return integer(1, 65535)
+
+
+def number(low: float, high: float) -> Check:
+    """A number (integer or float) in ``[low, high]``, returned as ``float``."""
+
+    def check(value: Any) -> float:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not (low <= value <= high)
+        ):
+            raise Invalid(f"expected a number {low:g}-{high:g}, got {show(value)}")
+        return float(value)
+
+    return check
+
+
+def one_of(*choices: str) -> Check:
+    """One of a fixed set of strings."""
+
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise Invalid(f"expected one of {', '.join(choices)}, got {show(value)}")
+        return str(value)
+
+    return check
+
+
+def list_of(item: Check, what: str, non_empty: bool = False) -> Check:
+    """A list whose items all pass ``item``; returned as a tuple, duplicates dropped.
+
+    The message names the kind of item (``expected a list of integers 1-65535``)
+    and the first bad item.
+    """
+
+    def check(value: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list):
+            raise Invalid(f"expected a list of {what}, got {show(value)}")
+        if non_empty and not value:
+            raise Invalid(f"expected a non-empty list of {what}")
+        out: list[Any] = []
+        for index, element in enumerate(value, start=1):
+            try:
+                converted = item(element)
+            except Invalid as exc:
+                raise Invalid(f"expected a list of {what} (item {index}: {exc})") from None
+            if converted not in out:
+                out.append(converted)
+        return tuple(out)
+
+    return check
+
+
+def cidr() -> Check:
+    """An IPv4/IPv6 network or address, normalised by ``ip_network(strict=False)``."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise Invalid(f"expected a CIDR string, got {show(value)}")
+        try:
+            return str(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError:
+            raise Invalid(f"expected a CIDR such as 10.0.0.0/8, got {show(value)}") from None
+
+    return check
+
+
+def address() -> Check:
+    """One IPv4/IPv6 address, normalised."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise Invalid(f"expected an IP address string, got {show(value)}")
+        try:
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise Invalid(f"expected an IP address such as 10.0.0.1, got {show(value)}") from None
+
+    return check
+
+
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_DOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
+
+
+def domain(min_labels: int = 1) -> Check:
+    """A DNS name or suffix: lower-cased, trailing and leading dots dropped."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise Invalid(f"expected a DNS name, got {show(value)}")
+        name = value.strip().lower().strip(".")
+        if not _DOMAIN.match(name) or len(name) > 253 or name.count(".") + 1 < min_labels:
+            raise Invalid(f"expected a DNS name such as example.com, got {show(value)}")
+        return name
+
+    return check
+
+
+def date() -> Check:
+    """A TOML local date (``2027-01-01``) or the same as an ISO string."""
+
+    def check(value: Any) -> dt.date:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        raise Invalid(f"expected a date such as 2027-01-01, got {show(value)}")
+
+    return check

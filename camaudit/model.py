@@ -1,0 +1,227 @@
+"""Frozen result types shared by every stage.
+
+Data flows one way: captures -> :class:`TrafficSummary` -> :class:`Assessment`
+-> :class:`Report` -> a formatter. Each stage takes the previous stage's
+frozen result and returns its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Verdict(StrEnum):
+    """The answer to "is this a closed network?"."""
+
+    ISOLATED = "isolated"
+    ISOLATED_WITH_ATTEMPTS = "isolated_with_attempts"
+    NOT_ISOLATED = "not_isolated"
+    INCONCLUSIVE = "inconclusive"
+
+
+class FlowCategory(StrEnum):
+    """What a flow amounts to, derived from its Zeek-style ``conn_state``."""
+
+    ESTABLISHED = "established"  # TCP handshake answered (or mid-stream both ways)
+    ATTEMPTED = "attempted"  # TCP SYN / ICMP echo with no answer at all
+    REJECTED = "rejected"  # RST or ICMP unreachable in answer
+    ONE_WAY = "one_way"  # UDP / other: packets one way only
+    TWO_WAY = "two_way"  # UDP / ICMP / other: packets both ways
+
+
+class Direction(StrEnum):
+    """Where a flow stands relative to the closed network."""
+
+    OUTBOUND = "outbound"  # an inside host originated towards an outside address
+    INBOUND = "inbound"  # an outside host originated towards an inside address
+    INTERNAL = "internal"  # both ends inside, or local-only (multicast, link-local ...)
+    TRANSIT = "transit"  # neither end inside: not traffic of the audited network
+
+
+@dataclass(frozen=True)
+class FrameRef:
+    """One packet as Wireshark numbers it: 1-based frame number within one capture file."""
+
+    capture: str
+    frame: int
+    time: float
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something about the evidence that a reader must know; never silently dropped.
+
+    ``code`` is stable and machine-readable (``truncated``, ``snaplen``, ``drops``,
+    ``undecodable``, ``unknown_linktype``, ``one_direction`` ...); ``message`` is
+    one line for a person.
+    """
+
+    code: str
+    message: str
+    capture: str | None = None
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class CaptureInput:
+    """One capture file as read."""
+
+    path: str
+    sha256: str
+    format: str  # "pcap" | "pcapng"
+    compression: str | None  # "gzip" or None
+    packets: int
+    first_time: float | None
+    last_time: float | None
+    link_types: tuple[str, ...]
+    snaplen: int | None
+    problems: tuple[Problem, ...]
+    ip_packets: int = 0  # decoded into a flow
+    other_packets: int = 0  # not IP (ARP, LLDP, STP ...): counted, not flows
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A bidirectional conversation, its state modelled on Zeek's ``conn_state``.
+
+    ``orig`` is the side that started it (the SYN sender, else the first sender).
+    Packet and byte counts are frames and frame lengths on the wire, as in
+    Wireshark's Conversations view. ICMP errors that refer to the flow are not
+    counted in it; they are kept in ``rejected_by``.
+    """
+
+    proto: str  # "tcp" | "udp" | "icmp" | "icmpv6" | "ip-<n>"
+    orig: str
+    orig_port: int
+    resp: str
+    resp_port: int
+    conn_state: str  # S0 S1 SF REJ RSTO RSTR RSTOS0 RSTRH SH SHR OTH
+    category: FlowCategory
+    first: FrameRef
+    last: FrameRef
+    orig_packets: int
+    orig_bytes: int
+    resp_packets: int
+    resp_bytes: int
+    orig_mac: str | None = None
+    resp_mac: str | None = None
+    vlan: int | None = None
+    sni: str | None = None
+    http_host: str | None = None
+    app: str | None = None  # "dns" | "tls" | "http" | "ntp" | None
+    dns_names: tuple[str, ...] = ()  # names a resolver gave for ``resp`` before this flow
+    rejected_by: FrameRef | None = None
+    rejected_from: str | None = None  # who sent the RST / ICMP error
+    payload_orig: bytes = b""  # first bytes the originator sent (for payload rules)
+    payload_resp: bytes = b""
+    reply_unseen: bool = False  # orig ACKed a SYN-ACK the capture does not hold
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name this flow is known by: DNS answers, SNI, HTTP Host."""
+        seen: list[str] = list(self.dns_names)
+        for extra in (self.sni, self.http_host):
+            if extra and extra not in seen:
+                seen.append(extra)
+        return tuple(seen)
+
+
+@dataclass(frozen=True)
+class DnsLookup:
+    """One DNS question and what (if anything) answered it."""
+
+    name: str
+    qtype: str
+    client: str
+    server: str
+    query: FrameRef | None
+    response: FrameRef | None
+    rcode: str | None  # None: no response in the capture
+    answers: tuple[str, ...]  # addresses (A/AAAA) and names (CNAME ...), in order
+    truncated: bool = False  # the packet was cut by the snaplen
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    """A local address and the MAC it was seen with."""
+
+    ip: str
+    mac: str | None
+    oui_vendor: str | None = None
+
+
+@dataclass(frozen=True)
+class TrafficSummary:
+    """Everything the traffic stage learned from the captures."""
+
+    inputs: tuple[CaptureInput, ...]
+    flows: tuple[Flow, ...]
+    dns: tuple[DnsLookup, ...]
+    hosts: tuple[HostInfo, ...]
+    problems: tuple[Problem, ...]
+    packets: int
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where to look: a capture, frame numbers in it, and a Wireshark display filter
+    that shows exactly those frames."""
+
+    capture: str
+    frames: tuple[int, ...]
+    display_filter: str
+    first_time: float | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule that fired, with the evidence behind it."""
+
+    rule: str
+    severity: str  # "high" | "medium" | "low" | "info"
+    device: str | None
+    summary: str
+    evidence: tuple[Evidence, ...]
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboundFlow:
+    """A flow that leaves (or enters) the closed network, as judged by the policy."""
+
+    flow: Flow
+    direction: Direction
+    device: str  # the inside end
+    remote: str  # the outside end
+    crossed: bool  # traffic got across the boundary
+    label: str | None  # phone-home label from the profiles
+    label_source: str | None
+    allowed_by: str | None  # policy allow/exception that accepts it, with its reason
+
+
+@dataclass(frozen=True)
+class ClassifiedLookup:
+    """A DNS look-up judged against the closed network."""
+
+    lookup: DnsLookup
+    external: bool
+    label: str | None
+    answered_with_addresses: bool
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The verdict stage's result: returned, never raised."""
+
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    closed_network: tuple[str, ...]
+    closed_network_is_default: bool
+    fail_on: str
+    outbound: tuple[OutboundFlow, ...]
+    dns: tuple[ClassifiedLookup, ...]
+    findings: tuple[Finding, ...]
+    devices: tuple[HostInfo, ...]
+    policy_name: str
+    policy_path: str | None

@@ -1,0 +1,455 @@
+"""The verdict stage: traffic + policy + profiles -> findings -> verdict.
+
+Returned, never raised. Every finding carries its evidence: capture, frame
+numbers and a Wireshark display filter that shows the packets behind it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from datetime import date
+from functools import lru_cache
+
+from camaudit.model import (
+    Assessment,
+    ClassifiedLookup,
+    Direction,
+    DnsLookup,
+    Evidence,
+    Finding,
+    Flow,
+    FlowCategory,
+    HostInfo,
+    OutboundFlow,
+    Problem,
+    TrafficSummary,
+    Verdict,
+)
+from camaudit.policy.load import Policy, ServiceRule
+from camaudit.profiles import Profiles
+
+# Evidence problems that stop a capture from proving isolation (they never hide a leak).
+BLOCKING_PROBLEMS = ("truncated", "corrupt", "drops", "one_direction", "snaplen")
+_CROSSING = (FlowCategory.ESTABLISHED, FlowCategory.TWO_WAY)
+_NO_ANSWER_RCODES = ("NXDOMAIN", "REFUSED", "SERVFAIL", "NOTIMP")
+_LOCAL_SUFFIXES = ("local", "home.arpa", "internal", "localhost", "invalid", "test")
+
+
+@lru_cache(maxsize=65536)
+def local_only(ip: str) -> bool:
+    """Multicast, broadcast, link-local, loopback and unspecified addresses never leave a link."""
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if addr.version == 4 and int(addr) == 0xFFFF_FFFF:
+        return True
+    return addr.is_multicast or addr.is_link_local or addr.is_loopback or addr.is_unspecified
+
+
+class _Judge:
+    def __init__(self, policy: Policy, profiles: Profiles, today: date) -> None:
+        self.policy = policy
+        self.profiles = profiles
+        self.today = today
+
+    def inside(self, ip: str) -> bool:
+        return local_only(ip) or self.policy.is_inside(ip)
+
+    def direction(self, flow: Flow) -> Direction:
+        o, r = self.inside(flow.orig), self.inside(flow.resp)
+        if o and r:
+            return Direction.INTERNAL
+        if o:
+            return Direction.OUTBOUND
+        if r:
+            return Direction.INBOUND
+        return Direction.TRANSIT
+
+    def label(self, flow: Flow, outbound: bool) -> tuple[str | None, str | None]:
+        rule = self.profiles.match_payload(flow.proto, flow.resp_port, flow.payload_orig)
+        if rule is None:
+            for name in flow.names:
+                rule = self.profiles.match_name(name)
+                if rule is not None:
+                    break
+        if rule is None and outbound:
+            # Port rules describe vendor services out there, never a camera's own ports.
+            rule = self.profiles.match_port(flow.proto, flow.resp_port)
+        if rule is not None:
+            return rule.label, rule.source
+        if flow.app == "ntp":
+            return "NTP time sync to an outside server", None
+        if flow.app == "dns":
+            return "DNS to an outside resolver", None
+        return None, None
+
+    def rule_for(
+        self, device: str, remote: str, port: int, proto: str, names: Iterable[str]
+    ) -> tuple[ServiceRule | None, bool]:
+        """The allow rule or live exception accepting this; and whether an expired one matched."""
+        expired = False
+        for kind, rules in (("allow", self.policy.allow), ("exception", self.policy.exceptions)):
+            for rule in rules:
+                if not _rule_matches(rule, device, remote, port, proto, tuple(names)):
+                    continue
+                if kind == "exception" and rule.expires is not None and rule.expires < self.today:
+                    expired = True
+                    continue
+                return rule, expired
+        return None, expired
+
+
+@lru_cache(maxsize=1024)
+def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+
+def _in_any(ip: str, cidrs: tuple[str, ...]) -> bool:
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(addr in net for net in _networks(cidrs))
+
+
+def _name_in(name: str, suffixes: Iterable[str]) -> bool:
+    name = name.lower().rstrip(".")
+    return any(
+        name == s or name.endswith("." + s) for s in (x.lower().strip(".") for x in suffixes)
+    )
+
+
+def _rule_matches(
+    rule: ServiceRule, device: str, remote: str, port: int, proto: str, names: tuple[str, ...]
+) -> bool:
+    if rule.proto and rule.proto != proto:
+        return False
+    if rule.ports and port not in rule.ports:
+        return False
+    if rule.devices and not _in_any(device, rule.devices):
+        return False
+    host_ok = bool(rule.hosts) and _in_any(remote, rule.hosts)
+    name_ok = bool(rule.names) and any(_name_in(n, rule.names) for n in names)
+    return host_ok or name_ok or (not rule.hosts and not rule.names)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def flow_filter(flow: Flow) -> str:
+    """Display filter that shows exactly the packets camaudit counted in ``flow``."""
+    ip = "ipv6" if ":" in flow.orig else "ip"
+    no_icmp = "!icmpv6" if ip == "ipv6" else "!icmp"
+    parts = [f"{ip}.addr=={flow.orig}", f"{ip}.addr=={flow.resp}"]
+    if flow.proto in ("tcp", "udp"):
+        parts += [
+            f"{flow.proto}.port=={flow.orig_port}",
+            f"{flow.proto}.port=={flow.resp_port}",
+            no_icmp,
+        ]
+        return " && ".join(parts)
+    if flow.proto in ("icmp", "icmpv6"):
+        types = (
+            sorted({flow.orig_port, flow.resp_port})
+            if flow.app != "icmp-error"
+            else [flow.orig_port]
+        )
+        field = f"{flow.proto}.type"
+        parts.append(" || ".join(f"{field}=={t}" for t in types))
+        parts[-1] = f"({parts[-1]})"
+        return " && ".join(parts)
+    number = flow.proto.removeprefix("ip-")
+    parts.append(f"ipv6.nxt=={number}" if ip == "ipv6" else f"ip.proto=={number}")
+    return " && ".join(parts)
+
+
+def flow_evidence(flow: Flow) -> tuple[Evidence, ...]:
+    """One piece of evidence per capture file the flow shows up in."""
+    filt = flow_filter(flow)
+    items: list[Evidence] = []
+    if flow.first.capture == flow.last.capture:
+        frames = tuple(sorted({flow.first.frame, flow.last.frame}))
+        items.append(Evidence(flow.first.capture, frames, filt, flow.first.time))
+    else:
+        items.append(Evidence(flow.first.capture, (flow.first.frame,), filt, flow.first.time))
+        items.append(Evidence(flow.last.capture, (flow.last.frame,), filt, flow.last.time))
+    if flow.rejected_by is not None:
+        ref = flow.rejected_by
+        items.append(Evidence(ref.capture, (ref.frame,), f"frame.number=={ref.frame}", ref.time))
+    return tuple(items)
+
+
+def dns_evidence(lookup: DnsLookup) -> tuple[Evidence, ...]:
+    """The query and its answer, by frame number and name."""
+    by_capture: dict[str, list[int]] = {}
+    first_time: dict[str, float] = {}
+    for ref in (lookup.query, lookup.response):
+        if ref is not None:
+            by_capture.setdefault(ref.capture, []).append(ref.frame)
+            first_time.setdefault(ref.capture, ref.time)
+    items = []
+    for capture, frames in by_capture.items():
+        # "frame.number in {...}" changed its separator between Wireshark releases; this
+        # form reads the same in all of them.
+        numbers = " || ".join(f"frame.number=={f}" for f in sorted(frames))
+        filt = f"dns.qry.name=={_quote(lookup.name)} && ({numbers})"
+        items.append(Evidence(capture, tuple(sorted(frames)), filt, first_time[capture]))
+    return tuple(items)
+
+
+def _external_name(name: str, judge: _Judge) -> bool:
+    if not name or "." not in name:
+        return False  # single-label names are resolved on the site, by search domain
+    if _name_in(name, _LOCAL_SUFFIXES) or _name_in(name, judge.policy.internal_domains):
+        return False
+    for suffix, version in ((".in-addr.arpa", 4), (".ip6.arpa", 6)):
+        if name.endswith(suffix):
+            return not _reverse_inside(name.removesuffix(suffix), version, judge)
+    return True
+
+
+def _reverse_inside(labels: str, version: int, judge: _Judge) -> bool:
+    parts = labels.split(".")[::-1]
+    try:
+        if version == 4 and len(parts) == 4:
+            return judge.inside(".".join(parts))
+        if version == 6 and len(parts) == 32:
+            text = "".join(parts)
+            return judge.inside(":".join(text[i : i + 4] for i in range(0, 32, 4)))
+    except ValueError:
+        return False
+    return True  # a partial reverse zone is the site's own business
+
+
+def _describe(flow: Flow, remote_port: int, label: str | None) -> str:
+    names = f" ({', '.join(flow.names)})" if flow.names else ""
+    port = f":{remote_port}" if flow.proto in ("tcp", "udp") else ""
+    what = f" — {label}" if label else ""
+    return f"{flow.orig} → {flow.resp}{port}/{flow.proto}{names}: {flow.category.value}{what}"
+
+
+class _Tally:
+    """Reasons grouped by what they say, so a thousand retries read as one line."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def add(self, text: str) -> None:
+        self.counts[text] = self.counts.get(text, 0) + 1
+
+    def __bool__(self) -> bool:
+        return bool(self.counts)
+
+    def lines(self, limit: int = 12) -> list[str]:
+        out = [text if n == 1 else f"{text} (×{n})" for text, n in self.counts.items()]
+        if len(out) > limit:
+            out = [*out[:limit], f"… and {len(out) - limit} more (see the findings)"]
+        return out
+
+
+def assess(
+    traffic: TrafficSummary, policy: Policy, profiles: Profiles, today: date | None = None
+) -> Assessment:
+    """Judge the traffic against the policy; the verdict comes back in the result."""
+    judge = _Judge(policy, profiles, today or date.today())
+    outbound: list[OutboundFlow] = []
+    findings: list[Finding] = []
+    reasons_cross = _Tally()
+    attempts = _Tally()
+    transit = 0
+    for flow in traffic.flows:
+        direction = judge.direction(flow)
+        if direction == Direction.INTERNAL or flow.app == "icmp-error":
+            continue
+        if direction == Direction.TRANSIT:
+            transit += 1
+            continue
+        out = direction == Direction.OUTBOUND
+        device, remote = (flow.orig, flow.resp) if out else (flow.resp, flow.orig)
+        label, source = judge.label(flow, out)
+        crossed = _crossed(flow, out, judge)
+        rule, expired = judge.rule_for(device, remote, flow.resp_port, flow.proto, flow.names)
+        allowed = f"{rule.name}: {rule.reason}" if rule else None
+        outbound.append(
+            OutboundFlow(flow, direction, device, remote, crossed, label, source, allowed)
+        )
+        evidence = flow_evidence(flow)
+        if expired and rule is None:
+            findings.append(
+                Finding(
+                    "POLICY-EXCEPTION-EXPIRED",
+                    "medium",
+                    device,
+                    "a policy exception matched this flow but has expired",
+                    evidence,
+                    label,
+                )
+            )
+        if allowed:
+            continue
+        text = _describe(flow, flow.resp_port, label)
+        if crossed:
+            rule_id = "BOUNDARY-CROSSED-OUT" if out else "BOUNDARY-CROSSED-IN"
+            findings.append(Finding(rule_id, "high", device, text, evidence, label))
+            reasons_cross.add(text)
+        else:
+            findings.append(Finding("OUTBOUND-ATTEMPT", "medium", device, text, evidence, label))
+            attempts.add(text)
+
+    dns = tuple(_classify(lookup, judge) for lookup in traffic.dns)
+    for item in dns:
+        lookup = item.lookup
+        if not item.external:
+            continue
+        rule, _expired = judge.rule_for(lookup.client, lookup.server, 53, "udp", (lookup.name,))
+        if rule is not None:
+            continue
+        answer = lookup.rcode or "no answer"
+        what = f" — {item.label}" if item.label else ""
+        if item.answered_with_addresses:
+            text = (
+                f"resolver {lookup.server} answered {lookup.client}'s look-up of "
+                f"{lookup.name} ({lookup.qtype}) with outside address(es) "
+                f"{', '.join(a for a in lookup.answers if _is_address(a))}{what}"
+            )
+            findings.append(
+                Finding(
+                    "DNS-EXTERNAL-RESOLVED",
+                    "high",
+                    lookup.client,
+                    text,
+                    dns_evidence(lookup),
+                    item.label,
+                )
+            )
+            reasons_cross.add(text)
+        else:
+            text = f"{lookup.client} looked up {lookup.name} ({lookup.qtype}): {answer}{what}"
+            findings.append(
+                Finding(
+                    "DNS-EXTERNAL-LOOKUP",
+                    "medium",
+                    lookup.client,
+                    text,
+                    dns_evidence(lookup),
+                    item.label,
+                )
+            )
+            attempts.add(text)
+
+    devices = _devices(traffic, judge, profiles)
+    blocking = _blocking(traffic, devices, policy)
+    verdict, reasons = _verdict(reasons_cross, attempts, blocking)
+    if transit:
+        reasons.append(
+            f"{transit} flow(s) had neither end inside the closed network and were "
+            "not judged (check --closed-network)"
+        )
+    if policy.closed_network_is_default:
+        reasons.append(
+            "no closed network was given: the default (RFC 1918, 100.64/10, "
+            "link-local, ULA) was used"
+        )
+    return Assessment(
+        verdict=verdict,
+        reasons=tuple(reasons),
+        closed_network=policy.closed_network,
+        closed_network_is_default=policy.closed_network_is_default,
+        fail_on=policy.fail_on,
+        outbound=tuple(outbound),
+        dns=dns,
+        findings=tuple(findings),
+        devices=devices,
+        policy_name=policy.name,
+        policy_path=policy.path,
+    )
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _crossed(flow: Flow, out: bool, judge: _Judge) -> bool:
+    if not out:
+        return True  # a packet from outside was delivered inside the closed network
+    if flow.category in _CROSSING:
+        return True
+    sender = flow.rejected_from
+    # An ICMP error from beyond the gateway proves the packet got out.
+    return bool(sender and not judge.inside(sender) and sender not in judge.policy.gateways)
+
+
+def _classify(lookup: DnsLookup, judge: _Judge) -> ClassifiedLookup:
+    external = _external_name(lookup.name, judge)
+    rule = judge.profiles.match_name(lookup.name) if lookup.name else None
+    outside = [
+        a
+        for a in lookup.answers
+        if _is_address(a) and not judge.inside(a) and not ipaddress.ip_address(a).is_unspecified
+    ]
+    answered = external and lookup.rcode == "NOERROR" and bool(outside)
+    return ClassifiedLookup(lookup, external, rule.label if rule else None, answered)
+
+
+def _devices(traffic: TrafficSummary, judge: _Judge, profiles: Profiles) -> tuple[HostInfo, ...]:
+    macs = {h.ip: h.mac for h in traffic.hosts}
+    seen: set[str] = set()
+    for flow in traffic.flows:
+        if flow.orig_packets:
+            seen.add(flow.orig)
+        if flow.resp_packets:
+            seen.add(flow.resp)
+    chosen = sorted(
+        (ip for ip in seen if judge.policy.is_inside(ip) and not local_only(ip)), key=_sort_key
+    )
+    if judge.policy.devices:
+        chosen = [ip for ip in chosen if _in_any(ip, judge.policy.devices)]
+    hosts = []
+    for ip in chosen:
+        mac = macs.get(ip)
+        entry = profiles.oui_lookup(mac) if mac else None
+        hosts.append(HostInfo(ip, mac, entry.organisation if entry else None))
+    return tuple(hosts)
+
+
+def _sort_key(ip: str) -> tuple[int, int]:
+    addr = ipaddress.ip_address(ip)
+    return addr.version, int(addr)
+
+
+def _blocking(traffic: TrafficSummary, devices: tuple[HostInfo, ...], policy: Policy) -> list[str]:
+    reasons: list[str] = []
+    if traffic.packets == 0:
+        reasons.append("the captures hold no packets")
+    elif not devices:
+        who = "the audited devices" if policy.devices else "any host inside the closed network"
+        reasons.append(f"no packet from {who} is in the captures")
+    problems: list[Problem] = list(traffic.problems)
+    for item in traffic.inputs:
+        problems.extend(item.problems)
+    for problem in problems:
+        if problem.code in BLOCKING_PROBLEMS:
+            where = f"{problem.capture}: " if problem.capture else ""
+            reasons.append(f"{where}{problem.message}")
+    return reasons
+
+
+def _verdict(crossed: _Tally, attempts: _Tally, blocking: list[str]) -> tuple[Verdict, list[str]]:
+    if crossed:
+        return Verdict.NOT_ISOLATED, [f"traffic crossed the boundary: {c}" for c in crossed.lines()]
+    if blocking:
+        reasons = [f"the evidence cannot show isolation: {b}" for b in blocking]
+        reasons += [f"attempt: {a}" for a in attempts.lines()]
+        return Verdict.INCONCLUSIVE, reasons
+    if attempts:
+        return Verdict.ISOLATED_WITH_ATTEMPTS, [
+            f"nothing crossed, but devices tried: {a}" for a in attempts.lines()
+        ]
+    return Verdict.ISOLATED, ["no packet was addressed outside and no outside name was looked up"]

@@ -1,0 +1,253 @@
+"""The audit policy: what "inside the closed network" means, and what is allowed out.
+
+A policy is a small TOML file (format in ``profiles/policies/README.md``). Without one,
+the built-in default applies: the private, CGNAT, link-local and ULA ranges are the
+closed network, nothing is allowed out, and attempts fail the audit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from camaudit import _validate as v
+from camaudit.errors import PolicyError, UsageError
+
+__all__ = [
+    "DEFAULT_CLOSED_NETWORK",
+    "FAIL_ON",
+    "Policy",
+    "ServiceRule",
+    "load_policy",
+]
+
+DEFAULT_CLOSED_NETWORK = (
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "169.254.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+)
+FAIL_ON = ("attempts", "leaks")
+SCHEMA_VERSION = 1
+_CACHE_LIMIT = 65536
+
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class ServiceRule:
+    """An ``[[allow]]`` or ``[[exception]]`` entry: traffic it describes is accepted.
+
+    A flow matches when its protocol is ``proto``, its destination (responder) port is in
+    ``ports`` and its inside device is in ``devices`` (each only when set), and its
+    remote address is in ``hosts`` (CIDRs) or one of its names equals or is a subdomain
+    of one of ``names`` (any remote when both are empty). Only exceptions carry
+    ``expires``: after that day the exception no longer applies (the evaluator checks).
+    """
+
+    name: str
+    reason: str
+    hosts: tuple[str, ...] = ()
+    ports: tuple[int, ...] = ()
+    proto: str | None = None
+    names: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
+    expires: dt.date | None = None
+
+    def is_expired(self, today: dt.date | None = None) -> bool:
+        """True when ``expires`` is set and ``today`` (default: the local date) is past it.
+
+        The entry still applies on its ``expires`` day itself.
+        """
+        if self.expires is None:
+            return False
+        return (today or dt.date.today()) > self.expires
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A loaded policy; every address field holds normalised CIDR / address strings."""
+
+    name: str
+    path: str | None
+    closed_network: tuple[str, ...]
+    closed_network_is_default: bool = False
+    devices: tuple[str, ...] = ()
+    gateways: tuple[str, ...] = ()
+    internal_domains: tuple[str, ...] = ()
+    allow: tuple[ServiceRule, ...] = ()
+    exceptions: tuple[ServiceRule, ...] = ()
+    fail_on: str = "attempts"
+    _inside_nets: tuple[_Network, ...] = field(init=False, repr=False, compare=False, hash=False)
+    _device_nets: tuple[_Network, ...] = field(init=False, repr=False, compare=False, hash=False)
+    _inside_cache: dict[str, bool] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_inside_nets", _networks(self.closed_network))
+        object.__setattr__(self, "_device_nets", _networks(self.devices))
+        object.__setattr__(self, "_inside_cache", {})
+
+    def is_inside(self, ip: str) -> bool:
+        """True when ``ip`` is in the closed network (IPv4-mapped IPv6 counts as IPv4).
+
+        Results are cached; an unparsable address is not inside.
+        """
+        cache = self._inside_cache
+        hit = cache.get(ip)
+        if hit is None:
+            hit = _contains(self._inside_nets, ip)
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[ip] = hit
+        return hit
+
+    def is_device(self, ip: str) -> bool:
+        """True when ``ip`` is an audited device: inside, and in ``devices`` if that is set."""
+        if not self.is_inside(ip):
+            return False
+        return not self._device_nets or _contains(self._device_nets, ip)
+
+
+def _networks(cidrs: Sequence[str]) -> tuple[_Network, ...]:
+    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+
+def _contains(networks: Sequence[_Network], ip: str) -> bool:
+    try:
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address.version == net.version and address in net for net in networks)
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def _policy_schema_version() -> v.Check:
+    def check(value: Any) -> int:
+        if value != SCHEMA_VERSION or isinstance(value, bool):
+            raise v.Invalid(f"unsupported version {v.show(value)}; this camaudit reads 1")
+        return SCHEMA_VERSION
+
+    return check
+
+
+_CIDRS = v.list_of(v.cidr(), "CIDRs such as 10.0.0.0/8")
+_PORTS = v.list_of(v.port(), "integers 1-65535")
+
+_RULE_SPEC = {
+    "name": v.Field(v.text(), required=True),
+    "reason": v.Field(v.text(), default=""),
+    "hosts": v.Field(_CIDRS, default=()),
+    "ports": v.Field(_PORTS, default=()),
+    "proto": v.Field(v.one_of("tcp", "udp", "icmp", "icmpv6"), default=None),
+    "names": v.Field(v.list_of(v.domain(), "DNS names"), default=()),
+    "devices": v.Field(_CIDRS, default=()),
+    "expires": v.Field(v.date(), default=None),
+}
+_ALLOW_SPEC = {key: value for key, value in _RULE_SPEC.items() if key != "expires"}
+_EXCEPTION_SPEC = {**_RULE_SPEC, "reason": v.Field(v.text(), required=True)}
+
+_POLICY_SPEC = {
+    "schema_version": v.Field(_policy_schema_version(), default=SCHEMA_VERSION),
+    "name": v.Field(v.text(), default=None),
+    "closed_network": v.Field(v.list_of(v.cidr(), "CIDRs such as 10.0.0.0/8", True)),
+    "devices": v.Field(_CIDRS, default=()),
+    "gateways": v.Field(v.list_of(v.address(), "IP addresses"), default=()),
+    "internal_domains": v.Field(v.list_of(v.domain(), "DNS names"), default=()),
+    "fail_on": v.Field(v.one_of(*FAIL_ON), default="attempts"),
+    "allow": v.Field(lambda value: value, default=[]),
+    "exception": v.Field(lambda value: value, default=[]),
+}
+
+
+def _override(cidrs: Sequence[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for item in cidrs:
+        try:
+            network = str(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise UsageError(
+                f"--closed-network: {v.show(item)} is not a CIDR such as 10.0.0.0/8 or fd00::/8"
+            ) from None
+        if network not in out:
+            out.append(network)
+    return tuple(out)
+
+
+def _rules(
+    data: dict[str, Any], key: str, spec: dict[str, v.Field], display: str, errors: list[str]
+) -> tuple[ServiceRule, ...]:
+    rules: list[ServiceRule] = []
+    names: dict[str, int] = {}
+    for index, raw in enumerate(v.table_list(data, key, display, errors), start=1):
+        where = f"{display}: {key}[{index}]{v.entry_label(raw, 'name')}"
+        problems = len(errors)
+        if isinstance(raw, dict) and "expires" in raw and "expires" not in spec:
+            errors.append(f"{where}: expires: only [[exception]] entries expire")
+            raw = {key: value for key, value in raw.items() if key != "expires"}
+        values = v.check_table(raw, spec, where, errors)
+        if values is None:
+            continue
+        if values["name"] in names:
+            errors.append(f"{where}: name: duplicate of {key}[{names[values['name']]}]")
+        names.setdefault(values["name"], index)
+        if not (values["hosts"] or values["names"] or values["ports"]):
+            errors.append(f"{where}: expected at least one of hosts, names, ports")
+        if values["ports"] and values["proto"] in ("icmp", "icmpv6"):
+            errors.append(f"{where}: ports: not meaningful with proto {values['proto']!r}")
+        if len(errors) == problems:
+            rules.append(ServiceRule(**values))
+    return tuple(rules)
+
+
+def load_policy(path: Path | None, closed_network_override: Sequence[str] = ()) -> Policy:
+    """Load the policy at ``path``, or the built-in default when ``path`` is ``None``.
+
+    CIDRs in ``closed_network_override`` (``--closed-network``) replace the file's
+    ``closed_network``; when neither gives one, :data:`DEFAULT_CLOSED_NETWORK` applies and
+    ``closed_network_is_default`` is true. A bad override CIDR raises
+    :class:`~camaudit.errors.UsageError`; a missing, unreadable or invalid file raises
+    :class:`~camaudit.errors.PolicyError` listing every problem with file and field.
+    """
+    override = _override(closed_network_override)
+    if path is None:
+        return Policy(
+            name="default",
+            path=None,
+            closed_network=override or DEFAULT_CLOSED_NETWORK,
+            closed_network_is_default=not override,
+        )
+    display = str(path)
+    errors: list[str] = []
+    data = v.read_toml(Path(path), display, errors)
+    if data is None:
+        raise PolicyError(display, errors)
+    values = v.check_table(data, _POLICY_SPEC, display, errors) or {}
+    allow = _rules(data, "allow", _ALLOW_SPEC, display, errors)
+    exceptions = _rules(data, "exception", _EXCEPTION_SPEC, display, errors)
+    if errors:
+        raise PolicyError(display, errors)
+    file_network: tuple[str, ...] = values["closed_network"] or ()
+    closed_network = override or file_network or DEFAULT_CLOSED_NETWORK
+    return Policy(
+        name=values["name"] or Path(path).stem,
+        path=display,
+        closed_network=closed_network,
+        closed_network_is_default=not (override or file_network),
+        devices=values["devices"],
+        gateways=values["gateways"],
+        internal_domains=values["internal_domains"],
+        allow=allow,
+        exceptions=exceptions,
+        fail_on=values["fail_on"],
+    )

@@ -1,0 +1,36 @@
+"""Untrusted text (banners, DNS names, SNI, HTTP headers) is made safe once, at the edge.
+
+After :func:`clean_text` a string holds no control characters, no terminal escape
+sequences and no invalid UTF-8, and is bounded in length, so it can go to a
+terminal, a JSON report or an HTML page without injecting anything.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean_text(value: str | bytes, limit: int = 256) -> str:
+    """Return ``value`` as printable text: controls shown as ``\\xNN``, at most ``limit`` chars.
+
+    Bytes that are not valid UTF-8 are shown as ``\\xNN`` too; a cut string ends in ``…``.
+    """
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="backslashreplace")
+    text = _CONTROL.sub(_escape, value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def clean_name(value: str | bytes) -> str:
+    """A DNS name, SNI or Host header: lower-cased, no trailing dot, then :func:`clean_text`."""
+    text = clean_text(value, limit=260)
+    return text.rstrip(".").lower()

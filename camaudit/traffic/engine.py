@@ -1,0 +1,370 @@
+"""The traffic stage: capture files in, a :class:`TrafficSummary` out."""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from camaudit.errors import InputError
+from camaudit.model import (
+    CaptureInput,
+    Flow,
+    FlowCategory,
+    FrameRef,
+    HostInfo,
+    Problem,
+    TrafficSummary,
+)
+from camaudit.traffic import apps
+from camaudit.traffic import decode as d
+from camaudit.traffic.capfile import SUPPORTED_LINKTYPES, CaptureFile, RawBatch, linktype_name
+from camaudit.traffic.dnslog import DnsLog
+from camaudit.traffic.flows import FlowRecord, FlowTable, group_rows
+from camaudit.traffic.slowpath import IcmpError, SlowPath, address
+
+Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+
+_CAPTURE_MAGICS = (
+    b"\xd4\xc3\xb2\xa1",
+    b"\xa1\xb2\xc3\xd4",
+    b"\x4d\x3c\xb2\xa1",
+    b"\xa1\xb2\x3c\x4d",
+    b"\x0a\x0d\x0d\x0a",
+)
+
+
+def expand_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
+    """Files named, and capture files found under directories named.
+
+    Files in a directory that are not captures are skipped and said to be; a
+    directory with no capture at all is an input error.
+    """
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            found, skipped = _scan_directory(path)
+            if not found:
+                raise InputError(f"{path}: directory holds no pcap or pcapng capture")
+            files.extend(found)
+            if skipped:
+                shown = ", ".join(str(p) for p in skipped[:5])
+                more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+                problems.append(
+                    Problem(
+                        "skipped_files",
+                        f"{path}: {len(skipped)} file(s) are not captures and were "
+                        f"not read: {shown}{more}",
+                        str(path),
+                        len(skipped),
+                    )
+                )
+        elif path.exists() or path.is_symlink():
+            files.append(path)
+        else:
+            raise InputError(f"{path}: no such file or directory")
+    if not files:
+        raise InputError("no capture given")
+    return files, problems
+
+
+def _scan_directory(root: Path) -> tuple[list[Path], list[Path]]:
+    found: list[Path] = []
+    skipped: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            try:
+                with path.open("rb") as handle:
+                    head = handle.read(4)
+            except OSError:
+                head = b""
+            if head in _CAPTURE_MAGICS or head[:2] == b"\x1f\x8b":
+                found.append(path)
+            else:
+                skipped.append(path)
+    return found, skipped
+
+
+class _Run:
+    """State of one analysis across all its files."""
+
+    def __init__(self) -> None:
+        self.flows = FlowTable()
+        self.slow = SlowPath()
+        self.dns = DnsLog()
+        self.macs: dict[str, str] = {}
+        self.status_counts = np.zeros(8, dtype=np.int64)
+        self.dns_undecodable = 0
+        self.dns_cut = 0  # DNS packets the snapshot length cut too short to decode
+
+    def feed(self, batch: RawBatch) -> tuple[int, int]:
+        cols, raw = d.decode(batch)
+        self.slow.finish(batch, cols, raw)
+        counts = np.bincount(cols.status, minlength=8)
+        self.status_counts += counts
+        self._hosts(cols)
+        self._arp(batch, cols)
+        self._dns(batch, cols)
+        self.flows.add(batch, cols)
+        return int(counts[d.OK]), int(counts[d.NOT_IP])
+
+    def _hosts(self, cols: d.Columns) -> None:
+        rows = np.nonzero((cols.status == d.OK) & (cols.smac >= 0))[0]
+        if not len(rows):
+            return
+        src_hi, src_lo, mac = cols.src_hi[rows], cols.src_lo[rows], cols.smac[rows]
+        _inv, first = group_rows(src_hi, src_lo, mac)
+        for hi, lo, m in zip(
+            src_hi[first].tolist(), src_lo[first].tolist(), mac[first].tolist(), strict=True
+        ):
+            self.macs.setdefault(address(hi, lo), _mac_text(m))
+
+    def _arp(self, batch: RawBatch, cols: d.Columns) -> None:
+        for row in np.nonzero((cols.status == d.NOT_IP) & (cols.ethertype == d.ETH_ARP))[0]:
+            l3 = int(cols.l3[row])
+            if l3 + 28 > int(batch.off[row] + batch.caplen[row]):
+                continue
+            hw, proto, hlen, plen = struct.unpack_from("!HHBB", batch.data, l3)
+            if hw == 1 and proto == 0x0800 and hlen == 6 and plen == 4:
+                mac = int.from_bytes(batch.data[l3 + 8 : l3 + 14], "big")
+                ip = batch.data[l3 + 14 : l3 + 18]
+                if any(ip):
+                    self.macs.setdefault(".".join(str(b) for b in ip), _mac_text(mac))
+
+    def _dns(self, batch: RawBatch, cols: d.Columns) -> None:
+        ok = cols.status == d.OK
+        udp = ok & (cols.proto == d.UDP) & ((cols.sport == 53) | (cols.dport == 53))
+        tcp = ok & (cols.proto == d.TCP) & ((cols.sport == 53) | (cols.dport == 53))
+        for row in np.nonzero((udp | tcp) & (cols.pay_cap > 0))[0].tolist():
+            start, cap = int(cols.pay_off[row]), int(cols.pay_cap[row])
+            payload = batch.data[start : start + cap]
+            if cols.proto[row] == d.TCP:
+                payload = payload[2:]  # one message per segment: the usual case
+            msg = apps.parse_dns(payload)
+            if msg is None:
+                if cols.pay_cap[row] < cols.pay_len[row]:
+                    self.dns_cut += 1
+                else:
+                    self.dns_undecodable += 1
+                continue
+            where = FrameRef(batch.capture, int(batch.frame[row]), float(batch.ts[row]))
+            self.dns.add(
+                msg,
+                where,
+                address(int(cols.src_hi[row]), int(cols.src_lo[row])),
+                int(cols.sport[row]),
+                address(int(cols.dst_hi[row]), int(cols.dst_lo[row])),
+                int(cols.dport[row]),
+                truncated=bool(cols.pay_cap[row] < cols.pay_len[row]),
+            )
+
+
+def _mac_text(mac: int) -> str:
+    return ":".join(f"{(mac >> shift) & 0xFF:02x}" for shift in range(40, -8, -8))
+
+
+def _file_problems(
+    capture: CaptureFile, info: CaptureInput, ip_packets: int, other: int
+) -> CaptureInput:
+    problems = list(info.problems)
+    unknown = {k: n for k, n in capture.linktype_counts.items() if k not in SUPPORTED_LINKTYPES}
+    if unknown and sum(unknown.values()) == info.packets:
+        names = ", ".join(linktype_name(k) for k in sorted(unknown))
+        raise InputError(
+            f"{info.path}: link type {names} is not supported "
+            "(supported: Ethernet, 802.1Q, Linux SLL/SLL2, raw IP, BSD loopback)"
+        )
+    for kind, count in sorted(unknown.items()):
+        problems.append(
+            Problem(
+                "unknown_linktype",
+                f"{count} packet(s) on link type {linktype_name(kind)} were not decoded",
+                info.path,
+                count,
+            )
+        )
+    return replace(info, problems=tuple(problems), ip_packets=ip_packets, other_packets=other)
+
+
+def analyse(paths: Sequence[str | Path], progress: Progress | None = None) -> TrafficSummary:
+    """Read every capture (files and directories), in time order, into one summary.
+
+    Raises :class:`InputError` when a capture cannot be read at all; damage that
+    leaves part of a file readable becomes a :class:`Problem` instead.
+    """
+    files, problems = expand_inputs(paths)
+    captures = [CaptureFile(path) for path in files]
+    try:
+        starts = {id(c): c.first_time() for c in captures}
+        captures.sort(key=lambda c: (starts[id(c)] is None, starts[id(c)] or 0.0))
+        total = sum(_size(c.path) for c in captures)
+        done = 0
+        run = _Run()
+        inputs: list[CaptureInput] = []
+        for capture in captures:
+            ip_packets = other = 0
+            for batch in capture.batches():
+                got_ip, got_other = run.feed(batch)
+                ip_packets += got_ip
+                other += got_other
+                if progress is not None:
+                    progress(done + capture._reader.consumed, total)
+            info = capture.summary()
+            done += _size(capture.path)
+            inputs.append(_file_problems(capture, info, ip_packets, other))
+    finally:
+        for capture in captures:
+            capture.close()
+    return _summarise(run, inputs, problems)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _summarise(run: _Run, inputs: list[CaptureInput], problems: list[Problem]) -> TrafficSummary:
+    counts = run.status_counts
+    if counts[d.SHORT]:
+        problems.append(
+            Problem(
+                "snaplen",
+                f"{counts[d.SHORT]} packet(s) were cut by the snapshot "
+                "length before their headers ended",
+                None,
+                int(counts[d.SHORT]),
+            )
+        )
+    if counts[d.MALFORMED]:
+        problems.append(
+            Problem(
+                "malformed",
+                f"{counts[d.MALFORMED]} packet(s) have malformed IP or TCP headers",
+                None,
+                int(counts[d.MALFORMED]),
+            )
+        )
+    if run.slow.orphan_fragments:
+        problems.append(
+            Problem(
+                "fragments",
+                f"{run.slow.orphan_fragments} fragment(s) arrived "
+                "without their first fragment; counted without ports",
+                None,
+                run.slow.orphan_fragments,
+            )
+        )
+    if run.dns_undecodable:
+        problems.append(
+            Problem(
+                "dns_undecodable",
+                f"{run.dns_undecodable} packet(s) on port 53 are not decodable DNS",
+                None,
+                run.dns_undecodable,
+            )
+        )
+    cut = run.dns_cut + sum(1 for lookup in run.dns.lookups if lookup.truncated)
+    if cut:
+        problems.append(
+            Problem("snaplen", f"{cut} DNS packet(s) were cut by the snapshot length", None, cut)
+        )
+    flows = tuple(
+        _flow(record, errors, run) for record, errors in run.flows.records(run.slow.icmp_errors)
+    )
+    flows = tuple(sorted(flows, key=lambda f: (f.first.time, f.first.capture, f.first.frame)))
+    problems.extend(_direction_problems(flows))
+    hosts = tuple(HostInfo(ip=ip, mac=mac) for ip, mac in sorted(run.macs.items()))
+    return TrafficSummary(
+        inputs=tuple(inputs),
+        flows=flows,
+        dns=run.dns.ordered(),
+        hosts=hosts,
+        problems=tuple(problems),
+        packets=sum(i.packets for i in inputs),
+    )
+
+
+def _flow(record: FlowRecord, errors: list[IcmpError], run: _Run) -> Flow:
+    sni = host = app = None
+    payload = record.payload_orig
+    if record.proto == "tcp" and payload:
+        sni = apps.parse_sni(payload)
+        host = None if sni else apps.parse_http_host(payload)
+        app = "tls" if apps.tls_record_length(payload) else "http" if host else None
+    if 53 in (record.orig_port, record.resp_port) and record.proto in ("udp", "tcp"):
+        app = "dns"
+    elif record.proto == "udp" and record.resp_port == 123 and apps.parse_ntp_mode(payload):
+        app = "ntp"
+    category, rejected_by, rejected_from = record.category, None, None
+    if errors:
+        first = min(errors, key=lambda e: e.where.time)
+        rejected_by, rejected_from = first.where, first.sender
+        if not record.resp_packets:
+            category = FlowCategory.REJECTED
+    if record.is_icmp_error:
+        app = "icmp-error"
+    return Flow(
+        proto=record.proto,
+        orig=record.orig,
+        orig_port=record.orig_port,
+        resp=record.resp,
+        resp_port=record.resp_port,
+        conn_state=record.conn_state,
+        category=category,
+        first=record.first,
+        last=record.last,
+        orig_packets=record.orig_packets,
+        orig_bytes=record.orig_bytes,
+        resp_packets=record.resp_packets,
+        resp_bytes=record.resp_bytes,
+        orig_mac=run.macs.get(record.orig),
+        resp_mac=run.macs.get(record.resp),
+        vlan=record.vlan,
+        sni=sni,
+        http_host=host,
+        app=app,
+        dns_names=run.dns.names_before(record.resp, record.first.time),
+        rejected_by=rejected_by,
+        rejected_from=rejected_from,
+        payload_orig=record.payload_orig,
+        payload_resp=record.payload_resp,
+        reply_unseen=record.reply_unseen,
+    )
+
+
+def _direction_problems(flows: tuple[Flow, ...]) -> list[Problem]:
+    """A capture that holds only one direction of traffic cannot show what came back."""
+    tcp = [f for f in flows if f.proto == "tcp"]
+    one_sided = [f for f in tcp if f.reply_unseen]
+    if one_sided and not any(f.orig_packets and f.resp_packets for f in flows):
+        return [
+            Problem(
+                "one_direction",
+                "the capture holds one direction of traffic only: "
+                f"{len(one_sided)} TCP connection(s) were acknowledged by replies it "
+                "does not contain",
+                None,
+                len(one_sided),
+            )
+        ]
+    if one_sided:
+        return [
+            Problem(
+                "asymmetric",
+                f"{len(one_sided)} TCP connection(s) show only the "
+                "originator's side (asymmetric routing or capture point)",
+                None,
+                len(one_sided),
+            )
+        ]
+    return []

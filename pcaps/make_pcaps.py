@@ -1,0 +1,1146 @@
+"""Rebuild camaudit's stored capture cases from the namespace lab.
+
+Run as root from the repository root::
+
+    python pcaps/make_pcaps.py            # every case
+    python pcaps/make_pcaps.py syn-dropped vlan
+
+Each case directory ``pcaps/<case>/`` gets its capture file(s), a README.md
+and an expect.toml.  The expectations are derived from the capture with
+**tshark** (an oracle independent of camaudit), then checked against the
+verdict each case was designed to produce; a mismatch stops the script, so a
+flaky lab run can never write wrong expectations silently.
+
+Why one lab per case: fresh namespaces mean fresh ARP/neighbour caches (so
+every capture shows ARP), no leftover connections and no cross-talk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import ipaddress
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lab.netlab import (  # noqa: E402
+    CLOSED_NETWORK,
+    CLOUD_V4,
+    CLOUD_V6,
+    GW_INSIDE_V4,
+    GW_INSIDE_V6,
+    HOSTS,
+    INET_V4,
+    Capture,
+    Lab,
+)
+
+PCAPS = ROOT / "pcaps"
+CAM1, CAM2, NVR = HOSTS["cam1"], HOSTS["cam2"], HOSTS["nvr"]
+
+RTSP_OPTIONS = r"OPTIONS rtsp://10.66.0.10:554/ RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: cam1\r\n\r\n"
+RTSP_OK = r"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n\r\n"
+DHGET = r"DHGET /probe/p2psrv HTTP/1.1\r\nCSeq: 1\r\nX-Lab: camaudit\r\n\r\n"
+DH_REPLY = r"HTTP/1.1 200 OK\r\nCSeq: 1\r\nContent-Length: 0\r\n\r\n"
+HTTP_GET = r"GET /register HTTP/1.1\r\nHost: dev.hik-connect.com\r\nUser-Agent: cam1\r\n\r\n"
+HTTP_OK = r"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+
+#: Connect timeout for dropped SYNs. Linux >= 6.5 retransmits a SYN at linear
+#: 1 s intervals for the first 4 tries (net.ipv4.tcp_syn_linear_timeouts), so
+#: 2.5 s gives SYNs at ~0, 1, 2 s with half a second of margin either side;
+#: 4 s would race the fourth retransmission at ~4.1 s.
+SYN_TIMEOUT = 2.5
+
+VERDICTS = ("isolated", "isolated_with_attempts", "not_isolated", "inconclusive")
+CAM_PORT = "the bridge-side end of cam1's veth (`p-cam1` in the `switch` namespace)"
+
+
+# ======================================================================
+# case descriptions
+
+
+@dataclass
+class Case:
+    """What a case is, how it is made, and what camaudit must conclude."""
+
+    name: str
+    description: str
+    verdict: str
+    files: list[str]
+    traffic: str  # markdown: what was generated
+    why: str  # markdown: why this verdict
+    build: Callable[[Case, Path], None]
+    capture_note: str = ""  # filled by build(): interface + exact command
+    problems: list[str] = field(default_factory=list)
+    depends: tuple[str, ...] = ()
+
+
+# ======================================================================
+# traffic building blocks
+
+
+def fresh_lab() -> Lab:
+    return Lab()
+
+
+def settle_lab() -> None:
+    """Wait out the MLD reports every interface sends right after link-up."""
+    time.sleep(1.5)
+
+
+def local_services(lab: Lab, dns: dict[str, dict[str, list[str]]] | None = None) -> None:
+    """The NVR's RTSP port and the gateway's resolver (unknown names: NXDOMAIN)."""
+    lab.tcp_listener("nvr", NVR.v4, 554, RTSP_OK)
+    lab.dns_server(dns or {})
+
+
+def background(lab: Lab, *, ssdp: bool = False, cam2: bool = False) -> None:
+    """Realistic local chatter: WS-Discovery Hello, an RTSP exchange with the
+    NVR (ARP comes with it on a fresh lab), optionally SSDP and cam2's Hello."""
+    lab.agent("cam1", "multicast", "wsd-hello", "--src", CAM1.v4, "--sport", "3702")
+    if cam2:
+        lab.agent("cam2", "multicast", "wsd-hello", "--src", CAM2.v4, "--sport", "3702")
+    lab.agent("cam1", "tcp-client", "--dst", NVR.v4, "--port", "554", "--sport", "40554",
+              "--send", RTSP_OPTIONS)
+    if ssdp:
+        lab.agent("cam1", "multicast", "ssdp", "--src", CAM1.v4, "--sport", "41900")
+
+
+def dns_query(lab: Lab, name: str, qtype: str = "A", *, server: str = GW_INSIDE_V4,
+              sport: int = 45353, qid: int = 0x6601) -> str:
+    return lab.agent("cam1", "dns-query", "--server", server, "--sport", str(sport),
+                     "--id", str(qid), name, qtype)
+
+
+def tcp_connect(lab: Lab, dst: str, port: int, sport: int, send: str = "",
+                timeout: float = 4.0) -> str:
+    return lab.agent("cam1", "tcp-client", "--dst", dst, "--port", str(port),
+                     "--sport", str(sport), "--send", send, "--timeout", str(timeout))
+
+
+def expect_out(result: str, wanted: str) -> None:
+    """Fail early when the lab did not behave as the case needs."""
+    if not result.startswith(wanted):
+        raise RuntimeError(f"lab step gave {result!r}, wanted {wanted!r}")
+
+
+def cam_capture(lab: Lab, path: Path, extra: Iterable[str] = ()) -> Capture:
+    return lab.capture("switch", "p-cam1", path, extra=list(extra))
+
+
+def describe_capture(cap: Capture, where: str) -> str:
+    cmd = " ".join([*cap.argv[:-1], Path(cap.argv[-1]).name])
+    return f"Captured on {where}:\n\n```\nip netns exec {cap.role}-<suffix> {cmd}\n```\n"
+
+
+def scenario_syn_dropped(lab: Lab) -> None:
+    background(lab)
+    expect_out(tcp_connect(lab, CLOUD_V4, 8666, 48666, timeout=SYN_TIMEOUT), "timeout")
+
+
+# ======================================================================
+# case builders (each writes its files into `out`)
+
+
+def build_quiet(case: Case, out: Path) -> None:
+    with fresh_lab() as lab:
+        local_services(lab)
+        settle_lab()
+        with cam_capture(lab, out / case.files[0]) as cap:
+            background(lab, ssdp=True, cam2=True)
+        case.capture_note = describe_capture(cap, CAM_PORT)
+
+
+def build_dns_nxdomain(case: Case, out: Path) -> None:
+    with fresh_lab() as lab:
+        lab.gw_policy("drop")
+        local_services(lab)
+        settle_lab()
+        with cam_capture(lab, out / case.files[0]) as cap:
+            background(lab)
+            expect_out(dns_query(lab, "litedev.ezvizlife.com", sport=45353, qid=0x6601),
+                       "NXDOMAIN")
+            expect_out(dns_query(lab, "www.easy4ipcloud.com", sport=45354, qid=0x6602),
+                       "NXDOMAIN")
+        case.capture_note = describe_capture(cap, CAM_PORT)
+
+
+def build_syn_dropped(case: Case, out: Path) -> None:
+    with fresh_lab() as lab:
+        lab.gw_policy("drop")
+        local_services(lab)
+        settle_lab()
+        with cam_capture(lab, out / case.files[0]) as cap:
+            scenario_syn_dropped(lab)
+        case.capture_note = describe_capture(cap, CAM_PORT)
+
+
+def build_syn_rejected(case: Case, out: Path) -> None:
+    with fresh_lab() as lab:
+        lab.gw_policy("reject")
+        local_services(lab)
+        settle_lab()
+        with cam_capture(lab, out / case.files[0]) as cap:
+            background(lab)
+            expect_out(tcp_connect(lab, CLOUD_V4, 443, 48443), "refused")
+            expect_out(lab.agent("cam1", "udp-client", "--dst", INET_V4, "--port", "123",
+                                 "--sport", "40123"), "refused")
+        case.capture_note = describe_capture(cap, CAM_PORT)
+
+
+def build_tls(case: Case, out: Path) -> None:
+    sni = "litedev.hik-connect.com"
+    with fresh_lab() as lab:
+        lab.gw_policy("forward")
+        local_services(lab, {sni: {"A": [CLOUD_V4]}})
+        lab.tls_listener("inet", CLOUD_V4, 443, sni, r"\x00\x01lab-ack")
+        settle_lab()
+        with cam_capture(lab, out / case.files[0]) as cap:
+            background(lab)
+            expect_out(dns_query(lab, sni), "NOERROR")
+            expect_out(lab.agent("cam1", "tls-client", "--dst", CLOUD_V4, "--port", "443",
+                                 "--sport", "48444", "--sni", sni, "--send",
+                                 r"\x00\x01hello"), "established")
+        case.capture_note = describe_capture(cap, CAM_PORT)
+
+
+def build_udp(case: Case, out: Path) -> None:
+    name = "www.easy4ipcloud.com"
+    with fresh_lab() as lab:
+        lab.gw_policy("forward")
+        local_services(lab, {name: {"A": [CLOUD_V4]}})
+        lab.udp_listener("inet", CLOUD_V4, 8800, DH_REPLY)
+        lab.ntp_server("inet", INET_V4)
+        settle_lab()
+        with cam_capture(lab, out / case.files[0]) as cap:
+            background(lab)
+            expect_out(dns_query(lab, name), "NOERROR")
+            expect_out(lab.agent("cam1", "udp-client", "--dst", CLOUD_V4, "--port", "8800",
+                                 "--sport", "48800", "--send", DHGET), "reply")
+            expect_out(lab.agent("cam1", "udp-client", "--dst", INET_V4, "--port", "123",
+                                 "--sport", "40123"), "reply")
+        case.capture_note = describe_capture(cap, CAM_PORT)
+
+
+def build_icmp(case: Case, out: Path) -> None:
+    with fresh_lab() as lab:
+        lab.gw_policy("forward")
+        local_services(lab)
+        settle_lab()
+        with cam_capture(lab, out / case.files[0]) as cap:
+            background(lab)
+            lab.run("cam1", ["ping", "-n", "-c", "2", "-i", "0.5", "-W", "2", CLOUD_V4])
+        case.capture_note = describe_capture(cap, CAM_PORT)
+
+
+def build_vlan(case: Case, out: Path) -> None:
+    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        untagged = Path(tmp) / "untagged.pcap"
+        lab.gw_policy("drop")
+        local_services(lab)
+        settle_lab()
+        with cam_capture(lab, untagged) as cap:
+            background(lab)
+            expect_out(dns_query(lab, "litedev.ezvizlife.com"), "NXDOMAIN")
+            expect_out(tcp_connect(lab, CLOUD_V4, 8666, 48666, timeout=SYN_TIMEOUT), "timeout")
+        # cfi/pri are required in practice: without them tcprewrite 4.4.3 inserts
+        # the tag but keeps the old length, silently cutting 4 bytes off every
+        # frame (appneta/tcpreplay issue #990)
+        tag = ["tcprewrite", "--enet-vlan=add", "--enet-vlan-tag=100",
+               "--enet-vlan-pri=0", "--enet-vlan-cfi=0"]
+        tagged = out / case.files[0]
+        subprocess.run([*tag, "-i", str(untagged), "-o", str(tagged)], check=True)
+        check_tagged(untagged, tagged)
+        case.capture_note = (
+            describe_capture(cap, CAM_PORT)
+            + "\nThis kernel has no `8021q` module (a VLAN sub-interface cannot be made), so "
+            "the capture was taken untagged and every frame was then tagged with VLAN 100 "
+            f"(priority 0) by:\n\n```\n{' '.join(tag)} -i untagged.pcap -o {case.files[0]}\n```\n"
+            "\nFrame numbers and payloads are unchanged; each frame grew by the 4-byte 802.1Q "
+            "header (make_pcaps.py checks this). Note: `--enet-vlan-pri`/`--enet-vlan-cfi` are "
+            "not optional in tcprewrite 4.4.3: without them it inserts the tag but keeps the "
+            "old length, cutting 4 bytes off every frame without an error "
+            "(tcpreplay issue #990).\n"
+        )
+
+
+def check_tagged(untagged: Path, tagged: Path) -> None:
+    """Every tagged frame must be exactly 4 bytes longer than its original."""
+    a, b = untagged.read_bytes(), tagged.read_bytes()
+    lens_a = [n for _, n in iter_records(a)]
+    lens_b = [n for _, n in iter_records(b)]
+    if lens_b != [n + 4 for n in lens_a]:
+        raise RuntimeError("tcprewrite did not grow every frame by 4 bytes")
+
+
+def build_sll(case: Case, out: Path) -> None:
+    """One traffic run, two simultaneous `any` captures (SLL2 default and SLL v1)."""
+    sll2 = PCAPS / "sll-any" / "sll-any.pcap"
+    sll1 = PCAPS / "sll-v1" / "sll-v1.pcap"
+    for p in (sll2, sll1):
+        p.parent.mkdir(parents=True, exist_ok=True)
+    with fresh_lab() as lab:
+        lab.gw_policy("forward")
+        local_services(lab)
+        lab.tcp_listener("inet", CLOUD_V4, 8000, r"\x01\x00\x00\x04ack!")
+        settle_lab()
+        cap2 = lab.capture("gw", "any", sll2).start()
+        cap1 = lab.capture("gw", "any", sll1, extra=["-y", "LINUX_SLL"]).start()
+        try:
+            background(lab)
+            expect_out(tcp_connect(lab, CLOUD_V4, 8000, 48000, r"\x01\x00\x00\x05hello"),
+                       "established")
+        finally:
+            cap2.stop()
+            cap1.stop(settle=0)
+    where = "the pseudo-interface `any` inside the `gw` namespace"
+    dup = (
+        "\n**Duplicated frames:** on `any` every forwarded packet is seen twice: once "
+        "arriving on the inside leg (`eth0`) and once leaving on the outside leg (`eth1`), "
+        "with the same addresses and ports (the lab routes, no NAT; only TTL and IP "
+        "checksum differ). tshark "
+        "labels the second copy \"TCP Retransmission\" / \"Dup ACK\"; it is not a real "
+        "retransmission. Frame counts in expect.toml are as tshark shows them, i.e. "
+        "including both copies. "
+        "cam1->nvr unicast (RTSP) is not visible from the gateway; the WS-Discovery "
+        "multicast and ARP on the inside leg are.\n"
+    )
+    CASES["sll-any"].capture_note = describe_capture(cap2, where) + dup
+    CASES["sll-v1"].capture_note = describe_capture(cap1, where) + dup
+
+
+def build_pcapng(case: Case, out: Path) -> None:
+    with fresh_lab() as lab:
+        lab.gw_policy("forward")
+        local_services(lab, {"dev.hik-connect.com": {"A": [INET_V4]}})
+        lab.tcp_listener("inet", INET_V4, 80, HTTP_OK)
+        settle_lab()
+        with lab.capture("gw", ["eth0", "eth1"], out / case.files[0], tool="dumpcap") as cap:
+            background(lab)
+            expect_out(dns_query(lab, "dev.hik-connect.com"), "NOERROR")
+            expect_out(tcp_connect(lab, INET_V4, 80, 48080, HTTP_GET), "established")
+        case.capture_note = describe_capture(
+            cap, "both legs of the gateway (`eth0` inside, `eth1` outside) in one pcapng"
+        ) + (
+            "\nThe file has two interface description blocks; every forwarded packet "
+            "appears twice (once per interface). Frame counts in expect.toml include both "
+            "copies. dumpcap writes each interface's packets in batches, so the file is "
+            "**not in timestamp order**: a run of `eth1` frames can follow the `eth0` frames "
+            "although it carries earlier timestamps (see the listing below). A reader must "
+            "not assume sorted timestamps.\n"
+        )
+
+
+def build_ipv6(case: Case, out: Path) -> None:
+    name = "litedev.hik-connect.com"
+    with fresh_lab() as lab:
+        lab.gw_policy("reject", accept=["meta l4proto ipv6-icmp"])
+        local_services(lab, {name: {"AAAA": [CLOUD_V6]}})
+        settle_lab()
+        with cam_capture(lab, out / case.files[0]) as cap:
+            lab.run("cam1", ["ping", "-n", "-6", "-c", "1", "-W", "2", NVR.v6])
+            expect_out(dns_query(lab, name, "AAAA", server=GW_INSIDE_V6), "NOERROR")
+            expect_out(tcp_connect(lab, CLOUD_V6, 443, 48443), "refused")
+            lab.run("cam1", ["ping", "-n", "-6", "-c", "2", "-i", "0.5", "-W", "2", CLOUD_V6])
+        case.capture_note = describe_capture(cap, CAM_PORT) + (
+            "\nGateway policy for this case: ICMPv6 is forwarded, everything else "
+            "rejected (`meta l4proto ipv6-icmp accept`, then TCP reset / "
+            "ICMPv6 port-unreachable).\n"
+        )
+
+
+def build_truncated(case: Case, out: Path) -> None:
+    src = PCAPS / "quiet-camera" / "quiet-camera.pcap"
+    data = src.read_bytes()
+    last, incl = last_record(data)
+    cut = last + 16 + incl // 2
+    (out / case.files[0]).write_bytes(data[:cut])
+    case.capture_note = (
+        f"A copy of `quiet-camera/quiet-camera.pcap` ({len(data)} bytes) cut in the middle "
+        f"of its last record (record header at byte {last}, {incl} bytes of packet data, "
+        f"cut after {incl // 2} of them); equivalent to:\n\n"
+        f"```\nhead -c {cut} ../quiet-camera/quiet-camera.pcap > {case.files[0]}\n```\n"
+        "\n(The byte count is recomputed by make_pcaps.py each time quiet-camera is "
+        "rebuilt.) tshark reads every complete frame and then reports that the file "
+        "\"appears to have been cut short in the middle of a packet\".\n"
+    )
+
+
+def build_nano(case: Case, out: Path) -> None:
+    little, big = (out / f for f in case.files)
+    with fresh_lab() as lab:
+        lab.gw_policy("drop")
+        local_services(lab)
+        settle_lab()
+        with cam_capture(lab, little, extra=["--time-stamp-precision=nano"]) as cap:
+            scenario_syn_dropped(lab)
+    to_big_endian(little, big)
+    case.capture_note = describe_capture(cap, CAM_PORT) + (
+        f"\n`{big.name}` is the same capture rewritten to big-endian byte order by "
+        "`to_big_endian()` in make_pcaps.py: the file header (magic `a1 b2 3c 4d`, "
+        "version, zone, sigfigs, snaplen, link type) and every 16-byte record header "
+        "are re-packed big-endian; packet bytes are unchanged. Both files hold the same "
+        "frames in the same order, so expect.toml is identical for each.\n"
+    )
+
+
+def build_gzip(case: Case, out: Path) -> None:
+    src = PCAPS / "dns-nxdomain" / "dns-nxdomain.pcap"
+    with gzip.GzipFile(out / case.files[0], "wb", mtime=0) as gz:  # mtime 0: reproducible
+        gz.write(src.read_bytes())
+    case.capture_note = (
+        "A gzip copy of `dns-nxdomain/dns-nxdomain.pcap` (Python `gzip`, mtime 0; "
+        "equivalent to `gzip -n -c ../dns-nxdomain/dns-nxdomain.pcap`). "
+        "Same frames, same expectations.\n"
+    )
+
+
+# ======================================================================
+# classic pcap byte-level helpers
+
+PCAP_MAGICS = {0xA1B2C3D4: "us", 0xA1B23C4D: "ns"}
+
+
+def pcap_endian(data: bytes) -> str:
+    for endian in "<>":
+        if struct.unpack(f"{endian}I", data[:4])[0] in PCAP_MAGICS:
+            return endian
+    raise ValueError("not a classic pcap file")
+
+
+def iter_records(data: bytes) -> Iterable[tuple[int, int]]:
+    """Yield (offset, incl_len) of every record; stops at a partial record."""
+    endian = pcap_endian(data)
+    off = 24
+    while off + 16 <= len(data):
+        incl = struct.unpack_from(f"{endian}I", data, off + 8)[0]
+        yield off, incl
+        off += 16 + incl
+
+
+def last_record(data: bytes) -> tuple[int, int]:
+    *_, last = iter_records(data)
+    return last
+
+
+def to_big_endian(src: Path, dst: Path) -> None:
+    """Rewrite a pcap's file and record headers big-endian (packets untouched).
+
+    Why: captures written on big-endian hosts (MIPS/PowerPC DVRs and NVRs do
+    exist) carry big-endian headers; readers must honour the magic's order.
+    """
+    data = src.read_bytes()
+    endian = pcap_endian(data)
+    header = struct.unpack(f"{endian}IHHiIII", data[:24])
+    out = [struct.pack(">IHHiIII", *header)]
+    off = 24
+    while off < len(data):
+        ts_sec, ts_frac, incl, orig = struct.unpack_from(f"{endian}IIII", data, off)
+        out.append(struct.pack(">IIII", ts_sec, ts_frac, incl, orig))
+        out.append(data[off + 16 : off + 16 + incl])
+        off += 16 + incl
+    dst.write_bytes(b"".join(out))
+
+
+# ======================================================================
+# tshark oracle
+
+FIELDS = [
+    "frame.number", "frame.protocols",
+    "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
+    "tcp.srcport", "tcp.dstport", "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.reset",
+    "udp.srcport", "udp.dstport",
+    "icmp.type", "icmp.ident", "icmpv6.type", "icmpv6.echo.identifier",
+    "tls.handshake.extensions_server_name", "http.host",
+    "dns.flags.response", "dns.id", "dns.qry.name", "dns.qry.type", "dns.flags.rcode",
+    "dns.a", "dns.aaaa",
+]
+L4 = ("tcp", "udp", "icmp", "icmpv6")
+RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 5: "REFUSED"}
+QTYPES = {1: "A", 28: "AAAA", 5: "CNAME", 16: "TXT", 33: "SRV", 12: "PTR"}
+DEFAULT_CLOSED = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                  "169.254.0.0/16", "fe80::/10", "fc00::/7")
+
+
+def tshark_rows(path: Path) -> tuple[list[dict[str, list[str]]], bool]:
+    """Frame fields as lists (all occurrences, outer header first); truncated?"""
+    argv = ["tshark", "-n", "-r", str(path), "-T", "fields", "-E", "separator=/t",
+            "-E", "occurrence=a", "-E", "aggregator=|"]
+    for f in FIELDS:
+        argv += ["-e", f]
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    truncated = "cut short in the middle of a packet" in proc.stderr
+    if proc.returncode != 0 and not truncated:
+        raise RuntimeError(f"tshark failed on {path}: {proc.stderr}")
+    rows = []
+    for line in proc.stdout.splitlines():
+        cols = line.split("\t")
+        rows.append({f: (c.split("|") if c else []) for f, c in zip(FIELDS, cols, strict=True)})
+    return rows, truncated
+
+
+def flag(row: dict[str, list[str]], name: str) -> bool:
+    vals = row[name]
+    return bool(vals) and vals[0] in ("1", "True")
+
+
+class Scope:
+    """Which addresses are inside the closed network / never 'outbound'."""
+
+    def __init__(self, closed: Iterable[str]) -> None:
+        self.closed = [ipaddress.ip_network(n) for n in closed]
+
+    def inside(self, addr: str) -> bool:
+        ip = ipaddress.ip_address(addr)
+        return any(ip in n for n in self.closed)
+
+    @staticmethod
+    def local_scope(addr: str) -> bool:
+        """Multicast, broadcast, link-local, unspecified: never leave the segment."""
+        ip = ipaddress.ip_address(addr)
+        return (ip.is_multicast or ip.is_link_local or ip.is_unspecified
+                or addr == "255.255.255.255")
+
+    def outbound(self, a: str, b: str) -> bool:
+        """One end inside, the other a routable address outside."""
+        for x, y in ((a, b), (b, a)):
+            if self.inside(x) and not self.inside(y) and not self.local_scope(y):
+                return True
+        return False
+
+
+def outer(row: dict[str, list[str]]) -> tuple[str, str, str] | None:
+    """(src, dst, outer L4 protocol) of a frame, from its protocol stack."""
+    protos = row["frame.protocols"][0].split(":") if row["frame.protocols"] else []
+    if row["ip.src"]:
+        src, dst = row["ip.src"][0], row["ip.dst"][0]
+    elif row["ipv6.src"]:
+        src, dst = row["ipv6.src"][0], row["ipv6.dst"][0]
+    else:
+        return None
+    l4 = next((p for p in protos if p in L4), "")
+    return src, dst, l4
+
+
+def icmp_error(row: dict[str, list[str]], l4: str) -> bool:
+    if l4 == "icmp":
+        return row["icmp.type"][:1] in (["3"], ["11"], ["12"])
+    if l4 == "icmpv6":
+        return row["icmpv6.type"][:1] in (["1"], ["2"], ["3"], ["4"])
+    return False
+
+
+def inner_tuple(row: dict[str, list[str]]) -> tuple[str, str, str, int, int] | None:
+    """The offending packet quoted in an ICMP error: (src, dst, proto, sport, dport)."""
+    protos = row["frame.protocols"][0].split(":")
+    # inner addresses: ICMP quotes v4 in v4 (2nd ip.*), ICMPv6 v6 in v6 (2nd ipv6.*)
+    if len(row["ip.src"]) > 1:
+        src, dst = row["ip.src"][1], row["ip.dst"][1]
+    elif len(row["ipv6.src"]) > 1:
+        src, dst = row["ipv6.src"][1], row["ipv6.dst"][1]
+    else:
+        return None
+    inner_l4 = [p for p in protos if p in L4][1:2]
+    if inner_l4 == ["tcp"]:
+        return src, dst, "tcp", int(row["tcp.srcport"][0]), int(row["tcp.dstport"][0])
+    if inner_l4 == ["udp"]:
+        return src, dst, "udp", int(row["udp.srcport"][0]), int(row["udp.dstport"][0])
+    return None
+
+
+@dataclass
+class Flow:
+    src: str
+    dst: str
+    proto: str
+    dport: int | None
+    first_frame: int
+    packets: int = 0
+    answered: bool = False  # any packet from dst
+    synack: bool = False
+    reset: bool = False
+    icmp_error: bool = False
+    sni: str = ""
+    http_host: str = ""
+
+    def state(self) -> str:
+        if self.proto == "tcp":
+            if self.synack:
+                return "established"
+            return "rejected" if self.reset or self.icmp_error else "attempted"
+        if self.icmp_error:
+            return "rejected"
+        if self.proto == "udp":
+            return "two_way" if self.answered else "one_way"
+        return "two_way" if self.answered else "attempted"
+
+
+def flow_key(src: str, dst: str, proto: str, sport: object, dport: object) -> tuple[object, ...]:
+    return (src, dst, proto, sport, dport)
+
+
+def analyse(path: Path, closed: Iterable[str]) -> dict[str, object]:
+    """Outbound flows, DNS questions and problems, as tshark sees the file."""
+    scope = Scope(closed)
+    rows, truncated = tshark_rows(path)
+    flows: dict[tuple[object, ...], Flow] = {}
+    dns_queries: list[dict[str, object]] = []
+    pending: dict[tuple[object, ...], dict[str, object]] = {}
+
+    for row in rows:
+        frame = int(row["frame.number"][0])
+        o = outer(row)
+        if o is None:
+            continue
+        src, dst, l4 = o
+        if l4 in ("icmp", "icmpv6") and icmp_error(row, l4):
+            inner = inner_tuple(row)
+            if inner:
+                key = flow_key(inner[0], inner[1], inner[2], inner[3], inner[4])
+                if key in flows:
+                    flows[key].icmp_error = True
+            continue
+        if l4 == "udp" and 53 in (int(row["udp.srcport"][0]), int(row["udp.dstport"][0])):
+            record_dns(row, frame, src, dst, dns_queries, pending)
+        if not scope.outbound(src, dst):
+            continue
+        sport: int | str | None
+        dport: int | str | None
+        if l4 in ("tcp", "udp"):
+            sport, dport = int(row[f"{l4}.srcport"][0]), int(row[f"{l4}.dstport"][0])
+        elif l4 == "icmp":
+            sport = dport = row["icmp.ident"][0] if row["icmp.ident"] else None
+        elif l4 == "icmpv6":
+            ident = row["icmpv6.echo.identifier"]
+            sport = dport = ident[0] if ident else None
+        else:
+            continue
+        fwd = flow_key(src, dst, l4, sport, dport)
+        rev = flow_key(dst, src, l4, dport, sport)
+        if rev in flows:
+            flow, from_dst = flows[rev], True
+        else:
+            if fwd not in flows:
+                if not scope.inside(src):
+                    raise RuntimeError(f"{path}: frame {frame} starts an inbound flow")
+                port = dport if isinstance(dport, int) and l4 in ("tcp", "udp") else None
+                flows[fwd] = Flow(src, dst, l4, port, frame)
+            flow, from_dst = flows[fwd], False
+        flow.packets += 1
+        if from_dst:
+            flow.answered = True
+            if l4 == "tcp" and flag(row, "tcp.flags.syn") and flag(row, "tcp.flags.ack"):
+                flow.synack = True
+            if l4 == "tcp" and flag(row, "tcp.flags.reset"):
+                flow.reset = True
+        if row["tls.handshake.extensions_server_name"] and not flow.sni:
+            flow.sni = row["tls.handshake.extensions_server_name"][0]
+        if row["http.host"] and not flow.http_host:
+            flow.http_host = row["http.host"][0]
+
+    outbound = []
+    for f in sorted(flows.values(), key=lambda f: f.first_frame):
+        entry: dict[str, object] = {"src": f.src, "dst": f.dst, "proto": f.proto}
+        if f.dport is not None:
+            entry["dport"] = f.dport
+        entry |= {"state": f.state(), "first_frame": f.first_frame, "packets": f.packets}
+        if f.sni:
+            entry["sni"] = f.sni
+        if f.http_host:
+            entry["http_host"] = f.http_host
+        outbound.append(entry)
+    return {
+        "outbound": outbound,
+        "dns": dns_queries,
+        "problems": ["truncated"] if truncated else [],
+        "frames": len(rows),
+    }
+
+
+def record_dns(row: dict[str, list[str]], frame: int, src: str, dst: str,
+               queries: list[dict[str, object]],
+               pending: dict[tuple[object, ...], dict[str, object]]) -> None:
+    if not row["dns.id"] or not row["dns.qry.name"]:
+        return
+    qid = row["dns.id"][0]
+    name = row["dns.qry.name"][0]
+    qtype = int(row["dns.qry.type"][0])
+    sport, dport = int(row["udp.srcport"][0]), int(row["udp.dstport"][0])
+    if not flag(row, "dns.flags.response"):
+        entry: dict[str, object] = {"name": name, "qtype": QTYPES.get(qtype, str(qtype)),
+                                    "rcode": "none", "frame": frame, "answers": []}
+        queries.append(entry)
+        pending[(src, sport, dst, qid, name, qtype)] = entry
+        return
+    answered = pending.pop((dst, dport, src, qid, name, qtype), None)
+    if answered is not None:
+        rcode = int(row["dns.flags.rcode"][0])
+        answered["rcode"] = RCODES.get(rcode, str(rcode))
+        answered["answers"] = row["dns.a"] + row["dns.aaaa"]
+
+
+def derive_verdict(result: dict[str, object]) -> str:
+    outbound = result["outbound"]
+    assert isinstance(outbound, list)
+    if result["problems"]:
+        return "inconclusive"
+    if any(f["state"] in ("established", "two_way") for f in outbound):
+        return "not_isolated"
+    if outbound or result["dns"]:
+        return "isolated_with_attempts"
+    return "isolated"
+
+
+# ======================================================================
+# writing expect.toml and READMEs
+
+
+def toml_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    raise TypeError(v)
+
+
+def write_expect(case: Case, out: Path, result: dict[str, object]) -> None:
+    lines = [
+        f"# Generated by pcaps/make_pcaps.py from tshark's reading of {', '.join(case.files)}.",
+        "# Do not edit by hand: rerun the script.",
+        f"description = {toml_value(case.description)}",
+        f"files = {toml_value(case.files)}",
+        f"verdict = {toml_value(case.verdict)}",
+        f"closed_network = {toml_value(list(CLOSED_NETWORK))}",
+        f"problems = {toml_value(result['problems'])}",
+    ]
+    for table in ("outbound", "dns"):
+        for entry in result[table]:  # type: ignore[attr-defined]
+            lines += ["", f"[[{table}]]"]
+            lines += [f"{k} = {toml_value(v)}" for k, v in entry.items()]
+    text = "\n".join(lines) + "\n"
+    tomllib.loads(text)  # must round-trip
+    (out / "expect.toml").write_text(text)
+
+
+def capinfos_row(path: Path) -> dict[str, str]:
+    """File type and link type(s) as capinfos reports them."""
+    proc = subprocess.run(["capinfos", "-M", str(path)], capture_output=True, text=True)
+    info: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            info.setdefault(k.strip(), v.strip())
+    return info
+
+
+def sorted_timestamps(path: Path) -> bool:
+    proc = subprocess.run(["tshark", "-n", "-r", str(path), "-T", "fields", "-e",
+                           "frame.time_epoch"], capture_output=True, text=True)
+    times = [float(t) for t in proc.stdout.split()]
+    return times == sorted(times)
+
+
+def damaged_frames(path: Path) -> str:
+    """Frames tshark calls malformed or flags with an expert error (should be none)."""
+    proc = subprocess.run(["tshark", "-n", "-r", str(path), "-Y",
+                           "_ws.malformed || _ws.expert.severity == error"],
+                          capture_output=True, text=True)
+    return proc.stdout.strip()
+
+
+def frame_listing(path: Path) -> str:
+    proc = subprocess.run(["tshark", "-n", "-r", str(path)], capture_output=True, text=True)
+    return proc.stdout.rstrip()
+
+
+def summarise(result: dict[str, object]) -> str:
+    out = []
+    for f in result["outbound"]:  # type: ignore[attr-defined]
+        port = f":{f['dport']}" if "dport" in f else ""
+        extra = f" SNI {f['sni']}" if "sni" in f else ""
+        extra += f" Host {f['http_host']}" if "http_host" in f else ""
+        out.append(f"{f['proto']} {f['src']} -> {f['dst']}{port} **{f['state']}** "
+                   f"(first frame {f['first_frame']}, {f['packets']} frames){extra}")
+    for d in result["dns"]:  # type: ignore[attr-defined]
+        out.append(f"DNS {d['qtype']} {d['name']} -> {d['rcode']} {d['answers']} "
+                   f"(query frame {d['frame']})")
+    return "\n".join(f"- {x}" for x in out) or "- no outbound flow, no DNS question"
+
+
+def write_readme(case: Case, out: Path, result: dict[str, object]) -> None:
+    info_lines = []
+    for name in case.files:
+        i = capinfos_row(out / name)
+        info_lines.append(
+            f"- `{name}`: {i.get('File type', '?')}; encapsulation "
+            f"{i.get('File encapsulation', '?')}; {i.get('Number of packets', '?')} packets; "
+            f"{(out / name).stat().st_size} bytes; timestamps "
+            f"{i.get('File timestamp precision', '?')}; "
+            f"{'in' if sorted_timestamps(out / name) else '**not** in'} timestamp order"
+        )
+    problems = ", ".join(result["problems"]) or "none"  # type: ignore[arg-type]
+    text = f"""# {case.name}
+
+{case.description}
+
+## Traffic generated
+
+{case.traffic}
+
+## Capture
+
+{case.capture_note}
+{chr(10).join(info_lines)}
+
+## What camaudit must yield
+
+Verdict **`{case.verdict}`** with `--closed-network {' --closed-network '.join(CLOSED_NETWORK)}`;
+problems: {problems}.
+
+{case.why}
+
+Expected outbound flows and DNS questions (derived with tshark; see expect.toml):
+
+{summarise(result)}
+
+## Frames (`tshark -n -r {case.files[0]}`)
+
+```
+{frame_listing(out / case.files[0])}
+```
+"""
+    (out / "README.md").write_text(text)
+
+
+def tool_versions() -> dict[str, str]:
+    def first(argv: list[str]) -> str:
+        p = subprocess.run(argv, capture_output=True, text=True)
+        return (p.stdout or p.stderr).strip().splitlines()[0]
+
+    return {
+        "kernel": first(["uname", "-sr"]),
+        "tcpdump": first(["tcpdump", "--version"]) + "; " + subprocess.run(
+            ["tcpdump", "--version"], capture_output=True, text=True).stdout.splitlines()[1],
+        "tshark": first(["tshark", "--version"]),
+        "dumpcap": first(["dumpcap", "--version"]),
+        "tcprewrite": first(["tcprewrite", "--version"]),
+        "python": sys.version.split()[0],
+    }
+
+
+def write_index() -> None:
+    """pcaps/README.md: one row per case, read back from each expect.toml."""
+    rows = ["| case | file(s) | capture point / how made | verdict | outbound flows (state) |",
+            "|---|---|---|---|---|"]
+    for case in CASES.values():
+        exp_path = PCAPS / case.name / "expect.toml"
+        if not exp_path.exists():
+            continue
+        exp = tomllib.loads(exp_path.read_text())
+        flows = "; ".join(
+            f"{f['proto']} {f['dst']}{':' + str(f['dport']) if 'dport' in f else ''} "
+            f"{f['state']}" for f in exp.get("outbound", [])) or "none"
+        dns = len(exp.get("dns", []))
+        files = "<br>".join(f"`{f}`" for f in exp["files"])
+        verdict = exp["verdict"] + (f" (problems: {', '.join(exp['problems'])})"
+                                    if exp.get("problems") else "")
+        rows.append(f"| [{case.name}]({case.name}/README.md) | {files} | {HOW[case.name]} | "
+                    f"`{verdict}` | {flows}{f'; {dns} DNS question(s)' if dns else ''} |")
+    total = sum(p.stat().st_size for p in PCAPS.glob("*/*") if p.name not in
+                ("README.md", "expect.toml"))
+    text = f"""# Stored capture cases
+
+Every case is rebuilt by `python pcaps/make_pcaps.py [CASE...]` (root; see
+`lab/apt-packages.txt` and `lab/requirements.txt`) from the namespace lab in
+`lab/netlab.py`: cameras 10.66.0.21/.22 (fd66::21/22), NVR 10.66.0.10, gateway
+10.66.0.1 / 198.51.100.1, "internet" 198.51.100.10 and 203.0.113.5
+(2001:db8:100::10, 2001:db8:203::5). Only documentation ranges play the
+internet. Each folder holds the capture(s), a README (traffic, capture command,
+expected result and why, frame listing) and `expect.toml`.
+
+`expect.toml` is derived from the capture with **tshark** (not camaudit) and
+cross-checked against the verdict the case was designed for. Every case passes
+`closed_network = ["10.66.0.0/24", "fd66::/64"]`; the outbound flows are the
+same under camaudit's default closed set (RFC 1918, 100.64/10, link-local, ULA),
+which make_pcaps.py also checks. Every expect.toml lists its capture(s) in
+`files`; where there are several, camaudit is run on each and the expectations
+are identical. Multicast, broadcast and link-local peers (WS-Discovery, SSDP,
+MLD, neighbour discovery) never count as outbound.
+
+| | |
+|---|---|
+{chr(10).join(f"| {k} | {v} |" for k, v in tool_versions().items())}
+
+Total size of all captures: {total} bytes.
+
+{chr(10).join(rows)}
+
+Notes:
+
+- Camera-port captures are taken on `p-cam1`, the bridge-side end of cam1's
+  veth in the `switch` namespace (everything cam1 sends and receives plus
+  flooded broadcast/multicast of the segment).
+- tcpdump runs with `--immediate-mode -U -s 65535 -B 32768` and is stopped with
+  SIGINT after a 1.2 s settle; make_pcaps.py fails if a capture reports
+  dropped packets or tshark flags a malformed frame (see lab/README.md for why).
+- `sll-any` / `sll-v1` (tcpdump `-i any` in the gateway) and
+  `pcapng-two-interfaces` (dumpcap on both gateway legs) hold **two copies of
+  every forwarded packet**; tshark labels the second copy "TCP Retransmission"
+  / "Dup ACK". Frame counts in expect.toml include both copies. The pcapng
+  file is not in timestamp order (dumpcap writes each interface in batches).
+- tcpdump 4.99 on `any` defaults to LINUX_SLL2 (capinfos: `linux-sll2`);
+  `-y LINUX_SLL` gives v1.
+- Dropped SYNs: this kernel (>= 6.5) retransmits SYNs every 1 s for the first
+  four tries, so the cases use a 2.5 s connect timeout and show 3 SYNs.
+- `expect.toml` states: TCP SYN unanswered `attempted`; RST or ICMP
+  unreachable `rejected` (the ICMP error is not counted in `packets`); SYN/ACK
+  seen `established`; UDP answered `two_way`, else `one_way`; ICMP echo
+  answered `two_way`, else `attempted`. One flow per 5-tuple (ICMP: per echo
+  identifier). DNS: every question on port 53, with rcode and answer addresses.
+"""
+    (PCAPS / "README.md").write_text(text)
+
+
+# ======================================================================
+# the case table
+
+LOCAL = (
+    "Local background: ARP (fresh lab, empty caches), cam1's WS-Discovery `Hello` "
+    "to 239.255.255.250:3702 (sport 3702), and an RTSP exchange cam1:40554 -> nvr "
+    "10.66.0.10:554 (`OPTIONS` answered `RTSP/1.0 200 OK`, then FIN/FIN)."
+)
+ATTEMPT_WHY = (
+    "Nothing left the closed network with an answer, but the camera tried: an "
+    "isolated network that shows attempts is `isolated_with_attempts`, not `isolated`."
+)
+
+CASES: dict[str, Case] = {}
+HOW: dict[str, str] = {}
+
+
+def add(case: Case, how: str) -> None:
+    CASES[case.name] = case
+    HOW[case.name] = how
+
+
+add(Case(
+    "quiet-camera", "Only local traffic: ARP, RTSP to the NVR, WS-Discovery and SSDP multicast.",
+    "isolated", ["quiet-camera.pcap"],
+    LOCAL + " Also cam2's WS-Discovery Hello (flooded by the bridge) and cam1's SSDP "
+    "`M-SEARCH` for an InternetGatewayDevice to 239.255.255.250:1900 (LAN-only; a hint "
+    "of UPnP intent but no outbound packet).",
+    "Every unicast peer is inside 10.66.0.0/24 and the rest is link-local multicast or "
+    "broadcast: no packet, DNS question or attempt towards the outside.",
+    build_quiet), "tcpdump on p-cam1")
+add(Case(
+    "dns-nxdomain", "cam1 asks the local resolver for two vendor cloud names; both NXDOMAIN.",
+    "isolated_with_attempts", ["dns-nxdomain.pcap"],
+    LOCAL + " Then cam1 asks the resolver on the gateway (10.66.0.1:53, lab "
+    "`dns-server`) for `litedev.ezvizlife.com` A and `www.easy4ipcloud.com` A; both "
+    "are answered NXDOMAIN. Gateway policy: drop (irrelevant: nothing is forwarded).",
+    "The DNS questions go to a resolver inside the closed network, so there is no "
+    "outbound flow, but asking for EZVIZ/Dahua cloud names is an attempt to phone "
+    "home. " + ATTEMPT_WHY,
+    build_dns_nxdomain), "tcpdump on p-cam1")
+add(Case(
+    "syn-dropped", "cam1's TCP SYN to the EZVIZ platform port 8666 is dropped by the gateway.",
+    "isolated_with_attempts", ["syn-dropped.pcap"],
+    LOCAL + " Then cam1 (sport 48666) connects to 203.0.113.5:8666 (EZVIZ litedev "
+    "port) with a 4 s timeout; the gateway's nftables forward chain drops it, so the "
+    "capture shows the SYN and its retransmissions (Linux: after 1 s and 3 s) and "
+    "no answer.",
+    "A SYN with no reply is an `attempted` flow. " + ATTEMPT_WHY,
+    build_syn_dropped), "tcpdump on p-cam1; gw drop")
+add(Case(
+    "syn-rejected", "Gateway rejects: TCP 443 gets a RST, UDP 123 gets ICMP port-unreachable.",
+    "isolated_with_attempts", ["syn-rejected.pcap"],
+    LOCAL + " Then cam1 connects TCP 48443 -> 203.0.113.5:443 and the gateway answers "
+    "`reject with tcp reset` (the RST carries 203.0.113.5 as source); cam1 sends one "
+    "NTP request UDP 40123 -> 198.51.100.10:123 and the gateway answers ICMP "
+    "destination-unreachable/port-unreachable from 10.66.0.1 quoting it.",
+    "Both flows are `rejected`: the refusal came from the gateway, not from the far "
+    "end, so no data left. The ICMP error is counted as evidence of rejection, not as "
+    "a packet of the flow. " + ATTEMPT_WHY,
+    build_syn_rejected), "tcpdump on p-cam1; gw reject")
+add(Case(
+    "tls-established", "cam1 resolves litedev.hik-connect.com and completes TLS to it.",
+    "not_isolated", ["tls-established.pcap"],
+    LOCAL + " The resolver answers `litedev.hik-connect.com` A 203.0.113.5; cam1 "
+    "(sport 48444) opens TLS 1.3 to 203.0.113.5:443 with SNI "
+    "`litedev.hik-connect.com` (server: Python ssl, self-signed P-256 cert made at run "
+    "time, no session tickets), sends 7 bytes, reads 9, closes. Gateway: forward.",
+    "The TCP handshake was answered from outside and application data crossed: "
+    "`established`, so the network is not closed.",
+    build_tls), "tcpdump on p-cam1; gw forward")
+add(Case(
+    "udp-p2p-ntp", "Dahua P2P DHGET over UDP 8800 and an NTP exchange, both answered.",
+    "not_isolated", ["udp-p2p-ntp.pcap"],
+    LOCAL + " The resolver answers `www.easy4ipcloud.com` A 203.0.113.5; cam1 sends "
+    "UDP 48800 -> 203.0.113.5:8800 with payload `DHGET /probe/p2psrv HTTP/1.1\\r\\n...` "
+    "and gets an `HTTP/1.1 200 OK` datagram back; cam1 sends a 48-byte SNTP client "
+    "request (LI 0, VN 4, mode 3) UDP 40123 -> 198.51.100.10:123 and the lab NTP "
+    "server answers mode 4. Gateway: forward.",
+    "Two UDP flows answered from outside (`two_way`): the network is not closed.",
+    build_udp), "tcpdump on p-cam1; gw forward")
+add(Case(
+    "icmp-echo", "cam1 pings 203.0.113.5 twice and both replies come back.",
+    "not_isolated", ["icmp-echo.pcap"],
+    LOCAL + " Then `ping -n -c 2 -i 0.5 203.0.113.5` in cam1. Gateway: forward.",
+    "ICMP echo answered from outside is a `two_way` flow (one flow: same echo "
+    "identifier): the network is not closed.",
+    build_icmp), "tcpdump on p-cam1; gw forward")
+add(Case(
+    "vlan", "syn-dropped plus an NXDOMAIN look-up, every frame tagged 802.1Q VLAN 100.",
+    "isolated_with_attempts", ["vlan100.pcap"],
+    LOCAL + " Then `litedev.ezvizlife.com` A -> NXDOMAIN, then TCP 48666 -> "
+    "203.0.113.5:8666 dropped by the gateway (SYN + retransmissions).",
+    "Same as syn-dropped + dns-nxdomain: the reader must look through the 802.1Q "
+    "header. " + ATTEMPT_WHY,
+    build_vlan), "tcpdump on p-cam1 (untagged) + `tcprewrite --enet-vlan=add --enet-vlan-tag=100`")
+add(Case(
+    "sll-any", "Established TCP to 203.0.113.5:8000 seen on `tcpdump -i any` in the gateway.",
+    "not_isolated", ["sll-any.pcap"],
+    LOCAL + " Then cam1 TCP 48000 -> 203.0.113.5:8000 sends 9 bytes, the lab server "
+    "answers 8 and closes. Gateway: forward.",
+    "The handshake was answered from outside: `established`. Each forwarded packet "
+    "appears twice in this capture (inside and outside leg): the flow's packet count "
+    "includes both copies; a reader must not see two flows.",
+    build_sll), "`tcpdump -i any` in gw (default link type)")
+add(Case(
+    "sll-v1", "As sll-any, captured simultaneously with `tcpdump -i any -y LINUX_SLL`.",
+    "not_isolated", ["sll-v1.pcap"],
+    "The same traffic run as sll-any (both captures ran at once). " + LOCAL,
+    "As sll-any; only the link-layer header format differs (Linux cooked v1, 16 bytes).",
+    build_sll, depends=()), "`tcpdump -i any -y LINUX_SLL` in gw")
+add(Case(
+    "pcapng-two-interfaces",
+    "pcapng from dumpcap on both gateway legs; HTTP Host dev.hik-connect.com.",
+    "not_isolated", ["gw-two-legs.pcapng"],
+    LOCAL + " The resolver answers `dev.hik-connect.com` A 198.51.100.10; cam1 TCP "
+    "48080 -> 198.51.100.10:80 sends `GET /register HTTP/1.1` with `Host: "
+    "dev.hik-connect.com`, gets `HTTP/1.1 200 OK`. Gateway: forward.",
+    "An established outbound HTTP session: `not_isolated`. The reader must handle "
+    "pcapng with two interfaces (and two copies of each forwarded packet).",
+    build_pcapng), "`dumpcap -i eth0 -i eth1` in gw")
+add(Case(
+    "ipv6", "IPv6: AAAA look-up, rejected TCP to [2001:db8:203::5]:443, answered ICMPv6 echo.",
+    "not_isolated", ["ipv6.pcap"],
+    "cam1 pings the NVR fd66::10 once (local, with neighbour discovery), asks the "
+    "resolver at fd66::1 (over IPv6) for `litedev.hik-connect.com` AAAA -> "
+    "2001:db8:203::5, connects TCP 48443 -> [2001:db8:203::5]:443 and gets a RST from "
+    "the gateway, then `ping -6 -c 2 2001:db8:203::5` which is forwarded and answered. "
+    "Neighbour solicitations/advertisements (fd66::/fe80:: and ff02::1:ff.. "
+    "solicited-node multicast) are local.",
+    "The ICMPv6 echo was answered from outside (`two_way`), so the verdict is "
+    "`not_isolated` even though the TCP attempt was `rejected`. Neighbour discovery "
+    "and local pings are not outbound.",
+    build_ipv6), "tcpdump on p-cam1; gw reject except ICMPv6")
+add(Case(
+    "truncated", "quiet-camera cut in the middle of its last record.",
+    "inconclusive", ["truncated.pcap"],
+    "Nothing new: the bytes of quiet-camera.pcap up to the middle of its last record.",
+    "A capture that ends mid-record cannot prove isolation (the tool cannot know what "
+    "is missing): verdict `inconclusive` with problem `truncated`, although every "
+    "complete frame is local.",
+    build_truncated, problems=["truncated"], depends=("quiet-camera",)),
+    "copy of quiet-camera, cut with `head -c`")
+add(Case(
+    "nanosecond-bigendian", "syn-dropped traffic in a nanosecond pcap, plus its big-endian twin.",
+    "isolated_with_attempts", ["syn-dropped-ns.pcap", "syn-dropped-ns-be.pcap"],
+    LOCAL + " Then TCP 48666 -> 203.0.113.5:8666 dropped by the gateway.",
+    "As syn-dropped, for both files: readers must honour the nanosecond magic and "
+    "big-endian headers. " + ATTEMPT_WHY,
+    build_nano), "`tcpdump --time-stamp-precision=nano` on p-cam1 + big-endian rewrite")
+add(Case(
+    "gzip", "dns-nxdomain compressed with gzip (.pcap.gz).",
+    "isolated_with_attempts", ["dns-nxdomain.pcap.gz"],
+    "Nothing new: dns-nxdomain.pcap, gzip-compressed.",
+    "As dns-nxdomain; the reader must decompress transparently. " + ATTEMPT_WHY,
+    build_gzip, depends=("dns-nxdomain",)), "gzip of dns-nxdomain")
+
+
+# ======================================================================
+# main
+
+
+def check_case(case: Case, out: Path) -> dict[str, object]:
+    """Oracle over every file; all files of a case must agree; verdict must match."""
+    results = [analyse(out / f, CLOSED_NETWORK) for f in case.files]
+    for f, r in zip(case.files[1:], results[1:], strict=True):
+        if r != results[0]:
+            raise RuntimeError(f"{case.name}: {f} reads differently from {case.files[0]}")
+    result = results[0]
+    for f in case.files:
+        if bad := damaged_frames(out / f):
+            raise RuntimeError(f"{case.name}/{f}: tshark flags frames:\n{bad}")
+    default = analyse(out / case.files[0], DEFAULT_CLOSED)
+    if default["outbound"] != result["outbound"]:
+        raise RuntimeError(f"{case.name}: outbound differs under the default closed set")
+    if result["problems"] != case.problems:
+        raise RuntimeError(f"{case.name}: problems {result['problems']} != {case.problems}")
+    derived = derive_verdict(result)
+    if derived != case.verdict:
+        raise RuntimeError(f"{case.name}: tshark says {derived}, case wants {case.verdict}")
+    return result
+
+
+def build(name: str, done: set[str]) -> None:
+    if name in done:
+        return
+    case = CASES[name]
+    for dep in case.depends:
+        if not (PCAPS / dep / CASES[dep].files[0]).exists():
+            build(dep, done)
+    out = PCAPS / name
+    if out.exists() and case.build is not build_sll:
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    case.build(case, out)
+    built = [name]
+    if case.build is build_sll:  # one run makes both SLL cases
+        built = ["sll-any", "sll-v1"]
+    for n in built:
+        c = CASES[n]
+        result = check_case(c, PCAPS / n)
+        write_expect(c, PCAPS / n, result)
+        write_readme(c, PCAPS / n, result)
+        done.add(n)
+        size = sum((PCAPS / n / f).stat().st_size for f in c.files)
+        print(f"{n:24} {c.verdict:24} {result['frames']:3} frames {size:6} bytes "
+              f"{time.monotonic() - started:5.1f} s", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Rebuild pcaps/<case>/ from the netns lab.")
+    p.add_argument("cases", nargs="*", metavar="CASE", help=f"default: all of {list(CASES)}")
+    args = p.parse_args(argv)
+    unknown = set(args.cases) - set(CASES)
+    if unknown:
+        p.error(f"unknown case(s): {sorted(unknown)}")
+    started = time.monotonic()
+    done: set[str] = set()
+    for name in args.cases or list(CASES):
+        build(name, done)
+    write_index()
+    print(f"total {time.monotonic() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

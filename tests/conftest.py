@@ -1,0 +1,23 @@
+"""Shared test fixtures: where the stored captures are, and the real tools the oracles use."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PCAPS = ROOT / "pcaps"
+SHARED = ROOT.parent / "shared"
+
+
+def need_tool(name: str) -> str:
+    """Path of a real binary; in CI a missing one fails the test instead of skipping it."""
+    found = shutil.which(name)
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is not installed; .ci/run must install it")
+        pytest.skip(f"{name} is not installed")
+    return found

@@ -1,0 +1,103 @@
+"""Every stored lab capture gives exactly what its expect.toml says."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from camaudit import verify
+from tests.replay.cases import Case, cases
+
+CASES = cases()
+
+
+def test_the_lab_captures_are_present() -> None:
+    assert len(CASES) >= 12, "pcaps/ lost some of its cases"
+
+
+def _outbound_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    dport = row.get("dport") if row["proto"] in ("tcp", "udp") else None
+    return (
+        row["src"],
+        row["dst"],
+        row["proto"],
+        dport,
+        row["state"],
+        row["first_frame"],
+        row["packets"],
+    )
+
+
+def _problem_codes(report: dict[str, Any]) -> set[str]:
+    codes = {p["code"] for p in report["problems"]}
+    for item in report["inputs"]:
+        codes |= {p["code"] for p in item["problems"]}
+    return codes
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_case_matches_its_expectation(case: Case) -> None:
+    expect = case.expect
+    for capture in case.captures:
+        result = verify([capture], closed_network=expect.get("closed_network", ()))
+        report = result.report
+        where = f"{case.name}/{capture.name}"
+        assert report["verdict"] == expect["verdict"], (where, report["reasons"])
+        assert _problem_codes(report) == set(expect.get("problems", [])), where
+
+        got = Counter(
+            _outbound_key({**row, "packets": row["packets_out"] + row["packets_in"]})
+            for row in report["outbound"]
+        )
+        want = Counter(_outbound_key(row) for row in expect.get("outbound", []))
+        assert got == want, where
+
+        for row in expect.get("outbound", []):
+            match = [
+                o
+                for o in report["outbound"]
+                if o["first_frame"] == row["first_frame"] and o["dst"] == row["dst"]
+            ]
+            for key in ("sni", "http_host"):
+                if key in row:
+                    assert match[0][key] == row[key], (where, key)
+
+        got_dns = Counter(
+            (
+                d["name"],
+                d["qtype"],
+                d["rcode"] or "none",
+                d["frame"],
+                tuple(sorted(a for a in d["answers"] if _is_addr(a))),
+            )
+            for d in report["dns"]
+        )
+        want_dns = Counter(
+            (d["name"], d["qtype"], d["rcode"], d["frame"], tuple(sorted(d.get("answers", []))))
+            for d in expect.get("dns", [])
+        )
+        assert got_dns == want_dns, where
+
+
+def _is_addr(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_cases_each_document_how_they_were_made() -> None:
+    for case in CASES:
+        readme = case.folder / "README.md"
+        assert readme.exists(), case.name
+        assert len(readme.read_text()) > 200, case.name
+
+
+def test_capture_files_are_small() -> None:
+    total = sum(p.stat().st_size for c in CASES for p in c.captures)
+    assert total < 2_000_000

@@ -1,0 +1,503 @@
+"""Profiles: the shipped TOML data loads, look-ups answer correctly, validation reports all."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from camaudit.errors import ProfileError
+from camaudit.profiles import (
+    Profiles,
+    clear_profiles_cache,
+    default_profiles_dir,
+    load_profiles,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = REPO / "profiles"
+
+OUI_OK = """\
+schema_version = 1
+vendors = ["hikvision", "other-oem"]
+
+[[oui]]
+prefix = "04:03:12"
+organisation = "Test Hikvision"
+vendor = "hikvision"
+source = "test"
+
+[[oui]]
+prefix = "04:03:12:50:00:00/28"
+organisation = "Test Hikrobot"
+vendor = "other-oem"
+source = "test"
+"""
+
+PHONE_HOME_OK = """\
+schema_version = 1
+vendors = ["ezviz"]
+
+[[rule]]
+id = "ezviz-cloud"
+vendor = "ezviz"
+label = "EZVIZ cloud"
+kind = "dns"
+domains = ["ezvizlife.com"]
+purpose = "test"
+verified = true
+source = "test"
+"""
+
+CVE_OK = """\
+schema_version = 1
+vendors = ["hikvision"]
+
+[[cve]]
+id = "CVE-2021-36260"
+vendor = "hikvision"
+product_scope = "cameras"
+applies_to_cameras = true
+affected = "build<210628"
+cvss = 9.8
+source = "test"
+
+  [[cve.range]]
+  build_before = 2021-06-28
+"""
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    clear_profiles_cache()
+    yield
+    clear_profiles_cache()
+
+
+@pytest.fixture
+def shipped() -> Profiles:
+    return load_profiles(SHIPPED)
+
+
+def write_profiles(
+    directory: Path, oui: str = OUI_OK, phone_home: str = PHONE_HOME_OK, cve: str = CVE_OK
+) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "oui.toml").write_text(oui, encoding="utf-8")
+    (directory / "phone_home.toml").write_text(phone_home, encoding="utf-8")
+    (directory / "cve.toml").write_text(cve, encoding="utf-8")
+    return directory
+
+
+def errors_of(directory: Path) -> tuple[str, ...]:
+    with pytest.raises(ProfileError) as info:
+        load_profiles(directory)
+    return info.value.errors
+
+
+# -- the shipped data ----------------------------------------------------------------------
+
+
+def test_shipped_profiles_load_without_error(shipped: Profiles) -> None:
+    assert len(shipped.ouis) == 84
+    assert len(shipped.cves) == 25
+    assert len({c.id for c in shipped.cves}) == 14
+    assert len(shipped.rules) >= 49
+    assert shipped.directory == str(SHIPPED.resolve())
+
+
+def test_every_rule_has_a_source_label_and_purpose(shipped: Profiles) -> None:
+    for rule in shipped.rules:
+        assert rule.source.strip(), rule.id
+        assert rule.label.strip(), rule.id
+        assert rule.purpose.strip(), rule.id
+
+
+def test_every_oui_and_cve_has_a_source(shipped: Profiles) -> None:
+    assert all(entry.source.strip() for entry in shipped.ouis)
+    assert all(entry.source.strip() for entry in shipped.cves)
+
+
+def test_unverified_reference_rows_are_marked_unverified(shipped: Profiles) -> None:
+    for rule in shipped.rules:
+        if rule.purpose.startswith("unverified"):
+            assert rule.verified is False, rule.id
+
+
+def test_derived_rules_point_at_existing_rules(shipped: Profiles) -> None:
+    ids = {rule.id for rule in shipped.rules}
+    derived = [rule for rule in shipped.rules if rule.derived_from]
+    assert derived
+    assert all(rule.derived_from in ids for rule in derived)
+
+
+def test_product_code_holds_no_phone_home_domain(shipped: Profiles) -> None:
+    domains = {d for rule in shipped.rules for d in rule.domains}
+    for path in (REPO / "camaudit").rglob("*.py"):
+        text = path.read_text(encoding="utf-8").lower()
+        found = sorted(d for d in domains if d in text)
+        assert not found, f"{path} hard-codes {found}"
+
+
+# -- names ---------------------------------------------------------------------------------
+
+
+def test_ezviz_name_and_subdomain_match_their_rule(shipped: Profiles) -> None:
+    exact = shipped.match_name("litedev.ezvizlife.com")
+    assert exact is not None
+    assert exact.id == "ezviz-litedev"
+    sub = shipped.match_name("apiieu.ezvizlife.com")
+    assert sub is not None
+    assert sub.id == "ezviz-cloud"
+    assert sub.label == "EZVIZ / Hik-Connect cloud"
+
+
+def test_look_alike_domain_does_not_match(shipped: Profiles) -> None:
+    assert shipped.match_name("notezvizlife.com") is None
+    assert shipped.match_name("ezvizlife.com.attacker.example") is None
+    assert shipped.match_name("") is None
+
+
+def test_name_match_ignores_case_and_trailing_dot(shipped: Profiles) -> None:
+    rule = shipped.match_name("A.LiteDev.EZVIZLIFE.com.")
+    assert rule is not None
+    assert rule.id == "ezviz-litedev"
+
+
+def test_most_specific_domain_wins(shipped: Profiles) -> None:
+    ntp = shipped.match_name("time.ys7.com")
+    assert ntp is not None
+    assert ntp.id == "ezviz-ntp"
+    assert ntp.label == "vendor NTP"
+    family = shipped.match_name("open.ys7.com")
+    assert family is not None
+    assert family.id == "ezviz-ys7"
+    push = shipped.match_name("cellphonepush.quickddns.com")
+    assert push is not None
+    assert push.id == "dahua-push"
+
+
+def test_wildcard_pattern_beats_the_shorter_suffix(shipped: Profiles) -> None:
+    vtm = shipped.match_name("vtmtxeu.ezvizlife.com")
+    assert vtm is not None
+    assert vtm.id == "ezviz-vtm"
+
+
+def test_public_ntp_names_are_not_attributed_to_a_vendor(shipped: Profiles) -> None:
+    rule = shipped.match_name("2.pool.ntp.org")
+    assert rule is not None
+    assert rule.label == "public NTP"
+    assert rule.vendor == "generic"
+
+
+# -- MAC prefixes --------------------------------------------------------------------------
+
+
+def test_oui_lookup_finds_a_hikvision_ma_l(shipped: Profiles) -> None:
+    entry = shipped.oui_lookup("04:03:12:aa:bb:cc")
+    assert entry is not None
+    assert (entry.vendor, entry.bits, entry.prefix) == ("hikvision", 24, "04:03:12")
+
+
+def test_shipped_ma_m_block_is_found(shipped: Profiles) -> None:
+    inside = shipped.oui_lookup("b0:b3:53:6f:ff:ff")
+    assert inside is not None
+    assert (inside.bits, inside.vendor) == (28, "other-oem")
+    assert "Hikrobot" in inside.organisation
+    assert shipped.oui_lookup("b0:b3:53:70:00:00", fallback=False) is None
+
+
+def test_ma_m_block_beats_an_overlapping_ma_l(tmp_path: Path) -> None:
+    profiles = load_profiles(write_profiles(tmp_path / "p"))
+    robot = profiles.oui_lookup("04:03:12:5a:bc:de")
+    assert robot is not None
+    assert (robot.bits, robot.organisation) == (28, "Test Hikrobot")
+    hik = profiles.oui_lookup("04:03:12:6a:bc:de")
+    assert hik is not None
+    assert (hik.bits, hik.organisation) == (24, "Test Hikvision")
+
+
+@pytest.mark.parametrize(
+    "mac",
+    ["08:ed:ed:01:02:03", "08-ED-ED-01-02-03", "08ed.ed01.0203", "08eded010203", "8:ed:ed:1:2:3"],
+)
+def test_mac_formats_are_accepted(shipped: Profiles, mac: str) -> None:
+    entry = shipped.oui_lookup(mac)
+    assert entry is not None
+    assert entry.vendor == "dahua"
+
+
+@pytest.mark.parametrize("mac", ["", "not-a-mac", "08:ed:ed:01:02", "0a:ed:ed:01:02:03"])
+def test_invalid_and_locally_administered_macs_have_no_oui(shipped: Profiles, mac: str) -> None:
+    assert shipped.oui_lookup(mac) is None
+
+
+def test_fallback_names_a_non_camera_maker_other(shipped: Profiles) -> None:
+    entry = shipped.oui_lookup("00:00:0c:12:34:56")  # Cisco, in every IEEE registry
+    assert entry is not None
+    assert entry.vendor == "other"
+    assert "cisco" in entry.organisation.lower()
+    assert "netaddr" in entry.source
+    assert shipped.oui_lookup("00:00:0c:12:34:56", fallback=False) is None
+
+
+def test_fallback_maps_a_newer_vendor_block_through_the_registrant_table(
+    shipped: Profiles,
+) -> None:
+    entry = shipped.oui_lookup("08:cc:81:00:00:01")  # Hikvision, allocated after 2022-08
+    if entry is None:
+        pytest.skip("this netaddr version does not know 08:CC:81")
+    assert entry.vendor == "hikvision"
+    assert "netaddr" in entry.source
+
+
+# -- ports and payloads --------------------------------------------------------------------
+
+
+def test_dahua_p2p_payload_matches_dhget_rule(shipped: Profiles) -> None:
+    payload = b"DHGET /probe/p2psrv HTTP/1.1\r\nX-WSSE: x\r\n\r\n"
+    rule = shipped.match_payload("udp", 8800, payload)
+    assert rule is not None
+    assert rule.id == "dahua-p2p-dhget"
+    assert rule.label == "Dahua Easy4IP P2P"
+    assert rule.vendor == "dahua"
+    assert shipped.match_payload("tcp", 8800, payload) is None
+
+
+def test_payload_length_is_enforced(shipped: Profiles) -> None:
+    punch = bytes.fromhex("fffeffe7") + bytes(40)
+    rule = shipped.match_payload("udp", 40000, punch)
+    assert rule is not None
+    assert rule.id == "dahua-p2p-punch"
+    assert shipped.match_payload("udp", 40000, punch + b"\x00") is None
+
+
+def test_payload_rule_with_ports_only_matches_those_ports(shipped: Profiles) -> None:
+    rule = shipped.match_payload("tcp", 31006, b"\x10\x2a\x00\x04MQTT")
+    assert rule is not None
+    assert rule.id == "ezviz-mqtt-connect"
+    assert shipped.match_payload("tcp", 1883, b"\x10\x2a\x00\x04MQTT") is None
+
+
+def test_upnp_igd_search_is_labelled_but_other_ssdp_is_not(shipped: Profiles) -> None:
+    igd = b"M-SEARCH * HTTP/1.1\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\n"
+    rule = shipped.match_payload("udp", 1900, igd)
+    assert rule is not None
+    assert rule.label == "UPnP IGD discovery"
+    assert shipped.match_payload("udp", 1900, b"M-SEARCH * HTTP/1.1\r\nST: ssdp:all\r\n") is None
+
+
+def test_port_rule_prefers_verified_and_protocol_specific(shipped: Profiles) -> None:
+    udp = shipped.match_port("udp", 8800)
+    assert udp is not None
+    assert udp.label == "Dahua Easy4IP P2P"
+    tcp = shipped.match_port("TCP", 8800)
+    assert tcp is not None
+    assert tcp.vendor == "ezviz"
+    dvrip = shipped.match_port("tcp", 37777)
+    assert dvrip is not None
+    assert dvrip.label == "Dahua DVRIP"
+
+
+def test_generic_ports_have_no_port_rule(shipped: Profiles) -> None:
+    for proto, port in (("udp", 123), ("tcp", 443), ("tcp", 80), ("udp", 53), ("icmp", 8800)):
+        assert shipped.match_port(proto, port) is None
+
+
+def test_info_rules_never_match(shipped: Profiles) -> None:
+    info = [rule for rule in shipped.rules if rule.kind == "info"]
+    assert info
+    assert all(not (r.domains or r.patterns or r.payload_prefix) for r in info)
+
+
+# -- CVEs ----------------------------------------------------------------------------------
+
+
+def test_cve_affected_strings_are_parsed_into_ranges(shipped: Profiles) -> None:
+    by_id = {c.id: c for c in shipped.cves}
+    hik = by_id["CVE-2021-36260"]
+    assert hik.ranges[0].build_before == dt.date(2021, 6, 28)
+    assert hik.kev_date_added == dt.date(2022, 1, 10)
+    assert hik.affected_verified is False
+    assert by_id["CVE-2021-33044"].ranges[0].build_before == dt.date(2021, 6, 1)
+    amcrest = by_id["CVE-2020-5735"]
+    assert len(amcrest.ranges) == 6
+    assert all(
+        r.branch and (r.below_version or "").startswith(r.branch) for r in amcrest.ranges if r
+    )
+    old = next(c for c in shipped.cves if c.id == "CVE-2017-7921").ranges[0]
+    assert (old.min_version, old.min_build) == ("5.2.0", dt.date(2014, 7, 21))
+    assert by_id["CVE-2017-9765"].ranges[0].component == "gsoap"
+
+
+def test_storage_and_bridge_cves_do_not_apply_to_cameras(shipped: Profiles) -> None:
+    not_cameras = {c.id for c in shipped.cves if not c.applies_to_cameras}
+    assert not_cameras == {"CVE-2022-28171", "CVE-2022-28172", "CVE-2022-28173", "CVE-2023-28808"}
+
+
+def test_kev_dates_match_the_snapshot(shipped: Profiles) -> None:
+    in_kev = {c.id for c in shipped.cves if c.kev_date_added is not None}
+    assert in_kev == {"CVE-2021-36260", "CVE-2021-33044", "CVE-2021-33045", "CVE-2020-5735"}
+
+
+# -- validation ----------------------------------------------------------------------------
+
+
+def test_minimal_profiles_directory_loads(tmp_path: Path) -> None:
+    profiles = load_profiles(write_profiles(tmp_path / "p"))
+    assert [r.id for r in profiles.rules] == ["ezviz-cloud"]
+
+
+def test_validation_reports_several_errors_at_once_with_file_and_field(tmp_path: Path) -> None:
+    broken_rules = (
+        PHONE_HOME_OK
+        + """
+[[rule]]
+id = "ezviz-mqtt"
+vendor = "ezviz"
+label = "MQTT"
+kind = "port"
+ports = [31006, 70000]
+purpose = "test"
+verified = "yes"
+source = "test"
+"""
+    )
+    broken_cve = CVE_OK.replace("cvss = 9.8", "cvss = 12")
+    directory = write_profiles(tmp_path / "p", phone_home=broken_rules, cve=broken_cve)
+    errors = errors_of(directory)
+    phone_home = f"{directory / 'phone_home.toml'}: rule[2] (ezviz-mqtt)"
+    assert f"{phone_home}: ports: expected a list of integers 1-65535" in "\n".join(errors)
+    assert any(e.startswith(f"{phone_home}: verified: expected true or false") for e in errors)
+    assert any(
+        e.startswith(f"{directory / 'cve.toml'}: cve[1] (CVE-2021-36260): cvss:") for e in errors
+    )
+    assert len(errors) == 3
+
+
+def test_unknown_field_is_reported_with_file_and_field(tmp_path: Path) -> None:
+    directory = write_profiles(
+        tmp_path / "p", oui=OUI_OK.replace('source = "test"', 'source = "test"\nsorce = "x"', 1)
+    )
+    (error,) = errors_of(directory)
+    assert error.startswith(f"{directory / 'oui.toml'}: oui[1] (04:03:12): 'sorce': unknown field")
+    assert "did you mean 'source'" in error
+
+
+def test_missing_required_field_is_reported(tmp_path: Path) -> None:
+    directory = write_profiles(
+        tmp_path / "p", phone_home=PHONE_HOME_OK.replace('source = "test"\n', "")
+    )
+    (error,) = errors_of(directory)
+    assert error.endswith("rule[1] (ezviz-cloud): source: missing (required)")
+
+
+def test_duplicate_rule_ids_are_errors(tmp_path: Path) -> None:
+    twice = PHONE_HOME_OK + PHONE_HOME_OK.split("\n", 3)[3].replace("ezvizlife.com", "ys7.com")
+    errors = errors_of(write_profiles(tmp_path / "p", phone_home=twice))
+    assert any("rule[2] (ezviz-cloud): id: duplicate of rule[1]" in e for e in errors)
+
+
+def test_domain_in_two_rules_is_an_error(tmp_path: Path) -> None:
+    twice = PHONE_HOME_OK + PHONE_HOME_OK.split("\n", 3)[3].replace('"ezviz-cloud"', '"other"')
+    errors = errors_of(write_profiles(tmp_path / "p", phone_home=twice))
+    assert any("domains: 'ezvizlife.com' is already in rule 'ezviz-cloud'" in e for e in errors)
+
+
+def test_vendor_outside_the_file_vocabulary_is_an_error(tmp_path: Path) -> None:
+    typo = PHONE_HOME_OK.replace('vendor = "ezviz"', 'vendor = "ezivz"')
+    (error,) = errors_of(write_profiles(tmp_path / "p", phone_home=typo))
+    assert "rule[1] (ezviz-cloud): vendor: expected one of the file's vendors (ezviz)" in error
+
+
+def test_kind_specific_fields_are_checked(tmp_path: Path) -> None:
+    rules = (
+        PHONE_HOME_OK
+        + """
+[[rule]]
+id = "port-with-domain"
+vendor = "ezviz"
+label = "x"
+kind = "port"
+domains = ["example.com"]
+purpose = "x"
+verified = true
+source = "x"
+
+[[rule]]
+id = "payload-mismatch"
+vendor = "ezviz"
+label = "x"
+kind = "payload"
+payload_prefix_hex = "44 48"
+payload_prefix_text = "XX"
+purpose = "x"
+verified = true
+source = "x"
+"""
+    )
+    errors = "\n".join(errors_of(write_profiles(tmp_path / "p", phone_home=rules)))
+    assert "rule[2] (port-with-domain): ports: required for kind 'port'" in errors
+    assert "rule[2] (port-with-domain): domains: not allowed for kind 'port'" in errors
+    assert (
+        "rule[3] (payload-mismatch): payload_prefix_hex: 44 48 is not payload_prefix_text" in errors
+    )
+
+
+def test_toml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
+    directory = write_profiles(tmp_path / "p", cve=CVE_OK.replace("cvss = 9.8", "cvss = = 9.8"))
+    (error,) = errors_of(directory)
+    assert error.startswith(f"{directory / 'cve.toml'}: line 10, column ")
+    assert "TOML syntax error" in error
+
+
+def test_missing_profile_file_and_bad_schema_are_both_reported(tmp_path: Path) -> None:
+    directory = write_profiles(
+        tmp_path / "p", oui=OUI_OK.replace("schema_version = 1", "schema_version = 2")
+    )
+    (directory / "cve.toml").unlink()
+    errors = errors_of(directory)
+    assert any(
+        e.startswith(f"{directory / 'oui.toml'}: schema_version: unsupported version 2")
+        for e in errors
+    )
+    assert any(e.startswith(f"{directory / 'cve.toml'}: cannot read file") for e in errors)
+
+
+def test_missing_profiles_directory_is_a_profile_error(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="profiles directory not found"):
+        load_profiles(tmp_path / "nowhere")
+
+
+def test_cve_range_needs_a_bound(tmp_path: Path) -> None:
+    cve = CVE_OK.replace("build_before = 2021-06-28", 'component = "firmware"')
+    (error,) = errors_of(write_profiles(tmp_path / "p", cve=cve))
+    assert "cve[1] (CVE-2021-36260): range[1]: expected at least one of" in error
+
+
+# -- locating and caching ------------------------------------------------------------------
+
+
+def test_profiles_are_cached_per_directory(tmp_path: Path) -> None:
+    first = load_profiles(write_profiles(tmp_path / "a"))
+    assert load_profiles(tmp_path / "a") is first
+    assert load_profiles(write_profiles(tmp_path / "b")) is not first
+
+
+def test_default_profiles_dir_honours_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAMAUDIT_PROFILES", str(tmp_path))
+    assert default_profiles_dir() == tmp_path
+
+
+def test_default_profiles_dir_in_a_checkout_is_the_repo_profiles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CAMAUDIT_PROFILES", raising=False)
+    if (REPO / "camaudit" / "_profiles").is_dir():
+        pytest.skip("running from an installed layout")
+    assert default_profiles_dir() == SHIPPED
+    assert load_profiles() is load_profiles(SHIPPED)
