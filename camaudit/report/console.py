@@ -35,7 +35,7 @@ def _t(value: object, style: str = "") -> Text:
 def _when(epoch: float | None) -> str:
     if epoch is None:
         return "-"
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 FINDINGS_SHOWN = 25
@@ -167,13 +167,15 @@ def _findings(report: Report) -> Table:
         table.add_column(col, overflow="fold")
     captures = len(report["inputs"])
     for f in shown:
-        evidence = "\n".join(
-            f"{_short(e['capture'], captures)} frames {','.join(map(str, e['frames']))}: "
-            f"{e['display_filter']}"
+        evidence = Text("\n").join(
+            _t(
+                f"{_short(e['capture'], captures)} frames {','.join(map(str, e['frames']))}: "
+                f"{e['display_filter']}"
+            )
             for e in f["evidence"]
         )
         style = {"high": "red", "medium": "yellow"}.get(f["severity"], "")
-        table.add_row(_t(f["rule"]), _t(f["severity"], style), _t(f["device"] or "-"), _t(evidence))
+        table.add_row(_t(f["rule"]), _t(f["severity"], style), _t(f["device"] or "-"), evidence)
     return table
 
 

@@ -115,7 +115,9 @@ def parse_sni(payload: bytes) -> str | None:
 
 def parse_http_host(payload: bytes) -> str | None:
     """Host header of an HTTP request, or ``None``."""
-    if not payload.startswith(_HTTP_METHODS):
+    first_line = payload.split(b"\r\n", 1)[0]
+    # RTSP shares HTTP's methods (OPTIONS ...): only an HTTP/1.x request line counts.
+    if not payload.startswith(_HTTP_METHODS) or b" HTTP/1." not in first_line:
         return None
     try:
         request = _scapy()["HTTP"](payload)

@@ -13,7 +13,7 @@ import gzip
 import hashlib
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -261,34 +261,19 @@ class CaptureFile:
         carry = b""
         for chunk in self._chunks():
             data = carry + chunk if carry else chunk
-            n = len(data)
-            pos = 0
-            starts: list[int] = []
-            append = starts.append
-            stop = n - 16 if limit is None else min(n - 16, 0)
-            while pos <= stop:  # the hot loop: keep it minimal
-                (incl,) = incl_at(data, pos)
-                end = pos + 16 + incl
-                if end > n or incl > MAX_RECORD:
-                    break
-                append(pos)
-                pos = end
-            if limit is not None and pos + 16 <= n:
-                (incl,) = incl_at(data, pos)
-                if pos + 16 + incl <= n and incl <= MAX_RECORD:
-                    append(pos)
-                    pos += 16 + incl
-            if pos + 16 <= n and incl_at(data, pos)[0] > MAX_RECORD:
+            # Memory-bound: a C loop measured only ~0.1 s faster per GB (bench/README.md).
+            starts, pos, corrupt = _walk_records(data, incl_at, limit)
+            if corrupt:
                 self._problem(
                     "corrupt",
                     f"record after frame {frame + len(starts)} claims "
                     f"{incl_at(data, pos)[0]} bytes; the rest of the file was not read",
                 )
-                if starts:
+                if len(starts):
                     yield self._note(self._pcap_batch(data, starts, dt, scale, frame, linktype))
                 return
             carry = data[pos:]
-            if starts:
+            if len(starts):
                 batch = self._pcap_batch(data, starts, dt, scale, frame, linktype)
                 frame += len(starts)
                 yield self._note(batch)
@@ -379,6 +364,28 @@ class CaptureFile:
     def linktype_counts(self) -> dict[int, int]:
         """Packets per link type so far."""
         return dict(self._stats.linktypes)
+
+
+def _walk_records(
+    data: bytes, incl_at: Callable[[bytes, int], tuple[int, ...]], limit: int | None
+) -> tuple[list[int], int, bool]:
+    """Where each complete record starts: (record starts, stop position, corrupt)."""
+    n = len(data)
+    pos = 0
+    starts: list[int] = []
+    append = starts.append
+    while pos + 16 <= n:  # the hot loop: keep it minimal
+        (incl,) = incl_at(data, pos)
+        if incl > MAX_RECORD:
+            return starts, pos, True
+        end = pos + 16 + incl
+        if end > n:
+            break
+        append(pos)
+        pos = end
+        if limit is not None and len(starts) >= limit:
+            break
+    return starts, pos, False
 
 
 @dataclass
