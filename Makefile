@@ -1,11 +1,13 @@
 # The same commands .ci/run calls.
 PY ?= python3
 PIP ?= $(PY) -m pip
+TOOLS = tshark dumpcap tcpdump tcpreplay tcprewrite nft ip ping openssl
 
 .PHONY: setup system-deps test lint demo bench pcaps clean
 
 system-deps:            ## tools the tests and the lab use (root; Debian)
-	@if ! command -v tshark >/dev/null || ! command -v tcpdump >/dev/null || ! command -v tcprewrite >/dev/null || ! command -v nft >/dev/null; then \
+	@missing=""; for tool in $(TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then echo "installing system packages for:$$missing"; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
 		$$(grep -v '^#' lab/apt-packages.txt); fi
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,7 @@ from camaudit.errors import CamauditError
 from camaudit.report.build import write_json
 from camaudit.report.console import render
 from camaudit.sanitize import clean_text
+from camaudit.traffic.live import capture_live
 
 app = typer.Typer(
     name="camaudit",
@@ -62,12 +64,12 @@ def main_options(
 @app.command()
 def verify(
     captures: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(
             help="pcap / pcapng files (gzip'd too) or directories of them; read in time order.",
             show_default=False,
         ),
-    ],
+    ] = None,
     closed_network: Annotated[
         list[str] | None,
         typer.Option(
@@ -93,6 +95,25 @@ def verify(
         Path | None,
         typer.Option("--output", "-o", help="Write the report here instead of standard output."),
     ] = None,
+    live: Annotated[
+        str | None,
+        typer.Option(
+            "--live",
+            metavar="INTERFACE",
+            help="Record this interface (dumpcap/tcpdump) instead of reading files.",
+        ),
+    ] = None,
+    duration: Annotated[
+        float, typer.Option("--duration", help="Seconds to record with --live.")
+    ] = 60.0,
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            "--save",
+            help="Where --live keeps its capture (the evidence the report cites); "
+            "default ./camaudit-live-<time>.pcapng.",
+        ),
+    ] = None,
     profiles: Annotated[
         Path | None,
         typer.Option(
@@ -108,7 +129,18 @@ def verify(
     attempts), 2 usage, 3 unreadable input, 4 inconclusive.
     """
     err = Console(stderr=True)
+    if bool(captures) == bool(live):
+        raise _fail("give capture files, or --live INTERFACE (not both)", exitcodes.USAGE)
     try:
+        if live:
+            target = save or Path(f"camaudit-live-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.pcapng")
+            err.print(
+                f"camaudit: recording {clean_text(live)} for {duration:g} s into "
+                f"{clean_text(str(target))}",
+                markup=False,
+                highlight=False,
+            )
+            captures = [capture_live(live, duration, target)]
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),
@@ -124,7 +156,7 @@ def verify(
                 if total >= PROGRESS_FROM_BYTES:
                     bar.update(task, completed=done, total=total, visible=True)
 
-            result = run_verify(captures, closed_network or (), policy, profiles, progress)
+            result = run_verify(captures or [], closed_network or (), policy, profiles, progress)
     except CamauditError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     except KeyboardInterrupt:
