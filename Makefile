@@ -12,7 +12,7 @@ system-deps:            ## tools the tests and the lab use (root; Debian)
 		$$(grep -v '^#' lab/apt-packages.txt); fi
 
 setup: system-deps      ## install camaudit with its test tools
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -r lab/requirements.txt -e '.[dev]'
 
 demo: setup             ## run camaudit verify on the bundled captures
 	-camaudit verify pcaps/ --closed-network 10.66.0.0/24 --closed-network fd66::/64
@@ -26,6 +26,7 @@ lint:
 	mypy
 
 bench: setup            ## speed and memory against tshark / tcpdump / nfstream (on demand)
+	@[ -x /usr/bin/time ] || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q time)
 	$(PIP) install -q -e '.[bench]'
 	$(PY) bench/run.py
 

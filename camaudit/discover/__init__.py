@@ -1,0 +1,135 @@
+"""Discovery: find the devices on one segment with every method, and merge what they saw.
+
+>>> inventory = discover(Target(networks=("10.66.0.0/24",), interface="eth0"))  # doctest: +SKIP
+
+Networks and interface are always explicit; public address space is refused unless
+``allow_public``. Methods run in threads (bounded), each within ``target.timeout`` for
+its replies, and the whole run within ``target.budget``: a method still running at the
+budget is reported ``timed_out``, one never started ``not_scheduled``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import time
+from collections.abc import Callable, Sequence
+
+from camaudit.discover._common import check_interface, target_networks
+from camaudit.discover.interface import (
+    DiscoveryMethod,
+    Inventory,
+    InventoryDevice,
+    MethodAttempt,
+    Sighting,
+    Target,
+)
+from camaudit.discover.inventory import mac_conflicts, merge
+from camaudit.discover.registry import DEFAULT_METHODS, METHODS, create
+from camaudit.profiles import Profiles
+
+__all__ = [
+    "DEFAULT_METHODS",
+    "METHODS",
+    "DiscoveryMethod",
+    "Inventory",
+    "InventoryDevice",
+    "MethodAttempt",
+    "Sighting",
+    "Target",
+    "discover",
+    "mac_conflicts",
+    "merge",
+]
+
+Progress = Callable[[str, int, int], None]
+MAX_WORKERS = 5
+
+
+def discover(
+    target: Target,
+    methods: Sequence[str] | None = None,
+    allow_public: bool = False,
+    progress: Progress | None = None,
+    *,
+    profiles: Profiles | None = None,
+    max_workers: int = MAX_WORKERS,
+) -> Inventory:
+    """Run ``methods`` (default: all) against ``target`` and merge their sightings.
+
+    Raises :class:`~camaudit.errors.UsageError` (one line) before sending anything when
+    the target is invalid, public without ``allow_public``, too large, names an unknown
+    interface, or a method name is unknown. Afterwards nothing raises: every method's
+    outcome is an attempt. ``progress(method, done, total)`` is called as methods end.
+    """
+    target_networks(target, allow_public)
+    check_interface(target.interface)
+    names = list(dict.fromkeys(methods if methods is not None else DEFAULT_METHODS))
+    runners = [create(name, allow_public) for name in names]
+    started_wall = time.time()
+    started = time.monotonic()
+    attempts = _run_all(target, runners, progress, max(1, max_workers))
+    return Inventory(
+        target=target,
+        devices=merge(attempts, profiles),
+        attempts=attempts,
+        started=started_wall,
+        duration=round(time.monotonic() - started, 3),
+    )
+
+
+def _run_all(
+    target: Target,
+    runners: list[DiscoveryMethod],
+    progress: Progress | None,
+    max_workers: int,
+) -> tuple[MethodAttempt, ...]:
+    deadline = time.monotonic() + target.budget
+    results: dict[str, MethodAttempt] = {}
+    total = len(runners)
+    if progress is not None:
+        progress("", 0, total)
+    pool = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="discover")
+    try:
+        pending = {pool.submit(_timed_run, runner, target, deadline): runner for runner in runners}
+        remaining = set(pending)
+        while remaining and (left := deadline - time.monotonic()) > 0:
+            done, remaining = futures.wait(
+                remaining, timeout=left, return_when=futures.FIRST_COMPLETED
+            )
+            for future in done:
+                attempt = future.result()
+                results[attempt.method] = attempt
+                if progress is not None:
+                    progress(attempt.method, len(results), total)
+        for future in remaining:
+            name = pending[future].name
+            status = "not_scheduled" if future.cancel() else "timed_out"
+            reason = "never started" if status == "not_scheduled" else "still running"
+            results[name] = MethodAttempt(
+                method=name,
+                status=status,
+                error=f"{reason} when the {target.budget:g} s budget ran out",
+                duration=0.0 if status == "not_scheduled" else round(target.budget, 3),
+            )
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return tuple(results[runner.name] for runner in runners)
+
+
+def _timed_run(runner: DiscoveryMethod, target: Target, deadline: float) -> MethodAttempt:
+    """Run with what is left of the budget; a method started late gets less."""
+    left = max(0.1, deadline - time.monotonic())
+    if left < target.budget:
+        target = Target(
+            networks=target.networks,
+            interface=target.interface,
+            ports=target.ports,
+            timeout=min(target.timeout, left),
+            budget=left,
+        )
+    try:
+        return runner.run(target)
+    except Exception as error:  # a method broke its contract: still an attempt
+        from camaudit.discover._common import one_line
+
+        return MethodAttempt(method=runner.name, status="error", error=one_line(error))

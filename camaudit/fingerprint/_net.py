@@ -1,0 +1,311 @@
+"""Bounded conversations with untrusted devices over raw sockets.
+
+A plain socket timeout restarts on every byte, so a device that trickles one byte a
+second would hold a reader for ever. Everything here runs non-blocking against one
+:class:`Deadline` for the whole exchange (connect, TLS handshake, request, reply) and
+stops reading at a byte cap, so a huge, endless or trickling reply ends on time.
+Only IP literals are accepted: no name is ever resolved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import re
+import selectors
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+
+from camaudit.sanitize import clean_text
+
+__all__ = [
+    "MAX_HEADER_BYTES",
+    "MAX_REPLY_BYTES",
+    "Deadline",
+    "DeadlineExceeded",
+    "NotAReply",
+    "PortClosed",
+    "Reply",
+    "ReplyTooLarge",
+    "UnsafeXml",
+    "exchange",
+]
+
+MAX_REPLY_BYTES = 256 * 1024
+MAX_HEADER_BYTES = 32 * 1024
+
+
+class DeadlineExceeded(TimeoutError):
+    """The exchange's deadline passed before it completed."""
+
+
+class PortClosed(ConnectionRefusedError):
+    """The device refused the connection: nothing listens on the port."""
+
+
+class NotAReply(ValueError):
+    """The device answered, but not in the protocol spoken to it."""
+
+
+class UnsafeXml(ValueError):
+    """A device reply carried a DTD or entity declarations; it was not parsed."""
+
+
+class ReplyTooLarge(ValueError):
+    """The reply went over the byte cap (raised only where a cut reply is useless)."""
+
+
+class Deadline:
+    """A point in time that a whole exchange must finish by."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + max(0.0, seconds)
+
+    def remaining(self) -> float:
+        """Seconds left; at most 0 once passed."""
+        return self.end - time.monotonic()
+
+    def check(self) -> float:
+        """Seconds left; raises :class:`DeadlineExceeded` once passed."""
+        left = self.remaining()
+        if left <= 0:
+            raise DeadlineExceeded("no reply within the time limit")
+        return left
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A parsed HTTP or RTSP reply; header values are raw (latin-1), not yet sanitised."""
+
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    truncated: bool  # the byte cap was reached: the body is a prefix
+    tls_subject: str | None = None
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (case-insensitive)."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key.lower() == wanted), None)
+
+
+def _tls_context() -> ssl.SSLContext:
+    # Cameras ship self-signed certificates: the point is to read the device, not trust it.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.TLSv1  # old firmware speaks TLS 1.0
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    return context
+
+
+def certificate_subject(der: bytes | None) -> str | None:
+    """The subject of a DER certificate as ``CN=...,O=...``; ``None`` if it cannot be read."""
+    if not der:
+        return None
+    try:
+        from cryptography import x509
+
+        return clean_text(x509.load_der_x509_certificate(der).subject.rfc4514_string())
+    except Exception:  # optional detail: an unreadable certificate is not an error
+        return None
+
+
+class _Connection:
+    """A non-blocking socket (optionally TLS) whose every wait is bounded by the deadline."""
+
+    def __init__(self, host: str, port: int, deadline: Deadline, tls: bool) -> None:
+        address = ipaddress.ip_address(host)  # ValueError for a name: never resolve
+        family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+        self.deadline = deadline
+        self.selector = selectors.DefaultSelector()
+        self.sock: socket.socket = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setblocking(False)
+        self.tls_subject: str | None = None
+        try:
+            self._connect(str(address), port)
+            if tls:
+                self._handshake()
+        except BaseException:
+            self.close()
+            raise
+
+    def _wait(self, events: int) -> None:
+        left = self.deadline.check()
+        self.selector.register(self.sock, events)
+        try:
+            ready = self.selector.select(left)
+        finally:
+            self.selector.unregister(self.sock)
+        if not ready:
+            raise DeadlineExceeded("no reply within the time limit")
+
+    def _connect(self, host: str, port: int) -> None:
+        code = self.sock.connect_ex((host, port))
+        if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
+            self._raise_connect_error(code)
+        self._wait(selectors.EVENT_WRITE)
+        code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if code:
+            self._raise_connect_error(code)
+
+    @staticmethod
+    def _raise_connect_error(code: int) -> None:
+        if code == errno.ECONNREFUSED:
+            raise PortClosed("connection refused")
+        raise OSError(code, errno.errorcode.get(code, "connect failed"))
+
+    def _handshake(self) -> None:
+        wrapped = _tls_context().wrap_socket(self.sock, do_handshake_on_connect=False)
+        self.sock = wrapped
+        while True:
+            try:
+                wrapped.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._wait(selectors.EVENT_READ)
+            except ssl.SSLWantWriteError:
+                self._wait(selectors.EVENT_WRITE)
+        self.tls_subject = certificate_subject(wrapped.getpeercert(binary_form=True))
+
+    def send(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                sent = self.sock.send(view)
+                view = view[sent:]
+            except (BlockingIOError, ssl.SSLWantWriteError):
+                self._wait(selectors.EVENT_WRITE)
+            except ssl.SSLWantReadError:
+                self._wait(selectors.EVENT_READ)
+
+    def recv(self, size: int = 65536) -> bytes:
+        """Up to ``size`` bytes; ``b""`` when the peer closed."""
+        while True:
+            try:
+                return self.sock.recv(size)
+            except (BlockingIOError, ssl.SSLWantReadError):
+                self._wait(selectors.EVENT_READ)
+            except ssl.SSLWantWriteError:
+                self._wait(selectors.EVENT_WRITE)
+            except ssl.SSLZeroReturnError:
+                return b""
+
+    def close(self) -> None:
+        self.selector.close()
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+# invalid UTF-8 stays visible as \xNN text; clean_text later escapes the controls
+_DECODE = ("utf-8", "backslashreplace")
+_STATUS_LINE = re.compile(rb"^(HTTP|RTSP)/\d(\.\d)?\s+(\d{3})(?:\s+([^\r\n]*))?$")
+
+
+def _parse_head(head: bytes, protocol: bytes) -> tuple[int, str, tuple[tuple[str, str], ...]]:
+    lines = head.split(b"\r\n") if b"\r\n" in head else head.split(b"\n")
+    match = _STATUS_LINE.match(lines[0].strip())
+    if match is None or match.group(1) != protocol:
+        raise NotAReply(f"not a {protocol.decode()} reply: {clean_text(lines[0], 80)!r}")
+    headers: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
+        if sep and name.strip():
+            headers.append((name.strip().decode(*_DECODE), value.strip().decode(*_DECODE)))
+    reason = (match.group(4) or b"").decode(*_DECODE)
+    return int(match.group(3)), reason, tuple(headers)
+
+
+def _dechunk(data: bytes) -> bytes:
+    """Best-effort chunked decoding of a (possibly cut) body."""
+    out = bytearray()
+    rest = data
+    while rest:
+        size_line, sep, rest = rest.partition(b"\r\n")
+        if not sep:
+            break
+        try:
+            size = int(size_line.split(b";")[0].strip() or b"0", 16)
+        except ValueError:
+            return data  # not chunked after all: keep what came
+        if size == 0:
+            break
+        out += rest[:size]
+        rest = rest[size + 2 :]
+    return bytes(out)
+
+
+def _body_complete(body: bytes, length: int | None, chunked: bool) -> bool:
+    if length is not None:
+        return len(body) >= length
+    if chunked:
+        return body.endswith(b"0\r\n\r\n") or b"\r\n0\r\n\r\n" in body
+    return False
+
+
+def exchange(
+    host: str,
+    port: int,
+    request: bytes,
+    deadline: Deadline,
+    *,
+    protocol: bytes = b"HTTP",
+    tls: bool = False,
+    max_bytes: int = MAX_REPLY_BYTES,
+    head_only: bool = False,
+) -> Reply:
+    """Send ``request`` and read one reply, all within ``deadline`` and ``max_bytes``.
+
+    Raises :class:`PortClosed`, :class:`DeadlineExceeded`, :class:`NotAReply` or
+    :class:`OSError` (reset ...); a reply over the cap is returned cut, ``truncated`` set.
+    """
+    connection = _Connection(host, port, deadline, tls)
+    try:
+        connection.send(request)
+        buffer = b""
+        while b"\r\n\r\n" not in buffer and b"\n\n" not in buffer:
+            chunk = connection.recv()
+            if not chunk:
+                if not buffer:
+                    raise ConnectionError("closed without a reply")
+                break
+            buffer += chunk
+            complete = b"\r\n\r\n" in buffer or b"\n\n" in buffer
+            if len(buffer) > MAX_HEADER_BYTES and not complete:
+                if not buffer.startswith(protocol + b"/"):
+                    raise NotAReply(f"not a {protocol.decode()} reply: {clean_text(buffer, 80)!r}")
+                raise NotAReply(f"reply headers larger than {MAX_HEADER_BYTES} bytes")
+        separator = b"\r\n\r\n" if b"\r\n\r\n" in buffer else b"\n\n"
+        head, _, body = buffer.partition(separator)
+        status, reason, headers = _parse_head(head, protocol)
+        reply = Reply(status, reason, headers, b"", False, connection.tls_subject)
+        length_text = reply.header("Content-Length")
+        length = int(length_text) if length_text and length_text.strip().isdigit() else None
+        chunked = "chunked" in (reply.header("Transfer-Encoding") or "").lower()
+        if head_only or status in (204, 304) or length == 0:
+            return reply
+        truncated = False
+        while not _body_complete(body, length, chunked):
+            if len(body) >= max_bytes:
+                truncated = True
+                break
+            try:
+                chunk = connection.recv()
+            except (DeadlineExceeded, ConnectionError):
+                # the head is already evidence: keep it and what came of the body
+                truncated = True
+                break
+            if not chunk:
+                break
+            body += chunk
+        body = body[:max_bytes] if length is None or length > max_bytes else body[:length]
+        truncated = truncated or (length is not None and length > max_bytes)
+        if chunked:
+            body = _dechunk(body)
+        return Reply(status, reason, headers, body, truncated, connection.tls_subject)
+    finally:
+        connection.close()

@@ -1,0 +1,265 @@
+"""HTTP and HTTPS probe: banner, realm, title and the vendors' read-only endpoints.
+
+Unauthenticated requests only, unless the user gave credentials; then the endpoints the
+signatures mark ``auth = true`` are asked with HTTP digest (basic only over TLS, so the
+password never crosses the network in clear). Which endpoints exist and what their
+fields mean is data (:mod:`camaudit.fingerprint.signatures`). XML is parsed only with
+defusedxml, with DTDs refused. One deadline bounds the whole probe.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import defusedxml.ElementTree as safe_xml
+from defusedxml import DefusedXmlException
+
+from camaudit.fingerprint._attempt import FactList, describe, failed_attempt, scrub
+from camaudit.fingerprint._net import Deadline, DeadlineExceeded, Reply, exchange
+from camaudit.fingerprint.interface import Credentials, Probe, ProbeAttempt, ProbeTarget
+from camaudit.fingerprint.signatures import Endpoint, Signatures, load_signatures
+
+__all__ = ["HttpProbe", "digest_authorization", "parse_challenge"]
+
+USER_AGENT = "camaudit-fingerprint"
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+
+
+def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
+    """``(scheme, params)`` of a ``WWW-Authenticate`` value (scheme lower-cased)."""
+    scheme, _, rest = header.strip().partition(" ")
+    params = {
+        m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
+        for m in _PARAM.finditer(rest)
+    }
+    return scheme.lower(), params
+
+
+def digest_authorization(
+    challenge: dict[str, str], credentials: Credentials, method: str, uri: str
+) -> str:
+    """An RFC 7616 ``Authorization: Digest`` value (MD5, MD5-sess or SHA-256; qop auth)."""
+    algorithm = challenge.get("algorithm", "MD5")
+    hash_name = "sha256" if algorithm.upper().startswith("SHA-256") else "md5"
+
+    def h(text: str) -> str:
+        return hashlib.new(hash_name, text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+    realm, nonce = challenge.get("realm", ""), challenge.get("nonce", "")
+    cnonce = os.urandom(8).hex()
+    ha1 = h(f"{credentials.username}:{realm}:{credentials.password}")
+    if algorithm.upper().endswith("-SESS"):
+        ha1 = h(f"{ha1}:{nonce}:{cnonce}")
+    ha2 = h(f"{method}:{uri}")
+    qops = [q.strip() for q in challenge.get("qop", "").split(",") if q.strip()]
+    parts = [
+        f'username="{credentials.username}"',
+        f'realm="{realm}"',
+        f'nonce="{nonce}"',
+        f'uri="{uri}"',
+        f"algorithm={algorithm}",
+    ]
+    if "auth" in qops:
+        response = h(f"{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}")
+        parts += ["qop=auth", "nc=00000001", f'cnonce="{cnonce}"']
+    else:
+        response = h(f"{ha1}:{nonce}:{ha2}")
+    parts.append(f'response="{response}"')
+    if "opaque" in challenge:
+        parts.append(f'opaque="{challenge["opaque"]}"')
+    return "Digest " + ", ".join(parts)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _xml_facts(path: str, body: bytes, fields: dict[str, str], facts: FactList) -> None:
+    try:
+        root = safe_xml.fromstring(body, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        facts.add(f"endpoint_error:{path}", f"XML refused: {type(exc).__name__}")
+        return
+    except Exception as exc:  # malformed XML from a device is a fact, not a crash
+        facts.add(f"endpoint_error:{path}", f"XML unreadable: {type(exc).__name__}")
+        return
+    facts.add(f"xml_root:{path}", _local(root.tag))
+    for element in root.iter():
+        key = fields.get(_local(element.tag))
+        if key and element.text and element.text.strip():
+            facts.add(key, element.text.strip())
+
+
+def _json_facts(path: str, body: bytes, fields: dict[str, str], facts: FactList) -> None:
+    try:
+        document: Any = json.loads(body.decode("utf-8", errors="replace"))
+    except (ValueError, RecursionError) as exc:
+        facts.add(f"endpoint_error:{path}", f"JSON unreadable: {type(exc).__name__}")
+        return
+    for dotted, key in fields.items():
+        node = document
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, str | int | float | bool):
+            facts.add(key, str(node))
+
+
+def _keyvalue_facts(body: bytes, fields: dict[str, str], facts: FactList) -> None:
+    for line in body.decode("utf-8", errors="backslashreplace").splitlines():
+        name, sep, value = line.partition("=")
+        key = fields.get(name.strip())
+        if sep and key:
+            facts.add(key, value.strip())
+
+
+_PARSERS: dict[str, Callable[[str, bytes, dict[str, str], FactList], None]] = {
+    "xml": _xml_facts,
+    "json": _json_facts,
+    "keyvalue": lambda _path, body, fields, facts: _keyvalue_facts(body, fields, facts),
+}
+
+
+class HttpProbe(Probe):
+    """Reads what a web server says about itself; ``tls`` for HTTPS."""
+
+    def __init__(self, tls: bool = False, signatures: Signatures | None = None) -> None:
+        self.tls = tls
+        self.name = "https" if tls else "http"
+        self._signatures = signatures
+
+    def _request(
+        self,
+        target: ProbeTarget,
+        deadline: Deadline,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        content_type: str = "",
+        authorization: str | None = None,
+    ) -> Reply:
+        host = f"[{target.host}]" if ":" in target.host else target.host
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {host}:{target.port}",
+            f"User-Agent: {USER_AGENT}",
+            "Accept: */*",
+            "Connection: close",
+        ]
+        if authorization:
+            lines.append(f"Authorization: {authorization}")
+        if body or method == "POST":
+            lines += [
+                f"Content-Type: {content_type or 'application/octet-stream'}",
+                f"Content-Length: {len(body)}",
+            ]
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        return exchange(target.host, target.port, request, deadline, tls=self.tls)
+
+    def _authenticated(
+        self, target: ProbeTarget, deadline: Deadline, endpoint: Endpoint, facts: FactList
+    ) -> Reply | None:
+        credentials = target.credentials
+        assert credentials is not None
+        first = self._request(target, deadline, endpoint.method, endpoint.path)
+        if first.status != 401:
+            return first
+        scheme, params = parse_challenge(first.header("WWW-Authenticate") or "")
+        if scheme == "digest":
+            value = digest_authorization(params, credentials, endpoint.method, endpoint.path)
+        elif scheme == "basic" and self.tls:
+            token = f"{credentials.username}:{credentials.password}".encode()
+            value = "Basic " + base64.b64encode(token).decode("ascii")
+        else:
+            facts.add(
+                f"endpoint_error:{endpoint.path}",
+                f"credentials not sent: {scheme or 'no'} authentication over "
+                f"{'TLS' if self.tls else 'plain HTTP'}",
+            )
+            return first
+        return self._request(target, deadline, endpoint.method, endpoint.path, authorization=value)
+
+    def _endpoint(
+        self, target: ProbeTarget, deadline: Deadline, endpoint: Endpoint, facts: FactList
+    ) -> None:
+        try:
+            if endpoint.auth:
+                reply = self._authenticated(target, deadline, endpoint, facts)
+            else:
+                reply = self._request(
+                    target,
+                    deadline,
+                    endpoint.method,
+                    endpoint.path,
+                    endpoint.body.encode("utf-8"),
+                    endpoint.content_type,
+                )
+        except Exception as exc:  # one endpoint failing never ends the probe
+            facts.add(
+                f"endpoint:{endpoint.path}",
+                "timed_out" if isinstance(exc, DeadlineExceeded) else "error",
+            )
+            facts.add(f"endpoint_error:{endpoint.path}", describe(exc, target.credentials))
+            return
+        if reply is None:
+            return
+        facts.add(f"endpoint:{endpoint.path}", reply.status)
+        parser = _PARSERS.get(endpoint.parse)
+        if parser is not None and reply.status == 200 and reply.body:
+            parser(endpoint.path, reply.body, dict(endpoint.fields), facts)
+
+    def _root_facts(self, reply: Reply, facts: FactList) -> None:
+        facts.add("endpoint:/", reply.status)
+        facts.add("server", reply.header("Server"))
+        challenge = reply.header("WWW-Authenticate")
+        if challenge:
+            scheme, params = parse_challenge(challenge)
+            facts.add("auth_scheme", scheme)
+            facts.add("realm", params.get("realm"))
+        facts.add("location", reply.header("Location"))
+        found = _TITLE.search(reply.body)
+        if found:
+            facts.add("title", " ".join(found.group(1).decode("utf-8", "backslashreplace").split()))
+        facts.add("tls_subject", reply.tls_subject)
+        if reply.truncated:
+            facts.add("reply_truncated:/", "yes")
+
+    def run(self, target: ProbeTarget) -> ProbeAttempt:
+        """GET /, then each endpoint of the signatures, all within ``target.timeout``."""
+        started = time.monotonic()
+        probe = f"{self.name}:{target.port}"
+        deadline = Deadline(target.timeout)
+        facts = FactList(target.credentials)
+        try:
+            signatures = self._signatures or load_signatures()
+            root = self._request(target, deadline, "GET", "/")
+        except Exception as exc:  # no conversation at all: the attempt says why
+            return failed_attempt(probe, target.host, exc, started, target.credentials)
+        try:
+            self._root_facts(root, facts)
+            for endpoint in signatures.endpoints:
+                if endpoint.auth and target.credentials is None:
+                    continue
+                if deadline.remaining() <= 0:
+                    facts.add(f"endpoint:{endpoint.path}", "skipped: time limit")
+                    continue
+                self._endpoint(target, deadline, endpoint, facts)
+        except Exception as exc:  # a bug here must not end the scan either
+            return ProbeAttempt(
+                probe,
+                target.host,
+                "error",
+                facts.freeze(),
+                scrub(describe(exc), target.credentials),
+                time.monotonic() - started,
+            )
+        return ProbeAttempt(
+            probe, target.host, "ok", facts.freeze(), None, time.monotonic() - started
+        )

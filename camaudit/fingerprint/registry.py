@@ -1,0 +1,145 @@
+"""Probes by name, which ports they use, and running them concurrently under one time bound."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from urllib.parse import urlparse
+
+from camaudit.discover.interface import Sighting
+from camaudit.errors import UsageError
+from camaudit.fingerprint.http import HttpProbe
+from camaudit.fingerprint.interface import Credentials, Probe, ProbeAttempt, ProbeTarget
+from camaudit.fingerprint.onvif import OnvifProbe
+from camaudit.fingerprint.rtsp import RtspProbe
+
+__all__ = [
+    "DEFAULT_PORTS",
+    "MAX_PROBE_THREADS",
+    "PROBES",
+    "get_probe",
+    "plan",
+    "ports_from_sightings",
+    "run_probes",
+]
+
+PROBES: dict[str, Callable[[], Probe]] = {
+    "http": HttpProbe,
+    "https": lambda: HttpProbe(tls=True),
+    "rtsp": RtspProbe,
+    "onvif": OnvifProbe,
+}
+# the protocols' registered ports; a device's own announcements override them
+DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443, "rtsp": 554, "onvif": 80}
+MAX_PROBE_THREADS = 8
+# sighting facts that announce a probe's port
+_SIGHTING_PORTS = {"http_port": "http", "https_port": "https", "rtsp_port": "rtsp"}
+
+
+def get_probe(name: str) -> Probe:
+    """A new probe by registry name; :class:`UsageError` for an unknown one."""
+    try:
+        return PROBES[name]()
+    except KeyError:
+        known = ", ".join(PROBES)
+        raise UsageError(f"unknown probe {name!r}; known probes: {known}") from None
+
+
+def ports_from_sightings(host: str, sightings: Sequence[Sighting]) -> dict[str, int]:
+    """Ports the device itself announced (SADP/DHIP ``http_port``..., ONVIF ``xaddrs``)."""
+    ports: dict[str, int] = {}
+    for sighting in sightings:
+        if sighting.ip not in (None, host):
+            continue
+        for key, probe in _SIGHTING_PORTS.items():
+            value = sighting.fact(key)
+            if value and value.isdigit() and 0 < int(value) < 65536:
+                ports.setdefault(probe, int(value))
+        for xaddr in (sighting.fact("xaddrs") or "").split():
+            try:
+                url = urlparse(xaddr)
+                if url.hostname == host and url.scheme == "http":
+                    ports.setdefault("onvif", url.port or DEFAULT_PORTS["http"])
+            except ValueError:
+                continue
+    return ports
+
+
+def plan(
+    host: str,
+    ports: Mapping[str, int] | None,
+    credentials: Credentials | None,
+    timeout: float,
+    sightings: Sequence[Sighting] = (),
+) -> list[tuple[Probe, ProbeTarget]]:
+    """One ``(probe, target)`` per probe name in ``ports`` (default: every probe)."""
+    chosen = dict(DEFAULT_PORTS)
+    chosen.update(ports_from_sightings(host, sightings))
+    if ports is not None:
+        chosen = dict(ports)
+    out: list[tuple[Probe, ProbeTarget]] = []
+    for name, port in chosen.items():
+        if not isinstance(port, int) or not 0 < port < 65536:
+            raise UsageError(f"port for probe {name!r} must be 1-65535, got {port!r}")
+        probe = get_probe(name)
+        target = ProbeTarget(
+            host=host, port=port, timeout=timeout, tls=name == "https", credentials=credentials
+        )
+        out.append((probe, target))
+    return out
+
+
+def _guarded(probe: Probe, target: ProbeTarget) -> ProbeAttempt:
+    started = time.monotonic()
+    try:
+        return probe.run(target)
+    except Exception as exc:  # a probe must never raise; if one does, it is still an attempt
+        from camaudit.fingerprint._attempt import failed_attempt
+
+        return failed_attempt(
+            f"{probe.name}:{target.port}", target.host, exc, started, target.credentials
+        )
+
+
+def run_probes(
+    planned: Sequence[tuple[Probe, ProbeTarget]],
+    budget: float,
+    threads: int = MAX_PROBE_THREADS,
+) -> tuple[ProbeAttempt, ...]:
+    """Run every planned probe concurrently; one attempt each, in plan order.
+
+    A probe still running when ``budget`` seconds have passed is reported ``timed_out``
+    (its own deadline ends its thread soon after).
+    """
+    if not planned:
+        return ()
+    started = time.monotonic()
+    executor = ThreadPoolExecutor(
+        max_workers=max(1, min(threads, len(planned))), thread_name_prefix="camaudit-probe"
+    )
+    futures: list[Future[ProbeAttempt]] = [
+        executor.submit(_guarded, probe, target) for probe, target in planned
+    ]
+    pending = set(futures)
+    while pending:
+        left = budget - (time.monotonic() - started)
+        if left <= 0:
+            break
+        _, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
+    executor.shutdown(wait=False, cancel_futures=True)
+    attempts: list[ProbeAttempt] = []
+    for future, (probe, target) in zip(futures, planned, strict=True):
+        if future.done() and not future.cancelled():
+            attempts.append(future.result())
+        else:
+            attempts.append(
+                ProbeAttempt(
+                    probe=f"{probe.name}:{target.port}",
+                    host=target.host,
+                    status="timed_out",
+                    error=f"probe did not finish within the total bound of {budget:.1f} s",
+                    duration=time.monotonic() - started,
+                )
+            )
+    return tuple(attempts)

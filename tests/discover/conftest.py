@@ -1,0 +1,75 @@
+"""Loopback responders that answer discovery probes with recorded or hostile payloads."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from camaudit.discover import Target
+
+Answer = Callable[[bytes], list[bytes]]
+
+
+@dataclass
+class UdpResponder:
+    """A UDP server on 127.0.0.1 that answers each datagram with ``answer(probe)``."""
+
+    answer: Answer
+    sock: socket.socket = field(init=False)
+    received: list[bytes] = field(default_factory=list)
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, peer = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.received.append(data)
+            for reply in self.answer(data):
+                if self._stop.is_set():
+                    return
+                try:
+                    self.sock.sendto(reply, peer)
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.sock.close()
+
+
+@pytest.fixture
+def udp_responder() -> Iterator[Callable[[Answer], UdpResponder]]:
+    """Start responders; all are closed after the test."""
+    started: list[UdpResponder] = []
+
+    def start(answer: Answer) -> UdpResponder:
+        responder = UdpResponder(answer)
+        started.append(responder)
+        return responder
+
+    yield start
+    for responder in started:
+        responder.close()
+
+
+def loopback_target(timeout: float = 0.5, **extra: object) -> Target:
+    """127.0.0.1 only, no interface (so no multicast), a short wait."""
+    return Target(networks=("127.0.0.1/32",), timeout=timeout, **extra)  # type: ignore[arg-type]

@@ -1,0 +1,108 @@
+"""discover(): every method an attempt, bounded concurrency, the budget respected."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from camaudit.discover import MethodAttempt, Sighting, Target, discover, registry
+from camaudit.discover.interface import DiscoveryMethod
+from camaudit.discover.sadp import SadpInquiry
+from lab.devices.runtime import start_device
+
+
+class Sleeper(DiscoveryMethod):
+    name = "sleeper"
+
+    def __init__(self, allow_public: bool = False) -> None:
+        self.allow_public = allow_public
+
+    def run(self, target: Target) -> MethodAttempt:
+        time.sleep(3)
+        return MethodAttempt(self.name, "completed")
+
+
+class Broken(DiscoveryMethod):
+    name = "broken"
+
+    def __init__(self, allow_public: bool = False) -> None:
+        pass
+
+    def run(self, target: Target) -> MethodAttempt:
+        raise RuntimeError("contract\x1b[2J broken")
+
+
+class Seer(DiscoveryMethod):
+    name = "seer"
+
+    def __init__(self, allow_public: bool = False) -> None:
+        pass
+
+    def run(self, target: Target) -> MethodAttempt:
+        return MethodAttempt(self.name, "completed", (Sighting("seer", "127.0.0.1", None),))
+
+
+@pytest.fixture
+def extra_methods(monkeypatch: pytest.MonkeyPatch) -> None:
+    methods = dict(registry.METHODS)
+    methods.update({"sleeper": Sleeper, "broken": Broken, "seer": Seer})  # type: ignore[dict-item]
+    monkeypatch.setattr(registry, "METHODS", methods)
+
+
+LOOPBACK = Target(networks=("127.0.0.1/32",), timeout=0.5, budget=1.0)
+
+
+@pytest.mark.usefixtures("extra_methods")
+def test_a_method_still_running_at_the_budget_is_reported_timed_out() -> None:
+    started = time.monotonic()
+    inventory = discover(LOOPBACK, methods=["sleeper", "seer"])
+    assert time.monotonic() - started < 2.0
+    statuses = {a.method: a.status for a in inventory.attempts}
+    assert statuses == {"sleeper": "timed_out", "seer": "completed"}
+    assert [d.ip for d in inventory.devices] == ["127.0.0.1"]
+
+
+@pytest.mark.usefixtures("extra_methods")
+def test_a_method_not_started_before_the_budget_is_not_scheduled() -> None:
+    inventory = discover(LOOPBACK, methods=["sleeper", "seer"], max_workers=1)
+    assert [(a.method, a.status) for a in inventory.attempts] == [
+        ("sleeper", "timed_out"),
+        ("seer", "not_scheduled"),
+    ]
+
+
+@pytest.mark.usefixtures("extra_methods")
+def test_a_method_that_raises_becomes_a_sanitised_error_attempt() -> None:
+    (attempt,) = discover(LOOPBACK, methods=["broken"]).attempts
+    assert attempt.status == "error"
+    assert attempt.error == "contract\\x1b[2J broken"
+
+
+@pytest.mark.usefixtures("extra_methods")
+def test_progress_is_reported_as_methods_end() -> None:
+    calls: list[tuple[str, int, int]] = []
+    discover(LOOPBACK, methods=["seer", "broken"], progress=lambda *c: calls.append(c))
+    assert calls[0] == ("", 0, 2)
+    assert [done for _, done, _ in calls[1:]] == [1, 2]
+    assert {name for name, _, _ in calls[1:]} == {"seer", "broken"}
+
+
+def test_discover_finds_a_fake_hikvision_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    with start_device("hik-ipc") as device:
+        port = device.ports["sadp"]
+
+        class LoopbackSadp(SadpInquiry):
+            def __init__(self, allow_public: bool = False) -> None:
+                super().__init__(allow_public, port=port)
+
+        monkeypatch.setitem(registry.METHODS, "sadp", LoopbackSadp)
+        inventory = discover(LOOPBACK, methods=["sadp"])
+    (found,) = inventory.devices
+    assert (found.ip, found.mac, found.oui_vendor) == (
+        "127.0.0.1",
+        "44:19:b6:3a:21:01",
+        "hikvision",
+    )
+    assert found.methods == ("sadp",)
+    assert inventory.duration < LOOPBACK.budget + 0.5

@@ -1,0 +1,165 @@
+"""The service scan: the real nmap, always -n, bounded per host and per run."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from camaudit.discover import Target
+from camaudit.discover.nmapscan import NmapServiceScan, nmap_arguments, parse_nmap_xml
+from tests.conftest import need_tool
+
+Handler = Callable[[socket.socket], None]
+
+
+@pytest.fixture
+def tcp_listener() -> Iterator[Callable[[Handler], int]]:
+    """A TCP server on 127.0.0.1 running ``handler`` per connection; returns its port."""
+    servers: list[socket.socket] = []
+    stop = threading.Event()
+
+    def start(handler: Handler) -> int:
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        server.settimeout(0.2)
+        servers.append(server)
+
+        def serve() -> None:
+            while not stop.is_set():
+                try:
+                    connection, _ = server.accept()
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return
+                threading.Thread(target=guarded, args=(connection,), daemon=True).start()
+
+        def guarded(connection: socket.socket) -> None:
+            with connection, contextlib.suppress(OSError):
+                handler(connection)
+
+        threading.Thread(target=serve, daemon=True).start()
+        return int(server.getsockname()[1])
+
+    yield start
+    stop.set()
+    for server in servers:
+        server.close()
+
+
+def ssh_banner(connection: socket.socket) -> None:
+    connection.sendall(b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3\r\n")
+    connection.settimeout(5)
+    connection.recv(1024)
+
+
+def trickle(connection: socket.socket) -> None:
+    for _ in range(600):  # one byte every half second, never a complete banner
+        connection.sendall(b"A")
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize("intensity", [None, 2])
+def test_nmap_always_runs_without_reverse_dns_and_with_a_host_timeout(
+    intensity: int | None,
+) -> None:
+    arguments = nmap_arguments(30, "eth0", intensity)
+    assert "-n" in arguments
+    assert arguments[arguments.index("--host-timeout") + 1] == "30s"
+    assert arguments[arguments.index("-e") + 1] == "eth0"
+    assert ("-sV" in arguments) == (intensity is not None)
+
+
+def test_a_local_service_is_named_with_product_and_version(
+    tcp_listener: Callable[[Handler], int],
+) -> None:
+    need_tool("nmap")
+    port = tcp_listener(ssh_banner)
+    target = Target(networks=("127.0.0.1/32",), ports=(port,), timeout=2.0, budget=60)
+    attempt = NmapServiceScan(host_timeout=30).run(target)
+    assert attempt.status == "completed", attempt.error
+    (sighting,) = attempt.sightings
+    assert sighting.ip == "127.0.0.1"
+    service = sighting.fact("service") or ""
+    assert service.startswith(f"{port}/tcp ssh OpenSSH 8.9p1")
+    assert attempt.timed_out_hosts == ()
+
+
+def test_a_trickling_device_keeps_its_open_port_from_the_port_scan(
+    tcp_listener: Callable[[Handler], int],
+) -> None:
+    need_tool("nmap")
+    port = tcp_listener(trickle)
+    target = Target(networks=("127.0.0.1/32",), ports=(port,), timeout=2.0, budget=60)
+    attempt = NmapServiceScan(host_timeout=4).run(target)
+    (sighting,) = attempt.sightings
+    assert (sighting.fact("service") or "").startswith(f"{port}/tcp ")
+    assert attempt.timed_out_hosts == ("127.0.0.1",)
+
+
+def test_a_trickling_device_ends_at_the_host_timeout_and_is_reported_timed_out(
+    tcp_listener: Callable[[Handler], int],
+) -> None:
+    need_tool("nmap")
+    port = tcp_listener(trickle)
+    target = Target(networks=("127.0.0.1/32",), ports=(port,), timeout=2.0, budget=60)
+    started = time.monotonic()
+    attempt = NmapServiceScan(host_timeout=4).run(target)
+    assert time.monotonic() - started < 20
+    assert attempt.status == "completed", attempt.error
+    assert attempt.timed_out_hosts == ("127.0.0.1",)
+
+
+def test_a_run_past_the_budget_is_stopped_and_timed_out(
+    tcp_listener: Callable[[Handler], int],
+) -> None:
+    need_tool("nmap")
+    port = tcp_listener(trickle)
+    target = Target(networks=("127.0.0.1/32",), ports=(port,), timeout=1.0, budget=1.0)
+    started = time.monotonic()
+    attempt = NmapServiceScan(host_timeout=120).run(target)
+    assert time.monotonic() - started < 15
+    # the host timeout is clamped to the budget, so nmap gives up on the host by itself
+    assert attempt.status in ("completed", "timed_out")
+    assert attempt.status == "timed_out" or attempt.timed_out_hosts == ("127.0.0.1",)
+
+
+def test_a_missing_nmap_is_an_error_attempt() -> None:
+    target = Target(networks=("127.0.0.1/32",), timeout=1.0)
+    attempt = NmapServiceScan(nmap_path="/nonexistent/nmap").run(target)
+    assert attempt.status == "error"
+    assert "nmap is not installed" in (attempt.error or "")
+
+
+NMAP_XML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE nmaprun>
+<nmaprun scanner="nmap" args="nmap -n -sV">
+<host><status state="up" reason="arp-response"/>
+<address addr="10.66.0.21" addrtype="ipv4"/><address addr="44:19:B6:3A:21:01" addrtype="mac"/>
+<ports>
+<port protocol="tcp" portid="80"><state state="open"/>
+<service name="http" product="Hikvision-Webs\\x1b[2J&#x9b;" version="1.0"/></port>
+<port protocol="tcp" portid="443"><state state="closed"/><service name="https"/></port>
+<port protocol="tcp" portid="8443"><state state="open"/><service name="http" tunnel="ssl"/></port>
+</ports></host>
+<host><status state="down"/><address addr="10.66.0.30" addrtype="ipv4"/></host>
+<host timedout="true"><status state="up"/><address addr="10.66.0.29" addrtype="ipv4"/></host>
+</nmaprun>"""
+
+
+def test_nmap_xml_gives_open_ports_mac_and_timed_out_hosts_sanitised() -> None:
+    sightings, timed_out = parse_nmap_xml(NMAP_XML)
+    (sighting,) = sightings
+    assert (sighting.ip, sighting.mac) == ("10.66.0.21", "44:19:b6:3a:21:01")
+    assert [v for k, v in sighting.facts if k == "service"] == [
+        "80/tcp http Hikvision-Webs\\x1b[2J\\x9b 1.0",
+        "8443/tcp ssl/http",
+    ]
+    assert timed_out == ["10.66.0.29"]

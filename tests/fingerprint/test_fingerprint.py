@@ -1,0 +1,88 @@
+"""fingerprint(): probes run concurrently within a total bound, identity, CVEs and findings."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import time
+
+import pytest
+
+from camaudit.discover.interface import Sighting
+from camaudit.errors import UsageError
+from camaudit.fingerprint import fingerprint, fingerprint_many, total_bound
+from camaudit.fingerprint.interface import Credentials
+from tests.fingerprint import devices as d
+from tests.fingerprint.servers import silent, trickle
+
+CREDS = Credentials(d.USER, d.PASSWORD)
+CLOSED = ["10.66.0.0/24"]
+
+
+def dump(value: object) -> str:
+    return json.dumps(dataclasses.asdict(value), default=str)  # type: ignore[call-overload]
+
+
+def test_hikvision_camera_is_identified_with_cve_and_config_findings(serve):
+    http, onvif = serve(d.hikvision_http()), serve(d.onvif_device())
+    rtsp = serve(d.rtsp_device(None, "hikvision", "OPTIONS, DESCRIBE"))
+    ports = {"http": http.port, "rtsp": rtsp.port, "onvif": onvif.port}
+    result = fingerprint("127.0.0.1", ports, CREDS, 3.0, CLOSED)
+    assert [a.status for a in result.attempts] == ["ok", "ok", "ok"]
+    assert result.identity.vendor == "hikvision"
+    assert result.identity.build_date == dt.date(2021, 1, 1)
+    cve = next(c for c in result.cves if c.cve == "CVE-2021-36260")
+    assert cve.kev_date_added == dt.date(2022, 1, 10)
+    assert "NTP server 198.51.100.123 is outside the closed network" in " ".join(
+        result.config_findings
+    )
+    assert any("default gateway (10.66.0.1) is set" in f for f in result.config_findings)
+
+
+def test_dahua_upnp_enabled_is_a_finding(serve):
+    http = serve(d.dahua_http())
+    result = fingerprint("127.0.0.1", {"http": http.port}, CREDS, 3.0)
+    assert result.identity.vendor == "dahua"
+    assert any(f.startswith("UPnP is enabled") for f in result.config_findings)
+    assert not any(f.startswith("P2P") for f in result.config_findings)
+
+
+def test_one_silent_probe_never_ends_the_scan_and_the_total_time_is_bounded(serve):
+    http, mute, slow = serve(d.hikvision_http()), serve(silent()), serve(trickle(every=1.0))
+    started = time.monotonic()
+    result = fingerprint(
+        "127.0.0.1", {"http": http.port, "rtsp": mute.port, "onvif": slow.port}, None, 2.0
+    )
+    assert time.monotonic() - started < total_bound(2.0) + 1.0
+    statuses = {a.probe.split(":")[0]: a.status for a in result.attempts}
+    assert statuses["http"] == "ok"
+    assert statuses["rtsp"] == "timed_out"
+    assert result.identity.vendor == "hikvision"
+
+
+def test_announced_ports_from_a_sighting_are_used(serve):
+    http = serve(d.hikvision_http())
+    sighting = Sighting("sadp", "127.0.0.1", None, (("http_port", str(http.port)),))
+    result = fingerprint("127.0.0.1", None, None, 2.0, (), [sighting])
+    probes = [a.probe for a in result.attempts]
+    assert f"http:{http.port}" in probes
+
+
+def test_the_password_never_appears_in_results_errors_or_logs(serve, caplog):
+    caplog.set_level(logging.DEBUG)
+    http, onvif = serve(d.hikvision_http()), serve(d.onvif_device())
+    mute = serve(silent())
+    ports = {"http": http.port, "onvif": onvif.port, "rtsp": mute.port}
+    results = fingerprint_many(["127.0.0.1"], ports, CREDS, 2.0, CLOSED)
+    assert d.PASSWORD not in dump(results[0])
+    assert d.PASSWORD not in repr(results)
+    assert d.PASSWORD not in caplog.text
+
+
+def test_a_name_instead_of_an_address_is_a_usage_error_and_is_never_resolved():
+    with pytest.raises(UsageError, match="not an IP address"):
+        fingerprint("camera.example")
+    with pytest.raises(UsageError, match="not a CIDR"):
+        fingerprint("127.0.0.1", closed_network=["10.0.0.0/33"])

@@ -1,0 +1,167 @@
+"""Hostile and broken devices: every probe ends within its timeout, crashes nothing, and
+returns a sanitised attempt (issue 5, "Hostile and broken devices")."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from camaudit.fingerprint.http import HttpProbe
+from camaudit.fingerprint.interface import ProbeAttempt, ProbeTarget
+from camaudit.fingerprint.onvif import OnvifProbe
+from camaudit.fingerprint.rtsp import RtspProbe
+from tests.fingerprint import devices as d
+from tests.fingerprint.servers import endless, huge, reply, reset, routes, silent, trickle
+
+TIMEOUT = 2.0
+SLACK = 2.5  # generous: thread start-up, a loaded CI machine
+PROBES = {"http": HttpProbe, "rtsp": RtspProbe, "onvif": OnvifProbe}
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e]")
+
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    b'<!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    b'<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">'
+    b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+)
+EXTERNAL_ENTITY = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+
+
+def soap(payload_head: bytes, body: bytes) -> bytes:
+    envelope = (
+        payload_head
+        + b'<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://www.w3.org/2003/05/soap-envelope">'
+        + b"<SOAP-ENV:Body>"
+        + body
+        + b"</SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    )
+    return reply("200 OK", {"Content-Type": "application/soap+xml"}, envelope)
+
+
+def run(name: str, port: int) -> tuple[ProbeAttempt, float]:
+    started = time.monotonic()
+    attempt = PROBES[name]().run(ProbeTarget("127.0.0.1", port, TIMEOUT))
+    return attempt, time.monotonic() - started
+
+
+def assert_sanitised(attempt: ProbeAttempt) -> None:
+    texts = [attempt.error or ""] + [k + v for k, v in attempt.facts]
+    for text in texts:
+        assert not UNPRINTABLE.search(text), text
+    assert "\n" not in (attempt.error or "")
+
+
+@pytest.mark.parametrize("name", PROBES)
+def test_huge_reply_is_cut_at_the_byte_cap_and_ends_in_time(serve, name):
+    attempt, took = run(name, serve(huge(64 * 1024 * 1024)).port)
+    assert took < TIMEOUT + SLACK
+    assert attempt.status in ("ok", "error")
+    assert_sanitised(attempt)
+
+
+@pytest.mark.parametrize("name", PROBES)
+def test_endless_reply_is_cut_at_the_byte_cap_and_ends_in_time(serve, name):
+    attempt, took = run(name, serve(endless()).port)
+    assert took < TIMEOUT + SLACK
+    if name == "http":
+        assert dict(attempt.facts)["reply_truncated:/"] == "yes"
+    assert_sanitised(attempt)
+
+
+@pytest.mark.parametrize("name", PROBES)
+def test_one_byte_per_second_trickle_ends_within_the_timeout(serve, name):
+    attempt, took = run(name, serve(trickle(every=1.0)).port)
+    assert took < TIMEOUT + SLACK, "a per-byte socket timeout would never end"
+    assert attempt.status in ("timed_out", "error")
+    assert_sanitised(attempt)
+
+
+@pytest.mark.parametrize("name", PROBES)
+def test_accept_and_never_answer_times_out(serve, name):
+    attempt, took = run(name, serve(silent()).port)
+    assert TIMEOUT - 0.1 <= took < TIMEOUT + SLACK
+    assert attempt.status in ("timed_out", "error")
+    assert "time limit" in (attempt.error or "")
+
+
+@pytest.mark.parametrize("name", PROBES)
+def test_reset_on_every_connection_is_an_error_attempt(serve, name):
+    attempt, took = run(name, serve(reset()).port)
+    assert took < TIMEOUT + SLACK
+    assert attempt.status == "error"
+    assert "reset" in (attempt.error or "")
+
+
+def test_billion_laughs_in_isapi_xml_is_refused_by_defusedxml(serve):
+    body = BILLION_LAUGHS + b"<SessionLoginCap>&lol3;</SessionLoginCap>"
+    path = "/ISAPI/Security/sessionLogin/capabilities"
+    attempt, took = run("http", serve(routes({path: reply("200 OK", {}, body)})).port)
+    seen = dict(attempt.facts)
+    assert attempt.status == "ok" and took < TIMEOUT + SLACK
+    assert seen[f"endpoint_error:{path}"].startswith("XML refused")
+    assert f"xml_root:{path}" not in seen
+
+
+def test_external_entity_in_isapi_xml_is_refused_and_never_resolved(serve):
+    body = EXTERNAL_ENTITY + b"<SessionLoginCap>&xxe;</SessionLoginCap>"
+    path = "/ISAPI/Security/sessionLogin/capabilities"
+    attempt, _ = run("http", serve(routes({path: reply("200 OK", {}, body)})).port)
+    seen = dict(attempt.facts)
+    assert seen[f"endpoint_error:{path}"].startswith("XML refused")
+    assert not any("root:" in v for v in seen.values())
+
+
+def test_billion_laughs_in_onvif_reply_becomes_a_failed_call_with_a_reason(serve):
+    hostile = soap(BILLION_LAUGHS, b"&lol3;")
+    server = serve(d.onvif_device(raw={"GetSystemDateAndTime": hostile}))
+    attempt, took = run("onvif", server.port)
+    seen = dict(attempt.facts)
+    assert took < TIMEOUT + SLACK
+    assert seen["onvif_call:GetSystemDateAndTime"].startswith("failed: reply refused")
+    assert seen["onvif_call:GetServices"] == "ok"  # one bad call does not end the probe
+    assert_sanitised(attempt)
+
+
+def test_external_entity_in_onvif_reply_becomes_a_failed_call(serve):
+    hostile = soap(EXTERNAL_ENTITY, b"&xxe;")
+    server = serve(
+        d.onvif_device(raw={op: hostile for op in ("GetSystemDateAndTime", "GetServices")})
+    )
+    attempt, _ = run("onvif", server.port)
+    seen = dict(attempt.facts)
+    assert seen["onvif_call:GetServices"].startswith("failed: reply refused")
+    assert "root:" not in str(attempt)
+
+
+def test_escape_sequences_control_characters_and_invalid_utf8_in_banners_are_sanitised(serve):
+    banner = b"\x1b[2J\x1b]0;owned\x07Hikvision\x00-Webs\x9b\xff"
+    page = b"<title>\x1b[31mLogin\x08\x08\xc3\x28</title>"
+    hostile = (
+        b"HTTP/1.1 200 OK\r\nServer: " + banner + b"\r\nContent-Length: %d\r\n\r\n" % len(page)
+    )
+    server = serve(routes({"/": hostile + page}))
+    attempt, _ = run("http", server.port)
+    seen = dict(attempt.facts)
+    assert_sanitised(attempt)
+    assert seen["server"].startswith("\\x1b[2J\\x1b]0;owned\\x07Hikvision\\x00-Webs")
+    assert "\\xff" in seen["server"] and "\\x9b" in seen["server"]
+    assert seen["title"] == "\\x1b[31mLogin\\x08\\x08\\xc3("
+
+
+def test_escape_sequences_in_rtsp_banners_are_sanitised(serve):
+    server = serve(d.rtsp_device("Rtsp\x1b[5m Server\x07", "Login to \x1b]0;x\x07", "OPTIONS"))
+    attempt, _ = run("rtsp", server.port)
+    assert_sanitised(attempt)
+    assert dict(attempt.facts)["rtsp_server"] == "Rtsp\\x1b[5m Server\\x07"
+
+
+def test_escape_characters_returned_by_onvif_zeep_are_sanitised(serve):
+    bodies = d.onvif_bodies()
+    bodies["GetSystemDateAndTime"] = bodies["GetSystemDateAndTime"].replace(
+        "CST-8", "&#x9b;31mCST&#x202e;-8"
+    )
+    attempt, _ = run("onvif", serve(d.onvif_device(bodies)).port)
+    assert_sanitised(attempt)
+    assert dict(attempt.facts)["onvif_timezone"] == "\\x9b31mCST\\u202e-8"
