@@ -49,8 +49,22 @@ def _record(make_pcaps: ModuleType, name: str, out: Path) -> Path:
 
 def _verify(capture: Path) -> tuple[int, dict[str, object]]:
     done = subprocess.run(
-        [sys.executable, "-m", "camaudit", "verify", str(capture), "-n", "10.66.0.0/24",
-         "-f", "json"], capture_output=True, text=True, timeout=120, check=False)
+        [
+            sys.executable,
+            "-m",
+            "camaudit",
+            "verify",
+            str(capture),
+            "-n",
+            "10.66.0.0/24",
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     return done.returncode, json.loads(done.stdout)
 
 
@@ -61,8 +75,7 @@ def test_dropped_syn_recorded_live_is_an_attempt(make_pcaps: ModuleType, tmp_pat
     assert (flow["dport"], flow["state"], flow["packets_out"]) == (8666, "attempted", 3)
 
 
-def test_tls_session_recorded_live_is_not_isolated(make_pcaps: ModuleType,
-                                                   tmp_path: Path) -> None:
+def test_tls_session_recorded_live_is_not_isolated(make_pcaps: ModuleType, tmp_path: Path) -> None:
     code, report = _verify(_record(make_pcaps, "tls-established", tmp_path))
     assert (code, report["verdict"]) == (1, "not_isolated")
     tls = [f for f in report["outbound"] if f["dport"] == 443]  # type: ignore[attr-defined]

@@ -35,8 +35,9 @@ def veth_namespace() -> Iterator[str]:
     subprocess.run(["ip", "netns", "add", name], check=True)
     try:
         run = ["ip", "netns", "exec", name]
-        subprocess.run([*run, "ip", "link", "add", "rep0", "type", "veth", "peer", "name", "cap0"],
-                       check=True)
+        subprocess.run(
+            [*run, "ip", "link", "add", "rep0", "type", "veth", "peer", "name", "cap0"], check=True
+        )
         for link in ("rep0", "cap0", "lo"):
             subprocess.run([*run, "ip", "link", "set", link, "up"], check=True)
         yield name
@@ -55,15 +56,37 @@ def test_live_capture_of_replayed_evidence_reaches_the_same_verdict(
 
     def replay() -> None:
         time.sleep(1.5)  # let dumpcap open the interface first
-        subprocess.run([*run, tcpreplay, "-q", "-i", "rep0", "--topspeed", str(stored)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [*run, tcpreplay, "-q", "-i", "rep0", "--topspeed", str(stored)],
+            check=True,
+            capture_output=True,
+        )
 
     player = threading.Thread(target=replay)
     player.start()
     done = subprocess.run(
-        [*run, sys.executable, "-m", "camaudit", "verify", "--live", "cap0", "--duration", "4",
-         "--save", str(saved), "-n", "10.66.0.0/24", "-f", "json"],
-        capture_output=True, text=True, timeout=60, check=False)
+        [
+            *run,
+            sys.executable,
+            "-m",
+            "camaudit",
+            "verify",
+            "--live",
+            "cap0",
+            "--duration",
+            "4",
+            "--save",
+            str(saved),
+            "-n",
+            "10.66.0.0/24",
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     player.join()
     report = json.loads(done.stdout)
     assert done.returncode == 1, done.stderr
@@ -76,16 +99,38 @@ def test_live_capture_of_replayed_evidence_reaches_the_same_verdict(
 def test_live_needs_an_interface_that_exists(veth_namespace: str, tmp_path: Path) -> None:
     need_tool("dumpcap")
     done = subprocess.run(
-        ["ip", "netns", "exec", veth_namespace, sys.executable, "-m", "camaudit", "verify",
-         "--live", "nosuch0", "--duration", "1", "--save", str(tmp_path / "x.pcapng")],
-        capture_output=True, text=True, timeout=60, check=False)
+        [
+            "ip",
+            "netns",
+            "exec",
+            veth_namespace,
+            sys.executable,
+            "-m",
+            "camaudit",
+            "verify",
+            "--live",
+            "nosuch0",
+            "--duration",
+            "1",
+            "--save",
+            str(tmp_path / "x.pcapng"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 3
     assert "live capture on nosuch0 failed" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_files_and_live_together_is_a_usage_error(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "camaudit", "verify", str(tmp_path),
-                           "--live", "lo"], capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "camaudit", "verify", str(tmp_path), "--live", "lo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
