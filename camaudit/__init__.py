@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from camaudit.api import VerifyResult, verify
+    from camaudit.api import ScanResult, VerifyResult, identify, scan, verify
 
-__all__ = ["VerifyResult", "__version__", "verify"]
+__all__ = ["ScanResult", "VerifyResult", "__version__", "identify", "scan", "verify"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("verify", "VerifyResult"):
+    if name in ("verify", "VerifyResult", "scan", "identify", "ScanResult"):
         from camaudit import api
 
         return getattr(api, name)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from camaudit.discover.interface import Inventory, Target
+from camaudit.fingerprint.interface import Credentials, Fingerprint
 from camaudit.model import Assessment, TrafficSummary
 from camaudit.policy.evaluate import assess
 from camaudit.policy.load import load_policy
@@ -42,3 +44,67 @@ def verify(
     traffic = analyse(captures, progress=progress)
     assessment = assess(traffic, loaded_policy, loaded_profiles, today=today)
     return VerifyResult(traffic, assessment, build_report(assessment, traffic))
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What ``scan`` / ``identify`` found, and the inventory report built from it."""
+
+    inventory: Inventory | None
+    fingerprints: tuple[Fingerprint, ...]
+    report: Report
+
+
+def scan(
+    target: Target,
+    methods: Sequence[str] | None = None,
+    allow_public: bool = False,
+    fingerprint_devices: bool = True,
+    credentials: Credentials | None = None,
+    closed_network: Sequence[str] = (),
+    method_progress: Callable[[str, int, int], None] | None = None,
+    host_progress: Callable[[Fingerprint], None] | None = None,
+) -> ScanResult:
+    """Find the devices on a segment and (by default) identify each one.
+
+    Refuses public address space unless ``allow_public``; raises
+    :class:`camaudit.errors.UsageError` before sending anything when the target is bad.
+    """
+    # Imported here so that `camaudit verify` does not pay for the probe stacks.
+    from camaudit.discover import discover
+    from camaudit.fingerprint import fingerprint_many
+    from camaudit.report.inventory import build_inventory_report
+
+    inventory = discover(target, methods, allow_public, method_progress)
+    fingerprints: tuple[Fingerprint, ...] = ()
+    hosts = [d.ip for d in inventory.devices if d.ip and not d.timed_out]
+    if fingerprint_devices and hosts:
+        sightings = [s for d in inventory.devices for s in d.sightings]
+        fingerprints = fingerprint_many(
+            hosts,
+            None,
+            credentials,
+            target.timeout,
+            closed_network,
+            sightings,
+            on_done=host_progress,
+        )
+    return ScanResult(inventory, fingerprints, build_inventory_report(inventory, fingerprints))
+
+
+def identify(
+    hosts: Sequence[str],
+    ports: Mapping[str, int] | None = None,
+    credentials: Credentials | None = None,
+    timeout: float = 5.0,
+    closed_network: Sequence[str] = (),
+    host_progress: Callable[[Fingerprint], None] | None = None,
+) -> ScanResult:
+    """Fingerprint the given hosts (addresses, never names) without a discovery sweep."""
+    from camaudit.fingerprint import fingerprint_many
+    from camaudit.report.inventory import build_inventory_report
+
+    fingerprints = fingerprint_many(
+        hosts, ports, credentials, timeout, closed_network, on_done=host_progress
+    )
+    return ScanResult(None, fingerprints, build_inventory_report(None, fingerprints))

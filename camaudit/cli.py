@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -10,13 +12,21 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from camaudit import __version__, exitcodes
 from camaudit.api import verify as run_verify
 from camaudit.errors import CamauditError
-from camaudit.report.build import write_json
-from camaudit.report.console import render
+from camaudit.fingerprint.interface import Credentials, Fingerprint
+from camaudit.report.build import Report, write_json
+from camaudit.report.console import render, render_inventory
 from camaudit.sanitize import clean_text
 from camaudit.traffic.live import capture_live
 
@@ -164,23 +174,8 @@ def verify(
     except MemoryError:
         raise _fail("out of memory", exitcodes.INPUT_ERROR) from None
     report = result.report
+    _emit(report, output_format, output, render)
     code = int(report["exit_code"])
-    try:
-        if output_format == OutputFormat.json:
-            if output is None:
-                write_json(report, sys.stdout)
-            else:
-                with output.open("w", encoding="utf-8") as handle:
-                    write_json(report, handle)
-        elif output is None:
-            render(report, Console())
-        else:
-            with output.open("w", encoding="utf-8") as handle:
-                render(report, Console(file=handle, width=160, no_color=True))
-    except OSError as exc:
-        raise _fail(
-            f"{output}: cannot write the report: {exc.strerror}", exitcodes.INPUT_ERROR
-        ) from None
     if output is not None:
         err.print(
             f"camaudit: verdict {report['verdict']} (exit {code}); report written to "
@@ -189,6 +184,218 @@ def verify(
             highlight=False,
         )
     raise typer.Exit(code)
+
+
+def _emit(
+    report: Report,
+    output_format: OutputFormat,
+    output: Path | None,
+    renderer: Callable[[Report, Console], None],
+) -> None:
+    """Write ``report`` as JSON or through ``renderer``, to a file or standard output."""
+    try:
+        if output_format == OutputFormat.json:
+            if output is None:
+                write_json(report, sys.stdout)
+            else:
+                with output.open("w", encoding="utf-8") as handle:
+                    write_json(report, handle)
+        elif output is None:
+            renderer(report, Console())
+        else:
+            with output.open("w", encoding="utf-8") as handle:
+                renderer(report, Console(file=handle, width=160, no_color=True))
+    except OSError as exc:
+        raise _fail(
+            f"{output}: cannot write the report: {exc.strerror}", exitcodes.INPUT_ERROR
+        ) from None
+
+
+def _credentials(file: Path | None, ask: bool) -> Credentials | None:
+    """Credentials from CAMAUDIT_USERNAME/CAMAUDIT_PASSWORD, a file, or a prompt; never argv."""
+    from camaudit.credentials import load_credentials
+
+    if ask and not sys.stdin.isatty():
+        raise _fail(
+            "--ask-password needs a terminal; use a credentials file or "
+            "CAMAUDIT_USERNAME/CAMAUDIT_PASSWORD",
+            exitcodes.USAGE,
+        )
+    return load_credentials(os.environ, file, ask)
+
+
+CredentialsFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--credentials-file",
+        help="File with 'username = ...' / 'password = ...' (TOML) or 'user:password'; "
+        "mode 600. Or set CAMAUDIT_USERNAME / CAMAUDIT_PASSWORD. Never on the command line.",
+    ),
+]
+AskPassword = Annotated[
+    bool, typer.Option("--ask-password", help="Prompt for the user name and password.")
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Report format.")]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")
+]
+ClosedNetworkOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--closed-network",
+        "-n",
+        metavar="CIDR",
+        help="Inside ranges: device NTP/DNS/gateway settings pointing elsewhere are reported.",
+    ),
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", help="Seconds each probe / method may wait for replies.")
+]
+
+
+def _progress_bar(err: Console) -> Progress:
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+@app.command()
+def discover(
+    target: Annotated[
+        list[str],
+        typer.Option(
+            "--target",
+            "-t",
+            metavar="CIDR",
+            help="Segment to sweep (repeat); private ranges only unless --allow-public.",
+        ),
+    ],
+    interface: Annotated[
+        str | None,
+        typer.Option("--interface", "-i", help="Interface for ARP and multicast discovery."),
+    ] = None,
+    methods: Annotated[
+        str | None,
+        typer.Option(
+            "--methods", help="Comma-separated subset of: arp,wsdiscovery,sadp,dhip,nmap."
+        ),
+    ] = None,
+    allow_public: Annotated[
+        bool,
+        typer.Option(
+            "--allow-public",
+            help="Allow probing public address space (refused by default: scanning networks "
+            "you do not own is an attack).",
+        ),
+    ] = False,
+    timeout: TimeoutOption = 3.0,
+    budget: Annotated[
+        float, typer.Option("--budget", help="Wall-clock bound for the whole run, seconds.")
+    ] = 300.0,
+    no_fingerprint: Annotated[
+        bool, typer.Option("--no-fingerprint", help="Only discover; do not probe each device.")
+    ] = False,
+    closed_network: ClosedNetworkOption = None,
+    credentials_file: CredentialsFile = None,
+    ask_password: AskPassword = False,
+    output_format: FormatOption = OutputFormat.console,
+    output: OutputOption = None,
+) -> None:
+    """Find the cameras on a segment (ARP, WS-Discovery, SADP, DHIP, nmap) and identify them.
+
+    Sends only read-only discovery and identification requests: no exploit, no guessed
+    password. Exit codes: 0 done, 2 usage, 3 input error.
+    """
+    from camaudit.api import scan
+    from camaudit.discover.interface import Target
+
+    err = Console(stderr=True)
+    chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
+    try:
+        creds = _credentials(credentials_file, ask_password)
+        with _progress_bar(err) as bar:
+            sweep = bar.add_task("discovering", total=None)
+            probing = bar.add_task("identifying", total=None, visible=False)
+
+            def on_method(_name: str, done: int, total: int) -> None:
+                bar.update(sweep, completed=done, total=total)
+
+            def on_host(_fp: Fingerprint) -> None:
+                bar.update(probing, advance=1, visible=True)
+
+            result = scan(
+                Target(networks=tuple(target), interface=interface, timeout=timeout, budget=budget),
+                chosen,
+                allow_public,
+                not no_fingerprint,
+                creds,
+                closed_network or (),
+                on_method,
+                on_host,
+            )
+    except CamauditError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted", exitcodes.INPUT_ERROR) from None
+    _emit(result.report, output_format, output, render_inventory)
+    raise typer.Exit(0)
+
+
+@app.command()
+def fingerprint(
+    hosts: Annotated[
+        list[str], typer.Argument(help="IP addresses to identify (names are not resolved).")
+    ],
+    port: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--port",
+            metavar="PROBE=PORT",
+            help="Non-default port for a probe, e.g. http=8080, rtsp=10554 (repeat).",
+        ),
+    ] = None,
+    timeout: TimeoutOption = 5.0,
+    closed_network: ClosedNetworkOption = None,
+    credentials_file: CredentialsFile = None,
+    ask_password: AskPassword = False,
+    output_format: FormatOption = OutputFormat.console,
+    output: OutputOption = None,
+) -> None:
+    """Identify vendor (incl. OEM relabels), model, firmware and known CVEs of given hosts.
+
+    Unauthenticated read-only requests, or authenticated ones with the credentials you
+    supply; never an exploit or a guessed password. Exit codes: 0 done, 2 usage, 3 input.
+    """
+    from camaudit.api import identify
+
+    err = Console(stderr=True)
+    ports: dict[str, int] = {}
+    for item in port or ():
+        name, _, number = item.partition("=")
+        if not number.isdigit() or not 0 < int(number) < 65536:
+            raise _fail(f"--port {item!r}: expected PROBE=PORT, e.g. http=8080", exitcodes.USAGE)
+        ports[name.strip()] = int(number)
+    try:
+        creds = _credentials(credentials_file, ask_password)
+        with _progress_bar(err) as bar:
+            task = bar.add_task("identifying", total=len(hosts))
+
+            def on_host(_fp: Fingerprint) -> None:
+                bar.update(task, advance=1)
+
+            result = identify(hosts, ports or None, creds, timeout, closed_network or (), on_host)
+    except CamauditError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted", exitcodes.INPUT_ERROR) from None
+    _emit(result.report, output_format, output, render_inventory)
+    raise typer.Exit(0)
 
 
 def main() -> None:

@@ -180,7 +180,11 @@ def _firmware_candidates(evidence: Sequence[Evidence]) -> list[tuple[str, str]]:
         for fact in (e for e in mine if e.key == "firmware"):
             text = fact.value
             if builds and "build" not in text.lower():
-                text = f"{text} {builds[0]}"
+                # Rejoin in the vendor's own notation so the version formats can read it:
+                # Hikvision "V5.6.3 build 200612", Dahua "2.800...R, build:2020-06-05".
+                build = builds[0].strip()
+                bare = build[5:].lstrip(" :") if build.lower().startswith("build") else build
+                text = f"{text} build {bare}" if bare.isdigit() else f"{text}, build:{bare}"
             out.append((text, source))
     return out
 

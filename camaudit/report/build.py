@@ -148,6 +148,7 @@ def build_report(
     crossed = sum(1 for o in assessment.outbound if o.crossed and not o.allowed_by)
     return {
         "schema_version": SCHEMA_VERSION,
+        "kind": "verify",
         "tool": {"name": "camaudit", "version": __version__},
         "generated": (generated or datetime.now(UTC)).isoformat(timespec="seconds"),
         "verdict": assessment.verdict.value,

@@ -192,3 +192,92 @@ def render(report: Report, console: Console) -> None:
     if report["problems"]:
         for p in report["problems"]:
             console.print(_t(f"problem [{p['code']}]: {p['message']}", "yellow"))
+
+
+def _identity_cells(device: dict[str, Any]) -> tuple[str, str, str, str]:
+    ident = device["identity"]
+    if not ident:
+        vendor = device["oui_vendor"] or ""
+        return (f"{vendor} (OUI only)" if vendor else "-", "", "", "")
+    vendor = ident["vendor"] or "unknown"
+    if ident["oem_brand"]:
+        vendor = f"{ident['oem_brand']} ({vendor})"
+    firmware = ident["firmware"] or "unknown"
+    if ident["build_date"]:
+        firmware += f" [{ident['build_date']}]"
+    return vendor, ident["model"] or "", firmware, f"{ident['confidence']:.2f}"
+
+
+def render_inventory(report: Report, console: Console) -> None:
+    """Print an inventory: every device, who made it, its firmware and advisories."""
+    inv = report["inventory"]
+    s = inv["summary"]
+    target = inv["target"]
+    where = ""
+    if target:
+        where = f" on {', '.join(target['networks'])}"
+        if target["interface"]:
+            where += f" via {target['interface']}"
+    console.print(
+        Panel(
+            Text(
+                f"{s['devices']} device(s){where}: {s['identified']} identified, "
+                f"{s['with_cves']} with known CVEs ({s['with_kev']} in CISA KEV), "
+                f"{s['timed_out']} timed out",
+                style="bold",
+            ),
+            title="camaudit inventory",
+        )
+    )
+    table = Table(title="Devices", expand=True)
+    for col in ("ip", "mac", "found by", "vendor", "model", "firmware", "conf", "CVEs"):
+        table.add_column(col, overflow="fold")
+    notes: list[Text] = []
+    for d in inv["devices"][:ROWS_SHOWN]:
+        vendor, model, firmware, conf = _identity_cells(d)
+        cves = ", ".join(c["cve"] + (" (KEV)" if c["kev_date_added"] else "") for c in d["cves"])
+        if not cves and d["identity"] and not d["identity"]["firmware"]:
+            cves = "not assessed: firmware unknown (credentials read it)"
+        found = ", ".join(d["found_by"]) + (" (timed out)" if d["timed_out"] else "")
+        table.add_row(
+            _t(d["ip"] or "-"),
+            _t(d["mac"] or "-"),
+            _t(found or "fingerprint"),
+            _t(vendor),
+            _t(model),
+            _t(firmware),
+            _t(conf),
+            _t(cves or "-", "red" if d["cves"] else ""),
+        )
+        who = d["ip"] or d["mac"] or "?"
+        if d["identity"]:
+            notes += [
+                _t(f"{who}: conflicting evidence: {c}", "yellow")
+                for c in d["identity"]["conflicts"]
+            ]
+        notes += [_t(f"{who}: {c}", "yellow") for c in d["config_findings"]]
+        if d["mac_conflicts"]:
+            notes.append(
+                _t(f"{who}: several MACs answered: {', '.join(d['mac_conflicts'])}", "yellow")
+            )
+    if len(inv["devices"]) > ROWS_SHOWN:
+        table.caption = f"{len(inv['devices']) - ROWS_SHOWN} more device(s) in the JSON report"
+    console.print(table)
+    for note in notes:
+        console.print(note)
+    if inv["attempts"]:
+        methods = Table(title="Discovery methods", expand=True)
+        for col in ("method", "status", "seconds", "sightings", "note"):
+            methods.add_column(col, overflow="fold")
+        for a in inv["attempts"]:
+            remark = str(a["error"] or "")
+            if a["timed_out_hosts"]:
+                remark += f" timed out: {', '.join(a['timed_out_hosts'])}"
+            methods.add_row(
+                _t(a["method"]),
+                _t(a["status"]),
+                _t(f"{a['duration']:.1f}"),
+                _t(a["sightings"]),
+                _t(remark.strip()),
+            )
+        console.print(methods)
