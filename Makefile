@@ -1,9 +1,9 @@
 # The same commands .ci/run calls.
 PY ?= python3
 PIP ?= $(PY) -m pip
-TOOLS = tshark dumpcap tcpdump tcpreplay tcprewrite nft ip ping openssl
+TOOLS = tshark dumpcap tcpdump tcpreplay tcprewrite nft ip ping openssl nmap
 
-.PHONY: setup system-deps test lint demo bench pcaps clean
+.PHONY: setup system-deps test lint demo bench bench-discover pcaps clean
 
 system-deps:            ## tools the tests and the lab use (root; Debian)
 	@missing=""; for tool in $(TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
@@ -29,6 +29,9 @@ bench: setup            ## speed and memory against tshark / tcpdump / nfstream 
 	@[ -x /usr/bin/time ] || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q time)
 	$(PIP) install -q -e '.[bench]'
 	$(PY) bench/run.py
+
+bench-discover: setup   ## discover+fingerprint on a netns /24 of fake cameras vs plain nmap -sV (root)
+	$(PY) bench/discover_bench.py
 
 pcaps:                  ## re-record every stored capture in the netns lab (root)
 	$(PY) pcaps/make_pcaps.py

@@ -294,6 +294,13 @@ def discover(
             "you do not own is an attack).",
         ),
     ] = False,
+    ports: Annotated[
+        str | None,
+        typer.Option(
+            "--ports",
+            help="Comma-separated TCP ports for the service scan (default: profiles/ports.toml).",
+        ),
+    ] = None,
     timeout: TimeoutOption = 3.0,
     budget: Annotated[
         float, typer.Option("--budget", help="Wall-clock bound for the whole run, seconds.")
@@ -317,6 +324,16 @@ def discover(
 
     err = Console(stderr=True)
     chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
+    scan_ports: tuple[int, ...] = ()
+    if ports:
+        try:
+            scan_ports = tuple(int(p) for p in ports.split(",") if p.strip())
+        except ValueError:
+            raise _fail(
+                f"--ports {ports!r}: expected numbers like 80,554", exitcodes.USAGE
+            ) from None
+        if not all(0 < p < 65536 for p in scan_ports):
+            raise _fail(f"--ports {ports!r}: ports are 1-65535", exitcodes.USAGE)
     try:
         creds = _credentials(credentials_file, ask_password)
         with _progress_bar(err) as bar:

@@ -38,6 +38,7 @@ __all__ = [
 SCHEMA_VERSION = 1
 OUI_FILE = "oui.toml"
 PHONE_HOME_FILE = "phone_home.toml"
+PORTS_FILE = "ports.toml"
 CVE_FILE = "cve.toml"
 
 RULE_KINDS = ("dns", "port", "payload", "info")
@@ -165,6 +166,7 @@ class Profiles:
     directory: str
     registrants: tuple[Registrant, ...] = ()
     fallback_skip: tuple[str, ...] = ()
+    camera_ports: tuple[int, ...] = ()  # TCP ports the service scan covers by default
     _oui_index: dict[tuple[int, int], OuiEntry] = field(
         init=False, repr=False, compare=False, hash=False
     )
@@ -747,6 +749,35 @@ def _load_cves(directory: Path, errors: list[str]) -> tuple[CveEntry, ...]:
     return tuple(entries)
 
 
+_PORT_SPEC = {
+    "port": v.Field(v.port(), required=True),
+    "proto": v.Field(v.one_of("tcp", "udp"), required=True),
+    "vendor": v.Field(_slug(), required=True),
+    "service": v.Field(v.text(), required=True),
+    "source": v.Field(v.text(), required=True),
+}
+
+
+def _load_ports(directory: Path, errors: list[str]) -> tuple[int, ...]:
+    """TCP ports the service scan covers by default (``ports.toml``)."""
+    display = str(directory / PORTS_FILE)
+    if not (directory / PORTS_FILE).exists():
+        return ()  # optional: the scan then uses its built-in list
+    doc = _document(directory / PORTS_FILE, display, ("port",), errors)
+    ports: list[int] = []
+    for index, raw in enumerate(doc.get("port", []), start=1):
+        where = f"{display}: port[{index}]"
+        values = v.check_table(raw, _PORT_SPEC, where, errors)
+        if values is None:
+            continue
+        _check_vendor(values, doc, where, errors)
+        if values["port"] in ports:
+            errors.append(f"{where}: port: {values['port']} is listed twice")
+        elif values["proto"] == "tcp":
+            ports.append(values["port"])
+    return tuple(ports)
+
+
 def _load(given: Path, resolved: Path) -> Profiles:
     errors: list[str] = []
     if not given.is_dir():
@@ -754,6 +785,7 @@ def _load(given: Path, resolved: Path) -> Profiles:
     ouis, registrants, skip = _load_ouis(given, errors)
     rules = _load_rules(given, errors)
     cves = _load_cves(given, errors)
+    camera_ports = _load_ports(given, errors)
     if errors:
         raise ProfileError(str(given), errors)
     return Profiles(
@@ -763,4 +795,5 @@ def _load(given: Path, resolved: Path) -> Profiles:
         directory=str(resolved),
         registrants=registrants,
         fallback_skip=skip,
+        camera_ports=camera_ports,
     )
