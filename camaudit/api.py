@@ -6,15 +6,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from camaudit.discover.interface import Inventory, Target
-from camaudit.fingerprint.interface import Credentials, Fingerprint
 from camaudit.model import Assessment, TrafficSummary
 from camaudit.policy.evaluate import assess
 from camaudit.policy.load import load_policy
 from camaudit.profiles import load_profiles
 from camaudit.report.build import Report, build_report
 from camaudit.traffic.engine import Progress, analyse
+
+if TYPE_CHECKING:  # importing these packages loads the probe stacks (zeep, scapy ...)
+    from camaudit.discover.interface import Inventory, Target
+    from camaudit.fingerprint.interface import Credentials, Fingerprint
 
 
 @dataclass(frozen=True)

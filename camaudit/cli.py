@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -24,11 +24,13 @@ from rich.progress import (
 from camaudit import __version__, exitcodes
 from camaudit.api import verify as run_verify
 from camaudit.errors import CamauditError
-from camaudit.fingerprint.interface import Credentials, Fingerprint
 from camaudit.report.build import Report, write_json
 from camaudit.report.console import render, render_inventory
 from camaudit.sanitize import clean_text
 from camaudit.traffic.live import capture_live
+
+if TYPE_CHECKING:  # the fingerprint package loads onvif-zeep: only `fingerprint` needs it
+    from camaudit.fingerprint.interface import Credentials, Fingerprint
 
 app = typer.Typer(
     name="camaudit",

@@ -7,6 +7,7 @@ files are read in. Memory is one small accumulator per flow.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -218,12 +219,18 @@ class FlowTable:
                 if not acc.want[side]:
                     break
 
-    def records(self, icmp_errors: list[IcmpError]) -> list[tuple[FlowRecord, list[IcmpError]]]:
-        """Every flow as a :class:`FlowRecord`, with the ICMP errors that quote it."""
+    def records(self, icmp_errors: list[IcmpError]) -> Iterator[tuple[FlowRecord, list[IcmpError]]]:
+        """Every flow as a :class:`FlowRecord`, with the ICMP errors that quote it.
+
+        Consumes the table: each accumulator is dropped as its record is made, so the
+        finished flows never sit in memory twice.
+        """
         quoted: dict[Key, list[IcmpError]] = {}
         for err in icmp_errors:
             quoted.setdefault(err.inner_key, []).append(err)
-        return [(_finish(acc), quoted.get(key, [])) for key, acc in self.flows.items()]
+        while self.flows:
+            key, acc = self.flows.popitem()
+            yield _finish(acc), quoted.get(key, [])
 
 
 def group_rows(
