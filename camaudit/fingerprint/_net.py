@@ -286,7 +286,10 @@ def exchange(
         length_text = reply.header("Content-Length")
         length = int(length_text) if length_text and length_text.strip().isdigit() else None
         chunked = "chunked" in (reply.header("Transfer-Encoding") or "").lower()
-        if head_only or status in (204, 304) or length == 0:
+        # RFC 2326 12.14: an RTSP message without Content-Length has no body (unlike HTTP,
+        # where the body runs to the close); reading on would burn the whole deadline.
+        no_body = protocol == b"RTSP" and length is None
+        if head_only or no_body or status in (204, 304) or length == 0:
             return reply
         truncated = False
         while not _body_complete(body, length, chunked):

@@ -15,6 +15,7 @@ Without credentials only the ONVIF pre-authentication calls are made
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -113,6 +114,32 @@ def _make_transport(host: str, port: int, deadline: Deadline) -> Any:
             return bytes(super().load(url))  # type: ignore[no-untyped-call]
 
     return BoundedTransport(timeout=1, operation_timeout=1)  # type: ignore[no-untyped-call]
+
+
+def _settings() -> Any:
+    import zeep
+
+    untyped: Any = zeep
+    return untyped.Settings(
+        strict=False,
+        xml_huge_tree=False,
+        forbid_dtd=True,
+        forbid_entities=True,
+        forbid_external=True,
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _wsdl_document(wsdl: str) -> Any:
+    """The parsed device-service WSDL, once per process (parsing it costs ~90 ms of CPU).
+
+    Loaded through the same refusing transport (local files only); zeep documents are
+    read-only after loading, so the probe threads share it.
+    """
+    from zeep.wsdl import Document
+
+    loader = _make_transport("127.0.0.1", 1, Deadline(5.0))
+    return Document(wsdl, loader, settings=_settings())
 
 
 def _refuse_unsafe_xml(body: bytes) -> None:
@@ -236,24 +263,18 @@ class OnvifProbe(Probe):
         import zeep.wsse.username
 
         untyped: Any = zeep  # zeep's annotations are partial: treat it as untyped
-        Client, Settings = untyped.Client, untyped.Settings
+        Client = untyped.Client
         UsernameToken: Any = zeep.wsse.username.UsernameToken
 
-        settings = Settings(
-            strict=False,
-            xml_huge_tree=False,
-            forbid_dtd=True,
-            forbid_entities=True,
-            forbid_external=True,
-        )
+        settings = _settings()
         wsse = (
             UsernameToken(credentials.username, credentials.password, use_digest=True)
             if credentials is not None
             else None
         )
-        wsdl = _wsdl_path(onvif)
         transport = _make_transport(target.host, target.port, deadline)
-        client = Client(wsdl, wsse=wsse, transport=transport, settings=settings)
+        wsdl = _wsdl_path(onvif)
+        client = Client(_wsdl_document(wsdl), wsse=wsse, transport=transport, settings=settings)
         host = f"[{target.host}]" if ":" in target.host else target.host
         xaddr = f"http://{host}:{target.port}{DEVICE_SERVICE_PATH}"
         binding = f"{{{DEVICE_NAMESPACE}}}DeviceBinding"

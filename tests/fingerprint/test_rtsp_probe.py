@@ -31,3 +31,40 @@ def test_a_web_server_on_the_rtsp_port_is_an_error_not_a_crash(serve):
     server = serve(routes({}, default=reply("200 OK", {"Server": "nginx"}, b"hi")))
     attempt = RtspProbe().run(ProbeTarget("127.0.0.1", server.port, 3.0))
     assert attempt.status == "error" and "not a RTSP reply" in (attempt.error or "")
+
+
+def test_rtsp_reply_without_content_length_ends_at_its_headers() -> None:
+    """RFC 2326 12.14: no Content-Length means no body; the probe must not wait for one."""
+    import socket
+    import threading
+    import time
+
+    from camaudit.fingerprint.interface import ProbeTarget
+    from camaudit.fingerprint.rtsp import RtspProbe
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"RTSP/1.0 401 Unauthorized\r\nCSeq: 1\r\nServer: Rtsp Server/3.0\r\n"
+                         b'WWW-Authenticate: Digest realm="Login to ABC123"\r\n\r\n')
+            time.sleep(3)  # keeps the connection open, as cameras do
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _ = server.accept()
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    started = time.monotonic()
+    attempt = RtspProbe().run(ProbeTarget(host="127.0.0.1", port=port, timeout=2.5))
+    elapsed = time.monotonic() - started
+    server.close()
+    assert elapsed < 1.5
+    facts = dict(attempt.facts)
+    assert facts["rtsp_realm"] == "Login to ABC123"
+    assert facts["rtsp_server"] == "Rtsp Server/3.0"
