@@ -216,9 +216,7 @@ def dns_answer_factory(
         else:
             values = records.get(dns.rdatatype.to_text(q.rdtype), [])
             if values:
-                response.answer.append(
-                    dns.rrset.from_text_list(q.name, 60, "IN", q.rdtype, values)
-                )
+                response.answer.append(dns.rrset.from_text_list(q.name, 60, "IN", q.rdtype, values))
         return response.to_wire()
 
     return answer
@@ -349,7 +347,7 @@ WSD_HELLO = (
 )
 
 SSDP_MSEARCH = (
-    "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n"
+    'M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: "ssdp:discover"\r\n'
     "MX: 2\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\n\r\n"
 )
 

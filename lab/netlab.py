@@ -241,15 +241,15 @@ class Lab:
         # own resolv.conf, or tools inside would use the host's resolver
         etc = Path("/etc/netns") / name
         etc.mkdir(parents=True, exist_ok=True)
-        resolvers = (
-            [GW_INSIDE_V4, GW_INSIDE_V6] if role in HOSTS else ["127.0.0.1"]
-        )
+        resolvers = [GW_INSIDE_V4, GW_INSIDE_V6] if role in HOSTS else ["127.0.0.1"]
         (etc / "resolv.conf").write_text("".join(f"nameserver {r}\n" for r in resolvers))
         self.ip(role, "link", "set", "lo", "up")
         sysctls = dict(HOST_SYSCTLS)
         if role == "switch":  # the bridge is layer 2 only: no IPv6 chatter of its own
-            sysctls = {"net.ipv6.conf.default.disable_ipv6": "1",
-                       "net.ipv6.conf.all.disable_ipv6": "1"}
+            sysctls = {
+                "net.ipv6.conf.default.disable_ipv6": "1",
+                "net.ipv6.conf.all.disable_ipv6": "1",
+            }
         if role in ("gw", "inet"):
             sysctls |= {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
         self.sysctl(role, sysctls)
@@ -257,23 +257,70 @@ class Lab:
     def _build_switch(self) -> None:
         # STP off and no multicast snooping: multicast is flooded to every
         # port like on a dumb switch, so a capture at a camera port sees it
-        self.ip("switch", "link", "add", "br0", "type", "bridge",
-                "stp_state", "0", "forward_delay", "0", "mcast_snooping", "0")
+        self.ip(
+            "switch",
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+            "forward_delay",
+            "0",
+            "mcast_snooping",
+            "0",
+        )
         self.ip("switch", "link", "set", "br0", "up")
 
     def _plug_host(self, role: str, host: Host) -> None:
         port = f"p-{role}"
-        sh(["ip", "link", "add", "eth0", "netns", self.ns(role), "address", host.mac,
-            "type", "veth", "peer", "name", port, "netns", self.ns("switch")])
+        sh(
+            [
+                "ip",
+                "link",
+                "add",
+                "eth0",
+                "netns",
+                self.ns(role),
+                "address",
+                host.mac,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                port,
+                "netns",
+                self.ns("switch"),
+            ]
+        )
         self.ip("switch", "link", "set", port, "master", "br0", "up")
         self.ip(role, "addr", "add", f"{host.v4}/24", "dev", "eth0")
         self.ip(role, "addr", "add", f"{host.v6}/64", "dev", "eth0", "nodad")
         self.ip(role, "link", "set", "eth0", "up")
 
     def _build_outside(self) -> None:
-        sh(["ip", "link", "add", "eth1", "netns", self.ns("gw"), "address", GW_OUTSIDE_MAC,
-            "type", "veth", "peer", "name", "eth0", "netns", self.ns("inet"),
-            "address", INET_MAC])
+        sh(
+            [
+                "ip",
+                "link",
+                "add",
+                "eth1",
+                "netns",
+                self.ns("gw"),
+                "address",
+                GW_OUTSIDE_MAC,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                self.ns("inet"),
+                "address",
+                INET_MAC,
+            ]
+        )
         self.ip("gw", "addr", "add", f"{GW_OUTSIDE_V4}/24", "dev", "eth1")
         self.ip("gw", "addr", "add", f"{GW_OUTSIDE_V6}/64", "dev", "eth1", "nodad")
         self.ip("gw", "link", "set", "eth1", "up")
@@ -374,8 +421,12 @@ class Lab:
             "    type filter hook forward priority 0; policy accept;\n"
             f"{body}\n  }}\n}}\n"
         )
-        subprocess.run(self.exec_argv("gw", ["nft", "-f", "-"]), input=script.encode(),
-                       check=True, capture_output=True)
+        subprocess.run(
+            self.exec_argv("gw", ["nft", "-f", "-"]),
+            input=script.encode(),
+            check=True,
+            capture_output=True,
+        )
 
     # ------------------------------------------------------------ services
 
@@ -405,23 +456,35 @@ class Lab:
         self, role: str, addr: str, port: int, reply: str = ""
     ) -> subprocess.Popen[bytes]:
         """Plain TCP server: read one request, send ``reply``, close."""
-        return self.spawn_agent(role, "tcp-server", "--bind", addr, "--port", str(port),
-                                "--reply", reply)
+        return self.spawn_agent(
+            role, "tcp-server", "--bind", addr, "--port", str(port), "--reply", reply
+        )
 
     def tls_listener(
         self, role: str, addr: str, port: int, cn: str, reply: str = ""
     ) -> subprocess.Popen[bytes]:
         """TLS server with a self-signed certificate made now (never stored)."""
         cert, key = self.self_signed_cert(cn)
-        return self.spawn_agent(role, "tls-server", "--bind", addr, "--port", str(port),
-                                "--cert", str(cert), "--key", str(key), "--reply", reply)
+        return self.spawn_agent(
+            role,
+            "tls-server",
+            "--bind",
+            addr,
+            "--port",
+            str(port),
+            "--cert",
+            str(cert),
+            "--key",
+            str(key),
+            "--reply",
+            reply,
+        )
 
-    def udp_listener(
-        self, role: str, addr: str, port: int, reply: str
-    ) -> subprocess.Popen[bytes]:
+    def udp_listener(self, role: str, addr: str, port: int, reply: str) -> subprocess.Popen[bytes]:
         """UDP server answering every datagram with ``reply``."""
-        return self.spawn_agent(role, "udp-server", "--bind", addr, "--port", str(port),
-                                "--reply", reply)
+        return self.spawn_agent(
+            role, "udp-server", "--bind", addr, "--port", str(port), "--reply", reply
+        )
 
     def ntp_server(self, role: str = "inet", addr: str = INET_V4) -> subprocess.Popen[bytes]:
         """SNTP server (mode 4 replies) on udp/123."""
@@ -430,16 +493,38 @@ class Lab:
     def self_signed_cert(self, cn: str) -> tuple[Path, Path]:
         """P-256 key + self-signed cert via openssl (small: keeps handshakes short)."""
         key, cert = self.workdir / f"{cn}.key", self.workdir / f"{cn}.crt"
-        sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-            "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", f"/CN={cn}",
-            "-keyout", str(key), "-out", str(cert)])
+        sh(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                f"/CN={cn}",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+            ]
+        )
         return cert, key
 
     # ------------------------------------------------------------ captures
 
     def capture(
-        self, role: str, iface: str | Sequence[str], path: Path, *,
-        tool: str = "tcpdump", extra: Sequence[str] = (),
+        self,
+        role: str,
+        iface: str | Sequence[str],
+        path: Path,
+        *,
+        tool: str = "tcpdump",
+        extra: Sequence[str] = (),
     ) -> Capture:
         """A capture context: ``with lab.capture("switch", "p-cam1", p): ...``.
 
@@ -455,12 +540,31 @@ class Lab:
         ifaces = [iface] if isinstance(iface, str) else list(iface)
         if tool == "tcpdump":
             (only,) = ifaces
-            argv = ["tcpdump", "-n", "-U", "--immediate-mode", "-s", "65535", "-B", "32768",
-                    "-i", only, *extra, "-w", str(path)]
+            argv = [
+                "tcpdump",
+                "-n",
+                "-U",
+                "--immediate-mode",
+                "-s",
+                "65535",
+                "-B",
+                "32768",
+                "-i",
+                only,
+                *extra,
+                "-w",
+                str(path),
+            ]
             ready = "listening on"
         elif tool == "dumpcap":
-            argv = ["dumpcap", "-q", *[x for i in ifaces for x in ("-i", i)], *extra,
-                    "-w", str(path)]
+            argv = [
+                "dumpcap",
+                "-q",
+                *[x for i in ifaces for x in ("-i", i)],
+                *extra,
+                "-w",
+                str(path),
+            ]
             ready = "Capturing on"
         else:
             raise ValueError(tool)

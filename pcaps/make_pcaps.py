@@ -111,22 +111,62 @@ def background(lab: Lab, *, ssdp: bool = False, cam2: bool = False) -> None:
     lab.agent("cam1", "multicast", "wsd-hello", "--src", CAM1.v4, "--sport", "3702")
     if cam2:
         lab.agent("cam2", "multicast", "wsd-hello", "--src", CAM2.v4, "--sport", "3702")
-    lab.agent("cam1", "tcp-client", "--dst", NVR.v4, "--port", "554", "--sport", "40554",
-              "--send", RTSP_OPTIONS)
+    lab.agent(
+        "cam1",
+        "tcp-client",
+        "--dst",
+        NVR.v4,
+        "--port",
+        "554",
+        "--sport",
+        "40554",
+        "--send",
+        RTSP_OPTIONS,
+    )
     if ssdp:
         lab.agent("cam1", "multicast", "ssdp", "--src", CAM1.v4, "--sport", "41900")
 
 
-def dns_query(lab: Lab, name: str, qtype: str = "A", *, server: str = GW_INSIDE_V4,
-              sport: int = 45353, qid: int = 0x6601) -> str:
-    return lab.agent("cam1", "dns-query", "--server", server, "--sport", str(sport),
-                     "--id", str(qid), name, qtype)
+def dns_query(
+    lab: Lab,
+    name: str,
+    qtype: str = "A",
+    *,
+    server: str = GW_INSIDE_V4,
+    sport: int = 45353,
+    qid: int = 0x6601,
+) -> str:
+    return lab.agent(
+        "cam1",
+        "dns-query",
+        "--server",
+        server,
+        "--sport",
+        str(sport),
+        "--id",
+        str(qid),
+        name,
+        qtype,
+    )
 
 
-def tcp_connect(lab: Lab, dst: str, port: int, sport: int, send: str = "",
-                timeout: float = 4.0) -> str:
-    return lab.agent("cam1", "tcp-client", "--dst", dst, "--port", str(port),
-                     "--sport", str(sport), "--send", send, "--timeout", str(timeout))
+def tcp_connect(
+    lab: Lab, dst: str, port: int, sport: int, send: str = "", timeout: float = 4.0
+) -> str:
+    return lab.agent(
+        "cam1",
+        "tcp-client",
+        "--dst",
+        dst,
+        "--port",
+        str(port),
+        "--sport",
+        str(sport),
+        "--send",
+        send,
+        "--timeout",
+        str(timeout),
+    )
 
 
 def expect_out(result: str, wanted: str) -> None:
@@ -169,10 +209,8 @@ def build_dns_nxdomain(case: Case, out: Path) -> None:
         settle_lab()
         with cam_capture(lab, out / case.files[0]) as cap:
             background(lab)
-            expect_out(dns_query(lab, "litedev.ezvizlife.com", sport=45353, qid=0x6601),
-                       "NXDOMAIN")
-            expect_out(dns_query(lab, "www.easy4ipcloud.com", sport=45354, qid=0x6602),
-                       "NXDOMAIN")
+            expect_out(dns_query(lab, "litedev.ezvizlife.com", sport=45353, qid=0x6601), "NXDOMAIN")
+            expect_out(dns_query(lab, "www.easy4ipcloud.com", sport=45354, qid=0x6602), "NXDOMAIN")
         case.capture_note = describe_capture(cap, CAM_PORT)
 
 
@@ -194,8 +232,12 @@ def build_syn_rejected(case: Case, out: Path) -> None:
         with cam_capture(lab, out / case.files[0]) as cap:
             background(lab)
             expect_out(tcp_connect(lab, CLOUD_V4, 443, 48443), "refused")
-            expect_out(lab.agent("cam1", "udp-client", "--dst", INET_V4, "--port", "123",
-                                 "--sport", "40123"), "refused")
+            expect_out(
+                lab.agent(
+                    "cam1", "udp-client", "--dst", INET_V4, "--port", "123", "--sport", "40123"
+                ),
+                "refused",
+            )
         case.capture_note = describe_capture(cap, CAM_PORT)
 
 
@@ -209,9 +251,23 @@ def build_tls(case: Case, out: Path) -> None:
         with cam_capture(lab, out / case.files[0]) as cap:
             background(lab)
             expect_out(dns_query(lab, sni), "NOERROR")
-            expect_out(lab.agent("cam1", "tls-client", "--dst", CLOUD_V4, "--port", "443",
-                                 "--sport", "48444", "--sni", sni, "--send",
-                                 r"\x00\x01hello"), "established")
+            expect_out(
+                lab.agent(
+                    "cam1",
+                    "tls-client",
+                    "--dst",
+                    CLOUD_V4,
+                    "--port",
+                    "443",
+                    "--sport",
+                    "48444",
+                    "--sni",
+                    sni,
+                    "--send",
+                    r"\x00\x01hello",
+                ),
+                "established",
+            )
         case.capture_note = describe_capture(cap, CAM_PORT)
 
 
@@ -226,10 +282,27 @@ def build_udp(case: Case, out: Path) -> None:
         with cam_capture(lab, out / case.files[0]) as cap:
             background(lab)
             expect_out(dns_query(lab, name), "NOERROR")
-            expect_out(lab.agent("cam1", "udp-client", "--dst", CLOUD_V4, "--port", "8800",
-                                 "--sport", "48800", "--send", DHGET), "reply")
-            expect_out(lab.agent("cam1", "udp-client", "--dst", INET_V4, "--port", "123",
-                                 "--sport", "40123"), "reply")
+            expect_out(
+                lab.agent(
+                    "cam1",
+                    "udp-client",
+                    "--dst",
+                    CLOUD_V4,
+                    "--port",
+                    "8800",
+                    "--sport",
+                    "48800",
+                    "--send",
+                    DHGET,
+                ),
+                "reply",
+            )
+            expect_out(
+                lab.agent(
+                    "cam1", "udp-client", "--dst", INET_V4, "--port", "123", "--sport", "40123"
+                ),
+                "reply",
+            )
         case.capture_note = describe_capture(cap, CAM_PORT)
 
 
@@ -257,8 +330,13 @@ def build_vlan(case: Case, out: Path) -> None:
         # cfi/pri are required in practice: without them tcprewrite 4.4.3 inserts
         # the tag but keeps the old length, silently cutting 4 bytes off every
         # frame (appneta/tcpreplay issue #990)
-        tag = ["tcprewrite", "--enet-vlan=add", "--enet-vlan-tag=100",
-               "--enet-vlan-pri=0", "--enet-vlan-cfi=0"]
+        tag = [
+            "tcprewrite",
+            "--enet-vlan=add",
+            "--enet-vlan-tag=100",
+            "--enet-vlan-pri=0",
+            "--enet-vlan-cfi=0",
+        ]
         tagged = out / case.files[0]
         subprocess.run([*tag, "-i", str(untagged), "-o", str(tagged)], check=True)
         check_tagged(untagged, tagged)
@@ -299,8 +377,9 @@ def build_sll(case: Case, out: Path) -> None:
         cap1 = lab.capture("gw", "any", sll1, extra=["-y", "LINUX_SLL"]).start()
         try:
             background(lab)
-            expect_out(tcp_connect(lab, CLOUD_V4, 8000, 48000, r"\x01\x00\x00\x05hello"),
-                       "established")
+            expect_out(
+                tcp_connect(lab, CLOUD_V4, 8000, 48000, r"\x01\x00\x00\x05hello"), "established"
+            )
         finally:
             cap2.stop()
             cap1.stop(settle=0)
@@ -310,7 +389,7 @@ def build_sll(case: Case, out: Path) -> None:
         "arriving on the inside leg (`eth0`) and once leaving on the outside leg (`eth1`), "
         "with the same addresses and ports (the lab routes, no NAT; only TTL and IP "
         "checksum differ). tshark "
-        "labels the second copy \"TCP Retransmission\" / \"Dup ACK\"; it is not a real "
+        'labels the second copy "TCP Retransmission" / "Dup ACK"; it is not a real '
         "retransmission. Frame counts in expect.toml are as tshark shows them, i.e. "
         "including both copies. "
         "cam1->nvr unicast (RTSP) is not visible from the gateway; the WS-Discovery "
@@ -373,7 +452,7 @@ def build_truncated(case: Case, out: Path) -> None:
         f"```\nhead -c {cut} ../quiet-camera/quiet-camera.pcap > {case.files[0]}\n```\n"
         "\n(The byte count is recomputed by make_pcaps.py each time quiet-camera is "
         "rebuilt.) tshark reads every complete frame and then reports that the file "
-        "\"appears to have been cut short in the middle of a packet\".\n"
+        '"appears to have been cut short in the middle of a packet".\n'
     )
 
 
@@ -457,26 +536,63 @@ def to_big_endian(src: Path, dst: Path) -> None:
 # tshark oracle
 
 FIELDS = [
-    "frame.number", "frame.protocols",
-    "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
-    "tcp.srcport", "tcp.dstport", "tcp.flags.syn", "tcp.flags.ack", "tcp.flags.reset",
-    "udp.srcport", "udp.dstport",
-    "icmp.type", "icmp.ident", "icmpv6.type", "icmpv6.echo.identifier",
-    "tls.handshake.extensions_server_name", "http.host",
-    "dns.flags.response", "dns.id", "dns.qry.name", "dns.qry.type", "dns.flags.rcode",
-    "dns.a", "dns.aaaa",
+    "frame.number",
+    "frame.protocols",
+    "ip.src",
+    "ip.dst",
+    "ipv6.src",
+    "ipv6.dst",
+    "tcp.srcport",
+    "tcp.dstport",
+    "tcp.flags.syn",
+    "tcp.flags.ack",
+    "tcp.flags.reset",
+    "udp.srcport",
+    "udp.dstport",
+    "icmp.type",
+    "icmp.ident",
+    "icmpv6.type",
+    "icmpv6.echo.identifier",
+    "tls.handshake.extensions_server_name",
+    "http.host",
+    "dns.flags.response",
+    "dns.id",
+    "dns.qry.name",
+    "dns.qry.type",
+    "dns.flags.rcode",
+    "dns.a",
+    "dns.aaaa",
 ]
 L4 = ("tcp", "udp", "icmp", "icmpv6")
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 5: "REFUSED"}
 QTYPES = {1: "A", 28: "AAAA", 5: "CNAME", 16: "TXT", 33: "SRV", 12: "PTR"}
-DEFAULT_CLOSED = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
-                  "169.254.0.0/16", "fe80::/10", "fc00::/7")
+DEFAULT_CLOSED = (
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "169.254.0.0/16",
+    "fe80::/10",
+    "fc00::/7",
+)
 
 
 def tshark_rows(path: Path) -> tuple[list[dict[str, list[str]]], bool]:
     """Frame fields as lists (all occurrences, outer header first); truncated?"""
-    argv = ["tshark", "-n", "-r", str(path), "-T", "fields", "-E", "separator=/t",
-            "-E", "occurrence=a", "-E", "aggregator=|"]
+    argv = [
+        "tshark",
+        "-n",
+        "-r",
+        str(path),
+        "-T",
+        "fields",
+        "-E",
+        "separator=/t",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=|",
+    ]
     for f in FIELDS:
         argv += ["-e", f]
     proc = subprocess.run(argv, capture_output=True, text=True)
@@ -509,8 +625,7 @@ class Scope:
     def local_scope(addr: str) -> bool:
         """Multicast, broadcast, link-local, unspecified: never leave the segment."""
         ip = ipaddress.ip_address(addr)
-        return (ip.is_multicast or ip.is_link_local or ip.is_unspecified
-                or addr == "255.255.255.255")
+        return ip.is_multicast or ip.is_link_local or ip.is_unspecified or addr == "255.255.255.255"
 
     def outbound(self, a: str, b: str) -> bool:
         """One end inside, the other a routable address outside."""
@@ -668,9 +783,14 @@ def analyse(path: Path, closed: Iterable[str]) -> dict[str, object]:
     }
 
 
-def record_dns(row: dict[str, list[str]], frame: int, src: str, dst: str,
-               queries: list[dict[str, object]],
-               pending: dict[tuple[object, ...], dict[str, object]]) -> None:
+def record_dns(
+    row: dict[str, list[str]],
+    frame: int,
+    src: str,
+    dst: str,
+    queries: list[dict[str, object]],
+    pending: dict[tuple[object, ...], dict[str, object]],
+) -> None:
     if not row["dns.id"] or not row["dns.qry.name"]:
         return
     qid = row["dns.id"][0]
@@ -678,8 +798,13 @@ def record_dns(row: dict[str, list[str]], frame: int, src: str, dst: str,
     qtype = int(row["dns.qry.type"][0])
     sport, dport = int(row["udp.srcport"][0]), int(row["udp.dstport"][0])
     if not flag(row, "dns.flags.response"):
-        entry: dict[str, object] = {"name": name, "qtype": QTYPES.get(qtype, str(qtype)),
-                                    "rcode": "none", "frame": frame, "answers": []}
+        entry: dict[str, object] = {
+            "name": name,
+            "qtype": QTYPES.get(qtype, str(qtype)),
+            "rcode": "none",
+            "frame": frame,
+            "answers": [],
+        }
         queries.append(entry)
         pending[(src, sport, dst, qid, name, qtype)] = entry
         return
@@ -749,17 +874,22 @@ def capinfos_row(path: Path) -> dict[str, str]:
 
 
 def sorted_timestamps(path: Path) -> bool:
-    proc = subprocess.run(["tshark", "-n", "-r", str(path), "-T", "fields", "-e",
-                           "frame.time_epoch"], capture_output=True, text=True)
+    proc = subprocess.run(
+        ["tshark", "-n", "-r", str(path), "-T", "fields", "-e", "frame.time_epoch"],
+        capture_output=True,
+        text=True,
+    )
     times = [float(t) for t in proc.stdout.split()]
     return times == sorted(times)
 
 
 def damaged_frames(path: Path) -> str:
     """Frames tshark calls malformed or flags with an expert error (should be none)."""
-    proc = subprocess.run(["tshark", "-n", "-r", str(path), "-Y",
-                           "_ws.malformed || _ws.expert.severity == error"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["tshark", "-n", "-r", str(path), "-Y", "_ws.malformed || _ws.expert.severity == error"],
+        capture_output=True,
+        text=True,
+    )
     return proc.stdout.strip()
 
 
@@ -774,11 +904,15 @@ def summarise(result: dict[str, object]) -> str:
         port = f":{f['dport']}" if "dport" in f else ""
         extra = f" SNI {f['sni']}" if "sni" in f else ""
         extra += f" Host {f['http_host']}" if "http_host" in f else ""
-        out.append(f"{f['proto']} {f['src']} -> {f['dst']}{port} **{f['state']}** "
-                   f"(first frame {f['first_frame']}, {f['packets']} frames){extra}")
+        out.append(
+            f"{f['proto']} {f['src']} -> {f['dst']}{port} **{f['state']}** "
+            f"(first frame {f['first_frame']}, {f['packets']} frames){extra}"
+        )
     for d in result["dns"]:  # type: ignore[attr-defined]
-        out.append(f"DNS {d['qtype']} {d['name']} -> {d['rcode']} {d['answers']} "
-                   f"(query frame {d['frame']})")
+        out.append(
+            f"DNS {d['qtype']} {d['name']} -> {d['rcode']} {d['answers']} "
+            f"(query frame {d['frame']})"
+        )
     return "\n".join(f"- {x}" for x in out) or "- no outbound flow, no DNS question"
 
 
@@ -809,7 +943,7 @@ def write_readme(case: Case, out: Path, result: dict[str, object]) -> None:
 
 ## What camaudit must yield
 
-Verdict **`{case.verdict}`** with `--closed-network {' --closed-network '.join(CLOSED_NETWORK)}`;
+Verdict **`{case.verdict}`** with `--closed-network {" --closed-network ".join(CLOSED_NETWORK)}`;
 problems: {problems}.
 
 {case.why}
@@ -834,8 +968,11 @@ def tool_versions() -> dict[str, str]:
 
     return {
         "kernel": first(["uname", "-sr"]),
-        "tcpdump": first(["tcpdump", "--version"]) + "; " + subprocess.run(
-            ["tcpdump", "--version"], capture_output=True, text=True).stdout.splitlines()[1],
+        "tcpdump": first(["tcpdump", "--version"])
+        + "; "
+        + subprocess.run(
+            ["tcpdump", "--version"], capture_output=True, text=True
+        ).stdout.splitlines()[1],
         "tshark": first(["tshark", "--version"]),
         "dumpcap": first(["dumpcap", "--version"]),
         "tcprewrite": first(["tcprewrite", "--version"]),
@@ -845,24 +982,35 @@ def tool_versions() -> dict[str, str]:
 
 def write_index() -> None:
     """pcaps/README.md: one row per case, read back from each expect.toml."""
-    rows = ["| case | file(s) | capture point / how made | verdict | outbound flows (state) |",
-            "|---|---|---|---|---|"]
+    rows = [
+        "| case | file(s) | capture point / how made | verdict | outbound flows (state) |",
+        "|---|---|---|---|---|",
+    ]
     for case in CASES.values():
         exp_path = PCAPS / case.name / "expect.toml"
         if not exp_path.exists():
             continue
         exp = tomllib.loads(exp_path.read_text())
-        flows = "; ".join(
-            f"{f['proto']} {f['dst']}{':' + str(f['dport']) if 'dport' in f else ''} "
-            f"{f['state']}" for f in exp.get("outbound", [])) or "none"
+        flows = (
+            "; ".join(
+                f"{f['proto']} {f['dst']}{':' + str(f['dport']) if 'dport' in f else ''} "
+                f"{f['state']}"
+                for f in exp.get("outbound", [])
+            )
+            or "none"
+        )
         dns = len(exp.get("dns", []))
         files = "<br>".join(f"`{f}`" for f in exp["files"])
-        verdict = exp["verdict"] + (f" (problems: {', '.join(exp['problems'])})"
-                                    if exp.get("problems") else "")
-        rows.append(f"| [{case.name}]({case.name}/README.md) | {files} | {HOW[case.name]} | "
-                    f"`{verdict}` | {flows}{f'; {dns} DNS question(s)' if dns else ''} |")
-    total = sum(p.stat().st_size for p in PCAPS.glob("*/*") if p.name not in
-                ("README.md", "expect.toml"))
+        verdict = exp["verdict"] + (
+            f" (problems: {', '.join(exp['problems'])})" if exp.get("problems") else ""
+        )
+        rows.append(
+            f"| [{case.name}]({case.name}/README.md) | {files} | {HOW[case.name]} | "
+            f"`{verdict}` | {flows}{f'; {dns} DNS question(s)' if dns else ''} |"
+        )
+    total = sum(
+        p.stat().st_size for p in PCAPS.glob("*/*") if p.name not in ("README.md", "expect.toml")
+    )
     text = f"""# Stored capture cases
 
 Every case is rebuilt by `python pcaps/make_pcaps.py [CASE...]` (root; see
@@ -938,140 +1086,232 @@ def add(case: Case, how: str) -> None:
     HOW[case.name] = how
 
 
-add(Case(
-    "quiet-camera", "Only local traffic: ARP, RTSP to the NVR, WS-Discovery and SSDP multicast.",
-    "isolated", ["quiet-camera.pcap"],
-    LOCAL + " Also cam2's WS-Discovery Hello (flooded by the bridge) and cam1's SSDP "
-    "`M-SEARCH` for an InternetGatewayDevice to 239.255.255.250:1900 (LAN-only; a hint "
-    "of UPnP intent but no outbound packet).",
-    "Every unicast peer is inside 10.66.0.0/24 and the rest is link-local multicast or "
-    "broadcast: no packet, DNS question or attempt towards the outside.",
-    build_quiet), "tcpdump on p-cam1")
-add(Case(
-    "dns-nxdomain", "cam1 asks the local resolver for two vendor cloud names; both NXDOMAIN.",
-    "isolated_with_attempts", ["dns-nxdomain.pcap"],
-    LOCAL + " Then cam1 asks the resolver on the gateway (10.66.0.1:53, lab "
-    "`dns-server`) for `litedev.ezvizlife.com` A and `www.easy4ipcloud.com` A; both "
-    "are answered NXDOMAIN. Gateway policy: drop (irrelevant: nothing is forwarded).",
-    "The DNS questions go to a resolver inside the closed network, so there is no "
-    "outbound flow, but asking for EZVIZ/Dahua cloud names is an attempt to phone "
-    "home. " + ATTEMPT_WHY,
-    build_dns_nxdomain), "tcpdump on p-cam1")
-add(Case(
-    "syn-dropped", "cam1's TCP SYN to the EZVIZ platform port 8666 is dropped by the gateway.",
-    "isolated_with_attempts", ["syn-dropped.pcap"],
-    LOCAL + " Then cam1 (sport 48666) connects to 203.0.113.5:8666 (EZVIZ litedev "
-    "port) with a 4 s timeout; the gateway's nftables forward chain drops it, so the "
-    "capture shows the SYN and its retransmissions (Linux: after 1 s and 3 s) and "
-    "no answer.",
-    "A SYN with no reply is an `attempted` flow. " + ATTEMPT_WHY,
-    build_syn_dropped), "tcpdump on p-cam1; gw drop")
-add(Case(
-    "syn-rejected", "Gateway rejects: TCP 443 gets a RST, UDP 123 gets ICMP port-unreachable.",
-    "isolated_with_attempts", ["syn-rejected.pcap"],
-    LOCAL + " Then cam1 connects TCP 48443 -> 203.0.113.5:443 and the gateway answers "
-    "`reject with tcp reset` (the RST carries 203.0.113.5 as source); cam1 sends one "
-    "NTP request UDP 40123 -> 198.51.100.10:123 and the gateway answers ICMP "
-    "destination-unreachable/port-unreachable from 10.66.0.1 quoting it.",
-    "Both flows are `rejected`: the refusal came from the gateway, not from the far "
-    "end, so no data left. The ICMP error is counted as evidence of rejection, not as "
-    "a packet of the flow. " + ATTEMPT_WHY,
-    build_syn_rejected), "tcpdump on p-cam1; gw reject")
-add(Case(
-    "tls-established", "cam1 resolves litedev.hik-connect.com and completes TLS to it.",
-    "not_isolated", ["tls-established.pcap"],
-    LOCAL + " The resolver answers `litedev.hik-connect.com` A 203.0.113.5; cam1 "
-    "(sport 48444) opens TLS 1.3 to 203.0.113.5:443 with SNI "
-    "`litedev.hik-connect.com` (server: Python ssl, self-signed P-256 cert made at run "
-    "time, no session tickets), sends 7 bytes, reads 9, closes. Gateway: forward.",
-    "The TCP handshake was answered from outside and application data crossed: "
-    "`established`, so the network is not closed.",
-    build_tls), "tcpdump on p-cam1; gw forward")
-add(Case(
-    "udp-p2p-ntp", "Dahua P2P DHGET over UDP 8800 and an NTP exchange, both answered.",
-    "not_isolated", ["udp-p2p-ntp.pcap"],
-    LOCAL + " The resolver answers `www.easy4ipcloud.com` A 203.0.113.5; cam1 sends "
-    "UDP 48800 -> 203.0.113.5:8800 with payload `DHGET /probe/p2psrv HTTP/1.1\\r\\n...` "
-    "and gets an `HTTP/1.1 200 OK` datagram back; cam1 sends a 48-byte SNTP client "
-    "request (LI 0, VN 4, mode 3) UDP 40123 -> 198.51.100.10:123 and the lab NTP "
-    "server answers mode 4. Gateway: forward.",
-    "Two UDP flows answered from outside (`two_way`): the network is not closed.",
-    build_udp), "tcpdump on p-cam1; gw forward")
-add(Case(
-    "icmp-echo", "cam1 pings 203.0.113.5 twice and both replies come back.",
-    "not_isolated", ["icmp-echo.pcap"],
-    LOCAL + " Then `ping -n -c 2 -i 0.5 203.0.113.5` in cam1. Gateway: forward.",
-    "ICMP echo answered from outside is a `two_way` flow (one flow: same echo "
-    "identifier): the network is not closed.",
-    build_icmp), "tcpdump on p-cam1; gw forward")
-add(Case(
-    "vlan", "syn-dropped plus an NXDOMAIN look-up, every frame tagged 802.1Q VLAN 100.",
-    "isolated_with_attempts", ["vlan100.pcap"],
-    LOCAL + " Then `litedev.ezvizlife.com` A -> NXDOMAIN, then TCP 48666 -> "
-    "203.0.113.5:8666 dropped by the gateway (SYN + retransmissions).",
-    "Same as syn-dropped + dns-nxdomain: the reader must look through the 802.1Q "
-    "header. " + ATTEMPT_WHY,
-    build_vlan), "tcpdump on p-cam1 (untagged) + `tcprewrite --enet-vlan=add --enet-vlan-tag=100`")
-add(Case(
-    "sll-any", "Established TCP to 203.0.113.5:8000 seen on `tcpdump -i any` in the gateway.",
-    "not_isolated", ["sll-any.pcap"],
-    LOCAL + " Then cam1 TCP 48000 -> 203.0.113.5:8000 sends 9 bytes, the lab server "
-    "answers 8 and closes. Gateway: forward.",
-    "The handshake was answered from outside: `established`. Each forwarded packet "
-    "appears twice in this capture (inside and outside leg): the flow's packet count "
-    "includes both copies; a reader must not see two flows.",
-    build_sll), "`tcpdump -i any` in gw (default link type)")
-add(Case(
-    "sll-v1", "As sll-any, captured simultaneously with `tcpdump -i any -y LINUX_SLL`.",
-    "not_isolated", ["sll-v1.pcap"],
-    "The same traffic run as sll-any (both captures ran at once). " + LOCAL,
-    "As sll-any; only the link-layer header format differs (Linux cooked v1, 16 bytes).",
-    build_sll, depends=()), "`tcpdump -i any -y LINUX_SLL` in gw")
-add(Case(
-    "pcapng-two-interfaces",
-    "pcapng from dumpcap on both gateway legs; HTTP Host dev.hik-connect.com.",
-    "not_isolated", ["gw-two-legs.pcapng"],
-    LOCAL + " The resolver answers `dev.hik-connect.com` A 198.51.100.10; cam1 TCP "
-    "48080 -> 198.51.100.10:80 sends `GET /register HTTP/1.1` with `Host: "
-    "dev.hik-connect.com`, gets `HTTP/1.1 200 OK`. Gateway: forward.",
-    "An established outbound HTTP session: `not_isolated`. The reader must handle "
-    "pcapng with two interfaces (and two copies of each forwarded packet).",
-    build_pcapng), "`dumpcap -i eth0 -i eth1` in gw")
-add(Case(
-    "ipv6", "IPv6: AAAA look-up, rejected TCP to [2001:db8:203::5]:443, answered ICMPv6 echo.",
-    "not_isolated", ["ipv6.pcap"],
-    "cam1 pings the NVR fd66::10 once (local, with neighbour discovery), asks the "
-    "resolver at fd66::1 (over IPv6) for `litedev.hik-connect.com` AAAA -> "
-    "2001:db8:203::5, connects TCP 48443 -> [2001:db8:203::5]:443 and gets a RST from "
-    "the gateway, then `ping -6 -c 2 2001:db8:203::5` which is forwarded and answered. "
-    "Neighbour solicitations/advertisements (fd66::/fe80:: and ff02::1:ff.. "
-    "solicited-node multicast) are local.",
-    "The ICMPv6 echo was answered from outside (`two_way`), so the verdict is "
-    "`not_isolated` even though the TCP attempt was `rejected`. Neighbour discovery "
-    "and local pings are not outbound.",
-    build_ipv6), "tcpdump on p-cam1; gw reject except ICMPv6")
-add(Case(
-    "truncated", "quiet-camera cut in the middle of its last record.",
-    "inconclusive", ["truncated.pcap"],
-    "Nothing new: the bytes of quiet-camera.pcap up to the middle of its last record.",
-    "A capture that ends mid-record cannot prove isolation (the tool cannot know what "
-    "is missing): verdict `inconclusive` with problem `truncated`, although every "
-    "complete frame is local.",
-    build_truncated, problems=["truncated"], depends=("quiet-camera",)),
-    "copy of quiet-camera, cut with `head -c`")
-add(Case(
-    "nanosecond-bigendian", "syn-dropped traffic in a nanosecond pcap, plus its big-endian twin.",
-    "isolated_with_attempts", ["syn-dropped-ns.pcap", "syn-dropped-ns-be.pcap"],
-    LOCAL + " Then TCP 48666 -> 203.0.113.5:8666 dropped by the gateway.",
-    "As syn-dropped, for both files: readers must honour the nanosecond magic and "
-    "big-endian headers. " + ATTEMPT_WHY,
-    build_nano), "`tcpdump --time-stamp-precision=nano` on p-cam1 + big-endian rewrite")
-add(Case(
-    "gzip", "dns-nxdomain compressed with gzip (.pcap.gz).",
-    "isolated_with_attempts", ["dns-nxdomain.pcap.gz"],
-    "Nothing new: dns-nxdomain.pcap, gzip-compressed.",
-    "As dns-nxdomain; the reader must decompress transparently. " + ATTEMPT_WHY,
-    build_gzip, depends=("dns-nxdomain",)), "gzip of dns-nxdomain")
+add(
+    Case(
+        "quiet-camera",
+        "Only local traffic: ARP, RTSP to the NVR, WS-Discovery and SSDP multicast.",
+        "isolated",
+        ["quiet-camera.pcap"],
+        LOCAL + " Also cam2's WS-Discovery Hello (flooded by the bridge) and cam1's SSDP "
+        "`M-SEARCH` for an InternetGatewayDevice to 239.255.255.250:1900 (LAN-only; a hint "
+        "of UPnP intent but no outbound packet).",
+        "Every unicast peer is inside 10.66.0.0/24 and the rest is link-local multicast or "
+        "broadcast: no packet, DNS question or attempt towards the outside.",
+        build_quiet,
+    ),
+    "tcpdump on p-cam1",
+)
+add(
+    Case(
+        "dns-nxdomain",
+        "cam1 asks the local resolver for two vendor cloud names; both NXDOMAIN.",
+        "isolated_with_attempts",
+        ["dns-nxdomain.pcap"],
+        LOCAL + " Then cam1 asks the resolver on the gateway (10.66.0.1:53, lab "
+        "`dns-server`) for `litedev.ezvizlife.com` A and `www.easy4ipcloud.com` A; both "
+        "are answered NXDOMAIN. Gateway policy: drop (irrelevant: nothing is forwarded).",
+        "The DNS questions go to a resolver inside the closed network, so there is no "
+        "outbound flow, but asking for EZVIZ/Dahua cloud names is an attempt to phone "
+        "home. " + ATTEMPT_WHY,
+        build_dns_nxdomain,
+    ),
+    "tcpdump on p-cam1",
+)
+add(
+    Case(
+        "syn-dropped",
+        "cam1's TCP SYN to the EZVIZ platform port 8666 is dropped by the gateway.",
+        "isolated_with_attempts",
+        ["syn-dropped.pcap"],
+        LOCAL + " Then cam1 (sport 48666) connects to 203.0.113.5:8666 (EZVIZ litedev "
+        "port) with a 4 s timeout; the gateway's nftables forward chain drops it, so the "
+        "capture shows the SYN and its retransmissions (Linux: after 1 s and 3 s) and "
+        "no answer.",
+        "A SYN with no reply is an `attempted` flow. " + ATTEMPT_WHY,
+        build_syn_dropped,
+    ),
+    "tcpdump on p-cam1; gw drop",
+)
+add(
+    Case(
+        "syn-rejected",
+        "Gateway rejects: TCP 443 gets a RST, UDP 123 gets ICMP port-unreachable.",
+        "isolated_with_attempts",
+        ["syn-rejected.pcap"],
+        LOCAL + " Then cam1 connects TCP 48443 -> 203.0.113.5:443 and the gateway answers "
+        "`reject with tcp reset` (the RST carries 203.0.113.5 as source); cam1 sends one "
+        "NTP request UDP 40123 -> 198.51.100.10:123 and the gateway answers ICMP "
+        "destination-unreachable/port-unreachable from 10.66.0.1 quoting it.",
+        "Both flows are `rejected`: the refusal came from the gateway, not from the far "
+        "end, so no data left. The ICMP error is counted as evidence of rejection, not as "
+        "a packet of the flow. " + ATTEMPT_WHY,
+        build_syn_rejected,
+    ),
+    "tcpdump on p-cam1; gw reject",
+)
+add(
+    Case(
+        "tls-established",
+        "cam1 resolves litedev.hik-connect.com and completes TLS to it.",
+        "not_isolated",
+        ["tls-established.pcap"],
+        LOCAL + " The resolver answers `litedev.hik-connect.com` A 203.0.113.5; cam1 "
+        "(sport 48444) opens TLS 1.3 to 203.0.113.5:443 with SNI "
+        "`litedev.hik-connect.com` (server: Python ssl, self-signed P-256 cert made at run "
+        "time, no session tickets), sends 7 bytes, reads 9, closes. Gateway: forward.",
+        "The TCP handshake was answered from outside and application data crossed: "
+        "`established`, so the network is not closed.",
+        build_tls,
+    ),
+    "tcpdump on p-cam1; gw forward",
+)
+add(
+    Case(
+        "udp-p2p-ntp",
+        "Dahua P2P DHGET over UDP 8800 and an NTP exchange, both answered.",
+        "not_isolated",
+        ["udp-p2p-ntp.pcap"],
+        LOCAL + " The resolver answers `www.easy4ipcloud.com` A 203.0.113.5; cam1 sends "
+        "UDP 48800 -> 203.0.113.5:8800 with payload `DHGET /probe/p2psrv HTTP/1.1\\r\\n...` "
+        "and gets an `HTTP/1.1 200 OK` datagram back; cam1 sends a 48-byte SNTP client "
+        "request (LI 0, VN 4, mode 3) UDP 40123 -> 198.51.100.10:123 and the lab NTP "
+        "server answers mode 4. Gateway: forward.",
+        "Two UDP flows answered from outside (`two_way`): the network is not closed.",
+        build_udp,
+    ),
+    "tcpdump on p-cam1; gw forward",
+)
+add(
+    Case(
+        "icmp-echo",
+        "cam1 pings 203.0.113.5 twice and both replies come back.",
+        "not_isolated",
+        ["icmp-echo.pcap"],
+        LOCAL + " Then `ping -n -c 2 -i 0.5 203.0.113.5` in cam1. Gateway: forward.",
+        "ICMP echo answered from outside is a `two_way` flow (one flow: same echo "
+        "identifier): the network is not closed.",
+        build_icmp,
+    ),
+    "tcpdump on p-cam1; gw forward",
+)
+add(
+    Case(
+        "vlan",
+        "syn-dropped plus an NXDOMAIN look-up, every frame tagged 802.1Q VLAN 100.",
+        "isolated_with_attempts",
+        ["vlan100.pcap"],
+        LOCAL + " Then `litedev.ezvizlife.com` A -> NXDOMAIN, then TCP 48666 -> "
+        "203.0.113.5:8666 dropped by the gateway (SYN + retransmissions).",
+        "Same as syn-dropped + dns-nxdomain: the reader must look through the 802.1Q "
+        "header. " + ATTEMPT_WHY,
+        build_vlan,
+    ),
+    "tcpdump on p-cam1 (untagged) + `tcprewrite --enet-vlan=add --enet-vlan-tag=100`",
+)
+add(
+    Case(
+        "sll-any",
+        "Established TCP to 203.0.113.5:8000 seen on `tcpdump -i any` in the gateway.",
+        "not_isolated",
+        ["sll-any.pcap"],
+        LOCAL + " Then cam1 TCP 48000 -> 203.0.113.5:8000 sends 9 bytes, the lab server "
+        "answers 8 and closes. Gateway: forward.",
+        "The handshake was answered from outside: `established`. Each forwarded packet "
+        "appears twice in this capture (inside and outside leg): the flow's packet count "
+        "includes both copies; a reader must not see two flows.",
+        build_sll,
+    ),
+    "`tcpdump -i any` in gw (default link type)",
+)
+add(
+    Case(
+        "sll-v1",
+        "As sll-any, captured simultaneously with `tcpdump -i any -y LINUX_SLL`.",
+        "not_isolated",
+        ["sll-v1.pcap"],
+        "The same traffic run as sll-any (both captures ran at once). " + LOCAL,
+        "As sll-any; only the link-layer header format differs (Linux cooked v1, 16 bytes).",
+        build_sll,
+        depends=(),
+    ),
+    "`tcpdump -i any -y LINUX_SLL` in gw",
+)
+add(
+    Case(
+        "pcapng-two-interfaces",
+        "pcapng from dumpcap on both gateway legs; HTTP Host dev.hik-connect.com.",
+        "not_isolated",
+        ["gw-two-legs.pcapng"],
+        LOCAL + " The resolver answers `dev.hik-connect.com` A 198.51.100.10; cam1 TCP "
+        "48080 -> 198.51.100.10:80 sends `GET /register HTTP/1.1` with `Host: "
+        "dev.hik-connect.com`, gets `HTTP/1.1 200 OK`. Gateway: forward.",
+        "An established outbound HTTP session: `not_isolated`. The reader must handle "
+        "pcapng with two interfaces (and two copies of each forwarded packet).",
+        build_pcapng,
+    ),
+    "`dumpcap -i eth0 -i eth1` in gw",
+)
+add(
+    Case(
+        "ipv6",
+        "IPv6: AAAA look-up, rejected TCP to [2001:db8:203::5]:443, answered ICMPv6 echo.",
+        "not_isolated",
+        ["ipv6.pcap"],
+        "cam1 pings the NVR fd66::10 once (local, with neighbour discovery), asks the "
+        "resolver at fd66::1 (over IPv6) for `litedev.hik-connect.com` AAAA -> "
+        "2001:db8:203::5, connects TCP 48443 -> [2001:db8:203::5]:443 and gets a RST from "
+        "the gateway, then `ping -6 -c 2 2001:db8:203::5` which is forwarded and answered. "
+        "Neighbour solicitations/advertisements (fd66::/fe80:: and ff02::1:ff.. "
+        "solicited-node multicast) are local.",
+        "The ICMPv6 echo was answered from outside (`two_way`), so the verdict is "
+        "`not_isolated` even though the TCP attempt was `rejected`. Neighbour discovery "
+        "and local pings are not outbound.",
+        build_ipv6,
+    ),
+    "tcpdump on p-cam1; gw reject except ICMPv6",
+)
+add(
+    Case(
+        "truncated",
+        "quiet-camera cut in the middle of its last record.",
+        "inconclusive",
+        ["truncated.pcap"],
+        "Nothing new: the bytes of quiet-camera.pcap up to the middle of its last record.",
+        "A capture that ends mid-record cannot prove isolation (the tool cannot know what "
+        "is missing): verdict `inconclusive` with problem `truncated`, although every "
+        "complete frame is local.",
+        build_truncated,
+        problems=["truncated"],
+        depends=("quiet-camera",),
+    ),
+    "copy of quiet-camera, cut with `head -c`",
+)
+add(
+    Case(
+        "nanosecond-bigendian",
+        "syn-dropped traffic in a nanosecond pcap, plus its big-endian twin.",
+        "isolated_with_attempts",
+        ["syn-dropped-ns.pcap", "syn-dropped-ns-be.pcap"],
+        LOCAL + " Then TCP 48666 -> 203.0.113.5:8666 dropped by the gateway.",
+        "As syn-dropped, for both files: readers must honour the nanosecond magic and "
+        "big-endian headers. " + ATTEMPT_WHY,
+        build_nano,
+    ),
+    "`tcpdump --time-stamp-precision=nano` on p-cam1 + big-endian rewrite",
+)
+add(
+    Case(
+        "gzip",
+        "dns-nxdomain compressed with gzip (.pcap.gz).",
+        "isolated_with_attempts",
+        ["dns-nxdomain.pcap.gz"],
+        "Nothing new: dns-nxdomain.pcap, gzip-compressed.",
+        "As dns-nxdomain; the reader must decompress transparently. " + ATTEMPT_WHY,
+        build_gzip,
+        depends=("dns-nxdomain",),
+    ),
+    "gzip of dns-nxdomain",
+)
 
 
 # ======================================================================
@@ -1122,8 +1362,11 @@ def build(name: str, done: set[str]) -> None:
         write_readme(c, PCAPS / n, result)
         done.add(n)
         size = sum((PCAPS / n / f).stat().st_size for f in c.files)
-        print(f"{n:24} {c.verdict:24} {result['frames']:3} frames {size:6} bytes "
-              f"{time.monotonic() - started:5.1f} s", flush=True)
+        print(
+            f"{n:24} {c.verdict:24} {result['frames']:3} frames {size:6} bytes "
+            f"{time.monotonic() - started:5.1f} s",
+            flush=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

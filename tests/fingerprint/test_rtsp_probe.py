@@ -50,8 +50,10 @@ def test_rtsp_reply_without_content_length_ends_at_its_headers() -> None:
     def answer(conn: socket.socket) -> None:
         with conn:
             conn.recv(4096)
-            conn.sendall(b"RTSP/1.0 401 Unauthorized\r\nCSeq: 1\r\nServer: Rtsp Server/3.0\r\n"
-                         b'WWW-Authenticate: Digest realm="Login to ABC123"\r\n\r\n')
+            conn.sendall(
+                b"RTSP/1.0 401 Unauthorized\r\nCSeq: 1\r\nServer: Rtsp Server/3.0\r\n"
+                b'WWW-Authenticate: Digest realm="Login to ABC123"\r\n\r\n'
+            )
             time.sleep(3)  # keeps the connection open, as cameras do
 
     def serve() -> None:
