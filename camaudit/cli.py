@@ -73,6 +73,12 @@ def main_options(
     """camaudit: turn a "closed network" claim into evidence."""
 
 
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Report format.")]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")
+]
+
+
 @app.command()
 def verify(
     captures: Annotated[
@@ -100,13 +106,8 @@ def verify(
             help="Policy TOML: closed network, allowed services, exceptions, fail_on.",
         ),
     ] = None,
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Report format.")
-    ] = OutputFormat.console,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write the report here instead of standard output."),
-    ] = None,
+    output_format: FormatOption = OutputFormat.console,
+    output: OutputOption = None,
     live: Annotated[
         str | None,
         typer.Option(
@@ -236,10 +237,6 @@ CredentialsFile = Annotated[
 ]
 AskPassword = Annotated[
     bool, typer.Option("--ask-password", help="Prompt for the user name and password.")
-]
-FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Report format.")]
-OutputOption = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")
 ]
 ClosedNetworkOption = Annotated[
     list[str] | None,

@@ -224,6 +224,19 @@ class UdpDiscovery(DiscoveryMethod):
         May raise :class:`ReplyError`; the caller keeps the device with an ``error`` fact.
         """
 
+    def sighting(
+        self, reply: Datagram, facts: Sequence[tuple[str, str]], mac: str | None
+    ) -> Sighting:
+        """This method's sighting of the device that sent ``reply``, its excerpt kept."""
+        return Sighting(
+            method=self.name,
+            ip=reply.source,
+            mac=mac,
+            facts=tuple(facts),
+            raw_excerpt=excerpt(reply.payload),
+            time=reply.time,
+        )
+
     def run(self, target: Target) -> MethodAttempt:
         """Probe, collect until ``target.timeout``, parse every reply; never raises."""
         return guarded_run(self.name, lambda: self._run(target))

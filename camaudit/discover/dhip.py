@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from camaudit.discover._common import (
     Facts,
     ReplyError,
-    excerpt,
     normal_ipv4,
     normal_mac,
     port_fact,
@@ -152,11 +151,4 @@ class DhipSearch(UdpDiscovery):
         if parsed is None:
             return None
         facts, mac = parsed
-        return Sighting(
-            method=self.name,
-            ip=reply.source,
-            mac=mac,
-            facts=facts.items(),
-            raw_excerpt=excerpt(reply.payload),
-            time=reply.time,
-        )
+        return self.sighting(reply, facts.items(), mac)

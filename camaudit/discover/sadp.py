@@ -16,7 +16,6 @@ from camaudit.discover import _xml
 from camaudit.discover._common import (
     Facts,
     ReplyError,
-    excerpt,
     normal_ipv4,
     normal_mac,
     port_fact,
@@ -109,11 +108,4 @@ class SadpInquiry(UdpDiscovery):
         if parsed is None:
             return None
         facts, mac = parsed
-        return Sighting(
-            method=self.name,
-            ip=reply.source,
-            mac=mac,
-            facts=facts.items(),
-            raw_excerpt=excerpt(reply.payload),
-            time=reply.time,
-        )
+        return self.sighting(reply, facts.items(), mac)

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element
 
 from camaudit.discover import _xml
-from camaudit.discover._common import Facts, ReplyError, excerpt, normal_mac
+from camaudit.discover._common import Facts, ReplyError, normal_mac
 from camaudit.discover._udp import Datagram, UdpDiscovery
 from camaudit.discover.interface import Sighting
 
@@ -130,11 +130,4 @@ class WsDiscovery(UdpDiscovery):
         for match in matches:
             facts.extend(match.items())
         mac = next((normal_mac(m.get("mac")) for m in matches if m.get("mac")), None)
-        return Sighting(
-            method=self.name,
-            ip=reply.source,
-            mac=mac,
-            facts=tuple(facts),
-            raw_excerpt=excerpt(reply.payload),
-            time=reply.time,
-        )
+        return self.sighting(reply, tuple(facts), mac)
