@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -144,7 +145,7 @@ def verify(
     err = Console(stderr=True)
     if bool(captures) == bool(live):
         raise _fail("give capture files, or --live INTERFACE (not both)", exitcodes.USAGE)
-    try:
+    with _user_errors():
         if live:
             target = save or Path(f"camaudit-live-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.pcapng")
             err.print(
@@ -170,12 +171,6 @@ def verify(
                     bar.update(task, completed=done, total=total, visible=True)
 
             result = run_verify(captures or [], closed_network or (), policy, profiles, progress)
-    except CamauditError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
-    except KeyboardInterrupt:
-        raise _fail("interrupted", exitcodes.INPUT_ERROR) from None
-    except MemoryError:
-        raise _fail("out of memory", exitcodes.INPUT_ERROR) from None
     report = result.report
     _emit(report, output_format, output, render)
     code = int(report["exit_code"])
@@ -187,6 +182,19 @@ def verify(
             highlight=False,
         )
     raise typer.Exit(code)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Library errors become one line on stderr and their exit code; never a traceback."""
+    try:
+        yield
+    except CamauditError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted", exitcodes.INPUT_ERROR) from None
+    except MemoryError:
+        raise _fail("out of memory", exitcodes.INPUT_ERROR) from None
 
 
 def _emit(
@@ -333,7 +341,7 @@ def discover(
             ) from None
         if not all(0 < p < 65536 for p in scan_ports):
             raise _fail(f"--ports {ports!r}: ports are 1-65535", exitcodes.USAGE)
-    try:
+    with _user_errors():
         creds = _credentials(credentials_file, ask_password)
         with _progress_bar(err) as bar:
             sweep = bar.add_task("discovering", total=None)
@@ -355,10 +363,6 @@ def discover(
                 on_method,
                 on_host,
             )
-    except CamauditError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
-    except KeyboardInterrupt:
-        raise _fail("interrupted", exitcodes.INPUT_ERROR) from None
     _emit(result.report, output_format, output, render_inventory)
     raise typer.Exit(0)
 
@@ -397,7 +401,7 @@ def fingerprint(
         if not number.isdigit() or not 0 < int(number) < 65536:
             raise _fail(f"--port {item!r}: expected PROBE=PORT, e.g. http=8080", exitcodes.USAGE)
         ports[name.strip()] = int(number)
-    try:
+    with _user_errors():
         creds = _credentials(credentials_file, ask_password)
         with _progress_bar(err) as bar:
             task = bar.add_task("identifying", total=len(hosts))
@@ -406,10 +410,6 @@ def fingerprint(
                 bar.update(task, advance=1)
 
             result = identify(hosts, ports or None, creds, timeout, closed_network or (), on_host)
-    except CamauditError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
-    except KeyboardInterrupt:
-        raise _fail("interrupted", exitcodes.INPUT_ERROR) from None
     _emit(result.report, output_format, output, render_inventory)
     raise typer.Exit(0)
 
