@@ -173,3 +173,19 @@ def test_corrupt_record_length_stops_the_file_with_a_problem(tmp_path: Path) -> 
     summary = analyse([path])
     assert summary.flows[0].orig_packets == 1
     assert [p.code for p in summary.inputs[0].problems] == ["corrupt"]
+
+
+def test_pcapng_obsolete_packet_blocks_and_drop_counts_are_read(tmp_path: Path) -> None:
+    import struct
+
+    from tests.captures import _block
+
+    frame = eth(tcp(CAM, OUT, 40002, 8666, "S"))
+    units = round(T0 * 1e6)
+    body = struct.pack("<HHIIII", 0, 5, units >> 32, units & 0xFFFFFFFF, len(frame), len(frame))
+    opb = _block(2, body + frame + b"\0" * ((-len(frame)) % 4))
+    path = write_pcapng(tmp_path / "opb.pcapng", [(1, 6)], [(0, T0, frame)], extra_blocks=[opb])
+    summary = analyse([path])
+    assert summary.flows[0].orig_packets == 2
+    assert summary.flows[0].last.frame == 2
+    assert [(p.code, p.count) for p in summary.inputs[0].problems] == [("drops", 5)]
