@@ -105,6 +105,75 @@ def sh(argv: Sequence[str], *, check: bool = True, timeout: float = 30) -> str:
     return proc.stdout
 
 
+def add_namespace(name: str, resolvers: Sequence[str], sysctls: Mapping[str, str]) -> None:
+    """``ip netns add`` with its own resolv.conf (else tools inside use the host's
+    resolver), loopback up and the given sysctls."""
+    sh(["ip", "netns", "add", name])
+    etc = Path("/etc/netns") / name
+    etc.mkdir(parents=True, exist_ok=True)
+    (etc / "resolv.conf").write_text("".join(f"nameserver {r}\n" for r in resolvers))
+    sh(["ip", "-n", name, "link", "set", "lo", "up"])
+    sh(["ip", "netns", "exec", name, "sysctl", "-q", *[f"{k}={v}" for k, v in sysctls.items()]])
+
+
+#: sysctls of the layer-2 switch namespace: no IPv6 chatter of its own
+SWITCH_SYSCTLS = {"net.ipv6.conf.default.disable_ipv6": "1", "net.ipv6.conf.all.disable_ipv6": "1"}
+
+
+def add_bridge(switch_ns: str) -> None:
+    """``br0`` in the switch namespace, STP off and no multicast snooping: multicast is
+    flooded to every port like on a dumb switch, so a capture at a camera port sees it."""
+    sh(
+        [
+            "ip",
+            "-n",
+            switch_ns,
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+            "forward_delay",
+            "0",
+            "mcast_snooping",
+            "0",
+        ]
+    )
+    sh(["ip", "-n", switch_ns, "link", "set", "br0", "up"])
+
+
+def plug_host(
+    host_ns: str, switch_ns: str, iface: str, mac: str, port: str, v4: str, v6: str
+) -> None:
+    """A veth from ``host_ns`` (``iface``, with ``mac``, /24 and /64 addresses) to bridge
+    port ``port`` in ``switch_ns``."""
+    sh(
+        [
+            "ip",
+            "link",
+            "add",
+            iface,
+            "netns",
+            host_ns,
+            "address",
+            mac,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            port,
+            "netns",
+            switch_ns,
+        ]
+    )
+    sh(["ip", "-n", switch_ns, "link", "set", port, "master", "br0", "up"])
+    sh(["ip", "-n", host_ns, "addr", "add", f"{v4}/24", "dev", iface])
+    sh(["ip", "-n", host_ns, "addr", "add", f"{v6}/64", "dev", iface, "nodad"])
+    sh(["ip", "-n", host_ns, "link", "set", iface, "up"])
+
+
 def wait_for_line(proc: subprocess.Popen[bytes], stream: str, needle: str, timeout: float) -> str:
     """Read a child's stdout/stderr until ``needle`` appears.
 
@@ -236,68 +305,18 @@ class Lab:
 
     def _add_netns(self, role: str) -> None:
         name = self.ns(role)
-        sh(["ip", "netns", "add", name])
-        self.created.append(name)
-        # own resolv.conf, or tools inside would use the host's resolver
-        etc = Path("/etc/netns") / name
-        etc.mkdir(parents=True, exist_ok=True)
         resolvers = [GW_INSIDE_V4, GW_INSIDE_V6] if role in HOSTS else ["127.0.0.1"]
-        (etc / "resolv.conf").write_text("".join(f"nameserver {r}\n" for r in resolvers))
-        self.ip(role, "link", "set", "lo", "up")
-        sysctls = dict(HOST_SYSCTLS)
-        if role == "switch":  # the bridge is layer 2 only: no IPv6 chatter of its own
-            sysctls = {
-                "net.ipv6.conf.default.disable_ipv6": "1",
-                "net.ipv6.conf.all.disable_ipv6": "1",
-            }
+        sysctls = dict(SWITCH_SYSCTLS if role == "switch" else HOST_SYSCTLS)
         if role in ("gw", "inet"):
             sysctls |= {"net.ipv4.ip_forward": "1", "net.ipv6.conf.all.forwarding": "1"}
-        self.sysctl(role, sysctls)
+        self.created.append(name)  # first: down() removes it even if set-up fails half-way
+        add_namespace(name, resolvers, sysctls)
 
     def _build_switch(self) -> None:
-        # STP off and no multicast snooping: multicast is flooded to every
-        # port like on a dumb switch, so a capture at a camera port sees it
-        self.ip(
-            "switch",
-            "link",
-            "add",
-            "br0",
-            "type",
-            "bridge",
-            "stp_state",
-            "0",
-            "forward_delay",
-            "0",
-            "mcast_snooping",
-            "0",
-        )
-        self.ip("switch", "link", "set", "br0", "up")
+        add_bridge(self.ns("switch"))
 
     def _plug_host(self, role: str, host: Host) -> None:
-        port = f"p-{role}"
-        sh(
-            [
-                "ip",
-                "link",
-                "add",
-                "eth0",
-                "netns",
-                self.ns(role),
-                "address",
-                host.mac,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                port,
-                "netns",
-                self.ns("switch"),
-            ]
-        )
-        self.ip("switch", "link", "set", port, "master", "br0", "up")
-        self.ip(role, "addr", "add", f"{host.v4}/24", "dev", "eth0")
-        self.ip(role, "addr", "add", f"{host.v6}/64", "dev", "eth0", "nodad")
-        self.ip(role, "link", "set", "eth0", "up")
+        plug_host(self.ns(role), self.ns("switch"), "eth0", host.mac, f"p-{role}", host.v4, host.v6)
 
     def _build_outside(self) -> None:
         sh(

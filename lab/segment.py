@@ -42,7 +42,7 @@ from types import TracebackType
 
 from lab.devices.persona import Persona, all_personas, load_persona
 from lab.devices.runtime import DeviceProcess
-from lab.netlab import HOST_SYSCTLS, sh
+from lab.netlab import HOST_SYSCTLS, SWITCH_SYSCTLS, add_bridge, add_namespace, plug_host, sh
 
 SEGMENT_V4 = "10.66.0.0/24"
 SEGMENT_V6 = "fd66::/64"
@@ -139,21 +139,7 @@ class Segment:
         """Namespaces, bridge, veths with persona MACs, addresses, then the device servers."""
         t0 = time.monotonic()
         self._add_netns("switch")
-        self.ip(
-            "switch",
-            "link",
-            "add",
-            "br0",
-            "type",
-            "bridge",
-            "stp_state",
-            "0",
-            "forward_delay",
-            "0",
-            "mcast_snooping",
-            "0",
-        )
-        self.ip("switch", "link", "set", "br0", "up")
+        add_bridge(self.ns("switch"))
         self._plug("scanner", SCANNER_MAC, SCANNER_V4, SCANNER_V6, "p-scanner")
         for dev in self.devices.values():
             self._plug(dev.role, dev.persona.mac, dev.v4, dev.v6, dev.port)
@@ -181,47 +167,13 @@ class Segment:
 
     def _add_netns(self, role: str) -> None:
         name = f"{role}-{self.suffix}"
-        sh(["ip", "netns", "add", name])
-        self.created.append(name)
-        etc = Path("/etc/netns") / name
-        etc.mkdir(parents=True, exist_ok=True)
         # a closed segment has no resolver: point at our own loopback so nothing leaks
-        (etc / "resolv.conf").write_text("nameserver 127.0.0.1\n")
-        self.ip(role, "link", "set", "lo", "up")
-        if role == "switch":
-            sysctls = {
-                "net.ipv6.conf.default.disable_ipv6": "1",
-                "net.ipv6.conf.all.disable_ipv6": "1",
-            }
-        else:
-            sysctls = dict(HOST_SYSCTLS)
-        self.run(role, ["sysctl", "-q", *[f"{k}={v}" for k, v in sysctls.items()]])
+        self.created.append(name)  # first: down() removes it even if set-up fails half-way
+        add_namespace(name, ["127.0.0.1"], SWITCH_SYSCTLS if role == "switch" else HOST_SYSCTLS)
 
     def _plug(self, role: str, mac: str, v4: str, v6: str, port: str) -> None:
         self._ensure_netns(role)
-        sh(
-            [
-                "ip",
-                "link",
-                "add",
-                INTERFACE,
-                "netns",
-                self.ns(role),
-                "address",
-                mac.lower(),
-                "type",
-                "veth",
-                "peer",
-                "name",
-                port,
-                "netns",
-                self.ns("switch"),
-            ]
-        )
-        self.ip("switch", "link", "set", port, "master", "br0", "up")
-        self.ip(role, "addr", "add", f"{v4}/24", "dev", INTERFACE)
-        self.ip(role, "addr", "add", f"{v6}/64", "dev", INTERFACE, "nodad")
-        self.ip(role, "link", "set", INTERFACE, "up")
+        plug_host(self.ns(role), self.ns("switch"), INTERFACE, mac.lower(), port, v4, v6)
         self.ip(role, "route", "add", MULTICAST_ROUTE, "dev", INTERFACE)
 
     def _ensure_netns(self, role: str) -> None:
