@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import ipaddress
-import re
 import selectors
 import socket
 import ssl
@@ -203,21 +202,41 @@ class _Connection:
 
 # invalid UTF-8 stays visible as \xNN text; clean_text later escapes the controls
 _DECODE = ("utf-8", "backslashreplace")
-_STATUS_LINE = re.compile(rb"^(HTTP|RTSP)/\d(\.\d)?\s+(\d{3})(?:\s+([^\r\n]*))?$")
+
+
+def _status_line(line: bytes, protocol: bytes) -> tuple[int, bytes] | None:
+    """``(status, reason)`` of ``PROTO/d[.d] NNN [reason]``; split, never a backtracking regex."""
+    parts = line.split(None, 2)
+    if len(parts) < 2:
+        return None
+    name, _, version = parts[0].partition(b"/")
+    digits = version.split(b".")
+    if (
+        name != protocol
+        or not 1 <= len(digits) <= 2
+        or not all(len(d) == 1 and d.isdigit() for d in digits)
+    ):
+        return None
+    if len(parts[1]) != 3 or not parts[1].isdigit():
+        return None
+    reason = parts[2] if len(parts) == 3 else b""
+    if b"\r" in reason or b"\n" in reason:
+        return None
+    return int(parts[1]), reason
 
 
 def _parse_head(head: bytes, protocol: bytes) -> tuple[int, str, tuple[tuple[str, str], ...]]:
     lines = head.split(b"\r\n") if b"\r\n" in head else head.split(b"\n")
-    match = _STATUS_LINE.match(lines[0].strip())
-    if match is None or match.group(1) != protocol:
+    parsed = _status_line(lines[0].strip(), protocol)
+    if parsed is None:
         raise NotAReply(f"not a {protocol.decode()} reply: {clean_text(lines[0], 80)!r}")
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
         if sep and name.strip():
             headers.append((name.strip().decode(*_DECODE), value.strip().decode(*_DECODE)))
-    reason = (match.group(4) or b"").decode(*_DECODE)
-    return int(match.group(3)), reason, tuple(headers)
+    status, reason = parsed
+    return status, reason.decode(*_DECODE), tuple(headers)
 
 
 def _dechunk(data: bytes) -> bytes:
