@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import ipaddress
 import selectors
 import socket
@@ -30,6 +31,7 @@ __all__ = [
     "Reply",
     "ReplyTooLarge",
     "UnsafeXml",
+    "certificate_sha256",
     "exchange",
 ]
 
@@ -85,6 +87,7 @@ class Reply:
     body: bytes
     truncated: bool  # the byte cap was reached: the body is a prefix
     tls_subject: str | None = None
+    tls_sha256: str | None = None  # SHA-256 of the leaf certificate's DER, lower-case hex
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive)."""
@@ -125,6 +128,7 @@ class _Connection:
         self.sock: socket.socket = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setblocking(False)
         self.tls_subject: str | None = None
+        self.tls_sha256: str | None = None
         try:
             self._connect(str(address), port)
             if tls:
@@ -169,7 +173,9 @@ class _Connection:
                 self._wait(selectors.EVENT_READ)
             except ssl.SSLWantWriteError:
                 self._wait(selectors.EVENT_WRITE)
-        self.tls_subject = certificate_subject(wrapped.getpeercert(binary_form=True))
+        der = wrapped.getpeercert(binary_form=True)
+        self.tls_subject = certificate_subject(der)
+        self.tls_sha256 = hashlib.sha256(der).hexdigest() if der else None
 
     def send(self, data: bytes) -> None:
         view = memoryview(data)
@@ -198,6 +204,19 @@ class _Connection:
         self.selector.close()
         with contextlib.suppress(OSError):
             self.sock.close()
+
+
+def certificate_sha256(host: str, port: int, deadline: Deadline) -> str | None:
+    """The SHA-256 of the leaf certificate ``host:port`` presents (a TLS handshake, nothing sent).
+
+    Raises like :func:`exchange` when nothing answers; used to check a pinned certificate
+    before any credential goes to the device.
+    """
+    connection = _Connection(host, port, deadline, tls=True)
+    try:
+        return connection.tls_sha256
+    finally:
+        connection.close()
 
 
 # invalid UTF-8 stays visible as \xNN text; clean_text later escapes the controls
@@ -301,7 +320,8 @@ def exchange(
         separator = b"\r\n\r\n" if b"\r\n\r\n" in buffer else b"\n\n"
         head, _, body = buffer.partition(separator)
         status, reason, headers = _parse_head(head, protocol)
-        reply = Reply(status, reason, headers, b"", False, connection.tls_subject)
+        peer = connection.tls_subject, connection.tls_sha256
+        reply = Reply(status, reason, headers, b"", False, *peer)
         length_text = reply.header("Content-Length")
         length = int(length_text) if length_text and length_text.strip().isdigit() else None
         chunked = "chunked" in (reply.header("Transfer-Encoding") or "").lower()
@@ -328,6 +348,6 @@ def exchange(
         truncated = truncated or (length is not None and length > max_bytes)
         if chunked:
             body = _dechunk(body)
-        return Reply(status, reason, headers, body, truncated, connection.tls_subject)
+        return Reply(status, reason, headers, body, truncated, *peer)
     finally:
         connection.close()

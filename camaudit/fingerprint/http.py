@@ -1,10 +1,11 @@
 """HTTP and HTTPS probe: banner, realm, title and the vendors' read-only endpoints.
 
 Unauthenticated requests only, unless the user gave credentials; then the endpoints the
-signatures mark ``auth = true`` are asked with HTTP digest (basic only over TLS, so the
-password never crosses the network in clear). Which endpoints exist and what their
-fields mean is data (:mod:`camaudit.fingerprint.signatures`). XML is parsed only with
-defusedxml, with DTDs refused. One deadline bounds the whole probe.
+signatures mark ``auth = true`` are asked with HTTP digest; Basic (which hands the password
+itself to whoever answers, TLS here verifying nothing) only when the user allowed it.
+Which endpoints exist and what their fields mean is data
+(:mod:`camaudit.fingerprint.signatures`). XML is parsed only with defusedxml, with DTDs
+refused. One deadline bounds the whole probe.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from camaudit.fingerprint._net import Deadline, DeadlineExceeded, Reply, exchang
 from camaudit.fingerprint.interface import Credentials, Probe, ProbeAttempt, ProbeTarget
 from camaudit.fingerprint.signatures import Endpoint, Signatures, load_signatures
 
-__all__ = ["HttpProbe", "digest_authorization", "parse_challenge"]
+__all__ = [
+    "HttpProbe",
+    "digest_authorization",
+    "find_title",
+    "has_controls",
+    "parse_challenge",
+    "preferred_challenge",
+]
 
 USER_AGENT = "camaudit-fingerprint"
 _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
@@ -116,10 +124,28 @@ def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
     return scheme.lower(), params
 
 
+def preferred_challenge(values: list[str]) -> tuple[str, dict[str, str]]:
+    """The challenge to answer among a reply's ``WWW-Authenticate`` values: Digest first."""
+    parsed = [parse_challenge(value) for value in values]
+    digest = [challenge for challenge in parsed if challenge[0] == "digest"]
+    return (digest or parsed or [("", {})])[0]
+
+
+def has_controls(params: dict[str, str]) -> bool:
+    """True when a parameter holds a control character (CR/LF would forge header lines)."""
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for v in params.values() for c in v)
+
+
 def digest_authorization(
     challenge: dict[str, str], credentials: Credentials, method: str, uri: str
 ) -> str:
-    """An RFC 7616 ``Authorization: Digest`` value (MD5, MD5-sess or SHA-256; qop auth)."""
+    """An RFC 7616 ``Authorization: Digest`` value (MD5, MD5-sess or SHA-256; qop auth).
+
+    Raises :class:`ValueError` for a challenge with control characters: a bare CR or LF
+    copied into the header would let the device forge request lines.
+    """
+    if has_controls(challenge):
+        raise ValueError("challenge with control characters")
     algorithm = challenge.get("algorithm", "MD5")
     hash_name = "sha256" if algorithm.upper().startswith("SHA-256") else "md5"
 
@@ -244,18 +270,24 @@ class HttpProbe(Probe):
         first = self._request(target, deadline, endpoint.method, endpoint.path)
         if first.status != 401:
             return first
-        scheme, params = parse_challenge(first.header("WWW-Authenticate") or "")
-        if scheme == "digest":
+        challenges = [v for k, v in first.headers if k.lower() == "www-authenticate"]
+        scheme, params = preferred_challenge(challenges)
+        value: str | None = None
+        if has_controls(params):
+            refusal = "challenge refused: control characters in its parameters"
+        elif scheme == "digest":
             value = digest_authorization(params, credentials, endpoint.method, endpoint.path)
-        elif scheme == "basic" and self.tls:
+            facts.hide(value.rsplit('response="', 1)[-1].split('"', 1)[0])
+        elif scheme == "basic" and credentials.allow_basic:
             token = f"{credentials.username}:{credentials.password}".encode()
             value = "Basic " + base64.b64encode(token).decode("ascii")
+        elif scheme == "basic":
+            refusal = "basic authentication not allowed (it hands over the password; "
+            refusal += "see --allow-basic-auth)"
         else:
-            facts.add(
-                f"endpoint_error:{endpoint.path}",
-                f"credentials not sent: {scheme or 'no'} authentication over "
-                f"{'TLS' if self.tls else 'plain HTTP'}",
-            )
+            refusal = f"{scheme or 'no'} authentication is not supported"
+        if value is None:
+            facts.add(f"endpoint_error:{endpoint.path}", f"credentials not sent: {refusal}")
             return first
         return self._request(target, deadline, endpoint.method, endpoint.path, authorization=value)
 
@@ -301,6 +333,7 @@ class HttpProbe(Probe):
         if title is not None:
             facts.add("title", " ".join(title.decode("utf-8", "backslashreplace").split()))
         facts.add("tls_subject", reply.tls_subject)
+        facts.add("tls_sha256", reply.tls_sha256)
         if reply.truncated:
             facts.add("reply_truncated:/", "yes")
 
