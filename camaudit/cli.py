@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -252,9 +253,43 @@ ClosedNetworkOption = Annotated[
         "--closed-network",
         "-n",
         metavar="CIDR",
-        help="Inside ranges: device NTP/DNS/gateway settings pointing elsewhere are reported.",
+        help="Inside ranges: device NTP/DNS/gateway settings pointing elsewhere are reported "
+        "(default: the same private ranges as verify; the report says so).",
     ),
 ]
+AllowBasicAuth = Annotated[
+    bool,
+    typer.Option(
+        "--allow-basic-auth",
+        help="Also answer HTTP Basic challenges (off by default: Basic hands the password "
+        "itself to whoever answers on the device's address, over HTTP or unverified TLS). "
+        "Digest is always preferred.",
+    ),
+]
+KnownHostsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--known-hosts",
+        metavar="FILE",
+        help="Device TLS certificates pinned on first use; a changed one is warned about and "
+        "gets no credentials. Default: $CAMAUDIT_KNOWN_HOSTS, else "
+        "$XDG_STATE_HOME/camaudit/known_hosts, else ~/.local/state/camaudit/known_hosts.",
+    ),
+]
+
+
+def _with_basic(creds: Credentials | None, allow_basic_auth: bool) -> Credentials | None:
+    if creds is None or not allow_basic_auth:
+        return creds
+    return dataclasses.replace(creds, allow_basic=True)
+
+
+def _known_hosts(path: Path | None) -> Path:
+    from camaudit.fingerprint.known_hosts import default_known_hosts_path
+
+    return path if path is not None else default_known_hosts_path(os.environ)
+
+
 TimeoutOption = Annotated[
     float, typer.Option("--timeout", help="Seconds each probe / method may wait for replies.")
 ]
@@ -318,6 +353,8 @@ def discover(
     closed_network: ClosedNetworkOption = None,
     credentials_file: CredentialsFile = None,
     ask_password: AskPassword = False,
+    allow_basic_auth: AllowBasicAuth = False,
+    known_hosts: KnownHostsOption = None,
     output_format: FormatOption = OutputFormat.console,
     output: OutputOption = None,
 ) -> None:
@@ -342,7 +379,7 @@ def discover(
         if not all(0 < p < 65536 for p in scan_ports):
             raise _fail(f"--ports {ports!r}: ports are 1-65535", exitcodes.USAGE)
     with _user_errors():
-        creds = _credentials(credentials_file, ask_password)
+        creds = _with_basic(_credentials(credentials_file, ask_password), allow_basic_auth)
         with _progress_bar(err) as bar:
             sweep = bar.add_task("discovering", total=None)
             probing = bar.add_task("identifying", total=None, visible=False)
@@ -362,6 +399,7 @@ def discover(
                 closed_network or (),
                 on_method,
                 on_host,
+                _known_hosts(known_hosts),
             )
     _emit(result.report, output_format, output, render_inventory)
     raise typer.Exit(0)
@@ -384,6 +422,8 @@ def fingerprint(
     closed_network: ClosedNetworkOption = None,
     credentials_file: CredentialsFile = None,
     ask_password: AskPassword = False,
+    allow_basic_auth: AllowBasicAuth = False,
+    known_hosts: KnownHostsOption = None,
     output_format: FormatOption = OutputFormat.console,
     output: OutputOption = None,
 ) -> None:
@@ -402,14 +442,22 @@ def fingerprint(
             raise _fail(f"--port {item!r}: expected PROBE=PORT, e.g. http=8080", exitcodes.USAGE)
         ports[name.strip()] = int(number)
     with _user_errors():
-        creds = _credentials(credentials_file, ask_password)
+        creds = _with_basic(_credentials(credentials_file, ask_password), allow_basic_auth)
         with _progress_bar(err) as bar:
             task = bar.add_task("identifying", total=len(hosts))
 
             def on_host(_fp: Fingerprint) -> None:
                 bar.update(task, advance=1)
 
-            result = identify(hosts, ports or None, creds, timeout, closed_network or (), on_host)
+            result = identify(
+                hosts,
+                ports or None,
+                creds,
+                timeout,
+                closed_network or (),
+                on_host,
+                _known_hosts(known_hosts),
+            )
     _emit(result.report, output_format, output, render_inventory)
     raise typer.Exit(0)
 
