@@ -36,11 +36,11 @@ def _hide_digest_responses(text: str) -> str:
     rest = text
     while (found := rest.lower().find("response=")) >= 0:
         start = found + len("response=")
-        end = start + (1 if rest[start : start + 1] == '"' else 0)
+        start += 1 if rest[start : start + 1] == '"' else 0
+        end = start
         while end < len(rest) and rest[end] in "0123456789abcdefABCDEF":
             end += 1
-        digits = end - start - (1 if rest[start : start + 1] == '"' else 0)
-        out.append(rest[:start] + (HIDDEN if digits >= 32 else rest[start:end]))
+        out.append(rest[:start] + (HIDDEN if end - start >= 32 else rest[start:end]))
         rest = rest[end:]
     return "".join(out) + rest
 
