@@ -318,6 +318,9 @@ class HttpProbe(Probe):
         facts.add(f"endpoint:{endpoint.path}", reply.status)
         parser = _PARSERS.get(endpoint.parse)
         if parser is not None and reply.status == 200 and reply.body:
+            if deadline.remaining() <= 0:  # the deadline bounds parsing too
+                facts.add(f"endpoint_error:{endpoint.path}", "not parsed: time limit")
+                return
             parser(endpoint.path, reply.body, dict(endpoint.fields), facts)
 
     def _root_facts(self, reply: Reply, facts: FactList) -> None:

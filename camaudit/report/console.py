@@ -256,12 +256,22 @@ def render_inventory(report: Report, console: Console) -> None:
                 for c in d["identity"]["conflicts"]
             ]
         notes += [_t(f"{who}: {c}", "yellow") for c in d["config_findings"]]
+        notes += [_t(f"{who}: {w}", "red") for w in d.get("warnings", ())]
         if d["mac_conflicts"]:
             notes.append(
                 _t(f"{who}: several MACs answered: {', '.join(d['mac_conflicts'])}", "yellow")
             )
     if len(inv["devices"]) > ROWS_SHOWN:
         table.caption = f"{len(inv['devices']) - ROWS_SHOWN} more device(s) in the JSON report"
+    notes += [_t(o["finding"], "red") for o in inv.get("outside_target", ())]
+    scope = inv.get("closed_network")
+    if scope and scope["default"]:
+        notes.append(
+            _t(
+                "device settings checked against the default closed network "
+                f"({', '.join(scope['networks'])}); give --closed-network to name yours"
+            )
+        )
     console.print(table)
     for note in notes:
         console.print(note)
