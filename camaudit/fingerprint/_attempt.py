@@ -19,6 +19,7 @@ from camaudit.sanitize import clean_text
 __all__ = ["FactList", "describe", "failed_attempt", "hide_secrets", "scrub", "status_of"]
 
 HIDDEN = "<hidden>"
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 def secret_forms(credentials: Credentials | None) -> tuple[str, ...]:
@@ -31,18 +32,26 @@ def secret_forms(credentials: Credentials | None) -> tuple[str, ...]:
 
 
 def _hide_digest_responses(text: str) -> str:
-    """``response="<hex>"`` values (a digest answer is an offline-crackable password hash)."""
+    """``response="<hex>"`` values (a digest answer is an offline-crackable password hash).
+
+    One pass with ``find`` over a lower-cased copy made once: linear in ``text``.
+    """
+    low, marker = text.lower(), "response="
     out: list[str] = []
-    rest = text
-    while (found := rest.lower().find("response=")) >= 0:
-        start = found + len("response=")
-        start += 1 if rest[start : start + 1] == '"' else 0
+    last = 0
+    found = low.find(marker)
+    while found >= 0:
+        start = found + len(marker)
+        start += 1 if text[start : start + 1] == '"' else 0
         end = start
-        while end < len(rest) and rest[end] in "0123456789abcdefABCDEF":
+        while end < len(text) and text[end] in _HEX:
             end += 1
-        out.append(rest[:start] + (HIDDEN if end - start >= 32 else rest[start:end]))
-        rest = rest[end:]
-    return "".join(out) + rest
+        if end - start >= 32:
+            out += [text[last:start], HIDDEN]
+            last = end
+        found = low.find(marker, max(end, found + len(marker)))
+    out.append(text[last:])
+    return "".join(out)
 
 
 def hide_secrets(text: str, credentials: Credentials | None, extra: tuple[str, ...] = ()) -> str:
