@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 
 from camaudit.api import identify
 from camaudit.discover.interface import Sighting
@@ -140,3 +143,51 @@ def test_without_a_closed_network_verify_s_default_applies_and_the_report_says_s
     given = identify(["127.0.0.1"], {"onvif": onvif.port}, CREDS, 3.0, ["198.51.100.0/24"])
     assert given.report["inventory"]["closed_network"]["default"] is False
     assert not any("NTP" in f for f in given.fingerprints[0].config_findings)
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "camaudit", "fingerprint", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+        check=False,
+    )
+
+
+def test_the_cli_sends_basic_only_with_allow_basic_auth_and_names_the_default_scope(
+    serve, tmp_path
+):
+    server = serve(routes({INFO: basic_challenge()}))
+    env = {
+        "CAMAUDIT_USERNAME": d.USER,
+        "CAMAUDIT_PASSWORD": d.PASSWORD,
+        "CAMAUDIT_KNOWN_HOSTS": str(tmp_path / "known_hosts"),
+        "COLUMNS": "200",
+    }
+    plain = run_cli("127.0.0.1", "--port", f"http={server.port}", "--timeout", "3", env=env)
+    assert plain.returncode == 0, plain.stderr
+    assert authorizations(server) == []
+    assert "default closed network" in plain.stdout
+    allowed = run_cli(
+        "127.0.0.1",
+        "--port",
+        f"http={server.port}",
+        "--timeout",
+        "3",
+        "--allow-basic-auth",
+        env=env,
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert authorizations(server) == [f"Basic {TOKEN}"]
+    assert d.PASSWORD not in allowed.stdout + allowed.stderr
+
+
+def test_a_malformed_known_hosts_file_is_one_clear_error(tmp_path):
+    pins = tmp_path / "known_hosts"
+    pins.write_text("127.0.0.1 443 md5:abc\n")
+    done = run_cli("127.0.0.1", "--known-hosts", str(pins), env={})
+    assert done.returncode == 3
+    assert done.stderr.startswith("camaudit: error: known hosts file") and "line 1" in done.stderr
+    assert "Traceback" not in done.stderr
