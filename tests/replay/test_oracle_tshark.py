@@ -106,6 +106,11 @@ def test_finding_filters_show_exactly_the_cited_frames(path: Path) -> None:
     policy = case.folder / case.expect["policy"] if "policy" in case.expect else None
     report = verify([path], closed_network=CLOSED, policy=policy).report
     checked = _check_cited_frames(report, [path])
+    for row in case.expect.get("foreign", []):
+        (finding,) = [f for f in report["findings"] if f["device"] == row["address"]]
+        assert finding["rule"] == "FOREIGN-ADDRESS-ON-SEGMENT"
+        shown = {n for e in finding["evidence"] for n in tshark_frames(path, e["display_filter"])}
+        assert shown == set(row["frames"])
     if report["verdict"] in ("not_isolated", "isolated_with_attempts") or report["findings"]:
         assert checked, "a verdict that found something must cite frames"
 

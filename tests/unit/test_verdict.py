@@ -392,3 +392,23 @@ def test_outside_address_to_a_routable_multicast_group_is_still_a_crossing(
 )
 def test_link_scope_of_destinations(address: str, proto: str, scoped: bool) -> None:
     assert link_scoped(address, proto) is scoped
+
+
+def test_report_and_console_say_on_what_basis_a_flow_was_allowed(tmp_path: Path) -> None:
+    import io
+
+    import jsonschema
+    from rich.console import Console
+
+    from camaudit.report.build import build_report, schema
+    from camaudit.report.console import render
+
+    frames = [(T0 + i * 0.1, p) for i, p in enumerate([*LOCAL, *_lookup(VENDOR, OUT), *_post()])]
+    traffic = analyse([write_pcap(tmp_path / "r.pcap", frames)])
+    result = assess(traffic, _by_name(), load_profiles(), today=date(2026, 11, 23))
+    report = build_report(result, traffic)
+    jsonschema.validate(report, schema())
+    assert [o["allowed_basis"] for o in report["outbound"]] == ["dns"]
+    console = Console(file=io.StringIO(), width=200, record=True)
+    render(report, console)
+    assert "(allowed: dns)" in console.export_text()
