@@ -143,6 +143,7 @@ class _Resolutions:
         return tuple(found)
 
 
+@lru_cache(maxsize=65536)
 def _normal(text: str) -> str | None:
     """An address in one spelling (IPv4-mapped IPv6 as IPv4), or None for a non-address."""
     try:
