@@ -1088,6 +1088,13 @@ Notes:
   seen `established`; UDP answered `two_way`, else `one_way`; ICMP echo
   answered `two_way`, else `attempted`. One flow per 5-tuple (ICMP: per echo
   identifier). DNS: every question on port 53, with rcode and answer addresses.
+- A case folder with `policy.toml` is run with `--policy` (expect.toml:
+  `policy = "policy.toml"`); an outbound flow the policy accepts carries
+  `allowed_basis` (`dns`: the device's own look-up of an allowed name answered
+  with that address, earlier in the capture) and an allowed look-up `allowed`.
+  `[[foreign]]` lists each host that sends from an address outside the closed
+  network to a link-scoped destination (IGMP, 224.0.0.0/24, 239.255.255.250,
+  broadcast, ff02::/16): a finding with every frame it sent, not a crossing.
 """
     (PCAPS / "README.md").write_text(text)
 
