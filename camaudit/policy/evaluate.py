@@ -434,6 +434,9 @@ def assess(
     devices = _devices(traffic, judge, profiles)
     blocking = _blocking(traffic, devices, policy)
     verdict, reasons = _verdict(reasons_cross, attempts, blocking)
+    accepted = sum(1 for o in outbound if o.allowed_by)
+    if accepted and verdict == Verdict.ISOLATED:
+        reasons = [f"nothing crossed but what the policy allows ({accepted} flow(s))"]
     if foreign:
         reasons.append(
             "host(s) on the segment send link-local multicast/broadcast from an address "

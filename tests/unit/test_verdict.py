@@ -266,6 +266,7 @@ def test_name_the_device_resolved_to_that_address_allows_the_flow_on_dns(
     (out,) = result.outbound
     assert out.allowed_by == "vendor updates: firmware"
     assert out.allowed_basis == AllowBasis.DNS
+    assert result.reasons == ("nothing crossed but what the policy allows (1 flow(s))",)
 
 
 def test_name_resolved_to_another_address_does_not_allow_this_one(tmp_path: Path) -> None:
