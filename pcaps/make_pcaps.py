@@ -84,6 +84,7 @@ class Case:
     capture_note: str = ""  # filled by build(): interface + exact command
     problems: list[str] = field(default_factory=list)
     depends: tuple[str, ...] = ()
+    policy: str = ""  # TOML text; written as policy.toml and passed with --policy
 
 
 # ======================================================================
@@ -627,6 +628,22 @@ class Scope:
         ip = ipaddress.ip_address(addr)
         return ip.is_multicast or ip.is_link_local or ip.is_unspecified or addr == "255.255.255.255"
 
+    @staticmethod
+    def link_scoped(addr: str, igmp: bool) -> bool:
+        """Destinations no router forwards: limited broadcast, link-local, 224.0.0.0/24,
+        SSDP's 239.255.255.250, IPv6 multicast of scope <= 2, and every IGMP packet."""
+        ip = ipaddress.ip_address(addr)
+        if ip.is_link_local or addr == "255.255.255.255" or addr == "239.255.255.250":
+            return True
+        if ip.version == 6:
+            return ip.is_multicast and (ip.packed[1] & 0x0F) <= 2
+        return ip in ipaddress.ip_network("224.0.0.0/24") or (ip.is_multicast and igmp)
+
+    def foreign_on_link(self, src: str, dst: str, igmp: bool) -> bool:
+        """A sender outside the closed network talking to a link-scoped destination."""
+        outside = not self.inside(src) and not self.local_scope(src)
+        return outside and self.link_scoped(dst, igmp)
+
     def outbound(self, a: str, b: str) -> bool:
         """One end inside, the other a routable address outside."""
         for x, y in ((a, b), (b, a)):
@@ -712,6 +729,7 @@ def analyse(path: Path, closed: Iterable[str]) -> dict[str, object]:
     flows: dict[tuple[object, ...], Flow] = {}
     dns_queries: list[dict[str, object]] = []
     pending: dict[tuple[object, ...], dict[str, object]] = {}
+    foreign: dict[str, list[int]] = {}
 
     for row in rows:
         frame = int(row["frame.number"][0])
@@ -719,6 +737,9 @@ def analyse(path: Path, closed: Iterable[str]) -> dict[str, object]:
         if o is None:
             continue
         src, dst, l4 = o
+        if scope.foreign_on_link(src, dst, "igmp" in row["frame.protocols"][0].split(":")):
+            foreign.setdefault(src, []).append(frame)
+            continue
         if l4 in ("icmp", "icmpv6") and icmp_error(row, l4):
             inner = inner_tuple(row)
             if inner:
@@ -780,6 +801,7 @@ def analyse(path: Path, closed: Iterable[str]) -> dict[str, object]:
         "dns": dns_queries,
         "problems": ["truncated"] if truncated else [],
         "frames": len(rows),
+        "foreign": [{"address": a, "frames": f} for a, f in foreign.items()],
     }
 
 
@@ -820,9 +842,11 @@ def derive_verdict(result: dict[str, object]) -> str:
     assert isinstance(outbound, list)
     if result["problems"]:
         return "inconclusive"
+    outbound = [f for f in outbound if "allowed_basis" not in f]
+    dns = [d for d in result["dns"] if not d.get("allowed")]  # type: ignore[attr-defined]
     if any(f["state"] in ("established", "two_way") for f in outbound):
         return "not_isolated"
-    if outbound or result["dns"]:
+    if outbound or dns:
         return "isolated_with_attempts"
     return "isolated"
 
@@ -853,7 +877,9 @@ def write_expect(case: Case, out: Path, result: dict[str, object]) -> None:
         f"closed_network = {toml_value(list(CLOSED_NETWORK))}",
         f"problems = {toml_value(result['problems'])}",
     ]
-    for table in ("outbound", "dns"):
+    if case.policy:
+        lines.append(f"policy = {toml_value(POLICY_FILE)}")
+    for table in ("outbound", "dns", "foreign"):
         for entry in result[table]:  # type: ignore[attr-defined]
             lines += ["", f"[[{table}]]"]
             lines += [f"{k} = {toml_value(v)}" for k, v in entry.items()]
@@ -928,6 +954,8 @@ def write_readme(case: Case, out: Path, result: dict[str, object]) -> None:
             f"{'in' if sorted_timestamps(out / name) else '**not** in'} timestamp order"
         )
     problems = ", ".join(result["problems"]) or "none"  # type: ignore[arg-type]
+    closed = " --closed-network ".join(CLOSED_NETWORK)
+    run_args = f"`--closed-network {closed}`{policy_note(case)}"
     text = f"""# {case.name}
 
 {case.description}
@@ -943,7 +971,7 @@ def write_readme(case: Case, out: Path, result: dict[str, object]) -> None:
 
 ## What camaudit must yield
 
-Verdict **`{case.verdict}`** with `--closed-network {" --closed-network ".join(CLOSED_NETWORK)}`;
+Verdict **`{case.verdict}`** with {run_args};
 problems: {problems}.
 
 {case.why}
@@ -1060,6 +1088,13 @@ Notes:
   seen `established`; UDP answered `two_way`, else `one_way`; ICMP echo
   answered `two_way`, else `attempted`. One flow per 5-tuple (ICMP: per echo
   identifier). DNS: every question on port 53, with rcode and answer addresses.
+- A case folder with `policy.toml` is run with `--policy` (expect.toml:
+  `policy = "policy.toml"`); an outbound flow the policy accepts carries
+  `allowed_basis` (`dns`: the device's own look-up of an allowed name answered
+  with that address, earlier in the capture) and an allowed look-up `allowed`.
+  `[[foreign]]` lists each host that sends from an address outside the closed
+  network to a link-scoped destination (IGMP, 224.0.0.0/24, 239.255.255.250,
+  broadcast, ff02::/16): a finding with every frame it sent, not a crossing.
 """
     (PCAPS / "README.md").write_text(text)
 
@@ -1314,6 +1349,245 @@ add(
 )
 
 
+# ----------------------------------------------------------------------
+# cases with a policy file, and a neighbour with a foreign address (issue 8)
+
+POLICY_FILE = "policy.toml"
+VENDOR_NAME = "updates.vendor.example"
+VENDOR_POLICY = f"""\
+# Allow the vendor's update service by name only. The name counts when the capture
+# shows the camera's own DNS look-up of it answered with the address it then talks
+# to; the HTTP Host header and TLS SNI are the camera's own words and do not count
+# (the rule does not set trust_client_names).
+schema_version = 1
+name = "vendor updates by name"
+closed_network = {toml_value(list(CLOSED_NETWORK))}
+
+[[allow]]
+name = "vendor updates"
+names = ["{VENDOR_NAME}"]
+reason = "firmware update checks (lab)"
+"""
+FOREIGN_V4 = "192.0.2.64"
+
+
+def http_post(host: str) -> str:
+    return (
+        rf"POST /api/upload HTTP/1.1\r\nHost: {host}\r\nUser-Agent: cam1\r\n"
+        r"Content-Type: application/octet-stream\r\nContent-Length: 8\r\n\r\nsnapshot"
+    )
+
+
+def policy_note(case: Case) -> str:
+    return f" and `--policy {POLICY_FILE}` (in this folder)" if case.policy else ""
+
+
+def _under(name: str, suffixes: Iterable[str]) -> bool:
+    name = name.lower().rstrip(".")
+    return any(name == s or name.endswith("." + s) for s in (x.lower() for x in suffixes))
+
+
+def dns_resolutions(path: Path) -> list[tuple[str, str, list[str], int]]:
+    """(client, name, answer addresses, response frame) for every NOERROR answer."""
+    fields = ["frame.number", "ip.dst", "ipv6.dst", "dns.qry.name", "dns.a", "dns.aaaa"]
+    argv = ["tshark", "-n", "-r", str(path), "-Y", "dns.flags.response==1 && dns.flags.rcode==0"]
+    argv += ["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=|"]
+    for f in fields:
+        argv += ["-e", f]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=True)
+    out = []
+    for line in proc.stdout.splitlines():
+        frame, v4, v6, name, a, aaaa = line.split("\t")
+        answers = [x for x in (a.split("|") + aaaa.split("|")) if x]
+        out.append(((v4 or v6).split("|")[0], name.split("|")[0], answers, int(frame)))
+    return out
+
+
+def _rule_fits(rule: dict[str, object], proto: str, port: object) -> bool:
+    ports = rule.get("ports") or []
+    return rule.get("proto") in (None, proto) and (not ports or port in ports)  # type: ignore[operator]
+
+
+def apply_policy(case: Case, path: Path, result: dict[str, object]) -> dict[str, object]:
+    """The oracle's reading of the case's name rules: a flow is allowed when the same
+    client's look-up of a listed name was answered with the flow's destination before
+    the flow's first frame (basis "dns"), or, in a rule with trust_client_names, when its
+    SNI/Host is under a listed name. A look-up of a listed name is allowed too."""
+    policy = tomllib.loads(case.policy)
+    rules = [*policy.get("allow", []), *policy.get("exception", [])]
+    resolved = dns_resolutions(path)
+    for flow in result["outbound"]:  # type: ignore[attr-defined]
+        for rule in rules:
+            if not _rule_fits(rule, flow["proto"], flow.get("dport")):
+                continue
+            seen = any(
+                client == flow["src"] and _under(name, rule["names"]) and flow["dst"] in answers
+                for client, name, answers, frame in resolved
+                if frame < flow["first_frame"]
+            )
+            claimed = [flow.get("sni", ""), flow.get("http_host", "")]
+            if seen:
+                flow["allowed_basis"] = "dns"
+            elif rule.get("trust_client_names") and any(
+                n and _under(n, rule["names"]) for n in claimed
+            ):
+                flow["allowed_basis"] = "sni/host (trusted by policy)"
+            if "allowed_basis" in flow:
+                break
+    for lookup in result["dns"]:  # type: ignore[attr-defined]
+        if any(_rule_fits(r, "udp", 53) and _under(lookup["name"], r["names"]) for r in rules):
+            lookup["allowed"] = True
+    return result
+
+
+def build_host_unresolved(case: Case, out: Path) -> None:
+    with fresh_lab() as lab:
+        lab.gw_policy("forward")
+        local_services(lab)
+        lab.tcp_listener("inet", CLOUD_V4, 80, HTTP_OK)
+        settle_lab()
+        with cam_capture(lab, out / case.files[0]) as cap:
+            background(lab)
+            expect_out(dns_query(lab, "Telemetry.Vendor.EXAMPLE"), "NXDOMAIN")
+            expect_out(tcp_connect(lab, CLOUD_V4, 80, 48081, http_post(VENDOR_NAME)), "established")
+        case.capture_note = describe_capture(cap, CAM_PORT)
+
+
+def build_host_resolved(case: Case, out: Path) -> None:
+    with fresh_lab() as lab:
+        lab.gw_policy("forward")
+        local_services(lab, {VENDOR_NAME: {"A": [INET_V4]}})
+        lab.tcp_listener("inet", INET_V4, 80, HTTP_OK)
+        settle_lab()
+        with cam_capture(lab, out / case.files[0]) as cap:
+            background(lab)
+            expect_out(dns_query(lab, "Updates.Vendor.Example"), "NOERROR")
+            expect_out(tcp_connect(lab, INET_V4, 80, 48082, http_post(VENDOR_NAME)), "established")
+        case.capture_note = describe_capture(cap, CAM_PORT)
+
+
+#: Run in cam2: what an mDNS responder does on start-up. Joining 224.0.0.251 makes the
+#: kernel send IGMPv3 membership reports (from the interface's first address), then one
+#: mDNS query goes out from port 5353; closing the socket leaves the group (more reports).
+MDNS_JOIN_AND_ASK = f"""
+import socket, time
+import dns.message
+src, group = "{FOREIGN_V4}", "224.0.0.251"
+query = dns.message.make_query("_rtsp._tcp.local", "PTR")
+query.id, query.flags = 0, 0
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src))
+sock.setsockopt(
+    socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(group) + socket.inet_aton(src)
+)
+sock.bind((src, 5353))
+time.sleep(1.2)
+sock.sendto(query.to_wire(), (group, 5353))
+time.sleep(0.3)
+sock.close()
+time.sleep(1.2)
+print("sent")
+"""
+
+
+def build_foreign_multicast(case: Case, out: Path) -> None:
+    with fresh_lab() as lab:
+        lab.gw_policy("drop")
+        local_services(lab)
+        # cam2 carries a foreign address first (so the kernel also picks it for IGMP),
+        # then its lab address; the default route goes back through the gateway.
+        cam2 = HOSTS["cam2"].v4
+        lab.ip("cam2", "-4", "addr", "flush", "dev", "eth0")
+        lab.ip("cam2", "addr", "add", f"{FOREIGN_V4}/24", "dev", "eth0")
+        lab.ip("cam2", "addr", "add", f"{cam2}/24", "dev", "eth0")
+        lab.ip("cam2", "route", "add", "default", "via", GW_INSIDE_V4)
+        settle_lab()
+        with cam_capture(lab, out / case.files[0]) as cap:
+            background(lab)
+            expect_out(lab.run("cam2", [sys.executable, "-c", MDNS_JOIN_AND_ASK]).strip(), "sent")
+            expect_out(
+                lab.agent("cam2", "multicast", "ssdp", "--src", FOREIGN_V4, "--sport", "41900"),
+                "sent",
+            )
+        case.capture_note = describe_capture(cap, CAM_PORT) + (
+            f"\nBefore the capture, cam2's IPv4 addresses were set to {FOREIGN_V4}/24 "
+            f"(first, so it is the interface's primary address) and {cam2}/24:\n\n```\n"
+            f"ip -n cam2-<suffix> -4 addr flush dev eth0\n"
+            f"ip -n cam2-<suffix> addr add {FOREIGN_V4}/24 dev eth0\n"
+            f"ip -n cam2-<suffix> addr add {cam2}/24 dev eth0\n"
+            f"ip -n cam2-<suffix> route add default via {GW_INSIDE_V4}\n```\n"
+            "\nThe mDNS step is `MDNS_JOIN_AND_ASK` in make_pcaps.py (a Python socket that "
+            "joins 224.0.0.251 on the foreign address, sends one query and leaves).\n"
+        )
+
+
+add(
+    Case(
+        "host-header-unresolved",
+        "cam1 POSTs to an outside address with `Host:` an allowed name it never resolved.",
+        "not_isolated",
+        ["host-header-unresolved.pcap"],
+        LOCAL + " cam1 asks the gateway's resolver for `Telemetry.Vendor.EXAMPLE` (mixed "
+        "case on the wire) and gets NXDOMAIN. It never looks up `updates.vendor.example`, "
+        "yet opens TCP 48081 -> 203.0.113.5:80 and sends `POST /api/upload HTTP/1.1` with "
+        "`Host: updates.vendor.example`; the lab server answers `HTTP/1.1 200 OK`. "
+        "Gateway: forward. The case's `policy.toml` allows `names = "
+        '["updates.vendor.example"]` (without `trust_client_names`).',
+        "The Host header is written by the camera and names whatever it likes; nothing in "
+        "the capture ties `updates.vendor.example` to 203.0.113.5 for this camera. The "
+        "allow rule therefore does not apply, and an established outbound HTTP session is "
+        "`not_isolated`. The NXDOMAIN look-up is an attempt; its evidence filter must "
+        "select the mixed-case question (Wireshark's `==` is case-sensitive).",
+        build_host_unresolved,
+        policy=VENDOR_POLICY,
+    ),
+    "tcpdump on p-cam1; gw forward; policy by name",
+)
+add(
+    Case(
+        "host-header-resolved",
+        "cam1 resolves an allowed name and POSTs to the address it was given.",
+        "isolated",
+        ["host-header-resolved.pcap"],
+        LOCAL + " cam1 asks the gateway's resolver for `Updates.Vendor.Example` A (mixed "
+        "case on the wire) and gets 198.51.100.10; it then opens TCP 48082 -> "
+        "198.51.100.10:80 and sends `POST /api/upload HTTP/1.1` with `Host: "
+        "updates.vendor.example`; the lab server answers `HTTP/1.1 200 OK`. Gateway: "
+        'forward. The case\'s `policy.toml` allows `names = ["updates.vendor.example"]`.',
+        "The camera's own look-up, answered before the connection, shows that "
+        "`updates.vendor.example` is 198.51.100.10: the policy's name rule accepts both "
+        "the look-up and the session (basis `dns`), so nothing crossed that the policy "
+        "does not allow: `isolated` under this policy (without it: `not_isolated`).",
+        build_host_resolved,
+        policy=VENDOR_POLICY,
+    ),
+    "tcpdump on p-cam1; gw forward; policy by name",
+)
+add(
+    Case(
+        "foreign-address-multicast",
+        "A neighbour with a foreign address sends IGMP, mDNS and SSDP on the segment.",
+        "isolated",
+        ["foreign-address-multicast.pcap"],
+        LOCAL + f" cam2 carries {FOREIGN_V4}/24 (a documentation address outside the "
+        "closed network, first on its interface) besides 10.66.0.22/24. It joins "
+        "224.0.0.251 (IGMPv3 membership reports to 224.0.0.22), sends one mDNS query "
+        f"{FOREIGN_V4}:5353 -> 224.0.0.251:5353 for `_rtsp._tcp.local` PTR and leaves the "
+        f"group (more reports), then sends an SSDP `M-SEARCH` {FOREIGN_V4}:41900 -> "
+        "239.255.255.250:1900. Nobody answers. The bridge floods all of it to cam1's port. "
+        "Gateway: drop.",
+        "Every packet from the foreign address goes to a link-scoped destination (IGMP, "
+        "224.0.0.0/24, SSDP's 239.255.255.250): no router forwarded it, so it is no "
+        "crossing and the verdict stays `isolated`. camaudit reports the host as its own "
+        "finding (`FOREIGN-ADDRESS-ON-SEGMENT`, listed as `[[foreign]]` in expect.toml "
+        "with every frame it sent).",
+        build_foreign_multicast,
+    ),
+    "tcpdump on p-cam1; cam2 with a second, foreign address",
+)
+
+
 # ======================================================================
 # main
 
@@ -1333,6 +1607,8 @@ def check_case(case: Case, out: Path) -> dict[str, object]:
         raise RuntimeError(f"{case.name}: outbound differs under the default closed set")
     if result["problems"] != case.problems:
         raise RuntimeError(f"{case.name}: problems {result['problems']} != {case.problems}")
+    if case.policy:
+        result = apply_policy(case, out / case.files[0], result)
     derived = derive_verdict(result)
     if derived != case.verdict:
         raise RuntimeError(f"{case.name}: tshark says {derived}, case wants {case.verdict}")
@@ -1351,6 +1627,8 @@ def build(name: str, done: set[str]) -> None:
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    if case.policy:
+        (out / POLICY_FILE).write_text(case.policy)
     case.build(case, out)
     built = [name]
     if case.build is build_sll:  # one run makes both SLL cases

@@ -93,6 +93,7 @@ def _outbound(o: OutboundFlow) -> dict[str, Any]:
         "label": o.label,
         "label_source": o.label_source,
         "allowed_by": o.allowed_by,
+        "allowed_basis": o.allowed_basis.value if o.allowed_basis else None,
         "rejected_by": rejected,
         "reply_unseen": f.reply_unseen,
         "vlan": f.vlan,

@@ -115,7 +115,7 @@ def _outbound(report: Report) -> Table:
         arrow = "→" if row["direction"] == "outbound" else "←"
         state = row["state"] + (f" [{row['conn_state']}]")
         if row["allowed_by"]:
-            state += " (allowed)"
+            state += f" (allowed: {row['allowed_basis']})"
         port = f"{row['dport']}/{row['proto']}" if row["proto"] in ("tcp", "udp") else row["proto"]
         table.add_row(
             _t(row["device"]),

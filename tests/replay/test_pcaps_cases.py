@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import jsonschema
 import pytest
 
 from camaudit import verify
+from camaudit.report.build import schema
 from tests.replay.cases import Case, cases
 
 CASES = cases()
@@ -41,9 +43,11 @@ def _problem_codes(report: dict[str, Any]) -> set[str]:
 def test_case_matches_its_expectation(case: Case) -> None:
     expect = case.expect
     for capture in case.captures:
-        result = verify([capture], closed_network=expect.get("closed_network", ()))
+        policy = case.folder / expect["policy"] if "policy" in expect else None
+        result = verify([capture], closed_network=expect.get("closed_network", ()), policy=policy)
         report = result.report
         where = f"{case.name}/{capture.name}"
+        jsonschema.validate(report, schema())
         assert report["verdict"] == expect["verdict"], (where, report["reasons"])
         assert _problem_codes(report) == set(expect.get("problems", [])), where
 
@@ -63,6 +67,7 @@ def test_case_matches_its_expectation(case: Case) -> None:
             for key in ("sni", "http_host"):
                 if key in row:
                     assert match[0][key] == row[key], (where, key)
+            assert match[0]["allowed_basis"] == row.get("allowed_basis"), where
 
         got_dns = Counter(
             (
@@ -74,11 +79,28 @@ def test_case_matches_its_expectation(case: Case) -> None:
             )
             for d in report["dns"]
         )
+        # DNS names are case-insensitive; camaudit reports them lower-cased, tshark as sent.
         want_dns = Counter(
-            (d["name"], d["qtype"], d["rcode"], d["frame"], tuple(sorted(d.get("answers", []))))
+            (
+                d["name"].lower(),
+                d["qtype"],
+                d["rcode"],
+                d["frame"],
+                tuple(sorted(d.get("answers", []))),
+            )
             for d in expect.get("dns", [])
         )
         assert got_dns == want_dns, where
+
+        foreign = {
+            f["device"]: {n for e in f["evidence"] for n in e["frames"]}
+            for f in report["findings"]
+            if f["rule"] == "FOREIGN-ADDRESS-ON-SEGMENT"
+        }
+        want_foreign = {row["address"]: set(row["frames"]) for row in expect.get("foreign", [])}
+        assert foreign.keys() == want_foreign.keys(), where
+        for address, cited in foreign.items():
+            assert cited <= want_foreign[address], (where, address)
 
 
 def _is_addr(text: str) -> bool:
