@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from camaudit.traffic.capfile import RawBatch
+from camaudit.traffic.capfile import SUPPORTED_LINKTYPES, RawBatch
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -57,7 +57,7 @@ _HARMLESS_ETHERTYPES = (0x0806, 0x8035, 0x88CC, 0x888E, 0x8863, 0x8809, 0x8808, 
 _HARMLESS = np.array([*_HARMLESS_ETHERTYPES, 0x9000, NETLINK, NO_PAYLOAD])
 _HARMLESS_SET = frozenset(_HARMLESS.tolist())
 _UNWRAP = np.array([*_VLAN_TYPES, PPPOE_SESSION, 0x8847, 0x8848, PPP_FRAMED, PPP_PROTOCOL])
-_LINKTYPES = np.array(sorted({0, 1, 9, 12, 14, 50, 101, 104, 108, 113, 204, 228, 229, 276}))
+_LINKTYPES = np.array(sorted(SUPPORTED_LINKTYPES))
 _MAX_HEADERS = 64
 _PPP_PROTOCOLS = {0x0021: ETH_IPV4, 0x0057: ETH_IPV6, 0x0281: 0x8847, 0x0283: 0x8848}
 #: Cisco SNAP protocols (OUI 00:00:0c): CDP, VTP, DTP, PVST+, UDLD.

@@ -231,7 +231,7 @@ def _file_problems(
         names = ", ".join(linktype_name(k) for k in sorted(unknown))
         raise InputError(
             f"{info.path}: link type {names} is not supported "
-            "(supported: Ethernet, 802.1Q, Linux SLL/SLL2, raw IP, BSD loopback)"
+            "(supported: Ethernet, Linux SLL/SLL2, PPP, Cisco HDLC, raw IP, BSD loopback)"
         )
     for kind, count in sorted(unknown.items()):
         problems.append(
