@@ -57,7 +57,8 @@ _HARMLESS_ETHERTYPES = (0x0806, 0x8035, 0x88CC, 0x888E, 0x8863, 0x8809, 0x8808, 
 _HARMLESS = np.array([*_HARMLESS_ETHERTYPES, 0x9000, NETLINK, NO_PAYLOAD])
 _HARMLESS_SET = frozenset(_HARMLESS.tolist())
 _UNWRAP = np.array([*_VLAN_TYPES, PPPOE_SESSION, 0x8847, 0x8848, PPP_FRAMED, PPP_PROTOCOL])
-_LINKTYPES = np.array(sorted(SUPPORTED_LINKTYPES))
+_KNOWN_LINK = np.zeros(max(SUPPORTED_LINKTYPES) + 2, dtype=np.bool_)  # last: "too large"
+_KNOWN_LINK[sorted(SUPPORTED_LINKTYPES)] = True
 _MAX_HEADERS = 64
 _PPP_PROTOCOLS = {0x0021: ETH_IPV4, 0x0057: ETH_IPV6, 0x0281: 0x8847, 0x0283: 0x8848}
 #: Cisco SNAP protocols (OUI 00:00:0c): CDP, VTP, DTP, PVST+, UDLD.
@@ -195,19 +196,25 @@ def _link_layer(b: _Bytes, batch: RawBatch, cols: Columns, end: I64) -> None:
     et[inner] = -lt[inner]
 
     _vlan_tags(b, cols, et, l3, end)
-    known = np.isin(lt, _LINKTYPES) | inner
+    known = _KNOWN_LINK[np.clip(lt, 0, len(_KNOWN_LINK) - 1)] | inner
     cols.status[~known] = UNKNOWN_LINK
     short = known & (end < l3 + 1)
     cols.status[short] = SHORT
     cols.ethertype[:] = et
     cols.l3[:] = l3
-    live = known & ~short
-    wrapped = live & _wrapped(et)
+    # IP straight after the link layer is the common case; only the rest is sorted out here.
+    rest = np.nonzero(known & ~short & (et != ETH_IPV4) & (et != ETH_IPV6))[0]
+    if len(rest):
+        _classify(b, cols, end, rest)
+
+
+def _classify(b: _Bytes, cols: Columns, end: I64, rows: I64) -> None:
+    """Rows that are not IP at the link layer: unwrap, understood non-IP, or not understood."""
+    et = cols.ethertype[rows]
+    wrapped = _wrapped(et)
+    cols.status[rows] = np.where(np.isin(et, _HARMLESS), NOT_IP, NOT_UNDERSTOOD)
     if wrapped.any():
-        _unwrap_rows(b, cols, end, np.nonzero(wrapped)[0])
-    et = cols.ethertype
-    cols.status[live & ~wrapped & (et != ETH_IPV4) & (et != ETH_IPV6)] = NOT_UNDERSTOOD
-    cols.status[live & ~wrapped & np.isin(et, _HARMLESS)] = NOT_IP
+        _unwrap_rows(b, cols, end, rows[wrapped])
 
 
 def _sll_protocol(protocol: I64, hatype: I64) -> I64:
