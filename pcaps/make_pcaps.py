@@ -559,11 +559,13 @@ def mpls_two_labels(frame: bytes) -> bytes:
 
 
 WRAP_NOTE = (
-    "\nThis kernel (firecracker, no loadable modules) cannot make {what}: `ip link add "
-    '... type {kind}` answers "Unknown device type". The traffic above was recorded '
-    "for real, untagged, and every frame was then rewritten by `{func}()` in "
-    "pcaps/make_pcaps.py ({how}). Frame numbers, timestamps and everything from the "
-    "IP header on are unchanged; only the link-layer header differs.\n"
+    "\nThis kernel (firecracker, no loadable modules) cannot make {what}: {why}. The "
+    "traffic above was recorded for real without it, and every frame was then rewritten "
+    "by `{func}()` in pcaps/make_pcaps.py ({how}). {kept}\n"
+)
+KEPT_IP = (
+    "Frame numbers, timestamps and everything from the IP header on are unchanged; only "
+    "the link-layer header differs."
 )
 
 
@@ -581,14 +583,15 @@ def build_pppoe(case: Case, out: Path) -> None:
             )
         wrap_frames(plain, out / case.files[0], pppoe_session)
     case.capture_note = describe_capture(cap, CAM_PORT) + WRAP_NOTE.format(
-        what="a PPPoE session (no /dev/ppp, no pppoe module)",
-        kind="ppp",
+        what="a PPPoE session",
+        why='there is no /dev/ppp and `ip link add ... type ppp` answers "Unknown device type"',
         func="pppoe_session",
         how="each IPv4 frame to or from an address outside 10.66.0.0/24 -- the camera's "
         "own internet traffic, as a camera set to dial PPPoE sends it -- gets EtherType "
         "0x8864 and a PPPoE session header (version 1, type 1, code 0, session "
         f"0x{PPPOE_SESSION_ID:04x}, length) and the PPP protocol 0x0021 inserted after "
         "the MAC addresses; local frames (ARP, RTSP, WS-Discovery) stay plain Ethernet",
+        kept=KEPT_IP,
     )
 
 
@@ -659,15 +662,17 @@ def build_ppp_pcapng(case: Case, out: Path) -> None:
         + "\nand, at the same time, on the gateway's outside leg (filter `ip`):\n\n"
         + describe_capture(cap_wan, "`eth1` in the `gw` namespace").split("\n\n", 1)[1]
         + WRAP_NOTE.format(
-            what="a PPP link (no /dev/ppp)",
-            kind="ppp",
+            what="a PPP link",
+            why='there is no /dev/ppp and `ip link add ... type ppp` answers "Unknown device type"',
             func="ppp_hdlc",
             how="the outside-leg capture's 14-byte Ethernet header is replaced by PPP in "
             "HDLC-like framing, `ff 03` and the PPP protocol 0x0021, and the file's link "
             "type set to 9 (PPP)",
+            kept=KEPT_IP,
         )
         + "\nThe two files were then merged by time into one pcapng with two interfaces "
-        "(interface 0 Ethernet, interface 1 PPP):\n\n```\nmergecap -F pcapng -w "
+        "(interface 0 Ethernet, interface 1 PPP); frame numbers below are the merged "
+        "file's:\n\n```\nmergecap -F pcapng -w "
         f"{case.files[0]} nvr-port.pcap wan-ppp.pcap\n```\n"
     )
 
@@ -686,12 +691,13 @@ def build_mpls(case: Case, out: Path) -> None:
             )
         wrap_frames(plain, out / case.files[0], mpls_two_labels)
     case.capture_note = describe_capture(cap, CAM_PORT) + WRAP_NOTE.format(
-        what="MPLS (no /proc/sys/net/mpls)",
-        kind="mpls",
+        what="MPLS",
+        why="/proc/sys/net/mpls does not exist (no mpls_router)",
         func="mpls_two_labels",
         how="each IPv4/IPv6 frame's EtherType becomes 0x8847 and a two-label stack "
         "(label 1001, then 2002 with bottom-of-stack, TTL 64) is inserted before the IP "
         "header; ARP frames are left as they are",
+        kept=KEPT_IP,
     )
 
 
@@ -755,14 +761,17 @@ def build_erspan(case: Case, out: Path) -> None:
         wrap_frames(plain, out / case.files[0], ErspanWrap())
     case.capture_note = describe_capture(cap, CAM_PORT) + WRAP_NOTE.format(
         what="an ERSPAN or GRE device",
-        kind="erspan",
+        why='`ip link add ... type erspan` (and `type gre`, `type gretap`) answers "Unknown '
+        'device type"',
         func="ErspanWrap",
         how="each frame, whole, becomes the payload of an ERSPAN type II copy as a "
         f"switch's SPAN session sends it: Ethernet {SPAN_SWITCH[0]} -> {SPAN_COLLECTOR[0]}, "
         f"IPv4 {SPAN_SWITCH[1]} -> {SPAN_COLLECTOR[1]} (protocol 47, DF, TTL 64), GRE with "
         "the sequence-number flag and protocol 0x88BE (sequence 0, 1, 2 ...), then the "
         f"8-byte ERSPAN II header (version 1, VLAN 0, session {ERSPAN_SESSION})",
-    ).replace("Only the link-layer header differs", "The mirrored frame is carried whole")
+        kept="Frame numbers and timestamps are unchanged, and each recorded frame is "
+        "carried whole, byte for byte, inside its ERSPAN copy.",
+    )
 
 
 MIDSTREAM_SERVER = """
@@ -1436,6 +1445,12 @@ Notes:
   every forwarded packet**; tshark labels the second copy "TCP Retransmission"
   / "Dup ACK". Frame counts in expect.toml include both copies. The pcapng
   file is not in timestamp order (dumpcap writes each interface in batches).
+- `pppoe-session`, `qinq-three-tags`, `ppp-pcapng`, `mpls` and `erspan-span`:
+  this kernel cannot make PPP, VLAN, MPLS or GRE/ERSPAN devices, so the traffic
+  is recorded for real, untagged, and the encapsulation is added per frame
+  (tcprewrite for VLAN tags, `wrap_frames()` in make_pcaps.py for the rest),
+  keeping frame numbers and timestamps; each case's README says exactly how.
+- `mid-stream` starts after the TCP handshake: its first frame is the server's.
 - tcpdump 4.99 on `any` defaults to LINUX_SLL2 (capinfos: `linux-sll2`);
   `-y LINUX_SLL` gives v1.
 - Dropped SYNs: this kernel (>= 6.5) retransmits SYNs every 1 s for the first

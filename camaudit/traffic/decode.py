@@ -1,11 +1,19 @@
 """Vectorised header decoding: a batch of raw frames -> columns of flow keys.
 
-The common case (Ethernet / 802.1Q / QinQ / Linux SLL / SLL2 / raw IP / BSD
-loopback, IPv4 or IPv6, TCP / UDP / ICMP) is decoded for a whole batch at once
-with numpy gathers. Packets that need more care (IPv4 fragments, IPv6 extension
-headers, ICMP errors) are finished one by one in :mod:`camaudit.traffic.slowpath`.
-Every packet ends with a ``status``: decoded, not IP, unknown link type, cut by
-the snaplen, or malformed, so that nothing is skipped without being counted.
+The common case (Ethernet / any depth of 802.1Q, 802.1ad and 0x9100 tags /
+Linux SLL / SLL2 / raw IP / BSD loopback, IPv4 or IPv6, TCP / UDP / ICMP) is
+decoded for a whole batch at once with numpy gathers. Rare encapsulations below
+the IP header (PPPoE sessions, PPP and Cisco HDLC link types, MPLS label stacks,
+802.2 LLC/SNAP) are unwrapped one frame at a time by :func:`unwrap`, so plain
+Ethernet pays nothing for them. Tunnels above an IP header (GRE, ERSPAN II/III,
+IP-in-IP) yield their inner packets as a batch of their own
+(:func:`tunnel_payloads`). Packets that need more care (IPv4 fragments, IPv6
+extension headers, ICMP errors) are finished in :mod:`camaudit.traffic.slowpath`.
+
+Every packet ends with a ``status``: decoded, understood but not IP (ARP, LLDP,
+STP ...), unknown link type, not understood, cut by the snaplen, or malformed,
+so that nothing is skipped without being counted. The ``UNREAD`` statuses keep
+a verdict from being ``isolated``: it must be a statement about every frame.
 """
 
 from __future__ import annotations
