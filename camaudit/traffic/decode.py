@@ -246,7 +246,9 @@ def _vlan_tags(b: _Bytes, cols: Columns, et: I64, l3: I64, end: I64) -> None:
     """
     rows = np.nonzero(np.isin(et, _VLAN_TYPES))[0]
     first = True
-    while len(rows):
+    for _ in range(_MAX_HEADERS):
+        if not len(rows):
+            return
         cut = end[rows] < l3[rows] + 4
         if cut.any():
             l3[rows[cut]] = end[rows[cut]]  # left for the SHORT check
@@ -259,6 +261,7 @@ def _vlan_tags(b: _Bytes, cols: Columns, et: I64, l3: I64, end: I64) -> None:
         et[rows] = b.u16(tag_at + 2)
         l3[rows] = tag_at + 4
         rows = rows[np.isin(et[rows], _VLAN_TYPES)]
+    et[rows] = UNKNOWN_TYPE  # tags past any real network: a crafted frame, not read
 
 
 def _wrapped(et: I64) -> Bool:
@@ -348,13 +351,15 @@ def _ppp_protocol(data: bytes, pos: int, end: int) -> Step:
 
 def _mpls(data: bytes, pos: int, end: int) -> Step:
     """The label stack down to bottom-of-stack, then IPv4 or IPv6 by the version nibble."""
-    while True:
+    for _ in range(_MAX_HEADERS):
         if pos + 4 > end:
             return SHORT
         bottom = data[pos + 2] & 0x01
         pos += 4
         if bottom:
             break
+    else:
+        return NOT_UNDERSTOOD  # a stack deeper than any real network's: not read
     if pos + 1 > end:
         return SHORT
     version = data[pos] >> 4

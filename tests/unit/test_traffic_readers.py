@@ -392,3 +392,13 @@ def test_snap_and_linux_cooked_pppoe_and_ppp_link_types_reach_ip(tmp_path: Path)
     for i, (linktype, frame) in enumerate(cases):
         (flow,) = analyse([write_pcap(tmp_path / f"{i}.pcap", [(T0, frame)], linktype)]).flows
         assert (flow.orig, flow.resp, flow.resp_port) == (CAM, OUT, 8666), linktype
+
+
+def test_a_frame_of_endless_vlan_tags_is_not_understood_and_does_not_stall(
+    tmp_path: Path,
+) -> None:
+    frame = bytes(Ether(src=CAM_MAC, dst=GW_MAC, type=0x8100)) + b"\x00\x64\x81\x00" * 200_000
+    path = write_pcap(tmp_path / "v.pcap", [(T0, f) for f in [*_local(), frame]])
+    report = _verify([path])
+    assert report["verdict"] == "inconclusive"
+    assert "frame(s) 3" in _undecoded(report)["message"]
