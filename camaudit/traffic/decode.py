@@ -547,8 +547,8 @@ def tunnel_payloads(batch: RawBatch, cols: Columns) -> RawBatch | None:
     starts: list[int] = []
     types: list[int] = []
     for row in rows.tolist():
-        l3, l4 = int(cols.l3[row]), int(cols.l4[row])
-        if not cols.v6[row] and int.from_bytes(data[l3 + 6 : l3 + 8], "big") & 0x1FFF:
+        l4 = int(cols.l4[row])
+        if l4 < 0:
             continue  # a later fragment: its bytes are counted with the outer flow
         keep.append(row)
         limit = int(batch.off[row] + batch.caplen[row])

@@ -402,3 +402,24 @@ def test_a_frame_of_endless_vlan_tags_is_not_understood_and_does_not_stall(
     report = _verify([path])
     assert report["verdict"] == "inconclusive"
     assert "frame(s) 3" in _undecoded(report)["message"]
+
+
+def test_later_fragments_of_a_tunnel_packet_are_not_read_as_tunnel_headers(
+    tmp_path: Path,
+) -> None:
+    from scapy.layers.inet import fragment
+    from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, fragment6
+
+    inner = bytes(udp(CAM, OUT, 5000, 8800, b"x" * 2500))
+    gre = struct.pack("!HH", 0, 0x0800) + inner
+    v4 = fragment(IP(src="10.66.0.250", dst=NVR, proto=47, id=9) / Raw(gre), fragsize=1000)
+    v6 = fragment6(
+        IPv6(src="fd66::fe", dst="fd66::10") / IPv6ExtHdrFragment(nh=47, id=5) / Raw(gre), 1200
+    )
+    frames = [eth(f) for f in [*v4, *v6]]
+    path = write_pcap(tmp_path / "f.pcap", [(T0 + i, f) for i, f in enumerate(frames)])
+    summary = analyse([path])
+    assert not [p for p in summary.problems if p.code == "undecoded"], summary.problems
+    (udp_flow,) = [f for f in summary.flows if f.proto == "udp"]
+    assert (udp_flow.orig, udp_flow.resp, udp_flow.first.frame) == (CAM, OUT, 1)
+    assert udp_flow.orig_packets == 2  # the first fragment of each tunnel packet
