@@ -190,9 +190,9 @@ class _Run:
 _MAX_TUNNELS = 8
 _FIRST_FRAMES = 10
 _UNREAD_WHY = {
-    d.UNKNOWN_LINK: "unknown link type",
-    d.NOT_UNDERSTOOD: "protocol not understood",
-    d.MALFORMED: "malformed headers",
+    d.UNKNOWN_LINK: "on an unknown link type",
+    d.NOT_UNDERSTOOD: "with a protocol not understood",
+    d.MALFORMED: "with malformed headers",
 }
 
 
