@@ -116,6 +116,7 @@ class Flow:
     payload_orig: bytes = b""  # first bytes the originator sent (for payload rules)
     payload_resp: bytes = b""
     reply_unseen: bool = False  # orig ACKed a SYN-ACK the capture does not hold
+    mid_stream: bool = False  # TCP with no handshake in the capture: orig guessed from ports
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -487,6 +487,366 @@ def build_gzip(case: Case, out: Path) -> None:
 
 
 # ======================================================================
+# issue 8: encapsulations an auditor meets, and a capture begun mid-stream
+#
+# This machine's kernel (firecracker, no loadable modules) has no 8021q, gre,
+# gretap, erspan, ppp or mpls support (`ip link add ... type vlan|gre|erspan`
+# says "Unknown device type"; no /dev/ppp; no /proc/sys/net/mpls). The traffic
+# is therefore recorded for real in the lab, untagged, and the encapsulation is
+# added afterwards, one frame at a time, by tcprewrite (VLAN tags) or by
+# wrap_frames() below (PPPoE, PPP, MPLS), which keeps every frame's number and
+# timestamp and changes nothing but the link-layer header.
+
+
+def wrap_frames(
+    src: Path, dst: Path, wrap: Callable[[bytes], bytes], linktype: int | None = None
+) -> None:
+    """Rewrite every record of a classic pcap through ``wrap`` (same count, order, times)."""
+    data = src.read_bytes()
+    endian = pcap_endian(data)
+    header = list(struct.unpack(f"{endian}IHHiIII", data[:24]))
+    if linktype is not None:
+        header[6] = linktype
+    out = [struct.pack(f"{endian}IHHiIII", *header)]
+    for off, incl in iter_records(data):
+        ts_sec, ts_frac, _incl, orig = struct.unpack_from(f"{endian}IIII", data, off)
+        frame = wrap(data[off + 16 : off + 16 + incl])
+        grown = len(frame) - incl
+        out.append(struct.pack(f"{endian}IIII", ts_sec, ts_frac, len(frame), orig + grown))
+        out.append(frame)
+    dst.write_bytes(b"".join(out))
+
+
+PPPOE_SESSION_ID = 0x2A2A
+PPP_IP = {0x0800: 0x0021, 0x86DD: 0x0057}  # EtherType -> PPP protocol number
+
+
+def outside_ipv4(frame: bytes) -> bool:
+    """Is this an Ethernet IPv4 frame to or from an address outside the closed network?"""
+    if frame[12:14] != b"\x08\x00":
+        return False
+    scope = Scope(CLOSED_NETWORK)
+    ends = (ipaddress.IPv4Address(frame[26:30]), ipaddress.IPv4Address(frame[30:34]))
+    return not all(scope.inside(str(a)) for a in ends)
+
+
+def pppoe_session(frame: bytes) -> bytes:
+    """An Ethernet IPv4 frame to/from the outside as a PPPoE session frame (RFC 2516).
+
+    The camera's PPPoE WAN setting: its internet traffic goes through its own
+    PPPoE session while the LAN stays plain Ethernet. Other frames unchanged.
+    """
+    ethertype = int.from_bytes(frame[12:14], "big")
+    if not outside_ipv4(frame):
+        return frame
+    ppp = PPP_IP[ethertype].to_bytes(2, "big") + frame[14:]
+    header = struct.pack("!BBHH", 0x11, 0x00, PPPOE_SESSION_ID, len(ppp))
+    return frame[:12] + b"\x88\x64" + header + ppp
+
+
+def ppp_hdlc(frame: bytes) -> bytes:
+    """An Ethernet IP frame as PPP in HDLC-like framing (DLT_PPP: ff 03, protocol)."""
+    ethertype = int.from_bytes(frame[12:14], "big")
+    return b"\xff\x03" + PPP_IP[ethertype].to_bytes(2, "big") + frame[14:]
+
+
+def mpls_two_labels(frame: bytes) -> bytes:
+    """An Ethernet IP frame behind a two-label MPLS stack (RFC 3032); others unchanged."""
+    if int.from_bytes(frame[12:14], "big") not in PPP_IP:
+        return frame
+    outer = (1001 << 12) | 64  # label 1001, TC 0, not bottom, TTL 64
+    inner = (2002 << 12) | 0x100 | 64  # label 2002, bottom of stack
+    return frame[:12] + b"\x88\x47" + struct.pack("!II", outer, inner) + frame[14:]
+
+
+WRAP_NOTE = (
+    "\nThis kernel (firecracker, no loadable modules) cannot make {what}: {why}. The "
+    "traffic above was recorded for real without it, and every frame was then rewritten "
+    "by `{func}()` in pcaps/make_pcaps.py ({how}). {kept}\n"
+)
+KEPT_IP = (
+    "Frame numbers, timestamps and everything from the IP header on are unchanged; only "
+    "the link-layer header differs."
+)
+
+
+def build_pppoe(case: Case, out: Path) -> None:
+    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "ethernet.pcap"
+        lab.gw_policy("forward")
+        local_services(lab)
+        lab.tcp_listener("inet", CLOUD_V4, 8000, r"\x01\x00\x00\x04ack!")
+        settle_lab()
+        with cam_capture(lab, plain) as cap:
+            background(lab)
+            expect_out(
+                tcp_connect(lab, CLOUD_V4, 8000, 48000, r"\x01\x00\x00\x05hello"), "established"
+            )
+        wrap_frames(plain, out / case.files[0], pppoe_session)
+    case.capture_note = describe_capture(cap, CAM_PORT) + WRAP_NOTE.format(
+        what="a PPPoE session",
+        why='there is no /dev/ppp and `ip link add ... type ppp` answers "Unknown device type"',
+        func="pppoe_session",
+        how="each IPv4 frame to or from an address outside 10.66.0.0/24 -- the camera's "
+        "own internet traffic, as a camera set to dial PPPoE sends it -- gets EtherType "
+        "0x8864 and a PPPoE session header (version 1, type 1, code 0, session "
+        f"0x{PPPOE_SESSION_ID:04x}, length) and the PPP protocol 0x0021 inserted after "
+        "the MAC addresses; local frames (ARP, RTSP, WS-Discovery) stay plain Ethernet",
+        kept=KEPT_IP,
+    )
+
+
+def build_qinq3(case: Case, out: Path) -> None:
+    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        untagged = Path(tmp) / "untagged.pcap"
+        lab.gw_policy("forward")
+        local_services(lab)
+        lab.tcp_listener("inet", CLOUD_V4, 8000, "")
+        settle_lab()
+        with cam_capture(lab, untagged) as cap:
+            background(lab)
+            expect_out(tcp_connect(lab, CLOUD_V4, 8000, 48001), "established")
+        tag = ["tcprewrite", "--enet-vlan=add", "--enet-vlan-pri=0", "--enet-vlan-cfi=0"]
+        step = untagged
+        for vid in (100, 200, 300):
+            nxt = Path(tmp) / f"tag{vid}.pcap" if vid != 300 else out / case.files[0]
+            subprocess.run(
+                [*tag, f"--enet-vlan-tag={vid}", "-i", str(step), "-o", str(nxt)], check=True
+            )
+            step = nxt
+        lens_a = [n for _, n in iter_records(untagged.read_bytes())]
+        lens_b = [n for _, n in iter_records(step.read_bytes())]
+        if lens_b != [n + 12 for n in lens_a]:
+            raise RuntimeError("tcprewrite did not grow every frame by 3 tags")
+    case.capture_note = describe_capture(cap, CAM_PORT) + (
+        "\nThis kernel has no `8021q` module, so the capture was taken untagged and "
+        "tagged three times by tcprewrite, each run pushing a new outer 802.1Q tag "
+        "(outermost VLAN 300, then 200, innermost 100):\n\n```\n"
+        + "\n".join(
+            f"{' '.join(tag)} --enet-vlan-tag={v} -i {a} -o {b}"
+            for v, a, b in (
+                (100, "untagged.pcap", "tag100.pcap"),
+                (200, "tag100.pcap", "tag200.pcap"),
+                (300, "tag200.pcap", case.files[0]),
+            )
+        )
+        + "\n```\n\nFrame numbers and payloads are unchanged; each frame grew by 12 bytes "
+        "(make_pcaps.py checks this).\n"
+    )
+
+
+def build_ppp_pcapng(case: Case, out: Path) -> None:
+    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        lan, wan_eth = Path(tmp) / "nvr-port.pcap", Path(tmp) / "gw-eth1.pcap"
+        wan_ppp = Path(tmp) / "wan-ppp.pcap"
+        lab.gw_policy("forward")
+        local_services(lab)
+        lab.tcp_listener("inet", CLOUD_V4, 8000, r"\x01\x00\x00\x04ack!")
+        settle_lab()
+        cap_lan = lab.capture("switch", "p-nvr", lan).start()
+        cap_wan = lab.capture("gw", "eth1", wan_eth, extra=["ip"]).start()
+        try:
+            background(lab)
+            expect_out(
+                tcp_connect(lab, CLOUD_V4, 8000, 48002, r"\x01\x00\x00\x05hello"), "established"
+            )
+        finally:
+            cap_lan.stop()
+            cap_wan.stop(settle=0)
+        wrap_frames(wan_eth, wan_ppp, ppp_hdlc, linktype=9)
+        subprocess.run(
+            ["mergecap", "-F", "pcapng", "-w", str(out / case.files[0]), str(lan), str(wan_ppp)],
+            check=True,
+        )
+    case.capture_note = (
+        describe_capture(cap_lan, "the NVR's switch port (`p-nvr` in the `switch` namespace)")
+        + "\nand, at the same time, on the gateway's outside leg (filter `ip`):\n\n"
+        + describe_capture(cap_wan, "`eth1` in the `gw` namespace").split("\n\n", 1)[1]
+        + WRAP_NOTE.format(
+            what="a PPP link",
+            why='there is no /dev/ppp and `ip link add ... type ppp` answers "Unknown device type"',
+            func="ppp_hdlc",
+            how="the outside-leg capture's 14-byte Ethernet header is replaced by PPP in "
+            "HDLC-like framing, `ff 03` and the PPP protocol 0x0021, and the file's link "
+            "type set to 9 (PPP)",
+            kept=KEPT_IP,
+        )
+        + "\nThe two files were then merged by time into one pcapng with two interfaces "
+        "(interface 0 Ethernet, interface 1 PPP); frame numbers below are the merged "
+        "file's:\n\n```\nmergecap -F pcapng -w "
+        f"{case.files[0]} nvr-port.pcap wan-ppp.pcap\n```\n"
+    )
+
+
+def build_mpls(case: Case, out: Path) -> None:
+    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "ethernet.pcap"
+        lab.gw_policy("forward")
+        local_services(lab)
+        lab.tcp_listener("inet", CLOUD_V4, 8000, r"\x01\x00\x00\x04ack!")
+        settle_lab()
+        with cam_capture(lab, plain) as cap:
+            background(lab)
+            expect_out(
+                tcp_connect(lab, CLOUD_V4, 8000, 48003, r"\x01\x00\x00\x05hello"), "established"
+            )
+        wrap_frames(plain, out / case.files[0], mpls_two_labels)
+    case.capture_note = describe_capture(cap, CAM_PORT) + WRAP_NOTE.format(
+        what="MPLS",
+        why="/proc/sys/net/mpls does not exist (no mpls_router)",
+        func="mpls_two_labels",
+        how="each IPv4/IPv6 frame's EtherType becomes 0x8847 and a two-label stack "
+        "(label 1001, then 2002 with bottom-of-stack, TTL 64) is inserted before the IP "
+        "header; ARP frames are left as they are",
+        kept=KEPT_IP,
+    )
+
+
+SPAN_SWITCH = ("02:66:00:00:00:fe", "10.66.0.250")  # the mirroring switch
+SPAN_COLLECTOR = ("02:66:00:00:00:10", "10.66.0.10")  # the NVR host, as the collector
+ERSPAN_SESSION = 1
+
+
+def ip_checksum(header: bytes) -> int:
+    total = sum(struct.unpack(f"!{len(header) // 2}H", header))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+class ErspanWrap:
+    """Each frame as a SPAN port's ERSPAN type II copy: Ethernet/IPv4/GRE(seq)/ERSPAN/frame."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+
+    def __call__(self, frame: bytes) -> bytes:
+        erspan = struct.pack("!HHI", (1 << 12) | 0, ERSPAN_SESSION & 0x3FF, 0)  # ver 1, vlan 0
+        gre = struct.pack("!HHI", 0x1000, 0x88BE, self.seq)  # S flag: ERSPAN type II
+        payload = gre + erspan + frame
+        src = ipaddress.IPv4Address(SPAN_SWITCH[1]).packed
+        dst = ipaddress.IPv4Address(SPAN_COLLECTOR[1]).packed
+        header = struct.pack(
+            "!BBHHHBBH4s4s",
+            0x45,
+            0,
+            20 + len(payload),
+            self.seq & 0xFFFF,
+            0x4000,
+            64,
+            47,
+            0,
+            src,
+            dst,
+        )
+        header = header[:10] + struct.pack("!H", ip_checksum(header)) + header[12:]
+        self.seq += 1
+        eth = bytes.fromhex(SPAN_COLLECTOR[0].replace(":", "")) + bytes.fromhex(
+            SPAN_SWITCH[0].replace(":", "")
+        )
+        return eth + b"\x08\x00" + header + payload
+
+
+def build_erspan(case: Case, out: Path) -> None:
+    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "mirrored.pcap"
+        lab.gw_policy("forward")
+        local_services(lab)
+        lab.tcp_listener("inet", CLOUD_V4, 8000, r"\x01\x00\x00\x04ack!")
+        settle_lab()
+        with cam_capture(lab, plain) as cap:
+            background(lab)
+            expect_out(
+                tcp_connect(lab, CLOUD_V4, 8000, 48004, r"\x01\x00\x00\x05hello"), "established"
+            )
+        wrap_frames(plain, out / case.files[0], ErspanWrap())
+    case.capture_note = describe_capture(cap, CAM_PORT) + WRAP_NOTE.format(
+        what="an ERSPAN or GRE device",
+        why='`ip link add ... type erspan` (and `type gre`, `type gretap`) answers "Unknown '
+        'device type"',
+        func="ErspanWrap",
+        how="each frame, whole, becomes the payload of an ERSPAN type II copy as a "
+        f"switch's SPAN session sends it: Ethernet {SPAN_SWITCH[0]} -> {SPAN_COLLECTOR[0]}, "
+        f"IPv4 {SPAN_SWITCH[1]} -> {SPAN_COLLECTOR[1]} (protocol 47, DF, TTL 64), GRE with "
+        "the sequence-number flag and protocol 0x88BE (sequence 0, 1, 2 ...), then the "
+        f"8-byte ERSPAN II header (version 1, VLAN 0, session {ERSPAN_SESSION})",
+        kept="Frame numbers and timestamps are unchanged, and each recorded frame is "
+        "carried whole, byte for byte, inside its ERSPAN copy.",
+    )
+
+
+MIDSTREAM_SERVER = """
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+print("READY", flush=True)
+conn, _ = s.accept()
+time.sleep(float(sys.argv[3]))  # the capture starts meanwhile, after the handshake
+conn.sendall(b"\\x17\\x03\\x03\\x00\\x05srvhi")
+conn.recv(100)
+conn.sendall(b"\\x17\\x03\\x03\\x00\\x03bye")
+time.sleep(0.2)
+conn.close()
+"""
+MIDSTREAM_CLIENT = """
+import socket, sys
+c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+c.bind((sys.argv[1], int(sys.argv[2])))
+c.settimeout(10)
+c.connect((sys.argv[3], int(sys.argv[4])))
+print("connected", flush=True)
+c.recv(100)
+c.sendall(b"\\x17\\x03\\x03\\x00\\x04camr")
+while c.recv(100):
+    pass
+c.close()
+print("closed", flush=True)
+"""
+MIDSTREAM_PORT = 54078
+MIDSTREAM_WAIT = 2.0
+
+
+def build_midstream(case: Case, out: Path) -> None:
+    from lab.netlab import wait_for_line
+
+    with fresh_lab() as lab:
+        lab.gw_policy("forward")
+        local_services(lab)
+        server = lab.popen(
+            "inet",
+            [sys.executable, "-c", MIDSTREAM_SERVER, CLOUD_V4, "443", str(MIDSTREAM_WAIT)],
+        )
+        wait_for_line(server, "stdout", "READY", timeout=10)
+        settle_lab()
+        client = lab.popen(
+            "cam1",
+            [
+                sys.executable,
+                "-c",
+                MIDSTREAM_CLIENT,
+                CAM1.v4,
+                str(MIDSTREAM_PORT),
+                CLOUD_V4,
+                "443",
+            ],
+        )
+        wait_for_line(client, "stdout", "connected", timeout=10)
+        with cam_capture(lab, out / case.files[0]) as cap:
+            wait_for_line(client, "stdout", "closed", timeout=15)
+    case.capture_note = describe_capture(cap, CAM_PORT) + (
+        f"\nThe connection cam1:{MIDSTREAM_PORT} -> 203.0.113.5:443 was opened (handshake "
+        "complete) *before* tcpdump started; the server waited "
+        f"{MIDSTREAM_WAIT} s after accepting, then spoke first. So the first frame of the "
+        "flow is the server's (203.0.113.5:443 -> cam1), and the capture holds no SYN. "
+        "Server and client are small Python socket scripts (`MIDSTREAM_SERVER`, "
+        "`MIDSTREAM_CLIENT` in make_pcaps.py) run in the `inet` and `cam1` namespaces.\n"
+    )
+
+
+# ======================================================================
 # classic pcap byte-level helpers
 
 PCAP_MAGICS = {0xA1B2C3D4: "us", 0xA1B23C4D: "ns"}
@@ -655,6 +1015,18 @@ class Scope:
 def outer(row: dict[str, list[str]]) -> tuple[str, str, str] | None:
     """(src, dst, outer L4 protocol) of a frame, from its protocol stack."""
     protos = row["frame.protocols"][0].split(":") if row["frame.protocols"] else []
+    if "gre" in protos:
+        # a tunnel (a SPAN port's ERSPAN copy): the carried packet is the evidence
+        inner = protos.index("gre")
+        protos = protos[inner:]
+        depth = sum(1 for p in row["frame.protocols"][0].split(":")[:inner] if p == "ip")
+        if len(row["ip.src"]) > depth:
+            return (
+                row["ip.src"][depth],
+                row["ip.dst"][depth],
+                next((p for p in protos if p in L4), ""),
+            )
+        return None
     if row["ip.src"]:
         src, dst = row["ip.src"][0], row["ip.dst"][0]
     elif row["ipv6.src"]:
@@ -705,10 +1077,11 @@ class Flow:
     icmp_error: bool = False
     sni: str = ""
     http_host: str = ""
+    midstream: bool = False  # no handshake in the capture; data both ways
 
     def state(self) -> str:
         if self.proto == "tcp":
-            if self.synack:
+            if self.synack or self.midstream:
                 return "established"
             return "rejected" if self.reset or self.icmp_error else "attempted"
         if self.icmp_error:
@@ -716,6 +1089,20 @@ class Flow:
         if self.proto == "udp":
             return "two_way" if self.answered else "one_way"
         return "two_way" if self.answered else "attempted"
+
+
+def midstream_reply(
+    row: dict[str, list[str]], l4: str, sport: object, dport: object, scope: Scope, src: str
+) -> bool:
+    """A TCP packet without SYN from an outside server port to an inside ephemeral port."""
+    return (
+        l4 == "tcp"
+        and not flag(row, "tcp.flags.syn")
+        and not scope.inside(src)
+        and isinstance(sport, int)
+        and isinstance(dport, int)
+        and sport < 1024 <= dport
+    )
 
 
 def flow_key(src: str, dst: str, proto: str, sport: object, dport: object) -> tuple[object, ...]:
@@ -766,6 +1153,11 @@ def analyse(path: Path, closed: Iterable[str]) -> dict[str, object]:
         rev = flow_key(dst, src, l4, dport, sport)
         if rev in flows:
             flow, from_dst = flows[rev], True
+        elif fwd not in flows and midstream_reply(row, l4, sport, dport, scope, src):
+            # The capture began inside an open connection and the server spoke
+            # first: as Zeek, the end on the server port is the responder.
+            flows[rev] = flow = Flow(dst, src, l4, sport, frame, midstream=True)
+            from_dst = True
         else:
             if fwd not in flows:
                 if not scope.inside(src):
@@ -795,6 +1187,8 @@ def analyse(path: Path, closed: Iterable[str]) -> dict[str, object]:
             entry["sni"] = f.sni
         if f.http_host:
             entry["http_host"] = f.http_host
+        if f.midstream:
+            entry["mid_stream"] = True
         outbound.append(entry)
     return {
         "outbound": outbound,
@@ -1079,6 +1473,12 @@ Notes:
   every forwarded packet**; tshark labels the second copy "TCP Retransmission"
   / "Dup ACK". Frame counts in expect.toml include both copies. The pcapng
   file is not in timestamp order (dumpcap writes each interface in batches).
+- `pppoe-session`, `qinq-three-tags`, `ppp-pcapng`, `mpls` and `erspan-span`:
+  this kernel cannot make PPP, VLAN, MPLS or GRE/ERSPAN devices, so the traffic
+  is recorded for real, untagged, and the encapsulation is added per frame
+  (tcprewrite for VLAN tags, `wrap_frames()` in make_pcaps.py for the rest),
+  keeping frame numbers and timestamps; each case's README says exactly how.
+- `mid-stream` starts after the TCP handshake: its first frame is the server's.
 - tcpdump 4.99 on `any` defaults to LINUX_SLL2 (capinfos: `linux-sll2`);
   `-y LINUX_SLL` gives v1.
 - Dropped SYNs: this kernel (>= 6.5) retransmits SYNs every 1 s for the first
@@ -1585,6 +1985,104 @@ add(
         build_foreign_multicast,
     ),
     "tcpdump on p-cam1; cam2 with a second, foreign address",
+)
+add(
+    Case(
+        "pppoe-session",
+        "Established TCP to 203.0.113.5:8000 inside PPPoE session frames (EtherType 0x8864).",
+        "not_isolated",
+        ["pppoe-session.pcap"],
+        LOCAL + " Then cam1 TCP 48000 -> 203.0.113.5:8000 sends 9 bytes, the lab server "
+        "answers 8 and closes. Gateway: forward. The frames of that connection are then "
+        "carried in a PPPoE session; the local traffic stays plain Ethernet (see Capture).",
+        "The reader must look through PPPoE and PPP: the handshake inside was answered "
+        "from outside (`established`). A decoder that counts PPPoE frames as 'not IP' "
+        "sees only the local traffic and says `isolated`.",
+        build_pppoe,
+    ),
+    "tcpdump on p-cam1 + PPPoE session headers added per frame",
+)
+add(
+    Case(
+        "qinq-three-tags",
+        "SYN/SYN-ACK to 203.0.113.5:8000 behind three stacked 802.1Q tags (300/200/100).",
+        "not_isolated",
+        ["qinq-three-tags.pcap"],
+        LOCAL + " Then cam1 TCP 48001 -> 203.0.113.5:8000 connects (the server reads, "
+        "sends nothing, closes). Gateway: forward. Every frame then carries three 802.1Q "
+        "tags.",
+        "Any depth of VLAN tags must be looked through: the SYN-ACK from outside makes "
+        "the flow `established`.",
+        build_qinq3,
+    ),
+    "tcpdump on p-cam1 (untagged) + 3 x `tcprewrite --enet-vlan=add`",
+)
+add(
+    Case(
+        "ppp-pcapng",
+        "pcapng: interface 0 Ethernet (NVR port), interface 1 PPP carrying outside TCP.",
+        "not_isolated",
+        ["ppp-second-interface.pcapng"],
+        LOCAL + " Then cam1 TCP 48002 -> 203.0.113.5:8000 sends 9 bytes, the lab server "
+        "answers 8 and closes. Gateway: forward. Interface 0 (the NVR's port) sees only "
+        "the local traffic; the outside TCP is only on interface 1, the gateway's "
+        "outside leg written as PPP.",
+        "The PPP interface holds an established connection to the outside. A reader "
+        "that skips a link type because other interfaces are readable would say "
+        "`isolated`.",
+        build_ppp_pcapng,
+    ),
+    "tcpdump on p-nvr + tcpdump on gw eth1 (as PPP), merged by mergecap",
+)
+add(
+    Case(
+        "mpls",
+        "Established TCP to 203.0.113.5:8000 behind a two-label MPLS stack.",
+        "not_isolated",
+        ["mpls.pcap"],
+        LOCAL + " Then cam1 TCP 48003 -> 203.0.113.5:8000 sends 9 bytes, the lab server "
+        "answers 8 and closes. Gateway: forward. Every IP frame then carries an MPLS "
+        "label stack.",
+        "The reader must walk the label stack to the IP header: the handshake was "
+        "answered from outside (`established`).",
+        build_mpls,
+    ),
+    "tcpdump on p-cam1 + MPLS labels added per frame",
+)
+add(
+    Case(
+        "mid-stream",
+        "Capture begun inside an open TLS-port connection; the server's packet is first.",
+        "not_isolated",
+        ["mid-stream.pcap"],
+        f"cam1:{MIDSTREAM_PORT} connects to 203.0.113.5:443 before the capture starts; "
+        "once it runs, the server sends a record, cam1 answers, the server sends another "
+        "and closes. Gateway: forward.",
+        "Data crossed both ways: `not_isolated`. The first frame is the server's, but "
+        "the flow is cam1's outbound connection to port 443 (as Zeek decides without a "
+        "SYN: the service port is the responder), marked mid-stream; not an inbound "
+        f"flow to cam1's port {MIDSTREAM_PORT}.",
+        build_midstream,
+    ),
+    "connection opened, then tcpdump on p-cam1",
+)
+
+add(
+    Case(
+        "erspan-span",
+        "A SPAN port's ERSPAN II copies of cam1's traffic, incl. established TCP outside.",
+        "not_isolated",
+        ["erspan-span.pcap"],
+        LOCAL + " Then cam1 TCP 48004 -> 203.0.113.5:8000 sends 9 bytes, the lab server "
+        "answers 8 and closes. Gateway: forward. Every frame is then delivered as a "
+        "mirroring switch's ERSPAN type II copy to the collector 10.66.0.10 (see Capture).",
+        "The mirrored (inner) frames are the evidence: they hold an established connection "
+        "to the outside. The outer GRE packets (10.66.0.250 -> 10.66.0.10) are local. A "
+        "decoder that stops at the outer header sees one local GRE flow and says "
+        "`isolated`.",
+        build_erspan,
+    ),
+    "tcpdump on p-cam1 + each frame wrapped as ERSPAN type II",
 )
 
 

@@ -33,7 +33,7 @@ from camaudit.policy.load import Policy, ServiceRule
 from camaudit.profiles import Profiles
 
 # Evidence problems that stop a capture from proving isolation (they never hide a leak).
-BLOCKING_PROBLEMS = ("truncated", "corrupt", "drops", "one_direction", "snaplen")
+BLOCKING_PROBLEMS = ("truncated", "corrupt", "drops", "one_direction", "snaplen", "undecoded")
 _CROSSING = (FlowCategory.ESTABLISHED, FlowCategory.TWO_WAY)
 _NO_ANSWER_RCODES = ("NXDOMAIN", "REFUSED", "SERVFAIL", "NOTIMP")
 _LOCAL_SUFFIXES = ("local", "home.arpa", "internal", "localhost", "invalid", "test")

@@ -96,6 +96,7 @@ def _outbound(o: OutboundFlow) -> dict[str, Any]:
         "allowed_basis": o.allowed_basis.value if o.allowed_basis else None,
         "rejected_by": rejected,
         "reply_unseen": f.reply_unseen,
+        "mid_stream": f.mid_stream,
         "vlan": f.vlan,
         "device_mac": f.orig_mac if o.device == f.orig else f.resp_mac,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -101,20 +101,40 @@ class _Run:
         self.slow = SlowPath()
         self.dns = DnsLog()
         self.macs: dict[str, str] = {}
-        self.status_counts = np.zeros(8, dtype=np.int64)
+        self.status_counts = np.zeros(d.STATUSES, dtype=np.int64)
+        self.unread: dict[str, _Unread] = {}  # per capture: frames no statement covers
         self.dns_undecodable = 0
         self.dns_cut = 0  # DNS packets the snapshot length cut too short to decode
 
-    def feed(self, batch: RawBatch) -> tuple[int, int]:
+    def feed(self, batch: RawBatch, depth: int = 0) -> tuple[int, int]:
         cols, raw = d.decode(batch)
         self.slow.finish(batch, cols, raw)
-        counts = np.bincount(cols.status, minlength=8)
+        if depth >= _MAX_TUNNELS:  # a tunnel in a tunnel ... past any real network
+            cols.status[cols.status == d.OK] = d.NOT_UNDERSTOOD
+        counts = np.bincount(cols.status, minlength=d.STATUSES)
         self.status_counts += counts
+        self._unread(batch, cols)
         self._hosts(cols)
         self._arp(batch, cols)
         self._dns(batch, cols)
         self.flows.add(batch, cols)
+        inner = d.tunnel_payloads(batch, cols)
+        if inner is not None:
+            self.feed(inner, depth + 1)
         return int(counts[d.OK]), int(counts[d.NOT_IP])
+
+    def _unread(self, batch: RawBatch, cols: d.Columns) -> None:
+        rows = np.nonzero(np.isin(cols.status, d.UNREAD))[0]
+        if not len(rows):
+            return
+        unread = self.unread.setdefault(batch.capture, _Unread())
+        for status in d.UNREAD:
+            unread.counts[status] = unread.counts.get(status, 0) + int(
+                np.count_nonzero(cols.status[rows] == status)
+            )
+        # Tunnelled packets come after their batch: keep the lowest numbers, whatever the order.
+        first = unread.frames | set(batch.frame[rows[:_FIRST_FRAMES]].tolist())
+        unread.frames = set(sorted(first)[:_FIRST_FRAMES])
 
     def _hosts(self, cols: d.Columns) -> None:
         rows = np.nonzero((cols.status == d.OK) & (cols.smac >= 0))[0]
@@ -167,6 +187,37 @@ class _Run:
             )
 
 
+_MAX_TUNNELS = 8
+_FIRST_FRAMES = 10
+_UNREAD_WHY = {
+    d.UNKNOWN_LINK: "on an unknown link type",
+    d.NOT_UNDERSTOOD: "with a protocol not understood",
+    d.MALFORMED: "with malformed headers",
+}
+
+
+@dataclass
+class _Unread:
+    """Frames of one capture that the decoder could not read, by reason."""
+
+    counts: dict[int, int] = field(default_factory=dict)
+    frames: set[int] = field(default_factory=set)
+
+    def problem(self, capture: str) -> Problem:
+        total = sum(self.counts.values())
+        why = ", ".join(f"{n} {_UNREAD_WHY[s]}" for s, n in self.counts.items() if n)
+        first = sorted(self.frames)[:_FIRST_FRAMES]
+        shown = ", ".join(str(f) for f in first)
+        more = ", ..." if total > len(first) else ""
+        return Problem(
+            "undecoded",
+            f"{total} frame(s) could not be decoded ({why}), so no statement covers them; "
+            f"frame(s) {shown}{more}",
+            capture,
+            total,
+        )
+
+
 def _mac_text(mac: int) -> str:
     return ":".join(f"{(mac >> shift) & 0xFF:02x}" for shift in range(40, -8, -8))
 
@@ -180,7 +231,7 @@ def _file_problems(
         names = ", ".join(linktype_name(k) for k in sorted(unknown))
         raise InputError(
             f"{info.path}: link type {names} is not supported "
-            "(supported: Ethernet, 802.1Q, Linux SLL/SLL2, raw IP, BSD loopback)"
+            "(supported: Ethernet, Linux SLL/SLL2, PPP, Cisco HDLC, raw IP, BSD loopback)"
         )
     for kind, count in sorted(unknown.items()):
         problems.append(
@@ -245,15 +296,7 @@ def _summarise(run: _Run, inputs: list[CaptureInput], problems: list[Problem]) -
                 int(counts[d.SHORT]),
             )
         )
-    if counts[d.MALFORMED]:
-        problems.append(
-            Problem(
-                "malformed",
-                f"{counts[d.MALFORMED]} packet(s) have malformed IP or TCP headers",
-                None,
-                int(counts[d.MALFORMED]),
-            )
-        )
+    problems.extend(run.unread[capture].problem(capture) for capture in sorted(run.unread))
     if run.slow.orphan_fragments:
         problems.append(
             Problem(
@@ -339,6 +382,7 @@ def _flow(record: FlowRecord, errors: list[IcmpError], run: _Run) -> Flow:
         payload_orig=record.payload_orig,
         payload_resp=record.payload_resp,
         reply_unseen=record.reply_unseen,
+        mid_stream=record.mid_stream,
     )
 
 
