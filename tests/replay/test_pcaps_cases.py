@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,10 +41,20 @@ def _problem_codes(report: dict[str, Any]) -> set[str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_case_matches_its_expectation(case: Case) -> None:
+    check_case(case, lambda capture, nets: verify([capture], closed_network=nets).report)
+
+
+Run = Callable[[Path, Sequence[str]], dict[str, Any]]
+
+
+def check_case(case: Case, run: Run) -> None:
+    """Assert that ``run(capture, closed_network)`` reports what ``expect.toml`` says.
+
+    Shared with tests/install, which runs the installed wheel's ``camaudit``.
+    """
     expect = case.expect
     for capture in case.captures:
-        result = verify([capture], closed_network=expect.get("closed_network", ()))
-        report = result.report
+        report = run(capture, expect.get("closed_network", ()))
         where = f"{case.name}/{capture.name}"
         assert report["verdict"] == expect["verdict"], (where, report["reasons"])
         assert _problem_codes(report) == set(expect.get("problems", [])), where
