@@ -246,3 +246,9 @@ def test_report_to_a_device_is_written_in_place(tmp_path: Path) -> None:
     out, _ = reader.communicate(timeout=10)
     assert out == "through the pipe\n"
     assert fifo.is_fifo()
+
+
+def test_readme_documents_every_non_verdict_exit_code() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for code in (exitcodes.USAGE, exitcodes.INPUT_ERROR, exitcodes.INTERNAL_ERROR):
+        assert f"\n| {code} |" in readme, code
