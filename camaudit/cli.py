@@ -152,14 +152,14 @@ def verify(
     with _user_errors():
         if live:
             target = save or Path(f"camaudit-live-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.pcapng")
+            if output is not None:
+                refuse_evidence_as_output(output, [target], "--save capture")
             err.print(
                 f"camaudit: recording {clean_text(live)} for {duration:g} s into "
                 f"{clean_text(str(target))}",
                 markup=False,
                 highlight=False,
             )
-            if output is not None:
-                refuse_evidence_as_output(output, [target], "--save capture")
             captures = [capture_live(live, duration, target)]
         elif output is not None:
             refuse_evidence_as_output(output, captures or [])
@@ -212,19 +212,13 @@ def _emit(
     renderer: Callable[[Report, Console], None],
 ) -> None:
     """Write ``report`` as JSON or through ``renderer``, to a file or standard output."""
-    if output_format == OutputFormat.json:
 
-        def write(handle: TextIO) -> None:
+    def write(handle: TextIO) -> None:
+        if output_format == OutputFormat.json:
             write_json(report, handle)
-
-    elif output is None:
-
-        def write(handle: TextIO) -> None:
+        elif output is None:
             renderer(report, Console(file=handle))
-
-    else:
-
-        def write(handle: TextIO) -> None:
+        else:
             renderer(report, Console(file=handle, width=160, no_color=True))
 
     with _user_errors():
