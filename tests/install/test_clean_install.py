@@ -77,31 +77,16 @@ def _must(done: subprocess.CompletedProcess[str], what: str) -> None:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> CleanInstall:
     base = tmp_path_factory.mktemp("clean-install")
-    env = _clean_env()
+    clean = CleanInstall(venv=base / "venv", workdir=base, env=_clean_env())
     dist = base / "dist"
-
-    def step(argv: list[str], what: str) -> None:
-        done = subprocess.run(
-            argv,
-            cwd=base,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_TIMEOUT,
-            check=False,
-        )
-        _must(done, what)
-
-    step(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(ROOT)],
-        "wheel",
-    )
+    wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(ROOT)]
+    _must(clean.run(wheel), "pip wheel")
     wheels = sorted(dist.glob("camaudit-*.whl"))
     assert len(wheels) == 1, wheels
-    venv = base / "venv"
-    step([sys.executable, "-m", "venv", str(venv)], "venv")
-    step([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheels[0])], "install")
-    return CleanInstall(venv=venv, workdir=base, env=env)
+    _must(clean.run([sys.executable, "-m", "venv", str(clean.venv)]), "venv")
+    pip = [str(clean.venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheels[0])]
+    _must(clean.run(pip), "pip install")
+    return clean
 
 
 def test_the_installed_package_is_the_wheel_alone(installed: CleanInstall) -> None:
