@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 from rich.console import Console
@@ -28,6 +30,7 @@ from camaudit.api import verify as run_verify
 from camaudit.errors import CamauditError
 from camaudit.report.build import Report, write_json
 from camaudit.report.console import render, render_inventory
+from camaudit.report.output import refuse_evidence_as_output, write_report
 from camaudit.sanitize import clean_text
 from camaudit.traffic.live import capture_live
 
@@ -141,7 +144,8 @@ def verify(
     """Prove or refute "closed network" from packet captures.
 
     Exit codes: 0 isolated, 1 not isolated (or attempts, when the policy fails on
-    attempts), 2 usage, 3 unreadable input, 4 inconclusive.
+    attempts), 2 usage, 3 unreadable input or report not written, 4 inconclusive,
+    70 internal error (a bug, never a verdict).
     """
     err = Console(stderr=True)
     if bool(captures) == bool(live):
@@ -149,6 +153,8 @@ def verify(
     with _user_errors():
         if live:
             target = save or Path(f"camaudit-live-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.pcapng")
+            if output is not None:
+                refuse_evidence_as_output(output, [target], "--save capture")
             err.print(
                 f"camaudit: recording {clean_text(live)} for {duration:g} s into "
                 f"{clean_text(str(target))}",
@@ -156,6 +162,8 @@ def verify(
                 highlight=False,
             )
             captures = [capture_live(live, duration, target)]
+        elif output is not None:
+            refuse_evidence_as_output(output, captures or [])
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),
@@ -205,22 +213,17 @@ def _emit(
     renderer: Callable[[Report, Console], None],
 ) -> None:
     """Write ``report`` as JSON or through ``renderer``, to a file or standard output."""
-    try:
+
+    def write(handle: TextIO) -> None:
         if output_format == OutputFormat.json:
-            if output is None:
-                write_json(report, sys.stdout)
-            else:
-                with output.open("w", encoding="utf-8") as handle:
-                    write_json(report, handle)
+            write_json(report, handle)
         elif output is None:
-            renderer(report, Console())
+            renderer(report, Console(file=handle))
         else:
-            with output.open("w", encoding="utf-8") as handle:
-                renderer(report, Console(file=handle, width=160, no_color=True))
-    except OSError as exc:
-        raise _fail(
-            f"{output}: cannot write the report: {exc.strerror}", exitcodes.INPUT_ERROR
-        ) from None
+            renderer(report, Console(file=handle, width=160, no_color=True))
+
+    with _user_errors():
+        write_report(output, write)
 
 
 def _credentials(file: Path | None, ask: bool) -> Credentials | None:
@@ -469,3 +472,21 @@ def main() -> None:
     except CamauditError as exc:  # pragma: no cover - every command catches its own
         sys.stderr.write(f"camaudit: error: {exc}\n")
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        # A bug is never a verdict: its own exit code, one line, the traceback in a file.
+        sys.stderr.write(f"camaudit: internal error: {_crash_line(exc)}\n")
+        sys.exit(exitcodes.INTERNAL_ERROR)
+
+
+def _crash_line(exc: Exception) -> str:
+    what = clean_text(f"{type(exc).__name__}: {exc}", 200)
+    try:
+        fd, path = tempfile.mkstemp(prefix="camaudit-crash-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(f"camaudit {__version__}\nargv: {sys.argv!r}\n\n")
+            handle.write("".join(traceback.format_exception(exc)))
+    except OSError as error:
+        where = f"the traceback could not be saved ({error.strerror or error})"
+    else:
+        where = f"traceback in {path}"
+    return f"{what} (a bug in camaudit, not a verdict; {where})"

@@ -37,6 +37,8 @@ DEFAULT_CLOSED_NETWORK = (
 FAIL_ON = ("attempts", "leaks")
 SCHEMA_VERSION = 1
 _CACHE_LIMIT = 65536
+# A policy is a page of TOML (the example is 1.5 kB); anything near this is not one.
+MAX_POLICY_BYTES = 64 * 1024
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -237,7 +239,7 @@ def load_policy(path: Path | None, closed_network_override: Sequence[str] = ()) 
         )
     display = str(path)
     errors: list[str] = []
-    data = v.read_toml(Path(path), display, errors)
+    data = v.read_toml(Path(path), display, errors, MAX_POLICY_BYTES)
     if data is None:
         raise PolicyError(display, errors)
     values = v.check_table(data, _POLICY_SPEC, display, errors) or {}

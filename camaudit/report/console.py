@@ -35,7 +35,10 @@ def _t(value: object, style: str = "") -> Text:
 def _when(epoch: float | None) -> str:
     if epoch is None:
         return "-"
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    try:
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    except (OverflowError, ValueError, OSError):  # the capture's problems say why
+        return f"{epoch:g} (out of range)"
 
 
 FINDINGS_SHOWN = 25

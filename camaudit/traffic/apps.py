@@ -3,12 +3,15 @@
 DNS goes through dnspython; TLS ClientHello, HTTP requests and NTP through
 scapy's layers (imported on first use: importing scapy costs about a second).
 Every parser is wrapped: a malformed or hostile payload yields ``None``, never
-an exception, and every string that leaves here is sanitised.
+an exception, and every string that leaves here is sanitised. Only parse errors are
+caught: a broken installation (scapy's TLS layer without ``cryptography`` raises
+``NameError``) must crash loudly, not read as "no server name".
 """
 
 from __future__ import annotations
 
 import logging
+import struct
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from typing import Any
@@ -85,16 +88,28 @@ def tls_record_length(payload: bytes) -> int | None:
     return None
 
 
+# What scapy's dissectors raise on bytes they cannot make sense of (they turn most
+# of it into a Raw layer themselves); anything else is a bug or a broken install.
+_PARSE_ERRORS = (struct.error, ValueError, IndexError, KeyError, TypeError, OverflowError, EOFError)
+
+
 @cache
 def _scapy() -> dict[str, Any]:
     # scapy logs warnings about optional crypto backends on import; they are noise here.
     logging.getLogger("scapy").setLevel(logging.ERROR)
+    from scapy.error import Scapy_Exception
     from scapy.layers.http import HTTPRequest
     from scapy.layers.ntp import NTP
     from scapy.layers.tls.extensions import TLS_Ext_ServerName
     from scapy.layers.tls.record import TLS
 
-    return {"TLS": TLS, "SNI": TLS_Ext_ServerName, "HTTP": HTTPRequest, "NTP": NTP}
+    return {
+        "TLS": TLS,
+        "SNI": TLS_Ext_ServerName,
+        "HTTP": HTTPRequest,
+        "NTP": NTP,
+        "errors": (Scapy_Exception, *_PARSE_ERRORS),
+    }
 
 
 def parse_sni(payload: bytes) -> str | None:
@@ -108,7 +123,7 @@ def parse_sni(payload: bytes) -> str | None:
         if ext is None or not ext.servernames:
             return None
         name = ext.servernames[0].servername
-    except Exception:
+    except layers["errors"]:
         return None
     return clean_name(name) if name else None
 
@@ -119,10 +134,11 @@ def parse_http_host(payload: bytes) -> str | None:
     # RTSP shares HTTP's methods (OPTIONS ...): only an HTTP/1.x request line counts.
     if not payload.startswith(_HTTP_METHODS) or b" HTTP/1." not in first_line:
         return None
+    layers = _scapy()
     try:
-        request = _scapy()["HTTP"](payload)
+        request = layers["HTTP"](payload)
         host = request.Host
-    except Exception:
+    except layers["errors"]:
         return None
     return clean_name(host) if host else None
 
@@ -131,8 +147,9 @@ def parse_ntp_mode(payload: bytes) -> int | None:
     """NTP mode (3 client, 4 server ...) of an NTP packet, or ``None``."""
     if len(payload) < 48:
         return None
+    layers = _scapy()
     try:
-        packet = _scapy()["NTP"](payload)
+        packet = layers["NTP"](payload)
         return int(packet.mode)
-    except Exception:
+    except layers["errors"]:
         return None

@@ -30,6 +30,9 @@ F64 = npt.NDArray[np.float64]
 
 CHUNK = 4 << 20  # larger chunks were not faster and kept more memory (bench/)
 MAX_RECORD = 1 << 20  # larger "packets" mean a corrupt file, not a jumbo frame
+# Timestamps a calendar can show (years 1-9999, as Python's datetime); beyond them a
+# clock or an if_tsresol/if_tsoffset is wrong, which the reader must be told.
+TS_RANGE = (-62135596800.0, 253402300799.0)
 
 LINKTYPE_NAMES = {
     0: "NULL",
@@ -142,6 +145,8 @@ class _Stats:
     drops: int = 0
     isb_drops: dict[int, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    bad_ts: int = 0
+    first_bad_ts_frame: int = 0
 
 
 class CaptureFile:
@@ -246,6 +251,10 @@ class CaptureFile:
                 stats.first_ts = float(batch.ts[0])
             stats.last_ts = float(batch.ts[-1])
             stats.packets = int(batch.frame[-1])
+            bad = ~((batch.ts >= TS_RANGE[0]) & (batch.ts <= TS_RANGE[1]))
+            if bad.any():
+                stats.first_bad_ts_frame = stats.first_bad_ts_frame or int(batch.frame[bad][0])
+                stats.bad_ts += int(bad.sum())
             kinds, counts = np.unique(batch.linktype, return_counts=True)
             for kind, count in zip(kinds.tolist(), counts.tolist(), strict=True):
                 stats.linktypes[kind] = stats.linktypes.get(kind, 0) + count
@@ -349,6 +358,17 @@ class CaptureFile:
             problems.append(
                 Problem(
                     "drops", f"the capture reports {drops} dropped packet(s)", self.display, drops
+                )
+            )
+        if stats.bad_ts:
+            problems.append(
+                Problem(
+                    "timestamp",
+                    f"{stats.bad_ts} packet(s) carry a timestamp outside the years 1-9999 "
+                    f"(first: frame {stats.first_bad_ts_frame}); the capture's clock or "
+                    "timestamp resolution is wrong",
+                    self.display,
+                    stats.bad_ts,
                 )
             )
         return CaptureInput(

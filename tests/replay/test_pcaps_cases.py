@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -41,11 +43,24 @@ def _problem_codes(report: dict[str, Any]) -> set[str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_case_matches_its_expectation(case: Case) -> None:
+    check_case(
+        case,
+        lambda capture, nets, policy: verify([capture], closed_network=nets, policy=policy).report,
+    )
+
+
+Run = Callable[[Path, Sequence[str], Path | None], dict[str, Any]]
+
+
+def check_case(case: Case, run: Run) -> None:
+    """Assert that ``run(capture, closed_network, policy)`` reports what ``expect.toml`` says.
+
+    Shared with tests/install, which runs the installed wheel's ``camaudit``.
+    """
     expect = case.expect
     for capture in case.captures:
         policy = case.folder / expect["policy"] if "policy" in expect else None
-        result = verify([capture], closed_network=expect.get("closed_network", ()), policy=policy)
-        report = result.report
+        report = run(capture, expect.get("closed_network", ()), policy)
         where = f"{case.name}/{capture.name}"
         jsonschema.validate(report, schema())
         assert report["verdict"] == expect["verdict"], (where, report["reasons"])
