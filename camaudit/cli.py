@@ -374,6 +374,7 @@ def discover(
             f"camaudit: no --interface given: {result.inventory.target.interface_note}",
             markup=False,
             highlight=False,
+            soft_wrap=True,  # one line, whatever the terminal width
         )
     _emit(result.report, output_format, output, render_inventory)
     raise typer.Exit(0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -47,30 +48,40 @@ def segment() -> Iterator[Any]:
         yield seg
 
 
+STDERR: dict[str, str] = {}  # target -> what the CLI printed on stderr
+
+
 def _discover(seg: Any, target: str, methods: str, *more: str) -> dict[str, Any]:
-    out = seg.run(
-        "scanner",
-        [
-            sys.executable,
-            "-m",
-            "camaudit",
-            "discover",
-            "--target",
-            target,
-            *more,
-            "--methods",
-            methods,
-            "--ports",
-            "80",
-            "--timeout",
-            "2",
-            "--no-fingerprint",
-            "--format",
-            "json",
-        ],
+    done = subprocess.run(
+        seg.exec_argv(
+            "scanner",
+            [
+                sys.executable,
+                "-m",
+                "camaudit",
+                "discover",
+                "--target",
+                target,
+                *more,
+                "--methods",
+                methods,
+                "--ports",
+                "80",
+                "--timeout",
+                "2",
+                "--no-fingerprint",
+                "--format",
+                "json",
+            ],
+        ),
+        capture_output=True,
+        text=True,
         timeout=180,
+        check=False,
     )
-    return dict(json.loads(out))
+    assert done.returncode == 0, done.stderr
+    STDERR[target] = done.stderr
+    return dict(json.loads(done.stdout))
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +100,14 @@ def test_arp_without_interface_sweeps_on_the_interface_that_routes_to_the_target
     assert "eth0" in arp["error"] and "directly connected" in arp["error"]
 
 
-def test_the_report_names_the_interface_the_route_picked(on_link: dict[str, Any]) -> None:
+def test_the_report_and_the_console_name_the_interface_the_route_picked(
+    on_link: dict[str, Any],
+) -> None:
     assert on_link["inventory"]["target"]["interface"] == "eth0"
+    assert (
+        "camaudit: no --interface given: eth0 chosen by the route to 10.66.0.0/24 "
+        "(directly connected)" in STDERR["10.66.0.0/24"]
+    )
 
 
 def test_arp_is_not_run_for_a_target_behind_a_gateway_and_says_why(segment: Any) -> None:
