@@ -394,7 +394,13 @@ def discover(
                 bar.update(probing, advance=1, visible=True)
 
             result = scan(
-                Target(networks=tuple(target), interface=interface, timeout=timeout, budget=budget),
+                Target(
+                    networks=tuple(target),
+                    interface=interface,
+                    ports=scan_ports,
+                    timeout=timeout,
+                    budget=budget,
+                ),
                 chosen,
                 allow_public,
                 not no_fingerprint,
@@ -404,6 +410,13 @@ def discover(
                 on_host,
                 _known_hosts(known_hosts),
             )
+    if result.inventory is not None and result.inventory.target.interface_note:
+        err.print(
+            f"camaudit: no --interface given: {result.inventory.target.interface_note}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,  # one line, whatever the terminal width
+        )
     _emit(result.report, output_format, output, render_inventory)
     raise typer.Exit(0)
 
