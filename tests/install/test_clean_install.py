@@ -52,7 +52,9 @@ class CleanInstall:
             check=False,
         )
 
-    def verify(self, capture: Path, nets: Sequence[str], policy: Path | None) -> dict[str, Any]:
+    def verify(
+        self, capture: Path, nets: Sequence[str], policy: Path | None = None
+    ) -> dict[str, Any]:
         argv = [str(self.camaudit), "verify", str(capture), "--format", "json"]
         for net in nets:
             argv += ["--closed-network", net]
