@@ -13,10 +13,8 @@ from camaudit.model import (
     Assessment,
     CaptureInput,
     ClassifiedLookup,
-    Evidence,
     Finding,
     OutboundFlow,
-    Problem,
     TrafficSummary,
 )
 from camaudit.report.model import (
@@ -24,16 +22,14 @@ from camaudit.report.model import (
     BoundaryFlowEntry,
     CaptureEntry,
     ClosedNetworkEntry,
-    EvidenceEntry,
     FindingEntry,
-    HostEntry,
     LookupEntry,
     PolicyEntry,
-    ProblemEntry,
     RejectionEntry,
     ToolInfo,
     VerifyReport,
     VerifySummary,
+    copy_fields,
 )
 
 TOOL = ToolInfo("camaudit", __version__)
@@ -44,26 +40,22 @@ def generated_at(when: datetime | None) -> str:
     return (when or datetime.now(UTC)).isoformat(timespec="seconds")
 
 
-def _problem(p: Problem) -> ProblemEntry:
-    return ProblemEntry(p.code, p.message, p.capture, p.count)
-
-
 def _input(i: CaptureInput) -> CaptureEntry:
-    problems = tuple(_problem(p) for p in i.problems)
-    return CaptureEntry(
-        path=i.path,
-        sha256=i.sha256,
-        format=i.format,
-        compression=i.compression,
-        packets=i.packets,
-        ip_packets=i.ip_packets,
-        other_packets=i.other_packets,
-        first_time=i.first_time,
-        last_time=i.last_time,
-        link_types=i.link_types,
-        snaplen=i.snaplen,
-        problems=problems,
-    )
+    return copy_fields(CaptureEntry, i)
+
+
+# Report column <- Flow attribute, where the report names it from the device's side.
+_FLOW_COLUMNS = {
+    "src": "orig",
+    "dst": "resp",
+    "sport": "orig_port",
+    "dport": "resp_port",
+    "state": "category",
+    "packets_out": "orig_packets",
+    "bytes_out": "orig_bytes",
+    "packets_in": "resp_packets",
+    "bytes_in": "resp_bytes",
+}
 
 
 def _outbound(o: OutboundFlow) -> BoundaryFlowEntry:
@@ -71,17 +63,14 @@ def _outbound(o: OutboundFlow) -> BoundaryFlowEntry:
     rejected = None
     if f.rejected_by is not None:
         rejected = RejectionEntry(f.rejected_by.capture, f.rejected_by.frame, f.rejected_from)
-    return BoundaryFlowEntry(
+    renamed = {column: getattr(f, attr) for column, attr in _FLOW_COLUMNS.items()}
+    return copy_fields(
+        BoundaryFlowEntry,
+        f,
+        **renamed,
         direction=o.direction,
         device=o.device,
         remote=o.remote,
-        src=f.orig,
-        dst=f.resp,
-        proto=f.proto,
-        sport=f.orig_port,
-        dport=f.resp_port,
-        state=f.category,
-        conn_state=f.conn_state,
         crossed=o.crossed,
         capture=f.first.capture,
         first_frame=f.first.frame,
@@ -89,22 +78,11 @@ def _outbound(o: OutboundFlow) -> BoundaryFlowEntry:
         last_frame=f.last.frame,
         first_time=f.first.time,
         last_time=f.last.time,
-        packets_out=f.orig_packets,
-        bytes_out=f.orig_bytes,
-        packets_in=f.resp_packets,
-        bytes_in=f.resp_bytes,
-        names=f.names,
-        sni=f.sni,
-        http_host=f.http_host,
-        app=f.app,
         label=o.label,
         label_source=o.label_source,
         allowed_by=o.allowed_by,
         allowed_basis=o.allowed_basis,
         rejected_by=rejected,
-        reply_unseen=f.reply_unseen,
-        mid_stream=f.mid_stream,
-        vlan=f.vlan,
         device_mac=f.orig_mac if o.device == f.orig else f.resp_mac,
     )
 
@@ -112,13 +90,9 @@ def _outbound(o: OutboundFlow) -> BoundaryFlowEntry:
 def _dns(c: ClassifiedLookup) -> LookupEntry:
     q = c.lookup
     ref = q.query or q.response
-    return LookupEntry(
-        name=q.name,
-        qtype=q.qtype,
-        rcode=q.rcode,
-        answers=q.answers,
-        client=q.client,
-        server=q.server,
+    return copy_fields(
+        LookupEntry,
+        q,
         capture=ref.capture if ref else None,
         frame=q.query.frame if q.query else None,
         response_frame=q.response.frame if q.response else None,
@@ -126,17 +100,11 @@ def _dns(c: ClassifiedLookup) -> LookupEntry:
         external=c.external,
         answered_with_addresses=c.answered_with_addresses,
         label=c.label,
-        truncated=q.truncated,
     )
 
 
-def _evidence(e: Evidence) -> EvidenceEntry:
-    return EvidenceEntry(e.capture, e.frames, e.display_filter, e.first_time)
-
-
 def _finding(f: Finding) -> FindingEntry:
-    evidence = tuple(_evidence(e) for e in f.evidence)
-    return FindingEntry(f.rule, f.severity, f.device, f.summary, f.label, evidence)
+    return FindingEntry(f.rule, f.severity, f.device, f.summary, f.label, f.evidence)
 
 
 def _summary(assessment: Assessment, traffic: TrafficSummary) -> VerifySummary:
@@ -170,8 +138,8 @@ def build_report(
         policy=PolicyEntry(a.policy_name, a.policy_path, a.fail_on),
         summary=_summary(a, traffic),
         inputs=tuple(_input(i) for i in traffic.inputs),
-        problems=tuple(_problem(p) for p in traffic.problems),
-        devices=tuple(HostEntry(h.ip, h.mac, h.oui_vendor) for h in a.devices),
+        problems=traffic.problems,
+        devices=a.devices,
         outbound=tuple(_outbound(o) for o in a.outbound),
         dns=tuple(_dns(c) for c in a.dns),
         findings=tuple(_finding(f) for f in a.findings),

@@ -13,7 +13,7 @@ from datetime import datetime
 from camaudit.discover._udp import OUTSIDE_TARGET, in_target
 from camaudit.discover.interface import Inventory, InventoryDevice, MethodAttempt, Sighting
 from camaudit.discover.inventory import mac_conflicts
-from camaudit.fingerprint.interface import Fingerprint, Identity, ProbeAttempt
+from camaudit.fingerprint.interface import CveMatch, Fingerprint, Identity, ProbeAttempt
 from camaudit.report.build import TOOL, generated_at
 from camaudit.report.model import (
     SCHEMA_VERSION,
@@ -32,6 +32,7 @@ from camaudit.report.model import (
     ScopeEntry,
     SightingEntry,
     TargetEntry,
+    copy_fields,
 )
 
 
@@ -64,11 +65,9 @@ def _probe(p: ProbeAttempt) -> ProbeEntry:
 
 
 def _identity(i: Identity) -> IdentityEntry:
-    return IdentityEntry(
-        vendor=i.vendor,
-        oem_brand=i.oem_brand,
-        model=i.model,
-        firmware=i.firmware,
+    return copy_fields(
+        IdentityEntry,
+        i,
         build_date=i.build_date.isoformat() if i.build_date else None,
         confidence=round(i.confidence, 3),
         evidence=tuple(i.evidence),
@@ -76,18 +75,9 @@ def _identity(i: Identity) -> IdentityEntry:
     )
 
 
-def _cves(f: Fingerprint | None) -> tuple[CveEntry, ...]:
-    return tuple(
-        CveEntry(
-            cve=c.cve,
-            cvss=c.cvss,
-            kev_date_added=c.kev_date_added.isoformat() if c.kev_date_added else None,
-            reason=c.reason,
-            fixed_in=c.fixed_in,
-            source=c.source,
-        )
-        for c in (f.cves if f else ())
-    )
+def _cve(c: CveMatch) -> CveEntry:
+    kev = c.kev_date_added.isoformat() if c.kev_date_added else None
+    return copy_fields(CveEntry, c, kev_date_added=kev)
 
 
 def _certificates(f: Fingerprint | None) -> tuple[CertificateEntry, ...]:
@@ -132,7 +122,7 @@ def _device(entry: InventoryEntry, outside: bool = False) -> DeviceEntry:
         mac_conflicts=tuple(mac_conflicts(d)) if d else (),
         sightings=tuple(_sighting(s) for s in d.sightings) if d else (),
         identity=_identity(f.identity) if f else None,
-        cves=_cves(f),
+        cves=tuple(_cve(c) for c in f.cves) if f else (),
         probes=tuple(_probe(p) for p in f.attempts) if f else (),
         config_findings=tuple(f.config_findings) if f else (),
         outside_target=outside,

@@ -1,7 +1,9 @@
 """The typed report model: what ``verify``, ``discover`` and ``fingerprint`` report.
 
 Each report is a tree of frozen dataclasses whose fields are, in order, the keys of
-the JSON document that ``report.schema.json`` pins. :func:`to_json` writes a report,
+the JSON document that ``report.schema.json`` pins; where the verdict stage's own
+type has that shape already (:class:`Evidence`, :class:`Problem`, :class:`HostInfo`)
+the report holds it as it is. :func:`to_json` writes a report,
 :func:`from_json` reads one back (validated against the schema first), and every
 renderer works from these types, never from the JSON text. The text fields are the
 evidence as seen: untrusted, and sanitised by each renderer at its edge.
@@ -15,12 +17,20 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum
 from functools import cache
 from importlib import resources
-from typing import Any, Literal, TextIO, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, TextIO, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import jsonschema
 
 from camaudit.errors import InputError
-from camaudit.model import AllowBasis, Direction, FlowCategory, Verdict
+from camaudit.model import (
+    AllowBasis,
+    Direction,
+    Evidence,
+    FlowCategory,
+    HostInfo,
+    Problem,
+    Verdict,
+)
 
 SCHEMA_VERSION = 1
 
@@ -36,25 +46,7 @@ class ToolInfo:
     version: str
 
 
-@dataclass(frozen=True)
-class EvidenceEntry:
-    """Where to look: a capture, frame numbers in it and a Wireshark display filter."""
-
-    capture: str
-    frames: tuple[int, ...]
-    display_filter: str
-    first_time: float | None
-
-
 # ---- verify -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProblemEntry:
-    code: str
-    message: str
-    capture: str | None
-    count: int
 
 
 @dataclass(frozen=True)
@@ -70,7 +62,7 @@ class CaptureEntry:
     last_time: float | None
     link_types: tuple[str, ...]
     snaplen: int | None
-    problems: tuple[ProblemEntry, ...]
+    problems: tuple[Problem, ...]
 
 
 @dataclass(frozen=True)
@@ -97,13 +89,6 @@ class VerifySummary:
     dns_lookups: int
     external_lookups: int
     findings: int
-
-
-@dataclass(frozen=True)
-class HostEntry:
-    ip: str
-    mac: str | None
-    oui_vendor: str | None
 
 
 @dataclass(frozen=True)
@@ -182,7 +167,7 @@ class FindingEntry:
     device: str | None
     summary: str
     label: str | None
-    evidence: tuple[EvidenceEntry, ...]
+    evidence: tuple[Evidence, ...]
 
 
 @dataclass(frozen=True)
@@ -200,8 +185,8 @@ class VerifyReport:
     policy: PolicyEntry
     summary: VerifySummary
     inputs: tuple[CaptureEntry, ...]
-    problems: tuple[ProblemEntry, ...]
-    devices: tuple[HostEntry, ...]
+    problems: tuple[Problem, ...]
+    devices: tuple[HostInfo, ...]
     outbound: tuple[BoundaryFlowEntry, ...]
     dns: tuple[LookupEntry, ...]
     findings: tuple[FindingEntry, ...]
@@ -360,6 +345,16 @@ _KINDS: dict[str, type[VerifyReport] | type[InventoryReport]] = {
     "verify": VerifyReport,
     "inventory": InventoryReport,
 }
+
+
+T = TypeVar("T")
+
+
+def copy_fields(cls: type[T], source: object, **given: Any) -> T:
+    """A ``cls`` whose fields are ``given``, the rest read from ``source``'s same-named
+    attributes: a report entry that mirrors a result type names only what differs."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    return cls(**{n: given[n] if n in given else getattr(source, n) for n in names})
 
 
 # ---- JSON -------------------------------------------------------------------------
