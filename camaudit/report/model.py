@@ -42,6 +42,8 @@ Facts = tuple[tuple[str, str], ...]  # ordered (key, value) pairs, as a list of 
 
 @dataclass(frozen=True)
 class ToolInfo:
+    """The program that wrote the report."""
+
     name: str
     version: str
 
@@ -51,6 +53,8 @@ class ToolInfo:
 
 @dataclass(frozen=True)
 class CaptureEntry:
+    """One capture file as read: its hash ties the report to the evidence."""
+
     path: str
     sha256: str
     format: str
@@ -67,12 +71,16 @@ class CaptureEntry:
 
 @dataclass(frozen=True)
 class ClosedNetworkEntry:
+    """The closed network the traffic was judged against; ``default`` when none was given."""
+
     cidrs: tuple[str, ...]
     default: bool
 
 
 @dataclass(frozen=True)
 class PolicyEntry:
+    """The policy applied and what it fails on (``attempts`` or ``leaks``)."""
+
     name: str
     path: str | None
     fail_on: str
@@ -80,6 +88,8 @@ class PolicyEntry:
 
 @dataclass(frozen=True)
 class VerifySummary:
+    """The counts a reader sees first."""
+
     captures: int
     packets: int
     flows: int
@@ -162,6 +172,8 @@ class LookupEntry:
 
 @dataclass(frozen=True)
 class FindingEntry:
+    """One rule that fired, with the frames behind it."""
+
     rule: str
     severity: str
     device: str | None
@@ -197,6 +209,8 @@ class VerifyReport:
 
 @dataclass(frozen=True)
 class TargetEntry:
+    """The segment discovery swept, and its time limits."""
+
     networks: tuple[str, ...]
     interface: str | None
     timeout: float
@@ -217,6 +231,8 @@ class MethodEntry:
 
 @dataclass(frozen=True)
 class InventorySummary:
+    """The counts a reader sees first."""
+
     devices: int
     identified: int
     with_cves: int
@@ -244,6 +260,8 @@ class ClaimEntry:
 
 @dataclass(frozen=True)
 class OutsideEntry:
+    """A device that answered discovery from outside ``--target``: reported, never probed."""
+
     ip: str
     finding: str
     evidence: tuple[ClaimEntry, ...]
@@ -251,6 +269,8 @@ class OutsideEntry:
 
 @dataclass(frozen=True)
 class SightingEntry:
+    """One discovery reply: who answered, by which method, what it said."""
+
     method: str
     ip: str | None
     mac: str | None
@@ -260,6 +280,8 @@ class SightingEntry:
 
 @dataclass(frozen=True)
 class IdentityEntry:
+    """Who made the device and what it runs, each conclusion with its evidence."""
+
     vendor: str | None
     oem_brand: str | None
     model: str | None
@@ -272,6 +294,8 @@ class IdentityEntry:
 
 @dataclass(frozen=True)
 class CveEntry:
+    """A published vulnerability that applies to the firmware, and why."""
+
     cve: str
     cvss: float
     kev_date_added: str | None
@@ -282,6 +306,8 @@ class CveEntry:
 
 @dataclass(frozen=True)
 class ProbeEntry:
+    """One identification request as it ran, and the facts it read."""
+
     probe: str
     status: str
     error: str | None
@@ -291,6 +317,8 @@ class ProbeEntry:
 
 @dataclass(frozen=True)
 class CertificateEntry:
+    """The SHA-256 of a device's TLS leaf certificate, pinned on first use."""
+
     probe: str
     sha256: str
 
@@ -319,6 +347,8 @@ class DeviceEntry:
 
 @dataclass(frozen=True)
 class InventorySection:
+    """What ``discover`` / ``fingerprint`` found (JSON ``inventory``)."""
+
     target: TargetEntry | None
     duration: float | None
     attempts: tuple[MethodEntry, ...]
