@@ -73,7 +73,7 @@ class CaptureEntry:
 class ClosedNetworkEntry:
     """The closed network the traffic was judged against; ``default`` when none was given."""
 
-    cidrs: tuple[str, ...]
+    cidrs: tuple[str, ...]  # as the policy or --closed-network gave them
     default: bool
 
 
@@ -82,8 +82,8 @@ class PolicyEntry:
     """The policy applied and what it fails on (``attempts`` or ``leaks``)."""
 
     name: str
-    path: str | None
-    fail_on: str
+    path: str | None  # None: no policy file, the built-in default
+    fail_on: str  # "attempts" | "leaks"
 
 
 @dataclass(frozen=True)
@@ -254,8 +254,8 @@ class ClaimEntry:
     """What a device outside ``--target`` said about itself, by discovery method."""
 
     method: str
-    sender: str | None
-    claims: Facts
+    sender: str | None  # the address the reply came from
+    claims: Facts  # its facts, less camaudit's own outside-target mark
 
 
 @dataclass(frozen=True)
@@ -319,8 +319,8 @@ class ProbeEntry:
 class CertificateEntry:
     """The SHA-256 of a device's TLS leaf certificate, pinned on first use."""
 
-    probe: str
-    sha256: str
+    probe: str  # the probe that saw it, e.g. "https:443"
+    sha256: str  # lower-case hex
 
 
 @dataclass(frozen=True)
