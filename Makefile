@@ -56,3 +56,7 @@ clean:
 
 distclean: clean        ## also the virtual environment
 	rm -rf $(VENV)
+
+.PHONY: golden
+golden: setup           ## rewrite tests/golden/ (console + JSON renderings); review the diff
+	$(VPY) -m tests.report.golden

@@ -12,7 +12,8 @@ from camaudit.model import Assessment, TrafficSummary
 from camaudit.policy.evaluate import assess
 from camaudit.policy.load import load_policy
 from camaudit.profiles import load_profiles
-from camaudit.report.build import Report, build_report
+from camaudit.report.build import build_report
+from camaudit.report.model import InventoryReport, VerifyReport
 from camaudit.traffic.engine import Progress, analyse
 
 if TYPE_CHECKING:  # importing these packages loads the probe stacks (zeep, scapy ...)
@@ -26,7 +27,7 @@ class VerifyResult:
 
     traffic: TrafficSummary
     assessment: Assessment
-    report: Report
+    report: VerifyReport
 
 
 def verify(
@@ -55,7 +56,7 @@ class ScanResult:
 
     inventory: Inventory | None
     fingerprints: tuple[Fingerprint, ...]
-    report: Report
+    report: InventoryReport
 
 
 def scan(

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -28,8 +28,8 @@ from rich.progress import (
 from camaudit import __version__, exitcodes
 from camaudit.api import verify as run_verify
 from camaudit.errors import CamauditError
-from camaudit.report.build import Report, write_json
 from camaudit.report.console import render, render_inventory
+from camaudit.report.model import Report, write_json
 from camaudit.report.output import refuse_evidence_as_output, write_report
 from camaudit.sanitize import clean_text
 from camaudit.traffic.live import capture_live
@@ -182,10 +182,10 @@ def verify(
             result = run_verify(captures or [], closed_network or (), policy, profiles, progress)
     report = result.report
     _emit(report, output_format, output, render)
-    code = int(report["exit_code"])
+    code = report.exit_code
     if output is not None:
         err.print(
-            f"camaudit: verdict {report['verdict']} (exit {code}); report written to "
+            f"camaudit: verdict {report.verdict} (exit {code}); report written to "
             f"{clean_text(str(output))}",
             markup=False,
             highlight=False,
@@ -206,11 +206,14 @@ def _user_errors() -> Iterator[None]:
         raise _fail("out of memory", exitcodes.INPUT_ERROR) from None
 
 
+AnyReport = TypeVar("AnyReport", bound=Report)
+
+
 def _emit(
-    report: Report,
+    report: AnyReport,
     output_format: OutputFormat,
     output: Path | None,
-    renderer: Callable[[Report, Console], None],
+    renderer: Callable[[AnyReport, Console], None],
 ) -> None:
     """Write ``report`` as JSON or through ``renderer``, to a file or standard output."""
 

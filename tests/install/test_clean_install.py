@@ -96,7 +96,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> CleanInstall:
 def test_the_installed_package_is_the_wheel_alone(installed: CleanInstall) -> None:
     done = installed.python(
         "import camaudit, importlib.util as u; print(camaudit.__file__); "
-        "print([m for m in ('ipycam', 'pytest', 'jsonschema') if u.find_spec(m)])"
+        "print([m for m in ('ipycam', 'pytest', 'mypy') if u.find_spec(m)])"
     )
     _must(done, "import")
     where, extras = done.stdout.splitlines()
