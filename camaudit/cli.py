@@ -193,6 +193,66 @@ def verify(
     raise typer.Exit(code)
 
 
+@app.command()
+def baseline(
+    captures: Annotated[
+        list[Path],
+        typer.Argument(
+            help="pcap / pcapng files (gzip'd too) or directories of them, of a network "
+            "taken to be good.",
+            show_default=False,
+        ),
+    ],
+    closed_network: Annotated[
+        list[str],
+        typer.Option(
+            "--closed-network",
+            "-n",
+            metavar="CIDR",
+            help="A range that is inside the closed network (repeat; required).",
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the policy here instead of stdout."),
+    ] = None,
+    name: Annotated[str, typer.Option("--name", help="The policy's name.")] = "baseline",
+    profiles: Annotated[
+        Path | None,
+        typer.Option("--profiles", help="Directory of vendor profiles.", hidden=True),
+    ] = None,
+) -> None:
+    """Write a policy (TOML) from captures of a known-good network, to review, then enforce.
+
+    Services seen inside become [[allow]] entries with a TODO reason. Traffic that left
+    the closed network (or tried to) is never allowed: it is written as commented-out
+    exceptions and warned about. Exit codes: 0 written, 2 usage, 3 input or output error.
+    """
+    from camaudit.api import baseline as run_baseline
+
+    err = Console(stderr=True)
+    with _user_errors():
+        if output is not None:
+            refuse_evidence_as_output(output, captures)
+        result = run_baseline(captures, closed_network, profiles, name=name)
+
+        def write(handle: TextIO) -> None:
+            handle.write(result.policy_text)
+
+        write_report(output, write)
+    for warning in result.baseline.warnings:
+        err.print(f"camaudit: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    if output is not None:
+        err.print(
+            f"camaudit: policy written to {clean_text(str(output))}: review every entry "
+            "and TODO before enforcing it with verify --policy",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    raise typer.Exit(0)
+
+
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Library errors become one line on stderr and their exit code; never a traceback."""
