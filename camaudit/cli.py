@@ -28,6 +28,8 @@ from rich.progress import (
 from camaudit import __version__, exitcodes
 from camaudit.api import verify as run_verify
 from camaudit.errors import CamauditError
+from camaudit.i18n import Translator, default_language, translator
+from camaudit.messages import VERDICT_NAMES
 from camaudit.report.build import Report, write_json
 from camaudit.report.console import render, render_inventory
 from camaudit.report.output import refuse_evidence_as_output, write_report
@@ -82,6 +84,20 @@ FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Repo
 OutputOption = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")
 ]
+LangOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        metavar="nl|en",
+        help="Language of what camaudit writes for people (default: from LC_ALL / "
+        "LC_MESSAGES / LANG: nl* gives nl, anything else en).",
+    ),
+]
+
+
+def _translator(lang: str | None) -> Translator:
+    """The translator for --lang, or for the locale when it is not given."""
+    return translator(lang if lang is not None else default_language(os.environ))
 
 
 @app.command()
@@ -113,6 +129,7 @@ def verify(
     ] = None,
     output_format: FormatOption = OutputFormat.console,
     output: OutputOption = None,
+    lang: LangOption = None,
     live: Annotated[
         str | None,
         typer.Option(
@@ -151,6 +168,7 @@ def verify(
     if bool(captures) == bool(live):
         raise _fail("give capture files, or --live INTERFACE (not both)", exitcodes.USAGE)
     with _user_errors():
+        t = _translator(lang)
         if live:
             target = save or Path(f"camaudit-live-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.pcapng")
             if output is not None:
@@ -184,9 +202,15 @@ def verify(
     _emit(report, output_format, output, render)
     code = int(report["exit_code"])
     if output is not None:
+        verdict = t.gettext(VERDICT_NAMES[str(report["verdict"])])
+        summary = t.gettext(
+            "verdict {verdict} (exit {code}); report written to {path}",
+            verdict=verdict,
+            code=code,
+            path=clean_text(str(output)),
+        )
         err.print(
-            f"camaudit: verdict {report['verdict']} (exit {code}); report written to "
-            f"{clean_text(str(output))}",
+            f"camaudit: {summary}",
             markup=False,
             highlight=False,
         )
