@@ -248,8 +248,8 @@ def baseline(
 ) -> None:
     """Write a policy (TOML) from captures of a known-good network, to review, then enforce.
 
-    Services seen inside become [[allow]] entries with a TODO reason. Traffic that left
-    the closed network (or tried to) is never allowed: it is written as commented-out
+    Services seen inside become allow entries with a TODO reason. Traffic that left the
+    closed network (or tried to) is never allowed: it is written as commented-out
     exceptions and warned about. Exit codes: 0 written, 2 usage, 3 input or output error.
     """
     from camaudit.api import baseline as run_baseline
