@@ -10,13 +10,14 @@ listed in :attr:`Baseline.warnings`. The text is deterministic: no clock, sorted
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from camaudit.model import Assessment, Direction, Flow, FlowCategory, TrafficSummary, Verdict
 from camaudit.policy.evaluate import assess, local_only
-from camaudit.policy.load import Policy, load_policy
+from camaudit.policy.load import Policy, ServiceRule, load_policy
 from camaudit.profiles import Profiles
 from camaudit.sanitize import clean_text
 
@@ -39,6 +40,11 @@ class Service:
     clients: tuple[str, ...]
     flows: int
     first: str  # "capture#frame" of the first flow, for the reviewer
+    # Findings of the baseline capture this entry would accept if allowed. The evaluator
+    # judges a DNS look-up by its resolver's address, so allowing the site's resolver on
+    # udp/53 would accept every outside name looked up through it: such an entry is
+    # written commented out, like a crossing.
+    accepts: int = 0
 
 
 @dataclass(frozen=True)
@@ -88,11 +94,12 @@ def make_baseline(
 
         raise UsageError("baseline needs --closed-network: the boundary is what it records")
     assessment = assess(traffic, policy, profiles)
-    services = _services(traffic.flows, policy)
+    services = _unsafe_marked(_services(traffic.flows, policy), traffic, policy, profiles)
     crossings = _crossings(assessment)
     entries = sorted(services, key=_service_key) + sorted(crossings, key=_crossing_key)
     kept = entries[:MAX_ENTRIES]
-    warnings = _warnings(assessment, crossings, len(entries) - len(kept))
+    unsafe = sum(1 for s in services if s.accepts)
+    warnings = _warnings(assessment, crossings, unsafe, len(entries) - len(kept))
     return Baseline(
         name=name,
         closed_network=policy.closed_network,
@@ -137,6 +144,44 @@ def _services(flows: Iterable[Flow], policy: Policy) -> list[Service]:
                 first=_where(min(members, key=lambda f: f.first.time)),
             )
         )
+    return out
+
+
+def _rule(item: Service) -> ServiceRule:
+    return ServiceRule(
+        name=_service_name(item),
+        reason="",
+        hosts=(_cidr(item.host),),
+        ports=(item.port,),
+        proto=item.proto,
+    )
+
+
+def _flagged(traffic: TrafficSummary, policy: Policy, profiles: Profiles) -> int:
+    return len(assess(traffic, policy, profiles).findings)
+
+
+def _unsafe_marked(
+    services: list[Service], traffic: TrafficSummary, policy: Policy, profiles: Profiles
+) -> list[Service]:
+    """Mark each service whose allow entry would accept a finding of the baseline capture.
+
+    Checked with the evaluator itself, so the baseline can never allow what ``verify``
+    would flag: once with every entry, and entry by entry only when that changes anything.
+    """
+    if not services:
+        return services
+    bare = _flagged(traffic, policy, profiles)
+
+    def with_rules(*rules: ServiceRule) -> Policy:
+        return Policy(name="baseline", path=None, closed_network=policy.closed_network, allow=rules)
+
+    if _flagged(traffic, with_rules(*(_rule(s) for s in services)), profiles) == bare:
+        return services
+    out = []
+    for item in services:
+        accepted = bare - _flagged(traffic, with_rules(_rule(item)), profiles)
+        out.append(dataclasses.replace(item, accepts=accepted) if accepted else item)
     return out
 
 
@@ -189,7 +234,7 @@ def _crossings(assessment: Assessment) -> list[Crossing]:
 
 
 def _warnings(
-    assessment: Assessment, crossings: Sequence[Crossing], omitted: int
+    assessment: Assessment, crossings: Sequence[Crossing], unsafe: int, omitted: int
 ) -> tuple[str, ...]:
     out: list[str] = []
     crossed = sum(1 for c in crossings if c.kind == "crossed")
@@ -203,6 +248,11 @@ def _warnings(
         out.append(
             f"{tried} unanswered outside destination(s) or outside name look-up(s) are in the "
             "baseline capture; they are written as commented-out exceptions, not allowed"
+        )
+    if unsafe:
+        out.append(
+            f"{unsafe} internal service(s) would also accept traffic flagged above if "
+            "allowed (a resolver answering outside names); they are written commented out"
         )
     if assessment.verdict == Verdict.INCONCLUSIVE:
         out.append(
@@ -260,21 +310,33 @@ def _comment(text: str) -> str:
     return "# " + clean_text(text, 400)
 
 
-def _service_lines(item: Service) -> list[str]:
+def _service_name(item: Service) -> str:
     what = f"{item.app} " if item.app else ""
+    return f"{what}{item.proto}/{item.port} on {item.host}"
+
+
+def _service_lines(item: Service) -> list[str]:
     clients = ", ".join(item.clients[:8]) + (
         f" and {len(item.clients) - 8} more" if len(item.clients) > 8 else ""
     )
-    return [
-        _comment(f"seen: {item.flows} flow(s) from {clients}; first at {item.first}"),
+    body = [
         "[[allow]]",
-        f"name = {_q(f'{what}{item.proto}/{item.port} on {item.host}')}",
+        f"name = {_q(_service_name(item))}",
         f"hosts = {_list([_cidr(item.host)])}",
         f"proto = {_q(item.proto)}",
         f"ports = {_list([item.port])}",
         f"reason = {_q('TODO: why the devices need this service')}",
-        "",
     ]
+    lines = [_comment(f"seen: {item.flows} flow(s) from {clients}; first at {item.first}")]
+    if item.accepts:
+        lines.append(
+            _comment(
+                f"NOT allowed: this entry would also accept {item.accepts} finding(s) of "
+                "this capture (look-ups of outside names through this resolver)"
+            )
+        )
+        body = [f"# {line}" for line in body]
+    return [*lines, *body, ""]
 
 
 def _crossing_lines(item: Crossing) -> list[str]:
