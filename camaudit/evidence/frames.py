@@ -10,6 +10,7 @@ never hidden.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,9 +72,43 @@ class CopiedFrame:
     capture: str
     frame: int
     linktype: int
-    timestamp: float
+    timestamp_ns: int  # as stored in the capture, in nanoseconds
     origlen: int
     data: bytes
+
+
+def _fits(candidate_ns: int, seconds: float) -> bool:
+    # the reader's float carries ~0.24 us of rounding at today's epoch times
+    return abs(candidate_ns / 1e9 - seconds) < 1e-6
+
+
+def stored_time_ns(batch: RawBatch, i: int, file_format: str) -> int:
+    """The packet's timestamp as the capture stores it, exact to the nanosecond.
+
+    The reader hands out a float (sub-microsecond digits lost); the record header still
+    holds the stored integer. Its byte order and resolution are the ones under which the
+    header agrees with the reader (captured length, and the float time); when none does
+    (an ``if_tsoffset``, a binary ``if_tsresol``), the reader's time is used.
+    """
+    data, off = batch.data, int(batch.off[i])
+    caplen, seconds = int(batch.caplen[i]), float(batch.ts[i])
+    header = 16 if file_format == "pcap" else 28  # record header / EPB fields before the data
+    for order in ("<", ">"):
+        if off < header or struct.unpack_from(order + "I", data, off - 8)[0] != caplen:
+            continue
+        if file_format == "pcap":
+            sec, frac = (int(x) for x in struct.unpack_from(order + "II", data, off - 16))
+            candidates: tuple[int, ...] = (sec * 10**9 + frac * 1000, sec * 10**9 + frac)
+        else:
+            high, low = (int(x) for x in struct.unpack_from(order + "II", data, off - 16))
+            raw = (high << 32) | low
+            candidates = tuple(
+                raw * 10 ** (9 - k) if k <= 9 else raw // 10 ** (k - 9) for k in (6, 9, 0, 3, 12)
+            )
+        for candidate in candidates:
+            if _fits(candidate, seconds):
+                return candidate
+    return round(seconds * 1e9)
 
 
 def _flow_rows(
@@ -122,7 +157,7 @@ def copy_frames(
                         capture=display,
                         frame=frame,
                         linktype=int(batch.linktype[i]),
-                        timestamp=float(batch.ts[i]),
+                        timestamp_ns=stored_time_ns(batch, i, capture.format),
                         origlen=int(batch.origlen[i]),
                         data=bytes(batch.data[start : start + int(batch.caplen[i])]),
                     )

@@ -3,8 +3,8 @@
 pcapng rather than pcap because the frames may come from captures of different link
 types (Ethernet, Linux SLL, PPP ...), which one pcap file cannot hold, and because each
 packet can carry a comment naming the capture and frame it was copied from.
-Timestamps are written in microseconds (the default ``if_tsresol``); the reader's
-timestamps are exact to the microsecond, finer digits of nanosecond captures are rounded.
+Timestamps are written in nanoseconds (``if_tsresol`` 9), which holds the stored time
+of microsecond and nanosecond captures alike without rounding.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ __all__ = ["frame_comment", "write_pcapng"]
 
 _SHB, _IDB, _EPB = 0x0A0D0D0A, 1, 6
 _BYTE_ORDER_MAGIC = 0x1A2B3C4D
-_OPT_COMMENT, _OPT_END = 1, 0
+_OPT_COMMENT, _OPT_END, _IF_TSRESOL = 1, 0, 9
+_NANOSECONDS = b"\x09"
 _UNKNOWN_LINKTYPE = 147  # LINKTYPE_USER0: a packet on an interface its capture never described
 
 
@@ -52,13 +53,14 @@ def write_pcapng(handle: BinaryIO, frames: Sequence[CopiedFrame]) -> None:
         linktype = frame.linktype if frame.linktype >= 0 else _UNKNOWN_LINKTYPE
         if linktype not in interfaces:
             interfaces[linktype] = len(interfaces)
-            handle.write(_block(_IDB, struct.pack("<HHI", linktype, 0, 0)))
-        micros = round(frame.timestamp * 1_000_000)
+            options = _option(_IF_TSRESOL, _NANOSECONDS) + _option(_OPT_END, b"")
+            handle.write(_block(_IDB, struct.pack("<HHI", linktype, 0, 0) + options))
+        stamp = frame.timestamp_ns & 0xFFFF_FFFF_FFFF_FFFF  # two's complement before 1970
         body = struct.pack(
             "<IIIII",
             interfaces[linktype],
-            (micros >> 32) & 0xFFFFFFFF,
-            micros & 0xFFFFFFFF,
+            stamp >> 32,
+            stamp & 0xFFFF_FFFF,
             len(frame.data),
             frame.origlen,
         )
