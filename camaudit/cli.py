@@ -170,6 +170,12 @@ def verify(
     err = Console(stderr=True)
     if bool(captures) == bool(live):
         raise _fail("give capture files, or --live INTERFACE (not both)", exitcodes.USAGE)
+    if evidence is not None and output is not None and _inside(output, evidence):
+        raise _fail(
+            f"--output {output} lies inside --evidence {evidence}: the pack holds only its "
+            "own files; write the report elsewhere",
+            exitcodes.USAGE,
+        )
     with _user_errors():
         if live:
             target = save or Path(f"camaudit-live-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.pcapng")
@@ -213,6 +219,10 @@ def verify(
             highlight=False,
         )
     raise typer.Exit(code)
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(directory))
 
 
 def _write_evidence(
