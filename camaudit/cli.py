@@ -248,9 +248,11 @@ def _write_evidence(
         force=force,
         timestamp=datetime.now(UTC) if timestamp else None,
     )
+    short = [f for f in pack.manifest.flows if f.copied_packets != f.expected_packets]
     Console(stderr=True).print(
         f"camaudit: evidence pack ({len(pack.manifest.packets)} packet(s)) written to "
-        f"{clean_text(str(directory))}",
+        f"{clean_text(str(directory))}"
+        + (f"; {len(short)} cited flow(s) not complete, see manifest.json" if short else ""),
         markup=False,
         highlight=False,
     )
@@ -280,7 +282,9 @@ def check_evidence(
     for check in checks:
         print(clean_text(f"{check.status.value:<11} {check.what}: {check.detail}", 2000))
     failed = sum(1 for c in checks if c.status == CheckStatus.FAILED)
-    print(f"FAILED ({failed} check(s))" if failed else "OK")
+    incomplete = sum(1 for c in checks if c.status == CheckStatus.INCOMPLETE)
+    note = f" ({incomplete} flow(s) incomplete, see above)" if incomplete else ""
+    print(f"FAILED ({failed} check(s)){note}" if failed else f"OK{note}")
     raise typer.Exit(exitcodes.EVIDENCE_MISMATCH if failed else 0)
 
 

@@ -14,6 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from camaudit.errors import CamauditError, InputError
+from camaudit.evidence.frames import stored_time_ns
 from camaudit.evidence.manifest import (
     MANIFEST,
     PCAPNG,
@@ -32,6 +33,7 @@ class CheckStatus(StrEnum):
     OK = "ok"
     FAILED = "FAILED"
     NOT_CHECKED = "not checked"
+    INCOMPLETE = "incomplete"  # a cited flow of which not every frame was found
 
 
 @dataclass(frozen=True)
@@ -56,16 +58,19 @@ def read_manifest(directory: Path) -> Manifest:
         raise InputError(f"{path}: {exc}") from None
 
 
-def _frames(path: Path, display: str, numbers: set[int] | None = None) -> dict[int, bytes]:
-    """Frames of a capture by number: those in ``numbers``, or all of them."""
-    found: dict[int, bytes] = {}
+def _frames(
+    path: Path, display: str, numbers: set[int] | None = None
+) -> dict[int, tuple[bytes, int]]:
+    """(bytes, stored time in ns) of a capture's frames by number: ``numbers``, or all."""
+    found: dict[int, tuple[bytes, int]] = {}
     capture = CaptureFile(path, display)
     try:
         for batch in capture.batches():
             for i, frame in enumerate(batch.frame.tolist()):
                 if numbers is None or frame in numbers:
                     start = int(batch.off[i])
-                    found[frame] = bytes(batch.data[start : start + int(batch.caplen[i])])
+                    data = bytes(batch.data[start : start + int(batch.caplen[i])])
+                    found[frame] = (data, stored_time_ns(batch, i, capture.format))
     finally:
         capture.close()
     return found
@@ -122,19 +127,19 @@ def _packets(directory: Path, manifest: Manifest, originals: dict[str, Path]) ->
     by_capture: dict[str, set[int]] = {}
     for entry in manifest.packets:
         by_capture.setdefault(entry.capture, set()).add(entry.frame)
-    original: dict[str, dict[int, bytes]] = {}
+    original: dict[str, dict[int, tuple[bytes, int]]] = {}
     for capture, numbers in sorted(by_capture.items()):
         if capture in originals:
             original[capture] = _frames(originals[capture], capture, numbers)
     for entry in manifest.packets:
         what = f"packet {entry.index} ({entry.capture} frame {entry.frame})"
-        data = packed.get(entry.index)
-        if data is None or hashlib.sha256(data).hexdigest() != entry.sha256:
+        copy = packed.get(entry.index)
+        if copy is None or hashlib.sha256(copy[0]).hexdigest() != entry.sha256:
             yield Check(CheckStatus.FAILED, what, "differs from the manifest's hash")
         elif entry.capture not in original:
             yield Check(CheckStatus.NOT_CHECKED, what, "original capture not available")
-        elif original[entry.capture].get(entry.frame) != data:
-            yield Check(CheckStatus.FAILED, what, "differs from the original frame")
+        elif original[entry.capture].get(entry.frame) != copy:
+            yield Check(CheckStatus.FAILED, what, "differs from the original frame (bytes or time)")
         else:
             yield Check(CheckStatus.OK, what, "equals the original frame")
 
@@ -166,4 +171,15 @@ def check_evidence(directory: Path, captures: Sequence[Path] = ()) -> tuple[Chec
         checks.append(Check(CheckStatus.OK, what, f"{path}: sha256 {got}"))
         originals[record.path] = path
     checks += _packets(directory, manifest, originals)
+    checks += _coverage(manifest)
     return tuple(checks)
+
+
+def _coverage(manifest: Manifest) -> Iterator[Check]:
+    for flow in manifest.flows:
+        whole = flow.copied_packets == flow.expected_packets
+        yield Check(
+            CheckStatus.OK if whole else CheckStatus.INCOMPLETE,
+            f"flow {flow.flow}",
+            f"{flow.copied_packets} of its {flow.expected_packets} frame(s) in the pack",
+        )

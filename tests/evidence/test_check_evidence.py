@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import struct
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,7 @@ def test_intact_pack_checks_ok_line_by_line(pack: Path) -> None:
     assert any(line.startswith("ok") and "input " in line for line in lines)
     packets = [line for line in lines if "equals the original frame" in line]
     assert len(packets) == 17
+    assert any(line.startswith("ok") and "15 of its 15 frame(s)" in line for line in lines)
 
 
 def test_flipped_byte_in_the_evidence_pcap_fails_and_names_it(pack: Path) -> None:
@@ -105,6 +107,29 @@ def test_pcap_and_manifest_rewritten_together_still_fail_against_the_original(
     where = data.rfind(b"camaudit evidence:") - 20
     data[where] ^= 0x01
     pcap.write_bytes(bytes(data))
+    manifest["files"]["evidence.pcapng"] = hashlib.sha256(bytes(data)).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+    code, lines = check(pack)
+    assert code == MISMATCH
+    assert any(line.startswith("FAILED") and "packet 17" in line for line in lines)
+
+
+def _last_epb(data: bytes) -> int:
+    """Offset of the last Enhanced Packet Block of a little-endian pcapng."""
+    pos, last = 0, -1
+    while pos < len(data):
+        kind, length = struct.unpack_from("<II", data, pos)
+        last = pos if kind == 6 else last
+        pos += length
+    return last
+
+
+def test_packet_time_changed_with_its_hashes_fails_against_the_original(pack: Path) -> None:
+    pcap, manifest_path = pack / "evidence.pcapng", pack / "manifest.json"
+    data = bytearray(pcap.read_bytes())
+    data[_last_epb(bytes(data)) + 16] ^= 0x01  # the low word of its timestamp
+    pcap.write_bytes(bytes(data))
+    manifest = json.loads(manifest_path.read_text())
     manifest["files"]["evidence.pcapng"] = hashlib.sha256(bytes(data)).hexdigest()
     manifest_path.write_text(json.dumps(manifest))
     code, lines = check(pack)
