@@ -131,14 +131,17 @@ def _flow_rows(
 
 
 def copy_frames(
-    path: Path, display: str, cited: frozenset[int], flows: dict[FlowKey, Flow]
-) -> tuple[list[CopiedFrame], dict[FlowKey, int]]:
+    path: Path,
+    display: str,
+    cited: frozenset[int],
+    flows: dict[FlowKey, Flow],
+    found: dict[FlowKey, int],
+) -> Iterator[CopiedFrame]:
     """The cited frames of one capture plus every frame of ``flows`` in it, in file order.
 
-    Also returns how many frames of each flow were found in this capture.
+    Streams (a cited flow may be a long video stream); counts each flow's frames into
+    ``found``.
     """
-    copied: list[CopiedFrame] = []
-    found: dict[FlowKey, int] = {}
     slow = SlowPath()
     capture = CaptureFile(path, display)
     try:
@@ -152,16 +155,13 @@ def copy_frames(
             for frame in sorted(wanted):
                 i = frame - first
                 start = int(batch.off[i])
-                copied.append(
-                    CopiedFrame(
-                        capture=display,
-                        frame=frame,
-                        linktype=int(batch.linktype[i]),
-                        timestamp_ns=stored_time_ns(batch, i, capture.format),
-                        origlen=int(batch.origlen[i]),
-                        data=bytes(batch.data[start : start + int(batch.caplen[i])]),
-                    )
+                yield CopiedFrame(
+                    capture=display,
+                    frame=frame,
+                    linktype=int(batch.linktype[i]),
+                    timestamp_ns=stored_time_ns(batch, i, capture.format),
+                    origlen=int(batch.origlen[i]),
+                    data=bytes(batch.data[start : start + int(batch.caplen[i])]),
                 )
     finally:
         capture.close()
-    return copied, found

@@ -8,19 +8,20 @@ speaks for.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from camaudit import __version__
 from camaudit.errors import OutputError, UsageError
-from camaudit.evidence.frames import CopiedFrame, copy_frames, select
+from camaudit.evidence.frames import CopiedFrame, FlowKey, copy_frames, select
 from camaudit.evidence.manifest import (
     MANIFEST,
     MANIFEST_SCHEMA,
@@ -105,12 +106,16 @@ def _prepare(directory: Path, force: bool) -> None:
         raise OutputError(str(directory), exc) from None
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write through a temporary file moved into place: no half-written pack file."""
     temporary = path.with_name(f".{path.name}.tmp")
     try:
-        temporary.write_bytes(data)
+        with temporary.open("wb") as handle:
+            write(handle)
         os.replace(temporary, path)
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
         raise OutputError(str(path), exc) from None
 
 
@@ -143,24 +148,25 @@ def write_evidence_pack(
     _refuse_overlap(directory, [Path(i.path) for i in inputs])
     _prepare(directory, force)
     chosen = select(result.assessment.findings, result.traffic.flows)
-    frames: list[CopiedFrame] = []
-    found: dict[object, int] = {}
-    for info in inputs:
-        cited = chosen.frames.get(info.path, frozenset())
-        if not cited and not chosen.flows:
-            continue
-        copied, counts = copy_frames(Path(info.path), info.path, cited, chosen.flows)
-        frames += copied
-        for key, count in counts.items():
-            found[key] = found.get(key, 0) + count
-    pcap = io.BytesIO()
-    write_pcapng(pcap, frames)
+    found: dict[FlowKey, int] = {}
+    packets: list[PackedPacket] = []
+
+    def frames() -> Iterator[CopiedFrame]:
+        for info in inputs:
+            cited = chosen.frames.get(info.path, frozenset())
+            if cited or chosen.flows:
+                for frame in copy_frames(Path(info.path), info.path, cited, chosen.flows, found):
+                    digest = hashlib.sha256(frame.data).hexdigest()
+                    packets.append(
+                        PackedPacket(len(packets) + 1, frame.capture, frame.frame, digest)
+                    )
+                    yield frame
+
+    _write(directory / PCAPNG, lambda handle: write_pcapng(handle, frames()))
     report = build_report(result.assessment, result.traffic, _generated(result, timestamp))
     text = io.StringIO()
     write_json(report, text)
-    contents = {PCAPNG: pcap.getvalue(), REPORT: text.getvalue().encode("utf-8")}
-    for name, data in contents.items():
-        _write(directory / name, data)
+    _write(directory / REPORT, lambda handle: handle.write(text.getvalue().encode("utf-8")))
     profiles_dir = profiles or default_profiles_dir()
     manifest = Manifest(
         schema=MANIFEST_SCHEMA,
@@ -175,11 +181,8 @@ def write_evidence_pack(
         profiles_path=str(profiles_dir),
         profiles_sha256=sha256_tree(profiles_dir),
         inputs=tuple(InputRecord(i.path, i.sha256, i.packets) for i in inputs),
-        files={name: hashlib.sha256(data).hexdigest() for name, data in contents.items()},
-        packets=tuple(
-            PackedPacket(n, f.capture, f.frame, hashlib.sha256(f.data).hexdigest())
-            for n, f in enumerate(frames, 1)
-        ),
+        files={name: sha256_file(directory / name) for name in (PCAPNG, REPORT)},
+        packets=tuple(packets),
         flows=tuple(
             FlowCoverage(
                 f"{flow.proto} {flow.orig}:{flow.orig_port} -> {flow.resp}:{flow.resp_port}",
@@ -192,5 +195,5 @@ def write_evidence_pack(
         ),
         created=timestamp.isoformat(timespec="seconds") if timestamp else None,
     )
-    _write(directory / MANIFEST, manifest.to_json().encode("utf-8"))
+    _write(directory / MANIFEST, lambda handle: handle.write(manifest.to_json().encode("utf-8")))
     return EvidencePack(directory, manifest)

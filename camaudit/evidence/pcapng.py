@@ -10,7 +10,7 @@ of microsecond and nanosecond captures alike without rounding.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import BinaryIO
 
 from camaudit.evidence.frames import CopiedFrame
@@ -42,7 +42,7 @@ def frame_comment(frame: CopiedFrame) -> str:
     return f"camaudit evidence: {frame.capture} frame {frame.frame}"
 
 
-def write_pcapng(handle: BinaryIO, frames: Sequence[CopiedFrame]) -> None:
+def write_pcapng(handle: BinaryIO, frames: Iterable[CopiedFrame]) -> None:
     """Write ``frames`` in the given order; byte-identical output for identical input."""
     shb = struct.pack("<IHHq", _BYTE_ORDER_MAGIC, 1, 0, -1) + _option(
         _OPT_COMMENT, b"written by camaudit --evidence"
