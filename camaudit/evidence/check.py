@@ -170,7 +170,8 @@ def check_evidence(directory: Path, captures: Sequence[Path] = ()) -> tuple[Chec
                 )
             )
             continue
-        checks.append(Check(CheckStatus.OK, what, f"{path}: sha256 {got}"))
+        moved = f" (found at {path})" if str(path) != record.path else ""
+        checks.append(Check(CheckStatus.OK, what, f"sha256 {got}{moved}"))
         originals[record.path] = path
     checks += _packets(directory, manifest, originals)
     checks += _coverage(manifest)
