@@ -190,6 +190,10 @@ def verify(
             captures = [capture_live(live, duration, target)]
         elif output is not None:
             refuse_evidence_as_output(output, captures or [])
+        if evidence is not None:
+            from camaudit.evidence import refuse_evidence_dir
+
+            refuse_evidence_dir(evidence, captures or [], force)
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),
@@ -207,7 +211,7 @@ def verify(
 
             result = run_verify(captures or [], closed_network or (), policy, profiles, progress)
         if evidence is not None:
-            _write_evidence(result, evidence, policy, profiles, force, timestamp)
+            _write_evidence(result, evidence, captures or [], policy, profiles, force, timestamp)
     report = result.report
     _emit(report, output_format, output, render)
     code = int(report["exit_code"])
@@ -228,6 +232,7 @@ def _inside(path: Path, directory: Path) -> bool:
 def _write_evidence(
     result: VerifyResult,
     directory: Path,
+    given: list[Path],
     policy: Path | None,
     profiles: Path | None,
     force: bool,
@@ -247,6 +252,7 @@ def _write_evidence(
         credentials=creds,
         force=force,
         timestamp=datetime.now(UTC) if timestamp else None,
+        given=given,
     )
     short = [f for f in pack.manifest.flows if f.copied_packets != f.expected_packets]
     Console(stderr=True).print(

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from camaudit.evidence.check import Check, CheckStatus, check_evidence, read_manifest
 from camaudit.evidence.manifest import Manifest, ManifestError
-from camaudit.evidence.pack import EvidencePack, scrub_command_line, write_evidence_pack
+from camaudit.evidence.pack import (
+    EvidencePack,
+    refuse_evidence_dir,
+    scrub_command_line,
+    write_evidence_pack,
+)
 
 __all__ = [
     "Check",
@@ -18,6 +23,7 @@ __all__ = [
     "ManifestError",
     "check_evidence",
     "read_manifest",
+    "refuse_evidence_dir",
     "scrub_command_line",
     "write_evidence_pack",
 ]

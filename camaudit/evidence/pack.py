@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from camaudit.api import VerifyResult
     from camaudit.fingerprint.interface import Credentials
 
-__all__ = ["EvidencePack", "scrub_command_line", "write_evidence_pack"]
+__all__ = ["EvidencePack", "refuse_evidence_dir", "scrub_command_line", "write_evidence_pack"]
 
 HIDDEN = "<hidden>"
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]*@", re.IGNORECASE)
@@ -93,6 +93,23 @@ def _refuse_overlap(directory: Path, inputs: Sequence[Path]) -> None:
         ) from None
 
 
+def refuse_evidence_dir(directory: Path, inputs: Sequence[Path], force: bool = False) -> None:
+    """Raise :class:`UsageError` unless a pack may be written into ``directory``.
+
+    ``inputs`` are the captures as given (files or directories): the pack may not be one,
+    lie inside one (a later run over that directory would read the pack as evidence), or
+    hold one. A non-empty directory needs ``force``. Call it before the analysis, so that
+    a long run does not end in a refusal.
+    """
+    _refuse_overlap(directory, inputs)
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--evidence {directory}: exists and is not a directory")
+    if directory.is_dir() and any(directory.iterdir()) and not force:
+        raise UsageError(
+            f"--evidence {directory}: directory is not empty; give --force to write over it"
+        )
+
+
 def _prepare(directory: Path, force: bool) -> None:
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"--evidence {directory}: exists and is not a directory")
@@ -136,16 +153,18 @@ def write_evidence_pack(
     credentials: Credentials | None = None,
     force: bool = False,
     timestamp: datetime | None = None,
+    given: Sequence[Path] = (),
 ) -> EvidencePack:
     """Write ``evidence.pcapng``, ``report.json`` and ``manifest.json`` into ``directory``.
 
     Refuses (:class:`UsageError`) a directory that is, lies inside or contains an input,
-    and a non-empty directory unless ``force``. ``timestamp`` (a wall clock the caller
+    and a non-empty directory unless ``force``; ``given`` are the capture arguments as
+    typed (directories too). ``timestamp`` (a wall clock the caller
     chose to record) goes into the manifest and the report; without it both are the
     same bytes on every run over the same inputs.
     """
     inputs = result.traffic.inputs
-    _refuse_overlap(directory, [Path(i.path) for i in inputs])
+    refuse_evidence_dir(directory, [*given, *(Path(i.path) for i in inputs)], force)
     _prepare(directory, force)
     chosen = select(result.assessment.findings, result.traffic.flows)
     found: dict[FlowKey, int] = {}

@@ -262,3 +262,14 @@ def test_report_output_inside_the_evidence_dir_is_refused(tmp_path: Path) -> Non
     assert code == 2
     assert "inside --evidence" in err
     assert not pack.exists()
+
+
+def test_evidence_dir_inside_an_input_directory_is_refused(tmp_path: Path) -> None:
+    """A later run over that directory would read the pack as part of the evidence."""
+    inputs = tmp_path / "caps"
+    inputs.mkdir()
+    shutil.copy(CASES["syn-rejected"], inputs / "c.pcap")
+    code, _, err = camaudit("verify", str(inputs), "--evidence", str(inputs / "pack"), cwd=tmp_path)
+    assert code == 2, err
+    assert "input capture" in err
+    assert sorted(p.name for p in inputs.iterdir()) == ["c.pcap"]
