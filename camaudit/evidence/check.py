@@ -21,6 +21,7 @@ from camaudit.evidence.manifest import (
     Manifest,
     ManifestError,
     sha256_file,
+    sha256_tree,
 )
 from camaudit.traffic.capfile import CaptureFile
 
@@ -173,9 +174,29 @@ def check_evidence(directory: Path, captures: Sequence[Path] = ()) -> tuple[Chec
         moved = f" (found at {path})" if str(path) != record.path else ""
         checks.append(Check(CheckStatus.OK, what, f"sha256 {got}{moved}"))
         originals[record.path] = path
+    checks += _versions(manifest)
     checks += _packets(directory, manifest, originals)
     checks += _coverage(manifest)
     return tuple(checks)
+
+
+def _versions(manifest: Manifest) -> Iterator[Check]:
+    """The policy file and profiles directory the run used, where they still are."""
+    pairs = [
+        ("policy", manifest.policy_path, manifest.policy_sha256, sha256_file),
+        ("profiles", manifest.profiles_path, manifest.profiles_sha256, sha256_tree),
+    ]
+    for kind, where, expected, digest in pairs:
+        if where is None or expected is None:
+            continue
+        path = Path(where)
+        if not path.exists():
+            yield Check(CheckStatus.NOT_CHECKED, f"{kind} {where}", "not found")
+            continue
+        got = digest(path)
+        status = CheckStatus.OK if got == expected else CheckStatus.FAILED
+        note = "" if got == expected else f", manifest says {expected}"
+        yield Check(status, f"{kind} {where}", f"sha256 {got}{note}")
 
 
 def _coverage(manifest: Manifest) -> Iterator[Check]:

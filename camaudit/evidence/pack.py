@@ -130,10 +130,12 @@ def _write(path: Path, write: Callable[[BinaryIO], object]) -> None:
         with temporary.open("wb") as handle:
             write(handle)
         os.replace(temporary, path)
-    except OSError as exc:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             temporary.unlink()
-        raise OutputError(str(path), exc) from None
+        if isinstance(exc, OSError):
+            raise OutputError(str(path), exc) from None
+        raise
 
 
 def _generated(result: VerifyResult, timestamp: datetime | None) -> datetime:

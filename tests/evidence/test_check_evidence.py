@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PCAPS
 from tests.evidence.test_evidence_pack import CASES, camaudit
 
 MISMATCH, UNREADABLE = 1, 3
@@ -158,3 +159,28 @@ def test_missing_pack_is_unreadable(tmp_path: Path) -> None:
     code, _, err = camaudit("check-evidence", str(tmp_path / "nope"), cwd=tmp_path)
     assert code == UNREADABLE
     assert err.startswith("camaudit: error:")
+
+
+def test_policy_changed_after_the_run_fails_and_names_it(tmp_path: Path) -> None:
+    case = PCAPS / "host-header-resolved"
+    policy = tmp_path / "policy.toml"
+    shutil.copy(case / "policy.toml", policy)
+    directory = tmp_path / "pack"
+    code, _, err = camaudit(
+        "verify",
+        str(case / "host-header-resolved.pcap"),
+        "--policy",
+        str(policy),
+        "--evidence",
+        str(directory),
+        cwd=tmp_path,
+    )
+    assert code == 0, err
+    code, lines = check(directory)
+    assert code == 0
+    assert any(line.startswith("ok") and f"policy {policy}" in line for line in lines)
+    assert any(line.startswith("ok") and "profiles " in line for line in lines)
+    policy.write_text(policy.read_text() + "\n# edited\n")
+    code, lines = check(directory)
+    assert code == MISMATCH
+    assert any(line.startswith("FAILED") and f"policy {policy}" in line for line in lines)
