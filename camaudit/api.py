@@ -8,10 +8,10 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from camaudit.knowledge import load_knowledge
 from camaudit.model import Assessment, TrafficSummary
 from camaudit.policy.evaluate import assess
 from camaudit.policy.load import load_policy
-from camaudit.profiles import load_profiles
 from camaudit.report.build import Report, build_report
 from camaudit.traffic.engine import Progress, analyse
 
@@ -43,9 +43,9 @@ def verify(
     that cannot be used; the verdict itself is returned in the result, never raised.
     """
     loaded_policy = load_policy(Path(policy) if policy else None, closed_network)
-    loaded_profiles = load_profiles(Path(profiles) if profiles else None)
+    knowledge = load_knowledge(profiles)
     traffic = analyse(captures, progress=progress)
-    assessment = assess(traffic, loaded_policy, loaded_profiles, today=today)
+    assessment = assess(traffic, loaded_policy, knowledge.profiles, today=today)
     return VerifyResult(traffic, assessment, build_report(assessment, traffic))
 
 
@@ -68,6 +68,7 @@ def scan(
     method_progress: Callable[[str, int, int], None] | None = None,
     host_progress: Callable[[Fingerprint], None] | None = None,
     known_hosts: str | Path | None = None,
+    profiles: str | Path | None = None,
 ) -> ScanResult:
     """Find the devices on a segment and (by default) identify each one.
 
@@ -83,8 +84,9 @@ def scan(
     from camaudit.report.inventory import build_inventory_report
 
     scope = closed_network_scope(closed_network)
+    knowledge = load_knowledge(profiles)
     pins = KnownHosts(Path(known_hosts)) if known_hosts is not None else None
-    inventory = discover(target, methods, allow_public, method_progress)
+    inventory = discover(target, methods, allow_public, method_progress, knowledge=knowledge)
     fingerprints: tuple[Fingerprint, ...] = ()
     hosts = [
         d.ip for d in inventory.devices if d.ip and not d.timed_out and in_target(d.ip, target)
@@ -96,12 +98,15 @@ def scan(
             None,
             credentials,
             target.timeout,
-            closed_network,
+            scope,
             sightings,
             on_done=host_progress,
             known_hosts=pins,
+            knowledge=knowledge,
         )
-    report = build_inventory_report(inventory, fingerprints, closed_network=scope)
+    report = build_inventory_report(
+        inventory, fingerprints, closed_network=(scope.cidrs, scope.is_default)
+    )
     return ScanResult(inventory, fingerprints, report)
 
 
@@ -113,6 +118,7 @@ def identify(
     closed_network: Sequence[str] = (),
     host_progress: Callable[[Fingerprint], None] | None = None,
     known_hosts: str | Path | None = None,
+    profiles: str | Path | None = None,
 ) -> ScanResult:
     """Fingerprint the given hosts (addresses, never names) without a discovery sweep.
 
@@ -123,9 +129,19 @@ def identify(
     from camaudit.report.inventory import build_inventory_report
 
     scope = closed_network_scope(closed_network)
+    knowledge = load_knowledge(profiles)
     pins = KnownHosts(Path(known_hosts)) if known_hosts is not None else None
     fingerprints = fingerprint_many(
-        hosts, ports, credentials, timeout, closed_network, on_done=host_progress, known_hosts=pins
+        hosts,
+        ports,
+        credentials,
+        timeout,
+        scope,
+        on_done=host_progress,
+        known_hosts=pins,
+        knowledge=knowledge,
     )
-    report = build_inventory_report(None, fingerprints, closed_network=scope)
+    report = build_inventory_report(
+        None, fingerprints, closed_network=(scope.cidrs, scope.is_default)
+    )
     return ScanResult(None, fingerprints, report)

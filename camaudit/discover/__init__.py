@@ -30,7 +30,7 @@ from camaudit.discover.interface import (
 from camaudit.discover.inventory import leave_out_scanner, mac_conflicts, merge
 from camaudit.discover.local import choose_interface, own_addresses, sweeps_a_network
 from camaudit.discover.registry import DEFAULT_METHODS, METHODS, create
-from camaudit.profiles import Profiles
+from camaudit.knowledge import Knowledge, given_or_default
 
 __all__ = [
     "DEFAULT_METHODS",
@@ -56,7 +56,7 @@ def discover(
     allow_public: bool = False,
     progress: Progress | None = None,
     *,
-    profiles: Profiles | None = None,
+    knowledge: Knowledge | None = None,
     max_workers: int = MAX_WORKERS,
 ) -> Inventory:
     """Run ``methods`` (default: all) against ``target`` and merge their sightings.
@@ -71,6 +71,9 @@ def discover(
     if target.interface is None:
         choice = choose_interface(networks)
         target = replace(target, interface=choice.interface, interface_note=choice.reason)
+    known = given_or_default(knowledge)
+    if not target.ports:
+        target = replace(target, ports=known.camera_ports)
     names = list(dict.fromkeys(methods if methods is not None else DEFAULT_METHODS))
     runners = [create(name, allow_public) for name in names]
     started_wall = time.time()
@@ -80,7 +83,7 @@ def discover(
         attempts = leave_out_scanner(attempts, networks, own_addresses())
     return Inventory(
         target=target,
-        devices=merge(attempts, profiles),
+        devices=merge(attempts, known),
         attempts=attempts,
         started=started_wall,
         duration=round(time.monotonic() - started, 3),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from camaudit.discover.interface import MethodAttempt, Sighting, Target
 from camaudit.errors import UsageError
+from camaudit.policy.load import DEFAULT_CLOSED_NETWORK, LOOPBACK, networks
 from camaudit.sanitize import clean_text
 
 MAX_ADDRESSES = 4096  # a /20: above this a sweep takes minutes and floods the segment
@@ -24,16 +25,9 @@ EXCERPT_LIMIT = 400
 
 IPv4Network = ipaddress.IPv4Network
 
+# what may be probed without --allow-public: the default closed network, and loopback
 _LOCAL_V4 = tuple(
-    ipaddress.IPv4Network(cidr)
-    for cidr in (
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "127.0.0.0/8",
-        "169.254.0.0/16",
-        "100.64.0.0/10",
-    )
+    net for net in networks((*DEFAULT_CLOSED_NETWORK, *LOOPBACK)) if isinstance(net, IPv4Network)
 )
 _NEVER_V4 = tuple(
     ipaddress.IPv4Network(cidr) for cidr in ("0.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4")

@@ -31,9 +31,8 @@ from camaudit.fingerprint.interface import (
 from camaudit.fingerprint.known_hosts import KnownHosts
 from camaudit.fingerprint.match import identify
 from camaudit.fingerprint.registry import plan, run_probes
-from camaudit.fingerprint.signatures import load_signatures
-from camaudit.policy.load import load_policy
-from camaudit.profiles import load_profiles
+from camaudit.knowledge import Knowledge, given_or_default
+from camaudit.policy.load import ClosedNetwork, load_policy
 
 __all__ = [
     "Credentials",
@@ -67,14 +66,12 @@ def _check_host(host: str) -> str:
         ) from None
 
 
-def closed_network_scope(closed_network: Sequence[str]) -> tuple[tuple[str, ...], bool]:
-    """``(CIDRs, is_default)``: the given closed network, or verify's default when none is.
-
-    One term and one default for ``verify`` and ``fingerprint`` alike: the policy's
-    (:data:`camaudit.policy.DEFAULT_CLOSED_NETWORK`), so address checks never silently skip.
-    """
-    policy = load_policy(None, closed_network)
-    return policy.closed_network, policy.closed_network_is_default
+def closed_network_scope(closed_network: Sequence[str] | ClosedNetwork) -> ClosedNetwork:
+    """The given closed network, or verify's default when none is (built by the policy
+    loader, so verify and fingerprint share one term, one default and one membership test)."""
+    if isinstance(closed_network, ClosedNetwork):
+        return closed_network
+    return load_policy(None, closed_network).scope
 
 
 def _certificate_changed(address: str, port: int, pinned: str, seen: str | None, path: str) -> str:
@@ -133,9 +130,10 @@ def fingerprint(
     ports: Mapping[str, int] | None = None,
     credentials: Credentials | None = None,
     timeout: float = 5.0,
-    closed_network: Sequence[str] = (),
+    closed_network: Sequence[str] | ClosedNetwork = (),
     sightings: Sequence[Sighting] = (),
     known_hosts: KnownHosts | None = None,
+    knowledge: Knowledge | None = None,
 ) -> Fingerprint:
     """Probe ``host`` and identify it.
 
@@ -149,30 +147,30 @@ def fingerprint(
     never raises.
     """
     address = _check_host(host)
-    networks, _default = closed_network_scope(closed_network)
+    scope = closed_network_scope(closed_network)
     if timeout <= 0:
         raise UsageError(f"timeout must be positive, got {timeout!r}")
-    signatures, profiles = load_signatures(), load_profiles()
+    known = given_or_default(knowledge)
     # a sighting without an address cannot be tied to this host: it is nobody's evidence
     mine = [s for s in sightings if s.ip == address]
-    planned = plan(address, ports, credentials, timeout, mine)
+    planned = plan(address, ports, credentials, timeout, mine, known)
     warnings: list[str] = []
     if known_hosts is not None and credentials is not None:
         warnings = _withhold_on_changed_pin(address, planned, timeout, known_hosts)
         if warnings:
-            planned = plan(address, ports, None, timeout, mine)
+            planned = plan(address, ports, None, timeout, mine, known)
     attempts = run_probes(planned, total_bound(timeout))
     if known_hosts is not None:
         warnings += [
             w for w in _pin_certificates(address, attempts, known_hosts) if w not in warnings
         ]
-    identity = identify(attempts, mine, signatures, profiles)
+    identity = identify(attempts, mine, known)
     return Fingerprint(
         host=address,
         attempts=attempts,
         identity=identity,
-        cves=match_cves(identity, profiles, signatures),
-        config_findings=config_findings(attempts, networks),
+        cves=match_cves(identity, known),
+        config_findings=config_findings(attempts, scope),
         warnings=tuple(warnings),
     )
 
@@ -182,11 +180,12 @@ def fingerprint_many(
     ports: Mapping[str, int] | None = None,
     credentials: Credentials | None = None,
     timeout: float = 5.0,
-    closed_network: Sequence[str] = (),
+    closed_network: Sequence[str] | ClosedNetwork = (),
     sightings: Sequence[Sighting] = (),
     threads: int = MAX_HOST_THREADS,
     on_done: Callable[[Fingerprint], None] | None = None,
     known_hosts: KnownHosts | None = None,
+    knowledge: Knowledge | None = None,
 ) -> tuple[Fingerprint, ...]:
     """:func:`fingerprint` for several hosts, ``threads`` at a time, in the order given.
 
@@ -194,13 +193,12 @@ def fingerprint_many(
     first seen are saved to ``known_hosts`` at the end.
     """
     checked = [_check_host(h) for h in hosts]
-    closed_network_scope(closed_network)
-    load_signatures()
-    load_profiles()
+    scope = closed_network_scope(closed_network)
+    known = given_or_default(knowledge)
 
     def one(host: str) -> Fingerprint:
         result = fingerprint(
-            host, ports, credentials, timeout, closed_network, sightings, known_hosts
+            host, ports, credentials, timeout, scope, sightings, known_hosts, known
         )
         if on_done is not None:
             on_done(result)

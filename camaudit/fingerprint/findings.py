@@ -10,31 +10,17 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-from camaudit.errors import UsageError
 from camaudit.fingerprint.interface import ProbeAttempt
+from camaudit.policy.load import ClosedNetwork
 
-__all__ = ["config_findings", "parse_networks"]
+__all__ = ["config_findings"]
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _LABELS = {"ntp": "NTP server", "dns": "DNS server", "gateway": "default gateway"}
 _ENABLED = {"true", "1", "yes", "on", "enabled", "enable"}
 _UNSET = {"0.0.0.0", "::", ""}  # noqa: S104 (an unset address, nothing binds here)
 
 
-def parse_networks(closed_network: Sequence[str]) -> tuple[Network, ...]:
-    """The closed network's CIDRs; a malformed one is a :class:`UsageError`."""
-    networks: list[Network] = []
-    for text in closed_network:
-        try:
-            networks.append(ipaddress.ip_network(text.strip(), strict=False))
-        except ValueError:
-            raise UsageError(
-                f"--closed-network {text!r} is not a CIDR such as 10.0.0.0/8"
-            ) from None
-    return tuple(networks)
-
-
-def _address_finding(key: str, value: str, source: str, networks: Sequence[Network]) -> list[str]:
+def _address_finding(key: str, value: str, source: str, scope: ClosedNetwork) -> list[str]:
     label = _LABELS[key]
     try:
         address = ipaddress.ip_address(value.split("%")[0])
@@ -43,21 +29,18 @@ def _address_finding(key: str, value: str, source: str, networks: Sequence[Netwo
     out = []
     if key == "gateway":
         out.append(f"a default gateway ({address}) is set on a closed network ({source})")
-    if not any(address in net for net in networks if net.version == address.version):
+    if not scope.contains(str(address)):
         out.append(f"{label} {address} is outside the closed network ({source})")
     return out
 
 
-def config_findings(
-    attempts: Sequence[ProbeAttempt], closed_network: Sequence[str] = ()
-) -> tuple[str, ...]:
-    """Findings from configuration facts; address checks need ``closed_network``."""
-    networks = parse_networks(closed_network)
+def config_findings(attempts: Sequence[ProbeAttempt], scope: ClosedNetwork) -> tuple[str, ...]:
+    """Findings from configuration facts, addresses checked against ``scope``."""
     found: list[str] = []
     for attempt in attempts:
         for key, value in attempt.facts:
-            if key in _LABELS and networks and value.strip() not in _UNSET:
-                found += _address_finding(key, value.strip(), attempt.probe, networks)
+            if key in _LABELS and value.strip() not in _UNSET:
+                found += _address_finding(key, value.strip(), attempt.probe, scope)
             elif key == "upnp" and value.strip().lower() in _ENABLED:
                 found.append(f"UPnP is enabled ({attempt.probe})")
             elif key == "p2p" and value.strip().lower() in _ENABLED:

@@ -4,7 +4,7 @@ Unauthenticated requests only, unless the user gave credentials; then the endpoi
 signatures mark ``auth = true`` are asked with HTTP digest; Basic (which hands the password
 itself to whoever answers, TLS here verifying nothing) only when the user allowed it.
 Which endpoints exist and what their fields mean is data
-(:mod:`camaudit.fingerprint.signatures`). XML is parsed only with defusedxml, with DTDs
+(:mod:`camaudit.knowledge.signatures`). XML is parsed only with defusedxml, with DTDs
 refused. One deadline bounds the whole probe.
 """
 
@@ -24,7 +24,8 @@ from defusedxml import DefusedXmlException
 from camaudit.fingerprint._attempt import FactList, describe, failed_attempt, scrub
 from camaudit.fingerprint._net import Deadline, DeadlineExceeded, Reply, exchange
 from camaudit.fingerprint.interface import Credentials, Probe, ProbeAttempt, ProbeTarget
-from camaudit.fingerprint.signatures import Endpoint, Signatures, load_signatures
+from camaudit.knowledge import given_or_default
+from camaudit.knowledge.signatures import Endpoint, Signatures
 
 __all__ = [
     "HttpProbe",
@@ -347,7 +348,7 @@ class HttpProbe(Probe):
         deadline = Deadline(target.timeout)
         facts = FactList(target.credentials)
         try:
-            signatures = self._signatures or load_signatures()
+            signatures = self._signatures or given_or_default(None).signatures
             root = self._request(target, deadline, "GET", "/")
         except Exception as exc:  # no conversation at all: the attempt says why
             return failed_attempt(probe, target.host, exc, started, target.credentials)

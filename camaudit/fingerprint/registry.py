@@ -13,9 +13,9 @@ from camaudit.fingerprint.http import HttpProbe
 from camaudit.fingerprint.interface import Credentials, Probe, ProbeAttempt, ProbeTarget
 from camaudit.fingerprint.onvif import OnvifProbe
 from camaudit.fingerprint.rtsp import RtspProbe
+from camaudit.knowledge import Knowledge
 
 __all__ = [
-    "DEFAULT_PORTS",
     "MAX_PROBE_THREADS",
     "PROBES",
     "get_probe",
@@ -24,23 +24,22 @@ __all__ = [
     "run_probes",
 ]
 
-PROBES: dict[str, Callable[[], Probe]] = {
-    "http": HttpProbe,
-    "https": lambda: HttpProbe(tls=True),
-    "rtsp": RtspProbe,
-    "onvif": OnvifProbe,
+PROBES: dict[str, Callable[[Knowledge], Probe]] = {
+    "http": lambda known: HttpProbe(signatures=known.signatures),
+    "https": lambda known: HttpProbe(tls=True, signatures=known.signatures),
+    "rtsp": lambda _known: RtspProbe(),
+    "onvif": lambda _known: OnvifProbe(),
 }
-# the protocols' registered ports; a device's own announcements override them
-DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443, "rtsp": 554, "onvif": 80}
 MAX_PROBE_THREADS = 8
+URL_HTTP_PORT = 80  # an http:// URL without a port means 80
 # sighting facts that announce a probe's port
 _SIGHTING_PORTS = {"http_port": "http", "https_port": "https", "rtsp_port": "rtsp"}
 
 
-def get_probe(name: str) -> Probe:
+def get_probe(name: str, knowledge: Knowledge) -> Probe:
     """A new probe by registry name; :class:`UsageError` for an unknown one."""
     try:
-        return PROBES[name]()
+        return PROBES[name](knowledge)
     except KeyError:
         known = ", ".join(PROBES)
         raise UsageError(f"unknown probe {name!r}; known probes: {known}") from None
@@ -60,7 +59,7 @@ def ports_from_sightings(host: str, sightings: Sequence[Sighting]) -> dict[str, 
             try:
                 url = urlparse(xaddr)
                 if url.hostname == host and url.scheme == "http":
-                    ports.setdefault("onvif", url.port or DEFAULT_PORTS["http"])
+                    ports.setdefault("onvif", url.port or URL_HTTP_PORT)
             except ValueError:
                 continue
     return ports
@@ -71,10 +70,16 @@ def plan(
     ports: Mapping[str, int] | None,
     credentials: Credentials | None,
     timeout: float,
-    sightings: Sequence[Sighting] = (),
+    sightings: Sequence[Sighting],
+    knowledge: Knowledge,
 ) -> list[tuple[Probe, ProbeTarget]]:
-    """One ``(probe, target)`` per probe name in ``ports`` (default: every probe)."""
-    chosen = dict(DEFAULT_PORTS)
+    """One ``(probe, target)`` per probe name in ``ports``.
+
+    By default every probe on its port from ``ports.toml``, or the one the device itself
+    announced in a sighting.
+    """
+    usual = dict(knowledge.profiles.probe_ports)
+    chosen = {name: usual[name] for name in PROBES if name in usual}  # in registry order
     chosen.update(ports_from_sightings(host, sightings))
     if ports is not None:
         chosen = dict(ports)
@@ -82,7 +87,7 @@ def plan(
     for name, port in chosen.items():
         if not isinstance(port, int) or not 0 < port < 65536:
             raise UsageError(f"port for probe {name!r} must be 1-65535, got {port!r}")
-        probe = get_probe(name)
+        probe = get_probe(name, knowledge)
         target = ProbeTarget(
             host=host, port=port, timeout=timeout, tls=name == "https", credentials=credentials
         )

@@ -1,4 +1,4 @@
-"""A tiny field-spec validator shared by the profile and policy loaders.
+"""A tiny field-spec validator shared by the profile, signature and policy loaders.
 
 A spec maps each allowed key of a TOML table to a :class:`Field` (a converter plus
 ``required`` / ``default``). :func:`check_table` converts one table and appends one
@@ -37,7 +37,9 @@ __all__ = [
     "one_of",
     "port",
     "read_toml",
+    "schema_version",
     "show",
+    "slug",
     "table_list",
     "text",
 ]
@@ -343,5 +345,30 @@ def date() -> Check:
             except ValueError:
                 pass
         raise Invalid(f"expected a date such as 2027-01-01, got {show(value)}")
+
+    return check
+
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def slug(example: str = "vendor-cloud") -> Check:
+    """A lower-case identifier of letters, digits and dashes (an id or a vendor name)."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not _SLUG.match(value):
+            raise Invalid(f"expected a lower-case slug like {example!r}, got {show(value)}")
+        return value
+
+    return check
+
+
+def schema_version(supported: int = 1) -> Check:
+    """The ``schema_version`` of a data file this camaudit can read."""
+
+    def check(value: Any) -> int:
+        if value != supported or isinstance(value, bool):
+            raise Invalid(f"unsupported version {show(value)}; this camaudit reads {supported}")
+        return supported
 
     return check
