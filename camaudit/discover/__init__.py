@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from camaudit.discover._common import check_interface, target_networks
+from camaudit.discover._common import check_interface, one_line, target_networks
 from camaudit.discover.interface import (
     DiscoveryMethod,
     Inventory,
@@ -137,6 +137,4 @@ def _timed_run(runner: DiscoveryMethod, target: Target, deadline: float) -> Meth
     try:
         return runner.run(target)
     except Exception as error:  # a method broke its contract: still an attempt
-        from camaudit.discover._common import one_line
-
         return MethodAttempt(method=runner.name, status="error", error=one_line(error))

@@ -1,6 +1,6 @@
 """Dahua DHIP discovery: ``DHDiscover.search`` over UDP 37810.
 
-On the wire (signatures.md, Dahua Discovery): a 32-byte header (``20 00 00 00``,
+On the wire: a 32-byte header (``20 00 00 00``,
 ``DHIP``, 8 zero bytes, JSON length as uint32 LE, 4 zero bytes, the length again, 4
 zero bytes) then ``{"method":"DHDiscover.search","params":{"mac":"","uni":1}}``, to
 239.255.255.251:37810 out of the target interface and unicast to every target host.

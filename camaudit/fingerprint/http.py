@@ -44,7 +44,7 @@ def find_title(body: bytes) -> bytes | None:
     """The text between the first ``<title ...>`` and the next ``</title``, if both exist.
 
     Three ``find`` calls, so linear in the body: a backtracking regex took minutes on a
-    256 KiB body of repeated ``<title>`` (issue 9). Same result as the first match of
+    256 KiB body of repeated ``<title>``. Same result as the first match of
     ``<title[^>]*>(.*?)</title`` (case-insensitive): when the first opening tag has no
     closing tag after it, no later one has either.
     """
@@ -87,7 +87,7 @@ def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
     """``(scheme, params)`` of a ``WWW-Authenticate`` value (scheme lower-cased).
 
     One left-to-right pass with no backtracking (a regex took 14 s on a 32 KiB hostile
-    header, issue 9). Once a quoted value runs to the end unclosed, later quotes are read
+    header). Once a quoted value runs to the end unclosed, later quotes are read
     as plain tokens, so the scan stays linear whatever the device sends.
     """
     scheme, _, rest = header.strip().partition(" ")

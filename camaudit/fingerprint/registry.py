@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 from camaudit.discover.interface import Sighting
 from camaudit.errors import UsageError
+from camaudit.fingerprint._attempt import failed_attempt
 from camaudit.fingerprint.http import HttpProbe
 from camaudit.fingerprint.interface import Credentials, Probe, ProbeAttempt, ProbeTarget
 from camaudit.fingerprint.onvif import OnvifProbe
@@ -100,8 +101,6 @@ def _guarded(probe: Probe, target: ProbeTarget) -> ProbeAttempt:
     try:
         return probe.run(target)
     except Exception as exc:  # a probe must never raise; if one does, it is still an attempt
-        from camaudit.fingerprint._attempt import failed_attempt
-
         return failed_attempt(
             f"{probe.name}:{target.port}", target.host, exc, started, target.credentials
         )

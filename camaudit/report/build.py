@@ -187,11 +187,6 @@ def build_report(
     }
 
 
-def to_json(report: Report) -> str:
-    """The report as pretty JSON text."""
-    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-
-
 def write_json(report: Report, handle: TextIO) -> None:
     """Stream the report as pretty JSON (no second copy of a large report in memory)."""
     json.dump(report, handle, indent=2, ensure_ascii=False)

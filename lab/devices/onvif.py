@@ -3,10 +3,10 @@
 Why two: ``ipycam`` is a real third-party simulator (what the issue asks for)
 but it cannot send hostile XML and does not implement the network-config
 calls (GetNTP, GetDNS ...) the fingerprint stage turns into findings.  The
-built-in service answers what onvif-zeep sends for the calls helper F uses,
+built-in service answers what onvif-zeep sends for the calls the fingerprint probe makes,
 with the persona's identity and network config.
 
-Access classes (signatures.md §4, recalled): GetSystemDateAndTime,
+Access classes (ONVIF Core specification, recalled): GetSystemDateAndTime,
 GetServices, GetCapabilities, GetHostname, GetScopes are pre-auth; everything
 else needs a WS-UsernameToken when the persona has a password.
 """
