@@ -16,8 +16,11 @@ from camaudit.report.build import Report, build_report
 from camaudit.traffic.engine import Progress, analyse
 
 if TYPE_CHECKING:  # importing these packages loads the probe stacks (zeep, scapy ...)
-    from camaudit.discover.interface import Inventory, Target
+    from camaudit.discover.interface import Inventory, Sighting, Target
     from camaudit.fingerprint.interface import Credentials, Fingerprint
+    from camaudit.fingerprint.known_hosts import KnownHosts
+    from camaudit.knowledge import Knowledge
+    from camaudit.policy.load import ClosedNetwork
 
 
 @dataclass(frozen=True)
@@ -80,12 +83,9 @@ def scan(
     # Imported here so that `camaudit verify` does not pay for the probe stacks.
     from camaudit.discover import discover
     from camaudit.discover._udp import in_target
-    from camaudit.fingerprint import KnownHosts, closed_network_scope, fingerprint_many
-    from camaudit.report.inventory import build_inventory_report
 
-    scope = closed_network_scope(closed_network)
-    knowledge = load_knowledge(profiles)
-    pins = KnownHosts(Path(known_hosts)) if known_hosts is not None else None
+    # a bad CIDR, profile or known-hosts file is refused before discovery sends anything
+    scope, knowledge, _pins = _prepare(closed_network, profiles, known_hosts)
     inventory = discover(target, methods, allow_public, method_progress, knowledge=knowledge)
     fingerprints: tuple[Fingerprint, ...] = ()
     hosts = [
@@ -93,21 +93,18 @@ def scan(
     ]
     if fingerprint_devices and hosts:
         sightings = [s for d in inventory.devices for s in d.sightings]
-        fingerprints = fingerprint_many(
+        fingerprints = identify(
             hosts,
             None,
             credentials,
             target.timeout,
-            scope,
-            sightings,
-            on_done=host_progress,
-            known_hosts=pins,
-            knowledge=knowledge,
-        )
-    report = build_inventory_report(
-        inventory, fingerprints, closed_network=(scope.cidrs, scope.is_default)
-    )
-    return ScanResult(inventory, fingerprints, report)
+            closed_network,
+            host_progress,
+            known_hosts,
+            profiles,
+            sightings=sightings,
+        ).fingerprints
+    return _result(inventory, fingerprints, scope)
 
 
 def identify(
@@ -119,29 +116,45 @@ def identify(
     host_progress: Callable[[Fingerprint], None] | None = None,
     known_hosts: str | Path | None = None,
     profiles: str | Path | None = None,
+    sightings: Sequence[Sighting] = (),
 ) -> ScanResult:
     """Fingerprint the given hosts (addresses, never names) without a discovery sweep.
 
     With ``known_hosts`` (a file), HTTPS certificates are pinned on first use and a
     device whose certificate changed is warned about and gets no credentials.
     """
-    from camaudit.fingerprint import KnownHosts, closed_network_scope, fingerprint_many
-    from camaudit.report.inventory import build_inventory_report
+    from camaudit.fingerprint import fingerprint_many
 
-    scope = closed_network_scope(closed_network)
-    knowledge = load_knowledge(profiles)
-    pins = KnownHosts(Path(known_hosts)) if known_hosts is not None else None
+    scope, knowledge, pins = _prepare(closed_network, profiles, known_hosts)
     fingerprints = fingerprint_many(
         hosts,
         ports,
         credentials,
         timeout,
         scope,
+        sightings,
         on_done=host_progress,
         known_hosts=pins,
         knowledge=knowledge,
     )
-    report = build_inventory_report(
-        None, fingerprints, closed_network=(scope.cidrs, scope.is_default)
-    )
-    return ScanResult(None, fingerprints, report)
+    return _result(None, fingerprints, scope)
+
+
+def _prepare(
+    closed_network: Sequence[str], profiles: str | Path | None, known_hosts: str | Path | None
+) -> tuple[ClosedNetwork, Knowledge, KnownHosts | None]:
+    """What every probing job builds once: the scope, the vendor knowledge and the pins."""
+    from camaudit.fingerprint import KnownHosts, closed_network_scope
+
+    pins = KnownHosts(Path(known_hosts)) if known_hosts is not None else None
+    return closed_network_scope(closed_network), load_knowledge(profiles), pins
+
+
+def _result(
+    inventory: Inventory | None, fingerprints: tuple[Fingerprint, ...], scope: ClosedNetwork
+) -> ScanResult:
+    from camaudit.report.inventory import build_inventory_report
+
+    closed = (scope.cidrs, scope.is_default)
+    report = build_inventory_report(inventory, fingerprints, closed_network=closed)
+    return ScanResult(inventory, fingerprints, report)
