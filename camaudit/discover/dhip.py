@@ -17,13 +17,8 @@ import re
 import struct
 from collections.abc import Mapping
 
-from camaudit.discover._common import (
-    Facts,
-    ReplyError,
-    normal_ipv4,
-    normal_mac,
-    port_fact,
-)
+from camaudit.attempt import Facts
+from camaudit.discover._common import ReplyError, normal_ipv4, normal_mac, port_fact
 from camaudit.discover._udp import Datagram, UdpDiscovery
 from camaudit.discover.interface import Sighting
 

@@ -20,14 +20,8 @@ from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as safe_xml
 
-from camaudit.discover._common import (
-    Facts,
-    Outcome,
-    guarded_run,
-    normal_ipv4,
-    normal_mac,
-    target_networks,
-)
+from camaudit.attempt import AttemptStatus, Facts
+from camaudit.discover._common import Outcome, guarded_run, normal_ipv4, normal_mac, target_networks
 from camaudit.discover.interface import DiscoveryMethod, MethodAttempt, Sighting, Target
 from camaudit.sanitize import clean_text
 
@@ -147,10 +141,12 @@ class NmapServiceScan(DiscoveryMethod):
             paths = (self.nmap_path,) if self.nmap_path else ("nmap", "/usr/bin/nmap")
             scanner = nmap.PortScanner(nmap_search_path=paths)
         except nmap.PortScannerError:
-            return Outcome([], "error", "nmap is not installed (apt-get install nmap)")
+            return Outcome([], AttemptStatus.ERROR, "nmap is not installed (apt-get install nmap)")
         deadline = time.monotonic() + target.budget
         if not target.ports:
-            return Outcome([], "error", "no ports to scan (profiles/ports.toml lists none)")
+            return Outcome(
+                [], AttemptStatus.ERROR, "no ports to scan (profiles/ports.toml lists none)"
+            )
         ports = ",".join(str(p) for p in target.ports)
         hosts = " ".join(str(n) for n in networks)
         try:
@@ -170,11 +166,13 @@ class NmapServiceScan(DiscoveryMethod):
         except nmap.PortScannerTimeout:
             return Outcome(
                 [],
-                "timed_out",
+                AttemptStatus.TIMED_OUT,
                 f"nmap did not finish within the {target.budget:g} s budget and was stopped",
             )
         except nmap.PortScannerError as error:
-            return Outcome([], "error", f"nmap failed: {clean_text(str(error).strip(), 200)}")
+            return Outcome(
+                [], AttemptStatus.ERROR, f"nmap failed: {clean_text(str(error).strip(), 200)}"
+            )
         return Outcome(found, timed_out_hosts=tuple(dict.fromkeys(timed_out)))
 
     def _phase(

@@ -21,7 +21,8 @@ from typing import Any
 import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 
-from camaudit.fingerprint._attempt import FactList, describe, failed_attempt, scrub
+from camaudit.attempt import AttemptStatus, Facts
+from camaudit.fingerprint._attempt import describe, facts_for, failed_attempt, scrub
 from camaudit.fingerprint._net import Deadline, DeadlineExceeded, Reply, exchange
 from camaudit.fingerprint.interface import Credentials, Probe, ProbeAttempt, ProbeTarget
 from camaudit.knowledge import given_or_default
@@ -182,7 +183,7 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _xml_facts(path: str, body: bytes, fields: dict[str, str], facts: FactList) -> None:
+def _xml_facts(path: str, body: bytes, fields: dict[str, str], facts: Facts) -> None:
     try:
         root = safe_xml.fromstring(body, forbid_dtd=True)
     except DefusedXmlException as exc:
@@ -198,7 +199,7 @@ def _xml_facts(path: str, body: bytes, fields: dict[str, str], facts: FactList) 
             facts.add(key, element.text.strip())
 
 
-def _json_facts(path: str, body: bytes, fields: dict[str, str], facts: FactList) -> None:
+def _json_facts(path: str, body: bytes, fields: dict[str, str], facts: Facts) -> None:
     try:
         document: Any = json.loads(body.decode("utf-8", errors="replace"))
     except (ValueError, RecursionError) as exc:
@@ -212,7 +213,7 @@ def _json_facts(path: str, body: bytes, fields: dict[str, str], facts: FactList)
             facts.add(key, str(node))
 
 
-def _keyvalue_facts(body: bytes, fields: dict[str, str], facts: FactList) -> None:
+def _keyvalue_facts(body: bytes, fields: dict[str, str], facts: Facts) -> None:
     for line in body.decode("utf-8", errors="backslashreplace").splitlines():
         name, sep, value = line.partition("=")
         key = fields.get(name.strip())
@@ -220,7 +221,7 @@ def _keyvalue_facts(body: bytes, fields: dict[str, str], facts: FactList) -> Non
             facts.add(key, value.strip())
 
 
-_PARSERS: dict[str, Callable[[str, bytes, dict[str, str], FactList], None]] = {
+_PARSERS: dict[str, Callable[[str, bytes, dict[str, str], Facts], None]] = {
     "xml": _xml_facts,
     "json": _json_facts,
     "keyvalue": lambda _path, body, fields, facts: _keyvalue_facts(body, fields, facts),
@@ -264,7 +265,7 @@ class HttpProbe(Probe):
         return exchange(target.host, target.port, request, deadline, tls=self.tls)
 
     def _authenticated(
-        self, target: ProbeTarget, deadline: Deadline, endpoint: Endpoint, facts: FactList
+        self, target: ProbeTarget, deadline: Deadline, endpoint: Endpoint, facts: Facts
     ) -> Reply | None:
         credentials = target.credentials
         assert credentials is not None
@@ -293,7 +294,7 @@ class HttpProbe(Probe):
         return self._request(target, deadline, endpoint.method, endpoint.path, authorization=value)
 
     def _endpoint(
-        self, target: ProbeTarget, deadline: Deadline, endpoint: Endpoint, facts: FactList
+        self, target: ProbeTarget, deadline: Deadline, endpoint: Endpoint, facts: Facts
     ) -> None:
         try:
             if endpoint.auth:
@@ -324,7 +325,7 @@ class HttpProbe(Probe):
                 return
             parser(endpoint.path, reply.body, dict(endpoint.fields), facts)
 
-    def _root_facts(self, reply: Reply, facts: FactList) -> None:
+    def _root_facts(self, reply: Reply, facts: Facts) -> None:
         facts.add("endpoint:/", reply.status)
         facts.add("server", reply.header("Server"))
         challenge = reply.header("WWW-Authenticate")
@@ -346,7 +347,7 @@ class HttpProbe(Probe):
         started = time.monotonic()
         probe = f"{self.name}:{target.port}"
         deadline = Deadline(target.timeout)
-        facts = FactList(target.credentials)
+        facts = facts_for(target.credentials)
         try:
             signatures = self._signatures or given_or_default(None).signatures
             root = self._request(target, deadline, "GET", "/")
@@ -365,11 +366,16 @@ class HttpProbe(Probe):
             return ProbeAttempt(
                 probe,
                 target.host,
-                "error",
-                facts.freeze(),
+                AttemptStatus.ERROR,
+                facts.items(),
                 scrub(describe(exc), target.credentials),
                 time.monotonic() - started,
             )
         return ProbeAttempt(
-            probe, target.host, "ok", facts.freeze(), None, time.monotonic() - started
+            probe,
+            target.host,
+            AttemptStatus.COMPLETED,
+            facts.items(),
+            None,
+            time.monotonic() - started,
         )

@@ -13,6 +13,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date
 
+from camaudit.attempt import AttemptStatus
+
 
 @dataclass(frozen=True)
 class Credentials:
@@ -46,7 +48,8 @@ class ProbeTarget:
 
 @dataclass(frozen=True)
 class ProbeAttempt:
-    """One probe's outcome: ``ok``, ``error``, ``timed_out`` or ``not_applicable``.
+    """One probe's outcome: ``completed``, ``error``, ``timed_out``, ``not_scheduled`` or
+    ``not_applicable`` (:class:`~camaudit.attempt.AttemptStatus`).
 
     ``facts`` keys are stable: ``server``, ``realm``, ``title``, ``model``,
     ``firmware``, ``build``, ``serial``, ``manufacturer``, ``endpoint:<path>``
@@ -56,7 +59,7 @@ class ProbeAttempt:
 
     probe: str  # e.g. "http:80", "https:443", "rtsp:554", "onvif:80"
     host: str
-    status: str
+    status: AttemptStatus
     facts: tuple[tuple[str, str], ...] = ()
     error: str | None = None
     duration: float = 0.0

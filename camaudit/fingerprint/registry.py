@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from urllib.parse import urlparse
 
+from camaudit.attempt import AttemptStatus, guarded, run_all
 from camaudit.discover.interface import Sighting
 from camaudit.errors import UsageError
 from camaudit.fingerprint._attempt import failed_attempt
@@ -98,12 +98,12 @@ def plan(
 
 def _guarded(probe: Probe, target: ProbeTarget) -> ProbeAttempt:
     started = time.monotonic()
-    try:
-        return probe.run(target)
-    except Exception as exc:  # a probe must never raise; if one does, it is still an attempt
-        return failed_attempt(
+    return guarded(
+        lambda: probe.run(target),
+        lambda exc: failed_attempt(
             f"{probe.name}:{target.port}", target.host, exc, started, target.credentials
-        )
+        ),
+    )
 
 
 def run_probes(
@@ -116,34 +116,17 @@ def run_probes(
     A probe still running when ``budget`` seconds have passed is reported ``timed_out``
     (its own deadline ends its thread soon after).
     """
-    if not planned:
-        return ()
-    started = time.monotonic()
-    executor = ThreadPoolExecutor(
-        max_workers=max(1, min(threads, len(planned))), thread_name_prefix="camaudit-probe"
+
+    def late(job: tuple[Probe, ProbeTarget], status: AttemptStatus, elapsed: float) -> ProbeAttempt:
+        probe, target = job
+        return ProbeAttempt(
+            probe=f"{probe.name}:{target.port}",
+            host=target.host,
+            status=status,
+            error=f"probe did not finish within the total bound of {budget:.1f} s",
+            duration=elapsed,
+        )
+
+    return run_all(
+        planned, lambda job, _deadline: _guarded(*job), late, budget, threads, name="camaudit-probe"
     )
-    futures: list[Future[ProbeAttempt]] = [
-        executor.submit(_guarded, probe, target) for probe, target in planned
-    ]
-    pending = set(futures)
-    while pending:
-        left = budget - (time.monotonic() - started)
-        if left <= 0:
-            break
-        _, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
-    executor.shutdown(wait=False, cancel_futures=True)
-    attempts: list[ProbeAttempt] = []
-    for future, (probe, target) in zip(futures, planned, strict=True):
-        if future.done() and not future.cancelled():
-            attempts.append(future.result())
-        else:
-            attempts.append(
-                ProbeAttempt(
-                    probe=f"{probe.name}:{target.port}",
-                    host=target.host,
-                    status="timed_out",
-                    error=f"probe did not finish within the total bound of {budget:.1f} s",
-                    duration=time.monotonic() - started,
-                )
-            )
-    return tuple(attempts)

@@ -30,7 +30,7 @@ def test_hikvision_camera_is_identified_with_cve_and_config_findings(serve):
     rtsp = serve(d.rtsp_device(None, "hikvision", "OPTIONS, DESCRIBE"))
     ports = {"http": http.port, "rtsp": rtsp.port, "onvif": onvif.port}
     result = fingerprint("127.0.0.1", ports, CREDS, 3.0, CLOSED)
-    assert [a.status for a in result.attempts] == ["ok", "ok", "ok"]
+    assert [a.status for a in result.attempts] == ["completed", "completed", "completed"]
     assert result.identity.vendor == "hikvision"
     assert result.identity.build_date == dt.date(2021, 1, 1)
     cve = next(c for c in result.cves if c.cve == "CVE-2021-36260")
@@ -57,7 +57,7 @@ def test_one_silent_probe_never_ends_the_scan_and_the_total_time_is_bounded(serv
     )
     assert time.monotonic() - started < total_bound(2.0) + 1.0
     statuses = {a.probe.split(":")[0]: a.status for a in result.attempts}
-    assert statuses["http"] == "ok"
+    assert statuses["http"] == "completed"
     assert statuses["rtsp"] == "timed_out"
     assert result.identity.vendor == "hikvision"
 
