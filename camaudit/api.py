@@ -16,8 +16,8 @@ from camaudit.report.build import Report, build_report
 from camaudit.traffic.engine import Progress, analyse
 
 if TYPE_CHECKING:  # importing these packages loads the probe stacks (zeep, scapy ...)
-    from camaudit.discover.interface import Inventory, Sighting, Target
-    from camaudit.fingerprint.interface import Credentials, Fingerprint
+    from camaudit.discover.interface import Inventory, Target
+    from camaudit.fingerprint.interface import Credentials, Fingerprint, IdentifiedDevice
     from camaudit.fingerprint.known_hosts import KnownHosts
     from camaudit.knowledge import Knowledge
     from camaudit.policy.load import ClosedNetwork
@@ -57,6 +57,7 @@ class ScanResult:
     """What ``scan`` / ``identify`` found, and the inventory report built from it."""
 
     inventory: Inventory | None
+    devices: tuple[IdentifiedDevice, ...]
     fingerprints: tuple[Fingerprint, ...]
     report: Report
 
@@ -83,28 +84,24 @@ def scan(
     # Imported here so that `camaudit verify` does not pay for the probe stacks.
     from camaudit.discover import discover
     from camaudit.discover._udp import in_target
+    from camaudit.fingerprint import IdentifiedDevice, identify_devices
 
-    # a bad CIDR, profile or known-hosts file is refused before discovery sends anything
-    scope, knowledge, _pins = _prepare(closed_network, profiles, known_hosts)
+    scope, knowledge, pins = _prepare(closed_network, profiles, known_hosts)
     inventory = discover(target, methods, allow_public, method_progress, knowledge=knowledge)
-    fingerprints: tuple[Fingerprint, ...] = ()
-    hosts = [
-        d.ip for d in inventory.devices if d.ip and not d.timed_out and in_target(d.ip, target)
-    ]
-    if fingerprint_devices and hosts:
-        sightings = [s for d in inventory.devices for s in d.sightings]
-        fingerprints = identify(
-            hosts,
-            None,
-            credentials,
-            target.timeout,
-            closed_network,
-            host_progress,
-            known_hosts,
-            profiles,
-            sightings=sightings,
-        ).fingerprints
-    return _result(inventory, fingerprints, scope)
+    if not fingerprint_devices:
+        unprobed = tuple(IdentifiedDevice(d.ip, d, None) for d in inventory.devices)
+        return _result(inventory, unprobed, scope)
+    devices = identify_devices(
+        inventory.devices,
+        lambda d: d.ip is not None and not d.timed_out and in_target(d.ip, target),
+        credentials,
+        target.timeout,
+        scope,
+        on_done=host_progress,
+        known_hosts=pins,
+        knowledge=knowledge,
+    )
+    return _result(inventory, devices, scope)
 
 
 def identify(
@@ -116,14 +113,13 @@ def identify(
     host_progress: Callable[[Fingerprint], None] | None = None,
     known_hosts: str | Path | None = None,
     profiles: str | Path | None = None,
-    sightings: Sequence[Sighting] = (),
 ) -> ScanResult:
     """Fingerprint the given hosts (addresses, never names) without a discovery sweep.
 
     With ``known_hosts`` (a file), HTTPS certificates are pinned on first use and a
     device whose certificate changed is warned about and gets no credentials.
     """
-    from camaudit.fingerprint import fingerprint_many
+    from camaudit.fingerprint import IdentifiedDevice, fingerprint_many
 
     scope, knowledge, pins = _prepare(closed_network, profiles, known_hosts)
     fingerprints = fingerprint_many(
@@ -132,12 +128,11 @@ def identify(
         credentials,
         timeout,
         scope,
-        sightings,
         on_done=host_progress,
         known_hosts=pins,
         knowledge=knowledge,
     )
-    return _result(None, fingerprints, scope)
+    return _result(None, tuple(IdentifiedDevice(f.host, None, f) for f in fingerprints), scope)
 
 
 def _prepare(
@@ -151,10 +146,11 @@ def _prepare(
 
 
 def _result(
-    inventory: Inventory | None, fingerprints: tuple[Fingerprint, ...], scope: ClosedNetwork
+    inventory: Inventory | None, devices: tuple[IdentifiedDevice, ...], scope: ClosedNetwork
 ) -> ScanResult:
     from camaudit.report.inventory import build_inventory_report
 
     closed = (scope.cidrs, scope.is_default)
-    report = build_inventory_report(inventory, fingerprints, closed_network=closed)
-    return ScanResult(inventory, fingerprints, report)
+    report = build_inventory_report(inventory, devices, closed_network=closed)
+    fingerprints = tuple(d.fingerprint for d in devices if d.fingerprint is not None)
+    return ScanResult(inventory, devices, fingerprints, report)

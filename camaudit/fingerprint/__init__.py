@@ -14,7 +14,7 @@ import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from camaudit.discover.interface import Sighting
+from camaudit.discover.interface import InventoryDevice, Sighting
 from camaudit.errors import UsageError
 from camaudit.fingerprint._net import Deadline, certificate_sha256
 from camaudit.fingerprint.cve import match_cves
@@ -23,6 +23,7 @@ from camaudit.fingerprint.interface import (
     Credentials,
     CveMatch,
     Fingerprint,
+    IdentifiedDevice,
     Identity,
     Probe,
     ProbeAttempt,
@@ -38,6 +39,7 @@ __all__ = [
     "Credentials",
     "CveMatch",
     "Fingerprint",
+    "IdentifiedDevice",
     "Identity",
     "KnownHosts",
     "Probe",
@@ -46,6 +48,7 @@ __all__ = [
     "closed_network_scope",
     "fingerprint",
     "fingerprint_many",
+    "identify_devices",
     "total_bound",
 ]
 
@@ -192,20 +195,76 @@ def fingerprint_many(
     ``on_done`` is called once per host as it finishes (for a progress bar); certificates
     first seen are saved to ``known_hosts`` at the end.
     """
-    checked = [_check_host(h) for h in hosts]
-    scope = closed_network_scope(closed_network)
-    known = given_or_default(knowledge)
+    jobs = [(_check_host(h), sightings) for h in hosts]
+    return _Batch(ports, credentials, timeout, closed_network, known_hosts, knowledge).run(
+        jobs, threads, on_done
+    )
 
-    def one(host: str) -> Fingerprint:
-        result = fingerprint(
-            host, ports, credentials, timeout, scope, sightings, known_hosts, known
-        )
-        if on_done is not None:
-            on_done(result)
-        return result
 
-    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(checked) or 1))) as pool:
-        results = tuple(pool.map(one, checked))
-    if known_hosts is not None:
-        known_hosts.save()
-    return results
+def identify_devices(
+    devices: Sequence[InventoryDevice],
+    probe_if: Callable[[InventoryDevice], bool],
+    credentials: Credentials | None = None,
+    timeout: float = 5.0,
+    closed_network: Sequence[str] | ClosedNetwork = (),
+    on_done: Callable[[Fingerprint], None] | None = None,
+    known_hosts: KnownHosts | None = None,
+    knowledge: Knowledge | None = None,
+) -> tuple[IdentifiedDevice, ...]:
+    """Every discovered device, identified.
+
+    A device with an address for which ``probe_if`` holds is fingerprinted with its own
+    sightings (concurrently, as :func:`fingerprint_many`); the others are returned
+    unprobed. Discovery order is kept.
+    """
+    chosen = [d for d in devices if d.ip is not None and probe_if(d)]
+    jobs = [(_check_host(d.ip or ""), d.sightings) for d in chosen]
+    batch = _Batch(None, credentials, timeout, closed_network, known_hosts, knowledge)
+    probed = batch.run(jobs, MAX_HOST_THREADS, on_done) if jobs else ()
+    found = dict(zip(map(id, chosen), probed, strict=True))
+    return tuple(IdentifiedDevice(d.ip, d, found.get(id(d))) for d in devices)
+
+
+class _Batch:
+    """Settings shared by every host of one run; the scope and knowledge are built once."""
+
+    def __init__(
+        self,
+        ports: Mapping[str, int] | None,
+        credentials: Credentials | None,
+        timeout: float,
+        closed_network: Sequence[str] | ClosedNetwork,
+        known_hosts: KnownHosts | None,
+        knowledge: Knowledge | None,
+    ) -> None:
+        self.ports, self.credentials, self.timeout = ports, credentials, timeout
+        self.scope = closed_network_scope(closed_network)
+        self.known_hosts = known_hosts
+        self.knowledge = given_or_default(knowledge)
+
+    def run(
+        self,
+        jobs: Sequence[tuple[str, Sequence[Sighting]]],
+        threads: int,
+        on_done: Callable[[Fingerprint], None] | None,
+    ) -> tuple[Fingerprint, ...]:
+        def one(job: tuple[str, Sequence[Sighting]]) -> Fingerprint:
+            result = fingerprint(
+                job[0],
+                self.ports,
+                self.credentials,
+                self.timeout,
+                self.scope,
+                job[1],
+                self.known_hosts,
+                self.knowledge,
+            )
+            if on_done is not None:
+                on_done(result)
+            return result
+
+        with ThreadPoolExecutor(max_workers=max(1, min(threads, len(jobs) or 1))) as pool:
+            results = tuple(pool.map(one, jobs))
+        if self.known_hosts is not None:
+            self.known_hosts.save()
+        return results

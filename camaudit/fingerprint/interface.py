@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from camaudit.attempt import AttemptStatus
+from camaudit.discover.interface import InventoryDevice
 
 
 @dataclass(frozen=True)
@@ -111,3 +112,17 @@ class Fingerprint:
     cves: tuple[CveMatch, ...]
     config_findings: tuple[str, ...] = ()  # e.g. "NTP points outside the closed network"
     warnings: tuple[str, ...] = ()  # e.g. a TLS certificate that changed since first seen
+
+
+@dataclass(frozen=True)
+class IdentifiedDevice:
+    """A device and what fingerprinting found about it.
+
+    ``device`` is what discovery saw (``None`` for a host fingerprinted by address alone);
+    ``fingerprint`` is ``None`` for a device that was not probed (no address, timed out,
+    outside the target, or fingerprinting not asked for).
+    """
+
+    ip: str | None
+    device: InventoryDevice | None
+    fingerprint: Fingerprint | None

@@ -7,25 +7,15 @@ Same top-level shape as the verify report (``schema_version``, ``kind``, ``tool`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from camaudit import __version__
 from camaudit.discover._udp import OUTSIDE_TARGET, in_target
-from camaudit.discover.interface import Inventory, InventoryDevice, MethodAttempt, Sighting
+from camaudit.discover.interface import Inventory, MethodAttempt, Sighting
 from camaudit.discover.inventory import mac_conflicts
-from camaudit.fingerprint.interface import Fingerprint, Identity, ProbeAttempt
+from camaudit.fingerprint.interface import Fingerprint, IdentifiedDevice, Identity, ProbeAttempt
 from camaudit.report.build import SCHEMA_VERSION, Report
-
-
-@dataclass(frozen=True)
-class InventoryEntry:
-    """One device: what discovery saw (if it ran) and what fingerprinting found (if it ran)."""
-
-    ip: str | None
-    device: InventoryDevice | None
-    fingerprint: Fingerprint | None
 
 
 def _facts(pairs: Sequence[tuple[str, str]]) -> list[list[str]]:
@@ -81,7 +71,7 @@ def _certificates(f: Fingerprint | None) -> list[dict[str, str]]:
     return [{"probe": probe, "sha256": sha} for probe, sha in seen if sha]
 
 
-def _outside(entry: InventoryEntry) -> dict[str, Any]:
+def _outside(entry: IdentifiedDevice) -> dict[str, Any]:
     """A device that answered from outside ``--target``: the finding and what it claimed."""
     d = entry.device
     assert d is not None and entry.ip is not None
@@ -102,7 +92,7 @@ def _outside(entry: InventoryEntry) -> dict[str, Any]:
     }
 
 
-def _is_outside(entry: InventoryEntry, inventory: Inventory | None) -> bool:
+def _is_outside(entry: IdentifiedDevice, inventory: Inventory | None) -> bool:
     return (
         inventory is not None
         and entry.device is not None
@@ -111,7 +101,7 @@ def _is_outside(entry: InventoryEntry, inventory: Inventory | None) -> bool:
     )
 
 
-def _device(entry: InventoryEntry, outside: bool = False) -> dict[str, Any]:
+def _device(entry: IdentifiedDevice, outside: bool = False) -> dict[str, Any]:
     d, f = entry.device, entry.fingerprint
     return {
         "ip": entry.ip,
@@ -143,37 +133,21 @@ def _device(entry: InventoryEntry, outside: bool = False) -> dict[str, Any]:
     }
 
 
-def entries(
-    inventory: Inventory | None, fingerprints: Sequence[Fingerprint]
-) -> tuple[InventoryEntry, ...]:
-    """Join discovery devices and fingerprints by IP address, discovery order first."""
-    by_ip = {f.host: f for f in fingerprints}
-    out: list[InventoryEntry] = []
-    seen: set[str] = set()
-    for device in inventory.devices if inventory else ():
-        fp = by_ip.get(device.ip) if device.ip else None
-        out.append(InventoryEntry(device.ip, device, fp))
-        if device.ip:
-            seen.add(device.ip)
-    out.extend(InventoryEntry(f.host, None, f) for f in fingerprints if f.host not in seen)
-    return tuple(out)
-
-
 def build_inventory_report(
     inventory: Inventory | None,
-    fingerprints: Sequence[Fingerprint],
+    found: Sequence[IdentifiedDevice],
     generated: datetime | None = None,
     closed_network: tuple[Sequence[str], bool] = ((), False),
 ) -> Report:
     """The inventory report: every device with its evidence, identity and advisories.
 
+    ``found`` holds the devices as fingerprinting returned them (discovery order).
     ``closed_network`` is ``(CIDRs, is_default)`` as the device settings were checked
     (:func:`camaudit.fingerprint.closed_network_scope`); the report says when the
     default applied. Devices that answered from outside the target are listed apart.
     """
-    joined = entries(inventory, fingerprints)
-    outside = [e for e in joined if _is_outside(e, inventory)]
-    devices = [_device(e, _is_outside(e, inventory)) for e in joined]
+    outside = [e for e in found if _is_outside(e, inventory)]
+    devices = [_device(e, _is_outside(e, inventory)) for e in found]
     target = None
     if inventory is not None:
         t = inventory.target
