@@ -15,6 +15,7 @@ from datetime import date
 
 from camaudit.attempt import AttemptStatus
 from camaudit.discover.interface import InventoryDevice
+from camaudit.model import Finding
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ class Fingerprint:
     attempts: tuple[ProbeAttempt, ...]
     identity: Identity
     cves: tuple[CveMatch, ...]
-    config_findings: tuple[str, ...] = ()  # e.g. "NTP points outside the closed network"
+    config_findings: tuple[Finding, ...] = ()  # device settings against the closed network
     warnings: tuple[str, ...] = ()  # e.g. a TLS certificate that changed since first seen
 
 

@@ -126,7 +126,7 @@ def _device(entry: IdentifiedDevice, outside: bool = False) -> dict[str, Any]:
             for c in (f.cves if f else ())
         ],
         "probes": [_probe(p) for p in f.attempts] if f else [],
-        "config_findings": list(f.config_findings) if f else [],
+        "config_findings": [c.summary for c in f.config_findings] if f else [],
         "outside_target": outside,
         "tls_certificates": _certificates(f),
         "warnings": list(f.warnings) if f else [],

@@ -36,17 +36,17 @@ def test_hikvision_camera_is_identified_with_cve_and_config_findings(serve):
     cve = next(c for c in result.cves if c.cve == "CVE-2021-36260")
     assert cve.kev_date_added == dt.date(2022, 1, 10)
     assert "NTP server 198.51.100.123 is outside the closed network" in " ".join(
-        result.config_findings
+        f.summary for f in result.config_findings
     )
-    assert any("default gateway (10.66.0.1) is set" in f for f in result.config_findings)
+    assert any("default gateway (10.66.0.1) is set" in f.summary for f in result.config_findings)
 
 
 def test_dahua_upnp_enabled_is_a_finding(serve):
     http = serve(d.dahua_http())
     result = fingerprint("127.0.0.1", {"http": http.port}, CREDS, 3.0)
     assert result.identity.vendor == "dahua"
-    assert any(f.startswith("UPnP is enabled") for f in result.config_findings)
-    assert not any(f.startswith("P2P") for f in result.config_findings)
+    assert any(f.summary.startswith("UPnP is enabled") for f in result.config_findings)
+    assert not any(f.summary.startswith("P2P") for f in result.config_findings)
 
 
 def test_one_silent_probe_never_ends_the_scan_and_the_total_time_is_bounded(serve):
@@ -86,3 +86,13 @@ def test_a_name_instead_of_an_address_is_a_usage_error_and_is_never_resolved():
         fingerprint("camera.example")
     with pytest.raises(UsageError, match="not a CIDR"):
         fingerprint("127.0.0.1", closed_network=["10.0.0.0/33"])
+
+
+def test_a_config_finding_carries_the_probe_answer_as_evidence(serve):
+    http = serve(d.dahua_http())
+    result = fingerprint("127.0.0.1", {"http": http.port}, CREDS, 3.0)
+    upnp = next(f for f in result.config_findings if f.rule == "config-upnp-enabled")
+    assert upnp.device == "127.0.0.1"
+    (evidence,) = upnp.evidence
+    assert evidence.capture == f"http:{http.port} upnp"
+    assert evidence.display_filter == f"ip.addr == 127.0.0.1 && tcp.port == {http.port}"
