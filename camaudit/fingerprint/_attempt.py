@@ -17,7 +17,15 @@ from camaudit.fingerprint._net import (
 from camaudit.fingerprint.interface import Credentials, ProbeAttempt
 from camaudit.sanitize import clean_text
 
-__all__ = ["describe", "facts_for", "failed_attempt", "scrub", "secret_forms", "status_of"]
+__all__ = [
+    "completed_attempt",
+    "describe",
+    "facts_for",
+    "failed_attempt",
+    "scrub",
+    "secret_forms",
+    "status_of",
+]
 
 
 def secret_forms(credentials: Credentials | None) -> tuple[str, ...]:
@@ -62,6 +70,15 @@ def status_of(exc: BaseException) -> AttemptStatus:
     if isinstance(exc, DeadlineExceeded | TimeoutError):
         return AttemptStatus.TIMED_OUT
     return AttemptStatus.ERROR
+
+
+def completed_attempt(
+    probe: str, host: str, facts: tuple[tuple[str, str], ...], started: float
+) -> ProbeAttempt:
+    """The attempt for a probe that ran its conversation to the end."""
+    return ProbeAttempt(
+        probe, host, AttemptStatus.COMPLETED, facts, None, time.monotonic() - started
+    )
 
 
 def failed_attempt(

@@ -22,7 +22,13 @@ import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 
 from camaudit.attempt import AttemptStatus, Facts
-from camaudit.fingerprint._attempt import describe, facts_for, failed_attempt, scrub
+from camaudit.fingerprint._attempt import (
+    completed_attempt,
+    describe,
+    facts_for,
+    failed_attempt,
+    scrub,
+)
 from camaudit.fingerprint._net import Deadline, DeadlineExceeded, Reply, exchange
 from camaudit.fingerprint.interface import Credentials, Probe, ProbeAttempt, ProbeTarget
 from camaudit.knowledge import given_or_default
@@ -371,11 +377,4 @@ class HttpProbe(Probe):
                 scrub(describe(exc), target.credentials),
                 time.monotonic() - started,
             )
-        return ProbeAttempt(
-            probe,
-            target.host,
-            AttemptStatus.COMPLETED,
-            facts.items(),
-            None,
-            time.monotonic() - started,
-        )
+        return completed_attempt(probe, target.host, facts.items(), started)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 
-from camaudit.attempt import AttemptStatus, Facts
-from camaudit.fingerprint._attempt import describe, failed_attempt
+from camaudit.attempt import Facts
+from camaudit.fingerprint._attempt import completed_attempt, describe, failed_attempt
 from camaudit.fingerprint._net import Deadline, Reply, exchange
 from camaudit.fingerprint.http import parse_challenge
 from camaudit.fingerprint.interface import Probe, ProbeAttempt, ProbeTarget
@@ -68,11 +68,4 @@ class RtspProbe(Probe):
         except Exception as exc:  # OPTIONS already answered: keep it, note the failure
             facts.add("rtsp_status:DESCRIBE", "error")
             facts.add("rtsp_error:DESCRIBE", describe(exc))
-        return ProbeAttempt(
-            probe,
-            target.host,
-            AttemptStatus.COMPLETED,
-            facts.items(),
-            None,
-            time.monotonic() - started,
-        )
+        return completed_attempt(probe, target.host, facts.items(), started)

@@ -466,22 +466,8 @@ def _pattern() -> v.Check:
     return check
 
 
-def _cve_id() -> v.Check:
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or not re.match(r"^CVE-\d{4}-\d{4,}$", value):
-            raise v.Invalid(f"expected an id like CVE-2021-36260, got {v.show(value)}")
-        return value
-
-    return check
-
-
-def _version() -> v.Check:
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or not re.match(r"^[0-9][0-9A-Za-z.-]*$", value):
-            raise v.Invalid(f"expected a version without 'V' such as 5.4.0, got {v.show(value)}")
-        return value
-
-    return check
+_CVE_ID = v.matching(r"^CVE-\d{4}-\d{4,}$", "an id like CVE-2021-36260")
+_VERSION = v.matching(r"^[0-9][0-9A-Za-z.-]*$", "a version without 'V' such as 5.4.0")
 
 
 # -- field specs ---------------------------------------------------------------------------
@@ -549,17 +535,17 @@ _KIND_FORBIDS = {
 _RANGE_SPEC = {
     "component": v.Field(v.text(), default="firmware"),
     "branch": v.Field(v.text(), default=None),
-    "min_version": v.Field(_version(), default=None),
+    "min_version": v.Field(_VERSION, default=None),
     "min_build": v.Field(v.date(), default=None),
-    "max_version": v.Field(_version(), default=None),
+    "max_version": v.Field(_VERSION, default=None),
     "max_build": v.Field(v.date(), default=None),
-    "below_version": v.Field(_version(), default=None),
+    "below_version": v.Field(_VERSION, default=None),
     "build_before": v.Field(v.date(), default=None),
     "build_after": v.Field(v.date(), default=None),
 }
 
 _CVE_SPEC = {
-    "id": v.Field(_cve_id(), required=True),
+    "id": v.Field(_CVE_ID, required=True),
     "vendor": v.Field(v.slug(), required=True),
     "product_scope": v.Field(v.text(), required=True),
     "applies_to_cameras": v.Field(v.boolean(), required=True),

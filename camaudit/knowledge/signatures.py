@@ -204,13 +204,7 @@ def _regex() -> v.Check:
     return check
 
 
-def _path() -> v.Check:
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or not re.match(r"^/[!-~]*$", value):
-            raise v.Invalid(f"expected a path such as /doc/page/login.asp, got {v.show(value)}")
-        return value
-
-    return check
+_PATH = v.matching(r"^/[!-~]*$", "a path such as /doc/page/login.asp")
 
 
 def _fields() -> v.Check:
@@ -270,7 +264,7 @@ _ENDPOINT = {
     "id": v.Field(v.slug("hik-realm"), required=True),
     "vendor": v.Field(v.slug("hik-realm"), required=True),
     "method": v.Field(v.one_of("GET", "POST"), required=True),
-    "path": v.Field(_path(), required=True),
+    "path": v.Field(_PATH, required=True),
     "parse": v.Field(v.one_of(*PARSE_KINDS), required=True),
     "meaning": v.Field(v.text(), required=True),
     "verified": v.Field(v.boolean(), required=True),

@@ -33,6 +33,7 @@ __all__ = [
     "entry_label",
     "integer",
     "list_of",
+    "matching",
     "number",
     "one_of",
     "port",
@@ -287,32 +288,26 @@ def list_of(item: Check, what: str, non_empty: bool = False) -> Check:
     return check
 
 
-def cidr() -> Check:
-    """An IPv4/IPv6 network or address, normalised by ``ip_network(strict=False)``."""
-
+def _ip_text(parse: Callable[[str], object], noun: str, example: str) -> Check:
     def check(value: Any) -> str:
         if not isinstance(value, str):
-            raise Invalid(f"expected a CIDR string, got {show(value)}")
+            raise Invalid(f"expected {noun} string, got {show(value)}")
         try:
-            return str(ipaddress.ip_network(value.strip(), strict=False))
+            return str(parse(value.strip()))
         except ValueError:
-            raise Invalid(f"expected a CIDR such as 10.0.0.0/8, got {show(value)}") from None
+            raise Invalid(f"expected {noun} such as {example}, got {show(value)}") from None
 
     return check
+
+
+def cidr() -> Check:
+    """An IPv4/IPv6 network or address, normalised by ``ip_network(strict=False)``."""
+    return _ip_text(lambda text: ipaddress.ip_network(text, strict=False), "a CIDR", "10.0.0.0/8")
 
 
 def address() -> Check:
     """One IPv4/IPv6 address, normalised."""
-
-    def check(value: Any) -> str:
-        if not isinstance(value, str):
-            raise Invalid(f"expected an IP address string, got {show(value)}")
-        try:
-            return str(ipaddress.ip_address(value.strip()))
-        except ValueError:
-            raise Invalid(f"expected an IP address such as 10.0.0.1, got {show(value)}") from None
-
-    return check
+    return _ip_text(ipaddress.ip_address, "an IP address", "10.0.0.1")
 
 
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
@@ -349,18 +344,21 @@ def date() -> Check:
     return check
 
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+def matching(pattern: str, expected: str) -> Check:
+    """A string that matches ``pattern`` (from its start); the message says ``expected``."""
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not compiled.match(value):
+            raise Invalid(f"expected {expected}, got {show(value)}")
+        return value
+
+    return check
 
 
 def slug(example: str = "vendor-cloud") -> Check:
     """A lower-case identifier of letters, digits and dashes (an id or a vendor name)."""
-
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or not _SLUG.match(value):
-            raise Invalid(f"expected a lower-case slug like {example!r}, got {show(value)}")
-        return value
-
-    return check
+    return matching(r"^[a-z0-9][a-z0-9-]*$", f"a lower-case slug like {example!r}")
 
 
 def schema_version(supported: int = 1) -> Check:
