@@ -35,7 +35,7 @@ from camaudit.evidence.manifest import (
     sha256_tree,
 )
 from camaudit.evidence.pcapng import write_pcapng
-from camaudit.profiles import default_profiles_dir
+from camaudit.knowledge import default_profiles_dir
 from camaudit.report.build import build_report
 from camaudit.report.model import write_json
 from camaudit.report.output import refuse_evidence_as_output
@@ -62,7 +62,8 @@ class EvidencePack:
 def scrub_command_line(argv: Sequence[str], credentials: Credentials | None) -> tuple[str, ...]:
     """``argv`` without secrets: the user's password (any form), URL user info, and the
     value of any option named like a password, whether given as ``--x=V`` or ``--x V``."""
-    from camaudit.fingerprint._attempt import hide_secrets  # loads the probe stack
+    from camaudit.attempt import hide_secrets
+    from camaudit.fingerprint._attempt import secret_forms  # loads the probe stack
 
     out: list[str] = []
     hide_next = False
@@ -71,7 +72,7 @@ def scrub_command_line(argv: Sequence[str], credentials: Credentials | None) -> 
             out.append(HIDDEN)
             hide_next = False
             continue
-        text = hide_secrets(arg, credentials)
+        text = hide_secrets(arg, secret_forms(credentials))
         text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{HIDDEN}@", text)
         if _SECRET_OPTION.match(text):
             text = _SECRET_OPTION.sub(lambda m: f"{m[1]}={HIDDEN}", text)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
+from camaudit.knowledge.profiles import Profiles
 from camaudit.model import (
     AllowBasis,
     Assessment,
@@ -29,26 +30,13 @@ from camaudit.model import (
     TrafficSummary,
     Verdict,
 )
-from camaudit.policy.load import Policy, ServiceRule
-from camaudit.profiles import Profiles
+from camaudit.policy.load import Policy, ServiceRule, in_networks, networks, never_leaves_link
 
 # Evidence problems that stop a capture from proving isolation (they never hide a leak).
 BLOCKING_PROBLEMS = ("truncated", "corrupt", "drops", "one_direction", "snaplen", "undecoded")
 _CROSSING = (FlowCategory.ESTABLISHED, FlowCategory.TWO_WAY)
 _NO_ANSWER_RCODES = ("NXDOMAIN", "REFUSED", "SERVFAIL", "NOTIMP")
 _LOCAL_SUFFIXES = ("local", "home.arpa", "internal", "localhost", "invalid", "test")
-
-
-@lru_cache(maxsize=65536)
-def local_only(ip: str) -> bool:
-    """Multicast, broadcast, link-local, loopback and unspecified addresses never leave a link."""
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    if addr.version == 4 and int(addr) == 0xFFFF_FFFF:
-        return True
-    return addr.is_multicast or addr.is_link_local or addr.is_loopback or addr.is_unspecified
 
 
 class _Judge:
@@ -58,7 +46,7 @@ class _Judge:
         self.today = today
 
     def inside(self, ip: str) -> bool:
-        return local_only(ip) or self.policy.is_inside(ip)
+        return self.policy.scope.is_local(ip)
 
     def direction(self, flow: Flow) -> Direction:
         o, r = self.inside(flow.orig), self.inside(flow.resp)
@@ -160,19 +148,6 @@ def _flow_names(flow: Flow, device: str, remote: str, resolutions: _Resolutions)
     return FlowNames(resolutions.names(device, remote, flow.first.time), claimed)
 
 
-@lru_cache(maxsize=1024)
-def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
-
-
-def _in_any(ip: str, cidrs: tuple[str, ...]) -> bool:
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    return any(addr in net for net in _networks(cidrs))
-
-
 def _name_in(name: str, suffixes: Iterable[str]) -> bool:
     name = name.lower().rstrip(".")
     return any(
@@ -187,11 +162,11 @@ def _rule_matches(
         return None
     if rule.ports and port not in rule.ports:
         return None
-    if rule.devices and not _in_any(device, rule.devices):
+    if rule.devices and not in_networks(device, networks(rule.devices)):
         return None
     if not rule.hosts and not rule.names:
         return AllowBasis.ANY_REMOTE
-    if rule.hosts and _in_any(remote, rule.hosts):
+    if rule.hosts and in_networks(remote, networks(rule.hosts)):
         return AllowBasis.ADDRESS
     if rule.names and any(_name_in(n, rule.names) for n in names.resolved):
         return AllowBasis.DNS
@@ -586,10 +561,11 @@ def _devices(traffic: TrafficSummary, judge: _Judge, profiles: Profiles) -> tupl
         if flow.resp_packets:
             seen.add(flow.resp)
     chosen = sorted(
-        (ip for ip in seen if judge.policy.is_inside(ip) and not local_only(ip)), key=_sort_key
+        (ip for ip in seen if judge.policy.scope.contains(ip) and not never_leaves_link(ip)),
+        key=_sort_key,
     )
     if judge.policy.devices:
-        chosen = [ip for ip in chosen if _in_any(ip, judge.policy.devices)]
+        chosen = [ip for ip in chosen if in_networks(ip, networks(judge.policy.devices))]
     hosts = []
     for ip in chosen:
         mac = macs.get(ip)

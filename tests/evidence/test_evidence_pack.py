@@ -22,7 +22,7 @@ from camaudit import __version__
 from camaudit.evidence import scrub_command_line
 from camaudit.evidence.manifest import sha256_tree
 from camaudit.fingerprint.interface import Credentials
-from camaudit.profiles import default_profiles_dir
+from camaudit.knowledge import default_profiles_dir
 from tests.conftest import PCAPS, need_tool
 
 CLOSED = ["-n", "10.66.0.0/24", "-n", "fd66::/64"]

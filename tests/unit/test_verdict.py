@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from camaudit.knowledge.profiles import load_profiles
 from camaudit.model import AllowBasis, Assessment, Verdict
 from camaudit.policy.evaluate import assess, link_scoped
 from camaudit.policy.load import Policy, ServiceRule, load_policy
-from camaudit.profiles import load_profiles
 from camaudit.traffic.engine import analyse
 from tests.captures import CAM, GW, NVR, OUT, eth, icmp, tcp, udp, write_pcap
 
