@@ -96,18 +96,21 @@ def _controls(raw: list[object], display: str, errors: list[str]) -> tuple[Contr
     seen: dict[str, int] = {}
     for index, entry in enumerate(raw, start=1):
         where = f"{display}: control[{index}]{v.entry_label(entry, 'id')}"
+        # duplicates are told even when the first entry has other mistakes
+        given = entry.get("id") if isinstance(entry, dict) else None
+        if isinstance(given, str) and given in seen:
+            errors.append(f"{where}: id: duplicate of control[{seen[given]}]")
+            continue
+        if isinstance(given, str):
+            seen[given] = index
         values = v.check_table(entry, _CONTROL, where, errors)
         if values is None:
-            continue
-        if values["id"] in seen:
-            errors.append(f"{where}: id: duplicate of control[{seen[values['id']]}]")
             continue
         never = "never" in values["evidence"]
         if never and len(values["evidence"]) > 1:
             errors.append(f"{where}: evidence: 'never' cannot be combined with other kinds")
         if never != bool(values["not_tested_reason"]):
             errors.append(f"{where}: not_tested_reason: required with, and only with, 'never'")
-        seen[values["id"]] = index
         found.append(Control(**values))
     return tuple(found)
 

@@ -136,7 +136,8 @@ def _register_findings(register: RegisterSection | None) -> Iterator[ControlFind
         if entry.kind != "matched":
             where = f"register row {entry.row}" if entry.row is not None else "not in register"
             name = entry.ip or entry.mac
-            yield ControlFinding(f"register-{entry.kind}", name, "register", index, where)
+            rule = "register-" + entry.kind.replace("_", "-")
+            yield ControlFinding(rule, name, "register", index, where)
 
 
 def _findings(report: VerifyReport | InventoryReport) -> tuple[ControlFinding, ...]:
