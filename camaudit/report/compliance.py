@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
 
+from camaudit.i18n import N_
 from camaudit.knowledge import Knowledge, given_or_default
 from camaudit.knowledge.bio import Bio, Control
 from camaudit.model import Verdict
@@ -34,7 +35,10 @@ if TYPE_CHECKING:  # model.py holds these sections as fields: it imports this mo
     from camaudit.report.register import RegisterSection
 
 __all__ = [
+    "DATA_REASONS",
     "REASONS",
+    "REGISTER_KINDS",
+    "STATUS_NAMES",
     "ControlEntry",
     "ControlFinding",
     "ControlsSection",
@@ -46,15 +50,33 @@ __all__ = [
 ControlStatus = Literal["passed", "failed", "not_tested"]
 FindingSource = Literal["findings", "devices", "register"]
 
-# The one-line reasons a control is not tested: fixed strings, so a renderer can
-# translate them through the catalogue (msgid = the English text).
-NO_CAPTURE = "no capture given"
-INCONCLUSIVE = "capture inconclusive: no verdict on every frame"
-NO_FINGERPRINT = "no device fingerprinted"
-NO_CONFIG = "no credentials: device settings not read"
-NO_FIRMWARE = "no credentials: firmware not read"
-NO_SWEEP = "no discovery sweep of the segment"
-NO_REGISTER = "no register given"
+# The one-line reasons a control is not tested: fixed strings in the catalogue, so a
+# renderer shows them translated (``t.gettext(entry.reason)``).
+NO_CAPTURE = N_("no capture given")
+INCONCLUSIVE = N_("capture inconclusive: no verdict on every frame")
+NO_FINGERPRINT = N_("no device fingerprinted")
+NO_CONFIG = N_("no credentials: device settings not read")
+NO_FIRMWARE = N_("no credentials: firmware not read")
+NO_SWEEP = N_("no discovery sweep of the segment")
+NO_REGISTER = N_("no register given")
+# bio.toml's reasons for controls no network audit can test (``evidence = ["never"]``):
+# listed here so that the catalogue holds them (a test keeps the two in step).
+DATA_REASONS = (
+    N_("supplier agreements are documents, not network behaviour"),
+    N_("camaudit does not read device logs"),
+)
+# How a renderer names a status and a register entry kind (``t.gettext(STATUS_NAMES[s])``).
+STATUS_NAMES = {
+    "passed": N_("passed"),
+    "failed": N_("failed"),
+    "not_tested": N_("not tested"),
+}
+REGISTER_KINDS = {
+    "matched": N_("as registered"),
+    "make_differs": N_("make differs from the register"),
+    "not_found": N_("registered but not found"),
+    "not_registered": N_("found but not registered"),
+}
 REASONS = (NO_CAPTURE, INCONCLUSIVE, NO_FINGERPRINT, NO_CONFIG, NO_FIRMWARE, NO_SWEEP, NO_REGISTER)
 
 # Device setting facts a credentialed ONVIF read gives (fingerprint/findings.py reads these).

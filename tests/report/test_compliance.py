@@ -268,3 +268,17 @@ def test_a_report_saved_before_the_controls_existed_still_loads() -> None:
     assert isinstance(read, VerifyReport)
     assert read.controls is None and read.register is None
     assert read.findings == report.findings
+
+
+def test_a_dutch_reader_sees_every_status_and_reason_in_dutch() -> None:
+    from camaudit.i18n import translator
+
+    t = translator("nl", strict=True)
+    bio = load_knowledge().bio
+    data_reasons = {c.not_tested_reason for c in bio.controls if c.not_tested_reason}
+    assert data_reasons <= set(compliance.DATA_REASONS), "add bio.toml reasons to DATA_REASONS"
+    texts = [*compliance.REASONS, *compliance.DATA_REASONS, *compliance.STATUS_NAMES.values()]
+    texts += list(compliance.REGISTER_KINDS.values())
+    for text in texts:
+        assert t.gettext(text) != text
+    assert t.gettext(compliance.STATUS_NAMES["not_tested"]) == "niet getoetst"
