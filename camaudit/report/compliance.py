@@ -21,7 +21,7 @@ name is listed in ``unmapped`` so that it cannot vanish from the compliance view
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
 
@@ -163,47 +163,55 @@ def _register_findings(register: RegisterSection | None) -> Iterator[ControlFind
 
 
 def _findings(report: VerifyReport | InventoryReport) -> tuple[ControlFinding, ...]:
-    from camaudit.report.model import VerifyReport
+    """Every finding of the report: the traffic's (verify, audit), the devices' (inventory,
+    audit) and the register's."""
+    from camaudit.report.model import InventoryReport, VerifyReport
 
-    if isinstance(report, VerifyReport):
-        found = [
+    found: list[ControlFinding] = []
+    if not isinstance(report, InventoryReport):
+        found += [
             ControlFinding(f.rule, f.device, "findings", i, f.summary)
             for i, f in enumerate(report.findings)
         ]
-    else:
+    if not isinstance(report, VerifyReport):
         devices = report.inventory.devices
-        found = [f for i, d in enumerate(devices) for f in _device_findings(i, d)]
+        found += [f for i, d in enumerate(devices) for f in _device_findings(i, d)]
     return (*found, *_register_findings(report.register))
 
 
-def _probed(report: InventoryReport) -> list[DeviceEntry]:
+def _probed(devices: Sequence[DeviceEntry]) -> list[DeviceEntry]:
     """The devices that were fingerprinted (in target, answered a probe)."""
-    return [d for d in report.inventory.devices if d.probes and not d.outside_target]
+    return [d for d in devices if d.probes and not d.outside_target]
+
+
+def _device_gaps(devices: Sequence[DeviceEntry]) -> dict[str, str]:
+    """What fingerprinting left unread: device settings, firmware."""
+    probed = _probed(devices)
+    if not probed:
+        return {"config": NO_FINGERPRINT, "firmware": NO_FINGERPRINT}
+    missing: dict[str, str] = {}
+    if not all(_CONFIG_FACTS & {k for p in d.probes for k, _ in p.facts} for d in probed):
+        missing["config"] = NO_CONFIG
+    if not all(d.identity and d.identity.firmware for d in probed):
+        missing["firmware"] = NO_FIRMWARE
+    return missing
 
 
 def _missing(report: VerifyReport | InventoryReport) -> dict[str, str]:
     """Each evidence kind this report did not examine, with the reason why."""
-    from camaudit.report.model import VerifyReport
+    from camaudit.report.model import InventoryReport, VerifyReport
 
     missing: dict[str, str] = {}
+    if isinstance(report, InventoryReport):
+        missing["capture"] = NO_CAPTURE
+    elif report.verdict is Verdict.INCONCLUSIVE:
+        missing["capture"] = INCONCLUSIVE
     if isinstance(report, VerifyReport):
-        if report.verdict is Verdict.INCONCLUSIVE:
-            missing["capture"] = INCONCLUSIVE
         missing.update(config=NO_FINGERPRINT, firmware=NO_FINGERPRINT, inventory=NO_SWEEP)
-        if report.register is None:
-            missing["register"] = NO_REGISTER
-        return missing
-    missing["capture"] = NO_CAPTURE
-    probed = _probed(report)
-    if not probed:
-        missing.update(config=NO_FINGERPRINT, firmware=NO_FINGERPRINT)
     else:
-        if not all(_CONFIG_FACTS & {k for p in d.probes for k, _ in p.facts} for d in probed):
-            missing["config"] = NO_CONFIG
-        if not all(d.identity and d.identity.firmware for d in probed):
-            missing["firmware"] = NO_FIRMWARE
-    if report.inventory.target is None:
-        missing["inventory"] = NO_SWEEP
+        missing.update(_device_gaps(report.inventory.devices))
+        if report.inventory.target is None:
+            missing["inventory"] = NO_SWEEP
     if report.register is None:
         missing["register"] = NO_REGISTER
     return missing

@@ -76,7 +76,7 @@ _MAC = re.compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$|^[0-9a-f]{1
 
 @dataclass(frozen=True)
 class RegisterRow:
-    """One row of the register; ``row`` is its line number in the file (header = 1)."""
+    """One row of the register; ``row`` is its number as a spreadsheet shows it (header = 1)."""
 
     row: int
     location: str
