@@ -239,3 +239,28 @@ def test_a_malformed_register_stops_fingerprint_with_one_line_and_no_traceback(
     assert len(lines) == 1
     assert "row 2" in lines[0] and "not an IP address" in lines[0]
     assert "Traceback" not in result.output
+
+
+def test_a_swept_segment_that_matches_its_register_passes_the_inventory_control(
+    tmp_path: Path,
+) -> None:
+    from camaudit.api import scan
+    from camaudit.discover.interface import Target
+
+    with start_device("hik-ipc", bind="127.0.0.2") as device:
+        target = Target(
+            networks=("127.0.0.2/32",), ports=(device.ports["http"],), timeout=2.0, budget=60
+        )
+        swept = scan(target, ["nmap"], fingerprint_devices=False).report
+    assert [d.ip for d in swept.inventory.devices] == ["127.0.0.2"]
+
+    matching = _reconciled(swept, _register(tmp_path, "locatie;ip\nHal;127.0.0.2\n"))
+    assert matching.controls is not None
+    (inventory,) = [c for c in matching.controls.controls if c.id == "5.9"]
+    assert (inventory.status, inventory.findings) == ("passed", ())
+
+    missing = _reconciled(swept, _register(tmp_path, "ip\n127.0.0.2\n127.0.0.3\n"))
+    assert missing.controls is not None
+    (inventory,) = [c for c in missing.controls.controls if c.id == "5.9"]
+    assert inventory.status == "failed"
+    assert [f.rule for f in inventory.findings] == ["register-not-found"]
