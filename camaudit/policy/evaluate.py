@@ -7,6 +7,7 @@ numbers and a Wireshark display filter that shows the packets behind it.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -203,7 +204,12 @@ def _address_term(ip: str) -> str:
 
 
 def flow_filter(flow: Flow) -> str:
-    """Display filter that shows exactly the packets camaudit counted in ``flow``."""
+    """Display filter that shows exactly the packets camaudit counted in ``flow``.
+
+    A flow read from a Zeek conn.log gets a zeek-cut/jq-style locator of its row instead.
+    """
+    if flow.zeek_uid is not None:
+        return f"uid == {json.dumps(flow.zeek_uid, ensure_ascii=True)}"
     v6_only = ":" in flow.orig or ":" in flow.resp
     parts = [_address_term(flow.orig), _address_term(flow.resp)]
     if flow.proto in ("tcp", "udp"):
