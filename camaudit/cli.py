@@ -202,6 +202,8 @@ def verify(
                 exitcodes.USAGE,
             )
         with _user_errors():
+            if output is not None:
+                refuse_evidence_as_output(output, zeek)
             result = run_verify([], closed_network or (), policy, profiles, zeek=zeek)
         _finish_verify(result.report, output_format, output, _translator(lang), err)
     if bool(captures) == bool(live):

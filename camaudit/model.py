@@ -142,6 +142,7 @@ class DnsLookup:
     rcode: str | None  # None: no response in the capture
     answers: tuple[str, ...]  # addresses (A/AAAA) and names (CNAME ...), in order
     truncated: bool = False  # the packet was cut by the snaplen
+    zeek_uid: str | None = None  # read from a Zeek dns.log: its uid (query/response: file, line)
 
 
 @dataclass(frozen=True)

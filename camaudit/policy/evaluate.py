@@ -268,7 +268,9 @@ def dns_evidence(lookup: DnsLookup) -> tuple[Evidence, ...]:
         # form reads the same in all of them.
         numbers = " || ".join(f"frame.number=={f}" for f in sorted(frames))
         filt = f"({numbers})"
-        if _PLAIN_NAME.fullmatch(lookup.name):
+        if lookup.zeek_uid is not None:  # read from a Zeek dns.log: locate its row
+            filt = f"uid == {json.dumps(lookup.zeek_uid, ensure_ascii=True)}"
+        elif _PLAIN_NAME.fullmatch(lookup.name):
             # camaudit lower-cases names; Wireshark's == is case-sensitive.
             filt = f"lower(dns.qry.name)=={_quote(lookup.name)} && {filt}"
         items.append(Evidence(capture, tuple(sorted(frames)), filt, first_time[capture]))

@@ -28,7 +28,7 @@ import os
 import re
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -36,6 +36,7 @@ from typing import IO
 from camaudit.errors import InputError
 from camaudit.model import (
     CaptureInput,
+    DnsLookup,
     Flow,
     FlowCategory,
     FrameRef,
@@ -123,6 +124,7 @@ class ZeekLog:
     _set_sep: str = field(default=",", repr=False)
     _empty: str = field(default="(empty)", repr=False)
     _unset: str = field(default="-", repr=False)
+    _containers: frozenset[str] = field(default=frozenset(), repr=False)  # set/vector fields
 
     @property
     def kind(self) -> str:
@@ -182,8 +184,6 @@ class ZeekLog:
             )
         return ZeekRow(number, values)
 
-    _containers: frozenset[str] = frozenset()
-
     def _header(self, line: str) -> None:
         tag, _, rest = line.partition("\t")
         if tag == "#separator":
@@ -217,13 +217,7 @@ class ZeekLog:
             self._bad(number)
             return None
         values: dict[str, Value] = {}
-        for name, raw in obj.items():
-            if raw is None:
-                continue
-            if isinstance(raw, list):
-                values[name] = tuple(_json_text(v) for v in raw)
-            else:
-                values[name] = _json_text(raw)
+        _json_values(obj, "", values)
         return ZeekRow(number, values)
 
     def _bad(self, number: int) -> None:
@@ -234,6 +228,19 @@ class ZeekLog:
 
 def _unescape(text: str) -> str:
     return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "\\x" in text else text
+
+
+def _json_values(obj: dict[str, object], prefix: str, values: dict[str, Value]) -> None:
+    """Flatten one JSON row; ``{"id": {"orig_h": ...}}`` (nested records) becomes ``id.orig_h``."""
+    for name, raw in obj.items():
+        if raw is None:
+            continue  # null: unset, the same as an omitted field
+        if isinstance(raw, dict):
+            _json_values(raw, f"{prefix}{name}.", values)
+        elif isinstance(raw, list):
+            values[prefix + name] = tuple(_json_text(v) for v in raw)
+        else:
+            values[prefix + name] = _json_text(raw)
 
 
 def _json_text(value: object) -> str:
@@ -311,6 +318,7 @@ def analyse_zeek(directories: Sequence[str | Path]) -> TrafficSummary:
         by_kind.setdefault(log_kind(path.name) or "", []).append(path)
     inputs: list[CaptureInput] = []
     dns = DnsLog()
+    dns_uids: dict[tuple[str, int], str] = {}  # (dns log, line) -> uid
     join = _Join()
     unknown_time = 0
     # The other logs first: their names and answers are attached to the conn rows.
@@ -325,6 +333,8 @@ def analyse_zeek(directories: Sequence[str | Path]) -> TrafficSummary:
                 else:
                     times.append(ts)
                 _fold(kind, row, str(path), ts, dns, join)
+                if kind == "dns" and (uid := row.text("uid")):
+                    dns_uids[(str(path), row.line)] = uid
             inputs.append(_input(log, times, 0))
     flows: list[Flow] = []
     macs: dict[str, str] = {}
@@ -365,11 +375,17 @@ def analyse_zeek(directories: Sequence[str | Path]) -> TrafficSummary:
     return TrafficSummary(
         inputs=tuple(inputs),
         flows=ordered,
-        dns=dns.ordered(),
+        dns=tuple(_with_uid(lookup, dns_uids) for lookup in dns.ordered()),
         hosts=tuple(HostInfo(ip=ip, mac=mac) for ip, mac in sorted(macs.items())),
         problems=tuple(problems),
         packets=sum(i.packets for i in inputs),
     )
+
+
+def _with_uid(lookup: DnsLookup, uids: dict[tuple[str, int], str]) -> DnsLookup:
+    ref = lookup.query or lookup.response
+    uid = uids.get((ref.capture, ref.frame)) if ref is not None else None
+    return replace(lookup, zeek_uid=uid) if uid else lookup
 
 
 def _input(log: ZeekLog, times: list[float], packets: int) -> CaptureInput:
