@@ -1,10 +1,13 @@
 """Streaming readers for pcap and pcapng files (optionally gzip'd).
 
-The bulk read walks record headers with :mod:`struct` and hands out batches of a
-few MiB whose per-packet fields are numpy arrays; nothing is kept after a batch
-is consumed, so memory does not grow with file size. scapy's per-packet
-dissection is ~100x slower on this path (see ``bench/``), so it is used only for
-the few packets whose content matters.
+The file is read a few MiB at a time and each chunk goes through the compiled pass
+(:mod:`camaudit.traffic._fastpass`), which walks the records, decodes the common
+headers and folds each packet into its flow in one loop. The frames it hands over
+(see ``_fastpass.c``) come back here as a :class:`RawBatch` for the Python decoder.
+pcapng blocks other than plain Enhanced Packet Blocks (section and interface
+headers, statistics, simple and obsolete packet blocks, packets with options) are
+read here and their packets fed to the pass one by one. Nothing is kept after a
+chunk is consumed, so memory does not grow with file size.
 """
 
 from __future__ import annotations
@@ -17,16 +20,20 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, BinaryIO
 
 from camaudit.errors import InputError
 from camaudit.model import CaptureInput, Problem
+from camaudit.traffic._fastpass import Pass
 
-I64 = npt.NDArray[np.int64]
-F64 = npt.NDArray[np.float64]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    I64 = npt.NDArray[np.int64]
+    F64 = npt.NDArray[np.float64]
+
+Sink = Callable[["RawBatch"], None]  # takes the frames the compiled pass handed over
 
 CHUNK = 4 << 20  # larger chunks were not faster and kept more memory (bench/)
 MAX_RECORD = 1 << 20  # larger "packets" mean a corrupt file, not a jumbo frame
@@ -75,7 +82,8 @@ class RawBatch:
     origlen: I64
     ts: F64
     frame: I64
-    linktype: npt.NDArray[np.int32]
+    linktype: I64
+    seg: int = 0  # the segment (file, or range of one) these frames belong to
 
     def __len__(self) -> int:
         return len(self.off)
@@ -149,6 +157,7 @@ class CaptureFile:
         self.format = ""
         self.compression: str | None = None
         self._stats = _Stats()
+        self._tick: Callable[[], None] | None = None
         self._raw: BinaryIO
         self._reader: _HashingSource
         self._stream: BinaryIO | _HashingSource | gzip.GzipFile
@@ -203,10 +212,8 @@ class CaptureFile:
         """Timestamp of the first packet, read from a fresh handle (for ordering files)."""
         probe = CaptureFile(self.path, self.display)
         try:
-            for batch in probe.batches(limit=1):
-                if len(batch):
-                    return float(batch.ts[0])
-            return None
+            probe.walk(Pass(), 0, lambda _batch: None, limit=1)
+            return probe._stats.first_ts
         except InputError:
             return None
         finally:
@@ -225,29 +232,45 @@ class CaptureFile:
                 return
             yield data
 
-    def batches(self, limit: int | None = None) -> Iterator[RawBatch]:
-        """Yield the packets in file order, a few MiB at a time."""
+    def walk(
+        self,
+        fp: Pass,
+        seg: int,
+        sink: Sink,
+        limit: int | None = None,
+        tick: Callable[[], None] | None = None,
+    ) -> None:
+        """Feed every packet, in file order, to the compiled pass ``fp``.
+
+        The frames it hands over are passed to ``sink`` a chunk at a time, as a
+        :class:`RawBatch`; ``seg`` is this file's segment number (see ``flows.py``).
+        """
+        self._tick = tick
         if self.format == "pcap":
-            yield from self._pcap_batches(limit)
+            self._pcap_walk(fp, seg, sink, limit)
         else:
-            yield from self._pcapng_batches(limit)
+            self._pcapng_walk(fp, seg, sink, limit)
 
     def _problem(self, code: str, message: str, count: int = 1) -> None:
         self._stats.problems.append(Problem(code, message, self.display, count))
 
-    def _note(self, batch: RawBatch) -> RawBatch:
+    def _count(self, count: int, first: float, last: float, linktype: int) -> None:
         stats = self._stats
-        if len(batch):
+        if count:
             if stats.first_ts is None:
-                stats.first_ts = float(batch.ts[0])
-            stats.last_ts = float(batch.ts[-1])
-            stats.packets = int(batch.frame[-1])
-            kinds, counts = np.unique(batch.linktype, return_counts=True)
-            for kind, count in zip(kinds.tolist(), counts.tolist(), strict=True):
-                stats.linktypes[kind] = stats.linktypes.get(kind, 0) + count
-        return batch
+                stats.first_ts = first
+            stats.last_ts = last
+            stats.packets += count
+            stats.linktypes[linktype] = stats.linktypes.get(linktype, 0) + count
 
-    def _pcap_batches(self, limit: int | None) -> Iterator[RawBatch]:
+    def _hand_over(self, fp: Pass, data: bytes, seg: int, sink: Sink) -> None:
+        taken = fp.take()
+        if taken is not None:
+            sink(_raw_batch(self.display, data, seg, taken))
+        if self._tick is not None:
+            self._tick()
+
+    def _pcap_walk(self, fp: Pass, seg: int, sink: Sink, limit: int | None) -> None:
         header = self._head + self._read_exact(20)
         if len(header) < 24:
             raise InputError(f"{self.display}: pcap file header is cut short")
@@ -255,28 +278,27 @@ class CaptureFile:
         _vmaj, _vmin, _zone, _sig, snaplen, network = struct.unpack(order + "HHiIII", header[4:])
         linktype = network & 0xFFFF
         self._stats.snaplen = snaplen
-        incl_at = struct.Struct(order + "8xI").unpack_from
-        dt = np.dtype(np.uint32).newbyteorder("<" if order == "<" else ">")
+        big = order == ">"
+        stop = -1 if limit is None else limit
         frame = 0
         carry = b""
         for chunk in self._chunks():
             data = carry + chunk if carry else chunk
-            # Memory-bound: a C loop measured only ~0.1 s faster per GB (bench/README.md).
-            starts, pos, corrupt = _walk_records(data, incl_at, limit)
+            pos, count, _fast, corrupt, first, last = fp.pcap(
+                data, 0, big, scale, linktype, frame, seg, stop
+            )
+            self._count(count, first, last, linktype)
+            frame += count
+            self._hand_over(fp, data, seg, sink)
             if corrupt:
+                (incl,) = struct.unpack_from(order + "I", data, pos + 8)
                 self._problem(
                     "corrupt",
-                    f"record after frame {frame + len(starts)} claims "
-                    f"{incl_at(data, pos)[0]} bytes; the rest of the file was not read",
+                    f"record after frame {frame} claims {incl} bytes; "
+                    "the rest of the file was not read",
                 )
-                if len(starts):
-                    yield self._note(self._pcap_batch(data, starts, dt, scale, frame, linktype))
                 return
             carry = data[pos:]
-            if len(starts):
-                batch = self._pcap_batch(data, starts, dt, scale, frame, linktype)
-                frame += len(starts)
-                yield self._note(batch)
             if limit is not None and frame >= limit:
                 return
         if carry:
@@ -286,43 +308,16 @@ class CaptureFile:
                 f"{len(carry)} byte(s) of it are in the file",
             )
 
-    def _pcap_batch(
-        self,
-        data: bytes,
-        starts: list[int],
-        dt: np.dtype[np.uint32],
-        scale: float,
-        frame: int,
-        linktype: int,
-    ) -> RawBatch:
-        pos = np.asarray(starts, dtype=np.int64)
-        raw = np.frombuffer(data, dtype=np.uint8)
-        idx = pos[:, None] + np.arange(16, dtype=np.int64)[None, :]
-        fields = np.ascontiguousarray(raw[idx]).view(dt).reshape(-1, 4).astype(np.int64)
-        ts = fields[:, 0].astype(np.float64) + fields[:, 1].astype(np.float64) * scale
-        count = len(starts)
-        return RawBatch(
-            capture=self.display,
-            data=data,
-            off=pos + 16,
-            caplen=fields[:, 2],
-            origlen=fields[:, 3],
-            ts=ts,
-            frame=np.arange(frame + 1, frame + count + 1, dtype=np.int64),
-            linktype=np.full(count, linktype, dtype=np.int32),
-        )
-
     # -- pcapng ----------------------------------------------------------------
 
-    def _pcapng_batches(self, limit: int | None) -> Iterator[RawBatch]:
-        reader = _PcapngWalker(self)
+    def _pcapng_walk(self, fp: Pass, seg: int, sink: Sink, limit: int | None) -> None:
+        reader = _PcapngWalker(self, fp, seg)
         carry = self._head
         for chunk in self._chunks():
             data = carry + chunk
-            batch, used = reader.walk(data, limit)
+            used = reader.walk(data, limit)
             carry = data[used:]
-            if batch is not None:
-                yield self._note(batch)
+            self._hand_over(fp, data, seg, sink)
             if reader.stopped or (limit is not None and reader.frame >= limit):
                 return
         if not reader.sections:
@@ -366,26 +361,23 @@ class CaptureFile:
         return dict(self._stats.linktypes)
 
 
-def _walk_records(
-    data: bytes, incl_at: Callable[[bytes, int], tuple[int, ...]], limit: int | None
-) -> tuple[list[int], int, bool]:
-    """Where each complete record starts: (record starts, stop position, corrupt)."""
-    n = len(data)
-    pos = 0
-    starts: list[int] = []
-    append = starts.append
-    while pos + 16 <= n:  # the hot loop: keep it minimal
-        (incl,) = incl_at(data, pos)
-        if incl > MAX_RECORD:
-            return starts, pos, True
-        end = pos + 16 + incl
-        if end > n:
-            break
-        append(pos)
-        pos = end
-        if limit is not None and len(starts) >= limit:
-            break
-    return starts, pos, False
+def _raw_batch(capture: str, data: bytes, seg: int, taken: tuple[bytes, ...]) -> RawBatch:
+    """The frames the compiled pass handed over, as numpy columns (imported only now)."""
+    import numpy as np
+
+    off, cap, orig, ts, frame, linktype = taken
+    i64 = np.int64
+    return RawBatch(
+        capture,
+        data,
+        off=np.frombuffer(off, dtype=i64),
+        caplen=np.frombuffer(cap, dtype=i64),
+        origlen=np.frombuffer(orig, dtype=i64),
+        ts=np.frombuffer(ts, dtype=np.float64),
+        frame=np.frombuffer(frame, dtype=i64),
+        linktype=np.frombuffer(linktype, dtype=i64),
+        seg=seg,
+    )
 
 
 @dataclass
@@ -397,28 +389,33 @@ class _Interface:
 
 
 class _PcapngWalker:
-    """Walks pcapng blocks; keeps section and interface state between chunks."""
+    """Walks pcapng blocks; keeps section and interface state between chunks.
 
-    def __init__(self, owner: CaptureFile) -> None:
+    Runs of plain Enhanced Packet Blocks go through the compiled pass in one call;
+    every other block is read here.
+    """
+
+    def __init__(self, owner: CaptureFile, fp: Pass, seg: int) -> None:
         self.owner = owner
+        self.fp = fp
+        self.seg = seg
         self.order = "<"
         self.interfaces: list[_Interface] = []
         self.frame = 0
         self.sections = 0
         self.stopped = False
 
-    def walk(self, data: bytes, limit: int | None) -> tuple[RawBatch | None, int]:
+    def walk(self, data: bytes, limit: int | None) -> int:
+        """Read the complete blocks of ``data``; return where the first incomplete one starts."""
         n = len(data)
         pos = 0
-        offs: list[int] = []
-        caps: list[int] = []
-        origs: list[int] = []
-        stamps: list[float] = []
-        kinds: list[int] = []
+        stop = -1 if limit is None else limit
         while pos + 12 <= n:
-            if data[pos : pos + 4] == _PCAPNG_SHB:
-                if pos + 12 > n:
+            if self.interfaces:
+                pos = self._fast(data, pos, stop)
+                if pos + 12 > n or (limit is not None and self.frame >= limit):
                     break
+            if data[pos : pos + 4] == _PCAPNG_SHB:
                 bom = data[pos + 8 : pos + 12]
                 if bom == b"\x4d\x3c\x2b\x1a":
                     self.order = "<"
@@ -429,9 +426,7 @@ class _PcapngWalker:
                     break
             btype, blen = struct.unpack_from(self.order + "II", data, pos)
             if blen < 12 or blen % 4 or blen > MAX_RECORD + 64:
-                self._stop(
-                    f"block at frame {self.frame + len(offs)} has an impossible length {blen}"
-                )
+                self._stop(f"block at frame {self.frame} has an impossible length {blen}")
                 break
             if pos + blen > n:
                 break
@@ -445,31 +440,32 @@ class _PcapngWalker:
                 got = self._packet(btype, data, body, blen)
                 if got is not None:
                     off, cap, orig, stamp, kind = got
-                    offs.append(off)
-                    caps.append(cap)
-                    origs.append(orig)
-                    stamps.append(stamp)
-                    kinds.append(kind)
+                    self.frame += 1
+                    self.owner._count(1, stamp, stamp, kind)
+                    self.fp.one(data, off, cap, orig, stamp, kind, self.frame, self.seg)
             elif btype == 5:
                 self._statistics(data, body, pos + blen - 4)
             pos += blen
-            if self.stopped or (limit is not None and self.frame + len(offs) >= limit):
+            if self.stopped or (limit is not None and self.frame >= limit):
                 break
-        if not offs:
-            return None, pos
-        count = len(offs)
-        batch = RawBatch(
-            capture=self.owner.display,
-            data=data,
-            off=np.asarray(offs, dtype=np.int64),
-            caplen=np.asarray(caps, dtype=np.int64),
-            origlen=np.asarray(origs, dtype=np.int64),
-            ts=np.asarray(stamps, dtype=np.float64),
-            frame=np.arange(self.frame + 1, self.frame + count + 1, dtype=np.int64),
-            linktype=np.asarray(kinds, dtype=np.int32),
+        return pos
+
+    def _fast(self, data: bytes, pos: int, stop: int) -> int:
+        ifaces = [(i.linktype, i.scale, i.offset) for i in self.interfaces]
+        pos, count, _fast, first, last, per_iface = self.fp.pcapng(
+            data, pos, self.order == ">", ifaces, self.frame, self.seg, stop
         )
-        self.frame += count
-        return batch, pos
+        if count:
+            stats = self.owner._stats
+            if stats.first_ts is None:
+                stats.first_ts = first
+            stats.last_ts = last
+            stats.packets += count
+            for iface, got in zip(self.interfaces, per_iface, strict=True):
+                if got:
+                    stats.linktypes[iface.linktype] = stats.linktypes.get(iface.linktype, 0) + got
+            self.frame += count
+        return pos
 
     def _stop(self, message: str) -> None:
         self.owner._problem("corrupt", message + "; the rest of the file was not read")

@@ -7,8 +7,7 @@ import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from camaudit.errors import InputError
 from camaudit.model import (
@@ -21,11 +20,14 @@ from camaudit.model import (
     TrafficSummary,
 )
 from camaudit.traffic import apps
-from camaudit.traffic import decode as d
+from camaudit.traffic._fastpass import Pass
 from camaudit.traffic.capfile import SUPPORTED_LINKTYPES, CaptureFile, RawBatch, linktype_name
 from camaudit.traffic.dnslog import DnsLog
-from camaudit.traffic.flows import FlowRecord, FlowTable, group_rows
+from camaudit.traffic.flows import SEG_SHIFT, FlowRecord, FlowTable, Segments
 from camaudit.traffic.slowpath import IcmpError, SlowPath, address
+
+if TYPE_CHECKING:
+    from camaudit.traffic import decode as d
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
@@ -94,40 +96,66 @@ def _scan_directory(root: Path) -> tuple[list[Path], list[Path]]:
 
 
 class _Run:
-    """State of one analysis across all its files."""
+    """State of one analysis across all its files (or, under ``--jobs``, one part of it)."""
 
     def __init__(self) -> None:
+        self.fp = Pass()
         self.flows = FlowTable()
         self.slow = SlowPath()
         self.dns = DnsLog()
-        self.macs: dict[str, str] = {}
-        self.status_counts = np.zeros(8, dtype=np.int64)
+        self.macs: dict[str, tuple[int, str]] = {}  # address -> (ord of earliest frame, MAC)
+        self.status_counts = [0] * 8
         self.dns_undecodable = 0
         self.dns_cut = 0  # DNS packets the snapshot length cut too short to decode
+        self.ip_packets = 0
+        self.other_packets = 0
 
-    def feed(self, batch: RawBatch) -> tuple[int, int]:
+    def feed(self, batch: RawBatch) -> None:
+        """Decode and fold the frames the compiled pass handed over."""
+        import numpy as np
+
+        from camaudit.traffic import decode as d
+
         cols, raw = d.decode(batch)
         self.slow.finish(batch, cols, raw)
-        counts = np.bincount(cols.status, minlength=8)
-        self.status_counts += counts
-        self._hosts(cols)
+        counts = [int(c) for c in np.bincount(cols.status, minlength=8)]
+        for status, count in enumerate(counts):
+            self.status_counts[status] += count
+        self.ip_packets += counts[d.OK]
+        self.other_packets += counts[d.NOT_IP]
+        self._hosts(batch, cols)
         self._arp(batch, cols)
         self._dns(batch, cols)
         self.flows.add(batch, cols)
-        return int(counts[d.OK]), int(counts[d.NOT_IP])
 
-    def _hosts(self, cols: d.Columns) -> None:
-        rows = np.nonzero((cols.status == d.OK) & (cols.smac >= 0))[0]
-        if not len(rows):
-            return
-        src_hi, src_lo, mac = cols.src_hi[rows], cols.src_lo[rows], cols.smac[rows]
-        _inv, first = group_rows(src_hi, src_lo, mac)
-        for hi, lo, m in zip(
-            src_hi[first].tolist(), src_lo[first].tolist(), mac[first].tolist(), strict=True
-        ):
-            self.macs.setdefault(address(hi, lo), _mac_text(m))
+    def fast(self, count: int) -> None:
+        """``count`` frames the compiled pass decoded and folded itself."""
+        self.status_counts[0] += count
+        self.ip_packets += count
+
+    def note_mac(self, addr: str, mac: str, order: int) -> None:
+        """An address seen with a MAC: the earliest frame's MAC stands."""
+        seen = self.macs.get(addr)
+        if seen is None or order < seen[0]:
+            self.macs[addr] = (order, mac)
+
+    def _hosts(self, batch: RawBatch, cols: d.Columns) -> None:
+        import numpy as np
+
+        from camaudit.traffic import decode as d
+
+        seg = batch.seg << SEG_SHIFT
+        rows = np.nonzero((cols.status == d.OK) & (cols.smac >= 0))[0].tolist()
+        for row in rows:
+            addr = address(int(cols.src_hi[row]), int(cols.src_lo[row]))
+            self.note_mac(addr, _mac_text(int(cols.smac[row])), seg | int(batch.frame[row]))
 
     def _arp(self, batch: RawBatch, cols: d.Columns) -> None:
+        import numpy as np
+
+        from camaudit.traffic import decode as d
+
+        seg = batch.seg << SEG_SHIFT
         for row in np.nonzero((cols.status == d.NOT_IP) & (cols.ethertype == d.ETH_ARP))[0]:
             l3 = int(cols.l3[row])
             if l3 + 28 > int(batch.off[row] + batch.caplen[row]):
@@ -137,9 +165,14 @@ class _Run:
                 mac = int.from_bytes(batch.data[l3 + 8 : l3 + 14], "big")
                 ip = batch.data[l3 + 14 : l3 + 18]
                 if any(ip):
-                    self.macs.setdefault(".".join(str(b) for b in ip), _mac_text(mac))
+                    addr = ".".join(str(b) for b in ip)
+                    self.note_mac(addr, _mac_text(mac), seg | int(batch.frame[row]))
 
     def _dns(self, batch: RawBatch, cols: d.Columns) -> None:
+        import numpy as np
+
+        from camaudit.traffic import decode as d
+
         ok = cols.status == d.OK
         udp = ok & (cols.proto == d.UDP) & ((cols.sport == 53) | (cols.dport == 53))
         tcp = ok & (cols.proto == d.TCP) & ((cols.sport == 53) | (cols.dport == 53))
@@ -165,6 +198,12 @@ class _Run:
                 int(cols.dport[row]),
                 truncated=bool(cols.pay_cap[row] < cols.pay_len[row]),
             )
+
+    def close(self) -> None:
+        """Move the compiled pass's flows and addresses into the Python tables."""
+        self.flows.add_compiled(self.fp.flows())
+        for hi, lo, mac, order in self.fp.hosts():
+            self.note_mac(address(hi, lo), _mac_text(mac), order)
 
 
 def _mac_text(mac: int) -> str:
@@ -209,21 +248,29 @@ def analyse(paths: Sequence[str | Path], progress: Progress | None = None) -> Tr
         done = 0
         run = _Run()
         inputs: list[CaptureInput] = []
-        for capture in captures:
-            ip_packets = other = 0
-            for batch in capture.batches():
-                got_ip, got_other = run.feed(batch)
-                ip_packets += got_ip
-                other += got_other
+        for seg, capture in enumerate(captures):
+            ip_before, other_before = run.ip_packets, run.other_packets
+            folded = run.fp.folded
+
+            def tick(capture: CaptureFile = capture, done: int = done) -> None:
                 if progress is not None:
                     progress(done + capture._reader.consumed, total)
+
+            capture.walk(run.fp, seg, run.feed, tick=tick)
+            run.fast(run.fp.folded - folded)
             info = capture.summary()
             done += _size(capture.path)
-            inputs.append(_file_problems(capture, info, ip_packets, other))
+            inputs.append(
+                _file_problems(
+                    capture, info, run.ip_packets - ip_before, run.other_packets - other_before
+                )
+            )
+        run.close()
+        segments = [(c.display, 0) for c in captures]
     finally:
         for capture in captures:
             capture.close()
-    return _summarise(run, inputs, problems)
+    return _summarise(run, inputs, problems, segments)
 
 
 def _size(path: Path) -> int:
@@ -233,27 +280,38 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _summarise(run: _Run, inputs: list[CaptureInput], problems: list[Problem]) -> TrafficSummary:
-    counts = run.status_counts
-    if counts[d.SHORT]:
+def _status_problems(counts: list[int], short: int, malformed: int) -> list[Problem]:
+    problems = []
+    if counts[short]:
         problems.append(
             Problem(
                 "snaplen",
-                f"{counts[d.SHORT]} packet(s) were cut by the snapshot "
+                f"{counts[short]} packet(s) were cut by the snapshot "
                 "length before their headers ended",
                 None,
-                int(counts[d.SHORT]),
+                counts[short],
             )
         )
-    if counts[d.MALFORMED]:
+    if counts[malformed]:
         problems.append(
             Problem(
                 "malformed",
-                f"{counts[d.MALFORMED]} packet(s) have malformed IP or TCP headers",
+                f"{counts[malformed]} packet(s) have malformed IP or TCP headers",
                 None,
-                int(counts[d.MALFORMED]),
+                counts[malformed],
             )
         )
+    return problems
+
+
+def _summarise(
+    run: _Run, inputs: list[CaptureInput], problems: list[Problem], segments: Segments
+) -> TrafficSummary:
+    counts = run.status_counts
+    if any(counts[1:]):  # only the Python decoder gives a frame another status
+        from camaudit.traffic import decode as d
+
+        problems.extend(_status_problems(counts, d.SHORT, d.MALFORMED))
     if run.slow.orphan_fragments:
         problems.append(
             Problem(
@@ -279,11 +337,12 @@ def _summarise(run: _Run, inputs: list[CaptureInput], problems: list[Problem]) -
             Problem("snaplen", f"{cut} DNS packet(s) were cut by the snapshot length", None, cut)
         )
     flows = tuple(
-        _flow(record, errors, run) for record, errors in run.flows.records(run.slow.icmp_errors)
+        _flow(record, errors, run)
+        for record, errors in run.flows.records(run.slow.icmp_errors, segments)
     )
     flows = tuple(sorted(flows, key=lambda f: (f.first.time, f.first.capture, f.first.frame)))
     problems.extend(_direction_problems(flows))
-    hosts = tuple(HostInfo(ip=ip, mac=mac) for ip, mac in sorted(run.macs.items()))
+    hosts = tuple(HostInfo(ip=ip, mac=mac) for ip, (_order, mac) in sorted(run.macs.items()))
     return TrafficSummary(
         inputs=tuple(inputs),
         flows=flows,
@@ -327,8 +386,8 @@ def _flow(record: FlowRecord, errors: list[IcmpError], run: _Run) -> Flow:
         orig_bytes=record.orig_bytes,
         resp_packets=record.resp_packets,
         resp_bytes=record.resp_bytes,
-        orig_mac=run.macs.get(record.orig),
-        resp_mac=run.macs.get(record.resp),
+        orig_mac=_mac_of(run, record.orig),
+        resp_mac=_mac_of(run, record.resp),
         vlan=record.vlan,
         sni=sni,
         http_host=host,
@@ -340,6 +399,11 @@ def _flow(record: FlowRecord, errors: list[IcmpError], run: _Run) -> Flow:
         payload_resp=record.payload_resp,
         reply_unseen=record.reply_unseen,
     )
+
+
+def _mac_of(run: _Run, addr: str) -> str | None:
+    seen = run.macs.get(addr)
+    return seen[1] if seen else None
 
 
 def _direction_problems(flows: tuple[Flow, ...]) -> list[Problem]:
