@@ -47,10 +47,13 @@ typedef struct {
     int64_t mac, ord;
 } Host;
 
+/* Frames handed over: copied out, so that Python can take them in large batches. */
 typedef struct {
     int64_t *off, *cap, *orig, *frame, *lt;
     double *ts;
     Py_ssize_t n, size;
+    uint8_t *data;
+    Py_ssize_t dlen, dsize;
 } Handed;
 
 typedef struct {
@@ -97,8 +100,19 @@ static inline int earlier(double ta, int64_t oa, double tb, int64_t ob) {
     return oa < ob;
 }
 
-static int handed_push(Handed *h, int64_t off, int64_t cap, int64_t orig, double ts, int64_t frame,
-                       int64_t lt) {
+static int handed_push(Handed *h, const uint8_t *bytes, int64_t cap, int64_t orig, double ts,
+                       int64_t frame, int64_t lt) {
+    if (h->dlen + cap > h->dsize) {
+        Py_ssize_t size = h->dsize ? h->dsize : 1 << 16;
+        while (size < h->dlen + cap) size *= 2;
+        uint8_t *p = PyMem_Realloc(h->data, (size_t)size);
+        if (!p) return -1;
+        h->data = p;
+        h->dsize = size;
+    }
+    int64_t off = h->dlen;
+    if (cap) memcpy(h->data + off, bytes, (size_t)cap);
+    h->dlen += cap;
     if (h->n == h->size) {
         Py_ssize_t size = h->size ? h->size * 2 : 1024;
         int64_t **cols[5] = {&h->off, &h->cap, &h->orig, &h->frame, &h->lt};
@@ -397,7 +411,7 @@ static int frame(Pass *s, const uint8_t *base, int64_t off, int64_t caplen, int6
         return 0;
     }
     if (r < 0) return -1;
-    if (handed_push(&s->h, off, caplen, origlen, ts, frameno, linktype) < 0) {
+    if (handed_push(&s->h, base + off, caplen, origlen, ts, frameno, linktype) < 0) {
         PyErr_NoMemory();
         return -1;
     }
@@ -515,8 +529,8 @@ static PyObject *Pass_one(Pass *s, PyObject *args) {
     int64_t fast = 0;
     int r = 0;
     if (off < 0 || cap < 0 || off + cap > buf.len) {
-        r = handed_push(&s->h, off, cap, orig, ts, frameno, linktype);
-        if (r < 0) PyErr_NoMemory();
+        PyErr_SetString(PyExc_ValueError, "frame outside the buffer");
+        r = -1;
     } else {
         r = frame(s, buf.buf, off, cap, orig, ts, seg, frameno, linktype, &fast);
     }
@@ -525,14 +539,21 @@ static PyObject *Pass_one(Pass *s, PyObject *args) {
     return PyLong_FromLongLong(fast);
 }
 
-/* take() -> None or (off, caplen, origlen, ts, frame, linktype) as bytes of int64/float64 */
+/* take() -> None or (data, off, caplen, origlen, ts, frame, linktype): the frames' bytes, then
+ * columns as bytes of int64 (float64 for ts) */
 static PyObject *Pass_take(Pass *s, PyObject *Py_UNUSED(ignored)) {
     Handed *h = &s->h;
     if (!h->n) Py_RETURN_NONE;
     Py_ssize_t sz = h->n * 8;
-    PyObject *r = Py_BuildValue("y#y#y#y#y#y#", (char *)h->off, sz, (char *)h->cap, sz, (char *)h->orig, sz,
-                                (char *)h->ts, sz, (char *)h->frame, sz, (char *)h->lt, sz);
+    PyObject *r = Py_BuildValue("y#y#y#y#y#y#y#", (char *)h->data, h->dlen, (char *)h->off, sz, (char *)h->cap, sz,
+                                (char *)h->orig, sz, (char *)h->ts, sz, (char *)h->frame, sz, (char *)h->lt, sz);
     h->n = 0;
+    h->dlen = 0;
+    if (h->dsize > (8 << 20)) { /* do not keep a burst's buffer for the rest of the file */
+        PyMem_Free(h->data);
+        h->data = NULL;
+        h->dsize = 0;
+    }
     return r;
 }
 
@@ -593,6 +614,9 @@ static PyObject *Pass_hosts(Pass *s, PyObject *Py_UNUSED(ignored)) {
 
 static PyObject *Pass_get_nflows(Pass *s, void *Py_UNUSED(c)) { return PyLong_FromSsize_t(s->nflows); }
 static PyObject *Pass_get_folded(Pass *s, void *Py_UNUSED(c)) { return PyLong_FromLongLong(s->folded); }
+static PyObject *Pass_get_pending(Pass *s, void *Py_UNUSED(c)) {
+    return Py_BuildValue("(nn)", s->h.n, s->h.dlen);
+}
 
 static int Pass_init(Pass *s, PyObject *args, PyObject *kw) {
     static char *names[] = {"max_flows", NULL};
@@ -613,6 +637,7 @@ static void Pass_dealloc(Pass *s) {
     PyMem_Free(s->h.ts);
     PyMem_Free(s->h.frame);
     PyMem_Free(s->h.lt);
+    PyMem_Free(s->h.data);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
@@ -629,6 +654,7 @@ static PyMethodDef Pass_methods[] = {
 static PyGetSetDef Pass_getset[] = {
     {"nflows", (getter)Pass_get_nflows, NULL, "flows in the table", NULL},
     {"folded", (getter)Pass_get_folded, NULL, "frames decoded and folded here", NULL},
+    {"pending", (getter)Pass_get_pending, NULL, "(frames, bytes) handed over and not taken yet", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

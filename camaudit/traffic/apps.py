@@ -90,13 +90,15 @@ def _scapy() -> dict[str, Any]:
     # scapy logs warnings about optional crypto backends on import; they are noise here.
     logging.getLogger("scapy").setLevel(logging.ERROR)
     from scapy.layers.http import HTTPRequest
-    from scapy.layers.ntp import NTP
     from scapy.layers.tls.extensions import TLS_Ext_ServerName
     from scapy.layers.tls.record import TLS
 
-    return {"TLS": TLS, "SNI": TLS_Ext_ServerName, "HTTP": HTTPRequest, "NTP": NTP}
+    return {"TLS": TLS, "SNI": TLS_Ext_ServerName, "HTTP": HTTPRequest}
 
 
+# Devices send the same ClientHello, request and NTP packet again and again: each distinct
+# payload is dissected once (scapy takes milliseconds per packet).
+@lru_cache(maxsize=4096)
 def parse_sni(payload: bytes) -> str | None:
     """Server name from a TLS ClientHello, or ``None``."""
     if tls_record_length(payload) is None or len(payload) < 6 or payload[5] != 0x01:
@@ -113,6 +115,7 @@ def parse_sni(payload: bytes) -> str | None:
     return clean_name(name) if name else None
 
 
+@lru_cache(maxsize=4096)
 def parse_http_host(payload: bytes) -> str | None:
     """Host header of an HTTP request, or ``None``."""
     first_line = payload.split(b"\r\n", 1)[0]
@@ -128,11 +131,11 @@ def parse_http_host(payload: bytes) -> str | None:
 
 
 def parse_ntp_mode(payload: bytes) -> int | None:
-    """NTP mode (3 client, 4 server ...) of an NTP packet, or ``None``."""
+    """NTP mode (3 client, 4 server ...) of an NTP packet, or ``None``.
+
+    The mode is the low three bits of the first byte in every NTP version (RFC 5905
+    §7.3, RFC 1305); no dissector is needed for it.
+    """
     if len(payload) < 48:
         return None
-    try:
-        packet = _scapy()["NTP"](payload)
-        return int(packet.mode)
-    except Exception:
-        return None
+    return payload[0] & 0x07

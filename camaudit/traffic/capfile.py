@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 Sink = Callable[["RawBatch"], None]  # takes the frames the compiled pass handed over
 
 CHUNK = 4 << 20  # larger chunks were not faster and kept more memory (bench/)
-MAX_RECORD = 1 << 20  # larger "packets" mean a corrupt file, not a jumbo frame
+MAX_RECORD = 1 << 20
+HAND_OVER_FRAMES = 8192  # larger "packets" mean a corrupt file, not a jumbo frame
 
 LINKTYPE_NAMES = {
     0: "NULL",
@@ -263,10 +264,14 @@ class CaptureFile:
             stats.packets += count
             stats.linktypes[linktype] = stats.linktypes.get(linktype, 0) + count
 
-    def _hand_over(self, fp: Pass, data: bytes, seg: int, sink: Sink) -> None:
-        taken = fp.take()
-        if taken is not None:
-            sink(_raw_batch(self.display, data, seg, taken))
+    def _hand_over(self, fp: Pass, seg: int, sink: Sink, final: bool = False) -> None:
+        # The Python decoder has a fixed cost per call: give it the handed-over frames
+        # (copied out by the pass) in batches of thousands, not per chunk.
+        frames, size = fp.pending
+        if frames and (final or frames >= HAND_OVER_FRAMES or size >= CHUNK):
+            taken = fp.take()
+            if taken is not None:
+                sink(_raw_batch(self.display, seg, taken))
         if self._tick is not None:
             self._tick()
 
@@ -278,35 +283,38 @@ class CaptureFile:
         _vmaj, _vmin, _zone, _sig, snaplen, network = struct.unpack(order + "HHiIII", header[4:])
         linktype = network & 0xFFFF
         self._stats.snaplen = snaplen
-        big = order == ">"
-        stop = -1 if limit is None else limit
-        frame = 0
+        walk = _PcapRun(self, fp, seg, order, scale, linktype, -1 if limit is None else limit)
         carry = b""
         for chunk in self._chunks():
-            data = carry + chunk if carry else chunk
-            pos, count, _fast, corrupt, first, last = fp.pcap(
-                data, 0, big, scale, linktype, frame, seg, stop
-            )
-            self._count(count, first, last, linktype)
-            frame += count
-            self._hand_over(fp, data, seg, sink)
-            if corrupt:
-                (incl,) = struct.unpack_from(order + "I", data, pos + 8)
+            start = 0
+            if carry:
+                # Finish the record that straddles the chunks on its own, so that the
+                # chunk itself is walked in place rather than copied behind the carry.
+                head = carry if len(carry) >= 16 else carry + chunk[: 16 - len(carry)]
+                incl = struct.unpack_from(order + "I", head, 8)[0] if len(head) >= 16 else 0
+                if incl > MAX_RECORD:
+                    walk.run(head, 0)  # reports the damage and stops
+                    break
+                need = 16 + incl
+                if len(head) < 16 or need - len(carry) > len(chunk):
+                    carry += chunk
+                    continue
+                start = need - len(carry)
+                if walk.run(carry + chunk[:start], 0) is None:
+                    break
+            pos = walk.run(chunk, start)
+            if pos is None:
+                break
+            carry = chunk[pos:]
+            self._hand_over(fp, seg, sink)
+        else:
+            if carry and not walk.done:
                 self._problem(
-                    "corrupt",
-                    f"record after frame {frame} claims {incl} bytes; "
-                    "the rest of the file was not read",
+                    "truncated",
+                    f"the last record (after frame {walk.frame}) is cut short: "
+                    f"{len(carry)} byte(s) of it are in the file",
                 )
-                return
-            carry = data[pos:]
-            if limit is not None and frame >= limit:
-                return
-        if carry:
-            self._problem(
-                "truncated",
-                f"the last record (after frame {frame}) is cut short: "
-                f"{len(carry)} byte(s) of it are in the file",
-            )
+        self._hand_over(fp, seg, sink, final=True)
 
     # -- pcapng ----------------------------------------------------------------
 
@@ -317,9 +325,12 @@ class CaptureFile:
             data = carry + chunk
             used = reader.walk(data, limit)
             carry = data[used:]
-            self._hand_over(fp, data, seg, sink)
+            self._hand_over(fp, seg, sink)
             if reader.stopped or (limit is not None and reader.frame >= limit):
-                return
+                break
+        self._hand_over(fp, seg, sink, final=True)
+        if reader.stopped or (limit is not None and reader.frame >= limit):
+            return
         if not reader.sections:
             raise InputError(f"{self.display}: pcapng section header is cut short")
         if carry and not reader.stopped:
@@ -361,11 +372,11 @@ class CaptureFile:
         return dict(self._stats.linktypes)
 
 
-def _raw_batch(capture: str, data: bytes, seg: int, taken: tuple[bytes, ...]) -> RawBatch:
+def _raw_batch(capture: str, seg: int, taken: tuple[bytes, ...]) -> RawBatch:
     """The frames the compiled pass handed over, as numpy columns (imported only now)."""
     import numpy as np
 
-    off, cap, orig, ts, frame, linktype = taken
+    data, off, cap, orig, ts, frame, linktype = taken
     i64 = np.int64
     return RawBatch(
         capture,
@@ -378,6 +389,53 @@ def _raw_batch(capture: str, data: bytes, seg: int, taken: tuple[bytes, ...]) ->
         linktype=np.frombuffer(linktype, dtype=i64),
         seg=seg,
     )
+
+
+class _PcapRun:
+    """The state of one pcap file's walk through the compiled pass."""
+
+    def __init__(
+        self,
+        owner: CaptureFile,
+        fp: Pass,
+        seg: int,
+        order: str,
+        scale: float,
+        linktype: int,
+        limit: int,
+    ) -> None:
+        self.owner, self.fp, self.seg = owner, fp, seg
+        self.order, self.scale, self.linktype, self.limit = order, scale, linktype, limit
+        self.frame = 0
+        self.done = False
+
+    def run(self, data: bytes, start: int) -> int | None:
+        """Walk ``data`` from ``start``; where its last complete record ends, or None to stop."""
+        pos, count, _fast, corrupt, first, last = self.fp.pcap(
+            data,
+            start,
+            self.order == ">",
+            self.scale,
+            self.linktype,
+            self.frame,
+            self.seg,
+            self.limit,
+        )
+        self.owner._count(count, first, last, self.linktype)
+        self.frame += count
+        if corrupt:
+            (incl,) = struct.unpack_from(self.order + "I", data, pos + 8)
+            self.owner._problem(
+                "corrupt",
+                f"record after frame {self.frame} claims {incl} bytes; "
+                "the rest of the file was not read",
+            )
+            self.done = True
+            return None
+        if 0 <= self.limit <= self.frame:
+            self.done = True
+            return None
+        return pos
 
 
 @dataclass

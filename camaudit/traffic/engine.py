@@ -6,6 +6,7 @@ import os
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -206,6 +207,7 @@ class _Run:
             self.note_mac(address(hi, lo), _mac_text(mac), order)
 
 
+@lru_cache(maxsize=65536)
 def _mac_text(mac: int) -> str:
     return ":".join(f"{(mac >> shift) & 0xFF:02x}" for shift in range(40, -8, -8))
 

@@ -154,42 +154,74 @@ class FlowTable:
 
     def add(self, batch: RawBatch, cols: d.Columns) -> None:
         """Fold every decoded packet of ``batch`` (frames the compiled pass handed over)."""
-        ok = (cols.status == d.OK).tolist()
-        rows = [row for row, good in enumerate(ok) if good]
-        if not rows:
+        rows = (cols.status == d.OK).nonzero()[0]
+        if not len(rows):
             return
         flows = self.flows
         data = batch.data
         seg = batch.seg << SEG_SHIFT
-        for row in rows:
-            proto = int(cols.proto[row])
-            src = (int(cols.src_hi[row]), int(cols.src_lo[row]), int(cols.sport[row]))
-            dst = (int(cols.dst_hi[row]), int(cols.dst_lo[row]), int(cols.dport[row]))
+
+        def col(values: Any) -> list[Any]:
+            return values[rows].tolist()  # type: ignore[no-any-return]
+
+        for (
+            proto,
+            s_hi,
+            s_lo,
+            sp,
+            t_hi,
+            t_lo,
+            tp,
+            flags,
+            pay_len,
+            cap,
+            start,
+            vlan,
+            ts,
+            frame,
+            size,
+        ) in zip(
+            col(cols.proto),
+            col(cols.src_hi),
+            col(cols.src_lo),
+            col(cols.sport),
+            col(cols.dst_hi),
+            col(cols.dst_lo),
+            col(cols.dport),
+            col(cols.flags),
+            col(cols.pay_len),
+            col(cols.pay_cap),
+            col(cols.pay_off),
+            col(cols.vlan),
+            col(batch.ts),
+            col(batch.frame),
+            col(batch.origlen),
+            strict=True,
+        ):
+            src = (s_hi, s_lo, sp)
+            dst = (t_hi, t_lo, tp)
             side = int(src > dst)
             key: Key = (proto, *dst, *src) if side else (proto, *src, *dst)
             acc = flows.get(key)
             if acc is None:
                 acc = flows[key] = FlowAcc(key=key)
-            ts, order = float(batch.ts[row]), seg | int(batch.frame[row])
-            bits = DATA if cols.pay_len[row] > 0 else 0
+            order = seg | frame
+            bits = DATA if pay_len > 0 else 0
             if proto == d.TCP:
-                bits |= _tcp_bits(int(cols.flags[row]))
+                bits |= _tcp_bits(flags)
                 if bits & SYN:
                     acc.syn = _earliest(acc.syn, (ts, order, side))
                 if bits & SYNACK:
                     acc.synack = _earliest(acc.synack, (ts, order, side))
             acc.packets[side] += 1
-            acc.octets[side] += int(batch.origlen[row])
+            acc.octets[side] += size
             acc.bits[side] |= bits
             if order < acc.first[1]:
                 acc.first = (ts, order, side)
-                vlan = int(cols.vlan[row])
                 acc.vlan = vlan if vlan >= 0 else None
             if order > acc.last[1]:
                 acc.last = (ts, order)
-            cap = int(cols.pay_cap[row])
             if cap > 0 and _keep_more(acc, side):
-                start = int(cols.pay_off[row])
                 acc._keep(side, data[start : start + cap])
 
     def add_compiled(self, rows: Iterable[tuple[Any, ...]]) -> None:

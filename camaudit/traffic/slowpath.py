@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -58,6 +59,7 @@ def canonical_key(
     return (proto, d_hi, d_lo, dport, s_hi, s_lo, sport), 1
 
 
+@lru_cache(maxsize=65536)
 def address(hi: int, lo: int) -> str:
     """Text form of an address stored as two 64-bit halves (IPv4 is v4-mapped)."""
     if hi == 0 and (lo >> 32) == 0xFFFF:
