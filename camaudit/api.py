@@ -36,6 +36,7 @@ def verify(
     profiles: str | Path | None = None,
     progress: Progress | None = None,
     today: date | None = None,
+    jobs: int = 1,
 ) -> VerifyResult:
     """Prove or refute a closed-network claim from packet captures.
 
@@ -44,7 +45,7 @@ def verify(
     """
     loaded_policy = load_policy(Path(policy) if policy else None, closed_network)
     loaded_profiles = load_profiles(Path(profiles) if profiles else None)
-    traffic = analyse(captures, progress=progress)
+    traffic = analyse(captures, progress=progress, jobs=jobs)
     assessment = assess(traffic, loaded_policy, loaded_profiles, today=today)
     return VerifyResult(traffic, assessment, build_report(assessment, traffic))
 

@@ -136,6 +136,16 @@ def verify(
             hidden=True,
         ),
     ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=0,
+            help="Processes reading the captures (0: one per CPU core). The result is the "
+            "same for every value.",
+        ),
+    ] = 0,
 ) -> None:
     """Prove or refute "closed network" from packet captures.
 
@@ -170,7 +180,14 @@ def verify(
                 if total >= PROGRESS_FROM_BYTES:
                     bar.update(task, completed=done, total=total, visible=True)
 
-            result = run_verify(captures or [], closed_network or (), policy, profiles, progress)
+            result = run_verify(
+                captures or [],
+                closed_network or (),
+                policy,
+                profiles,
+                progress,
+                jobs=jobs or os.cpu_count() or 1,
+            )
     report = result.report
     _emit(report, output_format, output, render)
     code = int(report["exit_code"])

@@ -16,11 +16,11 @@ import gzip
 import hashlib
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from camaudit.errors import InputError
 from camaudit.model import CaptureInput, Problem
@@ -284,36 +284,13 @@ class CaptureFile:
         linktype = network & 0xFFFF
         self._stats.snaplen = snaplen
         walk = _PcapRun(self, fp, seg, order, scale, linktype, -1 if limit is None else limit)
-        carry = b""
-        for chunk in self._chunks():
-            start = 0
-            if carry:
-                # Finish the record that straddles the chunks on its own, so that the
-                # chunk itself is walked in place rather than copied behind the carry.
-                head = carry if len(carry) >= 16 else carry + chunk[: 16 - len(carry)]
-                incl = struct.unpack_from(order + "I", head, 8)[0] if len(head) >= 16 else 0
-                if incl > MAX_RECORD:
-                    walk.run(head, 0)  # reports the damage and stops
-                    break
-                need = 16 + incl
-                if len(head) < 16 or need - len(carry) > len(chunk):
-                    carry += chunk
-                    continue
-                start = need - len(carry)
-                if walk.run(carry + chunk[:start], 0) is None:
-                    break
-            pos = walk.run(chunk, start)
-            if pos is None:
-                break
-            carry = chunk[pos:]
-            self._hand_over(fp, seg, sink)
-        else:
-            if carry and not walk.done:
-                self._problem(
-                    "truncated",
-                    f"the last record (after frame {walk.frame}) is cut short: "
-                    f"{len(carry)} byte(s) of it are in the file",
-                )
+        carry = walk.chunks(self._chunks(), lambda: self._hand_over(fp, seg, sink))
+        if carry and not walk.done:
+            self._problem(
+                "truncated",
+                f"the last record (after frame {walk.frame}) is cut short: "
+                f"{len(carry)} byte(s) of it are in the file",
+            )
         self._hand_over(fp, seg, sink, final=True)
 
     # -- pcapng ----------------------------------------------------------------
@@ -391,12 +368,120 @@ def _raw_batch(capture: str, seg: int, taken: tuple[bytes, ...]) -> RawBatch:
     )
 
 
+@dataclass
+class RangeStats:
+    """What one range of a pcap file held (see :func:`walk_pcap_range`)."""
+
+    packets: int = 0
+    first_ts: float | None = None
+    last_ts: float | None = None
+    linktypes: dict[int, int] = field(default_factory=dict)
+    snaplen: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    exact: bool = True  # ended exactly at the range's end, on a record boundary
+
+    def _count(self, count: int, first: float, last: float, linktype: int) -> None:
+        if count:
+            if self.first_ts is None:
+                self.first_ts = first
+            self.last_ts = last
+            self.packets += count
+            self.linktypes[linktype] = self.linktypes.get(linktype, 0) + count
+
+    def _problem(self, code: str, message: str, count: int = 1) -> None:
+        self.problems.append(Problem(code, message, None, count))
+
+
+def pcap_header(path: Path) -> tuple[str, float, int, int]:
+    """(byte order, timestamp scale, snaplen, link type) of an uncompressed pcap file."""
+    with path.open("rb") as handle:
+        header = handle.read(24)
+    order, scale = _PCAP_MAGICS[header[:4]]
+    _vmaj, _vmin, _zone, _sig, snaplen, network = struct.unpack(order + "HHiIII", header[4:])
+    return order, scale, snaplen, network & 0xFFFF
+
+
+def walk_pcap_range(
+    path: Path, start: int, end: int, fp: Pass, seg: int, sink: Callable[[], None]
+) -> RangeStats:
+    """Walk the records of ``path`` between byte offsets ``start`` and ``end``.
+
+    Frame numbers count from the range's start. The range must start on a record
+    boundary (:func:`pcap_boundaries`); it is ``exact`` only if its last record ends
+    exactly at ``end`` and nothing in it was damaged, which also proves the next
+    range's start right.
+    """
+    order, scale, snaplen, linktype = pcap_header(path)
+    stats = RangeStats(snaplen=snaplen)
+    walk = _PcapRun(stats, fp, seg, order, scale, linktype, -1)
+    with path.open("rb") as handle:
+        handle.seek(start)
+
+        def chunks() -> Iterator[bytes]:
+            left = end - start
+            while left > 0:
+                data = handle.read(min(CHUNK, left))
+                if not data:
+                    return
+                left -= len(data)
+                yield data
+
+        carry = walk.chunks(chunks(), sink)
+    stats.exact = not carry and not walk.done and not stats.problems
+    return stats
+
+
+def pcap_boundaries(path: Path, parts: int, size: int) -> list[int]:
+    """Offsets that split a pcap file into about ``parts`` ranges, each on a record start.
+
+    Found by a validated walk: a candidate must begin a chain of plausible record
+    headers. A wrong guess cannot go unnoticed: the range before it must end on it
+    exactly (:attr:`RangeStats.exact`), or the file is read again in one piece.
+    """
+    order, scale, snaplen, _linktype = pcap_header(path)
+    frac_limit = 1_000_000_000 if scale < 1e-6 else 1_000_000
+    incl_limit = min(MAX_RECORD, max(snaplen, 262_144))
+    header = struct.Struct(order + "IIII")
+    cuts = [24]
+    with path.open("rb") as handle:
+        for i in range(1, parts):
+            at = size * i // parts
+            handle.seek(at)
+            window = handle.read(4 << 20)
+            found = _record_chain(window, header, frac_limit, incl_limit, at + len(window) >= size)
+            if found is not None and at + found > cuts[-1]:
+                cuts.append(at + found)
+    return [*cuts, size]
+
+
+def _record_chain(
+    window: bytes, header: struct.Struct, frac_limit: int, incl_limit: int, to_eof: bool
+) -> int | None:
+    n = len(window)
+    for p in range(min(n, 1 << 20)):
+        pos, links = p, 0
+        while links < 32 and pos + 16 <= n:
+            _sec, frac, incl, orig = header.unpack_from(window, pos)
+            if frac >= frac_limit or incl > incl_limit or orig < incl:
+                break
+            pos += 16 + incl
+            links += 1
+        if links >= 32 or (to_eof and pos == n and links):
+            return p
+    return None
+
+
+class _Owner(Protocol):
+    def _count(self, count: int, first: float, last: float, linktype: int) -> None: ...
+    def _problem(self, code: str, message: str, count: int = 1) -> None: ...
+
+
 class _PcapRun:
-    """The state of one pcap file's walk through the compiled pass."""
+    """The state of one pcap file's (or range's) walk through the compiled pass."""
 
     def __init__(
         self,
-        owner: CaptureFile,
+        owner: _Owner,
         fp: Pass,
         seg: int,
         order: str,
@@ -408,6 +493,34 @@ class _PcapRun:
         self.order, self.scale, self.linktype, self.limit = order, scale, linktype, limit
         self.frame = 0
         self.done = False
+
+    def chunks(self, chunks: Iterable[bytes], after: Callable[[], None]) -> bytes:
+        """Walk consecutive chunks of records; return the bytes of an incomplete last record."""
+        order = self.order
+        carry = b""
+        for chunk in chunks:
+            start = 0
+            if carry:
+                # Finish the record that straddles the chunks on its own, so that the
+                # chunk itself is walked in place rather than copied behind the carry.
+                head = carry if len(carry) >= 16 else carry + chunk[: 16 - len(carry)]
+                incl = struct.unpack_from(order + "I", head, 8)[0] if len(head) >= 16 else 0
+                if incl > MAX_RECORD:
+                    self.run(head, 0)  # reports the damage and stops
+                    return b""
+                need = 16 + incl
+                if len(head) < 16 or need - len(carry) > len(chunk):
+                    carry += chunk
+                    continue
+                start = need - len(carry)
+                if self.run(carry + chunk[:start], 0) is None:
+                    return b""
+            pos = self.run(chunk, start)
+            if pos is None:
+                return b""
+            carry = chunk[pos:]
+            after()
+        return carry
 
     def run(self, data: bytes, start: int) -> int | None:
         """Walk ``data`` from ``start``; where its last complete record ends, or None to stop."""

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from camaudit.traffic import decode as d
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+# msg, frame, source, source port, destination, destination port, cut by the snaplen
+DnsEvent = tuple[apps.DnsMessage, FrameRef, str, int, str, int, bool]
 
 _CAPTURE_MAGICS = (
     b"\xd4\xc3\xb2\xa1",
@@ -99,8 +101,8 @@ def _scan_directory(root: Path) -> tuple[list[Path], list[Path]]:
 class _Run:
     """State of one analysis across all its files (or, under ``--jobs``, one part of it)."""
 
-    def __init__(self) -> None:
-        self.fp = Pass()
+    def __init__(self, collect_dns: bool = False) -> None:
+        self.fp: Pass | None = Pass()
         self.flows = FlowTable()
         self.slow = SlowPath()
         self.dns = DnsLog()
@@ -110,6 +112,8 @@ class _Run:
         self.dns_cut = 0  # DNS packets the snapshot length cut too short to decode
         self.ip_packets = 0
         self.other_packets = 0
+        # Under --jobs a part keeps its DNS packets to be folded in file order at the end.
+        self.dns_events: list[DnsEvent] | None = [] if collect_dns else None
 
     def feed(self, batch: RawBatch) -> None:
         """Decode and fold the frames the compiled pass handed over."""
@@ -189,22 +193,48 @@ class _Run:
                 else:
                     self.dns_undecodable += 1
                 continue
-            where = FrameRef(batch.capture, int(batch.frame[row]), float(batch.ts[row]))
-            self.dns.add(
+            event: DnsEvent = (
                 msg,
-                where,
+                FrameRef(batch.capture, int(batch.frame[row]), float(batch.ts[row])),
                 address(int(cols.src_hi[row]), int(cols.src_lo[row])),
                 int(cols.sport[row]),
                 address(int(cols.dst_hi[row]), int(cols.dst_lo[row])),
                 int(cols.dport[row]),
-                truncated=bool(cols.pay_cap[row] < cols.pay_len[row]),
+                bool(cols.pay_cap[row] < cols.pay_len[row]),
             )
+            if self.dns_events is not None:
+                self.dns_events.append(event)
+            else:
+                self.add_dns(event)
+
+    def add_dns(self, event: DnsEvent) -> None:
+        """Fold one decoded DNS packet into the look-up log."""
+        msg, where, src, sport, dst, dport, truncated = event
+        self.dns.add(msg, where, src, sport, dst, dport, truncated=truncated)
 
     def close(self) -> None:
         """Move the compiled pass's flows and addresses into the Python tables."""
+        if self.fp is None:
+            return
         self.flows.add_compiled(self.fp.flows())
         for hi, lo, mac, order in self.fp.hosts():
             self.note_mac(address(hi, lo), _mac_text(mac), order)
+        self.fp = None  # a C object: not sent between processes
+
+    def read(self, capture: CaptureFile, seg: int, tick: Callable[[], None] | None) -> CaptureInput:
+        """Read one whole capture file as segment ``seg``."""
+        assert self.fp is not None
+        ip_before, other_before = self.ip_packets, self.other_packets
+        folded = self.fp.folded
+        capture.walk(self.fp, seg, self.feed, tick=tick)
+        self.fast(self.fp.folded - folded)
+        info = capture.summary()
+        return file_problems(
+            capture.linktype_counts,
+            info,
+            self.ip_packets - ip_before,
+            self.other_packets - other_before,
+        )
 
 
 @lru_cache(maxsize=65536)
@@ -212,11 +242,12 @@ def _mac_text(mac: int) -> str:
     return ":".join(f"{(mac >> shift) & 0xFF:02x}" for shift in range(40, -8, -8))
 
 
-def _file_problems(
-    capture: CaptureFile, info: CaptureInput, ip_packets: int, other: int
+def file_problems(
+    linktypes: dict[int, int], info: CaptureInput, ip_packets: int, other: int
 ) -> CaptureInput:
+    """``info`` with its link-type problems and packet counts (or an error if none is usable)."""
     problems = list(info.problems)
-    unknown = {k: n for k, n in capture.linktype_counts.items() if k not in SUPPORTED_LINKTYPES}
+    unknown = {k: n for k, n in linktypes.items() if k not in SUPPORTED_LINKTYPES}
     if unknown and sum(unknown.values()) == info.packets:
         names = ", ".join(linktype_name(k) for k in sorted(unknown))
         raise InputError(
@@ -235,9 +266,13 @@ def _file_problems(
     return replace(info, problems=tuple(problems), ip_packets=ip_packets, other_packets=other)
 
 
-def analyse(paths: Sequence[str | Path], progress: Progress | None = None) -> TrafficSummary:
+def analyse(
+    paths: Sequence[str | Path], progress: Progress | None = None, jobs: int = 1
+) -> TrafficSummary:
     """Read every capture (files and directories), in time order, into one summary.
 
+    With ``jobs`` above 1, files (and large pcap files cut into ranges) are read by
+    that many processes and merged exactly (:mod:`camaudit.traffic.parallel`).
     Raises :class:`InputError` when a capture cannot be read at all; damage that
     leaves part of a file readable becomes a :class:`Problem` instead.
     """
@@ -246,33 +281,32 @@ def analyse(paths: Sequence[str | Path], progress: Progress | None = None) -> Tr
     try:
         starts = {id(c): c.first_time() for c in captures}
         captures.sort(key=lambda c: (starts[id(c)] is None, starts[id(c)] or 0.0))
+        if jobs > 1:
+            from camaudit.traffic import parallel
+
+            plan = parallel.plan(captures, jobs)
+            if plan is not None:
+                for capture in captures:
+                    capture.close()
+                return parallel.run(plan, problems, jobs, progress)
         total = sum(_size(c.path) for c in captures)
         done = 0
         run = _Run()
         inputs: list[CaptureInput] = []
         for seg, capture in enumerate(captures):
-            ip_before, other_before = run.ip_packets, run.other_packets
-            folded = run.fp.folded
 
             def tick(capture: CaptureFile = capture, done: int = done) -> None:
                 if progress is not None:
                     progress(done + capture._reader.consumed, total)
 
-            capture.walk(run.fp, seg, run.feed, tick=tick)
-            run.fast(run.fp.folded - folded)
-            info = capture.summary()
+            inputs.append(run.read(capture, seg, tick))
             done += _size(capture.path)
-            inputs.append(
-                _file_problems(
-                    capture, info, run.ip_packets - ip_before, run.other_packets - other_before
-                )
-            )
         run.close()
         segments = [(c.display, 0) for c in captures]
     finally:
         for capture in captures:
             capture.close()
-    return _summarise(run, inputs, problems, segments)
+    return summarise(run, inputs, problems, segments)
 
 
 def _size(path: Path) -> int:
@@ -306,7 +340,7 @@ def _status_problems(counts: list[int], short: int, malformed: int) -> list[Prob
     return problems
 
 
-def _summarise(
+def summarise(
     run: _Run, inputs: list[CaptureInput], problems: list[Problem], segments: Segments
 ) -> TrafficSummary:
     counts = run.status_counts
