@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from camaudit.model import FlowCategory, FrameRef
 from camaudit.traffic import apps
-from camaudit.traffic import decode as d
+from camaudit.traffic._lazy import LazyModule
 from camaudit.traffic.capfile import RawBatch
 from camaudit.traffic.slowpath import IcmpError, address
+
+if TYPE_CHECKING:
+    from camaudit.traffic import decode as d
+else:
+    d = LazyModule("camaudit.traffic.decode")  # numpy: only once a frame is handed over
 
 Key = tuple[int, int, int, int, int, int, int]  # proto, a_hi, a_lo, a_port, b_hi, b_lo, b_port
 
@@ -24,7 +29,8 @@ SYN, SYNACK, ACK, FIN, RST, DATA = 1, 2, 4, 8, 16, 32
 PAYLOAD_KEEP = 2048
 TLS_KEEP = 16384
 
-_PROTO_NAMES = {d.TCP: "tcp", d.UDP: "udp", d.ICMP: "icmp", d.ICMPV6: "icmpv6"}
+TCP, UDP, ICMP, ICMPV6 = 6, 17, 1, 58  # IP protocol numbers
+_PROTO_NAMES = {TCP: "tcp", UDP: "udp", ICMP: "icmp", ICMPV6: "icmpv6"}
 KEEP_CHUNKS = 64  # payload chunks kept per side at most (a TLS record in tiny segments)
 SEG_SHIFT = 40  # ord = segment << SEG_SHIFT | frame (the compiled pass uses the same)
 FRAME_MASK = (1 << SEG_SHIFT) - 1
@@ -207,7 +213,7 @@ class FlowTable:
                 acc = flows[key] = FlowAcc(key=key)
             order = seg | frame
             bits = DATA if pay_len > 0 else 0
-            if proto == d.TCP:
+            if proto == TCP:
                 bits |= _tcp_bits(flags)
                 if bits & SYN:
                     acc.syn = _earliest(acc.syn, (ts, order, side))
@@ -301,7 +307,7 @@ def _origin(acc: FlowAcc, proto: int) -> int:
     if acc.synack is not None:
         return 1 - acc.synack[2]
     first = acc.first[2]
-    if proto == d.UDP:
+    if proto == UDP:
         ports = (acc.key[3], acc.key[6])
         # A reply seen before its request (capture started late): the server port is low.
         if ports[first] < 1024 <= ports[1 - first]:
@@ -354,16 +360,16 @@ def _finish(acc: FlowAcc, segments: Segments) -> FlowRecord:
     ends = ((acc.key[1], acc.key[2], acc.key[3]), (acc.key[4], acc.key[5], acc.key[6]))
     o_pk, r_pk = acc.packets[o], acc.packets[r]
     is_error = False
-    if proto_num == d.TCP:
+    if proto_num == TCP:
         state, category, unseen = _tcp_state(acc.bits[o], acc.bits[r], o_pk, r_pk)
     else:
         unseen = False
         state = "SF" if o_pk and r_pk else "S0"
-        if proto_num in (d.ICMP, d.ICMPV6):
+        if proto_num in (ICMP, ICMPV6):
             itype = ends[o][2]
-            table = d.ICMP6_COUNTERPART if proto_num == d.ICMPV6 else d.ICMP4_COUNTERPART
+            table = d.ICMP6_COUNTERPART if proto_num == ICMPV6 else d.ICMP4_COUNTERPART
             is_error = int(table[itype]) < 0 and (
-                itype in (1, 2, 3, 4) if proto_num == d.ICMPV6 else itype in (3, 4, 5, 11, 12)
+                itype in (1, 2, 3, 4) if proto_num == ICMPV6 else itype in (3, 4, 5, 11, 12)
             )
             state = "OTH"
             paired = int(table[itype]) >= 0

@@ -11,12 +11,20 @@ import ipaddress
 import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from camaudit.model import FrameRef
-from camaudit.traffic import decode as d
+from camaudit.traffic._lazy import LazyModule
 from camaudit.traffic.capfile import RawBatch
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from camaudit.traffic import decode as d
+else:
+    # numpy comes with the decoder, on the first frame the compiled pass hands over.
+    d = LazyModule("camaudit.traffic.decode")
+    np = LazyModule("numpy")
 
 
 @dataclass(frozen=True)
