@@ -69,6 +69,7 @@ typedef struct {
     Handed h;
     Py_ssize_t max_flows; /* 0: unbounded */
     long long folded;     /* frames decoded and folded here (not handed over) */
+    long long summarised; /* packets counted per address pair once the table was full */
 } Pass;
 
 /* ------------------------------------------------------------------ helpers */
@@ -155,9 +156,10 @@ static int flow_grow(Pass *s) {
     return 0;
 }
 
-/* Find or create; NULL with no exception when the table is full, NULL with one on error. */
+/* Find or create; NULL with no exception when the table is full (unless ``force``), NULL
+ * with one on error. */
 static Flow *flow_get(Pass *s, uint8_t proto, uint64_t ahi, uint64_t alo, uint16_t ap, uint64_t bhi,
-                      uint64_t blo, uint16_t bp) {
+                      uint64_t blo, uint16_t bp, int force) {
     if ((size_t)(s->nflows + 1) * 2 > s->fmask + 1 || !s->fidx) {
         if (flow_grow(s) < 0) {
             PyErr_NoMemory();
@@ -173,7 +175,7 @@ static Flow *flow_get(Pass *s, uint8_t proto, uint64_t ahi, uint64_t alo, uint16
             return f;
         j = (j + 1) & s->fmask;
     }
-    if (s->max_flows && s->nflows >= s->max_flows) return NULL;
+    if (!force && s->max_flows && s->nflows >= s->max_flows) return NULL;
     if (s->nflows == s->flow_alloc) {
         Py_ssize_t n = s->flow_alloc ? s->flow_alloc * 2 : 2048;
         Flow *p = PyMem_Realloc(s->flows, (size_t)n * sizeof(Flow));
@@ -352,13 +354,20 @@ static int frame_fast(Pass *s, const uint8_t *p, int64_t caplen, int64_t origlen
     int64_t pay_cap = cap_end - pay > 0 ? cap_end - pay : 0;
 
     int dir = (shi > dhi) || (shi == dhi && (slo > dlo || (slo == dlo && sport > dport)));
-    Flow *f = dir ? flow_get(s, proto, dhi, dlo, dport, shi, slo, sport)
-                  : flow_get(s, proto, shi, slo, sport, dhi, dlo, dport);
+    Flow *f = dir ? flow_get(s, proto, dhi, dlo, dport, shi, slo, sport, 0)
+                  : flow_get(s, proto, shi, slo, sport, dhi, dlo, dport, 0);
+    int summarised = 0;
     if (!f) {
         if (PyErr_Occurred()) return -1;
-        return 1; /* table full: Python summarises it */
+        /* The table is full (a scan, a flood): later flows are counted per address pair,
+         * without ports, so that memory stays bounded and no address is lost. */
+        dir = (shi > dhi) || (shi == dhi && slo > dlo);
+        f = dir ? flow_get(s, proto, dhi, dlo, 0, shi, slo, 0, 1) : flow_get(s, proto, shi, slo, 0, dhi, dlo, 0, 1);
+        if (!f) return -1;
+        summarised = 1;
+        s->summarised++;
     }
-    if (pay_cap > 0 && f->kept[dir] < TLS_KEEP && f->kept_n[dir] < KEEP_CHUNKS) {
+    if (!summarised && pay_cap > 0 && f->kept[dir] < TLS_KEEP && f->kept_n[dir] < KEEP_CHUNKS) {
         f->kept[dir] += (uint32_t)(pay_cap < TLS_KEEP ? pay_cap : TLS_KEEP);
         f->kept_n[dir]++;
         return 1; /* its first payload bytes: Python keeps them */
@@ -614,6 +623,7 @@ static PyObject *Pass_hosts(Pass *s, PyObject *Py_UNUSED(ignored)) {
 
 static PyObject *Pass_get_nflows(Pass *s, void *Py_UNUSED(c)) { return PyLong_FromSsize_t(s->nflows); }
 static PyObject *Pass_get_folded(Pass *s, void *Py_UNUSED(c)) { return PyLong_FromLongLong(s->folded); }
+static PyObject *Pass_get_summarised(Pass *s, void *Py_UNUSED(c)) { return PyLong_FromLongLong(s->summarised); }
 static PyObject *Pass_get_pending(Pass *s, void *Py_UNUSED(c)) {
     return Py_BuildValue("(nn)", s->h.n, s->h.dlen);
 }
@@ -654,6 +664,7 @@ static PyMethodDef Pass_methods[] = {
 static PyGetSetDef Pass_getset[] = {
     {"nflows", (getter)Pass_get_nflows, NULL, "flows in the table", NULL},
     {"folded", (getter)Pass_get_folded, NULL, "frames decoded and folded here", NULL},
+    {"summarised", (getter)Pass_get_summarised, NULL, "packets counted per address pair (table full)", NULL},
     {"pending", (getter)Pass_get_pending, NULL, "(frames, bytes) handed over and not taken yet", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -11,6 +11,7 @@ class Pass:
     nflows: int
     folded: int
     pending: tuple[int, int]
+    summarised: int
     def __init__(self, max_flows: int = 0) -> None: ...
     def pcap(
         self,

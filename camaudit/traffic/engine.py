@@ -24,7 +24,7 @@ from camaudit.traffic import apps
 from camaudit.traffic._fastpass import Pass
 from camaudit.traffic.capfile import SUPPORTED_LINKTYPES, CaptureFile, RawBatch, linktype_name
 from camaudit.traffic.dnslog import DnsLog
-from camaudit.traffic.flows import SEG_SHIFT, FlowRecord, FlowTable, Segments
+from camaudit.traffic.flows import FLOW_LIMIT, SEG_SHIFT, FlowRecord, FlowTable, Segments
 from camaudit.traffic.slowpath import IcmpError, SlowPath, address
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class _Run:
     """State of one analysis across all its files (or, under ``--jobs``, one part of it)."""
 
     def __init__(self, collect_dns: bool = False) -> None:
-        self.fp: Pass | None = Pass()
+        self.fp: Pass | None = Pass(max_flows=FLOW_LIMIT)
         self.flows = FlowTable()
         self.slow = SlowPath()
         self.dns = DnsLog()
@@ -217,6 +217,7 @@ class _Run:
         if self.fp is None:
             return
         self.flows.add_compiled(self.fp.flows())
+        self.flows.summarised += self.fp.summarised
         for hi, lo, mac, order in self.fp.hosts():
             self.note_mac(address(hi, lo), _mac_text(mac), order)
         self.fp = None  # a C object: not sent between processes
@@ -365,6 +366,17 @@ def summarise(
                 f"{run.dns_undecodable} packet(s) on port 53 are not decodable DNS",
                 None,
                 run.dns_undecodable,
+            )
+        )
+    if run.flows.summarised:
+        problems.append(
+            Problem(
+                "flows_summarised",
+                f"more than {FLOW_LIMIT:,} flows in one part of the input (a scan or a flood?): "
+                f"{run.flows.summarised:,} packet(s) of later flows are counted per address "
+                "pair, without ports or payload",
+                None,
+                run.flows.summarised,
             )
         )
     cut = run.dns_cut + sum(1 for lookup in run.dns.lookups if lookup.truncated)

@@ -31,6 +31,9 @@ TLS_KEEP = 16384
 
 TCP, UDP, ICMP, ICMPV6 = 6, 17, 1, 58  # IP protocol numbers
 _PROTO_NAMES = {TCP: "tcp", UDP: "udp", ICMP: "icmp", ICMPV6: "icmpv6"}
+# Flows kept exactly per table; later ones (a scan, a flood) are counted per address pair,
+# without ports, so that memory stays bounded (the compiled pass does the same).
+FLOW_LIMIT = 100_000
 KEEP_CHUNKS = 64  # payload chunks kept per side at most (a TLS record in tiny segments)
 SEG_SHIFT = 40  # ord = segment << SEG_SHIFT | frame (the compiled pass uses the same)
 FRAME_MASK = (1 << SEG_SHIFT) - 1
@@ -154,6 +157,7 @@ class FlowTable:
 
     def __init__(self) -> None:
         self.flows: dict[Key, FlowAcc] = {}
+        self.summarised = 0  # packets counted per address pair (see FLOW_LIMIT)
 
     def __len__(self) -> int:
         return len(self.flows)
@@ -209,6 +213,17 @@ class FlowTable:
             side = int(src > dst)
             key: Key = (proto, *dst, *src) if side else (proto, *src, *dst)
             acc = flows.get(key)
+            keep = True
+            if acc is None and len(flows) >= FLOW_LIMIT:
+                side = int((s_hi, s_lo) > (t_hi, t_lo))
+                key = (
+                    (proto, t_hi, t_lo, 0, s_hi, s_lo, 0)
+                    if side
+                    else (proto, s_hi, s_lo, 0, t_hi, t_lo, 0)
+                )
+                acc = flows.get(key)
+                keep = False
+                self.summarised += 1
             if acc is None:
                 acc = flows[key] = FlowAcc(key=key)
             order = seg | frame
@@ -227,7 +242,7 @@ class FlowTable:
                 acc.vlan = vlan if vlan >= 0 else None
             if order > acc.last[1]:
                 acc.last = (ts, order)
-            if cap > 0 and _keep_more(acc, side):
+            if keep and cap > 0 and _keep_more(acc, side):
                 acc._keep(side, data[start : start + cap])
 
     def add_compiled(self, rows: Iterable[tuple[Any, ...]]) -> None:
@@ -253,6 +268,7 @@ class FlowTable:
 
     def merge(self, later: FlowTable) -> None:
         """Fold in a table of later frames (the next range or file, under ``--jobs``)."""
+        self.summarised += later.summarised
         flows = self.flows
         for key, acc in later.flows.items():
             mine = flows.get(key)

@@ -101,3 +101,22 @@ def test_a_tls_record_split_over_segments_and_ranges_is_joined(tmp_path: Path) -
     assert flow.payload_orig == hello[:TLS_KEEP]
     for cut in record_starts(path):
         assert split_summary(path, [cut]) == whole, cut
+
+
+def test_a_scan_beyond_the_flow_limit_is_summarised_per_address_pair(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from camaudit.traffic import engine, flows
+
+    monkeypatch.setattr(engine, "FLOW_LIMIT", 5)
+    monkeypatch.setattr(flows, "FLOW_LIMIT", 5)
+    packets = [(1.0 + i / 100, eth(tcp(CAM, OUT, 40000, 1000 + i, "S"))) for i in range(40)]
+    path = write_pcap(tmp_path / "scan.pcap", packets)
+    summary = analyse([path])
+    exact = [f for f in summary.flows if f.resp_port != 0]
+    pooled = [f for f in summary.flows if f.resp_port == 0]
+    assert len(exact) == 5
+    assert [(f.orig, f.resp, f.orig_packets) for f in pooled] == [(CAM, OUT, 35)]
+    assert sum(f.orig_packets for f in summary.flows) == 40
+    (problem,) = [p for p in summary.problems if p.code == "flows_summarised"]
+    assert problem.count == 35
