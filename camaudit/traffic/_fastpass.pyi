@@ -12,7 +12,7 @@ class Pass:
     folded: int
     pending: tuple[int, int]
     summarised: int
-    def __init__(self, max_flows: int = 0) -> None: ...
+    def __init__(self, max_flows: int = 0, upto: int = 2) -> None: ...
     def pcap(
         self,
         data: bytes,
