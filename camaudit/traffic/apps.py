@@ -12,11 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-import dns.exception
-import dns.message
-import dns.rcode
-import dns.rdatatype
-
 from camaudit.sanitize import clean_name, clean_text
 
 _HTTP_METHODS = (
@@ -55,6 +50,12 @@ def parse_dns(payload: bytes) -> DnsMessage | None:
 
 @lru_cache(maxsize=4096)
 def _parse_dns_body(body: bytes) -> DnsMessage | None:
+    # dnspython is imported on the first DNS packet: a capture without DNS does not pay.
+    import dns.exception
+    import dns.message
+    import dns.rcode
+    import dns.rdatatype
+
     try:
         msg = dns.message.from_wire(b"\0\0" + body, ignore_trailing=True, one_rr_per_rrset=True)
     except (dns.exception.DNSException, ValueError, IndexError, UnicodeError):

@@ -213,7 +213,7 @@ class CaptureFile:
         """Timestamp of the first packet, read from a fresh handle (for ordering files)."""
         probe = CaptureFile(self.path, self.display)
         try:
-            probe.walk(Pass(), 0, lambda _batch: None, limit=1)
+            probe.walk(Pass(), 0, None, limit=1)
             return probe._stats.first_ts
         except InputError:
             return None
@@ -237,14 +237,15 @@ class CaptureFile:
         self,
         fp: Pass,
         seg: int,
-        sink: Sink,
+        sink: Sink | None,
         limit: int | None = None,
         tick: Callable[[], None] | None = None,
     ) -> None:
         """Feed every packet, in file order, to the compiled pass ``fp``.
 
         The frames it hands over are passed to ``sink`` a chunk at a time, as a
-        :class:`RawBatch`; ``seg`` is this file's segment number (see ``flows.py``).
+        :class:`RawBatch` (or dropped, if None); ``seg`` is this file's segment number
+        (see ``flows.py``).
         """
         self._tick = tick
         if self.format == "pcap":
@@ -264,18 +265,18 @@ class CaptureFile:
             stats.packets += count
             stats.linktypes[linktype] = stats.linktypes.get(linktype, 0) + count
 
-    def _hand_over(self, fp: Pass, seg: int, sink: Sink, final: bool = False) -> None:
+    def _hand_over(self, fp: Pass, seg: int, sink: Sink | None, final: bool = False) -> None:
         # The Python decoder has a fixed cost per call: give it the handed-over frames
         # (copied out by the pass) in batches of thousands, not per chunk.
         frames, size = fp.pending
         if frames and (final or frames >= HAND_OVER_FRAMES or size >= CHUNK):
             taken = fp.take()
-            if taken is not None:
+            if taken is not None and sink is not None:
                 sink(_raw_batch(self.display, seg, taken))
         if self._tick is not None:
             self._tick()
 
-    def _pcap_walk(self, fp: Pass, seg: int, sink: Sink, limit: int | None) -> None:
+    def _pcap_walk(self, fp: Pass, seg: int, sink: Sink | None, limit: int | None) -> None:
         header = self._head + self._read_exact(20)
         if len(header) < 24:
             raise InputError(f"{self.display}: pcap file header is cut short")
@@ -295,7 +296,7 @@ class CaptureFile:
 
     # -- pcapng ----------------------------------------------------------------
 
-    def _pcapng_walk(self, fp: Pass, seg: int, sink: Sink, limit: int | None) -> None:
+    def _pcapng_walk(self, fp: Pass, seg: int, sink: Sink | None, limit: int | None) -> None:
         reader = _PcapngWalker(self, fp, seg)
         carry = self._head
         for chunk in self._chunks():
