@@ -73,7 +73,8 @@ def read_range(path: Path, start: int, end: int, upto: int | None) -> float:
 
 def ranges(path: Path, jobs: int) -> list[tuple[int, int]]:
     size = path.stat().st_size
-    cuts = pcap_boundaries(path, jobs, size) if jobs > 1 else [24, size]
+    # As camaudit cuts a file: jobs - 1 ranges from three jobs on (the hash has a core).
+    cuts = pcap_boundaries(path, jobs - 1, size) if jobs > 2 else [24, size]
     return list(pairwise(cuts))
 
 

@@ -1,8 +1,10 @@
 """``--jobs``: read captures in several processes and merge their state exactly.
 
 Each file is a *segment*; an uncompressed pcap file of at least :data:`SPLIT_FROM`
-bytes is cut into ranges at record boundaries, each range a segment of its own, and
-hashed as a whole by a task of its own. Segments are numbered in reading order, and
+bytes is cut, with three or more jobs, into ``jobs - 1`` ranges at record boundaries,
+each range a segment of its own, and hashed as a whole by a task of its own (the hash
+is one sequential pass: with two jobs, the thread that hashes a file read whole already
+has the second core). Segments are numbered in reading order, and
 every frame is ordered by ``segment << 40 | frame`` (``flows.py``), so the merged
 flows, names and addresses are those one process reading the files in order finds:
 
@@ -98,8 +100,10 @@ def plan(
         if capture.format == "pcap" and capture.compression is None:
             if cuts and capture.path in cuts:
                 bounds = [24, *cuts[capture.path], size]
-            elif size >= SPLIT_FROM and jobs > 1:
-                bounds = pcap_boundaries(capture.path, jobs, size)
+            elif size >= SPLIT_FROM and jobs > 2:
+                # The file's SHA-256 is one sequential pass that takes a core of its own
+                # (a thread next to the walk when read whole): cut into jobs - 1 ranges.
+                bounds = pcap_boundaries(capture.path, jobs - 1, size)
         if bounds is not None and len(bounds) > 2:
             parts = []
             for start, end in pairwise(bounds):
