@@ -1,40 +1,58 @@
-# The same commands .ci/run calls.
-PY ?= python3
-PIP ?= $(PY) -m pip
-TOOLS = tshark dumpcap tcpdump tcpreplay tcprewrite nft ip ping openssl nmap
+# The same commands .ci/run calls. Everything Python runs from a virtual environment the
+# Makefile creates (.venv): Debian's own python3 refuses `pip install` (PEP 668).
+# Debian's interpreter when there is one (what a fresh machine has), else python3 on PATH.
+PY ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3)
+VENV ?= .venv
+VPY = $(VENV)/bin/python
+STAMP = $(VENV)/.installed
+# the tests call `camaudit`, `ruff` ... by name: the environment's come first
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup system-deps test lint demo bench bench-discover pcaps clean
+.PHONY: setup system-deps venv test lint demo bench bench-discover pcaps clean distclean
 
-system-deps:            ## tools the tests and the lab use (root; Debian)
-	@missing=""; for tool in $(TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
-	if [ -n "$$missing" ]; then echo "installing system packages for:$$missing"; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		$$(grep -v '^#' lab/apt-packages.txt); fi
+system-deps:            ## Debian packages the tests, the lab and the venv need (root; Debian)
+	@command -v dpkg-query >/dev/null || { echo "not Debian/Ubuntu: install the packages in lab/apt-packages.txt yourself"; exit 0; }; \
+	missing=""; for pkg in $$(grep -v '^#' lab/apt-packages.txt); do \
+		dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then echo "installing system packages:$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; fi
 
-setup: system-deps      ## install camaudit with its test tools
-	$(PIP) install -q -r lab/requirements.txt -e '.[dev]'
+$(VPY): | system-deps
+	$(PY) -m venv $(VENV)
+
+venv: $(VPY)
+
+$(STAMP): $(VPY) pyproject.toml lab/requirements.txt
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -r lab/requirements.txt -e '.[dev]'
+	@touch $@
+
+setup: system-deps $(STAMP) ## camaudit with its test tools, in .venv
 
 demo: setup             ## run camaudit verify on the bundled captures
-	-camaudit verify pcaps/ --closed-network 10.66.0.0/24 --closed-network fd66::/64
+	-$(VENV)/bin/camaudit verify pcaps/ --closed-network 10.66.0.0/24 --closed-network fd66::/64
 
 test: setup lint        ## the full test suite
-	$(PY) -m pytest -q
+	$(VPY) -m pytest -q
 
-lint:
-	ruff check camaudit tests bench lab pcaps
-	ruff format --check camaudit tests
-	mypy
+lint: setup
+	$(VENV)/bin/ruff check camaudit tests bench lab pcaps
+	$(VENV)/bin/ruff format --check camaudit tests
+	$(VENV)/bin/mypy
 
 bench: setup            ## speed and memory against tshark / tcpdump / nfstream (on demand)
 	@[ -x /usr/bin/time ] || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q time)
-	$(PIP) install -q -e '.[bench]'
-	$(PY) bench/run.py
+	$(VPY) -m pip install -q -e '.[bench]'
+	$(VPY) bench/run.py
 
 bench-discover: setup   ## discover+fingerprint on a netns /24 of fake cameras vs plain nmap -sV (root)
-	$(PY) bench/discover_bench.py
+	$(VPY) bench/discover_bench.py
 
-pcaps:                  ## re-record every stored capture in the netns lab (root)
-	$(PY) pcaps/make_pcaps.py
+pcaps: setup            ## re-record every stored capture in the netns lab (root)
+	$(VPY) pcaps/make_pcaps.py
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+
+distclean: clean        ## also the virtual environment
+	rm -rf $(VENV)

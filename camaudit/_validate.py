@@ -74,23 +74,49 @@ def entry_label(raw: object, key: str) -> str:
     return f" ({re.sub(r'[^ -~]', '?', value)[:40]})"
 
 
-def read_toml(path: Path, display: str, errors: list[str]) -> dict[str, Any] | None:
+# A TOML file read here is configuration a person wrote: small and flat. Bounds keep a
+# hostile one from exhausting the parser (tomllib's cost grows with the square of a dotted
+# key's length: 100,000 parts took > 10 GB) or the stack (nested arrays recurse).
+MAX_TOML_BYTES = 1 << 20
+MAX_KEY_PARTS = 64
+MAX_NESTING = 32
+_STRINGS_AND_COMMENTS = re.compile(
+    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'[^\'\n]*\'|#[^\n]*'
+)
+
+
+def read_toml(
+    path: Path, display: str, errors: list[str], max_bytes: int = MAX_TOML_BYTES
+) -> dict[str, Any] | None:
     """Parse one TOML file; on failure append a one-line error and return ``None``.
 
-    A syntax error names the line and column that :mod:`tomllib` reports.
+    A syntax error names the line and column that :mod:`tomllib` reports. A file over
+    ``max_bytes``, a dotted key of more than :data:`MAX_KEY_PARTS` parts or arrays and
+    tables nested deeper than :data:`MAX_NESTING` is refused before it is parsed.
     """
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
     except OSError as exc:
         errors.append(f"{display}: cannot read file: {exc.strerror or exc}")
+        return None
+    if len(data) > max_bytes:
+        errors.append(f"{display}: larger than {max_bytes} bytes; not read")
         return None
     try:
         source = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         errors.append(f"{display}: not UTF-8 text (byte {exc.start})")
         return None
+    shape = _shape_problem(source)
+    if shape:
+        errors.append(f"{display}: {shape}; not read")
+        return None
     try:
         return tomllib.loads(source)
+    except RecursionError:  # the pre-check should make this unreachable; belt and braces
+        errors.append(f"{display}: nested too deeply; not read")
+        return None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         where = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", message)
@@ -104,6 +130,23 @@ def read_toml(path: Path, display: str, errors: list[str]) -> dict[str, Any] | N
         else:
             position = ""
         errors.append(f"{display}: {position}TOML syntax error: {message}")
+    return None
+
+
+def _shape_problem(source: str) -> str | None:
+    """Why ``source`` is too deep to parse safely, or ``None``; strings and comments aside."""
+    bare = _STRINGS_AND_COMMENTS.sub(lambda m: "\n" * m.group().count("\n"), source)
+    depth = 0
+    for number, line in enumerate(bare.split("\n"), start=1):
+        if line.count(".") >= MAX_KEY_PARTS:
+            return f"line {number}: a key of more than {MAX_KEY_PARTS} dotted parts"
+        for char in line:
+            if char in "[{":
+                depth += 1
+                if depth > MAX_NESTING:
+                    return f"line {number}: arrays or tables nested more than {MAX_NESTING} deep"
+            elif char in "]}":
+                depth -= 1
     return None
 
 

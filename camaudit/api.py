@@ -68,20 +68,28 @@ def scan(
     closed_network: Sequence[str] = (),
     method_progress: Callable[[str, int, int], None] | None = None,
     host_progress: Callable[[Fingerprint], None] | None = None,
+    known_hosts: str | Path | None = None,
 ) -> ScanResult:
     """Find the devices on a segment and (by default) identify each one.
 
     Refuses public address space unless ``allow_public``; raises
     :class:`camaudit.errors.UsageError` before sending anything when the target is bad.
+    Only devices inside ``target`` are probed: one that answered discovery from elsewhere
+    is reported (``outside_target``) and never sent a request, let alone credentials.
     """
     # Imported here so that `camaudit verify` does not pay for the probe stacks.
     from camaudit.discover import discover
-    from camaudit.fingerprint import fingerprint_many
+    from camaudit.discover._udp import in_target
+    from camaudit.fingerprint import KnownHosts, closed_network_scope, fingerprint_many
     from camaudit.report.inventory import build_inventory_report
 
+    scope = closed_network_scope(closed_network)
+    pins = KnownHosts(Path(known_hosts)) if known_hosts is not None else None
     inventory = discover(target, methods, allow_public, method_progress)
     fingerprints: tuple[Fingerprint, ...] = ()
-    hosts = [d.ip for d in inventory.devices if d.ip and not d.timed_out]
+    hosts = [
+        d.ip for d in inventory.devices if d.ip and not d.timed_out and in_target(d.ip, target)
+    ]
     if fingerprint_devices and hosts:
         sightings = [s for d in inventory.devices for s in d.sightings]
         fingerprints = fingerprint_many(
@@ -92,8 +100,10 @@ def scan(
             closed_network,
             sightings,
             on_done=host_progress,
+            known_hosts=pins,
         )
-    return ScanResult(inventory, fingerprints, build_inventory_report(inventory, fingerprints))
+    report = build_inventory_report(inventory, fingerprints, closed_network=scope)
+    return ScanResult(inventory, fingerprints, report)
 
 
 def identify(
@@ -103,12 +113,20 @@ def identify(
     timeout: float = 5.0,
     closed_network: Sequence[str] = (),
     host_progress: Callable[[Fingerprint], None] | None = None,
+    known_hosts: str | Path | None = None,
 ) -> ScanResult:
-    """Fingerprint the given hosts (addresses, never names) without a discovery sweep."""
-    from camaudit.fingerprint import fingerprint_many
+    """Fingerprint the given hosts (addresses, never names) without a discovery sweep.
+
+    With ``known_hosts`` (a file), HTTPS certificates are pinned on first use and a
+    device whose certificate changed is warned about and gets no credentials.
+    """
+    from camaudit.fingerprint import KnownHosts, closed_network_scope, fingerprint_many
     from camaudit.report.inventory import build_inventory_report
 
+    scope = closed_network_scope(closed_network)
+    pins = KnownHosts(Path(known_hosts)) if known_hosts is not None else None
     fingerprints = fingerprint_many(
-        hosts, ports, credentials, timeout, closed_network, on_done=host_progress
+        hosts, ports, credentials, timeout, closed_network, on_done=host_progress, known_hosts=pins
     )
-    return ScanResult(None, fingerprints, build_inventory_report(None, fingerprints))
+    report = build_inventory_report(None, fingerprints, closed_network=scope)
+    return ScanResult(None, fingerprints, report)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 from rich.console import Console
@@ -27,6 +30,7 @@ from camaudit.api import verify as run_verify
 from camaudit.errors import CamauditError
 from camaudit.report.build import Report, write_json
 from camaudit.report.console import render, render_inventory
+from camaudit.report.output import refuse_evidence_as_output, write_report
 from camaudit.sanitize import clean_text
 from camaudit.traffic.live import capture_live
 
@@ -150,7 +154,8 @@ def verify(
     """Prove or refute "closed network" from packet captures.
 
     Exit codes: 0 isolated, 1 not isolated (or attempts, when the policy fails on
-    attempts), 2 usage, 3 unreadable input, 4 inconclusive.
+    attempts), 2 usage, 3 unreadable input or report not written, 4 inconclusive,
+    70 internal error (a bug, never a verdict).
     """
     err = Console(stderr=True)
     if bool(captures) == bool(live):
@@ -158,6 +163,8 @@ def verify(
     with _user_errors():
         if live:
             target = save or Path(f"camaudit-live-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.pcapng")
+            if output is not None:
+                refuse_evidence_as_output(output, [target], "--save capture")
             err.print(
                 f"camaudit: recording {clean_text(live)} for {duration:g} s into "
                 f"{clean_text(str(target))}",
@@ -165,6 +172,8 @@ def verify(
                 highlight=False,
             )
             captures = [capture_live(live, duration, target)]
+        elif output is not None:
+            refuse_evidence_as_output(output, captures or [])
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),
@@ -221,22 +230,17 @@ def _emit(
     renderer: Callable[[Report, Console], None],
 ) -> None:
     """Write ``report`` as JSON or through ``renderer``, to a file or standard output."""
-    try:
+
+    def write(handle: TextIO) -> None:
         if output_format == OutputFormat.json:
-            if output is None:
-                write_json(report, sys.stdout)
-            else:
-                with output.open("w", encoding="utf-8") as handle:
-                    write_json(report, handle)
+            write_json(report, handle)
         elif output is None:
-            renderer(report, Console())
+            renderer(report, Console(file=handle))
         else:
-            with output.open("w", encoding="utf-8") as handle:
-                renderer(report, Console(file=handle, width=160, no_color=True))
-    except OSError as exc:
-        raise _fail(
-            f"{output}: cannot write the report: {exc.strerror}", exitcodes.INPUT_ERROR
-        ) from None
+            renderer(report, Console(file=handle, width=160, no_color=True))
+
+    with _user_errors():
+        write_report(output, write)
 
 
 def _credentials(file: Path | None, ask: bool) -> Credentials | None:
@@ -269,9 +273,43 @@ ClosedNetworkOption = Annotated[
         "--closed-network",
         "-n",
         metavar="CIDR",
-        help="Inside ranges: device NTP/DNS/gateway settings pointing elsewhere are reported.",
+        help="Inside ranges: device NTP/DNS/gateway settings pointing elsewhere are reported "
+        "(default: the same private ranges as verify; the report says so).",
     ),
 ]
+AllowBasicAuth = Annotated[
+    bool,
+    typer.Option(
+        "--allow-basic-auth",
+        help="Also answer HTTP Basic challenges (off by default: Basic hands the password "
+        "itself to whoever answers on the device's address, over HTTP or unverified TLS). "
+        "Digest is always preferred.",
+    ),
+]
+KnownHostsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--known-hosts",
+        metavar="FILE",
+        help="Device TLS certificates pinned on first use; a changed one is warned about and "
+        "gets no credentials. Default: $CAMAUDIT_KNOWN_HOSTS, else "
+        "$XDG_STATE_HOME/camaudit/known_hosts, else ~/.local/state/camaudit/known_hosts.",
+    ),
+]
+
+
+def _with_basic(creds: Credentials | None, allow_basic_auth: bool) -> Credentials | None:
+    if creds is None or not allow_basic_auth:
+        return creds
+    return dataclasses.replace(creds, allow_basic=True)
+
+
+def _known_hosts(path: Path | None) -> Path:
+    from camaudit.fingerprint.known_hosts import default_known_hosts_path
+
+    return path if path is not None else default_known_hosts_path(os.environ)
+
+
 TimeoutOption = Annotated[
     float, typer.Option("--timeout", help="Seconds each probe / method may wait for replies.")
 ]
@@ -335,6 +373,8 @@ def discover(
     closed_network: ClosedNetworkOption = None,
     credentials_file: CredentialsFile = None,
     ask_password: AskPassword = False,
+    allow_basic_auth: AllowBasicAuth = False,
+    known_hosts: KnownHostsOption = None,
     output_format: FormatOption = OutputFormat.console,
     output: OutputOption = None,
 ) -> None:
@@ -359,7 +399,7 @@ def discover(
         if not all(0 < p < 65536 for p in scan_ports):
             raise _fail(f"--ports {ports!r}: ports are 1-65535", exitcodes.USAGE)
     with _user_errors():
-        creds = _credentials(credentials_file, ask_password)
+        creds = _with_basic(_credentials(credentials_file, ask_password), allow_basic_auth)
         with _progress_bar(err) as bar:
             sweep = bar.add_task("discovering", total=None)
             probing = bar.add_task("identifying", total=None, visible=False)
@@ -371,7 +411,13 @@ def discover(
                 bar.update(probing, advance=1, visible=True)
 
             result = scan(
-                Target(networks=tuple(target), interface=interface, timeout=timeout, budget=budget),
+                Target(
+                    networks=tuple(target),
+                    interface=interface,
+                    ports=scan_ports,
+                    timeout=timeout,
+                    budget=budget,
+                ),
                 chosen,
                 allow_public,
                 not no_fingerprint,
@@ -379,7 +425,15 @@ def discover(
                 closed_network or (),
                 on_method,
                 on_host,
+                _known_hosts(known_hosts),
             )
+    if result.inventory is not None and result.inventory.target.interface_note:
+        err.print(
+            f"camaudit: no --interface given: {result.inventory.target.interface_note}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,  # one line, whatever the terminal width
+        )
     _emit(result.report, output_format, output, render_inventory)
     raise typer.Exit(0)
 
@@ -401,6 +455,8 @@ def fingerprint(
     closed_network: ClosedNetworkOption = None,
     credentials_file: CredentialsFile = None,
     ask_password: AskPassword = False,
+    allow_basic_auth: AllowBasicAuth = False,
+    known_hosts: KnownHostsOption = None,
     output_format: FormatOption = OutputFormat.console,
     output: OutputOption = None,
 ) -> None:
@@ -419,14 +475,22 @@ def fingerprint(
             raise _fail(f"--port {item!r}: expected PROBE=PORT, e.g. http=8080", exitcodes.USAGE)
         ports[name.strip()] = int(number)
     with _user_errors():
-        creds = _credentials(credentials_file, ask_password)
+        creds = _with_basic(_credentials(credentials_file, ask_password), allow_basic_auth)
         with _progress_bar(err) as bar:
             task = bar.add_task("identifying", total=len(hosts))
 
             def on_host(_fp: Fingerprint) -> None:
                 bar.update(task, advance=1)
 
-            result = identify(hosts, ports or None, creds, timeout, closed_network or (), on_host)
+            result = identify(
+                hosts,
+                ports or None,
+                creds,
+                timeout,
+                closed_network or (),
+                on_host,
+                _known_hosts(known_hosts),
+            )
     _emit(result.report, output_format, output, render_inventory)
     raise typer.Exit(0)
 
@@ -438,3 +502,21 @@ def main() -> None:
     except CamauditError as exc:  # pragma: no cover - every command catches its own
         sys.stderr.write(f"camaudit: error: {exc}\n")
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        # A bug is never a verdict: its own exit code, one line, the traceback in a file.
+        sys.stderr.write(f"camaudit: internal error: {_crash_line(exc)}\n")
+        sys.exit(exitcodes.INTERNAL_ERROR)
+
+
+def _crash_line(exc: Exception) -> str:
+    what = clean_text(f"{type(exc).__name__}: {exc}", 200)
+    try:
+        fd, path = tempfile.mkstemp(prefix="camaudit-crash-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(f"camaudit {__version__}\nargv: {sys.argv!r}\n\n")
+            handle.write("".join(traceback.format_exception(exc)))
+    except OSError as error:
+        where = f"the traceback could not be saved ({error.strerror or error})"
+    else:
+        where = f"traceback in {path}"
+    return f"{what} (a bug in camaudit, not a verdict; {where})"

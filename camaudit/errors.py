@@ -40,3 +40,10 @@ class ProfileError(CamauditError):
 
 class PolicyError(ProfileError):
     """A policy file is invalid."""
+
+
+class OutputError(CamauditError):
+    """The report cannot be written (no such directory, no permission, disk full ...)."""
+
+    def __init__(self, where: str, error: OSError) -> None:
+        super().__init__(f"{where}: cannot write the report: {error.strerror or error}")

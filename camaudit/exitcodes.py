@@ -14,6 +14,9 @@ NOT_ISOLATED = 1  # traffic crossed, or attempts were seen and the policy fails 
 USAGE = 2
 INPUT_ERROR = 3
 INCONCLUSIVE = 4
+# A bug in camaudit, not a verdict (sysexits' EX_SOFTWARE): far from 0/1/4 so that no
+# script reads a crash as "isolated" or "not isolated".
+INTERNAL_ERROR = 70
 
 
 def for_assessment(assessment: Assessment) -> int:

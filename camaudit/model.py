@@ -116,6 +116,7 @@ class Flow:
     payload_orig: bytes = b""  # first bytes the originator sent (for payload rules)
     payload_resp: bytes = b""
     reply_unseen: bool = False  # orig ACKed a SYN-ACK the capture does not hold
+    mid_stream: bool = False  # TCP with no handshake in the capture: orig guessed from ports
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -186,6 +187,15 @@ class Finding:
     label: str | None = None
 
 
+class AllowBasis(StrEnum):
+    """Why a policy rule accepted a flow: what in the capture matched the rule."""
+
+    ADDRESS = "address"  # the remote address is in the rule's hosts
+    DNS = "dns"  # the device's own look-up of an allowed name answered this address
+    CLIENT_NAME = "sni/host (trusted by policy)"  # SNI / HTTP Host, the rule trusts them
+    ANY_REMOTE = "any remote"  # the rule names no host and no name (ports / proto only)
+
+
 @dataclass(frozen=True)
 class OutboundFlow:
     """A flow that leaves (or enters) the closed network, as judged by the policy."""
@@ -198,6 +208,7 @@ class OutboundFlow:
     label: str | None  # phone-home label from the profiles
     label_source: str | None
     allowed_by: str | None  # policy allow/exception that accepts it, with its reason
+    allowed_basis: AllowBasis | None = None  # what matched that rule
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,7 @@ class Case:
     capture_note: str = ""  # filled by build(): interface + exact command
     problems: list[str] = field(default_factory=list)
     depends: tuple[str, ...] = ()
+    policy: str = ""  # TOML text; written as policy.toml and passed with --policy
 
 
 # ======================================================================
@@ -486,6 +487,366 @@ def build_gzip(case: Case, out: Path) -> None:
 
 
 # ======================================================================
+# issue 8: encapsulations an auditor meets, and a capture begun mid-stream
+#
+# This machine's kernel (firecracker, no loadable modules) has no 8021q, gre,
+# gretap, erspan, ppp or mpls support (`ip link add ... type vlan|gre|erspan`
+# says "Unknown device type"; no /dev/ppp; no /proc/sys/net/mpls). The traffic
+# is therefore recorded for real in the lab, untagged, and the encapsulation is
+# added afterwards, one frame at a time, by tcprewrite (VLAN tags) or by
+# wrap_frames() below (PPPoE, PPP, MPLS), which keeps every frame's number and
+# timestamp and changes nothing but the link-layer header.
+
+
+def wrap_frames(
+    src: Path, dst: Path, wrap: Callable[[bytes], bytes], linktype: int | None = None
+) -> None:
+    """Rewrite every record of a classic pcap through ``wrap`` (same count, order, times)."""
+    data = src.read_bytes()
+    endian = pcap_endian(data)
+    header = list(struct.unpack(f"{endian}IHHiIII", data[:24]))
+    if linktype is not None:
+        header[6] = linktype
+    out = [struct.pack(f"{endian}IHHiIII", *header)]
+    for off, incl in iter_records(data):
+        ts_sec, ts_frac, _incl, orig = struct.unpack_from(f"{endian}IIII", data, off)
+        frame = wrap(data[off + 16 : off + 16 + incl])
+        grown = len(frame) - incl
+        out.append(struct.pack(f"{endian}IIII", ts_sec, ts_frac, len(frame), orig + grown))
+        out.append(frame)
+    dst.write_bytes(b"".join(out))
+
+
+PPPOE_SESSION_ID = 0x2A2A
+PPP_IP = {0x0800: 0x0021, 0x86DD: 0x0057}  # EtherType -> PPP protocol number
+
+
+def outside_ipv4(frame: bytes) -> bool:
+    """Is this an Ethernet IPv4 frame to or from an address outside the closed network?"""
+    if frame[12:14] != b"\x08\x00":
+        return False
+    scope = Scope(CLOSED_NETWORK)
+    ends = (ipaddress.IPv4Address(frame[26:30]), ipaddress.IPv4Address(frame[30:34]))
+    return not all(scope.inside(str(a)) for a in ends)
+
+
+def pppoe_session(frame: bytes) -> bytes:
+    """An Ethernet IPv4 frame to/from the outside as a PPPoE session frame (RFC 2516).
+
+    The camera's PPPoE WAN setting: its internet traffic goes through its own
+    PPPoE session while the LAN stays plain Ethernet. Other frames unchanged.
+    """
+    ethertype = int.from_bytes(frame[12:14], "big")
+    if not outside_ipv4(frame):
+        return frame
+    ppp = PPP_IP[ethertype].to_bytes(2, "big") + frame[14:]
+    header = struct.pack("!BBHH", 0x11, 0x00, PPPOE_SESSION_ID, len(ppp))
+    return frame[:12] + b"\x88\x64" + header + ppp
+
+
+def ppp_hdlc(frame: bytes) -> bytes:
+    """An Ethernet IP frame as PPP in HDLC-like framing (DLT_PPP: ff 03, protocol)."""
+    ethertype = int.from_bytes(frame[12:14], "big")
+    return b"\xff\x03" + PPP_IP[ethertype].to_bytes(2, "big") + frame[14:]
+
+
+def mpls_two_labels(frame: bytes) -> bytes:
+    """An Ethernet IP frame behind a two-label MPLS stack (RFC 3032); others unchanged."""
+    if int.from_bytes(frame[12:14], "big") not in PPP_IP:
+        return frame
+    outer = (1001 << 12) | 64  # label 1001, TC 0, not bottom, TTL 64
+    inner = (2002 << 12) | 0x100 | 64  # label 2002, bottom of stack
+    return frame[:12] + b"\x88\x47" + struct.pack("!II", outer, inner) + frame[14:]
+
+
+WRAP_NOTE = (
+    "\nThis kernel (firecracker, no loadable modules) cannot make {what}: {why}. The "
+    "traffic above was recorded for real without it, and every frame was then rewritten "
+    "by `{func}()` in pcaps/make_pcaps.py ({how}). {kept}\n"
+)
+KEPT_IP = (
+    "Frame numbers, timestamps and everything from the IP header on are unchanged; only "
+    "the link-layer header differs."
+)
+
+
+def build_pppoe(case: Case, out: Path) -> None:
+    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "ethernet.pcap"
+        lab.gw_policy("forward")
+        local_services(lab)
+        lab.tcp_listener("inet", CLOUD_V4, 8000, r"\x01\x00\x00\x04ack!")
+        settle_lab()
+        with cam_capture(lab, plain) as cap:
+            background(lab)
+            expect_out(
+                tcp_connect(lab, CLOUD_V4, 8000, 48000, r"\x01\x00\x00\x05hello"), "established"
+            )
+        wrap_frames(plain, out / case.files[0], pppoe_session)
+    case.capture_note = describe_capture(cap, CAM_PORT) + WRAP_NOTE.format(
+        what="a PPPoE session",
+        why='there is no /dev/ppp and `ip link add ... type ppp` answers "Unknown device type"',
+        func="pppoe_session",
+        how="each IPv4 frame to or from an address outside 10.66.0.0/24 -- the camera's "
+        "own internet traffic, as a camera set to dial PPPoE sends it -- gets EtherType "
+        "0x8864 and a PPPoE session header (version 1, type 1, code 0, session "
+        f"0x{PPPOE_SESSION_ID:04x}, length) and the PPP protocol 0x0021 inserted after "
+        "the MAC addresses; local frames (ARP, RTSP, WS-Discovery) stay plain Ethernet",
+        kept=KEPT_IP,
+    )
+
+
+def build_qinq3(case: Case, out: Path) -> None:
+    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        untagged = Path(tmp) / "untagged.pcap"
+        lab.gw_policy("forward")
+        local_services(lab)
+        lab.tcp_listener("inet", CLOUD_V4, 8000, "")
+        settle_lab()
+        with cam_capture(lab, untagged) as cap:
+            background(lab)
+            expect_out(tcp_connect(lab, CLOUD_V4, 8000, 48001), "established")
+        tag = ["tcprewrite", "--enet-vlan=add", "--enet-vlan-pri=0", "--enet-vlan-cfi=0"]
+        step = untagged
+        for vid in (100, 200, 300):
+            nxt = Path(tmp) / f"tag{vid}.pcap" if vid != 300 else out / case.files[0]
+            subprocess.run(
+                [*tag, f"--enet-vlan-tag={vid}", "-i", str(step), "-o", str(nxt)], check=True
+            )
+            step = nxt
+        lens_a = [n for _, n in iter_records(untagged.read_bytes())]
+        lens_b = [n for _, n in iter_records(step.read_bytes())]
+        if lens_b != [n + 12 for n in lens_a]:
+            raise RuntimeError("tcprewrite did not grow every frame by 3 tags")
+    case.capture_note = describe_capture(cap, CAM_PORT) + (
+        "\nThis kernel has no `8021q` module, so the capture was taken untagged and "
+        "tagged three times by tcprewrite, each run pushing a new outer 802.1Q tag "
+        "(outermost VLAN 300, then 200, innermost 100):\n\n```\n"
+        + "\n".join(
+            f"{' '.join(tag)} --enet-vlan-tag={v} -i {a} -o {b}"
+            for v, a, b in (
+                (100, "untagged.pcap", "tag100.pcap"),
+                (200, "tag100.pcap", "tag200.pcap"),
+                (300, "tag200.pcap", case.files[0]),
+            )
+        )
+        + "\n```\n\nFrame numbers and payloads are unchanged; each frame grew by 12 bytes "
+        "(make_pcaps.py checks this).\n"
+    )
+
+
+def build_ppp_pcapng(case: Case, out: Path) -> None:
+    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        lan, wan_eth = Path(tmp) / "nvr-port.pcap", Path(tmp) / "gw-eth1.pcap"
+        wan_ppp = Path(tmp) / "wan-ppp.pcap"
+        lab.gw_policy("forward")
+        local_services(lab)
+        lab.tcp_listener("inet", CLOUD_V4, 8000, r"\x01\x00\x00\x04ack!")
+        settle_lab()
+        cap_lan = lab.capture("switch", "p-nvr", lan).start()
+        cap_wan = lab.capture("gw", "eth1", wan_eth, extra=["ip"]).start()
+        try:
+            background(lab)
+            expect_out(
+                tcp_connect(lab, CLOUD_V4, 8000, 48002, r"\x01\x00\x00\x05hello"), "established"
+            )
+        finally:
+            cap_lan.stop()
+            cap_wan.stop(settle=0)
+        wrap_frames(wan_eth, wan_ppp, ppp_hdlc, linktype=9)
+        subprocess.run(
+            ["mergecap", "-F", "pcapng", "-w", str(out / case.files[0]), str(lan), str(wan_ppp)],
+            check=True,
+        )
+    case.capture_note = (
+        describe_capture(cap_lan, "the NVR's switch port (`p-nvr` in the `switch` namespace)")
+        + "\nand, at the same time, on the gateway's outside leg (filter `ip`):\n\n"
+        + describe_capture(cap_wan, "`eth1` in the `gw` namespace").split("\n\n", 1)[1]
+        + WRAP_NOTE.format(
+            what="a PPP link",
+            why='there is no /dev/ppp and `ip link add ... type ppp` answers "Unknown device type"',
+            func="ppp_hdlc",
+            how="the outside-leg capture's 14-byte Ethernet header is replaced by PPP in "
+            "HDLC-like framing, `ff 03` and the PPP protocol 0x0021, and the file's link "
+            "type set to 9 (PPP)",
+            kept=KEPT_IP,
+        )
+        + "\nThe two files were then merged by time into one pcapng with two interfaces "
+        "(interface 0 Ethernet, interface 1 PPP); frame numbers below are the merged "
+        "file's:\n\n```\nmergecap -F pcapng -w "
+        f"{case.files[0]} nvr-port.pcap wan-ppp.pcap\n```\n"
+    )
+
+
+def build_mpls(case: Case, out: Path) -> None:
+    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "ethernet.pcap"
+        lab.gw_policy("forward")
+        local_services(lab)
+        lab.tcp_listener("inet", CLOUD_V4, 8000, r"\x01\x00\x00\x04ack!")
+        settle_lab()
+        with cam_capture(lab, plain) as cap:
+            background(lab)
+            expect_out(
+                tcp_connect(lab, CLOUD_V4, 8000, 48003, r"\x01\x00\x00\x05hello"), "established"
+            )
+        wrap_frames(plain, out / case.files[0], mpls_two_labels)
+    case.capture_note = describe_capture(cap, CAM_PORT) + WRAP_NOTE.format(
+        what="MPLS",
+        why="/proc/sys/net/mpls does not exist (no mpls_router)",
+        func="mpls_two_labels",
+        how="each IPv4/IPv6 frame's EtherType becomes 0x8847 and a two-label stack "
+        "(label 1001, then 2002 with bottom-of-stack, TTL 64) is inserted before the IP "
+        "header; ARP frames are left as they are",
+        kept=KEPT_IP,
+    )
+
+
+SPAN_SWITCH = ("02:66:00:00:00:fe", "10.66.0.250")  # the mirroring switch
+SPAN_COLLECTOR = ("02:66:00:00:00:10", "10.66.0.10")  # the NVR host, as the collector
+ERSPAN_SESSION = 1
+
+
+def ip_checksum(header: bytes) -> int:
+    total = sum(struct.unpack(f"!{len(header) // 2}H", header))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+class ErspanWrap:
+    """Each frame as a SPAN port's ERSPAN type II copy: Ethernet/IPv4/GRE(seq)/ERSPAN/frame."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+
+    def __call__(self, frame: bytes) -> bytes:
+        erspan = struct.pack("!HHI", (1 << 12) | 0, ERSPAN_SESSION & 0x3FF, 0)  # ver 1, vlan 0
+        gre = struct.pack("!HHI", 0x1000, 0x88BE, self.seq)  # S flag: ERSPAN type II
+        payload = gre + erspan + frame
+        src = ipaddress.IPv4Address(SPAN_SWITCH[1]).packed
+        dst = ipaddress.IPv4Address(SPAN_COLLECTOR[1]).packed
+        header = struct.pack(
+            "!BBHHHBBH4s4s",
+            0x45,
+            0,
+            20 + len(payload),
+            self.seq & 0xFFFF,
+            0x4000,
+            64,
+            47,
+            0,
+            src,
+            dst,
+        )
+        header = header[:10] + struct.pack("!H", ip_checksum(header)) + header[12:]
+        self.seq += 1
+        eth = bytes.fromhex(SPAN_COLLECTOR[0].replace(":", "")) + bytes.fromhex(
+            SPAN_SWITCH[0].replace(":", "")
+        )
+        return eth + b"\x08\x00" + header + payload
+
+
+def build_erspan(case: Case, out: Path) -> None:
+    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "mirrored.pcap"
+        lab.gw_policy("forward")
+        local_services(lab)
+        lab.tcp_listener("inet", CLOUD_V4, 8000, r"\x01\x00\x00\x04ack!")
+        settle_lab()
+        with cam_capture(lab, plain) as cap:
+            background(lab)
+            expect_out(
+                tcp_connect(lab, CLOUD_V4, 8000, 48004, r"\x01\x00\x00\x05hello"), "established"
+            )
+        wrap_frames(plain, out / case.files[0], ErspanWrap())
+    case.capture_note = describe_capture(cap, CAM_PORT) + WRAP_NOTE.format(
+        what="an ERSPAN or GRE device",
+        why='`ip link add ... type erspan` (and `type gre`, `type gretap`) answers "Unknown '
+        'device type"',
+        func="ErspanWrap",
+        how="each frame, whole, becomes the payload of an ERSPAN type II copy as a "
+        f"switch's SPAN session sends it: Ethernet {SPAN_SWITCH[0]} -> {SPAN_COLLECTOR[0]}, "
+        f"IPv4 {SPAN_SWITCH[1]} -> {SPAN_COLLECTOR[1]} (protocol 47, DF, TTL 64), GRE with "
+        "the sequence-number flag and protocol 0x88BE (sequence 0, 1, 2 ...), then the "
+        f"8-byte ERSPAN II header (version 1, VLAN 0, session {ERSPAN_SESSION})",
+        kept="Frame numbers and timestamps are unchanged, and each recorded frame is "
+        "carried whole, byte for byte, inside its ERSPAN copy.",
+    )
+
+
+MIDSTREAM_SERVER = """
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+print("READY", flush=True)
+conn, _ = s.accept()
+time.sleep(float(sys.argv[3]))  # the capture starts meanwhile, after the handshake
+conn.sendall(b"\\x17\\x03\\x03\\x00\\x05srvhi")
+conn.recv(100)
+conn.sendall(b"\\x17\\x03\\x03\\x00\\x03bye")
+time.sleep(0.2)
+conn.close()
+"""
+MIDSTREAM_CLIENT = """
+import socket, sys
+c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+c.bind((sys.argv[1], int(sys.argv[2])))
+c.settimeout(10)
+c.connect((sys.argv[3], int(sys.argv[4])))
+print("connected", flush=True)
+c.recv(100)
+c.sendall(b"\\x17\\x03\\x03\\x00\\x04camr")
+while c.recv(100):
+    pass
+c.close()
+print("closed", flush=True)
+"""
+MIDSTREAM_PORT = 54078
+MIDSTREAM_WAIT = 2.0
+
+
+def build_midstream(case: Case, out: Path) -> None:
+    from lab.netlab import wait_for_line
+
+    with fresh_lab() as lab:
+        lab.gw_policy("forward")
+        local_services(lab)
+        server = lab.popen(
+            "inet",
+            [sys.executable, "-c", MIDSTREAM_SERVER, CLOUD_V4, "443", str(MIDSTREAM_WAIT)],
+        )
+        wait_for_line(server, "stdout", "READY", timeout=10)
+        settle_lab()
+        client = lab.popen(
+            "cam1",
+            [
+                sys.executable,
+                "-c",
+                MIDSTREAM_CLIENT,
+                CAM1.v4,
+                str(MIDSTREAM_PORT),
+                CLOUD_V4,
+                "443",
+            ],
+        )
+        wait_for_line(client, "stdout", "connected", timeout=10)
+        with cam_capture(lab, out / case.files[0]) as cap:
+            wait_for_line(client, "stdout", "closed", timeout=15)
+    case.capture_note = describe_capture(cap, CAM_PORT) + (
+        f"\nThe connection cam1:{MIDSTREAM_PORT} -> 203.0.113.5:443 was opened (handshake "
+        "complete) *before* tcpdump started; the server waited "
+        f"{MIDSTREAM_WAIT} s after accepting, then spoke first. So the first frame of the "
+        "flow is the server's (203.0.113.5:443 -> cam1), and the capture holds no SYN. "
+        "Server and client are small Python socket scripts (`MIDSTREAM_SERVER`, "
+        "`MIDSTREAM_CLIENT` in make_pcaps.py) run in the `inet` and `cam1` namespaces.\n"
+    )
+
+
+# ======================================================================
 # classic pcap byte-level helpers
 
 PCAP_MAGICS = {0xA1B2C3D4: "us", 0xA1B23C4D: "ns"}
@@ -627,6 +988,22 @@ class Scope:
         ip = ipaddress.ip_address(addr)
         return ip.is_multicast or ip.is_link_local or ip.is_unspecified or addr == "255.255.255.255"
 
+    @staticmethod
+    def link_scoped(addr: str, igmp: bool) -> bool:
+        """Destinations no router forwards: limited broadcast, link-local, 224.0.0.0/24,
+        SSDP's 239.255.255.250, IPv6 multicast of scope <= 2, and every IGMP packet."""
+        ip = ipaddress.ip_address(addr)
+        if ip.is_link_local or addr == "255.255.255.255" or addr == "239.255.255.250":
+            return True
+        if ip.version == 6:
+            return ip.is_multicast and (ip.packed[1] & 0x0F) <= 2
+        return ip in ipaddress.ip_network("224.0.0.0/24") or (ip.is_multicast and igmp)
+
+    def foreign_on_link(self, src: str, dst: str, igmp: bool) -> bool:
+        """A sender outside the closed network talking to a link-scoped destination."""
+        outside = not self.inside(src) and not self.local_scope(src)
+        return outside and self.link_scoped(dst, igmp)
+
     def outbound(self, a: str, b: str) -> bool:
         """One end inside, the other a routable address outside."""
         for x, y in ((a, b), (b, a)):
@@ -638,6 +1015,18 @@ class Scope:
 def outer(row: dict[str, list[str]]) -> tuple[str, str, str] | None:
     """(src, dst, outer L4 protocol) of a frame, from its protocol stack."""
     protos = row["frame.protocols"][0].split(":") if row["frame.protocols"] else []
+    if "gre" in protos:
+        # a tunnel (a SPAN port's ERSPAN copy): the carried packet is the evidence
+        inner = protos.index("gre")
+        protos = protos[inner:]
+        depth = sum(1 for p in row["frame.protocols"][0].split(":")[:inner] if p == "ip")
+        if len(row["ip.src"]) > depth:
+            return (
+                row["ip.src"][depth],
+                row["ip.dst"][depth],
+                next((p for p in protos if p in L4), ""),
+            )
+        return None
     if row["ip.src"]:
         src, dst = row["ip.src"][0], row["ip.dst"][0]
     elif row["ipv6.src"]:
@@ -688,10 +1077,11 @@ class Flow:
     icmp_error: bool = False
     sni: str = ""
     http_host: str = ""
+    midstream: bool = False  # no handshake in the capture; data both ways
 
     def state(self) -> str:
         if self.proto == "tcp":
-            if self.synack:
+            if self.synack or self.midstream:
                 return "established"
             return "rejected" if self.reset or self.icmp_error else "attempted"
         if self.icmp_error:
@@ -699,6 +1089,20 @@ class Flow:
         if self.proto == "udp":
             return "two_way" if self.answered else "one_way"
         return "two_way" if self.answered else "attempted"
+
+
+def midstream_reply(
+    row: dict[str, list[str]], l4: str, sport: object, dport: object, scope: Scope, src: str
+) -> bool:
+    """A TCP packet without SYN from an outside server port to an inside ephemeral port."""
+    return (
+        l4 == "tcp"
+        and not flag(row, "tcp.flags.syn")
+        and not scope.inside(src)
+        and isinstance(sport, int)
+        and isinstance(dport, int)
+        and sport < 1024 <= dport
+    )
 
 
 def flow_key(src: str, dst: str, proto: str, sport: object, dport: object) -> tuple[object, ...]:
@@ -712,6 +1116,7 @@ def analyse(path: Path, closed: Iterable[str]) -> dict[str, object]:
     flows: dict[tuple[object, ...], Flow] = {}
     dns_queries: list[dict[str, object]] = []
     pending: dict[tuple[object, ...], dict[str, object]] = {}
+    foreign: dict[str, list[int]] = {}
 
     for row in rows:
         frame = int(row["frame.number"][0])
@@ -719,6 +1124,9 @@ def analyse(path: Path, closed: Iterable[str]) -> dict[str, object]:
         if o is None:
             continue
         src, dst, l4 = o
+        if scope.foreign_on_link(src, dst, "igmp" in row["frame.protocols"][0].split(":")):
+            foreign.setdefault(src, []).append(frame)
+            continue
         if l4 in ("icmp", "icmpv6") and icmp_error(row, l4):
             inner = inner_tuple(row)
             if inner:
@@ -745,6 +1153,11 @@ def analyse(path: Path, closed: Iterable[str]) -> dict[str, object]:
         rev = flow_key(dst, src, l4, dport, sport)
         if rev in flows:
             flow, from_dst = flows[rev], True
+        elif fwd not in flows and midstream_reply(row, l4, sport, dport, scope, src):
+            # The capture began inside an open connection and the server spoke
+            # first: as Zeek, the end on the server port is the responder.
+            flows[rev] = flow = Flow(dst, src, l4, sport, frame, midstream=True)
+            from_dst = True
         else:
             if fwd not in flows:
                 if not scope.inside(src):
@@ -774,12 +1187,15 @@ def analyse(path: Path, closed: Iterable[str]) -> dict[str, object]:
             entry["sni"] = f.sni
         if f.http_host:
             entry["http_host"] = f.http_host
+        if f.midstream:
+            entry["mid_stream"] = True
         outbound.append(entry)
     return {
         "outbound": outbound,
         "dns": dns_queries,
         "problems": ["truncated"] if truncated else [],
         "frames": len(rows),
+        "foreign": [{"address": a, "frames": f} for a, f in foreign.items()],
     }
 
 
@@ -820,9 +1236,11 @@ def derive_verdict(result: dict[str, object]) -> str:
     assert isinstance(outbound, list)
     if result["problems"]:
         return "inconclusive"
+    outbound = [f for f in outbound if "allowed_basis" not in f]
+    dns = [d for d in result["dns"] if not d.get("allowed")]  # type: ignore[attr-defined]
     if any(f["state"] in ("established", "two_way") for f in outbound):
         return "not_isolated"
-    if outbound or result["dns"]:
+    if outbound or dns:
         return "isolated_with_attempts"
     return "isolated"
 
@@ -853,7 +1271,9 @@ def write_expect(case: Case, out: Path, result: dict[str, object]) -> None:
         f"closed_network = {toml_value(list(CLOSED_NETWORK))}",
         f"problems = {toml_value(result['problems'])}",
     ]
-    for table in ("outbound", "dns"):
+    if case.policy:
+        lines.append(f"policy = {toml_value(POLICY_FILE)}")
+    for table in ("outbound", "dns", "foreign"):
         for entry in result[table]:  # type: ignore[attr-defined]
             lines += ["", f"[[{table}]]"]
             lines += [f"{k} = {toml_value(v)}" for k, v in entry.items()]
@@ -928,6 +1348,8 @@ def write_readme(case: Case, out: Path, result: dict[str, object]) -> None:
             f"{'in' if sorted_timestamps(out / name) else '**not** in'} timestamp order"
         )
     problems = ", ".join(result["problems"]) or "none"  # type: ignore[arg-type]
+    closed = " --closed-network ".join(CLOSED_NETWORK)
+    run_args = f"`--closed-network {closed}`{policy_note(case)}"
     text = f"""# {case.name}
 
 {case.description}
@@ -943,7 +1365,7 @@ def write_readme(case: Case, out: Path, result: dict[str, object]) -> None:
 
 ## What camaudit must yield
 
-Verdict **`{case.verdict}`** with `--closed-network {" --closed-network ".join(CLOSED_NETWORK)}`;
+Verdict **`{case.verdict}`** with {run_args};
 problems: {problems}.
 
 {case.why}
@@ -1051,6 +1473,12 @@ Notes:
   every forwarded packet**; tshark labels the second copy "TCP Retransmission"
   / "Dup ACK". Frame counts in expect.toml include both copies. The pcapng
   file is not in timestamp order (dumpcap writes each interface in batches).
+- `pppoe-session`, `qinq-three-tags`, `ppp-pcapng`, `mpls` and `erspan-span`:
+  this kernel cannot make PPP, VLAN, MPLS or GRE/ERSPAN devices, so the traffic
+  is recorded for real, untagged, and the encapsulation is added per frame
+  (tcprewrite for VLAN tags, `wrap_frames()` in make_pcaps.py for the rest),
+  keeping frame numbers and timestamps; each case's README says exactly how.
+- `mid-stream` starts after the TCP handshake: its first frame is the server's.
 - tcpdump 4.99 on `any` defaults to LINUX_SLL2 (capinfos: `linux-sll2`);
   `-y LINUX_SLL` gives v1.
 - Dropped SYNs: this kernel (>= 6.5) retransmits SYNs every 1 s for the first
@@ -1060,6 +1488,13 @@ Notes:
   seen `established`; UDP answered `two_way`, else `one_way`; ICMP echo
   answered `two_way`, else `attempted`. One flow per 5-tuple (ICMP: per echo
   identifier). DNS: every question on port 53, with rcode and answer addresses.
+- A case folder with `policy.toml` is run with `--policy` (expect.toml:
+  `policy = "policy.toml"`); an outbound flow the policy accepts carries
+  `allowed_basis` (`dns`: the device's own look-up of an allowed name answered
+  with that address, earlier in the capture) and an allowed look-up `allowed`.
+  `[[foreign]]` lists each host that sends from an address outside the closed
+  network to a link-scoped destination (IGMP, 224.0.0.0/24, 239.255.255.250,
+  broadcast, ff02::/16): a finding with every frame it sent, not a crossing.
 """
     (PCAPS / "README.md").write_text(text)
 
@@ -1314,6 +1749,343 @@ add(
 )
 
 
+# ----------------------------------------------------------------------
+# cases with a policy file, and a neighbour with a foreign address (issue 8)
+
+POLICY_FILE = "policy.toml"
+VENDOR_NAME = "updates.vendor.example"
+VENDOR_POLICY = f"""\
+# Allow the vendor's update service by name only. The name counts when the capture
+# shows the camera's own DNS look-up of it answered with the address it then talks
+# to; the HTTP Host header and TLS SNI are the camera's own words and do not count
+# (the rule does not set trust_client_names).
+schema_version = 1
+name = "vendor updates by name"
+closed_network = {toml_value(list(CLOSED_NETWORK))}
+
+[[allow]]
+name = "vendor updates"
+names = ["{VENDOR_NAME}"]
+reason = "firmware update checks (lab)"
+"""
+FOREIGN_V4 = "192.0.2.64"
+
+
+def http_post(host: str) -> str:
+    return (
+        rf"POST /api/upload HTTP/1.1\r\nHost: {host}\r\nUser-Agent: cam1\r\n"
+        r"Content-Type: application/octet-stream\r\nContent-Length: 8\r\n\r\nsnapshot"
+    )
+
+
+def policy_note(case: Case) -> str:
+    return f" and `--policy {POLICY_FILE}` (in this folder)" if case.policy else ""
+
+
+def _under(name: str, suffixes: Iterable[str]) -> bool:
+    name = name.lower().rstrip(".")
+    return any(name == s or name.endswith("." + s) for s in (x.lower() for x in suffixes))
+
+
+def dns_resolutions(path: Path) -> list[tuple[str, str, list[str], int]]:
+    """(client, name, answer addresses, response frame) for every NOERROR answer."""
+    fields = ["frame.number", "ip.dst", "ipv6.dst", "dns.qry.name", "dns.a", "dns.aaaa"]
+    argv = ["tshark", "-n", "-r", str(path), "-Y", "dns.flags.response==1 && dns.flags.rcode==0"]
+    argv += ["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=|"]
+    for f in fields:
+        argv += ["-e", f]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=True)
+    out = []
+    for line in proc.stdout.splitlines():
+        frame, v4, v6, name, a, aaaa = line.split("\t")
+        answers = [x for x in (a.split("|") + aaaa.split("|")) if x]
+        out.append(((v4 or v6).split("|")[0], name.split("|")[0], answers, int(frame)))
+    return out
+
+
+def _rule_fits(rule: dict[str, object], proto: str, port: object) -> bool:
+    ports = rule.get("ports") or []
+    return rule.get("proto") in (None, proto) and (not ports or port in ports)  # type: ignore[operator]
+
+
+def apply_policy(case: Case, path: Path, result: dict[str, object]) -> dict[str, object]:
+    """The oracle's reading of the case's name rules: a flow is allowed when the same
+    client's look-up of a listed name was answered with the flow's destination before
+    the flow's first frame (basis "dns"), or, in a rule with trust_client_names, when its
+    SNI/Host is under a listed name. A look-up of a listed name is allowed too."""
+    policy = tomllib.loads(case.policy)
+    rules = [*policy.get("allow", []), *policy.get("exception", [])]
+    resolved = dns_resolutions(path)
+    for flow in result["outbound"]:  # type: ignore[attr-defined]
+        for rule in rules:
+            if not _rule_fits(rule, flow["proto"], flow.get("dport")):
+                continue
+            seen = any(
+                client == flow["src"] and _under(name, rule["names"]) and flow["dst"] in answers
+                for client, name, answers, frame in resolved
+                if frame < flow["first_frame"]
+            )
+            claimed = [flow.get("sni", ""), flow.get("http_host", "")]
+            if seen:
+                flow["allowed_basis"] = "dns"
+            elif rule.get("trust_client_names") and any(
+                n and _under(n, rule["names"]) for n in claimed
+            ):
+                flow["allowed_basis"] = "sni/host (trusted by policy)"
+            if "allowed_basis" in flow:
+                break
+    for lookup in result["dns"]:  # type: ignore[attr-defined]
+        if any(_rule_fits(r, "udp", 53) and _under(lookup["name"], r["names"]) for r in rules):
+            lookup["allowed"] = True
+    return result
+
+
+def build_host_unresolved(case: Case, out: Path) -> None:
+    with fresh_lab() as lab:
+        lab.gw_policy("forward")
+        local_services(lab)
+        lab.tcp_listener("inet", CLOUD_V4, 80, HTTP_OK)
+        settle_lab()
+        with cam_capture(lab, out / case.files[0]) as cap:
+            background(lab)
+            expect_out(dns_query(lab, "Telemetry.Vendor.EXAMPLE"), "NXDOMAIN")
+            expect_out(tcp_connect(lab, CLOUD_V4, 80, 48081, http_post(VENDOR_NAME)), "established")
+        case.capture_note = describe_capture(cap, CAM_PORT)
+
+
+def build_host_resolved(case: Case, out: Path) -> None:
+    with fresh_lab() as lab:
+        lab.gw_policy("forward")
+        local_services(lab, {VENDOR_NAME: {"A": [INET_V4]}})
+        lab.tcp_listener("inet", INET_V4, 80, HTTP_OK)
+        settle_lab()
+        with cam_capture(lab, out / case.files[0]) as cap:
+            background(lab)
+            expect_out(dns_query(lab, "Updates.Vendor.Example"), "NOERROR")
+            expect_out(tcp_connect(lab, INET_V4, 80, 48082, http_post(VENDOR_NAME)), "established")
+        case.capture_note = describe_capture(cap, CAM_PORT)
+
+
+#: Run in cam2: what an mDNS responder does on start-up. Joining 224.0.0.251 makes the
+#: kernel send IGMPv3 membership reports (from the interface's first address), then one
+#: mDNS query goes out from port 5353; closing the socket leaves the group (more reports).
+MDNS_JOIN_AND_ASK = f"""
+import socket, time
+import dns.message
+src, group = "{FOREIGN_V4}", "224.0.0.251"
+query = dns.message.make_query("_rtsp._tcp.local", "PTR")
+query.id, query.flags = 0, 0
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src))
+sock.setsockopt(
+    socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(group) + socket.inet_aton(src)
+)
+sock.bind((src, 5353))
+time.sleep(1.2)
+sock.sendto(query.to_wire(), (group, 5353))
+time.sleep(0.3)
+sock.close()
+time.sleep(1.2)
+print("sent")
+"""
+
+
+def build_foreign_multicast(case: Case, out: Path) -> None:
+    with fresh_lab() as lab:
+        lab.gw_policy("drop")
+        local_services(lab)
+        # cam2 carries a foreign address first (so the kernel also picks it for IGMP),
+        # then its lab address; the default route goes back through the gateway.
+        cam2 = HOSTS["cam2"].v4
+        lab.ip("cam2", "-4", "addr", "flush", "dev", "eth0")
+        lab.ip("cam2", "addr", "add", f"{FOREIGN_V4}/24", "dev", "eth0")
+        lab.ip("cam2", "addr", "add", f"{cam2}/24", "dev", "eth0")
+        lab.ip("cam2", "route", "add", "default", "via", GW_INSIDE_V4)
+        settle_lab()
+        with cam_capture(lab, out / case.files[0]) as cap:
+            background(lab)
+            expect_out(lab.run("cam2", [sys.executable, "-c", MDNS_JOIN_AND_ASK]).strip(), "sent")
+            expect_out(
+                lab.agent("cam2", "multicast", "ssdp", "--src", FOREIGN_V4, "--sport", "41900"),
+                "sent",
+            )
+        case.capture_note = describe_capture(cap, CAM_PORT) + (
+            f"\nBefore the capture, cam2's IPv4 addresses were set to {FOREIGN_V4}/24 "
+            f"(first, so it is the interface's primary address) and {cam2}/24:\n\n```\n"
+            f"ip -n cam2-<suffix> -4 addr flush dev eth0\n"
+            f"ip -n cam2-<suffix> addr add {FOREIGN_V4}/24 dev eth0\n"
+            f"ip -n cam2-<suffix> addr add {cam2}/24 dev eth0\n"
+            f"ip -n cam2-<suffix> route add default via {GW_INSIDE_V4}\n```\n"
+            "\nThe mDNS step is `MDNS_JOIN_AND_ASK` in make_pcaps.py (a Python socket that "
+            "joins 224.0.0.251 on the foreign address, sends one query and leaves).\n"
+        )
+
+
+add(
+    Case(
+        "host-header-unresolved",
+        "cam1 POSTs to an outside address with `Host:` an allowed name it never resolved.",
+        "not_isolated",
+        ["host-header-unresolved.pcap"],
+        LOCAL + " cam1 asks the gateway's resolver for `Telemetry.Vendor.EXAMPLE` (mixed "
+        "case on the wire) and gets NXDOMAIN. It never looks up `updates.vendor.example`, "
+        "yet opens TCP 48081 -> 203.0.113.5:80 and sends `POST /api/upload HTTP/1.1` with "
+        "`Host: updates.vendor.example`; the lab server answers `HTTP/1.1 200 OK`. "
+        "Gateway: forward. The case's `policy.toml` allows `names = "
+        '["updates.vendor.example"]` (without `trust_client_names`).',
+        "The Host header is written by the camera and names whatever it likes; nothing in "
+        "the capture ties `updates.vendor.example` to 203.0.113.5 for this camera. The "
+        "allow rule therefore does not apply, and an established outbound HTTP session is "
+        "`not_isolated`. The NXDOMAIN look-up is an attempt; its evidence filter must "
+        "select the mixed-case question (Wireshark's `==` is case-sensitive).",
+        build_host_unresolved,
+        policy=VENDOR_POLICY,
+    ),
+    "tcpdump on p-cam1; gw forward; policy by name",
+)
+add(
+    Case(
+        "host-header-resolved",
+        "cam1 resolves an allowed name and POSTs to the address it was given.",
+        "isolated",
+        ["host-header-resolved.pcap"],
+        LOCAL + " cam1 asks the gateway's resolver for `Updates.Vendor.Example` A (mixed "
+        "case on the wire) and gets 198.51.100.10; it then opens TCP 48082 -> "
+        "198.51.100.10:80 and sends `POST /api/upload HTTP/1.1` with `Host: "
+        "updates.vendor.example`; the lab server answers `HTTP/1.1 200 OK`. Gateway: "
+        'forward. The case\'s `policy.toml` allows `names = ["updates.vendor.example"]`.',
+        "The camera's own look-up, answered before the connection, shows that "
+        "`updates.vendor.example` is 198.51.100.10: the policy's name rule accepts both "
+        "the look-up and the session (basis `dns`), so nothing crossed that the policy "
+        "does not allow: `isolated` under this policy (without it: `not_isolated`).",
+        build_host_resolved,
+        policy=VENDOR_POLICY,
+    ),
+    "tcpdump on p-cam1; gw forward; policy by name",
+)
+add(
+    Case(
+        "foreign-address-multicast",
+        "A neighbour with a foreign address sends IGMP, mDNS and SSDP on the segment.",
+        "isolated",
+        ["foreign-address-multicast.pcap"],
+        LOCAL + f" cam2 carries {FOREIGN_V4}/24 (a documentation address outside the "
+        "closed network, first on its interface) besides 10.66.0.22/24. It joins "
+        "224.0.0.251 (IGMPv3 membership reports to 224.0.0.22), sends one mDNS query "
+        f"{FOREIGN_V4}:5353 -> 224.0.0.251:5353 for `_rtsp._tcp.local` PTR and leaves the "
+        f"group (more reports), then sends an SSDP `M-SEARCH` {FOREIGN_V4}:41900 -> "
+        "239.255.255.250:1900. Nobody answers. The bridge floods all of it to cam1's port. "
+        "Gateway: drop.",
+        "Every packet from the foreign address goes to a link-scoped destination (IGMP, "
+        "224.0.0.0/24, SSDP's 239.255.255.250): no router forwarded it, so it is no "
+        "crossing and the verdict stays `isolated`. camaudit reports the host as its own "
+        "finding (`FOREIGN-ADDRESS-ON-SEGMENT`, listed as `[[foreign]]` in expect.toml "
+        "with every frame it sent).",
+        build_foreign_multicast,
+    ),
+    "tcpdump on p-cam1; cam2 with a second, foreign address",
+)
+add(
+    Case(
+        "pppoe-session",
+        "Established TCP to 203.0.113.5:8000 inside PPPoE session frames (EtherType 0x8864).",
+        "not_isolated",
+        ["pppoe-session.pcap"],
+        LOCAL + " Then cam1 TCP 48000 -> 203.0.113.5:8000 sends 9 bytes, the lab server "
+        "answers 8 and closes. Gateway: forward. The frames of that connection are then "
+        "carried in a PPPoE session; the local traffic stays plain Ethernet (see Capture).",
+        "The reader must look through PPPoE and PPP: the handshake inside was answered "
+        "from outside (`established`). A decoder that counts PPPoE frames as 'not IP' "
+        "sees only the local traffic and says `isolated`.",
+        build_pppoe,
+    ),
+    "tcpdump on p-cam1 + PPPoE session headers added per frame",
+)
+add(
+    Case(
+        "qinq-three-tags",
+        "SYN/SYN-ACK to 203.0.113.5:8000 behind three stacked 802.1Q tags (300/200/100).",
+        "not_isolated",
+        ["qinq-three-tags.pcap"],
+        LOCAL + " Then cam1 TCP 48001 -> 203.0.113.5:8000 connects (the server reads, "
+        "sends nothing, closes). Gateway: forward. Every frame then carries three 802.1Q "
+        "tags.",
+        "Any depth of VLAN tags must be looked through: the SYN-ACK from outside makes "
+        "the flow `established`.",
+        build_qinq3,
+    ),
+    "tcpdump on p-cam1 (untagged) + 3 x `tcprewrite --enet-vlan=add`",
+)
+add(
+    Case(
+        "ppp-pcapng",
+        "pcapng: interface 0 Ethernet (NVR port), interface 1 PPP carrying outside TCP.",
+        "not_isolated",
+        ["ppp-second-interface.pcapng"],
+        LOCAL + " Then cam1 TCP 48002 -> 203.0.113.5:8000 sends 9 bytes, the lab server "
+        "answers 8 and closes. Gateway: forward. Interface 0 (the NVR's port) sees only "
+        "the local traffic; the outside TCP is only on interface 1, the gateway's "
+        "outside leg written as PPP.",
+        "The PPP interface holds an established connection to the outside. A reader "
+        "that skips a link type because other interfaces are readable would say "
+        "`isolated`.",
+        build_ppp_pcapng,
+    ),
+    "tcpdump on p-nvr + tcpdump on gw eth1 (as PPP), merged by mergecap",
+)
+add(
+    Case(
+        "mpls",
+        "Established TCP to 203.0.113.5:8000 behind a two-label MPLS stack.",
+        "not_isolated",
+        ["mpls.pcap"],
+        LOCAL + " Then cam1 TCP 48003 -> 203.0.113.5:8000 sends 9 bytes, the lab server "
+        "answers 8 and closes. Gateway: forward. Every IP frame then carries an MPLS "
+        "label stack.",
+        "The reader must walk the label stack to the IP header: the handshake was "
+        "answered from outside (`established`).",
+        build_mpls,
+    ),
+    "tcpdump on p-cam1 + MPLS labels added per frame",
+)
+add(
+    Case(
+        "mid-stream",
+        "Capture begun inside an open TLS-port connection; the server's packet is first.",
+        "not_isolated",
+        ["mid-stream.pcap"],
+        f"cam1:{MIDSTREAM_PORT} connects to 203.0.113.5:443 before the capture starts; "
+        "once it runs, the server sends a record, cam1 answers, the server sends another "
+        "and closes. Gateway: forward.",
+        "Data crossed both ways: `not_isolated`. The first frame is the server's, but "
+        "the flow is cam1's outbound connection to port 443 (as Zeek decides without a "
+        "SYN: the service port is the responder), marked mid-stream; not an inbound "
+        f"flow to cam1's port {MIDSTREAM_PORT}.",
+        build_midstream,
+    ),
+    "connection opened, then tcpdump on p-cam1",
+)
+
+add(
+    Case(
+        "erspan-span",
+        "A SPAN port's ERSPAN II copies of cam1's traffic, incl. established TCP outside.",
+        "not_isolated",
+        ["erspan-span.pcap"],
+        LOCAL + " Then cam1 TCP 48004 -> 203.0.113.5:8000 sends 9 bytes, the lab server "
+        "answers 8 and closes. Gateway: forward. Every frame is then delivered as a "
+        "mirroring switch's ERSPAN type II copy to the collector 10.66.0.10 (see Capture).",
+        "The mirrored (inner) frames are the evidence: they hold an established connection "
+        "to the outside. The outer GRE packets (10.66.0.250 -> 10.66.0.10) are local. A "
+        "decoder that stops at the outer header sees one local GRE flow and says "
+        "`isolated`.",
+        build_erspan,
+    ),
+    "tcpdump on p-cam1 + each frame wrapped as ERSPAN type II",
+)
+
+
 # ======================================================================
 # main
 
@@ -1333,6 +2105,8 @@ def check_case(case: Case, out: Path) -> dict[str, object]:
         raise RuntimeError(f"{case.name}: outbound differs under the default closed set")
     if result["problems"] != case.problems:
         raise RuntimeError(f"{case.name}: problems {result['problems']} != {case.problems}")
+    if case.policy:
+        result = apply_policy(case, out / case.files[0], result)
     derived = derive_verdict(result)
     if derived != case.verdict:
         raise RuntimeError(f"{case.name}: tshark says {derived}, case wants {case.verdict}")
@@ -1351,6 +2125,8 @@ def build(name: str, done: set[str]) -> None:
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    if case.policy:
+        (out / POLICY_FILE).write_text(case.policy)
     case.build(case, out)
     built = [name]
     if case.build is build_sll:  # one run makes both SLL cases

@@ -48,3 +48,12 @@ def need_tool(name: str) -> str:
             pytest.fail(f"{name} is not installed; .ci/run must install it")
         pytest.skip(f"{name} is not installed")
     return found
+
+
+@pytest.fixture(autouse=True)
+def private_known_hosts(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CLI runs pin device certificates; keep them out of the user's own state directory."""
+    path = tmp_path_factory.mktemp("state") / "known_hosts"
+    monkeypatch.setenv("CAMAUDIT_KNOWN_HOSTS", str(path))

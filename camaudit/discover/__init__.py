@@ -2,8 +2,11 @@
 
 >>> inventory = discover(Target(networks=("10.66.0.0/24",), interface="eth0"))  # doctest: +SKIP
 
-Networks and interface are always explicit; public address space is refused unless
-``allow_public``. Methods run in threads (bounded), each within ``target.timeout`` for
+Networks are always explicit; public address space is refused unless ``allow_public``.
+Without an interface, the one that routes to the target is used when the target is
+directly connected (``Target.interface_note`` says which, or why none). The scanner's own
+address, seen while sweeping a network, is left out of the inventory and the methods that
+saw it say so. Methods run in threads (bounded), each within ``target.timeout`` for
 its replies, and the whole run within ``target.budget``: a method still running at the
 budget is reported ``timed_out``, one never started ``not_scheduled``.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import concurrent.futures as futures
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from camaudit.discover._common import check_interface, target_networks
 from camaudit.discover.interface import (
@@ -23,7 +27,8 @@ from camaudit.discover.interface import (
     Sighting,
     Target,
 )
-from camaudit.discover.inventory import mac_conflicts, merge
+from camaudit.discover.inventory import leave_out_scanner, mac_conflicts, merge
+from camaudit.discover.local import choose_interface, own_addresses, sweeps_a_network
 from camaudit.discover.registry import DEFAULT_METHODS, METHODS, create
 from camaudit.profiles import Profiles
 
@@ -61,13 +66,18 @@ def discover(
     interface, or a method name is unknown. Afterwards nothing raises: every method's
     outcome is an attempt. ``progress(method, done, total)`` is called as methods end.
     """
-    target_networks(target, allow_public)
+    networks = target_networks(target, allow_public)
     check_interface(target.interface)
+    if target.interface is None:
+        choice = choose_interface(networks)
+        target = replace(target, interface=choice.interface, interface_note=choice.reason)
     names = list(dict.fromkeys(methods if methods is not None else DEFAULT_METHODS))
     runners = [create(name, allow_public) for name in names]
     started_wall = time.time()
     started = time.monotonic()
     attempts = _run_all(target, runners, progress, max(1, max_workers))
+    if sweeps_a_network(networks):  # reading the host's addresses costs a scapy import
+        attempts = leave_out_scanner(attempts, networks, own_addresses())
     return Inventory(
         target=target,
         devices=merge(attempts, profiles),
@@ -120,13 +130,7 @@ def _timed_run(runner: DiscoveryMethod, target: Target, deadline: float) -> Meth
     """Run with what is left of the budget; a method started late gets less."""
     left = max(0.1, deadline - time.monotonic())
     if left < target.budget:
-        target = Target(
-            networks=target.networks,
-            interface=target.interface,
-            ports=target.ports,
-            timeout=min(target.timeout, left),
-            budget=left,
-        )
+        target = replace(target, timeout=min(target.timeout, left), budget=left)
     try:
         return runner.run(target)
     except Exception as error:  # a method broke its contract: still an attempt

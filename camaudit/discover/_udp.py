@@ -12,6 +12,8 @@ whatever the devices do.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import ipaddress
 import select
 import selectors
 import socket
@@ -33,6 +35,7 @@ from camaudit.discover._common import (
 from camaudit.discover.interface import DiscoveryMethod, MethodAttempt, Sighting, Target
 from camaudit.sanitize import clean_text
 
+OUTSIDE_TARGET = "outside_target"  # sighting fact: the sender is not in --target
 MAX_DATAGRAM = 65535
 MAX_REPLIES = 2048  # a device flooding replies cannot make us collect forever
 
@@ -192,6 +195,28 @@ def _collect(
     return tuple(replies), False
 
 
+def in_target(ip: str | None, target: Target) -> bool:
+    """True when ``ip`` lies in one of ``target``'s networks.
+
+    Multicast discovery is answered by whoever hears it, so a reply may come from an
+    address the user never named; such a device is reported, never probed.
+    """
+    if ip is None:
+        return False
+    try:
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return False
+    for text in target.networks:
+        try:
+            network = ipaddress.ip_network(text.strip(), strict=False)
+        except ValueError:
+            continue
+        if address.version == network.version and address in network:
+            return True
+    return False
+
+
 class UdpDiscovery(DiscoveryMethod):
     """A discovery protocol of one UDP request and parsed replies (SADP, DHIP, WS-Discovery).
 
@@ -255,7 +280,11 @@ class UdpDiscovery(DiscoveryMethod):
         )
         if result.sent == 0:
             return Outcome([], "error", "no probe could be sent: " + "; ".join(result.send_errors))
-        sightings = [s for s in map(self._parse_guarded, result.replies) if s is not None]
+        sightings = [
+            _mark_outside(s, target)
+            for s in map(self._parse_guarded, result.replies)
+            if s is not None
+        ]
         problems = list(result.send_errors)
         if result.capped:
             problems.insert(0, f"stopped after {MAX_REPLIES} replies (flood)")
@@ -285,3 +314,11 @@ class UdpDiscovery(DiscoveryMethod):
             raw_excerpt=excerpt(reply.payload),
             time=reply.time,
         )
+
+
+def _mark_outside(sighting: Sighting, target: Target) -> Sighting:
+    """``sighting`` with an ``outside_target`` fact when its sender is not in ``target``."""
+    if in_target(sighting.ip, target):
+        return sighting
+    note = (OUTSIDE_TARGET, f"reply from {sighting.ip}, outside --target; not probed")
+    return dataclasses.replace(sighting, facts=(*sighting.facts, note))

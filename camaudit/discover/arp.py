@@ -4,7 +4,10 @@ On the wire: one broadcast ARP who-has per target host (scapy ``srp``, Ethernet
 broadcast, out of ``target.interface`` only), then a bounded wait of ``target.timeout``.
 Every reply is a sighting with the replying MAC; several MACs answering for one address
 are all kept (``multi``), so an address conflict shows. Needs root (raw sockets) and an
-interface; loopback has no ARP. scapy is imported on first use (it costs about a second).
+interface: without one, the interface whose route reaches the target directly is used
+(:func:`~camaudit.discover.local.choose_interface`); a target behind a gateway is not on
+this link, so the sweep is not run and the attempt says why. Loopback has no ARP. scapy is
+imported on first use (it costs about a second).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from camaudit.discover._common import (
     target_networks,
 )
 from camaudit.discover.interface import DiscoveryMethod, MethodAttempt, Sighting, Target
+from camaudit.discover.local import choose_interface
 
 
 class ArpSweep(DiscoveryMethod):
@@ -37,17 +41,22 @@ class ArpSweep(DiscoveryMethod):
         return guarded_run(self.name, lambda: self._run(target))
 
     def _run(self, target: Target) -> Outcome:
-        hosts = target_hosts(target_networks(target, self.allow_public))
-        if target.interface is None:
-            return Outcome([], "error", "an ARP sweep needs an interface (--interface)")
-        if target.interface == "lo":
+        networks = target_networks(target, self.allow_public)
+        hosts = target_hosts(networks)
+        interface, note = target.interface, target.interface_note or None
+        if interface is None and note is None:
+            choice = choose_interface(networks)
+            interface, note = choice.interface, choice.reason
+        if interface is None:
+            return Outcome([], "not_scheduled", f"ARP sweep not run: {note}")
+        if interface == "lo":
             return Outcome([], "error", "loopback has no ARP; give the segment's interface")
         from scapy.layers.l2 import ARP, Ether
         from scapy.sendrecv import srp
 
         answered, _unanswered = srp(
             Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(pdst=list(hosts)),
-            iface=target.interface,
+            iface=interface,
             timeout=min(target.timeout, target.budget),
             retry=self.retry,
             multi=True,
@@ -71,4 +80,4 @@ class ArpSweep(DiscoveryMethod):
                 raw_excerpt=f"{ip} is-at {mac}",
                 time=float(getattr(reply, "time", time.time())),
             )
-        return Outcome(list(sightings.values()))
+        return Outcome(list(sightings.values()), error=note)

@@ -21,6 +21,8 @@ class Target:
     ports: tuple[int, ...] = ()  # service-scan ports; empty = the profiles' camera ports
     timeout: float = 3.0  # per probe / per method wait for replies, seconds
     budget: float = 120.0  # wall-clock bound for the whole run, seconds
+    # set by discover() when no interface was given: which one the route picked, or why none
+    interface_note: str = ""
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,16 @@ on the MAC of one IP, the device keeps the MAC of the most trusted method (ARP f
 and every sighting keeps its own, so :func:`mac_conflicts` shows the disagreement. A
 sighting without an IP is its own device, keyed by its MAC. Hosts a method gave up on
 (``timed_out_hosts``) are devices too, marked ``timed_out``.
+
+The scanning host is not a device of the segment: :func:`leave_out_scanner` drops its own
+addresses from what the methods saw while sweeping a network, and notes it on each of them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 
 from camaudit.discover.interface import InventoryDevice, MethodAttempt, Sighting
 from camaudit.profiles import Profiles, load_profiles
@@ -51,6 +55,39 @@ def open_ports(sightings: Iterable[Sighting]) -> tuple[str, ...]:
             number = words[0].partition("/")[0]
             ports.setdefault(short, (int(number) if number.isdigit() else 65536, short))
     return tuple(short for _, short in sorted(ports.values()))
+
+
+def leave_out_scanner(
+    attempts: Sequence[MethodAttempt],
+    networks: Sequence[ipaddress.IPv4Network],
+    own: Set[str],
+) -> tuple[MethodAttempt, ...]:
+    """``attempts`` without this host's own addresses, each attempt that saw one noting it.
+
+    Only addresses swept as part of a larger network are left out: a single address the
+    user named (a /32) or loopback was asked for and is kept.
+    """
+    swept = {
+        ip
+        for ip in own
+        if not ipaddress.IPv4Address(ip).is_loopback
+        and any(ipaddress.IPv4Address(ip) in n and n.prefixlen < 32 for n in networks)
+    }
+    return tuple(_without(attempt, swept) for attempt in attempts)
+
+
+def _without(attempt: MethodAttempt, own: Set[str]) -> MethodAttempt:
+    sighted = {s.ip for s in attempt.sightings if s.ip is not None and s.ip in own}
+    seen = sorted(sighted | (set(attempt.timed_out_hosts) & own), key=ipaddress.IPv4Address)
+    if not seen:
+        return attempt
+    note = f"left out {', '.join(seen)}: this scanner's own address"
+    return dataclasses.replace(
+        attempt,
+        sightings=tuple(s for s in attempt.sightings if s.ip not in own),
+        timed_out_hosts=tuple(h for h in attempt.timed_out_hosts if h not in own),
+        error=f"{attempt.error}; {note}" if attempt.error else note,
+    )
 
 
 def merge(

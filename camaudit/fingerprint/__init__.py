@@ -16,8 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from camaudit.discover.interface import Sighting
 from camaudit.errors import UsageError
+from camaudit.fingerprint._net import Deadline, certificate_sha256
 from camaudit.fingerprint.cve import match_cves
-from camaudit.fingerprint.findings import config_findings, parse_networks
+from camaudit.fingerprint.findings import config_findings
 from camaudit.fingerprint.interface import (
     Credentials,
     CveMatch,
@@ -27,9 +28,11 @@ from camaudit.fingerprint.interface import (
     ProbeAttempt,
     ProbeTarget,
 )
+from camaudit.fingerprint.known_hosts import KnownHosts
 from camaudit.fingerprint.match import identify
 from camaudit.fingerprint.registry import plan, run_probes
 from camaudit.fingerprint.signatures import load_signatures
+from camaudit.policy.load import load_policy
 from camaudit.profiles import load_profiles
 
 __all__ = [
@@ -37,9 +40,11 @@ __all__ = [
     "CveMatch",
     "Fingerprint",
     "Identity",
+    "KnownHosts",
     "Probe",
     "ProbeAttempt",
     "ProbeTarget",
+    "closed_network_scope",
     "fingerprint",
     "fingerprint_many",
     "total_bound",
@@ -62,6 +67,67 @@ def _check_host(host: str) -> str:
         ) from None
 
 
+def closed_network_scope(closed_network: Sequence[str]) -> tuple[tuple[str, ...], bool]:
+    """``(CIDRs, is_default)``: the given closed network, or verify's default when none is.
+
+    One term and one default for ``verify`` and ``fingerprint`` alike: the policy's
+    (:data:`camaudit.policy.DEFAULT_CLOSED_NETWORK`), so address checks never silently skip.
+    """
+    policy = load_policy(None, closed_network)
+    return policy.closed_network, policy.closed_network_is_default
+
+
+def _certificate_changed(address: str, port: int, pinned: str, seen: str | None, path: str) -> str:
+    now = f"now sha256:{seen}" if seen else "now no certificate could be read"
+    return (
+        f"TLS certificate of {address}:{port} differs from the one first seen "
+        f"(pinned sha256:{pinned} in {path}; {now}); credentials were not sent to this device"
+    )
+
+
+def _withhold_on_changed_pin(
+    address: str,
+    planned: Sequence[tuple[Probe, ProbeTarget]],
+    timeout: float,
+    known_hosts: KnownHosts,
+) -> list[str]:
+    """Warnings for pinned HTTPS ports that now show another certificate, checked by a bare
+    TLS handshake before any credential is sent (probes run concurrently, so the HTTPS
+    probe's own answer would come too late)."""
+    warnings: list[str] = []
+    for _probe, target in planned:
+        pinned = known_hosts.pinned(address, target.port) if target.tls else None
+        if pinned is None:
+            continue
+        try:
+            seen = certificate_sha256(address, target.port, Deadline(timeout))
+        except Exception:  # no answer where a pinned certificate was: not the same device
+            seen = None
+        if seen != pinned:
+            warnings.append(
+                _certificate_changed(address, target.port, pinned, seen, str(known_hosts.path))
+            )
+    return warnings
+
+
+def _pin_certificates(
+    address: str, attempts: Sequence[ProbeAttempt], known_hosts: KnownHosts
+) -> list[str]:
+    """Pin certificates seen for the first time; warnings for ones that changed."""
+    warnings: list[str] = []
+    for attempt in attempts:
+        seen = dict(attempt.facts).get("tls_sha256")
+        port = attempt.probe.rpartition(":")[2]
+        if not seen or not port.isdigit():
+            continue
+        earlier = known_hosts.remember(address, int(port), seen)
+        if earlier is not None:
+            warnings.append(
+                _certificate_changed(address, int(port), earlier, seen, str(known_hosts.path))
+            )
+    return warnings
+
+
 def fingerprint(
     host: str,
     ports: Mapping[str, int] | None = None,
@@ -69,29 +135,45 @@ def fingerprint(
     timeout: float = 5.0,
     closed_network: Sequence[str] = (),
     sightings: Sequence[Sighting] = (),
+    known_hosts: KnownHosts | None = None,
 ) -> Fingerprint:
     """Probe ``host`` and identify it.
 
     ``ports`` maps probe names (``http``, ``https``, ``rtsp``, ``onvif``) to ports; by
     default every probe runs on its usual port or the one the device announced in a
-    sighting. Raises :class:`UsageError` for a bad host, port or CIDR and
+    sighting of this address. ``closed_network`` defaults to verify's default (see
+    :func:`closed_network_scope`). With ``known_hosts``, HTTPS certificates are pinned on
+    first use, and a device whose pinned certificate changed gets no credentials.
+    Raises :class:`UsageError` for a bad host, port or CIDR and
     :class:`~camaudit.errors.ProfileError` for invalid profile data; device behaviour
     never raises.
     """
     address = _check_host(host)
-    parse_networks(closed_network)
+    networks, _default = closed_network_scope(closed_network)
     if timeout <= 0:
         raise UsageError(f"timeout must be positive, got {timeout!r}")
     signatures, profiles = load_signatures(), load_profiles()
-    mine = [s for s in sightings if s.ip in (None, address)]
-    attempts = run_probes(plan(address, ports, credentials, timeout, mine), total_bound(timeout))
+    # a sighting without an address cannot be tied to this host: it is nobody's evidence
+    mine = [s for s in sightings if s.ip == address]
+    planned = plan(address, ports, credentials, timeout, mine)
+    warnings: list[str] = []
+    if known_hosts is not None and credentials is not None:
+        warnings = _withhold_on_changed_pin(address, planned, timeout, known_hosts)
+        if warnings:
+            planned = plan(address, ports, None, timeout, mine)
+    attempts = run_probes(planned, total_bound(timeout))
+    if known_hosts is not None:
+        warnings += [
+            w for w in _pin_certificates(address, attempts, known_hosts) if w not in warnings
+        ]
     identity = identify(attempts, mine, signatures, profiles)
     return Fingerprint(
         host=address,
         attempts=attempts,
         identity=identity,
         cves=match_cves(identity, profiles, signatures),
-        config_findings=config_findings(attempts, closed_network),
+        config_findings=config_findings(attempts, networks),
+        warnings=tuple(warnings),
     )
 
 
@@ -104,21 +186,28 @@ def fingerprint_many(
     sightings: Sequence[Sighting] = (),
     threads: int = MAX_HOST_THREADS,
     on_done: Callable[[Fingerprint], None] | None = None,
+    known_hosts: KnownHosts | None = None,
 ) -> tuple[Fingerprint, ...]:
     """:func:`fingerprint` for several hosts, ``threads`` at a time, in the order given.
 
-    ``on_done`` is called once per host as it finishes (for a progress bar).
+    ``on_done`` is called once per host as it finishes (for a progress bar); certificates
+    first seen are saved to ``known_hosts`` at the end.
     """
     checked = [_check_host(h) for h in hosts]
-    parse_networks(closed_network)
+    closed_network_scope(closed_network)
     load_signatures()
     load_profiles()
 
     def one(host: str) -> Fingerprint:
-        result = fingerprint(host, ports, credentials, timeout, closed_network, sightings)
+        result = fingerprint(
+            host, ports, credentials, timeout, closed_network, sightings, known_hosts
+        )
         if on_done is not None:
             on_done(result)
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(checked) or 1))) as pool:
-        return tuple(pool.map(one, checked))
+        results = tuple(pool.map(one, checked))
+    if known_hosts is not None:
+        known_hosts.save()
+    return results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ssl
 import time
 
@@ -15,13 +16,55 @@ from camaudit.fingerprint._net import (
 from camaudit.fingerprint.interface import Credentials, ProbeAttempt
 from camaudit.sanitize import clean_text
 
-__all__ = ["FactList", "describe", "failed_attempt", "scrub", "status_of"]
+__all__ = ["FactList", "describe", "failed_attempt", "hide_secrets", "scrub", "status_of"]
+
+HIDDEN = "<hidden>"
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def secret_forms(credentials: Credentials | None) -> tuple[str, ...]:
+    """Every form of the password that a device could echo back: itself and the Basic token."""
+    if credentials is None or not credentials.password:
+        return ()
+    token = base64.b64encode(f"{credentials.username}:{credentials.password}".encode())
+    unpadded = token.decode("ascii").rstrip("=")
+    return tuple(sorted({credentials.password, unpadded}, key=len, reverse=True))
+
+
+def _hide_digest_responses(text: str) -> str:
+    """``response="<hex>"`` values (a digest answer is an offline-crackable password hash).
+
+    One pass with ``find`` over a lower-cased copy made once: linear in ``text``.
+    """
+    low, marker = text.lower(), "response="
+    out: list[str] = []
+    last = 0
+    found = low.find(marker)
+    while found >= 0:
+        start = found + len(marker)
+        start += 1 if text[start : start + 1] == '"' else 0
+        end = start
+        while end < len(text) and text[end] in _HEX:
+            end += 1
+        if end - start >= 32:
+            out += [text[last:start], HIDDEN]
+            last = end
+        found = low.find(marker, max(end, found + len(marker)))
+    out.append(text[last:])
+    return "".join(out)
+
+
+def hide_secrets(text: str, credentials: Credentials | None, extra: tuple[str, ...] = ()) -> str:
+    """``text`` without the password, its Basic token, digest responses or ``extra`` secrets."""
+    for secret in (*secret_forms(credentials), *extra):
+        if secret:
+            text = text.replace(secret, HIDDEN)
+    return _hide_digest_responses(text)
 
 
 def scrub(text: str, credentials: Credentials | None) -> str:
-    """``text`` with the user's password (if any) replaced, then sanitised to one line."""
-    if credentials is not None and credentials.password:
-        text = text.replace(credentials.password, "<hidden>")
+    """``text`` with the user's secrets (if any) replaced, then sanitised to one line."""
+    text = hide_secrets(text, credentials)
     return clean_text(" ".join(text.split()), limit=200)
 
 
@@ -74,15 +117,22 @@ class FactList:
     def __init__(self, credentials: Credentials | None = None) -> None:
         self._facts: list[tuple[str, str]] = []
         self._credentials = credentials
+        self._extra: list[str] = []
+
+    def hide(self, secret: str) -> None:
+        """Also hide ``secret`` (e.g. a digest response sent) from every later fact."""
+        if secret:
+            self._extra.append(secret)
 
     def add(self, key: str, value: object) -> None:
         """Record ``value`` (sanitised; empty values are dropped)."""
         if value is None:
             return
         text = value if isinstance(value, str | bytes) else str(value)
-        cleaned = clean_text(text).strip()
-        if self._credentials is not None and self._credentials.password:
-            cleaned = cleaned.replace(self._credentials.password, "<hidden>")
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", errors="backslashreplace")
+        # secrets hidden before cleaning: an escaped control inside one must not unhide it
+        cleaned = clean_text(hide_secrets(text, self._credentials, tuple(self._extra))).strip()
         if cleaned:
             self._facts.append((clean_text(key, 120), cleaned))
 

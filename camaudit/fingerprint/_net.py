@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import ipaddress
-import re
 import selectors
 import socket
 import ssl
@@ -31,6 +31,7 @@ __all__ = [
     "Reply",
     "ReplyTooLarge",
     "UnsafeXml",
+    "certificate_sha256",
     "exchange",
 ]
 
@@ -86,6 +87,7 @@ class Reply:
     body: bytes
     truncated: bool  # the byte cap was reached: the body is a prefix
     tls_subject: str | None = None
+    tls_sha256: str | None = None  # SHA-256 of the leaf certificate's DER, lower-case hex
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive)."""
@@ -126,6 +128,7 @@ class _Connection:
         self.sock: socket.socket = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setblocking(False)
         self.tls_subject: str | None = None
+        self.tls_sha256: str | None = None
         try:
             self._connect(str(address), port)
             if tls:
@@ -170,7 +173,9 @@ class _Connection:
                 self._wait(selectors.EVENT_READ)
             except ssl.SSLWantWriteError:
                 self._wait(selectors.EVENT_WRITE)
-        self.tls_subject = certificate_subject(wrapped.getpeercert(binary_form=True))
+        der = wrapped.getpeercert(binary_form=True)
+        self.tls_subject = certificate_subject(der)
+        self.tls_sha256 = hashlib.sha256(der).hexdigest() if der else None
 
     def send(self, data: bytes) -> None:
         view = memoryview(data)
@@ -201,23 +206,56 @@ class _Connection:
             self.sock.close()
 
 
+def certificate_sha256(host: str, port: int, deadline: Deadline) -> str | None:
+    """The SHA-256 of the leaf certificate ``host:port`` presents (a TLS handshake, nothing sent).
+
+    Raises like :func:`exchange` when nothing answers; used to check a pinned certificate
+    before any credential goes to the device.
+    """
+    connection = _Connection(host, port, deadline, tls=True)
+    try:
+        return connection.tls_sha256
+    finally:
+        connection.close()
+
+
 # invalid UTF-8 stays visible as \xNN text; clean_text later escapes the controls
 _DECODE = ("utf-8", "backslashreplace")
-_STATUS_LINE = re.compile(rb"^(HTTP|RTSP)/\d(\.\d)?\s+(\d{3})(?:\s+([^\r\n]*))?$")
+
+
+def _status_line(line: bytes, protocol: bytes) -> tuple[int, bytes] | None:
+    """``(status, reason)`` of ``PROTO/d[.d] NNN [reason]``; split, never a backtracking regex."""
+    parts = line.split(None, 2)
+    if len(parts) < 2:
+        return None
+    name, _, version = parts[0].partition(b"/")
+    digits = version.split(b".")
+    if (
+        name != protocol
+        or not 1 <= len(digits) <= 2
+        or not all(len(d) == 1 and d.isdigit() for d in digits)
+    ):
+        return None
+    if len(parts[1]) != 3 or not parts[1].isdigit():
+        return None
+    reason = parts[2] if len(parts) == 3 else b""
+    if b"\r" in reason or b"\n" in reason:
+        return None
+    return int(parts[1]), reason
 
 
 def _parse_head(head: bytes, protocol: bytes) -> tuple[int, str, tuple[tuple[str, str], ...]]:
     lines = head.split(b"\r\n") if b"\r\n" in head else head.split(b"\n")
-    match = _STATUS_LINE.match(lines[0].strip())
-    if match is None or match.group(1) != protocol:
+    parsed = _status_line(lines[0].strip(), protocol)
+    if parsed is None:
         raise NotAReply(f"not a {protocol.decode()} reply: {clean_text(lines[0], 80)!r}")
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
         if sep and name.strip():
             headers.append((name.strip().decode(*_DECODE), value.strip().decode(*_DECODE)))
-    reason = (match.group(4) or b"").decode(*_DECODE)
-    return int(match.group(3)), reason, tuple(headers)
+    status, reason = parsed
+    return status, reason.decode(*_DECODE), tuple(headers)
 
 
 def _dechunk(data: bytes) -> bytes:
@@ -282,7 +320,8 @@ def exchange(
         separator = b"\r\n\r\n" if b"\r\n\r\n" in buffer else b"\n\n"
         head, _, body = buffer.partition(separator)
         status, reason, headers = _parse_head(head, protocol)
-        reply = Reply(status, reason, headers, b"", False, connection.tls_subject)
+        peer = connection.tls_subject, connection.tls_sha256
+        reply = Reply(status, reason, headers, b"", False, *peer)
         length_text = reply.header("Content-Length")
         length = int(length_text) if length_text and length_text.strip().isdigit() else None
         chunked = "chunked" in (reply.header("Transfer-Encoding") or "").lower()
@@ -309,6 +348,6 @@ def exchange(
         truncated = truncated or (length is not None and length > max_bytes)
         if chunked:
             body = _dechunk(body)
-        return Reply(status, reason, headers, body, truncated, connection.tls_subject)
+        return Reply(status, reason, headers, body, truncated, *peer)
     finally:
         connection.close()

@@ -20,9 +20,15 @@ class Credentials:
 
     username: str
     password: str
+    # HTTP Basic hands the password itself to whoever answers (TLS here verifies nothing,
+    # cameras being self-signed): sent only when the user allows it (--allow-basic-auth)
+    allow_basic: bool = False
 
     def __repr__(self) -> str:  # never print the secret, not even by accident
-        return f"Credentials(username={self.username!r}, password=<hidden>)"
+        return (
+            f"Credentials(username={self.username!r}, password=<hidden>, "
+            f"allow_basic={self.allow_basic!r})"
+        )
 
     __str__ = __repr__
 
@@ -101,3 +107,4 @@ class Fingerprint:
     identity: Identity
     cves: tuple[CveMatch, ...]
     config_findings: tuple[str, ...] = ()  # e.g. "NTP points outside the closed network"
+    warnings: tuple[str, ...] = ()  # e.g. a TLS certificate that changed since first seen

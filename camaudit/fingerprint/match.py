@@ -1,8 +1,10 @@
 """Join every probe attempt and discovery sighting into one :class:`Identity`.
 
-Each fact that a signature, an OEM brand or an OUI family recognises casts a weighted
-vote for a maker (and maybe a relabel brand). Votes of one signature count once (the
-same banner on two ports is one fact); independent votes combine as ``1 - prod(1 - w)``.
+Each fact that a signature, an OEM brand, a maker's name or an OUI family recognises casts
+a weighted vote for a vendor family (and maybe a brand: the relabel, or for makers outside
+the tracked families, family ``other``, the maker itself: Axis, Bosch, Hanwha ...). Votes
+of one signature count once (the same banner on two ports is one fact); independent votes
+combine as ``1 - prod(1 - w)``.
 The maker with the highest score wins; every vote for another maker, and every
 disagreement about model, firmware or brand, is reported as a conflict, never dropped.
 All vendor knowledge comes from :mod:`camaudit.fingerprint.signatures` and the OUI table.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from camaudit.discover.interface import Sighting
 from camaudit.fingerprint.interface import Identity, ProbeAttempt
@@ -54,11 +57,12 @@ class Vote:
 
 
 def _scope_facts(source: str, scopes: str) -> Iterable[Evidence]:
+    # scopes are URIs: a space in a model or name is sent percent-encoded (AXIS%20M3046-V)
     for scope in scopes.split():
         if scope.lower().startswith(HARDWARE_SCOPE):
-            yield Evidence(source, "model", scope[len(HARDWARE_SCOPE) :])
+            yield Evidence(source, "model", clean_text(unquote(scope[len(HARDWARE_SCOPE) :])))
         elif scope.lower().startswith(NAME_SCOPE):
-            yield Evidence(source, "onvif_name", scope[len(NAME_SCOPE) :].replace("%20", " "))
+            yield Evidence(source, "onvif_name", clean_text(unquote(scope[len(NAME_SCOPE) :])))
 
 
 def collect_evidence(
@@ -125,6 +129,19 @@ def _votes(evidence: Sequence[Evidence], signatures: Signatures) -> list[Vote]:
                         f"a {oem.maker} relabel [oem{_tag(oem.verified)}; {oem.source}]",
                         fact.source,
                         oem.brand,
+                    )
+                )
+        for make in signatures.makes:
+            if fact.key in make.facts and make.named_in(fact.value):
+                votes.append(
+                    Vote(
+                        make.family,
+                        BRAND_WEIGHT_VERIFIED if make.verified else BRAND_WEIGHT_UNVERIFIED,
+                        f"make:{make.brand}",
+                        f"{fact.source}: {fact.key} {fact.value!r} names the maker {make.brand} "
+                        f"(family {make.family}) [make{_tag(make.verified)}; {make.source}]",
+                        fact.source,
+                        make.brand,
                     )
                 )
         if fact.key == "oui_vendor":

@@ -21,6 +21,7 @@ from camaudit.profiles import default_profiles_dir
 
 __all__ = [
     "Endpoint",
+    "Make",
     "OemBrand",
     "OuiFamily",
     "Signature",
@@ -33,6 +34,10 @@ __all__ = [
 
 FILE_NAME = "signatures.toml"
 MATCH_KINDS = ("exact", "prefix", "contains", "regex")
+#: Facts in which a device names its own maker. The OUI organisation is left out on purpose:
+#: a maker's name there also covers its phones, TVs and game consoles, so a make's MAC blocks
+#: are listed one by one in oui.toml and voted through ``[[oui_family]]``.
+MAKE_NAME_FACTS = ("manufacturer", "vendor", "title", "service", "onvif_name")
 PARSE_KINDS = ("status", "xml", "json", "keyvalue")
 
 
@@ -89,6 +94,27 @@ class OemBrand:
 
 
 @dataclass(frozen=True)
+class Make:
+    """A camera maker outside the tracked families, named by the device itself.
+
+    ``family`` is the vendor slug the identity gets (``other``); ``brand`` is the maker's
+    name as reported; ``names`` match whole words in the device's own ``facts``.
+    """
+
+    brand: str
+    family: str
+    names: tuple[str, ...]
+    verified: bool
+    source: str
+    facts: tuple[str, ...] = MAKE_NAME_FACTS
+
+    def named_in(self, text: str) -> bool:
+        """Whether ``text`` names this maker as a whole word (case-insensitive)."""
+        low = text.lower()
+        return any(re.search(rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])", low) for n in self.names)
+
+
+@dataclass(frozen=True)
 class OuiFamily:
     """An ``oui.toml`` vendor family and the maker (and relabel) it points at."""
 
@@ -134,6 +160,7 @@ class Signatures:
     vendors: tuple[str, ...]
     signatures: tuple[Signature, ...]
     oems: tuple[OemBrand, ...]
+    makes: tuple[Make, ...]
     oui_families: tuple[OuiFamily, ...]
     version_formats: tuple[VersionFormat, ...]
     endpoints: tuple[Endpoint, ...]
@@ -230,6 +257,14 @@ _OEM = {
     "verified": v.Field(v.boolean(), required=True),
     "source": v.Field(v.text(), required=True),
 }
+_MAKE = {
+    "brand": v.Field(v.text(), required=True),
+    "family": v.Field(_slug(), required=True),
+    "names": v.Field(_TEXTS, required=True),
+    "verified": v.Field(v.boolean(), required=True),
+    "source": v.Field(v.text(), required=True),
+    "facts": v.Field(_TEXTS, default=MAKE_NAME_FACTS),
+}
 _OUI_FAMILY = {
     "oui_vendor": v.Field(_slug(), required=True),
     "vendor": v.Field(_slug(), required=True),
@@ -262,7 +297,7 @@ _TOP = {
     "vendors": v.Field(v.list_of(_slug(), "vendor slugs", non_empty=True), required=True),
     **{
         name: v.Field(lambda value: value, default=[])
-        for name in ("signature", "oem", "oui_family", "version_format", "endpoint")
+        for name in ("signature", "oem", "make", "oui_family", "version_format", "endpoint")
     },
 }
 
@@ -326,15 +361,23 @@ def parse_signatures(path: Path) -> Signatures:
     vendors: tuple[str, ...] = top["vendors"]
     signatures = _entries(data, "signature", _SIGNATURE, "id", display, errors)
     oems = _entries(data, "oem", _OEM, "brand", display, errors)
+    makes = _entries(data, "make", _MAKE, "brand", display, errors)
     families = _entries(data, "oui_family", _OUI_FAMILY, "oui_vendor", display, errors)
     formats = _entries(data, "version_format", _VERSION_FORMAT, "id", display, errors)
     endpoints = _entries(data, "endpoint", _ENDPOINT, "id", display, errors)
     _check_vendors(signatures, ("vendor",), vendors, errors)
     _check_vendors(oems, ("maker",), vendors, errors)
+    _check_vendors(makes, ("family",), vendors, errors)
     _check_vendors(families, ("vendor",), vendors, errors)
     _check_vendors(formats, ("vendor",), vendors, errors)
     _check_vendors(endpoints, ("vendor",), vendors, errors)
-    for entries, key in ((signatures, "id"), (oems, "brand"), (formats, "id"), (endpoints, "id")):
+    for entries, key in (
+        (signatures, "id"),
+        (oems, "brand"),
+        (makes, "brand"),
+        (formats, "id"),
+        (endpoints, "id"),
+    ):
         _check_unique(entries, key, errors)
     for pattern_entry in formats:
         if "version" not in pattern_entry["pattern"].groupindex:
@@ -352,6 +395,7 @@ def parse_signatures(path: Path) -> Signatures:
         vendors=vendors,
         signatures=_build(signatures, Signature),
         oems=_build(oems, OemBrand),
+        makes=_build(makes, Make),
         oui_families=_build(families, OuiFamily),
         version_formats=_build(formats, VersionFormat),
         endpoints=_build(endpoints, Endpoint),

@@ -7,11 +7,14 @@ numbers and a Wireshark display filter that shows the packets behind it.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
 from camaudit.model import (
+    AllowBasis,
     Assessment,
     ClassifiedLookup,
     Direction,
@@ -30,7 +33,7 @@ from camaudit.policy.load import Policy, ServiceRule
 from camaudit.profiles import Profiles
 
 # Evidence problems that stop a capture from proving isolation (they never hide a leak).
-BLOCKING_PROBLEMS = ("truncated", "corrupt", "drops", "one_direction", "snaplen")
+BLOCKING_PROBLEMS = ("truncated", "corrupt", "drops", "one_direction", "snaplen", "undecoded")
 _CROSSING = (FlowCategory.ESTABLISHED, FlowCategory.TWO_WAY)
 _NO_ANSWER_RCODES = ("NXDOMAIN", "REFUSED", "SERVFAIL", "NOTIMP")
 _LOCAL_SUFFIXES = ("local", "home.arpa", "internal", "localhost", "invalid", "test")
@@ -86,19 +89,75 @@ class _Judge:
         return None, None
 
     def rule_for(
-        self, device: str, remote: str, port: int, proto: str, names: Iterable[str]
-    ) -> tuple[ServiceRule | None, bool]:
-        """The allow rule or live exception accepting this; and whether an expired one matched."""
+        self, device: str, remote: str, port: int, proto: str, names: FlowNames
+    ) -> tuple[ServiceRule | None, AllowBasis | None, bool]:
+        """The allow rule or live exception accepting this, on what basis; and whether an
+        expired one matched."""
         expired = False
         for kind, rules in (("allow", self.policy.allow), ("exception", self.policy.exceptions)):
             for rule in rules:
-                if not _rule_matches(rule, device, remote, port, proto, tuple(names)):
+                basis = _rule_matches(rule, device, remote, port, proto, names)
+                if basis is None:
                     continue
                 if kind == "exception" and rule.expires is not None and rule.expires < self.today:
                     expired = True
                     continue
-                return rule, expired
-        return None, expired
+                return rule, basis, expired
+        return None, None, expired
+
+
+@dataclass(frozen=True)
+class FlowNames:
+    """The names a flow goes by, kept apart by who chose them.
+
+    ``resolved``: names the device's own DNS look-up answered with the remote address
+    before the flow began. ``claimed``: TLS SNI and HTTP Host, which the device writes
+    itself and could set to anything.
+    """
+
+    resolved: tuple[str, ...] = ()
+    claimed: tuple[str, ...] = ()
+
+
+class _Resolutions:
+    """Which names each client's look-ups resolved to which address, and when."""
+
+    def __init__(self, lookups: Iterable[DnsLookup]) -> None:
+        self.seen: dict[tuple[str, str], list[tuple[float, str]]] = {}
+        for lookup in lookups:
+            if lookup.response is None or lookup.rcode != "NOERROR" or not lookup.name:
+                continue
+            for answer in lookup.answers:
+                address = _normal(answer)
+                if address is not None:
+                    key = (_normal(lookup.client) or lookup.client, address)
+                    self.seen.setdefault(key, []).append((lookup.response.time, lookup.name))
+
+    def names(self, device: str, remote: str, before: float) -> tuple[str, ...]:
+        """Names ``device`` had resolved to ``remote`` by time ``before``."""
+        key = (_normal(device) or device, _normal(remote) or remote)
+        found: list[str] = []
+        for when, name in sorted(self.seen.get(key, ())):
+            if when <= before and name not in found:
+                found.append(name)
+        return tuple(found)
+
+
+@lru_cache(maxsize=65536)
+def _normal(text: str) -> str | None:
+    """An address in one spelling (IPv4-mapped IPv6 as IPv4), or None for a non-address."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
+def _flow_names(flow: Flow, device: str, remote: str, resolutions: _Resolutions) -> FlowNames:
+    claimed = tuple(n for n in (flow.sni, flow.http_host) if n)
+    return FlowNames(resolutions.names(device, remote, flow.first.time), claimed)
 
 
 @lru_cache(maxsize=1024)
@@ -122,35 +181,47 @@ def _name_in(name: str, suffixes: Iterable[str]) -> bool:
 
 
 def _rule_matches(
-    rule: ServiceRule, device: str, remote: str, port: int, proto: str, names: tuple[str, ...]
-) -> bool:
+    rule: ServiceRule, device: str, remote: str, port: int, proto: str, names: FlowNames
+) -> AllowBasis | None:
     if rule.proto and rule.proto != proto:
-        return False
+        return None
     if rule.ports and port not in rule.ports:
-        return False
+        return None
     if rule.devices and not _in_any(device, rule.devices):
-        return False
-    host_ok = bool(rule.hosts) and _in_any(remote, rule.hosts)
-    name_ok = bool(rule.names) and any(_name_in(n, rule.names) for n in names)
-    return host_ok or name_ok or (not rule.hosts and not rule.names)
+        return None
+    if not rule.hosts and not rule.names:
+        return AllowBasis.ANY_REMOTE
+    if rule.hosts and _in_any(remote, rule.hosts):
+        return AllowBasis.ADDRESS
+    if rule.names and any(_name_in(n, rule.names) for n in names.resolved):
+        return AllowBasis.DNS
+    # SNI and Host are the device's own words: a rule must say it takes them.
+    if rule.trust_client_names and any(_name_in(n, rule.names) for n in names.claimed):
+        return AllowBasis.CLIENT_NAME
+    return None
 
 
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _address_term(ip: str) -> str:
+    """Match ``ip`` in a display filter. camaudit reads IPv4-mapped IPv6 (::ffff:a.b.c.d)
+    as IPv4, so an IPv4 flow may hold IPv6 packets: the filter must take both."""
+    if ":" in ip:
+        return f"ipv6.addr=={ip}"
+    return f"(ip.addr=={ip} || ipv6.addr==::ffff:{ip})"
+
+
 def flow_filter(flow: Flow) -> str:
     """Display filter that shows exactly the packets camaudit counted in ``flow``."""
-    ip = "ipv6" if ":" in flow.orig else "ip"
-    no_icmp = "!icmpv6" if ip == "ipv6" else "!icmp"
-    parts = [f"{ip}.addr=={flow.orig}", f"{ip}.addr=={flow.resp}"]
+    v6_only = ":" in flow.orig or ":" in flow.resp
+    parts = [_address_term(flow.orig), _address_term(flow.resp)]
     if flow.proto in ("tcp", "udp"):
-        parts += [
-            f"{flow.proto}.port=={flow.orig_port}",
-            f"{flow.proto}.port=={flow.resp_port}",
-            no_icmp,
-        ]
-        return " && ".join(parts)
+        # ICMP errors quote the flow's header (ports included) but are not its packets.
+        no_icmp = "!icmpv6" if v6_only else "!(icmp || icmpv6)"
+        parts += [f"{flow.proto}.port=={flow.orig_port}", f"{flow.proto}.port=={flow.resp_port}"]
+        return " && ".join([*parts, no_icmp])
     if flow.proto in ("icmp", "icmpv6"):
         types = (
             sorted({flow.orig_port, flow.resp_port})
@@ -158,11 +229,13 @@ def flow_filter(flow: Flow) -> str:
             else [flow.orig_port]
         )
         field = f"{flow.proto}.type"
-        parts.append(" || ".join(f"{field}=={t}" for t in types))
-        parts[-1] = f"({parts[-1]})"
+        parts.append("(" + " || ".join(f"{field}=={t}" for t in types) + ")")
         return " && ".join(parts)
     number = flow.proto.removeprefix("ip-")
-    parts.append(f"ipv6.nxt=={number}" if ip == "ipv6" else f"ip.proto=={number}")
+    if v6_only:
+        parts.append(f"ipv6.nxt=={number}")
+    else:
+        parts.append(f"(ip.proto=={number} || ipv6.nxt=={number})")
     return " && ".join(parts)
 
 
@@ -182,6 +255,10 @@ def flow_evidence(flow: Flow) -> tuple[Evidence, ...]:
     return tuple(items)
 
 
+# A name whose text reads the same in camaudit and Wireshark (no escapes, no odd bytes).
+_PLAIN_NAME = re.compile(r"[a-z0-9_*-]+(\.[a-z0-9_*-]+)*")
+
+
 def dns_evidence(lookup: DnsLookup) -> tuple[Evidence, ...]:
     """The query and its answer, by frame number and name."""
     by_capture: dict[str, list[int]] = {}
@@ -195,7 +272,10 @@ def dns_evidence(lookup: DnsLookup) -> tuple[Evidence, ...]:
         # "frame.number in {...}" changed its separator between Wireshark releases; this
         # form reads the same in all of them.
         numbers = " || ".join(f"frame.number=={f}" for f in sorted(frames))
-        filt = f"dns.qry.name=={_quote(lookup.name)} && ({numbers})"
+        filt = f"({numbers})"
+        if _PLAIN_NAME.fullmatch(lookup.name):
+            # camaudit lower-cases names; Wireshark's == is case-sensitive.
+            filt = f"lower(dns.qry.name)=={_quote(lookup.name)} && {filt}"
         items.append(Evidence(capture, tuple(sorted(frames)), filt, first_time[capture]))
     return tuple(items)
 
@@ -255,12 +335,17 @@ def assess(
 ) -> Assessment:
     """Judge the traffic against the policy; the verdict comes back in the result."""
     judge = _Judge(policy, profiles, today or date.today())
+    resolutions = _Resolutions(traffic.dns)
     outbound: list[OutboundFlow] = []
     findings: list[Finding] = []
     reasons_cross = _Tally()
     attempts = _Tally()
     transit = 0
+    foreign: dict[str, list[Flow]] = {}
     for flow in traffic.flows:
+        if _foreign_on_link(flow, judge):
+            foreign.setdefault(flow.orig, []).append(flow)
+            continue
         direction = judge.direction(flow)
         if direction == Direction.INTERNAL or flow.app == "icmp-error":
             continue
@@ -271,10 +356,11 @@ def assess(
         device, remote = (flow.orig, flow.resp) if out else (flow.resp, flow.orig)
         label, source = judge.label(flow, out)
         crossed = _crossed(flow, out, judge)
-        rule, expired = judge.rule_for(device, remote, flow.resp_port, flow.proto, flow.names)
+        names = _flow_names(flow, device, remote, resolutions)
+        rule, basis, expired = judge.rule_for(device, remote, flow.resp_port, flow.proto, names)
         allowed = f"{rule.name}: {rule.reason}" if rule else None
         outbound.append(
-            OutboundFlow(flow, direction, device, remote, crossed, label, source, allowed)
+            OutboundFlow(flow, direction, device, remote, crossed, label, source, allowed, basis)
         )
         evidence = flow_evidence(flow)
         if expired and rule is None:
@@ -304,7 +390,9 @@ def assess(
         lookup = item.lookup
         if not item.external:
             continue
-        rule, _expired = judge.rule_for(lookup.client, lookup.server, 53, "udp", (lookup.name,))
+        # The question is the look-up itself, so its name counts as a DNS name here.
+        asked = FlowNames(resolved=(lookup.name,))
+        rule, _basis, _expired = judge.rule_for(lookup.client, lookup.server, 53, "udp", asked)
         if rule is not None:
             continue
         answer = lookup.rcode or "no answer"
@@ -340,9 +428,21 @@ def assess(
             )
             attempts.add(text)
 
+    for address, flows in foreign.items():
+        findings.append(_foreign_finding(address, flows))
+
     devices = _devices(traffic, judge, profiles)
     blocking = _blocking(traffic, devices, policy)
     verdict, reasons = _verdict(reasons_cross, attempts, blocking)
+    accepted = sum(1 for o in outbound if o.allowed_by)
+    if accepted and verdict == Verdict.ISOLATED:
+        reasons = [f"nothing crossed but what the policy allows ({accepted} flow(s))"]
+    if foreign:
+        reasons.append(
+            "host(s) on the segment send link-local multicast/broadcast from an address "
+            f"outside the closed network: {', '.join(sorted(foreign, key=_sort_key))} "
+            "(not a crossing; see FOREIGN-ADDRESS-ON-SEGMENT)"
+        )
     if transit:
         reasons.append(
             f"{transit} flow(s) had neither end inside the closed network and were "
@@ -374,6 +474,61 @@ def _is_address(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@lru_cache(maxsize=4096)
+def link_scoped(ip: str, proto: str) -> bool:
+    """True when no router forwards a packet to ``ip``: it stays on the sender's link.
+
+    Limited broadcast, link-local unicast, IPv4 224.0.0.0/24 (Local Network Control
+    Block: mDNS, LLMNR, IGMPv3 reports; RFC 5771), IPv6 multicast of interface- or
+    link-local scope (ff01::/ff02::, any flags), every IGMP packet (sent with TTL 1 and
+    Router Alert to the group itself) and SSDP/WS-Discovery's 239.255.255.250 (RFC 2365
+    local scope, sent with TTL 1-4; not forwarded off-link in practice). Other multicast
+    groups may be routed, so traffic to them from outside stays a crossing.
+    """
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if addr.is_link_local:
+        return True
+    if isinstance(addr, ipaddress.IPv6Address):
+        return addr.is_multicast and (addr.packed[1] & 0x0F) <= 2
+    if int(addr) == 0xFFFF_FFFF or addr in _V4_LOCAL_CONTROL or str(addr) == _SSDP_GROUP:
+        return True
+    return addr.is_multicast and proto == "ip-2"
+
+
+_V4_LOCAL_CONTROL = ipaddress.ip_network("224.0.0.0/24")
+_SSDP_GROUP = "239.255.255.250"
+
+
+def _foreign_on_link(flow: Flow, judge: _Judge) -> bool:
+    """A host outside the closed network talking to a link-scoped group: it sits on the
+    segment (nothing routed that packet), so it is a misaddressed neighbour, not a leak."""
+    return not judge.inside(flow.orig) and link_scoped(flow.resp, flow.proto)
+
+
+def _foreign_finding(address: str, flows: list[Flow]) -> Finding:
+    macs = sorted({f.orig_mac for f in flows if f.orig_mac})
+    mac = f" (MAC {', '.join(macs)})" if macs else ""
+    targets = sorted({_target(f) for f in flows})
+    shown = ", ".join(targets[:6]) + (f" and {len(targets) - 6} more" if len(targets) > 6 else "")
+    packets = sum(f.orig_packets for f in flows)
+    text = (
+        f"{address}{mac} is on the segment with an address outside the closed network: "
+        f"{packets} packet(s) to link-scoped {shown}. No router forwarded them, so they "
+        "do not break isolation, but the host is set up for another network"
+    )
+    evidence = tuple(e for f in flows for e in flow_evidence(f))
+    return Finding("FOREIGN-ADDRESS-ON-SEGMENT", "medium", address, text, evidence)
+
+
+def _target(flow: Flow) -> str:
+    port = f":{flow.resp_port}" if flow.proto in ("tcp", "udp") else ""
+    proto = "igmp" if flow.proto == "ip-2" else flow.proto
+    return f"{flow.resp}{port}/{proto}"
 
 
 def _crossed(flow: Flow, out: bool, judge: _Judge) -> bool:

@@ -37,6 +37,8 @@ DEFAULT_CLOSED_NETWORK = (
 FAIL_ON = ("attempts", "leaks")
 SCHEMA_VERSION = 1
 _CACHE_LIMIT = 65536
+# A policy is a page of TOML (the example is 1.5 kB); anything near this is not one.
+MAX_POLICY_BYTES = 64 * 1024
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -50,6 +52,10 @@ class ServiceRule:
     remote address is in ``hosts`` (CIDRs) or one of its names equals or is a subdomain
     of one of ``names`` (any remote when both are empty). Only exceptions carry
     ``expires``: after that day the exception no longer applies (the evaluator checks).
+
+    A name counts only when the capture shows the device's own DNS look-up of it
+    answered with the remote address. TLS SNI and HTTP Host are written by the device
+    itself, so they match ``names`` only when ``trust_client_names`` is true.
     """
 
     name: str
@@ -60,6 +66,7 @@ class ServiceRule:
     names: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
     expires: dt.date | None = None
+    trust_client_names: bool = False
 
     def is_expired(self, today: dt.date | None = None) -> bool:
         """True when ``expires`` is set and ``today`` (default: the local date) is past it.
@@ -153,6 +160,7 @@ _RULE_SPEC = {
     "names": v.Field(v.list_of(v.domain(), "DNS names"), default=()),
     "devices": v.Field(_CIDRS, default=()),
     "expires": v.Field(v.date(), default=None),
+    "trust_client_names": v.Field(v.boolean(), default=False),
 }
 _ALLOW_SPEC = {key: value for key, value in _RULE_SPEC.items() if key != "expires"}
 _EXCEPTION_SPEC = {**_RULE_SPEC, "reason": v.Field(v.text(), required=True)}
@@ -203,6 +211,8 @@ def _rules(
         names.setdefault(values["name"], index)
         if not (values["hosts"] or values["names"] or values["ports"]):
             errors.append(f"{where}: expected at least one of hosts, names, ports")
+        if values["trust_client_names"] and not values["names"]:
+            errors.append(f"{where}: trust_client_names: needs names to trust")
         if values["ports"] and values["proto"] in ("icmp", "icmpv6"):
             errors.append(f"{where}: ports: not meaningful with proto {values['proto']!r}")
         if len(errors) == problems:
@@ -229,7 +239,7 @@ def load_policy(path: Path | None, closed_network_override: Sequence[str] = ()) 
         )
     display = str(path)
     errors: list[str] = []
-    data = v.read_toml(Path(path), display, errors)
+    data = v.read_toml(Path(path), display, errors, MAX_POLICY_BYTES)
     if data is None:
         raise PolicyError(display, errors)
     values = v.check_table(data, _POLICY_SPEC, display, errors) or {}

@@ -93,8 +93,10 @@ def _outbound(o: OutboundFlow) -> dict[str, Any]:
         "label": o.label,
         "label_source": o.label_source,
         "allowed_by": o.allowed_by,
+        "allowed_basis": o.allowed_basis.value if o.allowed_basis else None,
         "rejected_by": rejected,
         "reply_unseen": f.reply_unseen,
+        "mid_stream": f.mid_stream,
         "vlan": f.vlan,
         "device_mac": f.orig_mac if o.device == f.orig else f.resp_mac,
     }

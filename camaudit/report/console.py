@@ -35,7 +35,10 @@ def _t(value: object, style: str = "") -> Text:
 def _when(epoch: float | None) -> str:
     if epoch is None:
         return "-"
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    try:
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    except (OverflowError, ValueError, OSError):  # the capture's problems say why
+        return f"{epoch:g} (out of range)"
 
 
 FINDINGS_SHOWN = 25
@@ -115,7 +118,7 @@ def _outbound(report: Report) -> Table:
         arrow = "→" if row["direction"] == "outbound" else "←"
         state = row["state"] + (f" [{row['conn_state']}]")
         if row["allowed_by"]:
-            state += " (allowed)"
+            state += f" (allowed: {row['allowed_basis']})"
         port = f"{row['dport']}/{row['proto']}" if row["proto"] in ("tcp", "udp") else row["proto"]
         table.add_row(
             _t(row["device"]),
@@ -256,12 +259,22 @@ def render_inventory(report: Report, console: Console) -> None:
                 for c in d["identity"]["conflicts"]
             ]
         notes += [_t(f"{who}: {c}", "yellow") for c in d["config_findings"]]
+        notes += [_t(f"{who}: {w}", "red") for w in d.get("warnings", ())]
         if d["mac_conflicts"]:
             notes.append(
                 _t(f"{who}: several MACs answered: {', '.join(d['mac_conflicts'])}", "yellow")
             )
     if len(inv["devices"]) > ROWS_SHOWN:
         table.caption = f"{len(inv['devices']) - ROWS_SHOWN} more device(s) in the JSON report"
+    notes += [_t(o["finding"], "red") for o in inv.get("outside_target", ())]
+    scope = inv.get("closed_network")
+    if scope and scope["default"]:
+        notes.append(
+            _t(
+                "device settings checked against the default closed network "
+                f"({', '.join(scope['networks'])}); give --closed-network to name yours"
+            )
+        )
     console.print(table)
     for note in notes:
         console.print(note)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from camaudit import __version__
+from camaudit.discover._udp import OUTSIDE_TARGET, in_target
 from camaudit.discover.interface import Inventory, InventoryDevice, MethodAttempt, Sighting
 from camaudit.discover.inventory import mac_conflicts
 from camaudit.fingerprint.interface import Fingerprint, Identity, ProbeAttempt
@@ -75,7 +76,42 @@ def _identity(i: Identity) -> dict[str, Any]:
     }
 
 
-def _device(entry: InventoryEntry) -> dict[str, Any]:
+def _certificates(f: Fingerprint | None) -> list[dict[str, str]]:
+    seen = [(p.probe, dict(p.facts).get("tls_sha256")) for p in (f.attempts if f else ())]
+    return [{"probe": probe, "sha256": sha} for probe, sha in seen if sha]
+
+
+def _outside(entry: InventoryEntry) -> dict[str, Any]:
+    """A device that answered from outside ``--target``: the finding and what it claimed."""
+    d = entry.device
+    assert d is not None and entry.ip is not None
+    return {
+        "ip": entry.ip,
+        "finding": (
+            f"{entry.ip} answered discovery ({', '.join(d.methods)}) from outside --target; "
+            "it was not probed and no credentials were sent to it"
+        ),
+        "evidence": [
+            {
+                "method": s.method,
+                "sender": s.ip,
+                "claims": [[k, v] for k, v in s.facts if k != OUTSIDE_TARGET],
+            }
+            for s in d.sightings
+        ],
+    }
+
+
+def _is_outside(entry: InventoryEntry, inventory: Inventory | None) -> bool:
+    return (
+        inventory is not None
+        and entry.device is not None
+        and entry.ip is not None
+        and not in_target(entry.ip, inventory.target)
+    )
+
+
+def _device(entry: InventoryEntry, outside: bool = False) -> dict[str, Any]:
     d, f = entry.device, entry.fingerprint
     return {
         "ip": entry.ip,
@@ -101,6 +137,9 @@ def _device(entry: InventoryEntry) -> dict[str, Any]:
         ],
         "probes": [_probe(p) for p in f.attempts] if f else [],
         "config_findings": list(f.config_findings) if f else [],
+        "outside_target": outside,
+        "tls_certificates": _certificates(f),
+        "warnings": list(f.warnings) if f else [],
     }
 
 
@@ -124,9 +163,17 @@ def build_inventory_report(
     inventory: Inventory | None,
     fingerprints: Sequence[Fingerprint],
     generated: datetime | None = None,
+    closed_network: tuple[Sequence[str], bool] = ((), False),
 ) -> Report:
-    """The inventory report: every device with its evidence, identity and advisories."""
-    devices = [_device(e) for e in entries(inventory, fingerprints)]
+    """The inventory report: every device with its evidence, identity and advisories.
+
+    ``closed_network`` is ``(CIDRs, is_default)`` as the device settings were checked
+    (:func:`camaudit.fingerprint.closed_network_scope`); the report says when the
+    default applied. Devices that answered from outside the target are listed apart.
+    """
+    joined = entries(inventory, fingerprints)
+    outside = [e for e in joined if _is_outside(e, inventory)]
+    devices = [_device(e, _is_outside(e, inventory)) for e in joined]
     target = None
     if inventory is not None:
         t = inventory.target
@@ -153,7 +200,13 @@ def build_inventory_report(
                 "with_cves": sum(1 for d in devices if d["cves"]),
                 "with_kev": sum(1 for d in devices if any(c["kev_date_added"] for c in d["cves"])),
                 "timed_out": sum(1 for d in devices if d["timed_out"]),
+                "outside_target": len(outside),
             },
+            "closed_network": {
+                "networks": list(closed_network[0]),
+                "default": closed_network[1],
+            },
+            "outside_target": [_outside(e) for e in outside],
             "devices": devices,
         },
     }

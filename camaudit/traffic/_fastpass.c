@@ -74,6 +74,8 @@ typedef struct {
     long long folded;     /* frames decoded and folded here (not handed over) */
     long long summarised; /* packets counted per address pair once the table was full */
     int upto;             /* bench/stages.py only: 0 walk, 1 walk+decode, 2 everything */
+    long long bad_ts;     /* frames whose time is outside years 1-9999 (capfile.TS_RANGE) */
+    long long first_bad_ts;
 } Pass;
 
 /* ------------------------------------------------------------------ helpers */
@@ -277,14 +279,14 @@ static int frame_fast(Pass *s, const uint8_t *p, int64_t caplen, int64_t origlen
         smac = ((int64_t)be16(p + 6) << 32) | be32(p + 8);
         break;
     }
-    case 113: /* Linux SLL */
-        if (caplen < 17) return 1;
+    case 113: /* Linux SLL (a netlink device, ARPHRD 824, carries no IP: Python) */
+        if (caplen < 17 || be16(p + 2) == 824) return 1;
         et = be16(p + 14);
         l3 = 16;
         if (be16(p + 4) == 6) smac = ((int64_t)be16(p + 6) << 32) | be32(p + 8);
         break;
     case 276: /* Linux SLL2 */
-        if (caplen < 21) return 1;
+        if (caplen < 21 || be16(p + 8) == 824) return 1;
         et = be16(p);
         l3 = 20;
         if (p[11] == 6) smac = ((int64_t)be16(p + 12) << 32) | be32(p + 14);
@@ -416,8 +418,15 @@ static int frame_fast(Pass *s, const uint8_t *p, int64_t caplen, int64_t origlen
     return 0;
 }
 
+#define TS_MIN (-62135596800.0)
+#define TS_MAX 253402300799.0
+
 static int frame(Pass *s, const uint8_t *base, int64_t off, int64_t caplen, int64_t origlen,
                  double ts, int64_t seg, int64_t frameno, int linktype, int64_t *fast) {
+    if (!(ts >= TS_MIN && ts <= TS_MAX)) { /* NaN too */
+        if (!s->bad_ts) s->first_bad_ts = frameno;
+        s->bad_ts++;
+    }
     if (s->upto == 0) return 0; /* timing the record walk alone (bench) */
     int r = frame_fast(s, base + off, caplen, origlen, ts, (seg << 40) | frameno, linktype);
     if (r == 0) {
@@ -627,6 +636,14 @@ static PyObject *Pass_hosts(Pass *s, PyObject *Py_UNUSED(ignored)) {
     return out;
 }
 
+/* bad_timestamps() -> (frames with a time outside years 1-9999, the first one's number);
+ * counts from zero again after each call (one call per file) */
+static PyObject *Pass_bad_timestamps(Pass *s, PyObject *Py_UNUSED(ignored)) {
+    PyObject *r = Py_BuildValue("(LL)", s->bad_ts, s->bad_ts ? s->first_bad_ts : 0LL);
+    s->bad_ts = s->first_bad_ts = 0;
+    return r;
+}
+
 static PyObject *Pass_get_nflows(Pass *s, void *Py_UNUSED(c)) { return PyLong_FromSsize_t(s->nflows); }
 static PyObject *Pass_get_folded(Pass *s, void *Py_UNUSED(c)) { return PyLong_FromLongLong(s->folded); }
 static PyObject *Pass_get_summarised(Pass *s, void *Py_UNUSED(c)) { return PyLong_FromLongLong(s->summarised); }
@@ -666,6 +683,7 @@ static PyMethodDef Pass_methods[] = {
     {"take", (PyCFunction)Pass_take, METH_NOARGS, "The frames handed over since the last call."},
     {"flows", (PyCFunction)Pass_flows, METH_NOARGS, "Every flow's aggregate; empties the table."},
     {"hosts", (PyCFunction)Pass_hosts, METH_NOARGS, "Each source address's earliest MAC."},
+    {"bad_timestamps", (PyCFunction)Pass_bad_timestamps, METH_NOARGS, "Frames with an impossible time."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -4,7 +4,9 @@ DNS goes through dnspython; the TLS ClientHello's server name, an HTTP request's
 Host header and NTP's mode are read by the few bounds-checked lines each needs
 (scapy's layers cost about a second to import, most of a small capture's run).
 A malformed or hostile payload yields ``None``, never an exception, and every
-string that leaves here is sanitised.
+string that leaves here is sanitised. These readers need no optional package, so a
+broken installation cannot make them read as "no server name" (dnspython errors other
+than parse errors are not caught either).
 """
 
 from __future__ import annotations

@@ -36,17 +36,25 @@ if TYPE_CHECKING:
 Sink = Callable[["RawBatch"], None]  # takes the frames the compiled pass handed over
 
 CHUNK = 4 << 20  # larger chunks were not faster and kept more memory (bench/)
-MAX_RECORD = 1 << 20
-HAND_OVER_FRAMES = 8192  # larger "packets" mean a corrupt file, not a jumbo frame
+MAX_RECORD = 1 << 20  # larger "packets" mean a corrupt file, not a jumbo frame
+HAND_OVER_FRAMES = 8192
+# Timestamps a calendar can show (years 1-9999, as Python's datetime); beyond them a
+# clock or an if_tsresol/if_tsoffset is wrong, which the reader must be told. The
+# compiled pass counts them (_fastpass.c holds the same two numbers).
+TS_RANGE = (-62135596800.0, 253402300799.0)
 
 LINKTYPE_NAMES = {
     0: "NULL",
     1: "ETHERNET",
+    9: "PPP",
     12: "RAW",
     14: "RAW",
+    50: "PPP_HDLC",
     101: "RAW",
+    104: "C_HDLC",
     108: "LOOP",
     113: "LINUX_SLL",
+    204: "PPP_WITH_DIR",
     228: "IPV4",
     229: "IPV6",
     276: "LINUX_SLL2",
@@ -147,6 +155,8 @@ class _Stats:
     drops: int = 0
     isb_drops: dict[int, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    bad_ts: int = 0
+    first_bad_ts_frame: int = 0
 
 
 class CaptureFile:
@@ -248,10 +258,17 @@ class CaptureFile:
         (see ``flows.py``).
         """
         self._tick = tick
-        if self.format == "pcap":
-            self._pcap_walk(fp, seg, sink, limit)
-        else:
-            self._pcapng_walk(fp, seg, sink, limit)
+        fp.bad_timestamps()  # counts per file
+        try:
+            if self.format == "pcap":
+                self._pcap_walk(fp, seg, sink, limit)
+            else:
+                self._pcapng_walk(fp, seg, sink, limit)
+        finally:
+            bad, first = fp.bad_timestamps()
+            self._stats.bad_ts += bad
+            if bad and not self._stats.first_bad_ts_frame:
+                self._stats.first_bad_ts_frame = first
 
     def _problem(self, code: str, message: str, count: int = 1) -> None:
         self._stats.problems.append(Problem(code, message, self.display, count))
@@ -329,6 +346,17 @@ class CaptureFile:
             problems.append(
                 Problem(
                     "drops", f"the capture reports {drops} dropped packet(s)", self.display, drops
+                )
+            )
+        if stats.bad_ts:
+            problems.append(
+                Problem(
+                    "timestamp",
+                    f"{stats.bad_ts} packet(s) carry a timestamp outside the years 1-9999 "
+                    f"(first: frame {stats.first_bad_ts_frame}); the capture's clock or "
+                    "timestamp resolution is wrong",
+                    self.display,
+                    stats.bad_ts,
                 )
             )
         return CaptureInput(
@@ -427,8 +455,10 @@ def walk_pcap_range(
                 left -= len(data)
                 yield data
 
+        fp.bad_timestamps()
         carry = walk.chunks(chunks(), sink)
-    stats.exact = not carry and not walk.done and not stats.problems
+    bad, _first = fp.bad_timestamps()  # its message needs whole-file frame numbers
+    stats.exact = not carry and not walk.done and not stats.problems and not bad
     return stats
 
 

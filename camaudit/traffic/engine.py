@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,7 +107,8 @@ class _Run:
         self.slow = SlowPath()
         self.dns = DnsLog()
         self.macs: dict[str, tuple[int, str]] = {}  # address -> (ord of earliest frame, MAC)
-        self.status_counts = [0] * 8
+        self.status_counts: dict[int, int] = {}  # decode's status -> frames (0: OK)
+        self.unread: dict[str, _Unread] = {}  # per capture: frames no statement covers
         self.dns_undecodable = 0
         self.dns_cut = 0  # DNS packets the snapshot length cut too short to decode
         self.ip_packets = 0
@@ -115,27 +116,35 @@ class _Run:
         # Under --jobs a part keeps its DNS packets to be folded in file order at the end.
         self.dns_events: list[DnsEvent] | None = [] if collect_dns else None
 
-    def feed(self, batch: RawBatch) -> None:
-        """Decode and fold the frames the compiled pass handed over."""
+    def feed(self, batch: RawBatch, depth: int = 0) -> None:
+        """Decode and fold the frames the compiled pass handed over (and what they tunnel)."""
         import numpy as np
 
         from camaudit.traffic import decode as d
 
         cols, raw = d.decode(batch)
         self.slow.finish(batch, cols, raw)
-        counts = [int(c) for c in np.bincount(cols.status, minlength=8)]
+        if depth >= _MAX_TUNNELS:  # a tunnel in a tunnel ... past any real network
+            cols.status[cols.status == d.OK] = d.NOT_UNDERSTOOD
+        counts = np.bincount(cols.status, minlength=d.STATUSES).tolist()
         for status, count in enumerate(counts):
-            self.status_counts[status] += count
-        self.ip_packets += counts[d.OK]
-        self.other_packets += counts[d.NOT_IP]
+            if count:
+                self.status_counts[status] = self.status_counts.get(status, 0) + count
+        if depth == 0:  # a tunnelled packet is counted once, as its outer frame
+            self.ip_packets += counts[d.OK]
+            self.other_packets += counts[d.NOT_IP]
+        self._unread(batch, cols)
         self._hosts(batch, cols)
         self._arp(batch, cols)
         self._dns(batch, cols)
         self.flows.add(batch, cols)
+        inner = d.tunnel_payloads(batch, cols)
+        if inner is not None:
+            self.feed(inner, depth + 1)
 
     def fast(self, count: int) -> None:
         """``count`` frames the compiled pass decoded and folded itself."""
-        self.status_counts[0] += count
+        self.status_counts[0] = self.status_counts.get(0, 0) + count
         self.ip_packets += count
 
     def note_mac(self, addr: str, mac: str, order: int) -> None:
@@ -143,6 +152,23 @@ class _Run:
         seen = self.macs.get(addr)
         if seen is None or order < seen[0]:
             self.macs[addr] = (order, mac)
+
+    def _unread(self, batch: RawBatch, cols: d.Columns) -> None:
+        import numpy as np
+
+        from camaudit.traffic import decode as d
+
+        rows = np.nonzero(np.isin(cols.status, d.UNREAD))[0]
+        if not len(rows):
+            return
+        unread = self.unread.setdefault(batch.capture, _Unread())
+        for status in d.UNREAD:
+            unread.counts[status] = unread.counts.get(status, 0) + int(
+                np.count_nonzero(cols.status[rows] == status)
+            )
+        # Tunnelled packets come after their batch: keep the lowest numbers, whatever the order.
+        first = unread.frames | set(batch.frame[rows[:_FIRST_FRAMES]].tolist())
+        unread.frames = set(sorted(first)[:_FIRST_FRAMES])
 
     def _hosts(self, batch: RawBatch, cols: d.Columns) -> None:
         import numpy as np
@@ -238,6 +264,45 @@ class _Run:
         )
 
 
+_MAX_TUNNELS = 8
+_FIRST_FRAMES = 10
+
+
+@dataclass
+class _Unread:
+    """Frames of one capture that the decoder could not read, by reason."""
+
+    counts: dict[int, int] = field(default_factory=dict)
+    frames: set[int] = field(default_factory=set)
+
+    def problem(self, capture: str) -> Problem:
+        from camaudit.traffic import decode as d
+
+        reasons = {
+            d.UNKNOWN_LINK: "on an unknown link type",
+            d.NOT_UNDERSTOOD: "with a protocol not understood",
+            d.MALFORMED: "with malformed headers",
+        }
+        total = sum(self.counts.values())
+        why = ", ".join(f"{n} {reasons[s]}" for s, n in self.counts.items() if n)
+        first = sorted(self.frames)[:_FIRST_FRAMES]
+        shown = ", ".join(str(f) for f in first)
+        more = ", ..." if total > len(first) else ""
+        return Problem(
+            "undecoded",
+            f"{total} frame(s) could not be decoded ({why}), so no statement covers them; "
+            f"frame(s) {shown}{more}",
+            capture,
+            total,
+        )
+
+    def merge(self, other: _Unread) -> None:
+        """Fold in the same capture's count from another part (``--jobs``)."""
+        for status, count in other.counts.items():
+            self.counts[status] = self.counts.get(status, 0) + count
+        self.frames = set(sorted(self.frames | other.frames)[:_FIRST_FRAMES])
+
+
 @lru_cache(maxsize=65536)
 def _mac_text(mac: int) -> str:
     return ":".join(f"{(mac >> shift) & 0xFF:02x}" for shift in range(40, -8, -8))
@@ -253,7 +318,7 @@ def file_problems(
         names = ", ".join(linktype_name(k) for k in sorted(unknown))
         raise InputError(
             f"{info.path}: link type {names} is not supported "
-            "(supported: Ethernet, 802.1Q, Linux SLL/SLL2, raw IP, BSD loopback)"
+            "(supported: Ethernet, Linux SLL/SLL2, PPP, Cisco HDLC, raw IP, BSD loopback)"
         )
     for kind, count in sorted(unknown.items()):
         problems.append(
@@ -317,9 +382,9 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _status_problems(counts: list[int], short: int, malformed: int) -> list[Problem]:
+def _status_problems(counts: dict[int, int], short: int) -> list[Problem]:
     problems = []
-    if counts[short]:
+    if counts.get(short):
         problems.append(
             Problem(
                 "snaplen",
@@ -329,15 +394,6 @@ def _status_problems(counts: list[int], short: int, malformed: int) -> list[Prob
                 counts[short],
             )
         )
-    if counts[malformed]:
-        problems.append(
-            Problem(
-                "malformed",
-                f"{counts[malformed]} packet(s) have malformed IP or TCP headers",
-                None,
-                counts[malformed],
-            )
-        )
     return problems
 
 
@@ -345,10 +401,11 @@ def summarise(
     run: _Run, inputs: list[CaptureInput], problems: list[Problem], segments: Segments
 ) -> TrafficSummary:
     counts = run.status_counts
-    if any(counts[1:]):  # only the Python decoder gives a frame another status
+    if any(n for status, n in counts.items() if status):  # only Python decodes these
         from camaudit.traffic import decode as d
 
-        problems.extend(_status_problems(counts, d.SHORT, d.MALFORMED))
+        problems.extend(_status_problems(counts, d.SHORT))
+    problems.extend(run.unread[capture].problem(capture) for capture in sorted(run.unread))
     if run.slow.orphan_fragments:
         problems.append(
             Problem(
@@ -446,6 +503,7 @@ def _flow(record: FlowRecord, errors: list[IcmpError], run: _Run) -> Flow:
         payload_orig=record.payload_orig,
         payload_resp=record.payload_resp,
         reply_unseen=record.reply_unseen,
+        mid_stream=record.mid_stream,
     )
 
 

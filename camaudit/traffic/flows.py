@@ -147,6 +147,7 @@ class FlowRecord:
     payload_resp: bytes
     reply_unseen: bool
     is_icmp_error: bool
+    mid_stream: bool
 
 
 Segments = Sequence[tuple[str, int]]  # per segment: capture name, frame number of its frame 0
@@ -317,18 +318,48 @@ def frame_ref(segments: Segments, time: float, order: int) -> FrameRef:
 
 
 def _origin(acc: FlowAcc, proto: int) -> int:
-    """Which end started the flow: the bare-SYN sender, else the SYN-ACK's peer, else the first."""
+    """Which end started the flow: the bare-SYN sender, else the SYN-ACK's peer, else the first.
+
+    A TCP flow whose handshake the capture does not hold (it started inside an
+    open connection) is turned round as Zeek does when its first packet carries
+    no SYN (``TCPAnalyzer::WantConnection``): the end on the likelier server
+    port is the responder.
+    """
     if acc.syn is not None:
         return acc.syn[2]
     if acc.synack is not None:
         return 1 - acc.synack[2]
     first = acc.first[2]
-    if proto == UDP:
-        ports = (acc.key[3], acc.key[6])
-        # A reply seen before its request (capture started late): the server port is low.
-        if ports[first] < 1024 <= ports[1 - first]:
-            return 1 - first
+    ports = (acc.key[3], acc.key[6])
+    if proto == TCP:
+        return 1 - first if _server_side_first(ports[first], ports[1 - first]) else first
+    # UDP: a reply seen before its request (capture started late): the server port is low.
+    if proto == UDP and ports[first] < 1024 <= ports[1 - first]:
+        return 1 - first
     return first
+
+
+#: Linux (and so camera) ephemeral ports start here (net.ipv4.ip_local_port_range);
+#: IANA's dynamic range starts higher, at 49152. Ports below are services'.
+EPHEMERAL_FROM = 32768
+
+
+def _server_side_first(src: int, dst: int) -> bool:
+    """Did a mid-stream TCP flow's first packet come from the server's port?
+
+    Zeek flips when the source port is a likely server port and the destination
+    is not; when both are, only if the source port is the lower. Zeek's
+    ``likely_server_ports`` is the ports its analysers register; without that
+    table, a port below :data:`EPHEMERAL_FROM` is a likely server port, a
+    well-known one (below 1024) likelier than a registered one.
+    """
+    if src >= EPHEMERAL_FROM:
+        return False
+    if dst >= EPHEMERAL_FROM:
+        return True
+    if (src < 1024) != (dst < 1024):
+        return src < 1024
+    return src < dst
 
 
 def _tcp_state(o: int, r: int, o_pk: int, r_pk: int) -> tuple[str, FlowCategory, bool]:
@@ -364,7 +395,9 @@ def _tcp_state(o: int, r: int, o_pk: int, r_pk: int) -> tuple[str, FlowCategory,
         return state, FlowCategory.ESTABLISHED, False
     if r_pk and o_pk:
         return "OTH", FlowCategory.ESTABLISHED, False
-    if o & (ACK | DATA) and not o & RST:
+    if (o | r) & (ACK | DATA) and not (o | r) & RST:
+        # Mid-stream, one side only: acknowledgements or data show a connection the
+        # capture holds the other half of (or none of the handshake of).
         return "OTH", FlowCategory.ESTABLISHED, True
     return "OTH", FlowCategory.ATTEMPTED, False
 
@@ -417,4 +450,5 @@ def _finish(acc: FlowAcc, segments: Segments) -> FlowRecord:
         payload_resp=acc.payload(r),
         reply_unseen=unseen,
         is_icmp_error=is_error,
+        mid_stream=proto_num == TCP and acc.syn is None and acc.synack is None,
     )

@@ -153,8 +153,10 @@ def work(part: Part) -> PartResult:
     hand_over()
     run.fast(fp.folded - folded)
     run.close()
-    if run.slow.orphan_fragments:
-        stats.exact = False  # the first fragment may be in the range before
+    if run.slow.orphan_fragments or run.unread:
+        # The first fragment may be in the range before; undecoded frames are reported by
+        # their numbers in the whole file: read the file whole instead.
+        stats.exact = False
     return PartResult(part, run, stats=stats)
 
 
@@ -257,8 +259,10 @@ def _fold(merged: engine._Run, part: engine._Run, base: int) -> None:
         for e in part.slow.icmp_errors
     )
     merged.slow.orphan_fragments += part.slow.orphan_fragments
-    for status, count in enumerate(part.status_counts):
-        merged.status_counts[status] += count
+    for status, count in part.status_counts.items():
+        merged.status_counts[status] = merged.status_counts.get(status, 0) + count
+    for capture, unread in part.unread.items():
+        merged.unread.setdefault(capture, type(unread)()).merge(unread)
     merged.dns_undecodable += part.dns_undecodable
     merged.dns_cut += part.dns_cut
     merged.ip_packets += part.ip_packets

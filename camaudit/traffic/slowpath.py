@@ -127,6 +127,7 @@ class SlowPath:
         cols.flags[row] = 0
         cols.pay_cap[row] = 0
         cols.pay_len[row] = max(int(cols.pay_len[row]) - int(cols.l4[row]), 0)
+        cols.l4[row] = -1  # no transport (or tunnel) header here: only the first has one
         cols.status[row] = d.OK
 
     def _ipv4_fragment(

@@ -27,7 +27,18 @@ PERSONA_DIR = Path(__file__).with_name("personas")
 
 #: What a TCP port does.  ``http``/``rtsp`` speak the protocol from the
 #: persona; the rest are the hostile behaviours.
-TCP_SERVES = ("http", "rtsp", "hold", "huge", "endless", "trickle", "silent", "reset")
+TCP_SERVES = (
+    "http",
+    "rtsp",
+    "hold",
+    "huge",
+    "endless",
+    "trickle",
+    "silent",
+    "reset",
+    "flood_http",
+    "flood_rtsp",
+)
 #: What a UDP port answers.
 UDP_SERVES = ("sadp", "dhip", "wsd")
 KINDS = ("camera", "other", "hostile")

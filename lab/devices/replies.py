@@ -18,6 +18,9 @@ from collections.abc import Iterable, Mapping
 from lab.devices.persona import Persona, wire
 
 CRLF = b"\r\n"
+# A device boots once: every SADP answer of this process reports the same boot time
+# (a clock read per reply made two answers to one sweep differ, i.e. two sightings).
+BOOT_TIME = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()).encode()
 
 # ------------------------------------------------------------------ HTTP / RTSP
 
@@ -207,7 +210,7 @@ def sadp_probe_match(
         ("HttpPort", str(http_port).encode()),
         ("DSPVersion", wire(s.get("dsp_version", "V7.3 build 200601"))),
         ("SoftwareVersion", wire(s.get("software_version", f"{p.firmware} {p.build}"))),
-        ("BootTime", time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()).encode()),
+        ("BootTime", BOOT_TIME),
         ("Activated", b"true"),
         ("PasswordResetAbility", b"true"),
     ]

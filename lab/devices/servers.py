@@ -220,6 +220,8 @@ class Device:
             "endless": self._endless,
             "trickle": self._trickle,
             "reset": _reset,
+            "flood_http": self._flood_http,
+            "flood_rtsp": self._flood_rtsp,
         }[port.serve]
 
     def _headers(self, table: dict[str, Any] | Any) -> list[tuple[str, bytes]]:
@@ -407,6 +409,32 @@ class Device:
         chunk = b"<p>" + b"B" * 65536 + b"</p>\n"
         while True:
             writer.write(chunk)
+            await writer.drain()
+
+    def _flood_challenge(self) -> bytes:
+        """``Digest`` and one unquoted token without ``=``: worst case for ``(\\w+)\\s*=``."""
+        size = int(self.p.hostile.get("challenge_bytes", 32000))
+        return b"Digest " + b"a" * max(0, size - len(b"Digest "))
+
+    async def _flood_http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """401 whose challenge and body are the backtracking worst cases, within the caps."""
+        while await _read_request(reader) is not None:
+            size = int(self.p.hostile.get("body_bytes", 262144))
+            body = (b"<title>" * (size // 7 + 1))[:size]
+            head = [("WWW-Authenticate", self._flood_challenge()), ("Content-Type", b"text/html")]
+            writer.write(replies.http_response(401, "Unauthorized", head, body))
+            await writer.drain()
+
+    async def _flood_rtsp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """RTSP 401 to every request, with the worst-case challenge."""
+        while (request := await _read_request(reader)) is not None:
+            _, _, headers, _ = request
+            head = [
+                ("CSeq", headers.get("cseq", "0").encode()),
+                ("WWW-Authenticate", self._flood_challenge()),
+            ]
+            reply = replies.http_response(401, "Unauthorized", head, version=b"RTSP/1.0", length=-1)
+            writer.write(reply)
             await writer.drain()
 
     async def _trickle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -4,6 +4,12 @@ Maintainer tool, never imported by camaudit at run time::
 
     python profiles/tools/convert_reference.py /work/shared/reference profiles
 
+oui.toml also gets the MAC blocks of camera makers outside the Hikvision/Dahua families
+(Axis, Bosch, Hanwha ...) from ``camera_makers_oui.tsv`` beside this script: the reference
+set has none, so they come from the IEEE registry bundled with netaddr (cross-checked with
+nmap's ``nmap-mac-prefixes``), each row with that source. Only cve.toml's generator is
+left out with ``--oui-only`` (cve.toml carries hand-made notes).
+
 phone_home.toml is curated by hand (rows are merged, split and labelled; see
 profiles/README.md), so this script does not write it. With ``--check`` it only
 verifies that every source string of phone_home.tsv appears in phone_home.toml.
@@ -39,7 +45,10 @@ def rows(path: Path) -> list[dict[str, str]]:
 def convert_oui(reference: Path) -> str:
     """oui.tsv -> oui.toml, plus the registrant table derived from its organisation names."""
     out = [HEADER.format(name="oui.tsv"), "schema_version = 1\n"]
-    out.append('vendors = ["hikvision", "dahua", "ezviz", "other-oem"]\n')
+    makers = rows(MAKERS_TSV)
+    families = ["hikvision", "dahua", "ezviz", "other-oem"]
+    families += list(dict.fromkeys(row["vendor_family"] for row in makers))
+    out.append(f"vendors = [{', '.join(q(f) for f in families)}]\n")
     out.append(
         "# netaddr-fallback registrations that name no device maker: the parent of MA-M / MA-S\n"
         "# / IAB blocks is registered to the IEEE itself (case-insensitive substrings).\n"
@@ -54,6 +63,17 @@ def convert_oui(reference: Path) -> str:
         if row["prefix"] in OUI_NOTES:
             out.append(f"note = {q(OUI_NOTES[row['prefix']])}\n")
     out.append(
+        "\n# Camera makers outside the Hikvision/Dahua families (profiles/tools/"
+        "camera_makers_oui.tsv):\n# the maker's own video-security blocks only, not every "
+        "block of a group that also makes\n# phones or appliances.\n"
+    )
+    for row in makers:
+        out.append("\n[[oui]]\n")
+        out.append(f"prefix = {q(row['prefix'])}\n")
+        out.append(f"organisation = {q(row['organisation'])}\n")
+        out.append(f"vendor = {q(row['vendor_family'])}\n")
+        out.append(f"source = {q(row['source'])}\n")
+    out.append(
         "\n# Registrant names used only when a MAC is in none of the blocks above and netaddr's\n"
         "# bundled IEEE registry (which may be newer than the snapshot above) knows its OUI.\n"
         "# 'contains' is a case-insensitive substring of the registered organisation name.\n"
@@ -66,6 +86,8 @@ def convert_oui(reference: Path) -> str:
         out.append(f"source = {q(source)}\n")
     return "".join(out)
 
+
+MAKERS_TSV = Path(__file__).with_name("camera_makers_oui.tsv")
 
 # From the reference README (oui.tsv notes).
 _PRAMA = "Hikvision's Indian joint venture and relabel: expect Hikvision firmware"
@@ -202,10 +224,12 @@ def main() -> int:
     parser.add_argument("reference", type=Path)
     parser.add_argument("profiles", type=Path)
     parser.add_argument("--check", action="store_true", help="only check phone_home sources")
+    parser.add_argument("--oui-only", action="store_true", help="regenerate oui.toml only")
     args = parser.parse_args()
     if not args.check:
         (args.profiles / "oui.toml").write_text(convert_oui(args.reference), encoding="utf-8")
-        (args.profiles / "cve.toml").write_text(convert_cve(args.reference), encoding="utf-8")
+        if not args.oui_only:
+            (args.profiles / "cve.toml").write_text(convert_cve(args.reference), encoding="utf-8")
     return check_phone_home(args.reference, args.profiles)
 
 

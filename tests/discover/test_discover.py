@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 
 import pytest
 
+from camaudit.api import scan
 from camaudit.discover import MethodAttempt, Sighting, Target, discover, registry
 from camaudit.discover.interface import DiscoveryMethod
 from camaudit.discover.sadp import SadpInquiry
+from camaudit.fingerprint.interface import Credentials
+from lab.devices import replies
+from lab.devices.persona import load_persona
 from lab.devices.runtime import start_device
 
 
@@ -106,3 +112,81 @@ def test_discover_finds_a_fake_hikvision_on_loopback(monkeypatch: pytest.MonkeyP
     )
     assert found.methods == ("sadp",)
     assert inventory.duration < LOOPBACK.budget + 0.5
+
+
+class Relay:
+    """Answers a SADP inquiry on 127.0.0.1 from another address, as a device that is not in
+    the target answers a multicast probe: the reply's sender is ``sender``."""
+
+    def __init__(self, sender: str, http_port: int) -> None:
+        self.persona = load_persona("hik-ipc")
+        self.listen = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.listen.bind(("127.0.0.1", 0))
+        self.listen.settimeout(0.2)
+        self.speaker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.speaker.bind((sender, 0))
+        self.port = self.listen.getsockname()[1]
+        self.sender, self.http_port = sender, http_port
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                data, peer = self.listen.recvfrom(65535)
+            except (TimeoutError, OSError):
+                continue
+            probe = replies.sadp_parse_probe(data)
+            if probe is not None:
+                answer = replies.sadp_probe_match(
+                    self.persona,
+                    *probe,
+                    ip=self.sender,
+                    mask="255.0.0.0",
+                    gateway="127.0.0.1",
+                    http_port=self.http_port,
+                    sdk_port=8000,
+                )
+                self.speaker.sendto(answer, peer)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(2)
+        self.listen.close()
+        self.speaker.close()
+
+
+def test_a_reply_from_outside_the_target_is_reported_and_never_probed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outsider = "127.0.0.7"  # loopback, but not in the 127.0.0.1/32 the user named
+    trap = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    trap.bind((outsider, 0))
+    trap.listen(8)
+    trap.setblocking(False)
+    relay = Relay(outsider, http_port=trap.getsockname()[1])
+    try:
+
+        class LoopbackSadp(SadpInquiry):
+            def __init__(self, allow_public: bool = False) -> None:
+                super().__init__(allow_public, port=relay.port)
+
+        monkeypatch.setitem(registry.METHODS, "sadp", LoopbackSadp)
+        creds = Credentials("auditor", "never-sent-Pa55")
+        result = scan(LOOPBACK, ["sadp"], credentials=creds)
+        with pytest.raises(BlockingIOError):  # no connection ever reached the announced port
+            trap.accept()
+    finally:
+        relay.close()
+        trap.close()
+    assert result.fingerprints == ()
+    inventory = result.report["inventory"]
+    (outside,) = inventory["outside_target"]
+    assert outside["ip"] == outsider and "not probed" in outside["finding"]
+    (evidence,) = outside["evidence"]
+    assert (evidence["method"], evidence["sender"]) == ("sadp", outsider)
+    assert ["model", "DS-2CD2143G0-I"] in evidence["claims"]
+    assert inventory["summary"]["outside_target"] == 1
+    (device,) = inventory["devices"]
+    assert device["outside_target"] is True and device["probes"] == []

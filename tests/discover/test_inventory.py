@@ -95,3 +95,20 @@ def test_devices_are_ordered_by_address_and_ip_less_sightings_key_by_mac() -> No
 
 def test_nothing_seen_is_an_empty_inventory() -> None:
     assert merge([attempt("arp"), MethodAttempt("sadp", "error", error="boom")]) == ()
+
+
+def test_the_scanners_own_address_is_left_out_of_a_swept_network_but_kept_when_named() -> None:
+    import ipaddress
+
+    from camaudit.discover.inventory import leave_out_scanner
+
+    seen = MethodAttempt(
+        "nmap",
+        "completed",
+        (Sighting("nmap", "10.66.0.10", None), Sighting("nmap", "10.66.0.21", None)),
+    )
+    swept = leave_out_scanner([seen], [ipaddress.IPv4Network("10.66.0.0/24")], {"10.66.0.10"})
+    assert [s.ip for s in swept[0].sightings] == ["10.66.0.21"]
+    assert swept[0].error == "left out 10.66.0.10: this scanner's own address"
+    named = leave_out_scanner([seen], [ipaddress.IPv4Network("10.66.0.10/32")], {"10.66.0.10"})
+    assert named == (seen,)

@@ -149,7 +149,9 @@ def test_escape_codes_never_reach_the_inventory(segment_run: SegmentRun) -> None
     text = json.loads(segment_run.raw)
     flat = json.dumps(text, ensure_ascii=False)
     assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in flat)
-    (sadp,) = segment_run.sightings("hostile-escapes", "sadp")
+    replies = segment_run.sightings("hostile-escapes", "sadp")
+    assert len(replies) == 1, replies
+    (sadp,) = replies
     assert "\\x1b" in dict(sadp["facts"])["model"]
 
 

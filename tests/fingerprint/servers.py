@@ -8,14 +8,17 @@ behaviours (huge, endless, trickle, silent, reset). Everything stops on ``close(
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import re
 import socket
+import ssl
 import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
 
@@ -80,6 +83,7 @@ class DeviceServer:
     read_request: bool = True
     port: int = 0
     requests: list[Request] = field(default_factory=list)
+    tls: ssl.SSLContext | None = None  # serve HTTPS with this (server-side) context
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -105,6 +109,9 @@ class DeviceServer:
 
     def _handle(self, conn: socket.socket) -> None:
         try:
+            if self.tls is not None:
+                conn.settimeout(5)
+                conn = self.tls.wrap_socket(conn, server_side=True)
             request = _read_request(conn) if self.read_request else Request("", "", {}, b"")
             if request is not None:
                 self.requests.append(request)
@@ -237,6 +244,41 @@ def with_digest(realm: str, username: str, password: str, answer: bytes) -> Rout
         return digest_challenge(realm)
 
     return route
+
+
+def self_signed_tls(directory: Path, name: str = "camera") -> tuple[ssl.SSLContext, str]:
+    """A server context with a fresh self-signed certificate, and that certificate's SHA-256."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / f"{name}.crt", directory / f"{name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return context, hashlib.sha256(der).hexdigest()
 
 
 def wait_until(predicate: Callable[[], bool], seconds: float = 2.0) -> bool:

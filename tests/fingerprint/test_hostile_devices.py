@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 
 import pytest
 
-from camaudit.fingerprint.http import HttpProbe
+from camaudit.fingerprint.http import HttpProbe, find_title, parse_challenge
 from camaudit.fingerprint.interface import ProbeAttempt, ProbeTarget
 from camaudit.fingerprint.onvif import OnvifProbe
 from camaudit.fingerprint.rtsp import RtspProbe
+from lab.devices.runtime import RunningDevice, start_device
 from tests.fingerprint import devices as d
 from tests.fingerprint.servers import endless, huge, reply, reset, routes, silent, trickle
 
@@ -165,3 +167,51 @@ def test_escape_characters_returned_by_onvif_zeep_are_sanitised(serve):
     attempt, _ = run("onvif", serve(d.onvif_device(bodies)).port)
     assert_sanitised(attempt)
     assert dict(attempt.facts)["onvif_timezone"] == "\\x9b31mCST\\u202e-8"
+
+
+# Worst cases for backtracking parsers, each within the probe's byte caps (issue 9): the
+# lab persona serves them, so the segment tests and these share one definition.
+DEADLINE_SLACK = 2.0  # generous and tied to the deadline: never a tight timing
+
+
+@pytest.fixture(scope="module")
+def backtrack() -> Iterator[RunningDevice]:
+    with start_device("hostile-backtrack") as device:
+        yield device
+
+
+def test_a_256_kib_body_of_repeated_title_tags_is_parsed_within_the_deadline(backtrack):
+    started = time.monotonic()
+    attempt = HttpProbe().run(ProbeTarget("127.0.0.1", backtrack.ports["http"], TIMEOUT))
+    assert time.monotonic() - started < TIMEOUT + DEADLINE_SLACK
+    seen = dict(attempt.facts)
+    assert attempt.status == "ok" and seen["endpoint:/"] == "401"
+    assert "title" not in seen  # no closing tag anywhere: no title is invented
+    assert seen["auth_scheme"] == "digest" and "realm" not in seen
+    assert_sanitised(attempt)
+
+
+def test_a_32_kib_challenge_token_in_rtsp_is_parsed_within_the_deadline(backtrack):
+    started = time.monotonic()
+    attempt = RtspProbe().run(ProbeTarget("127.0.0.1", backtrack.ports["rtsp"], TIMEOUT))
+    assert time.monotonic() - started < TIMEOUT + DEADLINE_SLACK
+    seen = dict(attempt.facts)
+    assert attempt.status == "ok" and seen["rtsp_status:OPTIONS"] == "401"
+    assert seen["rtsp_auth_scheme"] == "digest" and "rtsp_realm" not in seen
+    assert_sanitised(attempt)
+
+
+def test_a_title_is_still_read_from_an_ordinary_page_and_a_cut_one_is_not_invented():
+    assert find_title(b"<html><TITLE lang=en>Login</title></html>") == b"Login"
+    assert find_title(b"<title>" * 10) is None
+    assert find_title(b"<title>a</title><title>b</title>") == b"a"
+
+
+def test_challenge_parameters_are_read_quoted_escaped_and_bare():
+    scheme, params = parse_challenge('Digest realm="a\\"b, c", nonce=xyz,qop="auth"')
+    assert scheme == "digest"
+    assert params == {"realm": 'a\\"b, c', "nonce": "xyz", "qop": "auth"}
+    assert parse_challenge('Digest realm="never closed, nonce=1')[1] == {
+        "realm": '"never',
+        "nonce": "1",
+    }

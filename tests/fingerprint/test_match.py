@@ -120,3 +120,58 @@ def test_non_camera_gets_no_vendor_and_nothing_invented():
     assert identity.model is None and identity.firmware is None
     assert identity.confidence == 0.0
     assert identity.evidence == ("no fact matched a camera signature",)
+
+
+AXIS_SCOPES = (
+    "onvif://www.onvif.org/type/video_encoder onvif://www.onvif.org/name/AXIS%20M3046-V "
+    "onvif://www.onvif.org/hardware/M3046-V"
+)
+
+
+def test_the_axis_of_issue_9_has_a_make_not_only_a_model():
+    wsd = Sighting("wsdiscovery", "10.66.0.21", None, (("scopes", AXIS_SCOPES),))
+    arp = Sighting("arp", "10.66.0.21", "ac:cc:8e:01:02:03")
+    rtsp = attempt("rtsp:554", rtsp_realm="AXIS_WS_ACCC8E010203")
+    identity = identify([rtsp], [wsd, arp])
+    assert (identity.vendor, identity.oem_brand, identity.model) == ("other", "Axis", "M3046-V")
+    assert identity.conflicts == ()
+
+
+def test_each_source_alone_names_the_make():
+    scope = Sighting("wsdiscovery", "10.66.0.21", None, (("scopes", AXIS_SCOPES),))
+    oui = Sighting("arp", "10.66.0.21", "00:1c:44:01:02:03")  # Bosch Security Systems BV
+    cases = [
+        (identify([], [scope]), "Axis"),
+        (identify([attempt("rtsp:554", rtsp_realm="AXIS_WS_ACCC8E010203")]), "Axis"),
+        (identify([], [oui]), "Bosch"),
+        (identify([attempt("http:80", server="VCS-VideoJet-Webserver")]), "Bosch"),
+        (identify([attempt("onvif:80", manufacturer="Hanwha Vision")]), "Hanwha Vision"),
+        (identify([attempt("onvif:80", manufacturer="Samsung Techwin")]), "Hanwha Vision"),
+        (identify([attempt("http:80", server="NetEVI/3.14")]), "Sony"),
+        (identify([attempt("onvif:80", manufacturer="VIVOTEK")]), "Vivotek"),
+        (identify([attempt("onvif:80", manufacturer="MOBOTIX")]), "Mobotix"),
+        (identify([attempt("onvif:80", manufacturer="Uniview")]), "Uniview"),
+        (identify([attempt("onvif:80", manufacturer="Panasonic")]), "i-PRO"),
+    ]
+    assert [(i.vendor, i.oem_brand) for i, _ in cases] == [("other", b) for _, b in cases]
+
+
+def test_a_game_console_is_not_named_a_camera_maker_by_its_oui_organisation():
+    console = Sighting("arp", "10.66.0.30", "00:04:1f:01:02:03")  # Sony Interactive Entertainment
+    assert identify([], [console]).vendor is None
+
+
+def test_a_make_that_disagrees_with_a_tracked_family_is_kept_as_a_conflict():
+    wsd = Sighting("wsdiscovery", "10.66.0.21", None, (("scopes", AXIS_SCOPES),))
+    http = attempt("http:80", realm="hikvision", server="Hikvision-Webs")
+    identity = identify([http], [wsd])
+    assert identity.vendor == "hikvision"
+    assert any("names the maker Axis" in c and "disagrees" in c for c in identity.conflicts)
+
+
+def test_two_makes_of_family_other_are_a_brand_conflict():
+    axis = attempt("onvif:80", manufacturer="AXIS")
+    bosch = attempt("http:80", server="VCS-VideoJet-Webserver")
+    identity = identify([axis, bosch])
+    assert identity.vendor == "other"
+    assert any(c.startswith("relabel brand") for c in identity.conflicts)

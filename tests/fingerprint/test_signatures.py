@@ -10,8 +10,14 @@ from camaudit.fingerprint.signatures import load_signatures, parse_signatures
 
 def test_shipped_signatures_load_and_every_fact_has_a_source():
     signatures = load_signatures()
-    assert signatures.vendors == ("hikvision", "dahua")
-    entries = [*signatures.signatures, *signatures.oems, *signatures.endpoints]
+    assert signatures.vendors == ("hikvision", "dahua", "other")
+    entries = [
+        *signatures.signatures,
+        *signatures.oems,
+        *signatures.makes,
+        *signatures.oui_families,
+        *signatures.endpoints,
+    ]
     assert entries and all(entry.source for entry in entries)
     assert {oem.brand for oem in signatures.oems} >= {
         "EZVIZ",
@@ -24,6 +30,29 @@ def test_shipped_signatures_load_and_every_fact_has_a_source():
         "IC Realtime",
         "IMOU",
     }
+
+
+def test_every_make_outside_the_tracked_families_is_named_and_has_its_oui_blocks():
+    signatures = load_signatures()
+    makes = {make.brand: make for make in signatures.makes}
+    assert set(makes) >= {"Axis", "Bosch", "Hanwha Vision", "Mobotix", "Uniview", "Vivotek"}
+    assert {"i-PRO", "Sony"} <= set(makes)
+    assert all(make.family == "other" for make in makes.values())
+    # the OUI organisation never names a make: "Sony" also registers game consoles
+    assert all("oui_organisation" not in make.facts for make in makes.values())
+    brands = {family.oem_brand for family in signatures.oui_families if family.vendor == "other"}
+    assert brands == set(makes)
+
+
+def test_a_make_whose_family_is_not_declared_is_refused(tmp_path):
+    path = tmp_path / "signatures.toml"
+    path.write_text(
+        'schema_version = 1\nvendors = ["hikvision"]\n'
+        '[[make]]\nbrand = "Axis"\nfamily = "other"\nnames = ["axis"]\n'
+        'verified = true\nsource = "s"\n'
+    )
+    with pytest.raises(ProfileError, match=r"make\[1\] \(Axis\): family: expected one of"):
+        parse_signatures(path)
 
 
 def test_no_unauthenticated_endpoint_carries_credentials():

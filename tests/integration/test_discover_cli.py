@@ -21,7 +21,25 @@ from camaudit.report.build import schema
 
 pytestmark = pytest.mark.netns
 
-PERSONAS = ("hik-ipc", "dahua-ipc", "lts-relabel", "amcrest-relabel", "printer", "hostile-escapes")
+MAKES = (
+    "axis-ipc",
+    "bosch-ipc",
+    "hanwha-ipc",
+    "mobotix-ipc",
+    "uniview-ipc",
+    "vivotek-ipc",
+    "ipro-ipc",
+    "sony-ipc",
+)
+PERSONAS = (
+    "hik-ipc",
+    "dahua-ipc",
+    "lts-relabel",
+    "amcrest-relabel",
+    "printer",
+    "hostile-escapes",
+    *MAKES,
+)
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +138,19 @@ def test_hostile_banners_reach_the_report_sanitised(scan: Any) -> None:
     report, _, _ = scan
     text = json.dumps(report, ensure_ascii=False)
     assert "\x1b" not in text and "\x07" not in text
+
+
+@pytest.mark.parametrize("persona", MAKES)
+def test_a_camera_of_another_make_is_found_and_named_without_credentials(
+    scan: Any, persona: str
+) -> None:
+    _, devices, expected = scan
+    device, want = devices[persona], expected[persona]
+    assert {"arp", "wsdiscovery"} <= set(device["found_by"])
+    assert device["oui_vendor"] not in (None, "other")  # the make's own OUI block
+    ident = device["identity"]
+    assert (ident["vendor"], ident["oem_brand"], ident["model"]) == (
+        "other",
+        want.oem_brand,
+        want.model,
+    )

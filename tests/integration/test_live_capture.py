@@ -55,7 +55,12 @@ def test_live_capture_of_replayed_evidence_reaches_the_same_verdict(
     run = ["ip", "netns", "exec", veth_namespace]
 
     def replay() -> None:
-        time.sleep(1.5)  # let dumpcap open the interface first
+        # Replay only once dumpcap is recording: it creates the file when the capture
+        # starts, which under load can be well after camaudit itself was started.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (saved.exists() and saved.stat().st_size):
+            time.sleep(0.05)
+        time.sleep(0.5)
         subprocess.run(
             [*run, tcpreplay, "-q", "-i", "rep0", "--topspeed", str(stored)],
             check=True,
@@ -74,7 +79,7 @@ def test_live_capture_of_replayed_evidence_reaches_the_same_verdict(
             "--live",
             "cap0",
             "--duration",
-            "4",
+            "8",
             "--save",
             str(saved),
             "-n",

@@ -10,15 +10,20 @@ from __future__ import annotations
 import subprocess
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from camaudit import verify
 from camaudit.traffic.engine import analyse
+from tests.captures import CAM, GW, NVR, OUT, eth, tcp, udp, write_pcap
 from tests.conftest import SHARED, need_tool
-from tests.replay.cases import capture_files
+from tests.replay.cases import capture_files, cases
 
 CAPTURES = capture_files()
+CASES = cases()
+CLOSED = ("10.66.0.0/24", "fd66::/64")
+T0 = 1_700_000_000.0
 ZEEK_PCAPS = sorted(SHARED.glob("zeek-samples/*/*.pcap")) if SHARED.exists() else []
 
 
@@ -75,21 +80,74 @@ def tshark_frames(path: Path, display_filter: str) -> list[int]:
     return [int(x) for x in out.split()]
 
 
-@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_finding_filters_show_exactly_the_cited_frames(path: Path) -> None:
-    report = verify([path], closed_network=("10.66.0.0/24", "fd66::/64")).report
-    flows = {(o["capture"], o["first_frame"]): o for o in report["outbound"]}
+def _check_cited_frames(report: dict[str, Any], paths: list[Path]) -> int:
+    """Every finding's filter shows in tshark exactly the frames it cites (a flow's filter:
+    every packet of that flow). Returns how many pieces of evidence were checked."""
+    flows = {(f.first.capture, f.first.frame): f for f in analyse(paths).flows}
     checked = 0
     for finding in report["findings"]:
         for evidence in finding["evidence"]:
             shown = tshark_frames(Path(evidence["capture"]), evidence["display_filter"])
             assert shown, (finding["rule"], evidence)
-            if evidence["display_filter"].startswith(("ip.addr", "ipv6.addr")):
-                flow = flows[(evidence["capture"], evidence["frames"][0])]
-                assert (shown[0], shown[-1]) == (flow["first_frame"], flow["last_frame"])
-                assert len(shown) == flow["packets_out"] + flow["packets_in"]
+            flow = flows.get((evidence["capture"], evidence["frames"][0]))
+            if evidence["display_filter"].startswith(("(ip.addr", "ipv6.addr")):
+                assert flow is not None, evidence
+                assert (shown[0], shown[-1]) == (flow.first.frame, flow.last.frame), evidence
+                assert len(shown) == flow.orig_packets + flow.resp_packets, evidence
             else:
-                assert shown == evidence["frames"]
+                assert shown == evidence["frames"], evidence
             checked += 1
-    if report["verdict"] in ("not_isolated", "isolated_with_attempts"):
+    return checked
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_finding_filters_show_exactly_the_cited_frames(path: Path) -> None:
+    case = next(c for c in CASES if path in c.captures)
+    policy = case.folder / case.expect["policy"] if "policy" in case.expect else None
+    report = verify([path], closed_network=CLOSED, policy=policy).report
+    checked = _check_cited_frames(report, [path])
+    for row in case.expect.get("foreign", []):
+        (finding,) = [f for f in report["findings"] if f["device"] == row["address"]]
+        assert finding["rule"] == "FOREIGN-ADDRESS-ON-SEGMENT"
+        shown = {n for e in finding["evidence"] for n in tshark_frames(path, e["display_filter"])}
+        assert shown == set(row["frames"])
+    if report["verdict"] in ("not_isolated", "isolated_with_attempts") or report["findings"]:
         assert checked, "a verdict that found something must cite frames"
+
+
+def test_flow_filter_shows_a_flow_over_ipv4_mapped_ipv6_addresses(tmp_path: Path) -> None:
+    cam, out = f"::ffff:{CAM}", f"::ffff:{OUT}"
+    frames = [
+        eth(tcp(CAM, NVR, 40000, 554, "S")),
+        eth(tcp(NVR, CAM, 554, 40000, "SA")),
+        eth(tcp(cam, out, 40001, 443, "S")),
+        eth(tcp(out, cam, 443, 40001, "SA")),
+        eth(tcp(cam, out, 40001, 443, "A")),
+    ]
+    path = write_pcap(tmp_path / "mapped.pcap", [(T0 + i, f) for i, f in enumerate(frames)])
+    report = verify([path], closed_network=CLOSED).report
+    (finding,) = [f for f in report["findings"] if f["rule"] == "BOUNDARY-CROSSED-OUT"]
+    (evidence,) = finding["evidence"]
+    assert tshark_frames(path, evidence["display_filter"]) == [3, 4, 5]
+    assert _check_cited_frames(report, [path]) == 1
+
+
+def test_dns_filter_shows_a_look_up_of_a_mixed_case_name(tmp_path: Path) -> None:
+    from scapy.layers.dns import DNS, DNSQR
+
+    name = "LiteDev.EZVIZlife.COM"
+    query = DNS(id=7, rd=1, qd=DNSQR(qname=name))
+    reply = DNS(id=7, qr=1, rcode=3, qd=DNSQR(qname=name))
+    frames = [
+        eth(tcp(CAM, NVR, 40000, 554, "S")),
+        eth(tcp(NVR, CAM, 554, 40000, "SA")),
+        eth(udp(CAM, GW, 33000, 53, bytes(query))),
+        eth(udp(GW, CAM, 53, 33000, bytes(reply))),
+    ]
+    path = write_pcap(tmp_path / "case.pcap", [(T0 + i, f) for i, f in enumerate(frames)])
+    report = verify([path], closed_network=CLOSED).report
+    (finding,) = report["findings"]
+    assert finding["rule"] == "DNS-EXTERNAL-LOOKUP"
+    (evidence,) = finding["evidence"]
+    assert evidence["frames"] == [3, 4]
+    assert tshark_frames(path, evidence["display_filter"]) == [3, 4]

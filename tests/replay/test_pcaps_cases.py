@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from camaudit import verify
+from camaudit.report.build import schema
 from tests.replay.cases import Case, cases
 
 CASES = cases()
@@ -39,11 +43,26 @@ def _problem_codes(report: dict[str, Any]) -> set[str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_case_matches_its_expectation(case: Case) -> None:
+    check_case(
+        case,
+        lambda capture, nets, policy: verify([capture], closed_network=nets, policy=policy).report,
+    )
+
+
+Run = Callable[[Path, Sequence[str], Path | None], dict[str, Any]]
+
+
+def check_case(case: Case, run: Run) -> None:
+    """Assert that ``run(capture, closed_network, policy)`` reports what ``expect.toml`` says.
+
+    Shared with tests/install, which runs the installed wheel's ``camaudit``.
+    """
     expect = case.expect
     for capture in case.captures:
-        result = verify([capture], closed_network=expect.get("closed_network", ()))
-        report = result.report
+        policy = case.folder / expect["policy"] if "policy" in expect else None
+        report = run(capture, expect.get("closed_network", ()), policy)
         where = f"{case.name}/{capture.name}"
+        jsonschema.validate(report, schema())
         assert report["verdict"] == expect["verdict"], (where, report["reasons"])
         assert _problem_codes(report) == set(expect.get("problems", [])), where
 
@@ -63,6 +82,7 @@ def test_case_matches_its_expectation(case: Case) -> None:
             for key in ("sni", "http_host"):
                 if key in row:
                     assert match[0][key] == row[key], (where, key)
+            assert match[0]["allowed_basis"] == row.get("allowed_basis"), where
 
         got_dns = Counter(
             (
@@ -74,11 +94,28 @@ def test_case_matches_its_expectation(case: Case) -> None:
             )
             for d in report["dns"]
         )
+        # DNS names are case-insensitive; camaudit reports them lower-cased, tshark as sent.
         want_dns = Counter(
-            (d["name"], d["qtype"], d["rcode"], d["frame"], tuple(sorted(d.get("answers", []))))
+            (
+                d["name"].lower(),
+                d["qtype"],
+                d["rcode"],
+                d["frame"],
+                tuple(sorted(d.get("answers", []))),
+            )
             for d in expect.get("dns", [])
         )
         assert got_dns == want_dns, where
+
+        foreign = {
+            f["device"]: {n for e in f["evidence"] for n in e["frames"]}
+            for f in report["findings"]
+            if f["rule"] == "FOREIGN-ADDRESS-ON-SEGMENT"
+        }
+        want_foreign = {row["address"]: set(row["frames"]) for row in expect.get("foreign", [])}
+        assert foreign.keys() == want_foreign.keys(), where
+        for address, cited in foreign.items():
+            assert cited <= want_foreign[address], (where, address)
 
 
 def _is_addr(text: str) -> bool:

@@ -179,3 +179,59 @@ def test_frame_numbers_and_counts_follow_the_file(tmp_path: Path) -> None:
     flows = {f.resp_port: f for f in _flows(tmp_path, packets)}
     assert (flows[8666].first.frame, flows[8666].last.frame) == (3, 4)
     assert flows[554].orig_bytes == 2 * len(packets[0])
+
+
+# ---------------------------------------------------------------- issue 8: mid-stream TCP
+
+MID_STREAM = Path(__file__).resolve().parents[2] / "pcaps" / "mid-stream" / "mid-stream.pcap"
+
+
+def test_capture_begun_mid_stream_names_the_camera_as_originator() -> None:
+    (flow,) = analyse([MID_STREAM]).flows
+    assert (flow.orig, flow.orig_port, flow.resp, flow.resp_port) == (CAM, 54078, OUT, 443)
+    assert flow.mid_stream and flow.category == FlowCategory.ESTABLISHED
+    assert (flow.first.frame, flow.last.frame) == (1, 9)
+    assert (flow.orig_packets, flow.resp_packets) == (4, 5)
+
+
+def test_mid_stream_flow_is_reported_outbound_and_marked() -> None:
+    from camaudit import verify
+
+    report = verify([MID_STREAM], closed_network=("10.66.0.0/24",)).report
+    (row,) = report["outbound"]
+    assert (row["direction"], row["src"], row["dport"]) == ("outbound", CAM, 443)
+    assert row["mid_stream"] is True and row["first_frame"] == 1
+
+
+def test_mid_stream_roles_follow_zeeks_likely_server_port_rule(tmp_path: Path) -> None:
+    def first_from(src: str, sport: int, dst: str, dport: int) -> Flow:
+        return _one(
+            tmp_path,
+            [eth(tcp(src, dst, sport, dport, "A")), eth(tcp(dst, src, dport, sport, "A"))],
+        )
+
+    server_first = first_from(OUT, 443, CAM, 54078)
+    assert (server_first.orig, server_first.resp_port) == (CAM, 443)
+    both_service = first_from(OUT, 1883, CAM, 8666)  # both below the ephemeral range
+    assert (both_service.orig, both_service.resp_port) == (CAM, 1883)
+    well_known = first_from(OUT, 8000, CAM, 554)  # 554 is well-known, 8000 registered
+    assert (well_known.orig, well_known.resp_port) == (OUT, 554)
+    both_ephemeral = first_from(OUT, 50000, CAM, 40000)  # nothing to go on: first sender
+    assert both_ephemeral.orig == OUT
+    assert server_first.mid_stream and both_ephemeral.mid_stream
+
+
+def test_handshake_in_capture_is_not_mid_stream(tmp_path: Path) -> None:
+    flow = _one(
+        tmp_path,
+        [eth(tcp(CAM, OUT, 54078, 443, "S")), eth(tcp(OUT, CAM, 443, 54078, "SA"))],
+    )
+    assert not flow.mid_stream and flow.orig == CAM
+
+
+def test_server_side_only_mid_stream_is_established_with_the_reply_unseen(
+    tmp_path: Path,
+) -> None:
+    flow = _one(tmp_path, [eth(tcp(OUT, CAM, 443, 54078, "PA", b"\x17\x03\x03\x00\x01x"))])
+    assert (flow.orig, flow.resp_port, flow.orig_packets) == (CAM, 443, 0)
+    assert flow.category == FlowCategory.ESTABLISHED and flow.reply_unseen

@@ -308,3 +308,29 @@ def test_is_device_limits_to_devices(tmp_path: Path) -> None:
     assert not policy.is_device("10.66.0.2")
     assert not policy.is_device("8.8.8.8")
     assert load_policy(None).is_device("192.168.1.10")
+
+
+def test_names_are_not_trusted_from_sni_or_host_unless_the_rule_says_so(tmp_path: Path) -> None:
+    rules = (
+        '[[allow]]\nname = "updates"\nnames = ["updates.vendor.example"]\n\n'
+        '[[exception]]\nname = "doorbell"\nnames = ["cloud.example.com"]\nreason = "x"\n'
+        "trust_client_names = true\n"
+    )
+    policy = load_policy(write(tmp_path, rules))
+    assert policy.allow[0].trust_client_names is False
+    assert policy.exceptions[0].trust_client_names is True
+
+
+def test_trust_client_names_must_be_a_boolean(tmp_path: Path) -> None:
+    rule = '[[allow]]\nname = "u"\nnames = ["a.example"]\ntrust_client_names = "yes"\n'
+    (error,) = errors_of(write(tmp_path, rule))
+    assert error == (
+        f"{tmp_path / 'policy.toml'}: allow[1] (u): trust_client_names: "
+        "expected true or false, got 'yes'"
+    )
+
+
+def test_trust_client_names_needs_names_to_trust(tmp_path: Path) -> None:
+    rule = '[[allow]]\nname = "u"\nports = [443]\ntrust_client_names = true\n'
+    (error,) = errors_of(write(tmp_path, rule))
+    assert error.endswith("allow[1] (u): trust_client_names: needs names to trust")

@@ -1,0 +1,123 @@
+"""The wheel, installed alone into a fresh virtual environment, audits the lab captures
+exactly as expect.toml says, and reads the TLS server name (issue 8, item 5).
+
+Nothing of the development environment leaks in: no PYTHONPATH, no source tree on
+sys.path, no lab or test packages; only what pyproject.toml declares, from PyPI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import PCAPS, ROOT
+from tests.replay.cases import Case, cases
+from tests.replay.test_pcaps_cases import check_case
+
+pytestmark = pytest.mark.install
+
+CASES = cases()
+INSTALL_TIMEOUT = 900
+
+
+@dataclass(frozen=True)
+class CleanInstall:
+    venv: Path
+    workdir: Path
+    env: dict[str, str]
+
+    @property
+    def camaudit(self) -> Path:
+        return self.venv / "bin" / "camaudit"
+
+    def python(self, code: str) -> subprocess.CompletedProcess[str]:
+        return self.run([str(self.venv / "bin" / "python"), "-c", code])
+
+    def run(self, argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            list(argv),
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=INSTALL_TIMEOUT,
+            check=False,
+        )
+
+    def verify(
+        self, capture: Path, nets: Sequence[str], policy: Path | None = None
+    ) -> dict[str, Any]:
+        argv = [str(self.camaudit), "verify", str(capture), "--format", "json"]
+        for net in nets:
+            argv += ["--closed-network", net]
+        if policy is not None:
+            argv += ["--policy", str(policy)]
+        done = self.run(argv)
+        assert done.returncode in (0, 1, 4), done.stderr
+        report: dict[str, Any] = json.loads(done.stdout)
+        return report
+
+
+def _clean_env() -> dict[str, str]:
+    drop = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "VIRTUAL_ENV")
+    env = {key: value for key, value in os.environ.items() if key not in drop}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["PYTHONNOUSERSITE"] = "1"
+    return env
+
+
+def _must(done: subprocess.CompletedProcess[str], what: str) -> None:
+    assert done.returncode == 0, f"{what} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> CleanInstall:
+    base = tmp_path_factory.mktemp("clean-install")
+    clean = CleanInstall(venv=base / "venv", workdir=base, env=_clean_env())
+    dist = base / "dist"
+    wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(ROOT)]
+    _must(clean.run(wheel), "pip wheel")
+    wheels = sorted(dist.glob("camaudit-*.whl"))
+    assert len(wheels) == 1, wheels
+    _must(clean.run([sys.executable, "-m", "venv", str(clean.venv)]), "venv")
+    pip = [str(clean.venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheels[0])]
+    _must(clean.run(pip), "pip install")
+    return clean
+
+
+def test_the_installed_package_is_the_wheel_alone(installed: CleanInstall) -> None:
+    done = installed.python(
+        "import camaudit, importlib.util as u; print(camaudit.__file__); "
+        "print([m for m in ('ipycam', 'pytest', 'jsonschema') if u.find_spec(m)])"
+    )
+    _must(done, "import")
+    where, extras = done.stdout.splitlines()
+    assert Path(where).is_relative_to(installed.venv), where
+    assert not Path(where).is_relative_to(ROOT)
+    assert extras == "[]", "the clean venv holds lab/test packages"
+    profiles = installed.python(
+        "from camaudit.profiles import default_profiles_dir as d; print(d())"
+    )
+    _must(profiles, "profiles")
+    assert Path(profiles.stdout.strip()).is_relative_to(installed.venv)
+
+
+def test_the_installed_camaudit_reads_the_tls_server_name(installed: CleanInstall) -> None:
+    capture = PCAPS / "tls-established" / "tls-established.pcap"
+    report = installed.verify(capture, ["10.66.0.0/24"])
+    assert [row["sni"] for row in report["outbound"] if row["dport"] == 443] == [
+        "litedev.hik-connect.com"
+    ]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_the_installed_camaudit_matches_each_lab_case(installed: CleanInstall, case: Case) -> None:
+    check_case(case, installed.verify)
