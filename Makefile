@@ -8,7 +8,7 @@ STAMP = $(VENV)/.installed
 # the tests call `camaudit`, `ruff` ... by name: the environment's come first
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup system-deps venv test lint demo bench bench-discover pcaps clean distclean
+.PHONY: setup system-deps venv test lint demo bench bench-discover pcaps clean distclean i18n
 
 system-deps:            ## Debian packages the tests, the lab and the venv need (root; Debian)
 	@command -v dpkg-query >/dev/null || { echo "not Debian/Ubuntu: install the packages in lab/apt-packages.txt yourself"; exit 0; }; \
@@ -35,6 +35,18 @@ demo: setup             ## run camaudit verify on the bundled captures
 test: setup lint        ## the full test suite
 	$(VPY) -m pytest -q
 
+# One gettext catalogue (domain camaudit): extract the marked strings of camaudit/, merge them
+# into the Dutch catalogue (new ones arrive untranslated/fuzzy: translate them, then rerun),
+# compile the .mo the wheel ships. Keywords as camaudit.i18n.EXTRACT_KEYWORDS.
+I18N = camaudit/locale
+i18n: setup             ## extract messages, update the Dutch catalogue, compile it
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k NP_:1,2 -k gettext -k ngettext:1,2 \
+		--no-location --sort-output --add-comments=TRANSLATORS: --project=camaudit \
+		--copyright-holder="camaudit engineers" -o $(I18N)/camaudit.pot camaudit
+	$(VENV)/bin/pybabel update -i $(I18N)/camaudit.pot -d $(I18N) -D camaudit -l nl \
+		--width 100 --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d $(I18N) -D camaudit -l nl --statistics
+
 lint: setup
 	$(VENV)/bin/ruff check camaudit tests bench lab pcaps
 	$(VENV)/bin/ruff format --check camaudit tests
@@ -56,3 +68,7 @@ clean:
 
 distclean: clean        ## also the virtual environment
 	rm -rf $(VENV)
+
+.PHONY: golden
+golden: setup           ## rewrite tests/golden/ (console + JSON renderings); review the diff
+	$(VPY) -m tests.report.golden

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from camaudit.model import Assessment, TrafficSummary
+from camaudit.policy.baseline import Baseline, make_baseline, render_policy
 from camaudit.policy.evaluate import assess
 from camaudit.policy.load import load_policy
 from camaudit.profiles import load_profiles
-from camaudit.report.build import Report, build_report
+from camaudit.report.build import build_report
+from camaudit.report.model import InventoryReport, VerifyReport
 from camaudit.traffic.engine import Progress, analyse
 
 if TYPE_CHECKING:  # importing these packages loads the probe stacks (zeep, scapy ...)
@@ -26,7 +28,7 @@ class VerifyResult:
 
     traffic: TrafficSummary
     assessment: Assessment
-    report: Report
+    report: VerifyReport
 
 
 def verify(
@@ -51,12 +53,41 @@ def verify(
 
 
 @dataclass(frozen=True)
+class BaselineResult:
+    """What ``baseline`` saw, and the policy text written from it."""
+
+    traffic: TrafficSummary
+    baseline: Baseline
+    policy_text: str
+
+
+def baseline(
+    captures: Sequence[str | Path],
+    closed_network: Sequence[str],
+    profiles: str | Path | None = None,
+    progress: Progress | None = None,
+    name: str = "baseline",
+) -> BaselineResult:
+    """Write a policy from captures of a known-good network (review it, then enforce it).
+
+    Traffic that crossed the closed network's boundary is listed in the policy as
+    commented-out exceptions and in ``baseline.warnings``, never allowed.
+    """
+    load_policy(None, closed_network)  # a bad CIDR is a usage error before any reading
+    loaded_profiles = load_profiles(Path(profiles) if profiles else None)
+    traffic = analyse(captures, progress=progress)
+    sources = tuple(f"{item.path} (sha256 {item.sha256})" for item in traffic.inputs)
+    summary = make_baseline(traffic, closed_network, loaded_profiles, name, sources)
+    return BaselineResult(traffic, summary, render_policy(summary))
+
+
+@dataclass(frozen=True)
 class ScanResult:
     """What ``scan`` / ``identify`` found, and the inventory report built from it."""
 
     inventory: Inventory | None
     fingerprints: tuple[Fingerprint, ...]
-    report: Report
+    report: InventoryReport
 
 
 def scan(

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -28,8 +28,10 @@ from rich.progress import (
 from camaudit import __version__, exitcodes
 from camaudit.api import verify as run_verify
 from camaudit.errors import CamauditError
-from camaudit.report.build import Report, write_json
+from camaudit.i18n import Translator, default_language, translator
+from camaudit.messages import VERDICT_NAMES
 from camaudit.report.console import render, render_inventory
+from camaudit.report.model import Report, write_json
 from camaudit.report.output import refuse_evidence_as_output, write_report
 from camaudit.sanitize import clean_text
 from camaudit.traffic.live import capture_live
@@ -82,6 +84,20 @@ FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Repo
 OutputOption = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")
 ]
+LangOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        metavar="nl|en",
+        help="Language of what camaudit writes for people (default: from LC_ALL / "
+        "LC_MESSAGES / LANG: nl* gives nl, anything else en).",
+    ),
+]
+
+
+def _translator(lang: str | None) -> Translator:
+    """The translator for --lang, or for the locale when it is not given."""
+    return translator(lang if lang is not None else default_language(os.environ))
 
 
 @app.command()
@@ -113,6 +129,7 @@ def verify(
     ] = None,
     output_format: FormatOption = OutputFormat.console,
     output: OutputOption = None,
+    lang: LangOption = None,
     live: Annotated[
         str | None,
         typer.Option(
@@ -161,6 +178,7 @@ def verify(
     if bool(captures) == bool(live):
         raise _fail("give capture files, or --live INTERFACE (not both)", exitcodes.USAGE)
     with _user_errors():
+        t = _translator(lang)
         if live:
             target = save or Path(f"camaudit-live-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.pcapng")
             if output is not None:
@@ -199,15 +217,81 @@ def verify(
             )
     report = result.report
     _emit(report, output_format, output, render)
-    code = int(report["exit_code"])
+    code = report.exit_code
     if output is not None:
+        verdict = t.gettext(VERDICT_NAMES[str(report.verdict)])
+        summary = t.gettext(
+            "verdict {verdict} (exit {code}); report written to {path}",
+            verdict=verdict,
+            code=code,
+            path=clean_text(str(output)),
+        )
         err.print(
-            f"camaudit: verdict {report['verdict']} (exit {code}); report written to "
-            f"{clean_text(str(output))}",
+            f"camaudit: {summary}",
             markup=False,
             highlight=False,
         )
     raise typer.Exit(code)
+
+
+@app.command()
+def baseline(
+    captures: Annotated[
+        list[Path],
+        typer.Argument(
+            help="pcap / pcapng files (gzip'd too) or directories of them, of a network "
+            "taken to be good.",
+            show_default=False,
+        ),
+    ],
+    closed_network: Annotated[
+        list[str],
+        typer.Option(
+            "--closed-network",
+            "-n",
+            metavar="CIDR",
+            help="A range that is inside the closed network (repeat; required).",
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the policy here instead of stdout."),
+    ] = None,
+    name: Annotated[str, typer.Option("--name", help="The policy's name.")] = "baseline",
+    profiles: Annotated[
+        Path | None,
+        typer.Option("--profiles", help="Directory of vendor profiles.", hidden=True),
+    ] = None,
+) -> None:
+    """Write a policy (TOML) from captures of a known-good network, to review, then enforce.
+
+    Services seen inside become allow entries with a TODO reason. Traffic that left the
+    closed network (or tried to) is never allowed: it is written as commented-out
+    exceptions and warned about. Exit codes: 0 written, 2 usage, 3 input or output error.
+    """
+    from camaudit.api import baseline as run_baseline
+
+    err = Console(stderr=True)
+    with _user_errors():
+        if output is not None:
+            refuse_evidence_as_output(output, captures)
+        result = run_baseline(captures, closed_network, profiles, name=name)
+
+        def write(handle: TextIO) -> None:
+            handle.write(result.policy_text)
+
+        write_report(output, write)
+    for warning in result.baseline.warnings:
+        err.print(f"camaudit: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    if output is not None:
+        err.print(
+            f"camaudit: policy written to {clean_text(str(output))}: review every entry "
+            "and TODO before enforcing it with verify --policy",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    raise typer.Exit(0)
 
 
 @contextmanager
@@ -223,11 +307,14 @@ def _user_errors() -> Iterator[None]:
         raise _fail("out of memory", exitcodes.INPUT_ERROR) from None
 
 
+AnyReport = TypeVar("AnyReport", bound=Report)
+
+
 def _emit(
-    report: Report,
+    report: AnyReport,
     output_format: OutputFormat,
     output: Path | None,
-    renderer: Callable[[Report, Console], None],
+    renderer: Callable[[AnyReport, Console], None],
 ) -> None:
     """Write ``report`` as JSON or through ``renderer``, to a file or standard output."""
 

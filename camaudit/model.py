@@ -1,8 +1,8 @@
 """Frozen result types shared by every stage.
 
 Data flows one way: captures -> :class:`TrafficSummary` -> :class:`Assessment`
--> :class:`Report` -> a formatter. Each stage takes the previous stage's
-frozen result and returns its own.
+-> :class:`~camaudit.report.model.VerifyReport` -> a renderer. Each stage takes
+the previous stage's frozen result and returns its own.
 """
 
 from __future__ import annotations

@@ -57,3 +57,11 @@ def private_known_hosts(
     """CLI runs pin device certificates; keep them out of the user's own state directory."""
     path = tmp_path_factory.mktemp("state") / "known_hosts"
     monkeypatch.setenv("CAMAUDIT_KNOWN_HOSTS", str(path))
+
+
+@pytest.fixture(autouse=True)
+def english_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--lang` defaults to the locale: tests that read English must not follow the tester's."""
+    for key in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
@@ -330,129 +330,31 @@ class _Tally:
         return out
 
 
+@dataclass
+class _Tallies:
+    """What the judging so far adds up to: the basis of the verdict and its reasons."""
+
+    crossed: _Tally = field(default_factory=_Tally)
+    attempts: _Tally = field(default_factory=_Tally)
+    transit: int = 0  # flows with neither end inside: not judged
+    foreign: dict[str, list[Flow]] = field(default_factory=dict)  # misaddressed neighbours
+
+
 def assess(
     traffic: TrafficSummary, policy: Policy, profiles: Profiles, today: date | None = None
 ) -> Assessment:
     """Judge the traffic against the policy; the verdict comes back in the result."""
     judge = _Judge(policy, profiles, today or date.today())
-    resolutions = _Resolutions(traffic.dns)
-    outbound: list[OutboundFlow] = []
-    findings: list[Finding] = []
-    reasons_cross = _Tally()
-    attempts = _Tally()
-    transit = 0
-    foreign: dict[str, list[Flow]] = {}
-    for flow in traffic.flows:
-        if _foreign_on_link(flow, judge):
-            foreign.setdefault(flow.orig, []).append(flow)
-            continue
-        direction = judge.direction(flow)
-        if direction == Direction.INTERNAL or flow.app == "icmp-error":
-            continue
-        if direction == Direction.TRANSIT:
-            transit += 1
-            continue
-        out = direction == Direction.OUTBOUND
-        device, remote = (flow.orig, flow.resp) if out else (flow.resp, flow.orig)
-        label, source = judge.label(flow, out)
-        crossed = _crossed(flow, out, judge)
-        names = _flow_names(flow, device, remote, resolutions)
-        rule, basis, expired = judge.rule_for(device, remote, flow.resp_port, flow.proto, names)
-        allowed = f"{rule.name}: {rule.reason}" if rule else None
-        outbound.append(
-            OutboundFlow(flow, direction, device, remote, crossed, label, source, allowed, basis)
-        )
-        evidence = flow_evidence(flow)
-        if expired and rule is None:
-            findings.append(
-                Finding(
-                    "POLICY-EXCEPTION-EXPIRED",
-                    "medium",
-                    device,
-                    "a policy exception matched this flow but has expired",
-                    evidence,
-                    label,
-                )
-            )
-        if allowed:
-            continue
-        text = _describe(flow, flow.resp_port, label)
-        if crossed:
-            rule_id = "BOUNDARY-CROSSED-OUT" if out else "BOUNDARY-CROSSED-IN"
-            findings.append(Finding(rule_id, "high", device, text, evidence, label))
-            reasons_cross.add(text)
-        else:
-            findings.append(Finding("OUTBOUND-ATTEMPT", "medium", device, text, evidence, label))
-            attempts.add(text)
-
+    tallies = _Tallies()
+    outbound, findings = _judge_flows(traffic, judge, tallies)
     dns = tuple(_classify(lookup, judge) for lookup in traffic.dns)
-    for item in dns:
-        lookup = item.lookup
-        if not item.external:
-            continue
-        # The question is the look-up itself, so its name counts as a DNS name here.
-        asked = FlowNames(resolved=(lookup.name,))
-        rule, _basis, _expired = judge.rule_for(lookup.client, lookup.server, 53, "udp", asked)
-        if rule is not None:
-            continue
-        answer = lookup.rcode or "no answer"
-        what = f" — {item.label}" if item.label else ""
-        if item.answered_with_addresses:
-            text = (
-                f"resolver {lookup.server} answered {lookup.client}'s look-up of "
-                f"{lookup.name} ({lookup.qtype}) with outside address(es) "
-                f"{', '.join(a for a in lookup.answers if _is_address(a))}{what}"
-            )
-            findings.append(
-                Finding(
-                    "DNS-EXTERNAL-RESOLVED",
-                    "high",
-                    lookup.client,
-                    text,
-                    dns_evidence(lookup),
-                    item.label,
-                )
-            )
-            reasons_cross.add(text)
-        else:
-            text = f"{lookup.client} looked up {lookup.name} ({lookup.qtype}): {answer}{what}"
-            findings.append(
-                Finding(
-                    "DNS-EXTERNAL-LOOKUP",
-                    "medium",
-                    lookup.client,
-                    text,
-                    dns_evidence(lookup),
-                    item.label,
-                )
-            )
-            attempts.add(text)
-
-    for address, flows in foreign.items():
-        findings.append(_foreign_finding(address, flows))
-
+    findings += _judge_lookups(dns, judge, tallies)
+    findings += [_foreign_finding(address, flows) for address, flows in tallies.foreign.items()]
     devices = _devices(traffic, judge, profiles)
-    blocking = _blocking(traffic, devices, policy)
-    verdict, reasons = _verdict(reasons_cross, attempts, blocking)
-    accepted = sum(1 for o in outbound if o.allowed_by)
-    if accepted and verdict == Verdict.ISOLATED:
-        reasons = [f"nothing crossed but what the policy allows ({accepted} flow(s))"]
-    if foreign:
-        reasons.append(
-            "host(s) on the segment send link-local multicast/broadcast from an address "
-            f"outside the closed network: {', '.join(sorted(foreign, key=_sort_key))} "
-            "(not a crossing; see FOREIGN-ADDRESS-ON-SEGMENT)"
-        )
-    if transit:
-        reasons.append(
-            f"{transit} flow(s) had neither end inside the closed network and were "
-            "not judged (check --closed-network)"
-        )
-    if policy.closed_network_is_default:
-        reasons.append(
-            "no closed network was given: the default (RFC 1918, 100.64/10, "
-            "link-local, ULA) was used"
-        )
+    verdict, reasons = _verdict(
+        tallies.crossed, tallies.attempts, _blocking(traffic, devices, policy)
+    )
+    reasons = _explain(verdict, reasons, outbound, tallies, policy)
     return Assessment(
         verdict=verdict,
         reasons=tuple(reasons),
@@ -468,12 +370,132 @@ def assess(
     )
 
 
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+def _judge_flows(
+    traffic: TrafficSummary, judge: _Judge, tallies: _Tallies
+) -> tuple[list[OutboundFlow], list[Finding]]:
+    """Every flow across the boundary, judged, and the findings it raises, in flow order."""
+    resolutions = _Resolutions(traffic.dns)
+    outbound: list[OutboundFlow] = []
+    findings: list[Finding] = []
+    for flow in traffic.flows:
+        if _foreign_on_link(flow, judge):
+            tallies.foreign.setdefault(flow.orig, []).append(flow)
+            continue
+        direction = judge.direction(flow)
+        if direction == Direction.INTERNAL or flow.app == "icmp-error":
+            continue
+        if direction == Direction.TRANSIT:
+            tallies.transit += 1
+            continue
+        judged, expired = _boundary_flow(flow, direction, judge, resolutions)
+        outbound.append(judged)
+        findings += _flow_findings(judged, expired, tallies)
+    return outbound, findings
+
+
+def _boundary_flow(
+    flow: Flow, direction: Direction, judge: _Judge, resolutions: _Resolutions
+) -> tuple[OutboundFlow, bool]:
+    """The flow with its inside end, label and the policy rule accepting it; and whether
+    only an expired exception would have accepted it."""
+    out = direction == Direction.OUTBOUND
+    device, remote = (flow.orig, flow.resp) if out else (flow.resp, flow.orig)
+    label, source = judge.label(flow, out)
+    names = _flow_names(flow, device, remote, resolutions)
+    rule, basis, expired = judge.rule_for(device, remote, flow.resp_port, flow.proto, names)
+    allowed = f"{rule.name}: {rule.reason}" if rule else None
+    crossed = _crossed(flow, out, judge)
+    judged = OutboundFlow(flow, direction, device, remote, crossed, label, source, allowed, basis)
+    return judged, expired and rule is None
+
+
+def _flow_findings(judged: OutboundFlow, expired: bool, tallies: _Tallies) -> list[Finding]:
+    """A crossing (high) or an attempt (medium) unless the policy allows the flow."""
+    flow, device, label = judged.flow, judged.device, judged.label
+    evidence = flow_evidence(flow)
+    found: list[Finding] = []
+    if expired:
+        text = "a policy exception matched this flow but has expired"
+        found.append(Finding("POLICY-EXCEPTION-EXPIRED", "medium", device, text, evidence, label))
+    if judged.allowed_by:
+        return found
+    text = _describe(flow, flow.resp_port, label)
+    if judged.crossed:
+        out = judged.direction == Direction.OUTBOUND
+        rule_id = "BOUNDARY-CROSSED-OUT" if out else "BOUNDARY-CROSSED-IN"
+        found.append(Finding(rule_id, "high", device, text, evidence, label))
+        tallies.crossed.add(text)
+    else:
+        found.append(Finding("OUTBOUND-ATTEMPT", "medium", device, text, evidence, label))
+        tallies.attempts.add(text)
+    return found
+
+
+def _judge_lookups(
+    dns: Iterable[ClassifiedLookup], judge: _Judge, tallies: _Tallies
+) -> list[Finding]:
+    """A finding for each look-up of an outside name the policy does not allow."""
+    findings: list[Finding] = []
+    for item in dns:
+        if item.external and not _lookup_allowed(item.lookup, judge):
+            findings.append(_lookup_finding(item, tallies))
+    return findings
+
+
+def _lookup_allowed(lookup: DnsLookup, judge: _Judge) -> bool:
+    # The question is the look-up itself, so its name counts as a DNS name here.
+    asked = FlowNames(resolved=(lookup.name,))
+    rule, _basis, _expired = judge.rule_for(lookup.client, lookup.server, 53, "udp", asked)
+    return rule is not None
+
+
+def _lookup_finding(item: ClassifiedLookup, tallies: _Tallies) -> Finding:
+    """An outside address in the answer is a crossing (high); a question alone an attempt."""
+    lookup = item.lookup
+    what = f" — {item.label}" if item.label else ""
+    evidence = dns_evidence(lookup)
+    if item.answered_with_addresses:
+        addresses = ", ".join(a for a in lookup.answers if _normal(a) is not None)
+        text = (
+            f"resolver {lookup.server} answered {lookup.client}'s look-up of "
+            f"{lookup.name} ({lookup.qtype}) with outside address(es) {addresses}{what}"
+        )
+        tallies.crossed.add(text)
+        return Finding("DNS-EXTERNAL-RESOLVED", "high", lookup.client, text, evidence, item.label)
+    answer = lookup.rcode or "no answer"
+    text = f"{lookup.client} looked up {lookup.name} ({lookup.qtype}): {answer}{what}"
+    tallies.attempts.add(text)
+    return Finding("DNS-EXTERNAL-LOOKUP", "medium", lookup.client, text, evidence, item.label)
+
+
+def _explain(
+    verdict: Verdict,
+    reasons: list[str],
+    outbound: Iterable[OutboundFlow],
+    tallies: _Tallies,
+    policy: Policy,
+) -> list[str]:
+    """The verdict's reasons, plus what a reader must know about how it was reached."""
+    accepted = sum(1 for o in outbound if o.allowed_by)
+    if accepted and verdict == Verdict.ISOLATED:
+        reasons = [f"nothing crossed but what the policy allows ({accepted} flow(s))"]
+    if tallies.foreign:
+        reasons.append(
+            "host(s) on the segment send link-local multicast/broadcast from an address "
+            f"outside the closed network: {', '.join(sorted(tallies.foreign, key=_sort_key))} "
+            "(not a crossing; see FOREIGN-ADDRESS-ON-SEGMENT)"
+        )
+    if tallies.transit:
+        reasons.append(
+            f"{tallies.transit} flow(s) had neither end inside the closed network and were "
+            "not judged (check --closed-network)"
+        )
+    if policy.closed_network_is_default:
+        reasons.append(
+            "no closed network was given: the default (RFC 1918, 100.64/10, "
+            "link-local, ULA) was used"
+        )
+    return reasons
 
 
 @lru_cache(maxsize=4096)
@@ -547,7 +569,9 @@ def _classify(lookup: DnsLookup, judge: _Judge) -> ClassifiedLookup:
     outside = [
         a
         for a in lookup.answers
-        if _is_address(a) and not judge.inside(a) and not ipaddress.ip_address(a).is_unspecified
+        if _normal(a) is not None
+        and not judge.inside(a)
+        and not ipaddress.ip_address(a).is_unspecified
     ]
     answered = external and lookup.rcode == "NOERROR" and bool(outside)
     return ClassifiedLookup(lookup, external, rule.label if rule else None, answered)

@@ -1,198 +1,146 @@
-"""The one report model: an :class:`Assessment` and its evidence as JSON-ready data.
+"""The verify report: an :class:`Assessment` and its evidence as a :class:`VerifyReport`.
 
-Every output format (JSON, console) renders from this dict, and its shape is
-pinned by ``report.schema.json`` next to this module.
+Every output format renders from that one typed model (:mod:`camaudit.report.model`),
+whose JSON shape is pinned by ``report.schema.json`` next to this module.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from importlib import resources
-from typing import Any, TextIO
 
 from camaudit import __version__, exitcodes
 from camaudit.model import (
     Assessment,
     CaptureInput,
     ClassifiedLookup,
-    Evidence,
     Finding,
     OutboundFlow,
-    Problem,
     TrafficSummary,
 )
+from camaudit.report.model import (
+    SCHEMA_VERSION,
+    BoundaryFlowEntry,
+    CaptureEntry,
+    ClosedNetworkEntry,
+    FindingEntry,
+    LookupEntry,
+    PolicyEntry,
+    RejectionEntry,
+    ToolInfo,
+    VerifyReport,
+    VerifySummary,
+    copy_fields,
+)
 
-SCHEMA_VERSION = 1
-Report = dict[str, Any]
-
-
-def schema() -> dict[str, Any]:
-    """The committed JSON Schema every report validates against."""
-    text = resources.files("camaudit.report").joinpath("report.schema.json").read_text("utf-8")
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
-
-
-def _problem(p: Problem) -> dict[str, Any]:
-    return {"code": p.code, "message": p.message, "capture": p.capture, "count": p.count}
-
-
-def _input(i: CaptureInput) -> dict[str, Any]:
-    return {
-        "path": i.path,
-        "sha256": i.sha256,
-        "format": i.format,
-        "compression": i.compression,
-        "packets": i.packets,
-        "ip_packets": i.ip_packets,
-        "other_packets": i.other_packets,
-        "first_time": i.first_time,
-        "last_time": i.last_time,
-        "link_types": list(i.link_types),
-        "snaplen": i.snaplen,
-        "problems": [_problem(p) for p in i.problems],
-    }
+TOOL = ToolInfo("camaudit", __version__)
 
 
-def _outbound(o: OutboundFlow) -> dict[str, Any]:
+def generated_at(when: datetime | None) -> str:
+    """The report's time stamp: ``when``, else now (UTC), to the second."""
+    return (when or datetime.now(UTC)).isoformat(timespec="seconds")
+
+
+def _input(i: CaptureInput) -> CaptureEntry:
+    return copy_fields(CaptureEntry, i)
+
+
+# Report column <- Flow attribute, where the report names it from the device's side.
+_FLOW_COLUMNS = {
+    "src": "orig",
+    "dst": "resp",
+    "sport": "orig_port",
+    "dport": "resp_port",
+    "state": "category",
+    "packets_out": "orig_packets",
+    "bytes_out": "orig_bytes",
+    "packets_in": "resp_packets",
+    "bytes_in": "resp_bytes",
+}
+
+
+def _outbound(o: OutboundFlow) -> BoundaryFlowEntry:
     f = o.flow
     rejected = None
     if f.rejected_by is not None:
-        rejected = {
-            "capture": f.rejected_by.capture,
-            "frame": f.rejected_by.frame,
-            "from": f.rejected_from,
-        }
-    return {
-        "direction": o.direction.value,
-        "device": o.device,
-        "remote": o.remote,
-        "src": f.orig,
-        "dst": f.resp,
-        "proto": f.proto,
-        "sport": f.orig_port,
-        "dport": f.resp_port,
-        "state": f.category.value,
-        "conn_state": f.conn_state,
-        "crossed": o.crossed,
-        "capture": f.first.capture,
-        "first_frame": f.first.frame,
-        "last_capture": f.last.capture,
-        "last_frame": f.last.frame,
-        "first_time": f.first.time,
-        "last_time": f.last.time,
-        "packets_out": f.orig_packets,
-        "bytes_out": f.orig_bytes,
-        "packets_in": f.resp_packets,
-        "bytes_in": f.resp_bytes,
-        "names": list(f.names),
-        "sni": f.sni,
-        "http_host": f.http_host,
-        "app": f.app,
-        "label": o.label,
-        "label_source": o.label_source,
-        "allowed_by": o.allowed_by,
-        "allowed_basis": o.allowed_basis.value if o.allowed_basis else None,
-        "rejected_by": rejected,
-        "reply_unseen": f.reply_unseen,
-        "mid_stream": f.mid_stream,
-        "vlan": f.vlan,
-        "device_mac": f.orig_mac if o.device == f.orig else f.resp_mac,
-    }
+        rejected = RejectionEntry(f.rejected_by.capture, f.rejected_by.frame, f.rejected_from)
+    renamed = {column: getattr(f, attr) for column, attr in _FLOW_COLUMNS.items()}
+    return copy_fields(
+        BoundaryFlowEntry,
+        f,
+        **renamed,
+        direction=o.direction,
+        device=o.device,
+        remote=o.remote,
+        crossed=o.crossed,
+        capture=f.first.capture,
+        first_frame=f.first.frame,
+        last_capture=f.last.capture,
+        last_frame=f.last.frame,
+        first_time=f.first.time,
+        last_time=f.last.time,
+        label=o.label,
+        label_source=o.label_source,
+        allowed_by=o.allowed_by,
+        allowed_basis=o.allowed_basis,
+        rejected_by=rejected,
+        device_mac=f.orig_mac if o.device == f.orig else f.resp_mac,
+    )
 
 
-def _dns(c: ClassifiedLookup) -> dict[str, Any]:
+def _dns(c: ClassifiedLookup) -> LookupEntry:
     q = c.lookup
     ref = q.query or q.response
-    return {
-        "name": q.name,
-        "qtype": q.qtype,
-        "rcode": q.rcode,
-        "answers": list(q.answers),
-        "client": q.client,
-        "server": q.server,
-        "capture": ref.capture if ref else None,
-        "frame": q.query.frame if q.query else None,
-        "response_frame": q.response.frame if q.response else None,
-        "time": ref.time if ref else None,
-        "external": c.external,
-        "answered_with_addresses": c.answered_with_addresses,
-        "label": c.label,
-        "truncated": q.truncated,
-    }
+    return copy_fields(
+        LookupEntry,
+        q,
+        capture=ref.capture if ref else None,
+        frame=q.query.frame if q.query else None,
+        response_frame=q.response.frame if q.response else None,
+        time=ref.time if ref else None,
+        external=c.external,
+        answered_with_addresses=c.answered_with_addresses,
+        label=c.label,
+    )
 
 
-def _evidence(e: Evidence) -> dict[str, Any]:
-    return {
-        "capture": e.capture,
-        "frames": list(e.frames),
-        "display_filter": e.display_filter,
-        "first_time": e.first_time,
-    }
+def _finding(f: Finding) -> FindingEntry:
+    return FindingEntry(f.rule, f.severity, f.device, f.summary, f.label, f.evidence)
 
 
-def _finding(f: Finding) -> dict[str, Any]:
-    return {
-        "rule": f.rule,
-        "severity": f.severity,
-        "device": f.device,
-        "summary": f.summary,
-        "label": f.label,
-        "evidence": [_evidence(e) for e in f.evidence],
-    }
+def _summary(assessment: Assessment, traffic: TrafficSummary) -> VerifySummary:
+    return VerifySummary(
+        captures=len(traffic.inputs),
+        packets=traffic.packets,
+        flows=len(traffic.flows),
+        devices=len(assessment.devices),
+        outbound=len(assessment.outbound),
+        crossed=sum(1 for o in assessment.outbound if o.crossed and not o.allowed_by),
+        dns_lookups=len(assessment.dns),
+        external_lookups=sum(1 for d in assessment.dns if d.external),
+        findings=len(assessment.findings),
+    )
 
 
 def build_report(
     assessment: Assessment, traffic: TrafficSummary, generated: datetime | None = None
-) -> Report:
-    """Everything a security officer, an auditor and a compliance check need, as plain data."""
-    crossed = sum(1 for o in assessment.outbound if o.crossed and not o.allowed_by)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "verify",
-        "tool": {"name": "camaudit", "version": __version__},
-        "generated": (generated or datetime.now(UTC)).isoformat(timespec="seconds"),
-        "verdict": assessment.verdict.value,
-        "exit_code": exitcodes.for_assessment(assessment),
-        "reasons": list(assessment.reasons),
-        "closed_network": {
-            "cidrs": list(assessment.closed_network),
-            "default": assessment.closed_network_is_default,
-        },
-        "policy": {
-            "name": assessment.policy_name,
-            "path": assessment.policy_path,
-            "fail_on": assessment.fail_on,
-        },
-        "summary": {
-            "captures": len(traffic.inputs),
-            "packets": traffic.packets,
-            "flows": len(traffic.flows),
-            "devices": len(assessment.devices),
-            "outbound": len(assessment.outbound),
-            "crossed": crossed,
-            "dns_lookups": len(assessment.dns),
-            "external_lookups": sum(1 for d in assessment.dns if d.external),
-            "findings": len(assessment.findings),
-        },
-        "inputs": [_input(i) for i in traffic.inputs],
-        "problems": [_problem(p) for p in traffic.problems],
-        "devices": [
-            {"ip": h.ip, "mac": h.mac, "oui_vendor": h.oui_vendor} for h in assessment.devices
-        ],
-        "outbound": [_outbound(o) for o in assessment.outbound],
-        "dns": [_dns(c) for c in assessment.dns],
-        "findings": [_finding(f) for f in assessment.findings],
-    }
-
-
-def to_json(report: Report) -> str:
-    """The report as pretty JSON text."""
-    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-
-
-def write_json(report: Report, handle: TextIO) -> None:
-    """Stream the report as pretty JSON (no second copy of a large report in memory)."""
-    json.dump(report, handle, indent=2, ensure_ascii=False)
-    handle.write("\n")
+) -> VerifyReport:
+    """Everything a security officer, an auditor and a compliance check need, typed."""
+    a = assessment
+    return VerifyReport(
+        schema_version=SCHEMA_VERSION,
+        kind="verify",
+        tool=TOOL,
+        generated=generated_at(generated),
+        verdict=a.verdict,
+        exit_code=exitcodes.for_assessment(a),
+        reasons=a.reasons,
+        closed_network=ClosedNetworkEntry(a.closed_network, a.closed_network_is_default),
+        policy=PolicyEntry(a.policy_name, a.policy_path, a.fail_on),
+        summary=_summary(a, traffic),
+        inputs=tuple(_input(i) for i in traffic.inputs),
+        problems=traffic.problems,
+        devices=a.devices,
+        outbound=tuple(_outbound(o) for o in a.outbound),
+        dns=tuple(_dns(c) for c in a.dns),
+        findings=tuple(_finding(f) for f in a.findings),
+    )

@@ -1,4 +1,4 @@
-"""The inventory half of the report model: discovery and fingerprint results as JSON data.
+"""The inventory report: discovery and fingerprint results as an :class:`InventoryReport`.
 
 Same top-level shape as the verify report (``schema_version``, ``kind``, ``tool``,
 ``generated``, ``exit_code``), validated by the same committed schema.
@@ -8,15 +8,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from camaudit import __version__
 from camaudit.discover._udp import OUTSIDE_TARGET, in_target
 from camaudit.discover.interface import Inventory, InventoryDevice, MethodAttempt, Sighting
 from camaudit.discover.inventory import mac_conflicts
-from camaudit.fingerprint.interface import Fingerprint, Identity, ProbeAttempt
-from camaudit.report.build import SCHEMA_VERSION, Report
+from camaudit.fingerprint.interface import CveMatch, Fingerprint, Identity, ProbeAttempt
+from camaudit.report.build import TOOL, generated_at
+from camaudit.report.model import (
+    SCHEMA_VERSION,
+    CertificateEntry,
+    ClaimEntry,
+    CveEntry,
+    DeviceEntry,
+    Facts,
+    IdentityEntry,
+    InventoryReport,
+    InventorySection,
+    InventorySummary,
+    MethodEntry,
+    OutsideEntry,
+    ProbeEntry,
+    ScopeEntry,
+    SightingEntry,
+    TargetEntry,
+    copy_fields,
+)
 
 
 @dataclass(frozen=True)
@@ -28,78 +45,59 @@ class InventoryEntry:
     fingerprint: Fingerprint | None
 
 
-def _facts(pairs: Sequence[tuple[str, str]]) -> list[list[str]]:
-    return [[key, value] for key, value in pairs]
+def _facts(pairs: Sequence[tuple[str, str]]) -> Facts:
+    return tuple((key, value) for key, value in pairs)
 
 
-def _sighting(s: Sighting) -> dict[str, Any]:
-    return {
-        "method": s.method,
-        "ip": s.ip,
-        "mac": s.mac,
-        "facts": _facts(s.facts),
-        "raw_excerpt": s.raw_excerpt,
-    }
+def _sighting(s: Sighting) -> SightingEntry:
+    return SightingEntry(s.method, s.ip, s.mac, _facts(s.facts), s.raw_excerpt)
 
 
-def _attempt(a: MethodAttempt) -> dict[str, Any]:
-    return {
-        "method": a.method,
-        "status": a.status,
-        "error": a.error,
-        "duration": round(a.duration, 3),
-        "sightings": len(a.sightings),
-        "timed_out_hosts": list(a.timed_out_hosts),
-    }
+def _attempt(a: MethodAttempt) -> MethodEntry:
+    duration = round(a.duration, 3)
+    return MethodEntry(
+        a.method, a.status, a.error, duration, len(a.sightings), tuple(a.timed_out_hosts)
+    )
 
 
-def _probe(p: ProbeAttempt) -> dict[str, Any]:
-    return {
-        "probe": p.probe,
-        "status": p.status,
-        "error": p.error,
-        "duration": round(p.duration, 3),
-        "facts": _facts(p.facts),
-    }
+def _probe(p: ProbeAttempt) -> ProbeEntry:
+    return ProbeEntry(p.probe, p.status, p.error, round(p.duration, 3), _facts(p.facts))
 
 
-def _identity(i: Identity) -> dict[str, Any]:
-    return {
-        "vendor": i.vendor,
-        "oem_brand": i.oem_brand,
-        "model": i.model,
-        "firmware": i.firmware,
-        "build_date": i.build_date.isoformat() if i.build_date else None,
-        "confidence": round(i.confidence, 3),
-        "evidence": list(i.evidence),
-        "conflicts": list(i.conflicts),
-    }
+def _identity(i: Identity) -> IdentityEntry:
+    return copy_fields(
+        IdentityEntry,
+        i,
+        build_date=i.build_date.isoformat() if i.build_date else None,
+        confidence=round(i.confidence, 3),
+        evidence=tuple(i.evidence),
+        conflicts=tuple(i.conflicts),
+    )
 
 
-def _certificates(f: Fingerprint | None) -> list[dict[str, str]]:
+def _cve(c: CveMatch) -> CveEntry:
+    kev = c.kev_date_added.isoformat() if c.kev_date_added else None
+    return copy_fields(CveEntry, c, kev_date_added=kev)
+
+
+def _certificates(f: Fingerprint | None) -> tuple[CertificateEntry, ...]:
     seen = [(p.probe, dict(p.facts).get("tls_sha256")) for p in (f.attempts if f else ())]
-    return [{"probe": probe, "sha256": sha} for probe, sha in seen if sha]
+    return tuple(CertificateEntry(probe, sha) for probe, sha in seen if sha)
 
 
-def _outside(entry: InventoryEntry) -> dict[str, Any]:
+def _outside(entry: InventoryEntry) -> OutsideEntry:
     """A device that answered from outside ``--target``: the finding and what it claimed."""
     d = entry.device
     assert d is not None and entry.ip is not None
-    return {
-        "ip": entry.ip,
-        "finding": (
-            f"{entry.ip} answered discovery ({', '.join(d.methods)}) from outside --target; "
-            "it was not probed and no credentials were sent to it"
-        ),
-        "evidence": [
-            {
-                "method": s.method,
-                "sender": s.ip,
-                "claims": [[k, v] for k, v in s.facts if k != OUTSIDE_TARGET],
-            }
-            for s in d.sightings
-        ],
-    }
+    finding = (
+        f"{entry.ip} answered discovery ({', '.join(d.methods)}) from outside --target; "
+        "it was not probed and no credentials were sent to it"
+    )
+    claims = tuple(
+        ClaimEntry(s.method, s.ip, _facts([(k, v) for k, v in s.facts if k != OUTSIDE_TARGET]))
+        for s in d.sightings
+    )
+    return OutsideEntry(entry.ip, finding, claims)
 
 
 def _is_outside(entry: InventoryEntry, inventory: Inventory | None) -> bool:
@@ -111,36 +109,26 @@ def _is_outside(entry: InventoryEntry, inventory: Inventory | None) -> bool:
     )
 
 
-def _device(entry: InventoryEntry, outside: bool = False) -> dict[str, Any]:
+def _device(entry: InventoryEntry, outside: bool = False) -> DeviceEntry:
     d, f = entry.device, entry.fingerprint
-    return {
-        "ip": entry.ip,
-        "mac": d.mac if d else None,
-        "oui_vendor": d.oui_vendor if d else None,
-        "oui_organisation": d.oui_organisation if d else None,
-        "found_by": list(d.methods) if d else [],
-        "open_ports": list(d.open_ports) if d else [],
-        "timed_out": d.timed_out if d else False,
-        "mac_conflicts": list(mac_conflicts(d)) if d else [],
-        "sightings": [_sighting(s) for s in d.sightings] if d else [],
-        "identity": _identity(f.identity) if f else None,
-        "cves": [
-            {
-                "cve": c.cve,
-                "cvss": c.cvss,
-                "kev_date_added": c.kev_date_added.isoformat() if c.kev_date_added else None,
-                "reason": c.reason,
-                "fixed_in": c.fixed_in,
-                "source": c.source,
-            }
-            for c in (f.cves if f else ())
-        ],
-        "probes": [_probe(p) for p in f.attempts] if f else [],
-        "config_findings": list(f.config_findings) if f else [],
-        "outside_target": outside,
-        "tls_certificates": _certificates(f),
-        "warnings": list(f.warnings) if f else [],
-    }
+    return DeviceEntry(
+        ip=entry.ip,
+        mac=d.mac if d else None,
+        oui_vendor=d.oui_vendor if d else None,
+        oui_organisation=d.oui_organisation if d else None,
+        found_by=tuple(d.methods) if d else (),
+        open_ports=tuple(d.open_ports) if d else (),
+        timed_out=d.timed_out if d else False,
+        mac_conflicts=tuple(mac_conflicts(d)) if d else (),
+        sightings=tuple(_sighting(s) for s in d.sightings) if d else (),
+        identity=_identity(f.identity) if f else None,
+        cves=tuple(_cve(c) for c in f.cves) if f else (),
+        probes=tuple(_probe(p) for p in f.attempts) if f else (),
+        config_findings=tuple(f.config_findings) if f else (),
+        outside_target=outside,
+        tls_certificates=_certificates(f),
+        warnings=tuple(f.warnings) if f else (),
+    )
 
 
 def entries(
@@ -159,12 +147,23 @@ def entries(
     return tuple(out)
 
 
+def _summary(devices: Sequence[DeviceEntry], outside: int) -> InventorySummary:
+    return InventorySummary(
+        devices=len(devices),
+        identified=sum(1 for d in devices if d.identity and d.identity.vendor),
+        with_cves=sum(1 for d in devices if d.cves),
+        with_kev=sum(1 for d in devices if any(c.kev_date_added for c in d.cves)),
+        timed_out=sum(1 for d in devices if d.timed_out),
+        outside_target=outside,
+    )
+
+
 def build_inventory_report(
     inventory: Inventory | None,
     fingerprints: Sequence[Fingerprint],
     generated: datetime | None = None,
     closed_network: tuple[Sequence[str], bool] = ((), False),
-) -> Report:
+) -> InventoryReport:
     """The inventory report: every device with its evidence, identity and advisories.
 
     ``closed_network`` is ``(CIDRs, is_default)`` as the device settings were checked
@@ -172,41 +171,26 @@ def build_inventory_report(
     default applied. Devices that answered from outside the target are listed apart.
     """
     joined = entries(inventory, fingerprints)
-    outside = [e for e in joined if _is_outside(e, inventory)]
-    devices = [_device(e, _is_outside(e, inventory)) for e in joined]
+    outside = tuple(_outside(e) for e in joined if _is_outside(e, inventory))
+    devices = tuple(_device(e, _is_outside(e, inventory)) for e in joined)
     target = None
     if inventory is not None:
         t = inventory.target
-        target = {
-            "networks": list(t.networks),
-            "interface": t.interface,
-            "timeout": t.timeout,
-            "budget": t.budget,
-        }
-    identified = sum(1 for d in devices if d["identity"] and d["identity"]["vendor"])
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "inventory",
-        "tool": {"name": "camaudit", "version": __version__},
-        "generated": (generated or datetime.now(UTC)).isoformat(timespec="seconds"),
-        "exit_code": 0,
-        "inventory": {
-            "target": target,
-            "duration": inventory.duration if inventory else None,
-            "attempts": [_attempt(a) for a in inventory.attempts] if inventory else [],
-            "summary": {
-                "devices": len(devices),
-                "identified": identified,
-                "with_cves": sum(1 for d in devices if d["cves"]),
-                "with_kev": sum(1 for d in devices if any(c["kev_date_added"] for c in d["cves"])),
-                "timed_out": sum(1 for d in devices if d["timed_out"]),
-                "outside_target": len(outside),
-            },
-            "closed_network": {
-                "networks": list(closed_network[0]),
-                "default": closed_network[1],
-            },
-            "outside_target": [_outside(e) for e in outside],
-            "devices": devices,
-        },
-    }
+        target = TargetEntry(tuple(t.networks), t.interface, t.timeout, t.budget)
+    section = InventorySection(
+        target=target,
+        duration=inventory.duration if inventory else None,
+        attempts=tuple(_attempt(a) for a in inventory.attempts) if inventory else (),
+        summary=_summary(devices, len(outside)),
+        closed_network=ScopeEntry(tuple(closed_network[0]), closed_network[1]),
+        outside_target=outside,
+        devices=devices,
+    )
+    return InventoryReport(
+        schema_version=SCHEMA_VERSION,
+        kind="inventory",
+        tool=TOOL,
+        generated=generated_at(generated),
+        exit_code=0,
+        inventory=section,
+    )

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from camaudit.cli import app
-from camaudit.report.build import schema
+from camaudit.report.model import schema
 from lab.devices import start_device
 from lab.devices.runtime import RunningDevice
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from camaudit.cli import app
-from camaudit.report.build import schema
+from camaudit.report.model import schema
 from tests.captures import CAM, GW, NVR, OUT, eth, tcp, udp, write_pcap
 
 T0 = 1_700_000_000.0

@@ -13,6 +13,7 @@ from camaudit.discover import MethodAttempt, Sighting, Target, discover, registr
 from camaudit.discover.interface import DiscoveryMethod
 from camaudit.discover.sadp import SadpInquiry
 from camaudit.fingerprint.interface import Credentials
+from camaudit.report.model import to_dict
 from lab.devices import replies
 from lab.devices.persona import load_persona
 from lab.devices.runtime import start_device
@@ -181,7 +182,7 @@ def test_a_reply_from_outside_the_target_is_reported_and_never_probed(
         relay.close()
         trap.close()
     assert result.fingerprints == ()
-    inventory = result.report["inventory"]
+    inventory = to_dict(result.report)["inventory"]
     (outside,) = inventory["outside_target"]
     assert outside["ip"] == outsider and "not probed" in outside["finding"]
     (evidence,) = outside["evidence"]

@@ -20,6 +20,7 @@ from camaudit.fingerprint._attempt import hide_secrets
 from camaudit.fingerprint.http import HttpProbe
 from camaudit.fingerprint.interface import Credentials, ProbeTarget
 from camaudit.policy import DEFAULT_CLOSED_NETWORK
+from camaudit.report.model import to_dict
 from tests.fingerprint import devices as d
 from tests.fingerprint.servers import digest_challenge, reply, routes, self_signed_tls
 
@@ -103,7 +104,7 @@ def test_a_certificate_is_pinned_on_first_use_and_shown_in_the_report(serve, tmp
     pins = tmp_path / "state" / "known_hosts"
     result = identify(["127.0.0.1"], {"https": server.port}, None, 3.0, known_hosts=pins)
     assert f"127.0.0.1 {server.port} sha256:{sha256}" in pins.read_text()
-    (device,) = result.report["inventory"]["devices"]
+    (device,) = to_dict(result.report)["inventory"]["devices"]
     assert device["tls_certificates"] == [{"probe": f"https:{server.port}", "sha256": sha256}]
     assert device["warnings"] == []
 
@@ -138,10 +139,10 @@ def test_without_a_closed_network_verify_s_default_applies_and_the_report_says_s
     result = identify(["127.0.0.1"], {"onvif": onvif.port}, CREDS, 3.0)
     (fp,) = result.fingerprints
     assert "NTP server 198.51.100.123 is outside the closed network" in " ".join(fp.config_findings)
-    scope = result.report["inventory"]["closed_network"]
+    scope = to_dict(result.report)["inventory"]["closed_network"]
     assert scope == {"networks": list(DEFAULT_CLOSED_NETWORK), "default": True}
     given = identify(["127.0.0.1"], {"onvif": onvif.port}, CREDS, 3.0, ["198.51.100.0/24"])
-    assert given.report["inventory"]["closed_network"]["default"] is False
+    assert to_dict(given.report)["inventory"]["closed_network"]["default"] is False
     assert not any("NTP" in f for f in given.fingerprints[0].config_findings)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from camaudit.report.build import schema
+from camaudit.report.model import schema
 
 pytestmark = pytest.mark.netns
 

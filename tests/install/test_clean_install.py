@@ -96,7 +96,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> CleanInstall:
 def test_the_installed_package_is_the_wheel_alone(installed: CleanInstall) -> None:
     done = installed.python(
         "import camaudit, importlib.util as u; print(camaudit.__file__); "
-        "print([m for m in ('ipycam', 'pytest', 'jsonschema') if u.find_spec(m)])"
+        "print([m for m in ('ipycam', 'pytest', 'mypy') if u.find_spec(m)])"
     )
     _must(done, "import")
     where, extras = done.stdout.splitlines()
@@ -121,3 +121,15 @@ def test_the_installed_camaudit_reads_the_tls_server_name(installed: CleanInstal
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_the_installed_camaudit_matches_each_lab_case(installed: CleanInstall, case: Case) -> None:
     check_case(case, installed.verify)
+
+
+def test_the_installed_camaudit_ships_the_dutch_catalogue(installed: CleanInstall) -> None:
+    done = installed.python(
+        "from camaudit.i18n import LOCALE_DIR, translator; print(LOCALE_DIR); "
+        "t = translator('nl', strict=True); print(t.gettext('closed network'), "
+        "t.format_number(1234.5), t.format_date(__import__('datetime').date(2026, 12, 1)))"
+    )
+    _must(done, "i18n")
+    where, words = done.stdout.splitlines()
+    assert Path(where).is_relative_to(installed.venv)
+    assert words == "gesloten netwerk 1.234,5 1 december 2026"

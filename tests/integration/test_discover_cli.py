@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from camaudit.report.build import schema
+from camaudit.report.model import schema
 
 pytestmark = pytest.mark.netns
 

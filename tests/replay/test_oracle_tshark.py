@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from camaudit import verify
+from camaudit.report.model import to_dict
 from camaudit.traffic.engine import analyse
 from tests.captures import CAM, GW, NVR, OUT, eth, tcp, udp, write_pcap
 from tests.conftest import SHARED, need_tool
@@ -104,7 +105,7 @@ def _check_cited_frames(report: dict[str, Any], paths: list[Path]) -> int:
 def test_finding_filters_show_exactly_the_cited_frames(path: Path) -> None:
     case = next(c for c in CASES if path in c.captures)
     policy = case.folder / case.expect["policy"] if "policy" in case.expect else None
-    report = verify([path], closed_network=CLOSED, policy=policy).report
+    report = to_dict(verify([path], closed_network=CLOSED, policy=policy).report)
     checked = _check_cited_frames(report, [path])
     for row in case.expect.get("foreign", []):
         (finding,) = [f for f in report["findings"] if f["device"] == row["address"]]
@@ -125,7 +126,7 @@ def test_flow_filter_shows_a_flow_over_ipv4_mapped_ipv6_addresses(tmp_path: Path
         eth(tcp(cam, out, 40001, 443, "A")),
     ]
     path = write_pcap(tmp_path / "mapped.pcap", [(T0 + i, f) for i, f in enumerate(frames)])
-    report = verify([path], closed_network=CLOSED).report
+    report = to_dict(verify([path], closed_network=CLOSED).report)
     (finding,) = [f for f in report["findings"] if f["rule"] == "BOUNDARY-CROSSED-OUT"]
     (evidence,) = finding["evidence"]
     assert tshark_frames(path, evidence["display_filter"]) == [3, 4, 5]
@@ -145,7 +146,7 @@ def test_dns_filter_shows_a_look_up_of_a_mixed_case_name(tmp_path: Path) -> None
         eth(udp(GW, CAM, 53, 33000, bytes(reply))),
     ]
     path = write_pcap(tmp_path / "case.pcap", [(T0 + i, f) for i, f in enumerate(frames)])
-    report = verify([path], closed_network=CLOSED).report
+    report = to_dict(verify([path], closed_network=CLOSED).report)
     (finding,) = report["findings"]
     assert finding["rule"] == "DNS-EXTERNAL-LOOKUP"
     (evidence,) = finding["evidence"]

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from camaudit import verify
-from camaudit.report.build import schema
+from camaudit.report.model import schema, to_dict
 from tests.replay.cases import Case, cases
 
 CASES = cases()
@@ -45,7 +45,9 @@ def _problem_codes(report: dict[str, Any]) -> set[str]:
 def test_case_matches_its_expectation(case: Case) -> None:
     check_case(
         case,
-        lambda capture, nets, policy: verify([capture], closed_network=nets, policy=policy).report,
+        lambda capture, nets, policy: to_dict(
+            verify([capture], closed_network=nets, policy=policy).report
+        ),
     )
 
 

@@ -10,6 +10,7 @@ from scapy.layers.l2 import Dot1Q, Ether
 from scapy.packet import Packet
 
 from camaudit.model import Flow, FlowCategory
+from camaudit.report.model import to_dict
 from camaudit.traffic.engine import analyse
 from tests.captures import CAM, GW, OUT, eth, icmp, tcp, udp, write_pcap
 
@@ -197,7 +198,7 @@ def test_capture_begun_mid_stream_names_the_camera_as_originator() -> None:
 def test_mid_stream_flow_is_reported_outbound_and_marked() -> None:
     from camaudit import verify
 
-    report = verify([MID_STREAM], closed_network=("10.66.0.0/24",)).report
+    report = to_dict(verify([MID_STREAM], closed_network=("10.66.0.0/24",)).report)
     (row,) = report["outbound"]
     assert (row["direction"], row["src"], row["dport"]) == ("outbound", CAM, 443)
     assert row["mid_stream"] is True and row["first_frame"] == 1

@@ -13,6 +13,7 @@ from scapy.packet import Packet, Raw
 
 from camaudit import verify
 from camaudit.errors import InputError
+from camaudit.report.model import to_dict
 from camaudit.traffic.engine import analyse
 from tests.captures import (
     CAM,
@@ -210,7 +211,7 @@ def test_pcapng_obsolete_packet_blocks_and_drop_counts_are_read(tmp_path: Path) 
 
 
 def _verify(paths: list[Path]) -> dict[str, Any]:
-    return verify(paths, closed_network=("10.66.0.0/24",)).report
+    return to_dict(verify(paths, closed_network=("10.66.0.0/24",)).report)
 
 
 def _lab(case: str, name: str) -> Path:

@@ -401,15 +401,16 @@ def test_report_and_console_say_on_what_basis_a_flow_was_allowed(tmp_path: Path)
     import jsonschema
     from rich.console import Console
 
-    from camaudit.report.build import build_report, schema
+    from camaudit.report.build import build_report
     from camaudit.report.console import render
+    from camaudit.report.model import schema, to_dict
 
     frames = [(T0 + i * 0.1, p) for i, p in enumerate([*LOCAL, *_lookup(VENDOR, OUT), *_post()])]
     traffic = analyse([write_pcap(tmp_path / "r.pcap", frames)])
     result = assess(traffic, _by_name(), load_profiles(), today=date(2026, 11, 23))
     report = build_report(result, traffic)
-    jsonschema.validate(report, schema())
-    assert [o["allowed_basis"] for o in report["outbound"]] == ["dns"]
+    jsonschema.validate(to_dict(report), schema())
+    assert [o.allowed_basis for o in report.outbound] == ["dns"]
     console = Console(file=io.StringIO(), width=200, record=True)
     render(report, console)
     assert "(allowed: dns)" in console.export_text()

@@ -1,0 +1,483 @@
+"""The typed report model: what ``verify``, ``discover`` and ``fingerprint`` report.
+
+Each report is a tree of frozen dataclasses whose fields are, in order, the keys of
+the JSON document that ``report.schema.json`` pins; where the verdict stage's own
+type has that shape already (:class:`Evidence`, :class:`Problem`, :class:`HostInfo`)
+the report holds it as it is. :func:`to_json` writes a report,
+:func:`from_json` reads one back (validated against the schema first), and every
+renderer works from these types, never from the JSON text. The text fields are the
+evidence as seen: untrusted, and sanitised by each renderer at its edge.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from dataclasses import dataclass, field, fields, is_dataclass
+from enum import Enum
+from functools import cache
+from importlib import resources
+from typing import Any, Literal, TextIO, TypeVar, Union, get_args, get_origin, get_type_hints
+
+import jsonschema
+
+from camaudit.errors import InputError
+from camaudit.model import (
+    AllowBasis,
+    Direction,
+    Evidence,
+    FlowCategory,
+    HostInfo,
+    Problem,
+    Verdict,
+)
+
+SCHEMA_VERSION = 1
+
+Facts = tuple[tuple[str, str], ...]  # ordered (key, value) pairs, as a list of pairs in JSON
+
+
+# ---- parts shared by both kinds ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    """The program that wrote the report."""
+
+    name: str
+    version: str
+
+
+# ---- verify -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaptureEntry:
+    """One capture file as read: its hash ties the report to the evidence."""
+
+    path: str
+    sha256: str
+    format: str
+    compression: str | None
+    packets: int
+    ip_packets: int
+    other_packets: int
+    first_time: float | None
+    last_time: float | None
+    link_types: tuple[str, ...]
+    snaplen: int | None
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class ClosedNetworkEntry:
+    """The closed network the traffic was judged against; ``default`` when none was given."""
+
+    cidrs: tuple[str, ...]  # as the policy or --closed-network gave them
+    default: bool
+
+
+@dataclass(frozen=True)
+class PolicyEntry:
+    """The policy applied and what it fails on (``attempts`` or ``leaks``)."""
+
+    name: str
+    path: str | None  # None: no policy file, the built-in default
+    fail_on: str  # "attempts" | "leaks"
+
+
+@dataclass(frozen=True)
+class VerifySummary:
+    """The counts a reader sees first."""
+
+    captures: int
+    packets: int
+    flows: int
+    devices: int
+    outbound: int
+    crossed: int
+    dns_lookups: int
+    external_lookups: int
+    findings: int
+
+
+@dataclass(frozen=True)
+class RejectionEntry:
+    """The RST / ICMP error that answered a flow, and who sent it (``from`` in JSON)."""
+
+    capture: str
+    frame: int
+    sender: str | None = field(metadata={"json": "from"})
+
+
+@dataclass(frozen=True)
+class BoundaryFlowEntry:
+    """A flow across the closed network's boundary (JSON ``outbound``), as judged."""
+
+    direction: Direction
+    device: str
+    remote: str
+    src: str
+    dst: str
+    proto: str
+    sport: int
+    dport: int
+    state: FlowCategory
+    conn_state: str
+    crossed: bool
+    capture: str
+    first_frame: int
+    last_capture: str
+    last_frame: int
+    first_time: float
+    last_time: float
+    packets_out: int
+    bytes_out: int
+    packets_in: int
+    bytes_in: int
+    names: tuple[str, ...]
+    sni: str | None
+    http_host: str | None
+    app: str | None
+    label: str | None
+    label_source: str | None
+    allowed_by: str | None
+    allowed_basis: AllowBasis | None
+    rejected_by: RejectionEntry | None
+    reply_unseen: bool
+    mid_stream: bool
+    vlan: int | None
+    device_mac: str | None
+
+
+@dataclass(frozen=True)
+class LookupEntry:
+    """A DNS look-up, judged against the closed network."""
+
+    name: str
+    qtype: str
+    rcode: str | None
+    answers: tuple[str, ...]
+    client: str
+    server: str
+    capture: str | None
+    frame: int | None
+    response_frame: int | None
+    time: float | None
+    external: bool
+    answered_with_addresses: bool
+    label: str | None
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class FindingEntry:
+    """One rule that fired, with the frames behind it."""
+
+    rule: str
+    severity: str
+    device: str | None
+    summary: str
+    label: str | None
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """``camaudit verify``: the verdict and every piece of evidence behind it."""
+
+    schema_version: int
+    kind: Literal["verify"]
+    tool: ToolInfo
+    generated: str
+    verdict: Verdict
+    exit_code: int
+    reasons: tuple[str, ...]
+    closed_network: ClosedNetworkEntry
+    policy: PolicyEntry
+    summary: VerifySummary
+    inputs: tuple[CaptureEntry, ...]
+    problems: tuple[Problem, ...]
+    devices: tuple[HostInfo, ...]
+    outbound: tuple[BoundaryFlowEntry, ...]
+    dns: tuple[LookupEntry, ...]
+    findings: tuple[FindingEntry, ...]
+
+
+# ---- inventory (discover / fingerprint) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetEntry:
+    """The segment discovery swept, and its time limits."""
+
+    networks: tuple[str, ...]
+    interface: str | None
+    timeout: float
+    budget: float
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    """One discovery method as it ran (JSON ``attempts``)."""
+
+    method: str
+    status: str
+    error: str | None
+    duration: float
+    sightings: int
+    timed_out_hosts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InventorySummary:
+    """The counts a reader sees first."""
+
+    devices: int
+    identified: int
+    with_cves: int
+    with_kev: int
+    timed_out: int
+    outside_target: int
+
+
+@dataclass(frozen=True)
+class ScopeEntry:
+    """The closed network device settings were checked against."""
+
+    networks: tuple[str, ...]
+    default: bool
+
+
+@dataclass(frozen=True)
+class ClaimEntry:
+    """What a device outside ``--target`` said about itself, by discovery method."""
+
+    method: str
+    sender: str | None  # the address the reply came from
+    claims: Facts  # its facts, less camaudit's own outside-target mark
+
+
+@dataclass(frozen=True)
+class OutsideEntry:
+    """A device that answered discovery from outside ``--target``: reported, never probed."""
+
+    ip: str
+    finding: str
+    evidence: tuple[ClaimEntry, ...]
+
+
+@dataclass(frozen=True)
+class SightingEntry:
+    """One discovery reply: who answered, by which method, what it said."""
+
+    method: str
+    ip: str | None
+    mac: str | None
+    facts: Facts
+    raw_excerpt: str
+
+
+@dataclass(frozen=True)
+class IdentityEntry:
+    """Who made the device and what it runs, each conclusion with its evidence."""
+
+    vendor: str | None
+    oem_brand: str | None
+    model: str | None
+    firmware: str | None
+    build_date: str | None
+    confidence: float
+    evidence: tuple[str, ...]
+    conflicts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CveEntry:
+    """A published vulnerability that applies to the firmware, and why."""
+
+    cve: str
+    cvss: float
+    kev_date_added: str | None
+    reason: str
+    fixed_in: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ProbeEntry:
+    """One identification request as it ran, and the facts it read."""
+
+    probe: str
+    status: str
+    error: str | None
+    duration: float
+    facts: Facts
+
+
+@dataclass(frozen=True)
+class CertificateEntry:
+    """The SHA-256 of a device's TLS leaf certificate, pinned on first use."""
+
+    probe: str  # the probe that saw it, e.g. "https:443"
+    sha256: str  # lower-case hex
+
+
+@dataclass(frozen=True)
+class DeviceEntry:
+    """One device: what discovery saw, what fingerprinting found, what applies to it."""
+
+    ip: str | None
+    mac: str | None
+    oui_vendor: str | None
+    oui_organisation: str | None
+    found_by: tuple[str, ...]
+    open_ports: tuple[str, ...]
+    timed_out: bool
+    mac_conflicts: tuple[str, ...]
+    sightings: tuple[SightingEntry, ...]
+    identity: IdentityEntry | None
+    cves: tuple[CveEntry, ...]
+    probes: tuple[ProbeEntry, ...]
+    config_findings: tuple[str, ...]
+    outside_target: bool
+    tls_certificates: tuple[CertificateEntry, ...]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InventorySection:
+    """What ``discover`` / ``fingerprint`` found (JSON ``inventory``)."""
+
+    target: TargetEntry | None
+    duration: float | None
+    attempts: tuple[MethodEntry, ...]
+    summary: InventorySummary
+    closed_network: ScopeEntry
+    outside_target: tuple[OutsideEntry, ...]
+    devices: tuple[DeviceEntry, ...]
+
+
+@dataclass(frozen=True)
+class InventoryReport:
+    """``camaudit discover`` / ``fingerprint``: every device with its evidence."""
+
+    schema_version: int
+    kind: Literal["inventory"]
+    tool: ToolInfo
+    generated: str
+    exit_code: int
+    inventory: InventorySection
+
+
+Report = VerifyReport | InventoryReport
+_KINDS: dict[str, type[VerifyReport] | type[InventoryReport]] = {
+    "verify": VerifyReport,
+    "inventory": InventoryReport,
+}
+
+
+T = TypeVar("T")
+
+
+def copy_fields(cls: type[T], source: object, **given: Any) -> T:
+    """A ``cls`` whose fields are ``given``, the rest read from ``source``'s same-named
+    attributes: a report entry that mirrors a result type names only what differs."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    return cls(**{n: given[n] if n in given else getattr(source, n) for n in names})
+
+
+# ---- JSON -------------------------------------------------------------------------
+
+
+def schema() -> dict[str, Any]:
+    """The committed JSON Schema every report validates against."""
+    text = resources.files("camaudit.report").joinpath("report.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def _json_key(f: Any) -> str:
+    key: str = f.metadata.get("json", f.name)
+    return key
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    """The report as plain JSON data (dicts, lists, strings, numbers), keys in schema order."""
+    data: dict[str, Any] = _plain(report)
+    return data
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {_json_key(f): _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def to_json(report: Report) -> str:
+    """The report as pretty JSON text."""
+    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_json(report: Report, handle: TextIO) -> None:
+    """Write the report as pretty JSON (the same bytes as :func:`to_json`)."""
+    json.dump(to_dict(report), handle, indent=2, ensure_ascii=False)
+    handle.write("\n")
+
+
+def from_dict(data: Any) -> Report:
+    """Read a report back from JSON data; :class:`InputError` when it is not one.
+
+    The schema is checked first, so the typed reading below never meets a shape it
+    does not know.
+    """
+    try:
+        jsonschema.validate(data, schema())
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "top level"
+        raise InputError(f"not a camaudit report: {where}: {exc.message}") from None
+    report: Report = _read(_KINDS[data["kind"]], data)
+    return report
+
+
+def from_json(text: str) -> Report:
+    """Read a report written by :func:`to_json`; :class:`InputError` when it is not one."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"not a camaudit report: not JSON ({exc})") from None
+    return from_dict(data)
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
+def _read(cls: Any, data: dict[str, Any]) -> Any:
+    """An instance of dataclass ``cls`` from its JSON object, each field by its type."""
+    hints = _hints(cls)
+    return cls(**{f.name: _value(hints[f.name], data[_json_key(f)]) for f in fields(cls)})
+
+
+def _value(kind: Any, value: Any) -> Any:
+    origin = get_origin(kind)
+    if origin in (Union, types.UnionType):
+        if value is None:
+            return None
+        (inner,) = [k for k in get_args(kind) if k is not type(None)]
+        return _value(inner, value)
+    if origin is tuple:
+        args = get_args(kind)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_value(args[0], v) for v in value)
+        return tuple(_value(k, v) for k, v in zip(args, value, strict=True))
+    if isinstance(kind, type) and is_dataclass(kind):
+        return _read(kind, value)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return kind(value)
+    return value  # str, int, float, bool, Literal: as JSON gave them

@@ -1,0 +1,98 @@
+"""Representative reports, made the way users make them, for the round-trip and golden tests.
+
+Verify reports come from the stored lab captures (``pcaps/``), read by their path
+relative to the repository so a report names the same files on every checkout. The
+inventory comes from fingerprinting a fake Hikvision camera on loopback (lab/devices)
+with its own credentials; what varies from run to run (ephemeral ports, probe
+durations, the camera's clock) is pinned afterwards, in the JSON, so that the golden
+files hold a real rendering and still compare byte for byte.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from camaudit.api import identify, verify
+from camaudit.report.build import build_report
+from camaudit.report.model import InventoryReport, VerifyReport, from_json, to_json
+from tests.replay.cases import Case, cases
+
+REPO = Path(__file__).resolve().parents[2]
+GOLDEN = REPO / "tests" / "golden"
+GENERATED = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+CONSOLE_WIDTH = 120
+
+# pcaps/ cases with a golden rendering: a crossing, attempts only, and an isolated camera.
+GOLDEN_CASES = ("tls-established", "dns-nxdomain", "quiet-camera")
+
+
+@contextmanager
+def in_repo() -> Iterator[None]:
+    """Run with the repository as working directory, so capture paths are relative."""
+    before = Path.cwd()
+    os.chdir(REPO)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def case(name: str) -> Case:
+    (found,) = [c for c in cases() if c.name == name]
+    return found
+
+
+def case_report(c: Case, capture: Path) -> VerifyReport:
+    """What ``camaudit verify`` reports for one capture of a case, at a fixed time."""
+    policy = c.folder / c.expect["policy"] if "policy" in c.expect else None
+    with in_repo():
+        relative = capture.relative_to(REPO)
+        policy_path = policy.relative_to(REPO) if policy else None
+        result = verify([relative], c.expect.get("closed_network", ()), policy_path)
+    return build_report(result.assessment, result.traffic, GENERATED)
+
+
+def golden_verify(name: str) -> VerifyReport:
+    c = case(name)
+    (capture,) = c.captures
+    return case_report(c, capture)
+
+
+def fake_camera_inventory() -> InventoryReport:
+    """Fingerprint the lab's fake Hikvision camera (with its credentials), steadied."""
+    from camaudit.fingerprint.interface import Credentials
+    from lab.devices import start_device
+
+    with start_device("hik-ipc") as device:
+        ports = device.ports
+        login = Credentials(device.persona.username, device.persona.password)
+        probe_ports = {"http": ports["http"], "rtsp": ports["rtsp"], "onvif": ports["http"]}
+        result = identify(["127.0.0.1"], probe_ports, login, 3.0, ("10.66.0.0/24",))
+    report = dataclasses.replace(result.report, generated=GENERATED.isoformat())
+    steady = _steady(to_json(report), {ports["http"]: 80, ports["rtsp"]: 554})
+    read = from_json(steady)
+    assert isinstance(read, InventoryReport)
+    return read
+
+
+def _steady(text: str, ports: dict[int, int]) -> str:
+    """The JSON with what changes from run to run pinned: ports, durations, device clock."""
+    for port, fixed in ports.items():
+        text = re.sub(rf"(?<=[:\"]){port}\b", str(fixed), text)
+    text = re.sub(r'"duration": [0-9.e-]+', '"duration": 0.0', text)
+    return re.sub(r'("onvif_utc_time",\s*)"[^"]*"', r'\1"2026-11-23T12:00:00Z"', text)
+
+
+def golden_reports() -> dict[str, VerifyReport | InventoryReport]:
+    """Each golden file's stem and the report it renders."""
+    found: dict[str, VerifyReport | InventoryReport] = {
+        f"verify-{name}": golden_verify(name) for name in GOLDEN_CASES
+    }
+    found["inventory-fake-hikvision"] = fake_camera_inventory()
+    return found
