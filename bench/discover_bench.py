@@ -46,17 +46,15 @@ from xml.etree import ElementTree
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from camaudit.discover import nmapscan  # noqa: E402
+from camaudit.knowledge import load_knowledge  # noqa: E402
 from lab.segment import INTERFACE, SCANNER_V4, SEGMENT_V4, Segment  # noqa: E402
 
 TARGET_RATIO = 1.5  # camaudit (full) wall time at most this many times nmap's
 TIMEOUT = 2.0  # camaudit --timeout
 GUARD_S = 900.0  # a tool still running after this long is killed and counted as failed
 TOOLS = ("camaudit", "camaudit-nofp", "nmap")
-#: The camera ports camaudit's nmap method scans (profiles/ports.toml, else the built-in list).
-CAMERA_PORTS: tuple[int, ...] = tuple(
-    getattr(nmapscan, "default_ports", lambda: nmapscan.DEFAULT_PORTS)()
-)
+#: The camera ports camaudit's nmap method scans (profiles/ports.toml).
+CAMERA_PORTS: tuple[int, ...] = load_knowledge().camera_ports
 
 
 @dataclass

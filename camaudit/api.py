@@ -8,18 +8,21 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from camaudit.knowledge import load_knowledge
 from camaudit.model import Assessment, TrafficSummary
 from camaudit.policy.baseline import Baseline, make_baseline, render_policy
 from camaudit.policy.evaluate import assess
 from camaudit.policy.load import load_policy
-from camaudit.profiles import load_profiles
 from camaudit.report.build import build_report
 from camaudit.report.model import InventoryReport, VerifyReport
 from camaudit.traffic.engine import Progress, analyse
 
 if TYPE_CHECKING:  # importing these packages loads the probe stacks (zeep, scapy ...)
     from camaudit.discover.interface import Inventory, Target
-    from camaudit.fingerprint.interface import Credentials, Fingerprint
+    from camaudit.fingerprint.interface import Credentials, Fingerprint, IdentifiedDevice
+    from camaudit.fingerprint.known_hosts import KnownHosts
+    from camaudit.knowledge import Knowledge
+    from camaudit.policy.load import ClosedNetwork
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,9 @@ def verify(
     that cannot be used; the verdict itself is returned in the result, never raised.
     """
     loaded_policy = load_policy(Path(policy) if policy else None, closed_network)
-    loaded_profiles = load_profiles(Path(profiles) if profiles else None)
+    knowledge = load_knowledge(profiles)
     traffic = analyse(captures, progress=progress, jobs=jobs)
-    assessment = assess(traffic, loaded_policy, loaded_profiles, today=today)
+    assessment = assess(traffic, loaded_policy, knowledge.profiles, today=today)
     return VerifyResult(traffic, assessment, build_report(assessment, traffic))
 
 
@@ -74,10 +77,10 @@ def baseline(
     commented-out exceptions and in ``baseline.warnings``, never allowed.
     """
     load_policy(None, closed_network)  # a bad CIDR is a usage error before any reading
-    loaded_profiles = load_profiles(Path(profiles) if profiles else None)
+    knowledge = load_knowledge(profiles)
     traffic = analyse(captures, progress=progress)
     sources = tuple(f"{item.path} (sha256 {item.sha256})" for item in traffic.inputs)
-    summary = make_baseline(traffic, closed_network, loaded_profiles, name, sources)
+    summary = make_baseline(traffic, closed_network, knowledge.profiles, name, sources)
     return BaselineResult(traffic, summary, render_policy(summary))
 
 
@@ -86,6 +89,7 @@ class ScanResult:
     """What ``scan`` / ``identify`` found, and the inventory report built from it."""
 
     inventory: Inventory | None
+    devices: tuple[IdentifiedDevice, ...]
     fingerprints: tuple[Fingerprint, ...]
     report: InventoryReport
 
@@ -100,6 +104,7 @@ def scan(
     method_progress: Callable[[str, int, int], None] | None = None,
     host_progress: Callable[[Fingerprint], None] | None = None,
     known_hosts: str | Path | None = None,
+    profiles: str | Path | None = None,
 ) -> ScanResult:
     """Find the devices on a segment and (by default) identify each one.
 
@@ -111,30 +116,24 @@ def scan(
     # Imported here so that `camaudit verify` does not pay for the probe stacks.
     from camaudit.discover import discover
     from camaudit.discover._udp import in_target
-    from camaudit.fingerprint import KnownHosts, closed_network_scope, fingerprint_many
-    from camaudit.report.inventory import build_inventory_report
+    from camaudit.fingerprint import IdentifiedDevice, identify_devices
 
-    scope = closed_network_scope(closed_network)
-    pins = KnownHosts(Path(known_hosts)) if known_hosts is not None else None
-    inventory = discover(target, methods, allow_public, method_progress)
-    fingerprints: tuple[Fingerprint, ...] = ()
-    hosts = [
-        d.ip for d in inventory.devices if d.ip and not d.timed_out and in_target(d.ip, target)
-    ]
-    if fingerprint_devices and hosts:
-        sightings = [s for d in inventory.devices for s in d.sightings]
-        fingerprints = fingerprint_many(
-            hosts,
-            None,
-            credentials,
-            target.timeout,
-            closed_network,
-            sightings,
-            on_done=host_progress,
-            known_hosts=pins,
-        )
-    report = build_inventory_report(inventory, fingerprints, closed_network=scope)
-    return ScanResult(inventory, fingerprints, report)
+    scope, knowledge, pins = _prepare(closed_network, profiles, known_hosts)
+    inventory = discover(target, methods, allow_public, method_progress, knowledge=knowledge)
+    if not fingerprint_devices:
+        unprobed = tuple(IdentifiedDevice(d.ip, d, None) for d in inventory.devices)
+        return _result(inventory, unprobed, scope)
+    devices = identify_devices(
+        inventory.devices,
+        lambda d: d.ip is not None and not d.timed_out and in_target(d.ip, target),
+        credentials,
+        target.timeout,
+        scope,
+        on_done=host_progress,
+        known_hosts=pins,
+        knowledge=knowledge,
+    )
+    return _result(inventory, devices, scope)
 
 
 def identify(
@@ -145,19 +144,45 @@ def identify(
     closed_network: Sequence[str] = (),
     host_progress: Callable[[Fingerprint], None] | None = None,
     known_hosts: str | Path | None = None,
+    profiles: str | Path | None = None,
 ) -> ScanResult:
     """Fingerprint the given hosts (addresses, never names) without a discovery sweep.
 
     With ``known_hosts`` (a file), HTTPS certificates are pinned on first use and a
     device whose certificate changed is warned about and gets no credentials.
     """
-    from camaudit.fingerprint import KnownHosts, closed_network_scope, fingerprint_many
+    from camaudit.fingerprint import IdentifiedDevice, fingerprint_many
+
+    scope, knowledge, pins = _prepare(closed_network, profiles, known_hosts)
+    fingerprints = fingerprint_many(
+        hosts,
+        ports,
+        credentials,
+        timeout,
+        scope,
+        on_done=host_progress,
+        known_hosts=pins,
+        knowledge=knowledge,
+    )
+    return _result(None, tuple(IdentifiedDevice(f.host, None, f) for f in fingerprints), scope)
+
+
+def _prepare(
+    closed_network: Sequence[str], profiles: str | Path | None, known_hosts: str | Path | None
+) -> tuple[ClosedNetwork, Knowledge, KnownHosts | None]:
+    """What every probing job builds once: the scope, the vendor knowledge and the pins."""
+    from camaudit.fingerprint import KnownHosts, closed_network_scope
+
+    pins = KnownHosts(Path(known_hosts)) if known_hosts is not None else None
+    return closed_network_scope(closed_network), load_knowledge(profiles), pins
+
+
+def _result(
+    inventory: Inventory | None, devices: tuple[IdentifiedDevice, ...], scope: ClosedNetwork
+) -> ScanResult:
     from camaudit.report.inventory import build_inventory_report
 
-    scope = closed_network_scope(closed_network)
-    pins = KnownHosts(Path(known_hosts)) if known_hosts is not None else None
-    fingerprints = fingerprint_many(
-        hosts, ports, credentials, timeout, closed_network, on_done=host_progress, known_hosts=pins
-    )
-    report = build_inventory_report(None, fingerprints, closed_network=scope)
-    return ScanResult(None, fingerprints, report)
+    closed = (scope.cidrs, scope.is_default)
+    report = build_inventory_report(inventory, devices, closed_network=closed)
+    fingerprints = tuple(d.fingerprint for d in devices if d.fingerprint is not None)
+    return ScanResult(inventory, devices, fingerprints, report)

@@ -26,6 +26,7 @@ from rich.progress import (
 )
 
 from camaudit import __version__, exitcodes
+from camaudit.api import VerifyResult
 from camaudit.api import verify as run_verify
 from camaudit.errors import CamauditError
 from camaudit.i18n import Translator, default_language, translator
@@ -167,6 +168,25 @@ def verify(
             "same for every value.",
         ),
     ] = 0,
+    evidence: Annotated[
+        Path | None,
+        typer.Option(
+            "--evidence",
+            metavar="DIR",
+            help="Also write an evidence pack here: the frames behind the findings "
+            "(evidence.pcapng), report.json and a manifest; check it with check-evidence.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write --evidence into a non-empty directory.")
+    ] = False,
+    timestamp: Annotated[
+        bool,
+        typer.Option(
+            "--timestamp",
+            help="Record the wall clock in the evidence pack (off: same inputs, same bytes).",
+        ),
+    ] = False,
 ) -> None:
     """Prove or refute "closed network" from packet captures.
 
@@ -177,6 +197,12 @@ def verify(
     err = Console(stderr=True)
     if bool(captures) == bool(live):
         raise _fail("give capture files, or --live INTERFACE (not both)", exitcodes.USAGE)
+    if evidence is not None and output is not None and _inside(output, evidence):
+        raise _fail(
+            f"--output {output} lies inside --evidence {evidence}: the pack holds only its "
+            "own files; write the report elsewhere",
+            exitcodes.USAGE,
+        )
     with _user_errors():
         t = _translator(lang)
         if live:
@@ -192,6 +218,10 @@ def verify(
             captures = [capture_live(live, duration, target)]
         elif output is not None:
             refuse_evidence_as_output(output, captures or [])
+        if evidence is not None:
+            from camaudit.evidence import refuse_evidence_dir
+
+            refuse_evidence_dir(evidence, captures or [], force)
         with Progress(
             "[progress.description]{task.description}",
             BarColumn(),
@@ -215,6 +245,8 @@ def verify(
                 progress,
                 jobs=jobs or os.cpu_count() or 1,
             )
+        if evidence is not None:
+            _write_evidence(result, evidence, captures or [], policy, profiles, force, timestamp)
     report = result.report
     _emit(report, output_format, output, render)
     code = report.exit_code
@@ -292,6 +324,75 @@ def baseline(
             soft_wrap=True,
         )
     raise typer.Exit(0)
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(directory))
+
+
+def _write_evidence(
+    result: VerifyResult,
+    directory: Path,
+    given: list[Path],
+    policy: Path | None,
+    profiles: Path | None,
+    force: bool,
+    timestamp: bool,
+) -> None:
+    from camaudit.evidence import write_evidence_pack
+    from camaudit.fingerprint.interface import Credentials
+
+    password = os.environ.get("CAMAUDIT_PASSWORD")
+    creds = Credentials(os.environ.get("CAMAUDIT_USERNAME", ""), password) if password else None
+    pack = write_evidence_pack(
+        result,
+        directory,
+        ["camaudit", *sys.argv[1:]],
+        policy=policy,
+        profiles=profiles,
+        credentials=creds,
+        force=force,
+        timestamp=datetime.now(UTC) if timestamp else None,
+        given=given,
+    )
+    short = [f for f in pack.manifest.flows if f.copied_packets != f.expected_packets]
+    Console(stderr=True).print(
+        f"camaudit: evidence pack ({len(pack.manifest.packets)} packet(s)) written to "
+        f"{clean_text(str(directory))}"
+        + (f"; {len(short)} cited flow(s) not complete, see manifest.json" if short else ""),
+        markup=False,
+        highlight=False,
+    )
+
+
+@app.command("check-evidence")
+def check_evidence(
+    directory: Annotated[Path, typer.Argument(help="An evidence pack written by --evidence.")],
+    captures: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--captures",
+            help="Where the input captures are now, if not at their recorded paths (repeat).",
+        ),
+    ] = None,
+) -> None:
+    """Re-check an evidence pack: hashes of the pack and of the inputs, and every packet.
+
+    One line per check, then OK or FAILED. Exit codes: 0 ok, 1 a check failed,
+    3 the pack cannot be read.
+    """
+    from camaudit.evidence import CheckStatus
+    from camaudit.evidence import check_evidence as run_check
+
+    with _user_errors():
+        checks = run_check(directory, captures or ())
+    for check in checks:
+        print(clean_text(f"{check.status.value:<11} {check.what}: {check.detail}", 2000))
+    failed = sum(1 for c in checks if c.status == CheckStatus.FAILED)
+    incomplete = sum(1 for c in checks if c.status == CheckStatus.INCOMPLETE)
+    note = f" ({incomplete} flow(s) incomplete, see above)" if incomplete else ""
+    print(f"FAILED ({failed} check(s)){note}" if failed else f"OK{note}")
+    raise typer.Exit(exitcodes.EVIDENCE_MISMATCH if failed else 0)
 
 
 @contextmanager

@@ -17,6 +17,8 @@ INCONCLUSIVE = 4
 # A bug in camaudit, not a verdict (sysexits' EX_SOFTWARE): far from 0/1/4 so that no
 # script reads a crash as "isolated" or "not isolated".
 INTERNAL_ERROR = 70
+# check-evidence: a hash or a packet of the pack does not match (3: the pack is unreadable)
+EVIDENCE_MISMATCH = 1
 
 
 def for_assessment(assessment: Assessment) -> int:

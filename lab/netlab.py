@@ -51,6 +51,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 AGENTS = Path(__file__).with_name("agents.py")
 
@@ -245,19 +246,16 @@ class Capture:
             self.stop()
 
 
-class Lab:
-    """Builds the namespaces on enter and always removes them on exit."""
+class Lifecycle:
+    """``with`` brings a lab up and always takes it down again, also when ``up`` fails."""
 
-    def __init__(self, suffix: str | None = None, workdir: Path | None = None) -> None:
-        self.suffix = suffix or secrets.token_hex(3)
-        self._own_workdir = workdir is None
-        self.workdir = workdir or Path(tempfile.mkdtemp(prefix=f"netlab-{self.suffix}-"))
-        self.procs: list[subprocess.Popen[bytes]] = []
-        self.created: list[str] = []
+    def up(self) -> None:
+        raise NotImplementedError
 
-    # ------------------------------------------------------------ lifecycle
+    def down(self) -> None:
+        raise NotImplementedError
 
-    def __enter__(self) -> Lab:
+    def __enter__(self) -> Self:
         try:
             self.up()
         except BaseException:
@@ -269,6 +267,19 @@ class Lab:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.down()
+
+
+class Lab(Lifecycle):
+    """Builds the namespaces on enter and always removes them on exit."""
+
+    def __init__(self, suffix: str | None = None, workdir: Path | None = None) -> None:
+        self.suffix = suffix or secrets.token_hex(3)
+        self._own_workdir = workdir is None
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix=f"netlab-{self.suffix}-"))
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.created: list[str] = []
+
+    # ------------------------------------------------------------ lifecycle
 
     def ns(self, role: str) -> str:
         """Namespace name of a role (``cam1`` -> ``cam1-<suffix>``)."""

@@ -38,11 +38,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from lab.devices.persona import Persona, all_personas, load_persona
 from lab.devices.runtime import DeviceProcess
-from lab.netlab import HOST_SYSCTLS, SWITCH_SYSCTLS, add_bridge, add_namespace, plug_host, sh
+from lab.netlab import (
+    HOST_SYSCTLS,
+    SWITCH_SYSCTLS,
+    Lifecycle,
+    add_bridge,
+    add_namespace,
+    plug_host,
+    sh,
+)
 
 SEGMENT_V4 = "10.66.0.0/24"
 SEGMENT_V6 = "fd66::/64"
@@ -64,7 +71,7 @@ class SegmentDevice:
     port: str  # its bridge port in the switch namespace
 
 
-class Segment:
+class Segment(Lifecycle):
     """Builds switch + scanner + one namespace per persona; always torn down on exit."""
 
     def __init__(
@@ -115,19 +122,6 @@ class Segment:
         return cls(clones, **kwargs)  # type: ignore[arg-type]
 
     # ---------------------------------------------------------------- lifecycle
-
-    def __enter__(self) -> Segment:
-        try:
-            self.up()
-        except BaseException:
-            self.down()
-            raise
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.down()
 
     def ns(self, role: str) -> str:
         """Namespace of ``switch``, ``scanner`` or a device (persona name)."""

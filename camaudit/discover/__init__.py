@@ -13,12 +13,19 @@ budget is reported ``timed_out``, one never started ``not_scheduled``.
 
 from __future__ import annotations
 
-import concurrent.futures as futures
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from camaudit.discover._common import check_interface, target_networks
+from camaudit.attempt import AttemptStatus, guarded, run_all
+from camaudit.discover._common import (
+    MAX_ADDRESSES,
+    ReplyError,
+    check_interface,
+    one_line,
+    target_hosts,
+    target_networks,
+)
 from camaudit.discover.interface import (
     DiscoveryMethod,
     Inventory,
@@ -30,20 +37,24 @@ from camaudit.discover.interface import (
 from camaudit.discover.inventory import leave_out_scanner, mac_conflicts, merge
 from camaudit.discover.local import choose_interface, own_addresses, sweeps_a_network
 from camaudit.discover.registry import DEFAULT_METHODS, METHODS, create
-from camaudit.profiles import Profiles
+from camaudit.knowledge import Knowledge, given_or_default
 
 __all__ = [
     "DEFAULT_METHODS",
+    "MAX_ADDRESSES",
     "METHODS",
     "DiscoveryMethod",
     "Inventory",
     "InventoryDevice",
     "MethodAttempt",
+    "ReplyError",
     "Sighting",
     "Target",
     "discover",
     "mac_conflicts",
     "merge",
+    "target_hosts",
+    "target_networks",
 ]
 
 Progress = Callable[[str, int, int], None]
@@ -56,7 +67,7 @@ def discover(
     allow_public: bool = False,
     progress: Progress | None = None,
     *,
-    profiles: Profiles | None = None,
+    knowledge: Knowledge | None = None,
     max_workers: int = MAX_WORKERS,
 ) -> Inventory:
     """Run ``methods`` (default: all) against ``target`` and merge their sightings.
@@ -71,6 +82,9 @@ def discover(
     if target.interface is None:
         choice = choose_interface(networks)
         target = replace(target, interface=choice.interface, interface_note=choice.reason)
+    known = given_or_default(knowledge)
+    if not target.ports:
+        target = replace(target, ports=known.camera_ports)
     names = list(dict.fromkeys(methods if methods is not None else DEFAULT_METHODS))
     runners = [create(name, allow_public) for name in names]
     started_wall = time.time()
@@ -80,7 +94,7 @@ def discover(
         attempts = leave_out_scanner(attempts, networks, own_addresses())
     return Inventory(
         target=target,
-        devices=merge(attempts, profiles),
+        devices=merge(attempts, known),
         attempts=attempts,
         started=started_wall,
         duration=round(time.monotonic() - started, 3),
@@ -93,37 +107,30 @@ def _run_all(
     progress: Progress | None,
     max_workers: int,
 ) -> tuple[MethodAttempt, ...]:
-    deadline = time.monotonic() + target.budget
-    results: dict[str, MethodAttempt] = {}
     total = len(runners)
+    finished: list[str] = []
     if progress is not None:
         progress("", 0, total)
-    pool = futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="discover")
-    try:
-        pending = {pool.submit(_timed_run, runner, target, deadline): runner for runner in runners}
-        remaining = set(pending)
-        while remaining and (left := deadline - time.monotonic()) > 0:
-            done, remaining = futures.wait(
-                remaining, timeout=left, return_when=futures.FIRST_COMPLETED
-            )
-            for future in done:
-                attempt = future.result()
-                results[attempt.method] = attempt
-                if progress is not None:
-                    progress(attempt.method, len(results), total)
-        for future in remaining:
-            name = pending[future].name
-            status = "not_scheduled" if future.cancel() else "timed_out"
-            reason = "never started" if status == "not_scheduled" else "still running"
-            results[name] = MethodAttempt(
-                method=name,
-                status=status,
-                error=f"{reason} when the {target.budget:g} s budget ran out",
-                duration=0.0 if status == "not_scheduled" else round(target.budget, 3),
-            )
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-    return tuple(results[runner.name] for runner in runners)
+
+    def done(attempt: MethodAttempt) -> None:
+        finished.append(attempt.method)
+        if progress is not None:
+            progress(attempt.method, len(finished), total)
+
+    def late(runner: DiscoveryMethod, status: AttemptStatus, _elapsed: float) -> MethodAttempt:
+        never = status == AttemptStatus.NOT_SCHEDULED
+        reason = "never started" if never else "still running"
+        return MethodAttempt(
+            method=runner.name,
+            status=status,
+            error=f"{reason} when the {target.budget:g} s budget ran out",
+            duration=0.0 if never else round(target.budget, 3),
+        )
+
+    def run(runner: DiscoveryMethod, deadline: float) -> MethodAttempt:
+        return _timed_run(runner, target, deadline)
+
+    return run_all(runners, run, late, target.budget, max_workers, done, name="discover")
 
 
 def _timed_run(runner: DiscoveryMethod, target: Target, deadline: float) -> MethodAttempt:
@@ -131,9 +138,8 @@ def _timed_run(runner: DiscoveryMethod, target: Target, deadline: float) -> Meth
     left = max(0.1, deadline - time.monotonic())
     if left < target.budget:
         target = replace(target, timeout=min(target.timeout, left), budget=left)
-    try:
-        return runner.run(target)
-    except Exception as error:  # a method broke its contract: still an attempt
-        from camaudit.discover._common import one_line
-
-        return MethodAttempt(method=runner.name, status="error", error=one_line(error))
+    return guarded(
+        lambda: runner.run(target),
+        # a method broke its contract by raising: still an attempt
+        lambda error: MethodAttempt(runner.name, AttemptStatus.ERROR, error=one_line(error)),
+    )

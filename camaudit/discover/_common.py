@@ -1,4 +1,4 @@
-"""What every discovery method shares: target checks, guarded runs, sanitised facts.
+"""What every discovery method shares: target checks, guarded runs, device addresses.
 
 The network rule lives here: a target is a list of explicit CIDRs inside private,
 loopback, link-local or shared (CGNAT) address space; anything else (including the
@@ -15,8 +15,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from camaudit.attempt import AttemptStatus, guarded
 from camaudit.discover.interface import MethodAttempt, Sighting, Target
 from camaudit.errors import UsageError
+from camaudit.policy.load import DEFAULT_CLOSED_NETWORK, LOOPBACK, networks
 from camaudit.sanitize import clean_text
 
 MAX_ADDRESSES = 4096  # a /20: above this a sweep takes minutes and floods the segment
@@ -24,16 +26,9 @@ EXCERPT_LIMIT = 400
 
 IPv4Network = ipaddress.IPv4Network
 
+# what may be probed without --allow-public: the default closed network, and loopback
 _LOCAL_V4 = tuple(
-    ipaddress.IPv4Network(cidr)
-    for cidr in (
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "127.0.0.0/8",
-        "169.254.0.0/16",
-        "100.64.0.0/10",
-    )
+    net for net in networks((*DEFAULT_CLOSED_NETWORK, *LOOPBACK)) if isinstance(net, IPv4Network)
 )
 _NEVER_V4 = tuple(
     ipaddress.IPv4Network(cidr) for cidr in ("0.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4")
@@ -117,20 +112,21 @@ class Outcome:
     """What a method body hands back to :func:`guarded_run`."""
 
     sightings: list[Sighting]
-    status: str = "completed"
+    status: AttemptStatus = AttemptStatus.COMPLETED
     error: str | None = None
     timed_out_hosts: tuple[str, ...] = ()
+
+
+def _refused(error: Exception) -> Outcome:
+    if isinstance(error, UsageError):
+        return Outcome([], AttemptStatus.ERROR, f"refused: {one_line(error)}")
+    return Outcome([], AttemptStatus.ERROR, one_line(error))
 
 
 def guarded_run(name: str, body: Callable[[], Outcome]) -> MethodAttempt:
     """Run ``body``; every exception becomes an ``error`` attempt with one sanitised line."""
     started = time.monotonic()
-    try:
-        outcome = body()
-    except UsageError as error:
-        outcome = Outcome([], "error", f"refused: {one_line(error)}")
-    except Exception as error:  # the contract: a method never raises
-        outcome = Outcome([], "error", one_line(error))
+    outcome = guarded(body, _refused)
     return MethodAttempt(
         method=name,
         status=outcome.status,
@@ -167,32 +163,6 @@ def normal_ipv4(text: str | None) -> str | None:
         return str(ipaddress.IPv4Address(text.strip()))
     except ValueError:
         return None
-
-
-class Facts:
-    """An ordered list of sanitised ``(key, value)`` facts; empty values are skipped."""
-
-    def __init__(self) -> None:
-        self._items: list[tuple[str, str]] = []
-
-    def add(self, key: str, value: object, limit: int = 256) -> None:
-        """Record ``value`` (device text) under ``key`` after :func:`clean_text`."""
-        if value is None or isinstance(value, dict | list):
-            return
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        text = value if isinstance(value, str | bytes) else str(value)
-        cleaned = clean_text(text.strip(), limit)
-        if cleaned:
-            self._items.append((key, cleaned))
-
-    def get(self, key: str) -> str | None:
-        """First value recorded under ``key``."""
-        return next((value for name, value in self._items if name == key), None)
-
-    def items(self) -> tuple[tuple[str, str], ...]:
-        """The facts, in recording order."""
-        return tuple(self._items)
 
 
 def excerpt(payload: bytes) -> str:

@@ -23,6 +23,7 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from camaudit.attempt import AttemptStatus
 from camaudit.discover._common import (
     Outcome,
     ReplyError,
@@ -279,7 +280,9 @@ class UdpDiscovery(DiscoveryMethod):
             deadline=time.monotonic() + target.budget,
         )
         if result.sent == 0:
-            return Outcome([], "error", "no probe could be sent: " + "; ".join(result.send_errors))
+            return Outcome(
+                [], AttemptStatus.ERROR, "no probe could be sent: " + "; ".join(result.send_errors)
+            )
         sightings = [
             _mark_outside(s, target)
             for s in map(self._parse_guarded, result.replies)
@@ -289,7 +292,7 @@ class UdpDiscovery(DiscoveryMethod):
         if result.capped:
             problems.insert(0, f"stopped after {MAX_REPLIES} replies (flood)")
         error = clean_text("; ".join(problems), 240) if problems else None
-        return Outcome(sightings, "completed", error)
+        return Outcome(sightings, AttemptStatus.COMPLETED, error)
 
     def _parse_guarded(self, reply: Datagram) -> Sighting | None:
         if reply.size > self.max_reply:

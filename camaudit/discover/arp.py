@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import time
 
+from camaudit.attempt import AttemptStatus, Facts
 from camaudit.discover._common import (
-    Facts,
     Outcome,
     guarded_run,
     normal_ipv4,
@@ -48,9 +48,11 @@ class ArpSweep(DiscoveryMethod):
             choice = choose_interface(networks)
             interface, note = choice.interface, choice.reason
         if interface is None:
-            return Outcome([], "not_scheduled", f"ARP sweep not run: {note}")
+            return Outcome([], AttemptStatus.NOT_SCHEDULED, f"ARP sweep not run: {note}")
         if interface == "lo":
-            return Outcome([], "error", "loopback has no ARP; give the segment's interface")
+            return Outcome(
+                [], AttemptStatus.ERROR, "loopback has no ARP; give the segment's interface"
+            )
         from scapy.layers.l2 import ARP, Ether
         from scapy.sendrecv import srp
 

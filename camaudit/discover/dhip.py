@@ -1,6 +1,6 @@
 """Dahua DHIP discovery: ``DHDiscover.search`` over UDP 37810.
 
-On the wire (signatures.md, Dahua Discovery): a 32-byte header (``20 00 00 00``,
+On the wire: a 32-byte header (``20 00 00 00``,
 ``DHIP``, 8 zero bytes, JSON length as uint32 LE, 4 zero bytes, the length again, 4
 zero bytes) then ``{"method":"DHDiscover.search","params":{"mac":"","uni":1}}``, to
 239.255.255.251:37810 out of the target interface and unicast to every target host.
@@ -17,13 +17,8 @@ import re
 import struct
 from collections.abc import Mapping
 
-from camaudit.discover._common import (
-    Facts,
-    ReplyError,
-    normal_ipv4,
-    normal_mac,
-    port_fact,
-)
+from camaudit.attempt import Facts
+from camaudit.discover._common import ReplyError, normal_ipv4, normal_mac, port_fact
 from camaudit.discover._udp import Datagram, UdpDiscovery
 from camaudit.discover.interface import Sighting
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from camaudit.attempt import AttemptStatus
+
 
 @dataclass(frozen=True)
 class Target:
@@ -52,10 +54,10 @@ class Sighting:
 
 @dataclass(frozen=True)
 class MethodAttempt:
-    """What one method did: ``completed``, ``error``, ``timed_out`` or ``not_scheduled``."""
+    """What one method did, as an :class:`~camaudit.attempt.AttemptStatus`."""
 
     method: str
-    status: str
+    status: AttemptStatus
     sightings: tuple[Sighting, ...] = ()
     error: str | None = None  # one sanitised line
     duration: float = 0.0

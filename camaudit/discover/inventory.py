@@ -18,7 +18,8 @@ import ipaddress
 from collections.abc import Iterable, Sequence, Set
 
 from camaudit.discover.interface import InventoryDevice, MethodAttempt, Sighting
-from camaudit.profiles import Profiles, load_profiles
+from camaudit.knowledge import Knowledge, given_or_default
+from camaudit.knowledge.profiles import Profiles
 
 #: Order in which methods are listed and trusted for a device's MAC.
 METHOD_ORDER = ("arp", "sadp", "dhip", "nmap", "wsdiscovery")
@@ -91,7 +92,7 @@ def _without(attempt: MethodAttempt, own: Set[str]) -> MethodAttempt:
 
 
 def merge(
-    attempts: Sequence[MethodAttempt], profiles: Profiles | None = None
+    attempts: Sequence[MethodAttempt], knowledge: Knowledge | None = None
 ) -> tuple[InventoryDevice, ...]:
     """One device per IP (or per MAC for IP-less sightings), ordered by IP address."""
     by_ip: dict[str, list[Sighting]] = {}
@@ -107,7 +108,7 @@ def merge(
         for host in attempt.timed_out_hosts:
             timed_out.setdefault(host, []).append(attempt.method)
             by_ip.setdefault(host, [])
-    known = profiles if profiles is not None else load_profiles()
+    known = given_or_default(knowledge).profiles
     devices = [
         _device(ip, None, found, timed_out.get(ip, []), known) for ip, found in by_ip.items()
     ]

@@ -20,30 +20,11 @@ from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as safe_xml
 
-from camaudit.discover._common import (
-    Facts,
-    Outcome,
-    guarded_run,
-    normal_ipv4,
-    normal_mac,
-    target_networks,
-)
+from camaudit.attempt import AttemptStatus, Facts
+from camaudit.discover._common import Outcome, guarded_run, normal_ipv4, normal_mac, target_networks
 from camaudit.discover.interface import DiscoveryMethod, MethodAttempt, Sighting, Target
-from camaudit.profiles import load_profiles
 from camaudit.sanitize import clean_text
 
-
-def default_ports() -> tuple[int, ...]:
-    """Camera TCP ports scanned when the target names none: ``profiles/ports.toml``.
-
-    UDP 3702 and 37778 are covered by the WS-Discovery and DHIP methods rather than a
-    slow ``-sU``.
-    """
-    return load_profiles().camera_ports or DEFAULT_PORTS
-
-
-#: What ``profiles/ports.toml`` ships (tests and the benchmark compare against it).
-DEFAULT_PORTS = (80, 443, 554, 8000, 8080, 8443, 8554, 8899, 9010, 9020, 34567, 37777)
 KILL_GRACE = 5.0  # seconds past the budget before nmap is killed
 #: ``--version-light``: each probe of a silent port costs seconds, and camera services
 #: (HTTP, RTSP) answer the lowest-rarity probes anyway.
@@ -124,7 +105,11 @@ def _service_text(port: Element) -> str:
 
 
 class NmapServiceScan(DiscoveryMethod):
-    """Open camera ports and their services, as nmap's version detection names them."""
+    """Open camera ports and their services, as nmap's version detection names them.
+
+    TCP only: UDP 3702 and 37778 are covered by the WS-Discovery and DHIP methods rather
+    than a slow ``-sU``.
+    """
 
     name = "nmap"
 
@@ -156,9 +141,13 @@ class NmapServiceScan(DiscoveryMethod):
             paths = (self.nmap_path,) if self.nmap_path else ("nmap", "/usr/bin/nmap")
             scanner = nmap.PortScanner(nmap_search_path=paths)
         except nmap.PortScannerError:
-            return Outcome([], "error", "nmap is not installed (apt-get install nmap)")
+            return Outcome([], AttemptStatus.ERROR, "nmap is not installed (apt-get install nmap)")
         deadline = time.monotonic() + target.budget
-        ports = ",".join(str(p) for p in (target.ports or default_ports()))
+        if not target.ports:
+            return Outcome(
+                [], AttemptStatus.ERROR, "no ports to scan (profiles/ports.toml lists none)"
+            )
+        ports = ",".join(str(p) for p in target.ports)
         hosts = " ".join(str(n) for n in networks)
         try:
             found, timed_out = self._phase(scanner, hosts, ports, target, deadline, None)
@@ -177,11 +166,13 @@ class NmapServiceScan(DiscoveryMethod):
         except nmap.PortScannerTimeout:
             return Outcome(
                 [],
-                "timed_out",
+                AttemptStatus.TIMED_OUT,
                 f"nmap did not finish within the {target.budget:g} s budget and was stopped",
             )
         except nmap.PortScannerError as error:
-            return Outcome([], "error", f"nmap failed: {clean_text(str(error).strip(), 200)}")
+            return Outcome(
+                [], AttemptStatus.ERROR, f"nmap failed: {clean_text(str(error).strip(), 200)}"
+            )
         return Outcome(found, timed_out_hosts=tuple(dict.fromkeys(timed_out)))
 
     def _phase(

@@ -12,14 +12,9 @@ from __future__ import annotations
 import re
 import uuid
 
+from camaudit.attempt import Facts
 from camaudit.discover import _xml
-from camaudit.discover._common import (
-    Facts,
-    ReplyError,
-    normal_ipv4,
-    normal_mac,
-    port_fact,
-)
+from camaudit.discover._common import ReplyError, normal_ipv4, normal_mac, port_fact
 from camaudit.discover._udp import Datagram, UdpDiscovery
 from camaudit.discover.interface import Sighting
 

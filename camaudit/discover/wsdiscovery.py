@@ -16,8 +16,9 @@ import uuid
 from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element
 
+from camaudit.attempt import Facts
 from camaudit.discover import _xml
-from camaudit.discover._common import Facts, ReplyError, normal_mac
+from camaudit.discover._common import ReplyError, normal_mac
 from camaudit.discover._udp import Datagram, UdpDiscovery
 from camaudit.discover.interface import Sighting
 

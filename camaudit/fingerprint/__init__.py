@@ -14,8 +14,9 @@ import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from camaudit.discover.interface import Sighting
+from camaudit.discover.interface import InventoryDevice, Sighting
 from camaudit.errors import UsageError
+from camaudit.fingerprint._attempt import secret_forms
 from camaudit.fingerprint._net import Deadline, certificate_sha256
 from camaudit.fingerprint.cve import match_cves
 from camaudit.fingerprint.findings import config_findings
@@ -23,6 +24,7 @@ from camaudit.fingerprint.interface import (
     Credentials,
     CveMatch,
     Fingerprint,
+    IdentifiedDevice,
     Identity,
     Probe,
     ProbeAttempt,
@@ -31,14 +33,14 @@ from camaudit.fingerprint.interface import (
 from camaudit.fingerprint.known_hosts import KnownHosts
 from camaudit.fingerprint.match import identify
 from camaudit.fingerprint.registry import plan, run_probes
-from camaudit.fingerprint.signatures import load_signatures
-from camaudit.policy.load import load_policy
-from camaudit.profiles import load_profiles
+from camaudit.knowledge import Knowledge, given_or_default
+from camaudit.policy.load import ClosedNetwork, load_policy
 
 __all__ = [
     "Credentials",
     "CveMatch",
     "Fingerprint",
+    "IdentifiedDevice",
     "Identity",
     "KnownHosts",
     "Probe",
@@ -47,6 +49,8 @@ __all__ = [
     "closed_network_scope",
     "fingerprint",
     "fingerprint_many",
+    "identify_devices",
+    "secret_forms",
     "total_bound",
 ]
 
@@ -67,14 +71,12 @@ def _check_host(host: str) -> str:
         ) from None
 
 
-def closed_network_scope(closed_network: Sequence[str]) -> tuple[tuple[str, ...], bool]:
-    """``(CIDRs, is_default)``: the given closed network, or verify's default when none is.
-
-    One term and one default for ``verify`` and ``fingerprint`` alike: the policy's
-    (:data:`camaudit.policy.DEFAULT_CLOSED_NETWORK`), so address checks never silently skip.
-    """
-    policy = load_policy(None, closed_network)
-    return policy.closed_network, policy.closed_network_is_default
+def closed_network_scope(closed_network: Sequence[str] | ClosedNetwork) -> ClosedNetwork:
+    """The given closed network, or verify's default when none is (built by the policy
+    loader, so verify and fingerprint share one term, one default and one membership test)."""
+    if isinstance(closed_network, ClosedNetwork):
+        return closed_network
+    return load_policy(None, closed_network).scope
 
 
 def _certificate_changed(address: str, port: int, pinned: str, seen: str | None, path: str) -> str:
@@ -133,9 +135,10 @@ def fingerprint(
     ports: Mapping[str, int] | None = None,
     credentials: Credentials | None = None,
     timeout: float = 5.0,
-    closed_network: Sequence[str] = (),
+    closed_network: Sequence[str] | ClosedNetwork = (),
     sightings: Sequence[Sighting] = (),
     known_hosts: KnownHosts | None = None,
+    knowledge: Knowledge | None = None,
 ) -> Fingerprint:
     """Probe ``host`` and identify it.
 
@@ -149,30 +152,30 @@ def fingerprint(
     never raises.
     """
     address = _check_host(host)
-    networks, _default = closed_network_scope(closed_network)
+    scope = closed_network_scope(closed_network)
     if timeout <= 0:
         raise UsageError(f"timeout must be positive, got {timeout!r}")
-    signatures, profiles = load_signatures(), load_profiles()
+    known = given_or_default(knowledge)
     # a sighting without an address cannot be tied to this host: it is nobody's evidence
     mine = [s for s in sightings if s.ip == address]
-    planned = plan(address, ports, credentials, timeout, mine)
+    planned = plan(address, ports, credentials, timeout, mine, known)
     warnings: list[str] = []
     if known_hosts is not None and credentials is not None:
         warnings = _withhold_on_changed_pin(address, planned, timeout, known_hosts)
         if warnings:
-            planned = plan(address, ports, None, timeout, mine)
+            planned = plan(address, ports, None, timeout, mine, known)
     attempts = run_probes(planned, total_bound(timeout))
     if known_hosts is not None:
         warnings += [
             w for w in _pin_certificates(address, attempts, known_hosts) if w not in warnings
         ]
-    identity = identify(attempts, mine, signatures, profiles)
+    identity = identify(attempts, mine, known)
     return Fingerprint(
         host=address,
         attempts=attempts,
         identity=identity,
-        cves=match_cves(identity, profiles, signatures),
-        config_findings=config_findings(attempts, networks),
+        cves=match_cves(identity, known),
+        config_findings=config_findings(attempts, scope),
         warnings=tuple(warnings),
     )
 
@@ -182,32 +185,88 @@ def fingerprint_many(
     ports: Mapping[str, int] | None = None,
     credentials: Credentials | None = None,
     timeout: float = 5.0,
-    closed_network: Sequence[str] = (),
+    closed_network: Sequence[str] | ClosedNetwork = (),
     sightings: Sequence[Sighting] = (),
     threads: int = MAX_HOST_THREADS,
     on_done: Callable[[Fingerprint], None] | None = None,
     known_hosts: KnownHosts | None = None,
+    knowledge: Knowledge | None = None,
 ) -> tuple[Fingerprint, ...]:
     """:func:`fingerprint` for several hosts, ``threads`` at a time, in the order given.
 
     ``on_done`` is called once per host as it finishes (for a progress bar); certificates
     first seen are saved to ``known_hosts`` at the end.
     """
-    checked = [_check_host(h) for h in hosts]
-    closed_network_scope(closed_network)
-    load_signatures()
-    load_profiles()
+    jobs = [(_check_host(h), sightings) for h in hosts]
+    return _Batch(ports, credentials, timeout, closed_network, known_hosts, knowledge).run(
+        jobs, threads, on_done
+    )
 
-    def one(host: str) -> Fingerprint:
-        result = fingerprint(
-            host, ports, credentials, timeout, closed_network, sightings, known_hosts
-        )
-        if on_done is not None:
-            on_done(result)
-        return result
 
-    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(checked) or 1))) as pool:
-        results = tuple(pool.map(one, checked))
-    if known_hosts is not None:
-        known_hosts.save()
-    return results
+def identify_devices(
+    devices: Sequence[InventoryDevice],
+    probe_if: Callable[[InventoryDevice], bool],
+    credentials: Credentials | None = None,
+    timeout: float = 5.0,
+    closed_network: Sequence[str] | ClosedNetwork = (),
+    on_done: Callable[[Fingerprint], None] | None = None,
+    known_hosts: KnownHosts | None = None,
+    knowledge: Knowledge | None = None,
+) -> tuple[IdentifiedDevice, ...]:
+    """Every discovered device, identified.
+
+    A device with an address for which ``probe_if`` holds is fingerprinted with its own
+    sightings (concurrently, as :func:`fingerprint_many`); the others are returned
+    unprobed. Discovery order is kept.
+    """
+    chosen = [d for d in devices if d.ip is not None and probe_if(d)]
+    jobs = [(_check_host(d.ip or ""), d.sightings) for d in chosen]
+    batch = _Batch(None, credentials, timeout, closed_network, known_hosts, knowledge)
+    probed = batch.run(jobs, MAX_HOST_THREADS, on_done) if jobs else ()
+    found = dict(zip(map(id, chosen), probed, strict=True))
+    return tuple(IdentifiedDevice(d.ip, d, found.get(id(d))) for d in devices)
+
+
+class _Batch:
+    """Settings shared by every host of one run; the scope and knowledge are built once."""
+
+    def __init__(
+        self,
+        ports: Mapping[str, int] | None,
+        credentials: Credentials | None,
+        timeout: float,
+        closed_network: Sequence[str] | ClosedNetwork,
+        known_hosts: KnownHosts | None,
+        knowledge: Knowledge | None,
+    ) -> None:
+        self.ports, self.credentials, self.timeout = ports, credentials, timeout
+        self.scope = closed_network_scope(closed_network)
+        self.known_hosts = known_hosts
+        self.knowledge = given_or_default(knowledge)
+
+    def run(
+        self,
+        jobs: Sequence[tuple[str, Sequence[Sighting]]],
+        threads: int,
+        on_done: Callable[[Fingerprint], None] | None,
+    ) -> tuple[Fingerprint, ...]:
+        def one(job: tuple[str, Sequence[Sighting]]) -> Fingerprint:
+            result = fingerprint(
+                job[0],
+                self.ports,
+                self.credentials,
+                self.timeout,
+                self.scope,
+                job[1],
+                self.known_hosts,
+                self.knowledge,
+            )
+            if on_done is not None:
+                on_done(result)
+            return result
+
+        with ThreadPoolExecutor(max_workers=max(1, min(threads, len(jobs) or 1))) as pool:
+            results = tuple(pool.map(one, jobs))
+        if self.known_hosts is not None:
+            self.known_hosts.save()
+        return results

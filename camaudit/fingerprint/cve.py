@@ -14,8 +14,9 @@ import re
 from dataclasses import dataclass
 
 from camaudit.fingerprint.interface import CveMatch, Identity
-from camaudit.fingerprint.signatures import Signatures, load_signatures
-from camaudit.profiles import CveEntry, CveRange, Profiles, load_profiles
+from camaudit.knowledge import Knowledge, given_or_default
+from camaudit.knowledge.profiles import CveEntry, CveRange
+from camaudit.knowledge.signatures import Signatures
 
 __all__ = ["CveReport", "compare_versions", "explain_cves", "match_cves"]
 
@@ -127,12 +128,11 @@ def _applies(
 
 def explain_cves(
     identity: Identity,
-    profiles: Profiles | None = None,
-    signatures: Signatures | None = None,
+    knowledge: Knowledge | None = None,
 ) -> CveReport:
     """Every advisory that covers the identity's firmware, and why the others do not."""
-    profiles = profiles or load_profiles()
-    signatures = signatures or load_signatures()
+    known = given_or_default(knowledge)
+    signatures = known.signatures
     fw = None
     if identity.firmware:
         split = signatures.split_version(identity.firmware)
@@ -140,7 +140,7 @@ def explain_cves(
             fw = _Firmware(identity.firmware, split[0], identity.build_date or split[1])
     matches: dict[str, CveMatch] = {}
     notes: list[str] = []
-    for entry in profiles.cves:
+    for entry in known.profiles.cves:
         if entry.id in matches:
             continue
         applies, why = _applies(entry, identity, fw, signatures)
@@ -166,8 +166,7 @@ def explain_cves(
 
 def match_cves(
     identity: Identity,
-    profiles: Profiles | None = None,
-    signatures: Signatures | None = None,
+    knowledge: Knowledge | None = None,
 ) -> tuple[CveMatch, ...]:
     """The advisories that cover the identity's firmware (one per CVE id)."""
-    return explain_cves(identity, profiles, signatures).matches
+    return explain_cves(identity, knowledge).matches

@@ -10,56 +10,73 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-from camaudit.errors import UsageError
 from camaudit.fingerprint.interface import ProbeAttempt
+from camaudit.model import Evidence, Finding
+from camaudit.policy.load import ClosedNetwork
 
-__all__ = ["config_findings", "parse_networks"]
+__all__ = ["config_findings"]
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _LABELS = {"ntp": "NTP server", "dns": "DNS server", "gateway": "default gateway"}
 _ENABLED = {"true", "1", "yes", "on", "enabled", "enable"}
 _UNSET = {"0.0.0.0", "::", ""}  # noqa: S104 (an unset address, nothing binds here)
+_SWITCHES = {
+    "upnp": ("config-upnp-enabled", "medium", "UPnP is enabled"),
+    "p2p": ("config-p2p-enabled", "high", "P2P cloud access is enabled"),
+}
 
 
-def parse_networks(closed_network: Sequence[str]) -> tuple[Network, ...]:
-    """The closed network's CIDRs; a malformed one is a :class:`UsageError`."""
-    networks: list[Network] = []
-    for text in closed_network:
-        try:
-            networks.append(ipaddress.ip_network(text.strip(), strict=False))
-        except ValueError:
-            raise UsageError(
-                f"--closed-network {text!r} is not a CIDR such as 10.0.0.0/8"
-            ) from None
-    return tuple(networks)
+def _evidence(attempt: ProbeAttempt, key: str) -> Evidence:
+    """Where the setting was read: the probe's answer (``capture`` names the probe) and a
+    display filter that shows that conversation in a capture taken during the scan."""
+    port = attempt.probe.rpartition(":")[2]
+    host = f"ipv6.addr == {attempt.host}" if ":" in attempt.host else f"ip.addr == {attempt.host}"
+    shown = f"{host} && tcp.port == {port}" if port.isdigit() else host
+    return Evidence(capture=f"{attempt.probe} {key}", frames=(), display_filter=shown)
 
 
-def _address_finding(key: str, value: str, source: str, networks: Sequence[Network]) -> list[str]:
-    label = _LABELS[key]
+def _finding(rule: str, severity: str, summary: str, attempt: ProbeAttempt, key: str) -> Finding:
+    return Finding(
+        rule=rule,
+        severity=severity,
+        device=attempt.host,
+        summary=summary,
+        evidence=(_evidence(attempt, key),),
+    )
+
+
+def _address_findings(
+    key: str, value: str, attempt: ProbeAttempt, scope: ClosedNetwork
+) -> list[Finding]:
+    label, source = _LABELS[key], attempt.probe
     try:
         address = ipaddress.ip_address(value.split("%")[0])
     except ValueError:
-        return [f"{label} {value!r} is a name, not an address in the closed network ({source})"]
+        text = f"{label} {value!r} is a name, not an address in the closed network ({source})"
+        return [_finding("config-name-not-address", "medium", text, attempt, key)]
     out = []
     if key == "gateway":
-        out.append(f"a default gateway ({address}) is set on a closed network ({source})")
-    if not any(address in net for net in networks if net.version == address.version):
-        out.append(f"{label} {address} is outside the closed network ({source})")
+        text = f"a default gateway ({address}) is set on a closed network ({source})"
+        out.append(_finding("config-gateway-set", "medium", text, attempt, key))
+    if not scope.contains(str(address)):
+        text = f"{label} {address} is outside the closed network ({source})"
+        out.append(_finding("config-address-outside", "high", text, attempt, key))
     return out
 
 
-def config_findings(
-    attempts: Sequence[ProbeAttempt], closed_network: Sequence[str] = ()
-) -> tuple[str, ...]:
-    """Findings from configuration facts; address checks need ``closed_network``."""
-    networks = parse_networks(closed_network)
-    found: list[str] = []
+def config_findings(attempts: Sequence[ProbeAttempt], scope: ClosedNetwork) -> tuple[Finding, ...]:
+    """Findings from configuration facts, addresses checked against ``scope``; each with
+    the probe answer it was read from as evidence."""
+    found: dict[str, Finding] = {}
     for attempt in attempts:
         for key, value in attempt.facts:
-            if key in _LABELS and networks and value.strip() not in _UNSET:
-                found += _address_finding(key, value.strip(), attempt.probe, networks)
-            elif key == "upnp" and value.strip().lower() in _ENABLED:
-                found.append(f"UPnP is enabled ({attempt.probe})")
-            elif key == "p2p" and value.strip().lower() in _ENABLED:
-                found.append(f"P2P cloud access is enabled ({attempt.probe})")
-    return tuple(dict.fromkeys(found))
+            setting = value.strip()
+            if key in _LABELS and setting not in _UNSET:
+                new = _address_findings(key, setting, attempt, scope)
+            elif key in _SWITCHES and setting.lower() in _ENABLED:
+                rule, severity, what = _SWITCHES[key]
+                new = [_finding(rule, severity, f"{what} ({attempt.probe})", attempt, key)]
+            else:
+                continue
+            for finding in new:
+                found.setdefault(finding.summary, finding)
+    return tuple(found.values())

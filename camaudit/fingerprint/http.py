@@ -4,7 +4,7 @@ Unauthenticated requests only, unless the user gave credentials; then the endpoi
 signatures mark ``auth = true`` are asked with HTTP digest; Basic (which hands the password
 itself to whoever answers, TLS here verifying nothing) only when the user allowed it.
 Which endpoints exist and what their fields mean is data
-(:mod:`camaudit.fingerprint.signatures`). XML is parsed only with defusedxml, with DTDs
+(:mod:`camaudit.knowledge.signatures`). XML is parsed only with defusedxml, with DTDs
 refused. One deadline bounds the whole probe.
 """
 
@@ -21,10 +21,18 @@ from typing import Any
 import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 
-from camaudit.fingerprint._attempt import FactList, describe, failed_attempt, scrub
+from camaudit.attempt import AttemptStatus, Facts
+from camaudit.fingerprint._attempt import (
+    completed_attempt,
+    describe,
+    facts_for,
+    failed_attempt,
+    scrub,
+)
 from camaudit.fingerprint._net import Deadline, DeadlineExceeded, Reply, exchange
 from camaudit.fingerprint.interface import Credentials, Probe, ProbeAttempt, ProbeTarget
-from camaudit.fingerprint.signatures import Endpoint, Signatures, load_signatures
+from camaudit.knowledge import given_or_default
+from camaudit.knowledge.signatures import Endpoint, Signatures
 
 __all__ = [
     "HttpProbe",
@@ -43,7 +51,7 @@ def find_title(body: bytes) -> bytes | None:
     """The text between the first ``<title ...>`` and the next ``</title``, if both exist.
 
     Three ``find`` calls, so linear in the body: a backtracking regex took minutes on a
-    256 KiB body of repeated ``<title>`` (issue 9). Same result as the first match of
+    256 KiB body of repeated ``<title>``. Same result as the first match of
     ``<title[^>]*>(.*?)</title`` (case-insensitive): when the first opening tag has no
     closing tag after it, no later one has either.
     """
@@ -86,7 +94,7 @@ def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
     """``(scheme, params)`` of a ``WWW-Authenticate`` value (scheme lower-cased).
 
     One left-to-right pass with no backtracking (a regex took 14 s on a 32 KiB hostile
-    header, issue 9). Once a quoted value runs to the end unclosed, later quotes are read
+    header). Once a quoted value runs to the end unclosed, later quotes are read
     as plain tokens, so the scan stays linear whatever the device sends.
     """
     scheme, _, rest = header.strip().partition(" ")
@@ -181,7 +189,7 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _xml_facts(path: str, body: bytes, fields: dict[str, str], facts: FactList) -> None:
+def _xml_facts(path: str, body: bytes, fields: dict[str, str], facts: Facts) -> None:
     try:
         root = safe_xml.fromstring(body, forbid_dtd=True)
     except DefusedXmlException as exc:
@@ -197,7 +205,7 @@ def _xml_facts(path: str, body: bytes, fields: dict[str, str], facts: FactList) 
             facts.add(key, element.text.strip())
 
 
-def _json_facts(path: str, body: bytes, fields: dict[str, str], facts: FactList) -> None:
+def _json_facts(path: str, body: bytes, fields: dict[str, str], facts: Facts) -> None:
     try:
         document: Any = json.loads(body.decode("utf-8", errors="replace"))
     except (ValueError, RecursionError) as exc:
@@ -211,7 +219,7 @@ def _json_facts(path: str, body: bytes, fields: dict[str, str], facts: FactList)
             facts.add(key, str(node))
 
 
-def _keyvalue_facts(body: bytes, fields: dict[str, str], facts: FactList) -> None:
+def _keyvalue_facts(body: bytes, fields: dict[str, str], facts: Facts) -> None:
     for line in body.decode("utf-8", errors="backslashreplace").splitlines():
         name, sep, value = line.partition("=")
         key = fields.get(name.strip())
@@ -219,7 +227,7 @@ def _keyvalue_facts(body: bytes, fields: dict[str, str], facts: FactList) -> Non
             facts.add(key, value.strip())
 
 
-_PARSERS: dict[str, Callable[[str, bytes, dict[str, str], FactList], None]] = {
+_PARSERS: dict[str, Callable[[str, bytes, dict[str, str], Facts], None]] = {
     "xml": _xml_facts,
     "json": _json_facts,
     "keyvalue": lambda _path, body, fields, facts: _keyvalue_facts(body, fields, facts),
@@ -263,7 +271,7 @@ class HttpProbe(Probe):
         return exchange(target.host, target.port, request, deadline, tls=self.tls)
 
     def _authenticated(
-        self, target: ProbeTarget, deadline: Deadline, endpoint: Endpoint, facts: FactList
+        self, target: ProbeTarget, deadline: Deadline, endpoint: Endpoint, facts: Facts
     ) -> Reply | None:
         credentials = target.credentials
         assert credentials is not None
@@ -292,7 +300,7 @@ class HttpProbe(Probe):
         return self._request(target, deadline, endpoint.method, endpoint.path, authorization=value)
 
     def _endpoint(
-        self, target: ProbeTarget, deadline: Deadline, endpoint: Endpoint, facts: FactList
+        self, target: ProbeTarget, deadline: Deadline, endpoint: Endpoint, facts: Facts
     ) -> None:
         try:
             if endpoint.auth:
@@ -323,7 +331,7 @@ class HttpProbe(Probe):
                 return
             parser(endpoint.path, reply.body, dict(endpoint.fields), facts)
 
-    def _root_facts(self, reply: Reply, facts: FactList) -> None:
+    def _root_facts(self, reply: Reply, facts: Facts) -> None:
         facts.add("endpoint:/", reply.status)
         facts.add("server", reply.header("Server"))
         challenge = reply.header("WWW-Authenticate")
@@ -345,9 +353,9 @@ class HttpProbe(Probe):
         started = time.monotonic()
         probe = f"{self.name}:{target.port}"
         deadline = Deadline(target.timeout)
-        facts = FactList(target.credentials)
+        facts = facts_for(target.credentials)
         try:
-            signatures = self._signatures or load_signatures()
+            signatures = self._signatures or given_or_default(None).signatures
             root = self._request(target, deadline, "GET", "/")
         except Exception as exc:  # no conversation at all: the attempt says why
             return failed_attempt(probe, target.host, exc, started, target.credentials)
@@ -364,11 +372,9 @@ class HttpProbe(Probe):
             return ProbeAttempt(
                 probe,
                 target.host,
-                "error",
-                facts.freeze(),
+                AttemptStatus.ERROR,
+                facts.items(),
                 scrub(describe(exc), target.credentials),
                 time.monotonic() - started,
             )
-        return ProbeAttempt(
-            probe, target.host, "ok", facts.freeze(), None, time.monotonic() - started
-        )
+        return completed_attempt(probe, target.host, facts.items(), started)

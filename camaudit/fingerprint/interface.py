@@ -13,6 +13,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date
 
+from camaudit.attempt import AttemptStatus
+from camaudit.discover.interface import InventoryDevice
+from camaudit.model import Finding
+
 
 @dataclass(frozen=True)
 class Credentials:
@@ -46,7 +50,8 @@ class ProbeTarget:
 
 @dataclass(frozen=True)
 class ProbeAttempt:
-    """One probe's outcome: ``ok``, ``error``, ``timed_out`` or ``not_applicable``.
+    """One probe's outcome: ``completed``, ``error``, ``timed_out``, ``not_scheduled`` or
+    ``not_applicable`` (:class:`~camaudit.attempt.AttemptStatus`).
 
     ``facts`` keys are stable: ``server``, ``realm``, ``title``, ``model``,
     ``firmware``, ``build``, ``serial``, ``manufacturer``, ``endpoint:<path>``
@@ -56,7 +61,7 @@ class ProbeAttempt:
 
     probe: str  # e.g. "http:80", "https:443", "rtsp:554", "onvif:80"
     host: str
-    status: str
+    status: AttemptStatus
     facts: tuple[tuple[str, str], ...] = ()
     error: str | None = None
     duration: float = 0.0
@@ -106,5 +111,19 @@ class Fingerprint:
     attempts: tuple[ProbeAttempt, ...]
     identity: Identity
     cves: tuple[CveMatch, ...]
-    config_findings: tuple[str, ...] = ()  # e.g. "NTP points outside the closed network"
+    config_findings: tuple[Finding, ...] = ()  # device settings against the closed network
     warnings: tuple[str, ...] = ()  # e.g. a TLS certificate that changed since first seen
+
+
+@dataclass(frozen=True)
+class IdentifiedDevice:
+    """A device and what fingerprinting found about it.
+
+    ``device`` is what discovery saw (``None`` for a host fingerprinted by address alone);
+    ``fingerprint`` is ``None`` for a device that was not probed (no address, timed out,
+    outside the target, or fingerprinting not asked for).
+    """
+
+    ip: str | None
+    device: InventoryDevice | None
+    fingerprint: Fingerprint | None

@@ -7,7 +7,7 @@ of one signature count once (the same banner on two ports is one fact); independ
 combine as ``1 - prod(1 - w)``.
 The maker with the highest score wins; every vote for another maker, and every
 disagreement about model, firmware or brand, is reported as a conflict, never dropped.
-All vendor knowledge comes from :mod:`camaudit.fingerprint.signatures` and the OUI table.
+All vendor knowledge comes from :mod:`camaudit.knowledge.signatures` and the OUI table.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from urllib.parse import unquote
 
 from camaudit.discover.interface import Sighting
 from camaudit.fingerprint.interface import Identity, ProbeAttempt
-from camaudit.fingerprint.signatures import Signatures, load_signatures
-from camaudit.profiles import Profiles, load_profiles
+from camaudit.knowledge import Knowledge, given_or_default
+from camaudit.knowledge.profiles import Profiles
+from camaudit.knowledge.signatures import Signatures
 from camaudit.sanitize import clean_text
 
 __all__ = ["Evidence", "Vote", "collect_evidence", "identify"]
@@ -232,13 +233,12 @@ def _firmware(
 def identify(
     attempts: Sequence[ProbeAttempt],
     sightings: Sequence[Sighting] = (),
-    signatures: Signatures | None = None,
-    profiles: Profiles | None = None,
+    knowledge: Knowledge | None = None,
 ) -> Identity:
     """One identity from all the evidence, with its confidence and conflicts."""
-    signatures = signatures or load_signatures()
-    profiles = profiles or load_profiles()
-    evidence = collect_evidence(attempts, sightings, profiles)
+    known = given_or_default(knowledge)
+    signatures = known.signatures
+    evidence = collect_evidence(attempts, sightings, known.profiles)
     votes = _votes(evidence, signatures)
     scores = _scores(votes)
     ranked = sorted(scores, key=lambda v: -scores[v])

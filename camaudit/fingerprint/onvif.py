@@ -28,7 +28,8 @@ import requests
 from defusedxml import DefusedXmlException
 from requests.structures import CaseInsensitiveDict
 
-from camaudit.fingerprint._attempt import FactList, describe, status_of
+from camaudit.attempt import AttemptStatus, Facts
+from camaudit.fingerprint._attempt import describe, facts_for, status_of
 from camaudit.fingerprint._net import Deadline, ReplyTooLarge, UnsafeXml, exchange
 from camaudit.fingerprint.interface import Credentials, Probe, ProbeAttempt, ProbeTarget
 
@@ -178,7 +179,7 @@ def _values(node: Any, *names: str) -> list[str]:
     return [str(v) for k, v in _walk(node) if k in names and v not in (None, "")]
 
 
-def _datetime_facts(result: Any, facts: FactList) -> None:
+def _datetime_facts(result: Any, facts: Facts) -> None:
     facts.add("onvif_datetime_type", result.get("DateTimeType"))
     utc = result.get("UTCDateTime") or {}
     date: dict[str, Any] = utc.get("Date") or {}
@@ -191,19 +192,19 @@ def _datetime_facts(result: Any, facts: FactList) -> None:
     facts.add("onvif_timezone", (result.get("TimeZone") or {}).get("TZ"))
 
 
-def _services_facts(result: Any, facts: FactList) -> None:
+def _services_facts(result: Any, facts: Facts) -> None:
     for service in (result or [])[:MAX_LIST_FACTS]:
         facts.add("onvif_service", f"{service.get('Namespace')} {service.get('XAddr')}")
 
 
-def _capabilities_facts(result: Any, facts: FactList) -> None:
+def _capabilities_facts(result: Any, facts: Facts) -> None:
     present = [name for name, value in (result or {}).items() if value and name != "_value_1"]
     facts.add("onvif_capabilities", ", ".join(present))
     versions = ((result.get("Device") or {}).get("System") or {}).get("SupportedVersions") or []
     facts.add("onvif_versions", ", ".join(f"{v.get('Major')}.{v.get('Minor')}" for v in versions))
 
 
-def _device_information_facts(result: Any, facts: FactList) -> None:
+def _device_information_facts(result: Any, facts: Facts) -> None:
     for field, key in (
         ("Manufacturer", "manufacturer"),
         ("Model", "model"),
@@ -214,15 +215,15 @@ def _device_information_facts(result: Any, facts: FactList) -> None:
         facts.add(key, result.get(field))
 
 
-def _interfaces_facts(result: Any, facts: FactList) -> None:
+def _interfaces_facts(result: Any, facts: Facts) -> None:
     for mac in _values(result, "HwAddress")[:MAX_LIST_FACTS]:
         facts.add("mac", mac)
     for address in _values(result, "Address")[:MAX_LIST_FACTS]:
         facts.add("ipv4", address)
 
 
-def _hosts_facts(key: str) -> Callable[[Any, FactList], None]:
-    def record(result: Any, facts: FactList) -> None:
+def _hosts_facts(key: str) -> Callable[[Any, Facts], None]:
+    def record(result: Any, facts: Facts) -> None:
         if isinstance(result, dict) and result.get("FromDHCP") is not None:
             facts.add(f"{key}_from_dhcp", str(result.get("FromDHCP")).lower())
         for value in _values(result, "IPv4Address", "IPv6Address", "DNSname")[:MAX_LIST_FACTS]:
@@ -231,14 +232,14 @@ def _hosts_facts(key: str) -> Callable[[Any, FactList], None]:
     return record
 
 
-def _protocols_facts(result: Any, facts: FactList) -> None:
+def _protocols_facts(result: Any, facts: Facts) -> None:
     for protocol in (result or [])[:MAX_LIST_FACTS]:
         ports = ",".join(str(p) for p in protocol.get("Port") or [])
         state = "enabled" if protocol.get("Enabled") else "disabled"
         facts.add("protocol", f"{protocol.get('Name')} {state} {ports}".strip())
 
 
-_RECORDERS: dict[str, Callable[[Any, FactList], None]] = {
+_RECORDERS: dict[str, Callable[[Any, Facts], None]] = {
     "GetSystemDateAndTime": _datetime_facts,
     "GetServices": _services_facts,
     "GetCapabilities": _capabilities_facts,
@@ -282,7 +283,7 @@ class OnvifProbe(Probe):
 
     @staticmethod
     def _call(
-        service: Any, name: str, facts: FactList, credentials: Credentials | None
+        service: Any, name: str, facts: Facts, credentials: Credentials | None
     ) -> BaseException | None:
         """Make one call and record its facts; the exception (unwrapped) if it failed."""
         import zeep.helpers
@@ -305,7 +306,7 @@ class OnvifProbe(Probe):
         probe = f"{self.name}:{target.port}"
         deadline = Deadline(target.timeout)
         credentials = target.credentials
-        facts = FactList(credentials)
+        facts = facts_for(credentials)
         failures: list[BaseException] = []
         try:
             anonymous = self._service(target, deadline, None)
@@ -313,7 +314,7 @@ class OnvifProbe(Probe):
                 failure = self._call(anonymous, name, facts, None)
                 if failure is not None:
                     failures.append(failure)
-                    if status_of(failure) != "error":
+                    if status_of(failure) != AttemptStatus.ERROR:
                         break  # closed or silent: the other calls would fare no better
             if credentials is not None and len(failures) < len(UNAUTHENTICATED_CALLS):
                 signed = self._service(target, deadline, credentials)
@@ -326,13 +327,13 @@ class OnvifProbe(Probe):
             failures.append(_root_cause(exc))
             facts.add("onvif_setup", f"failed: {describe(failures[-1], credentials)}")
         answered = any(
-            value == "ok" for key, value in facts.freeze() if key.startswith("onvif_call:")
+            value == "ok" for key, value in facts.items() if key.startswith("onvif_call:")
         )
         if answered:
-            status, error = "ok", None
+            status, error = AttemptStatus.COMPLETED, None
         else:
             first = failures[0] if failures else RuntimeError("no ONVIF call was made")
             status, error = status_of(first), describe(first, credentials)
         return ProbeAttempt(
-            probe, target.host, status, facts.freeze(), error, time.monotonic() - started
+            probe, target.host, status, facts.items(), error, time.monotonic() - started
         )

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from urllib.parse import urlparse
 
+from camaudit.attempt import AttemptStatus, guarded, run_all
 from camaudit.discover.interface import Sighting
 from camaudit.errors import UsageError
+from camaudit.fingerprint._attempt import failed_attempt
 from camaudit.fingerprint.http import HttpProbe
 from camaudit.fingerprint.interface import Credentials, Probe, ProbeAttempt, ProbeTarget
 from camaudit.fingerprint.onvif import OnvifProbe
 from camaudit.fingerprint.rtsp import RtspProbe
+from camaudit.knowledge import Knowledge
 
 __all__ = [
-    "DEFAULT_PORTS",
     "MAX_PROBE_THREADS",
     "PROBES",
     "get_probe",
@@ -24,23 +25,22 @@ __all__ = [
     "run_probes",
 ]
 
-PROBES: dict[str, Callable[[], Probe]] = {
-    "http": HttpProbe,
-    "https": lambda: HttpProbe(tls=True),
-    "rtsp": RtspProbe,
-    "onvif": OnvifProbe,
+PROBES: dict[str, Callable[[Knowledge], Probe]] = {
+    "http": lambda known: HttpProbe(signatures=known.signatures),
+    "https": lambda known: HttpProbe(tls=True, signatures=known.signatures),
+    "rtsp": lambda _known: RtspProbe(),
+    "onvif": lambda _known: OnvifProbe(),
 }
-# the protocols' registered ports; a device's own announcements override them
-DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443, "rtsp": 554, "onvif": 80}
 MAX_PROBE_THREADS = 8
+URL_HTTP_PORT = 80  # an http:// URL without a port means 80
 # sighting facts that announce a probe's port
 _SIGHTING_PORTS = {"http_port": "http", "https_port": "https", "rtsp_port": "rtsp"}
 
 
-def get_probe(name: str) -> Probe:
+def get_probe(name: str, knowledge: Knowledge) -> Probe:
     """A new probe by registry name; :class:`UsageError` for an unknown one."""
     try:
-        return PROBES[name]()
+        return PROBES[name](knowledge)
     except KeyError:
         known = ", ".join(PROBES)
         raise UsageError(f"unknown probe {name!r}; known probes: {known}") from None
@@ -60,7 +60,7 @@ def ports_from_sightings(host: str, sightings: Sequence[Sighting]) -> dict[str, 
             try:
                 url = urlparse(xaddr)
                 if url.hostname == host and url.scheme == "http":
-                    ports.setdefault("onvif", url.port or DEFAULT_PORTS["http"])
+                    ports.setdefault("onvif", url.port or URL_HTTP_PORT)
             except ValueError:
                 continue
     return ports
@@ -71,10 +71,16 @@ def plan(
     ports: Mapping[str, int] | None,
     credentials: Credentials | None,
     timeout: float,
-    sightings: Sequence[Sighting] = (),
+    sightings: Sequence[Sighting],
+    knowledge: Knowledge,
 ) -> list[tuple[Probe, ProbeTarget]]:
-    """One ``(probe, target)`` per probe name in ``ports`` (default: every probe)."""
-    chosen = dict(DEFAULT_PORTS)
+    """One ``(probe, target)`` per probe name in ``ports``.
+
+    By default every probe on its port from ``ports.toml``, or the one the device itself
+    announced in a sighting.
+    """
+    usual = dict(knowledge.profiles.probe_ports)
+    chosen = {name: usual[name] for name in PROBES if name in usual}  # in registry order
     chosen.update(ports_from_sightings(host, sightings))
     if ports is not None:
         chosen = dict(ports)
@@ -82,7 +88,7 @@ def plan(
     for name, port in chosen.items():
         if not isinstance(port, int) or not 0 < port < 65536:
             raise UsageError(f"port for probe {name!r} must be 1-65535, got {port!r}")
-        probe = get_probe(name)
+        probe = get_probe(name, knowledge)
         target = ProbeTarget(
             host=host, port=port, timeout=timeout, tls=name == "https", credentials=credentials
         )
@@ -92,14 +98,12 @@ def plan(
 
 def _guarded(probe: Probe, target: ProbeTarget) -> ProbeAttempt:
     started = time.monotonic()
-    try:
-        return probe.run(target)
-    except Exception as exc:  # a probe must never raise; if one does, it is still an attempt
-        from camaudit.fingerprint._attempt import failed_attempt
-
-        return failed_attempt(
+    return guarded(
+        lambda: probe.run(target),
+        lambda exc: failed_attempt(
             f"{probe.name}:{target.port}", target.host, exc, started, target.credentials
-        )
+        ),
+    )
 
 
 def run_probes(
@@ -112,34 +116,17 @@ def run_probes(
     A probe still running when ``budget`` seconds have passed is reported ``timed_out``
     (its own deadline ends its thread soon after).
     """
-    if not planned:
-        return ()
-    started = time.monotonic()
-    executor = ThreadPoolExecutor(
-        max_workers=max(1, min(threads, len(planned))), thread_name_prefix="camaudit-probe"
+
+    def late(job: tuple[Probe, ProbeTarget], status: AttemptStatus, elapsed: float) -> ProbeAttempt:
+        probe, target = job
+        return ProbeAttempt(
+            probe=f"{probe.name}:{target.port}",
+            host=target.host,
+            status=status,
+            error=f"probe did not finish within the total bound of {budget:.1f} s",
+            duration=elapsed,
+        )
+
+    return run_all(
+        planned, lambda job, _deadline: _guarded(*job), late, budget, threads, name="camaudit-probe"
     )
-    futures: list[Future[ProbeAttempt]] = [
-        executor.submit(_guarded, probe, target) for probe, target in planned
-    ]
-    pending = set(futures)
-    while pending:
-        left = budget - (time.monotonic() - started)
-        if left <= 0:
-            break
-        _, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
-    executor.shutdown(wait=False, cancel_futures=True)
-    attempts: list[ProbeAttempt] = []
-    for future, (probe, target) in zip(futures, planned, strict=True):
-        if future.done() and not future.cancelled():
-            attempts.append(future.result())
-        else:
-            attempts.append(
-                ProbeAttempt(
-                    probe=f"{probe.name}:{target.port}",
-                    host=target.host,
-                    status="timed_out",
-                    error=f"probe did not finish within the total bound of {budget:.1f} s",
-                    duration=time.monotonic() - started,
-                )
-            )
-    return tuple(attempts)

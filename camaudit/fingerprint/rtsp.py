@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 
-from camaudit.fingerprint._attempt import FactList, describe, failed_attempt
+from camaudit.attempt import Facts
+from camaudit.fingerprint._attempt import completed_attempt, describe, failed_attempt
 from camaudit.fingerprint._net import Deadline, Reply, exchange
 from camaudit.fingerprint.http import parse_challenge
 from camaudit.fingerprint.interface import Probe, ProbeAttempt, ProbeTarget
@@ -40,7 +41,7 @@ class RtspProbe(Probe):
         )
 
     @staticmethod
-    def _facts(method: str, reply: Reply, facts: FactList) -> None:
+    def _facts(method: str, reply: Reply, facts: Facts) -> None:
         facts.add(f"rtsp_status:{method}", reply.status)
         if facts.get("rtsp_server") is None:
             facts.add("rtsp_server", reply.header("Server"))
@@ -57,7 +58,7 @@ class RtspProbe(Probe):
         started = time.monotonic()
         probe = f"{self.name}:{target.port}"
         deadline = Deadline(target.timeout)
-        facts = FactList()
+        facts = Facts()
         try:
             self._facts("OPTIONS", self._request(target, deadline, "OPTIONS", 1), facts)
         except Exception as exc:  # no RTSP conversation: the attempt says why
@@ -67,6 +68,4 @@ class RtspProbe(Probe):
         except Exception as exc:  # OPTIONS already answered: keep it, note the failure
             facts.add("rtsp_status:DESCRIBE", "error")
             facts.add("rtsp_error:DESCRIBE", describe(exc))
-        return ProbeAttempt(
-            probe, target.host, "ok", facts.freeze(), None, time.monotonic() - started
-        )
+        return completed_attempt(probe, target.host, facts.items(), started)

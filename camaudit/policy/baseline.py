@@ -15,10 +15,10 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from camaudit.knowledge import Profiles
 from camaudit.model import Assessment, Direction, Flow, FlowCategory, TrafficSummary, Verdict
-from camaudit.policy.evaluate import assess, local_only
-from camaudit.policy.load import Policy, ServiceRule, load_policy
-from camaudit.profiles import Profiles
+from camaudit.policy.evaluate import assess
+from camaudit.policy.load import Policy, ServiceRule, load_policy, never_leaves_link
 from camaudit.sanitize import clean_text
 
 __all__ = ["Baseline", "Crossing", "Service", "make_baseline", "render_policy"]
@@ -40,10 +40,8 @@ class Service:
     clients: tuple[str, ...]
     flows: int
     first: str  # "capture#frame" of the first flow, for the reviewer
-    # Findings of the baseline capture this entry would accept if allowed. The evaluator
-    # judges a DNS look-up by its resolver's address, so allowing the site's resolver on
-    # udp/53 would accept every outside name looked up through it: such an entry is
-    # written commented out, like a crossing.
+    # Findings of the baseline capture this entry would accept if allowed: such an entry
+    # is written commented out, like a crossing.
     accepts: int = 0
 
 
@@ -117,7 +115,7 @@ def _where(flow: Flow) -> str:
 
 
 def _is_service(flow: Flow, policy: Policy) -> bool:
-    if flow.proto not in ("tcp", "udp") or local_only(flow.resp):
+    if flow.proto not in ("tcp", "udp") or never_leaves_link(flow.resp):
         return False  # multicast discovery and broadcast are not a service on a host
     if not (policy.is_inside(flow.orig) and policy.is_inside(flow.resp)):
         return False

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
+from camaudit.knowledge.profiles import Profiles
 from camaudit.model import (
     AllowBasis,
     Assessment,
@@ -29,26 +30,13 @@ from camaudit.model import (
     TrafficSummary,
     Verdict,
 )
-from camaudit.policy.load import Policy, ServiceRule
-from camaudit.profiles import Profiles
+from camaudit.policy.load import Policy, ServiceRule, in_networks, networks, never_leaves_link
 
 # Evidence problems that stop a capture from proving isolation (they never hide a leak).
 BLOCKING_PROBLEMS = ("truncated", "corrupt", "drops", "one_direction", "snaplen", "undecoded")
 _CROSSING = (FlowCategory.ESTABLISHED, FlowCategory.TWO_WAY)
 _NO_ANSWER_RCODES = ("NXDOMAIN", "REFUSED", "SERVFAIL", "NOTIMP")
 _LOCAL_SUFFIXES = ("local", "home.arpa", "internal", "localhost", "invalid", "test")
-
-
-@lru_cache(maxsize=65536)
-def local_only(ip: str) -> bool:
-    """Multicast, broadcast, link-local, loopback and unspecified addresses never leave a link."""
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    if addr.version == 4 and int(addr) == 0xFFFF_FFFF:
-        return True
-    return addr.is_multicast or addr.is_link_local or addr.is_loopback or addr.is_unspecified
 
 
 class _Judge:
@@ -58,7 +46,7 @@ class _Judge:
         self.today = today
 
     def inside(self, ip: str) -> bool:
-        return local_only(ip) or self.policy.is_inside(ip)
+        return self.policy.scope.is_local(ip)
 
     def direction(self, flow: Flow) -> Direction:
         o, r = self.inside(flow.orig), self.inside(flow.resp)
@@ -89,14 +77,20 @@ class _Judge:
         return None, None
 
     def rule_for(
-        self, device: str, remote: str, port: int, proto: str, names: FlowNames
+        self,
+        device: str,
+        remote: str,
+        port: int,
+        proto: str,
+        names: FlowNames,
+        by_name_only: bool = False,
     ) -> tuple[ServiceRule | None, AllowBasis | None, bool]:
         """The allow rule or live exception accepting this, on what basis; and whether an
-        expired one matched."""
+        expired one matched. ``by_name_only``: only a rule's ``names`` may accept it."""
         expired = False
         for kind, rules in (("allow", self.policy.allow), ("exception", self.policy.exceptions)):
             for rule in rules:
-                basis = _rule_matches(rule, device, remote, port, proto, names)
+                basis = _rule_matches(rule, device, remote, port, proto, names, by_name_only)
                 if basis is None:
                     continue
                 if kind == "exception" and rule.expires is not None and rule.expires < self.today:
@@ -160,19 +154,6 @@ def _flow_names(flow: Flow, device: str, remote: str, resolutions: _Resolutions)
     return FlowNames(resolutions.names(device, remote, flow.first.time), claimed)
 
 
-@lru_cache(maxsize=1024)
-def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
-
-
-def _in_any(ip: str, cidrs: tuple[str, ...]) -> bool:
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    return any(addr in net for net in _networks(cidrs))
-
-
 def _name_in(name: str, suffixes: Iterable[str]) -> bool:
     name = name.lower().rstrip(".")
     return any(
@@ -181,17 +162,25 @@ def _name_in(name: str, suffixes: Iterable[str]) -> bool:
 
 
 def _rule_matches(
-    rule: ServiceRule, device: str, remote: str, port: int, proto: str, names: FlowNames
+    rule: ServiceRule,
+    device: str,
+    remote: str,
+    port: int,
+    proto: str,
+    names: FlowNames,
+    by_name_only: bool = False,
 ) -> AllowBasis | None:
     if rule.proto and rule.proto != proto:
         return None
     if rule.ports and port not in rule.ports:
         return None
-    if rule.devices and not _in_any(device, rule.devices):
+    if rule.devices and not in_networks(device, networks(rule.devices)):
         return None
+    if by_name_only:
+        return AllowBasis.DNS if any(_name_in(n, rule.names) for n in names.resolved) else None
     if not rule.hosts and not rule.names:
         return AllowBasis.ANY_REMOTE
-    if rule.hosts and _in_any(remote, rule.hosts):
+    if rule.hosts and in_networks(remote, networks(rule.hosts)):
         return AllowBasis.ADDRESS
     if rule.names and any(_name_in(n, rule.names) for n in names.resolved):
         return AllowBasis.DNS
@@ -443,9 +432,14 @@ def _judge_lookups(
 
 
 def _lookup_allowed(lookup: DnsLookup, judge: _Judge) -> bool:
+    """Only a rule that names the name allows looking it up. A rule that accepts the
+    resolver by address (the site's own DNS server) accepts the flows to it, not every
+    outside name a device asks it for: those look-ups are what a phone-home starts with."""
     # The question is the look-up itself, so its name counts as a DNS name here.
     asked = FlowNames(resolved=(lookup.name,))
-    rule, _basis, _expired = judge.rule_for(lookup.client, lookup.server, 53, "udp", asked)
+    rule, _basis, _expired = judge.rule_for(
+        lookup.client, lookup.server, 53, "udp", asked, by_name_only=True
+    )
     return rule is not None
 
 
@@ -586,10 +580,11 @@ def _devices(traffic: TrafficSummary, judge: _Judge, profiles: Profiles) -> tupl
         if flow.resp_packets:
             seen.add(flow.resp)
     chosen = sorted(
-        (ip for ip in seen if judge.policy.is_inside(ip) and not local_only(ip)), key=_sort_key
+        (ip for ip in seen if judge.policy.scope.contains(ip) and not never_leaves_link(ip)),
+        key=_sort_key,
     )
     if judge.policy.devices:
-        chosen = [ip for ip in chosen if _in_any(ip, judge.policy.devices)]
+        chosen = [ip for ip in chosen if in_networks(ip, networks(judge.policy.devices))]
     hosts = []
     for ip in chosen:
         mac = macs.get(ip)

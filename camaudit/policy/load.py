@@ -11,28 +11,46 @@ import datetime as dt
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from camaudit import _validate as v
 from camaudit.errors import PolicyError, UsageError
+from camaudit.knowledge import validate as v
 
 __all__ = [
+    "ALWAYS_LOCAL",
     "DEFAULT_CLOSED_NETWORK",
     "FAIL_ON",
+    "LOOPBACK",
+    "ClosedNetwork",
     "Policy",
     "ServiceRule",
     "load_policy",
 ]
 
+LINK_LOCAL = ("169.254.0.0/16", "fe80::/10")
+LOOPBACK = ("127.0.0.0/8", "::1/128")
+#: RFC 1918, shared address space (RFC 6598), link-local and IPv6 unique local (RFC 4193).
 DEFAULT_CLOSED_NETWORK = (
     "10.0.0.0/8",
     "172.16.0.0/12",
     "192.168.0.0/16",
     "100.64.0.0/10",
-    "169.254.0.0/16",
+    LINK_LOCAL[0],
     "fc00::/7",
-    "fe80::/10",
+    LINK_LOCAL[1],
+)
+#: Addresses no packet leaves the link for, whatever the closed network: loopback,
+#: link-local, multicast, limited broadcast and unspecified.
+ALWAYS_LOCAL = (
+    *LOOPBACK,
+    *LINK_LOCAL,
+    "224.0.0.0/4",
+    "ff00::/8",
+    "255.255.255.255/32",
+    "0.0.0.0/32",
+    "::/128",
 )
 FAIL_ON = ("attempts", "leaks")
 SCHEMA_VERSION = 1
@@ -41,6 +59,67 @@ _CACHE_LIMIT = 65536
 MAX_POLICY_BYTES = 64 * 1024
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=1024)
+def networks(cidrs: tuple[str, ...]) -> tuple[_Network, ...]:
+    """``cidrs`` (normalised CIDR strings) as network objects."""
+    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+
+def in_networks(ip: str, nets: Sequence[_Network]) -> bool:
+    """The one membership test: ``ip`` lies in one of ``nets``.
+
+    A zone id (``fe80::1%eth0``) is dropped and an IPv4-mapped IPv6 address counts as its
+    IPv4 address; an unparsable address is in no network.
+    """
+    try:
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address.version == net.version and address in net for net in nets)
+
+
+_ALWAYS_LOCAL_NETS = networks(ALWAYS_LOCAL)
+
+
+@dataclass(frozen=True)
+class ClosedNetwork:
+    """The closed network of an audit: its CIDRs and whether they are the default.
+
+    Built once by :func:`load_policy` and used by verify, discover and fingerprint alike.
+    """
+
+    cidrs: tuple[str, ...] = DEFAULT_CLOSED_NETWORK
+    is_default: bool = True
+    _nets: tuple[_Network, ...] = field(init=False, repr=False, compare=False, hash=False)
+    _cache: dict[str, bool] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_nets", networks(self.cidrs))
+        object.__setattr__(self, "_cache", {})
+
+    def contains(self, ip: str) -> bool:
+        """True when ``ip`` is in the closed network (see :func:`in_networks`); cached."""
+        hit = self._cache.get(ip)
+        if hit is None:
+            hit = in_networks(ip, self._nets)
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[ip] = hit
+        return hit
+
+    def is_local(self, ip: str) -> bool:
+        """True when traffic to ``ip`` stays inside: the closed network or :data:`ALWAYS_LOCAL`."""
+        return never_leaves_link(ip) or self.contains(ip)
+
+
+@lru_cache(maxsize=_CACHE_LIMIT)
+def never_leaves_link(ip: str) -> bool:
+    """True for an address in :data:`ALWAYS_LOCAL` (a packet to it never leaves the link)."""
+    return in_networks(ip, _ALWAYS_LOCAL_NETS)
 
 
 @dataclass(frozen=True)
@@ -92,60 +171,18 @@ class Policy:
     allow: tuple[ServiceRule, ...] = ()
     exceptions: tuple[ServiceRule, ...] = ()
     fail_on: str = "attempts"
-    _inside_nets: tuple[_Network, ...] = field(init=False, repr=False, compare=False, hash=False)
-    _device_nets: tuple[_Network, ...] = field(init=False, repr=False, compare=False, hash=False)
-    _inside_cache: dict[str, bool] = field(init=False, repr=False, compare=False, hash=False)
+    scope: ClosedNetwork = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_inside_nets", _networks(self.closed_network))
-        object.__setattr__(self, "_device_nets", _networks(self.devices))
-        object.__setattr__(self, "_inside_cache", {})
+        scope = ClosedNetwork(self.closed_network, self.closed_network_is_default)
+        object.__setattr__(self, "scope", scope)
 
     def is_inside(self, ip: str) -> bool:
-        """True when ``ip`` is in the closed network (IPv4-mapped IPv6 counts as IPv4).
-
-        Results are cached; an unparsable address is not inside.
-        """
-        cache = self._inside_cache
-        hit = cache.get(ip)
-        if hit is None:
-            hit = _contains(self._inside_nets, ip)
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            cache[ip] = hit
-        return hit
-
-    def is_device(self, ip: str) -> bool:
-        """True when ``ip`` is an audited device: inside, and in ``devices`` if that is set."""
-        if not self.is_inside(ip):
-            return False
-        return not self._device_nets or _contains(self._device_nets, ip)
-
-
-def _networks(cidrs: Sequence[str]) -> tuple[_Network, ...]:
-    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
-
-
-def _contains(networks: Sequence[_Network], ip: str) -> bool:
-    try:
-        address = ipaddress.ip_address(ip.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address.version == net.version and address in net for net in networks)
+        """True when ``ip`` is in the closed network (IPv4-mapped IPv6 counts as IPv4)."""
+        return self.scope.contains(ip)
 
 
 # -- loading -------------------------------------------------------------------------------
-
-
-def _policy_schema_version() -> v.Check:
-    def check(value: Any) -> int:
-        if value != SCHEMA_VERSION or isinstance(value, bool):
-            raise v.Invalid(f"unsupported version {v.show(value)}; this camaudit reads 1")
-        return SCHEMA_VERSION
-
-    return check
 
 
 _CIDRS = v.list_of(v.cidr(), "CIDRs such as 10.0.0.0/8")
@@ -166,7 +203,7 @@ _ALLOW_SPEC = {key: value for key, value in _RULE_SPEC.items() if key != "expire
 _EXCEPTION_SPEC = {**_RULE_SPEC, "reason": v.Field(v.text(), required=True)}
 
 _POLICY_SPEC = {
-    "schema_version": v.Field(_policy_schema_version(), default=SCHEMA_VERSION),
+    "schema_version": v.Field(v.schema_version(SCHEMA_VERSION), default=SCHEMA_VERSION),
     "name": v.Field(v.text(), default=None),
     "closed_network": v.Field(v.list_of(v.cidr(), "CIDRs such as 10.0.0.0/8", True)),
     "devices": v.Field(_CIDRS, default=()),

@@ -7,13 +7,18 @@ Same top-level shape as the verify report (``schema_version``, ``kind``, ``tool`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from camaudit.discover._udp import OUTSIDE_TARGET, in_target
-from camaudit.discover.interface import Inventory, InventoryDevice, MethodAttempt, Sighting
+from camaudit.discover.interface import Inventory, MethodAttempt, Sighting
 from camaudit.discover.inventory import mac_conflicts
-from camaudit.fingerprint.interface import CveMatch, Fingerprint, Identity, ProbeAttempt
+from camaudit.fingerprint.interface import (
+    CveMatch,
+    Fingerprint,
+    IdentifiedDevice,
+    Identity,
+    ProbeAttempt,
+)
 from camaudit.report.build import TOOL, generated_at
 from camaudit.report.model import (
     SCHEMA_VERSION,
@@ -34,15 +39,6 @@ from camaudit.report.model import (
     TargetEntry,
     copy_fields,
 )
-
-
-@dataclass(frozen=True)
-class InventoryEntry:
-    """One device: what discovery saw (if it ran) and what fingerprinting found (if it ran)."""
-
-    ip: str | None
-    device: InventoryDevice | None
-    fingerprint: Fingerprint | None
 
 
 def _facts(pairs: Sequence[tuple[str, str]]) -> Facts:
@@ -85,7 +81,7 @@ def _certificates(f: Fingerprint | None) -> tuple[CertificateEntry, ...]:
     return tuple(CertificateEntry(probe, sha) for probe, sha in seen if sha)
 
 
-def _outside(entry: InventoryEntry) -> OutsideEntry:
+def _outside(entry: IdentifiedDevice) -> OutsideEntry:
     """A device that answered from outside ``--target``: the finding and what it claimed."""
     d = entry.device
     assert d is not None and entry.ip is not None
@@ -100,7 +96,7 @@ def _outside(entry: InventoryEntry) -> OutsideEntry:
     return OutsideEntry(entry.ip, finding, claims)
 
 
-def _is_outside(entry: InventoryEntry, inventory: Inventory | None) -> bool:
+def _is_outside(entry: IdentifiedDevice, inventory: Inventory | None) -> bool:
     return (
         inventory is not None
         and entry.device is not None
@@ -109,7 +105,7 @@ def _is_outside(entry: InventoryEntry, inventory: Inventory | None) -> bool:
     )
 
 
-def _device(entry: InventoryEntry, outside: bool = False) -> DeviceEntry:
+def _device(entry: IdentifiedDevice, outside: bool = False) -> DeviceEntry:
     d, f = entry.device, entry.fingerprint
     return DeviceEntry(
         ip=entry.ip,
@@ -124,27 +120,11 @@ def _device(entry: InventoryEntry, outside: bool = False) -> DeviceEntry:
         identity=_identity(f.identity) if f else None,
         cves=tuple(_cve(c) for c in f.cves) if f else (),
         probes=tuple(_probe(p) for p in f.attempts) if f else (),
-        config_findings=tuple(f.config_findings) if f else (),
+        config_findings=tuple(c.summary for c in f.config_findings) if f else (),
         outside_target=outside,
         tls_certificates=_certificates(f),
         warnings=tuple(f.warnings) if f else (),
     )
-
-
-def entries(
-    inventory: Inventory | None, fingerprints: Sequence[Fingerprint]
-) -> tuple[InventoryEntry, ...]:
-    """Join discovery devices and fingerprints by IP address, discovery order first."""
-    by_ip = {f.host: f for f in fingerprints}
-    out: list[InventoryEntry] = []
-    seen: set[str] = set()
-    for device in inventory.devices if inventory else ():
-        fp = by_ip.get(device.ip) if device.ip else None
-        out.append(InventoryEntry(device.ip, device, fp))
-        if device.ip:
-            seen.add(device.ip)
-    out.extend(InventoryEntry(f.host, None, f) for f in fingerprints if f.host not in seen)
-    return tuple(out)
 
 
 def _summary(devices: Sequence[DeviceEntry], outside: int) -> InventorySummary:
@@ -160,7 +140,7 @@ def _summary(devices: Sequence[DeviceEntry], outside: int) -> InventorySummary:
 
 def build_inventory_report(
     inventory: Inventory | None,
-    fingerprints: Sequence[Fingerprint],
+    found: Sequence[IdentifiedDevice],
     generated: datetime | None = None,
     closed_network: tuple[Sequence[str], bool] = ((), False),
 ) -> InventoryReport:
@@ -169,10 +149,10 @@ def build_inventory_report(
     ``closed_network`` is ``(CIDRs, is_default)`` as the device settings were checked
     (:func:`camaudit.fingerprint.closed_network_scope`); the report says when the
     default applied. Devices that answered from outside the target are listed apart.
+    ``found`` holds the devices as fingerprinting returned them (discovery order).
     """
-    joined = entries(inventory, fingerprints)
-    outside = tuple(_outside(e) for e in joined if _is_outside(e, inventory))
-    devices = tuple(_device(e, _is_outside(e, inventory)) for e in joined)
+    outside = tuple(_outside(e) for e in found if _is_outside(e, inventory))
+    devices = tuple(_device(e, _is_outside(e, inventory)) for e in found)
     target = None
     if inventory is not None:
         t = inventory.target

@@ -3,10 +3,10 @@
 Why two: ``ipycam`` is a real third-party simulator (what the issue asks for)
 but it cannot send hostile XML and does not implement the network-config
 calls (GetNTP, GetDNS ...) the fingerprint stage turns into findings.  The
-built-in service answers what onvif-zeep sends for the calls helper F uses,
+built-in service answers what onvif-zeep sends for the calls the fingerprint probe makes,
 with the persona's identity and network config.
 
-Access classes (signatures.md §4, recalled): GetSystemDateAndTime,
+Access classes (ONVIF Core specification, recalled): GetSystemDateAndTime,
 GetServices, GetCapabilities, GetHostname, GetScopes are pre-auth; everything
 else needs a WS-UsernameToken when the persona has a password.
 """
@@ -186,27 +186,24 @@ class BuiltinOnvif:
             "</tds:NetworkInterfaces></tds:GetNetworkInterfacesResponse>"
         )
 
-    def _GetNTP(self) -> str:
+    def _manual_servers(self, kind: str) -> str:
+        """``GetNTP`` / ``GetDNS`` answer: the persona's manually set ``ntp`` / ``dns`` servers."""
+        name = kind.upper()
         servers = "".join(
-            f"<tt:NTPManual><tt:Type>IPv4</tt:Type><tt:IPv4Address>{a}</tt:IPv4Address>"
-            "</tt:NTPManual>"
-            for a in self.cfg.get("ntp", [])
+            f"<tt:{name}Manual><tt:Type>IPv4</tt:Type><tt:IPv4Address>{a}</tt:IPv4Address>"
+            f"</tt:{name}Manual>"
+            for a in self.cfg.get(kind, [])
         )
         return (
-            "<tds:GetNTPResponse><tds:NTPInformation><tt:FromDHCP>false</tt:FromDHCP>"
-            f"{servers}</tds:NTPInformation></tds:GetNTPResponse>"
+            f"<tds:Get{name}Response><tds:{name}Information><tt:FromDHCP>false</tt:FromDHCP>"
+            f"{servers}</tds:{name}Information></tds:Get{name}Response>"
         )
 
+    def _GetNTP(self) -> str:
+        return self._manual_servers("ntp")
+
     def _GetDNS(self) -> str:
-        servers = "".join(
-            f"<tt:DNSManual><tt:Type>IPv4</tt:Type><tt:IPv4Address>{a}</tt:IPv4Address>"
-            "</tt:DNSManual>"
-            for a in self.cfg.get("dns", [])
-        )
-        return (
-            "<tds:GetDNSResponse><tds:DNSInformation><tt:FromDHCP>false</tt:FromDHCP>"
-            f"{servers}</tds:DNSInformation></tds:GetDNSResponse>"
-        )
+        return self._manual_servers("dns")
 
     def _GetNetworkDefaultGateway(self) -> str:
         gws = "".join(f"<tt:IPv4Address>{a}</tt:IPv4Address>" for a in self.cfg.get("gateway", []))

@@ -1,10 +1,10 @@
 """Personas: a fake device described as data, loaded from ``personas/*.toml``.
 
-Why data and not code: the persona *is* the test oracle.  helper E/F's
+Why data and not code: the persona *is* the test oracle.  The
 integration tests assert exactly these fields (vendor, OEM brand, model,
 firmware, CVEs, which discovery methods must see the device), so they live in
 one reviewed place next to the facts they come from (``# [key]`` comments cite
-``shared/reference/signatures.md``).
+the sources recorded in ``profiles/signatures.toml``).
 
 Banner-like fields (Server headers, realms, titles, SADP fields) are bytes on
 the wire.  TOML cannot hold invalid UTF-8, so a string that starts with

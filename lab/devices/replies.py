@@ -2,8 +2,8 @@
 
 Why separate from the servers: the bytes are the contract with the recorded
 facts, so they are unit-tested on their own and reused by the servers, the
-tests and helper E/F's parsers' tests.  Each builder cites where its format
-comes from (keys of ``shared/reference/signatures.md``); parts the reference
+tests and the probes' parser tests.  Each builder cites where its format
+comes from (the sources recorded in ``profiles/signatures.toml``); parts the reference
 does not record are marked *unverified* here and in ``README.md``.
 """
 
@@ -183,7 +183,7 @@ def sadp_probe_match(
     http_port: int,
     sdk_port: int,
 ) -> bytes:
-    """SADP ``<ProbeMatch>`` reply to an inquiry ([unres] field list in signatures.md §1 SADP).
+    """SADP ``<ProbeMatch>`` reply to an inquiry (field list unverified).
 
     Field order: the recorded part (Uuid ... DSPVersion) as listed in the
     reference; ``SoftwareVersion``, ``BootTime``, ``Activated``,
@@ -219,7 +219,7 @@ def sadp_probe_match(
 
 
 def sadp_probe(uuid: str, types: str = "inquiry") -> bytes:
-    """A SADP inquiry as scanners send it (signatures.md §1 SADP, plain XML, no framing)."""
+    """A SADP inquiry as scanners send it (plain XML, no framing)."""
     return f"<Probe><Uuid>{uuid}</Uuid><Types>{types}</Types></Probe>".encode()
 
 
@@ -260,7 +260,7 @@ def dhip_unframe(data: bytes) -> dict[str, object] | None:
     """The JSON of a DHIP datagram, or None if the framing is not exactly right.
 
     Why strict: bare JSON without the header gets no reply from real devices
-    ([unres] in signatures.md), so the fake must not answer it either.
+    (unverified), so the fake must not answer it either.
     """
     if len(data) < 32 or data[:8] != DHIP_MAGIC or data[8:16] != bytes(8):
         return None
@@ -281,7 +281,7 @@ def dhip_search() -> bytes:
 
 
 def dhip_reply(p: Persona, *, ip: str, mask: str, gateway: str, http_port: int) -> bytes:
-    """``client.notifyDevInfo`` reply (signatures.md §3 Discovery; field list unverified).
+    """``client.notifyDevInfo`` reply (field list unverified).
 
     Recorded: top-level ``mac``, ``method``, ``params.deviceInfo`` with
     ``DeviceClass``, ``DeviceType``, ``HttpPort``, ``IPv4Address{DhcpEnable,
@@ -372,7 +372,7 @@ WSD_PROBE_ACTION = "http://schemas.xmlsoap.org/ws/2005/04/discovery/Probe"
 
 
 def wsd_probe(message_id: str) -> bytes:
-    """A standard ONVIF WS-Discovery Probe for NetworkVideoTransmitter (signatures.md §4)."""
+    """A standard ONVIF WS-Discovery Probe for NetworkVideoTransmitter."""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
@@ -399,7 +399,7 @@ def wsd_relates_to(data: bytes) -> bytes:
 
 
 def wsd_scopes(p: Persona) -> bytes:
-    """ONVIF scopes: name, hardware (model), location (signatures.md §4)."""
+    """ONVIF scopes: name, hardware (model), location."""
     return b" ".join(
         [
             b"onvif://www.onvif.org/type/video_encoder",

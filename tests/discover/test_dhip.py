@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from camaudit.discover._common import Facts, ReplyError
+from camaudit.attempt import Facts
+from camaudit.discover import ReplyError
 from camaudit.discover.dhip import DhipSearch, header, parse_reply, search_request, split_version
 from lab.devices import replies
 from lab.devices.persona import load_persona

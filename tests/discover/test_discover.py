@@ -9,6 +9,7 @@ import time
 import pytest
 
 from camaudit.api import scan
+from camaudit.attempt import AttemptStatus
 from camaudit.discover import MethodAttempt, Sighting, Target, discover, registry
 from camaudit.discover.interface import DiscoveryMethod
 from camaudit.discover.sadp import SadpInquiry
@@ -27,7 +28,7 @@ class Sleeper(DiscoveryMethod):
 
     def run(self, target: Target) -> MethodAttempt:
         time.sleep(3)
-        return MethodAttempt(self.name, "completed")
+        return MethodAttempt(self.name, AttemptStatus.COMPLETED)
 
 
 class Broken(DiscoveryMethod):
@@ -47,7 +48,9 @@ class Seer(DiscoveryMethod):
         pass
 
     def run(self, target: Target) -> MethodAttempt:
-        return MethodAttempt(self.name, "completed", (Sighting("seer", "127.0.0.1", None),))
+        return MethodAttempt(
+            self.name, AttemptStatus.COMPLETED, (Sighting("seer", "127.0.0.1", None),)
+        )
 
 
 @pytest.fixture

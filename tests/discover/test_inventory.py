@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from camaudit.attempt import AttemptStatus
 from camaudit.discover import MethodAttempt, Sighting
 from camaudit.discover.inventory import mac_conflicts, merge
 
@@ -10,7 +11,7 @@ DAHUA_MAC = "3c:ef:8c:3a:24:04"
 
 
 def attempt(method: str, *sightings: Sighting, timed_out: tuple[str, ...] = ()) -> MethodAttempt:
-    return MethodAttempt(method, "completed", sightings, timed_out_hosts=timed_out)
+    return MethodAttempt(method, AttemptStatus.COMPLETED, sightings, timed_out_hosts=timed_out)
 
 
 def seen(method: str, ip: str | None, mac: str | None = None, *facts: tuple[str, str]) -> Sighting:
@@ -94,7 +95,7 @@ def test_devices_are_ordered_by_address_and_ip_less_sightings_key_by_mac() -> No
 
 
 def test_nothing_seen_is_an_empty_inventory() -> None:
-    assert merge([attempt("arp"), MethodAttempt("sadp", "error", error="boom")]) == ()
+    assert merge([attempt("arp"), MethodAttempt("sadp", AttemptStatus.ERROR, error="boom")]) == ()
 
 
 def test_the_scanners_own_address_is_left_out_of_a_swept_network_but_kept_when_named() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from camaudit.discover.nmapscan import DEFAULT_PORTS
+from camaudit.knowledge import load_knowledge
 from tests.conftest import need_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ def listening_port() -> Iterator[int]:
     server.bind(("127.0.0.1", 0))
     server.listen(16)
     port = int(server.getsockname()[1])
-    assert port not in DEFAULT_PORTS
+    assert port not in load_knowledge().camera_ports
 
     def serve() -> None:
         while True:

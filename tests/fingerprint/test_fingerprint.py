@@ -30,23 +30,23 @@ def test_hikvision_camera_is_identified_with_cve_and_config_findings(serve):
     rtsp = serve(d.rtsp_device(None, "hikvision", "OPTIONS, DESCRIBE"))
     ports = {"http": http.port, "rtsp": rtsp.port, "onvif": onvif.port}
     result = fingerprint("127.0.0.1", ports, CREDS, 3.0, CLOSED)
-    assert [a.status for a in result.attempts] == ["ok", "ok", "ok"]
+    assert [a.status for a in result.attempts] == ["completed", "completed", "completed"]
     assert result.identity.vendor == "hikvision"
     assert result.identity.build_date == dt.date(2021, 1, 1)
     cve = next(c for c in result.cves if c.cve == "CVE-2021-36260")
     assert cve.kev_date_added == dt.date(2022, 1, 10)
     assert "NTP server 198.51.100.123 is outside the closed network" in " ".join(
-        result.config_findings
+        f.summary for f in result.config_findings
     )
-    assert any("default gateway (10.66.0.1) is set" in f for f in result.config_findings)
+    assert any("default gateway (10.66.0.1) is set" in f.summary for f in result.config_findings)
 
 
 def test_dahua_upnp_enabled_is_a_finding(serve):
     http = serve(d.dahua_http())
     result = fingerprint("127.0.0.1", {"http": http.port}, CREDS, 3.0)
     assert result.identity.vendor == "dahua"
-    assert any(f.startswith("UPnP is enabled") for f in result.config_findings)
-    assert not any(f.startswith("P2P") for f in result.config_findings)
+    assert any(f.summary.startswith("UPnP is enabled") for f in result.config_findings)
+    assert not any(f.summary.startswith("P2P") for f in result.config_findings)
 
 
 def test_one_silent_probe_never_ends_the_scan_and_the_total_time_is_bounded(serve):
@@ -57,7 +57,7 @@ def test_one_silent_probe_never_ends_the_scan_and_the_total_time_is_bounded(serv
     )
     assert time.monotonic() - started < total_bound(2.0) + 1.0
     statuses = {a.probe.split(":")[0]: a.status for a in result.attempts}
-    assert statuses["http"] == "ok"
+    assert statuses["http"] == "completed"
     assert statuses["rtsp"] == "timed_out"
     assert result.identity.vendor == "hikvision"
 
@@ -86,3 +86,13 @@ def test_a_name_instead_of_an_address_is_a_usage_error_and_is_never_resolved():
         fingerprint("camera.example")
     with pytest.raises(UsageError, match="not a CIDR"):
         fingerprint("127.0.0.1", closed_network=["10.0.0.0/33"])
+
+
+def test_a_config_finding_carries_the_probe_answer_as_evidence(serve):
+    http = serve(d.dahua_http())
+    result = fingerprint("127.0.0.1", {"http": http.port}, CREDS, 3.0)
+    upnp = next(f for f in result.config_findings if f.rule == "config-upnp-enabled")
+    assert upnp.device == "127.0.0.1"
+    (evidence,) = upnp.evidence
+    assert evidence.capture == f"http:{http.port} upnp"
+    assert evidence.display_filter == f"ip.addr == 127.0.0.1 && tcp.port == {http.port}"

@@ -18,7 +18,7 @@ def test_hikvision_banner_login_page_and_session_capabilities_are_read_without_c
     server = serve(d.hikvision_http())
     attempt = HttpProbe().run(ProbeTarget("127.0.0.1", server.port, 3.0))
     seen = facts(attempt)
-    assert attempt.status == "ok" and attempt.probe == f"http:{server.port}"
+    assert attempt.status == "completed" and attempt.probe == f"http:{server.port}"
     assert seen["server"] == "Hikvision-Webs"
     assert seen["endpoint:/doc/page/login.asp"] == "200"
     assert seen["xml_root:/ISAPI/Security/sessionLogin/capabilities"] == "SessionLoginCap"

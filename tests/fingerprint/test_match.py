@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+from camaudit.attempt import AttemptStatus
 from camaudit.discover.interface import Sighting
 from camaudit.fingerprint.interface import ProbeAttempt
 from camaudit.fingerprint.match import identify
 
 
 def attempt(probe: str, **facts: str) -> ProbeAttempt:
-    return ProbeAttempt(probe, "10.66.0.21", "ok", tuple(facts.items()))
+    return ProbeAttempt(probe, "10.66.0.21", AttemptStatus.COMPLETED, tuple(facts.items()))
 
 
 def fact(attempt_: ProbeAttempt, key: str, value: str) -> ProbeAttempt:
-    return ProbeAttempt(attempt_.probe, attempt_.host, "ok", (*attempt_.facts, (key, value)))
+    return ProbeAttempt(
+        attempt_.probe, attempt_.host, AttemptStatus.COMPLETED, (*attempt_.facts, (key, value))
+    )
 
 
 def test_hikvision_banner_device_info_and_onvif_agree_on_a_confident_identity():

@@ -17,7 +17,7 @@ def test_pre_authentication_calls_are_made_without_any_security_header(serve):
     server = serve(d.onvif_device())
     attempt = OnvifProbe().run(ProbeTarget("127.0.0.1", server.port, 3.0))
     seen = dict(attempt.facts)
-    assert attempt.status == "ok" and attempt.probe == f"onvif:{server.port}"
+    assert attempt.status == "completed" and attempt.probe == f"onvif:{server.port}"
     assert seen["onvif_utc_time"] == "2024-05-06T10:20:30Z"
     assert seen["onvif_datetime_type"] == "NTP"
     assert seen["onvif_versions"] == "2.60"
@@ -46,7 +46,7 @@ def test_refused_authenticated_calls_are_failed_calls_not_a_failed_probe(serve):
     wrong = Credentials("someone-else", "x")
     attempt = OnvifProbe().run(ProbeTarget("127.0.0.1", server.port, 3.0, credentials=wrong))
     seen = dict(attempt.facts)
-    assert attempt.status == "ok"
+    assert attempt.status == "completed"
     assert seen["onvif_call:GetDeviceInformation"].startswith("failed:")
 
 

@@ -13,7 +13,7 @@ def test_dahua_rtsp_server_realm_and_public_methods_are_read(serve):
     server = serve(d.rtsp_device("Rtsp Server/3.0", f"Login to {d.DAHUA_SERIAL}", public))
     attempt = RtspProbe().run(ProbeTarget("127.0.0.1", server.port, 3.0))
     seen = dict(attempt.facts)
-    assert attempt.status == "ok" and attempt.probe == f"rtsp:{server.port}"
+    assert attempt.status == "completed" and attempt.probe == f"rtsp:{server.port}"
     assert seen["rtsp_server"] == "Rtsp Server/3.0"
     assert seen["rtsp_realm"] == f"Login to {d.DAHUA_SERIAL}"
     assert seen["rtsp_public"] == public

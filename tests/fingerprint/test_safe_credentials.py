@@ -14,9 +14,9 @@ import subprocess
 import sys
 
 from camaudit.api import identify
+from camaudit.attempt import hide_secrets
 from camaudit.discover.interface import Sighting
-from camaudit.fingerprint import KnownHosts, fingerprint, fingerprint_many
-from camaudit.fingerprint._attempt import hide_secrets
+from camaudit.fingerprint import KnownHosts, fingerprint, fingerprint_many, secret_forms
 from camaudit.fingerprint.http import HttpProbe
 from camaudit.fingerprint.interface import Credentials, ProbeTarget
 from camaudit.policy import DEFAULT_CLOSED_NETWORK
@@ -94,7 +94,10 @@ def test_a_basic_token_reflected_by_the_device_is_hidden_in_the_facts(serve):
 
 def test_digest_responses_are_hidden_wherever_they_are_echoed():
     echoed = 'Digest username="a", response="0123456789abcdef0123456789abcdef", nc=1'
-    assert hide_secrets(echoed, CREDS) == 'Digest username="a", response="<hidden>", nc=1'
+    assert (
+        hide_secrets(echoed, secret_forms(CREDS))
+        == 'Digest username="a", response="<hidden>", nc=1'
+    )
 
 
 def test_a_certificate_is_pinned_on_first_use_and_shown_in_the_report(serve, tmp_path):
@@ -138,12 +141,14 @@ def test_without_a_closed_network_verify_s_default_applies_and_the_report_says_s
     onvif = serve(d.onvif_device())
     result = identify(["127.0.0.1"], {"onvif": onvif.port}, CREDS, 3.0)
     (fp,) = result.fingerprints
-    assert "NTP server 198.51.100.123 is outside the closed network" in " ".join(fp.config_findings)
+    assert "NTP server 198.51.100.123 is outside the closed network" in " ".join(
+        f.summary for f in fp.config_findings
+    )
     scope = to_dict(result.report)["inventory"]["closed_network"]
     assert scope == {"networks": list(DEFAULT_CLOSED_NETWORK), "default": True}
     given = identify(["127.0.0.1"], {"onvif": onvif.port}, CREDS, 3.0, ["198.51.100.0/24"])
     assert to_dict(given.report)["inventory"]["closed_network"]["default"] is False
-    assert not any("NTP" in f for f in given.fingerprints[0].config_findings)
+    assert not any("NTP" in f.summary for f in given.fingerprints[0].config_findings)
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from camaudit.errors import ProfileError
-from camaudit.fingerprint.signatures import load_signatures, parse_signatures
+from camaudit.knowledge.profiles import default_profiles_dir
+from camaudit.knowledge.signatures import load_signatures, parse_signatures
 
 
 def test_shipped_signatures_load_and_every_fact_has_a_source():
-    signatures = load_signatures()
+    signatures = load_signatures(default_profiles_dir())
     assert signatures.vendors == ("hikvision", "dahua", "other")
     entries = [
         *signatures.signatures,
@@ -33,7 +34,7 @@ def test_shipped_signatures_load_and_every_fact_has_a_source():
 
 
 def test_every_make_outside_the_tracked_families_is_named_and_has_its_oui_blocks():
-    signatures = load_signatures()
+    signatures = load_signatures(default_profiles_dir())
     makes = {make.brand: make for make in signatures.makes}
     assert set(makes) >= {"Axis", "Bosch", "Hanwha Vision", "Mobotix", "Uniview", "Vivotek"}
     assert {"i-PRO", "Sony"} <= set(makes)
@@ -56,7 +57,7 @@ def test_a_make_whose_family_is_not_declared_is_refused(tmp_path):
 
 
 def test_no_unauthenticated_endpoint_carries_credentials():
-    for endpoint in load_signatures().endpoints:
+    for endpoint in load_signatures(default_profiles_dir()).endpoints:
         if not endpoint.auth:
             assert '"password":""' in endpoint.body or not endpoint.body
 

@@ -104,7 +104,7 @@ def test_the_installed_package_is_the_wheel_alone(installed: CleanInstall) -> No
     assert not Path(where).is_relative_to(ROOT)
     assert extras == "[]", "the clean venv holds lab/test packages"
     profiles = installed.python(
-        "from camaudit.profiles import default_profiles_dir as d; print(d())"
+        "from camaudit.knowledge.profiles import default_profiles_dir as d; print(d())"
     )
     _must(profiles, "profiles")
     assert Path(profiles.stdout.strip()).is_relative_to(installed.venv)

@@ -1,8 +1,7 @@
-"""Vendor knowledge for fingerprinting, as validated data (``signatures.toml``).
+"""Vendor knowledge for fingerprinting, as validated data (``profiles/signatures.toml``).
 
-Banners, realms, endpoint meanings, OEM relabels, OUI families and firmware version
-formats live in ``signatures.toml`` (a proposal for ``profiles/signatures.toml``; this
-module looks there first). Loading checks every entry and raises
+Banners, realms, endpoint meanings, OEM relabels, makes, OUI families and firmware
+version formats. Loading checks every entry and raises
 :class:`camaudit.errors.ProfileError` listing every problem, as the other profiles do.
 """
 
@@ -15,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from camaudit import _validate as v
 from camaudit.errors import ProfileError
-from camaudit.profiles import default_profiles_dir
+from camaudit.knowledge import validate as v
 
 __all__ = [
     "Endpoint",
@@ -29,7 +27,6 @@ __all__ = [
     "VersionFormat",
     "load_signatures",
     "parse_build_date",
-    "signatures_path",
 ]
 
 FILE_NAME = "signatures.toml"
@@ -207,22 +204,7 @@ def _regex() -> v.Check:
     return check
 
 
-def _slug() -> v.Check:
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or not re.match(r"^[a-z0-9][a-z0-9-]*$", value):
-            raise v.Invalid(f"expected a lower-case slug like 'hik-realm', got {v.show(value)}")
-        return value
-
-    return check
-
-
-def _path() -> v.Check:
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or not re.match(r"^/[!-~]*$", value):
-            raise v.Invalid(f"expected a path such as /doc/page/login.asp, got {v.show(value)}")
-        return value
-
-    return check
+_PATH = v.matching(r"^/[!-~]*$", "a path such as /doc/page/login.asp")
 
 
 def _fields() -> v.Check:
@@ -238,8 +220,8 @@ def _fields() -> v.Check:
 
 _TEXTS = v.list_of(v.text(), "strings", non_empty=True)
 _SIGNATURE = {
-    "id": v.Field(_slug(), required=True),
-    "vendor": v.Field(_slug(), required=True),
+    "id": v.Field(v.slug("hik-realm"), required=True),
+    "vendor": v.Field(v.slug("hik-realm"), required=True),
     "facts": v.Field(_TEXTS, required=True),
     "match": v.Field(v.one_of(*MATCH_KINDS), required=True),
     "values": v.Field(_TEXTS, required=True),
@@ -251,7 +233,7 @@ _SIGNATURE = {
 }
 _OEM = {
     "brand": v.Field(v.text(), required=True),
-    "maker": v.Field(_slug(), required=True),
+    "maker": v.Field(v.slug("hik-realm"), required=True),
     "names": v.Field(_TEXTS, required=True),
     "model_prefixes": v.Field(v.list_of(v.text(), "strings"), default=()),
     "verified": v.Field(v.boolean(), required=True),
@@ -259,30 +241,30 @@ _OEM = {
 }
 _MAKE = {
     "brand": v.Field(v.text(), required=True),
-    "family": v.Field(_slug(), required=True),
+    "family": v.Field(v.slug("hik-realm"), required=True),
     "names": v.Field(_TEXTS, required=True),
     "verified": v.Field(v.boolean(), required=True),
     "source": v.Field(v.text(), required=True),
     "facts": v.Field(_TEXTS, default=MAKE_NAME_FACTS),
 }
 _OUI_FAMILY = {
-    "oui_vendor": v.Field(_slug(), required=True),
-    "vendor": v.Field(_slug(), required=True),
+    "oui_vendor": v.Field(v.slug("hik-realm"), required=True),
+    "vendor": v.Field(v.slug("hik-realm"), required=True),
     "weight": v.Field(v.number(0.0, 1.0), required=True),
     "source": v.Field(v.text(), required=True),
     "oem_brand": v.Field(v.text()),
 }
 _VERSION_FORMAT = {
-    "id": v.Field(_slug(), required=True),
+    "id": v.Field(v.slug("hik-realm"), required=True),
     "pattern": v.Field(_regex(), required=True),
     "source": v.Field(v.text(), required=True),
-    "vendor": v.Field(_slug()),
+    "vendor": v.Field(v.slug("hik-realm")),
 }
 _ENDPOINT = {
-    "id": v.Field(_slug(), required=True),
-    "vendor": v.Field(_slug(), required=True),
+    "id": v.Field(v.slug("hik-realm"), required=True),
+    "vendor": v.Field(v.slug("hik-realm"), required=True),
     "method": v.Field(v.one_of("GET", "POST"), required=True),
-    "path": v.Field(_path(), required=True),
+    "path": v.Field(_PATH, required=True),
     "parse": v.Field(v.one_of(*PARSE_KINDS), required=True),
     "meaning": v.Field(v.text(), required=True),
     "verified": v.Field(v.boolean(), required=True),
@@ -293,8 +275,10 @@ _ENDPOINT = {
     "fields": v.Field(_fields(), default=()),
 }
 _TOP = {
-    "schema_version": v.Field(v.integer(1, 1), required=True),
-    "vendors": v.Field(v.list_of(_slug(), "vendor slugs", non_empty=True), required=True),
+    "schema_version": v.Field(v.schema_version(), required=True),
+    "vendors": v.Field(
+        v.list_of(v.slug("hik-realm"), "vendor slugs", non_empty=True), required=True
+    ),
     **{
         name: v.Field(lambda value: value, default=[])
         for name in ("signature", "oem", "make", "oui_family", "version_format", "endpoint")
@@ -403,19 +387,13 @@ def parse_signatures(path: Path) -> Signatures:
     )
 
 
-def signatures_path() -> Path:
-    """``signatures.toml`` in the profiles directory if present, else the one beside this module."""
-    in_profiles = default_profiles_dir() / FILE_NAME
-    return in_profiles if in_profiles.is_file() else Path(__file__).with_name(FILE_NAME)
-
-
 _cache: dict[Path, Signatures] = {}
 _lock = threading.Lock()
 
 
-def load_signatures(path: Path | None = None) -> Signatures:
-    """The validated signatures (cached per file)."""
-    chosen = (path or signatures_path()).resolve()
+def load_signatures(directory: Path) -> Signatures:
+    """The validated ``signatures.toml`` of a profiles directory (cached per file)."""
+    chosen = (Path(directory) / FILE_NAME).resolve()
     with _lock:
         if chosen not in _cache:
             _cache[chosen] = parse_signatures(chosen)

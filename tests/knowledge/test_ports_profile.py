@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from camaudit.errors import ProfileError
-from camaudit.profiles import clear_profiles_cache, default_profiles_dir, load_profiles
+from camaudit.knowledge.profiles import clear_profiles_cache, default_profiles_dir, load_profiles
 
 
 def test_shipped_camera_ports_include_the_vendor_services() -> None:

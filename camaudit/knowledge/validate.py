@@ -1,4 +1,4 @@
-"""A tiny field-spec validator shared by the profile and policy loaders.
+"""A tiny field-spec validator shared by the profile, signature and policy loaders.
 
 A spec maps each allowed key of a TOML table to a :class:`Field` (a converter plus
 ``required`` / ``default``). :func:`check_table` converts one table and appends one
@@ -33,11 +33,14 @@ __all__ = [
     "entry_label",
     "integer",
     "list_of",
+    "matching",
     "number",
     "one_of",
     "port",
     "read_toml",
+    "schema_version",
     "show",
+    "slug",
     "table_list",
     "text",
 ]
@@ -285,32 +288,26 @@ def list_of(item: Check, what: str, non_empty: bool = False) -> Check:
     return check
 
 
-def cidr() -> Check:
-    """An IPv4/IPv6 network or address, normalised by ``ip_network(strict=False)``."""
-
+def _ip_text(parse: Callable[[str], object], noun: str, example: str) -> Check:
     def check(value: Any) -> str:
         if not isinstance(value, str):
-            raise Invalid(f"expected a CIDR string, got {show(value)}")
+            raise Invalid(f"expected {noun} string, got {show(value)}")
         try:
-            return str(ipaddress.ip_network(value.strip(), strict=False))
+            return str(parse(value.strip()))
         except ValueError:
-            raise Invalid(f"expected a CIDR such as 10.0.0.0/8, got {show(value)}") from None
+            raise Invalid(f"expected {noun} such as {example}, got {show(value)}") from None
 
     return check
+
+
+def cidr() -> Check:
+    """An IPv4/IPv6 network or address, normalised by ``ip_network(strict=False)``."""
+    return _ip_text(lambda text: ipaddress.ip_network(text, strict=False), "a CIDR", "10.0.0.0/8")
 
 
 def address() -> Check:
     """One IPv4/IPv6 address, normalised."""
-
-    def check(value: Any) -> str:
-        if not isinstance(value, str):
-            raise Invalid(f"expected an IP address string, got {show(value)}")
-        try:
-            return str(ipaddress.ip_address(value.strip()))
-        except ValueError:
-            raise Invalid(f"expected an IP address such as 10.0.0.1, got {show(value)}") from None
-
-    return check
+    return _ip_text(ipaddress.ip_address, "an IP address", "10.0.0.1")
 
 
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
@@ -343,5 +340,33 @@ def date() -> Check:
             except ValueError:
                 pass
         raise Invalid(f"expected a date such as 2027-01-01, got {show(value)}")
+
+    return check
+
+
+def matching(pattern: str, expected: str) -> Check:
+    """A string that matches ``pattern`` (from its start); the message says ``expected``."""
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not compiled.match(value):
+            raise Invalid(f"expected {expected}, got {show(value)}")
+        return value
+
+    return check
+
+
+def slug(example: str = "vendor-cloud") -> Check:
+    """A lower-case identifier of letters, digits and dashes (an id or a vendor name)."""
+    return matching(r"^[a-z0-9][a-z0-9-]*$", f"a lower-case slug like {example!r}")
+
+
+def schema_version(supported: int = 1) -> Check:
+    """The ``schema_version`` of a data file this camaudit can read."""
+
+    def check(value: Any) -> int:
+        if value != supported or isinstance(value, bool):
+            raise Invalid(f"unsupported version {show(value)}; this camaudit reads {supported}")
+        return supported
 
     return check

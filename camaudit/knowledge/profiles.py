@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from camaudit import _validate as v
 from camaudit.errors import ProfileError
+from camaudit.knowledge import validate as v
 
 __all__ = [
     "CveEntry",
@@ -42,6 +42,7 @@ PORTS_FILE = "ports.toml"
 CVE_FILE = "cve.toml"
 
 RULE_KINDS = ("dns", "port", "payload", "info")
+PROBE_NAMES = ("http", "https", "rtsp", "onvif")
 FALLBACK_VENDOR = "other"
 
 
@@ -167,6 +168,7 @@ class Profiles:
     registrants: tuple[Registrant, ...] = ()
     fallback_skip: tuple[str, ...] = ()
     camera_ports: tuple[int, ...] = ()  # TCP ports the service scan covers by default
+    probe_ports: tuple[tuple[str, int], ...] = ()  # (probe name, its default port)
     _oui_index: dict[tuple[int, int], OuiEntry] = field(
         init=False, repr=False, compare=False, hash=False
     )
@@ -342,7 +344,7 @@ def default_profiles_dir() -> Path:
     env = os.environ.get("CAMAUDIT_PROFILES")
     if env:
         return Path(env)
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent
     bundled = package / "_profiles"
     if bundled.is_dir():
         return bundled
@@ -422,15 +424,6 @@ def _oui_prefix() -> v.Check:
     return check
 
 
-def _schema_version() -> v.Check:
-    def check(value: Any) -> int:
-        if value != SCHEMA_VERSION or isinstance(value, bool):
-            raise v.Invalid(f"unsupported version {v.show(value)}; this camaudit reads 1")
-        return SCHEMA_VERSION
-
-    return check
-
-
 def _hex_bytes() -> v.Check:
     def check(value: Any) -> bytes:
         try:
@@ -453,17 +446,7 @@ def _utf8() -> v.Check:
     return check
 
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _PATTERN = re.compile(r"^[a-z0-9*?][a-z0-9.*?-]*$")
-
-
-def _slug() -> v.Check:
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or not _ID.match(value):
-            raise v.Invalid(f"expected a lower-case slug like 'vendor-cloud', got {v.show(value)}")
-        return value
-
-    return check
 
 
 def _pattern() -> v.Check:
@@ -483,49 +466,35 @@ def _pattern() -> v.Check:
     return check
 
 
-def _cve_id() -> v.Check:
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or not re.match(r"^CVE-\d{4}-\d{4,}$", value):
-            raise v.Invalid(f"expected an id like CVE-2021-36260, got {v.show(value)}")
-        return value
-
-    return check
-
-
-def _version() -> v.Check:
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or not re.match(r"^[0-9][0-9A-Za-z.-]*$", value):
-            raise v.Invalid(f"expected a version without 'V' such as 5.4.0, got {v.show(value)}")
-        return value
-
-    return check
+_CVE_ID = v.matching(r"^CVE-\d{4}-\d{4,}$", "an id like CVE-2021-36260")
+_VERSION = v.matching(r"^[0-9][0-9A-Za-z.-]*$", "a version without 'V' such as 5.4.0")
 
 
 # -- field specs ---------------------------------------------------------------------------
 
 _TOP = {
-    "schema_version": v.Field(_schema_version(), required=True),
+    "schema_version": v.Field(v.schema_version(SCHEMA_VERSION), required=True),
     # the file's vendor vocabulary: every entry's vendor must be one of these
-    "vendors": v.Field(v.list_of(_slug(), "vendor slugs", non_empty=True), required=True),
+    "vendors": v.Field(v.list_of(v.slug(), "vendor slugs", non_empty=True), required=True),
 }
 
 _OUI_SPEC = {
     "prefix": v.Field(_oui_prefix(), required=True),
     "organisation": v.Field(v.text(), required=True),
-    "vendor": v.Field(_slug(), required=True),
+    "vendor": v.Field(v.slug(), required=True),
     "source": v.Field(v.text(), required=True),
     "note": v.Field(v.text(empty_ok=True), default=""),
 }
 
 _REGISTRANT_SPEC = {
     "contains": v.Field(v.text(), required=True),
-    "vendor": v.Field(_slug(), required=True),
+    "vendor": v.Field(v.slug(), required=True),
     "source": v.Field(v.text(), required=True),
 }
 
 _RULE_SPEC = {
-    "id": v.Field(_slug(), required=True),
-    "vendor": v.Field(_slug(), required=True),
+    "id": v.Field(v.slug(), required=True),
+    "vendor": v.Field(v.slug(), required=True),
     "label": v.Field(v.text(), required=True),
     "kind": v.Field(v.one_of(*RULE_KINDS), required=True),
     "domains": v.Field(v.list_of(v.domain(min_labels=2), "DNS names"), default=()),
@@ -539,7 +508,7 @@ _RULE_SPEC = {
     "purpose": v.Field(v.text(), required=True),
     "verified": v.Field(v.boolean(), required=True),
     "source": v.Field(v.text(), required=True),
-    "derived_from": v.Field(_slug(), default=None),
+    "derived_from": v.Field(v.slug(), default=None),
     "note": v.Field(v.text(empty_ok=True), default=""),
 }
 
@@ -566,18 +535,18 @@ _KIND_FORBIDS = {
 _RANGE_SPEC = {
     "component": v.Field(v.text(), default="firmware"),
     "branch": v.Field(v.text(), default=None),
-    "min_version": v.Field(_version(), default=None),
+    "min_version": v.Field(_VERSION, default=None),
     "min_build": v.Field(v.date(), default=None),
-    "max_version": v.Field(_version(), default=None),
+    "max_version": v.Field(_VERSION, default=None),
     "max_build": v.Field(v.date(), default=None),
-    "below_version": v.Field(_version(), default=None),
+    "below_version": v.Field(_VERSION, default=None),
     "build_before": v.Field(v.date(), default=None),
     "build_after": v.Field(v.date(), default=None),
 }
 
 _CVE_SPEC = {
-    "id": v.Field(_cve_id(), required=True),
-    "vendor": v.Field(_slug(), required=True),
+    "id": v.Field(_CVE_ID, required=True),
+    "vendor": v.Field(v.slug(), required=True),
     "product_scope": v.Field(v.text(), required=True),
     "applies_to_cameras": v.Field(v.boolean(), required=True),
     "affected": v.Field(v.text(), required=True),
@@ -752,19 +721,23 @@ def _load_cves(directory: Path, errors: list[str]) -> tuple[CveEntry, ...]:
 _PORT_SPEC = {
     "port": v.Field(v.port(), required=True),
     "proto": v.Field(v.one_of("tcp", "udp"), required=True),
-    "vendor": v.Field(_slug(), required=True),
+    "vendor": v.Field(v.slug(), required=True),
     "service": v.Field(v.text(), required=True),
     "source": v.Field(v.text(), required=True),
+    "probes": v.Field(v.list_of(v.one_of(*PROBE_NAMES), "probe names"), default=()),
 }
 
 
-def _load_ports(directory: Path, errors: list[str]) -> tuple[int, ...]:
-    """TCP ports the service scan covers by default (``ports.toml``)."""
+def _load_ports(
+    directory: Path, errors: list[str]
+) -> tuple[tuple[int, ...], tuple[tuple[str, int], ...]]:
+    """TCP ports the service scan covers by default and the probes' default ports."""
     display = str(directory / PORTS_FILE)
     if not (directory / PORTS_FILE).exists():
-        return ()  # optional: the scan then uses its built-in list
+        return (), ()  # optional: a directory of phone-home rules alone is a valid one
     doc = _document(directory / PORTS_FILE, display, ("port",), errors)
     ports: list[int] = []
+    probes: dict[str, int] = {}
     for index, raw in enumerate(doc.get("port", []), start=1):
         where = f"{display}: port[{index}]"
         values = v.check_table(raw, _PORT_SPEC, where, errors)
@@ -775,7 +748,11 @@ def _load_ports(directory: Path, errors: list[str]) -> tuple[int, ...]:
             errors.append(f"{where}: port: {values['port']} is listed twice")
         elif values["proto"] == "tcp":
             ports.append(values["port"])
-    return tuple(ports)
+        for probe in values["probes"]:
+            if probe in probes:
+                errors.append(f"{where}: probes: {probe!r} already uses port {probes[probe]}")
+            probes.setdefault(probe, values["port"])
+    return tuple(ports), tuple(probes.items())
 
 
 def _load(given: Path, resolved: Path) -> Profiles:
@@ -785,7 +762,7 @@ def _load(given: Path, resolved: Path) -> Profiles:
     ouis, registrants, skip = _load_ouis(given, errors)
     rules = _load_rules(given, errors)
     cves = _load_cves(given, errors)
-    camera_ports = _load_ports(given, errors)
+    camera_ports, probe_ports = _load_ports(given, errors)
     if errors:
         raise ProfileError(str(given), errors)
     return Profiles(
@@ -796,4 +773,5 @@ def _load(given: Path, resolved: Path) -> Profiles:
         registrants=registrants,
         fallback_skip=skip,
         camera_ports=camera_ports,
+        probe_ports=probe_ports,
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from camaudit.errors import ProfileError
-from camaudit.profiles import (
+from camaudit.knowledge.profiles import (
     Profiles,
     clear_profiles_cache,
     default_profiles_dir,

@@ -9,6 +9,7 @@ import pytest
 
 from camaudit.errors import PolicyError, UsageError
 from camaudit.exitcodes import USAGE
+from camaudit.fingerprint import closed_network_scope
 from camaudit.policy import DEFAULT_CLOSED_NETWORK, Policy, ServiceRule, load_policy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -302,14 +303,6 @@ def test_is_inside_results_are_stable_when_cached() -> None:
     assert [policy.is_inside("192.168.1.1") for _ in range(3)] == [True, True, True]
 
 
-def test_is_device_limits_to_devices(tmp_path: Path) -> None:
-    policy = load_policy(write(tmp_path, GOOD))
-    assert policy.is_device("10.66.0.40")
-    assert not policy.is_device("10.66.0.2")
-    assert not policy.is_device("8.8.8.8")
-    assert load_policy(None).is_device("192.168.1.10")
-
-
 def test_names_are_not_trusted_from_sni_or_host_unless_the_rule_says_so(tmp_path: Path) -> None:
     rules = (
         '[[allow]]\nname = "updates"\nnames = ["updates.vendor.example"]\n\n'
@@ -334,3 +327,20 @@ def test_trust_client_names_needs_names_to_trust(tmp_path: Path) -> None:
     rule = '[[allow]]\nname = "u"\nports = [443]\ntrust_client_names = true\n'
     (error,) = errors_of(write(tmp_path, rule))
     assert error.endswith("allow[1] (u): trust_client_names: needs names to trust")
+
+
+def test_the_closed_network_is_one_scope_with_one_membership_test() -> None:
+    scope = load_policy(None).scope
+    assert scope.is_default and scope.cidrs == DEFAULT_CLOSED_NETWORK
+    assert scope.contains("::ffff:10.66.0.7")
+    assert scope.contains("fe80::1%eth0")
+    assert not scope.contains("203.0.113.5")
+    assert closed_network_scope(()) == scope
+
+
+def test_always_local_addresses_never_leave_the_link_whatever_the_scope() -> None:
+    scope = load_policy(None, ["10.66.0.0/24"]).scope
+    assert not scope.is_default
+    for address in ("127.0.0.1", "224.0.0.251", "ff02::fb", "255.255.255.255", "169.254.1.1"):
+        assert scope.is_local(address), address
+    assert not scope.is_local("10.66.1.7")
