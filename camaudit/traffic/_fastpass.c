@@ -73,7 +73,7 @@ typedef struct {
     Py_ssize_t max_flows; /* 0: unbounded */
     long long folded;     /* frames decoded and folded here (not handed over) */
     long long summarised; /* packets counted per address pair once the table was full */
-    int upto;             /* bench/stages.py only: 0 walk, 1 walk+decode, 2 everything */
+    int upto; /* -1 index every frame (CaptureFile.batches); bench only: 0 walk, 1 decode; 2 all */
     long long bad_ts;     /* frames whose time is outside years 1-9999 (capfile.TS_RANGE) */
     long long first_bad_ts;
 } Pass;
@@ -107,9 +107,10 @@ static inline int earlier(double ta, int64_t oa, double tb, int64_t ob) {
     return oa < ob;
 }
 
-static int handed_push(Handed *h, const uint8_t *bytes, int64_t cap, int64_t orig, double ts,
-                       int64_t frame, int64_t lt) {
-    if (h->dlen + cap > h->dsize) {
+/* ``bytes`` NULL: record ``index_off`` (an offset into the caller's buffer), copy nothing. */
+static int handed_push(Handed *h, const uint8_t *bytes, int64_t index_off, int64_t cap, int64_t orig,
+                       double ts, int64_t frame, int64_t lt) {
+    if (bytes && h->dlen + cap > h->dsize) {
         Py_ssize_t size = h->dsize ? h->dsize : 1 << 16;
         while (size < h->dlen + cap) size *= 2;
         uint8_t *p = PyMem_Realloc(h->data, (size_t)size);
@@ -117,9 +118,12 @@ static int handed_push(Handed *h, const uint8_t *bytes, int64_t cap, int64_t ori
         h->data = p;
         h->dsize = size;
     }
-    int64_t off = h->dlen;
-    if (cap) memcpy(h->data + off, bytes, (size_t)cap);
-    h->dlen += cap;
+    int64_t off = index_off;
+    if (bytes) {
+        off = h->dlen;
+        if (cap) memcpy(h->data + off, bytes, (size_t)cap);
+        h->dlen += cap;
+    }
     if (h->n == h->size) {
         Py_ssize_t size = h->size ? h->size * 2 : 1024;
         int64_t **cols[5] = {&h->off, &h->cap, &h->orig, &h->frame, &h->lt};
@@ -427,6 +431,13 @@ static int frame(Pass *s, const uint8_t *base, int64_t off, int64_t caplen, int6
         if (!s->bad_ts) s->first_bad_ts = frameno;
         s->bad_ts++;
     }
+    if (s->upto < 0) { /* index only: every frame, by its offset in the caller's buffer */
+        if (handed_push(&s->h, NULL, off, caplen, origlen, ts, frameno, linktype) < 0) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        return 0;
+    }
     if (s->upto == 0) return 0; /* timing the record walk alone (bench) */
     int r = frame_fast(s, base + off, caplen, origlen, ts, (seg << 40) | frameno, linktype);
     if (r == 0) {
@@ -435,7 +446,7 @@ static int frame(Pass *s, const uint8_t *base, int64_t off, int64_t caplen, int6
         return 0;
     }
     if (r < 0) return -1;
-    if (handed_push(&s->h, base + off, caplen, origlen, ts, frameno, linktype) < 0) {
+    if (handed_push(&s->h, base + off, 0, caplen, origlen, ts, frameno, linktype) < 0) {
         PyErr_NoMemory();
         return -1;
     }

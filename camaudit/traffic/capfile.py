@@ -16,7 +16,7 @@ import gzip
 import hashlib
 import struct
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,6 +169,7 @@ class CaptureFile:
         self.compression: str | None = None
         self._stats = _Stats()
         self._tick: Callable[[], None] | None = None
+        self._ready: list[RawBatch] | None = None  # set while batches() runs
         self._raw: BinaryIO
         self._reader: _HashingSource
         self._stream: BinaryIO | _HashingSource | gzip.GzipFile
@@ -258,17 +259,46 @@ class CaptureFile:
         (see ``flows.py``).
         """
         self._tick = tick
+        for _ in self._steps(fp, seg, sink, limit):
+            pass
+
+    def batches(self, limit: int | None = None) -> Iterator[RawBatch]:
+        """Every frame in file order, a chunk at a time, undecoded: offsets into the bytes read.
+
+        For readers that need the stored records themselves (the evidence pack); the
+        record header of a frame sits right before it in ``data``.
+        """
+        fp = Pass(upto=-1)  # the pass only indexes the frames
+        ready: list[RawBatch] = []
+        self._ready = ready
+        try:
+            for _ in self._steps(fp, 0, None, limit):
+                yield from ready
+                ready.clear()
+            yield from ready
+        finally:
+            self._ready = None
+
+    def _steps(self, fp: Pass, seg: int, sink: Sink | None, limit: int | None) -> Iterator[None]:
+        """The walk, pausing after each chunk."""
         fp.bad_timestamps()  # counts per file
         try:
             if self.format == "pcap":
-                self._pcap_walk(fp, seg, sink, limit)
+                yield from self._pcap_walk(fp, seg, sink, limit)
             else:
-                self._pcapng_walk(fp, seg, sink, limit)
+                yield from self._pcapng_walk(fp, seg, sink, limit)
         finally:
             bad, first = fp.bad_timestamps()
             self._stats.bad_ts += bad
             if bad and not self._stats.first_bad_ts_frame:
                 self._stats.first_bad_ts_frame = first
+
+    def _indexed(self, fp: Pass, data: bytes) -> None:
+        """In :meth:`batches`, the frames the pass indexed in ``data``."""
+        if self._ready is not None:
+            taken = fp.take()
+            if taken is not None:
+                self._ready.append(_raw_batch(self.display, 0, (data, *taken[1:])))
 
     def _problem(self, code: str, message: str, count: int = 1) -> None:
         self._stats.problems.append(Problem(code, message, self.display, count))
@@ -293,7 +323,9 @@ class CaptureFile:
         if self._tick is not None:
             self._tick()
 
-    def _pcap_walk(self, fp: Pass, seg: int, sink: Sink | None, limit: int | None) -> None:
+    def _pcap_walk(
+        self, fp: Pass, seg: int, sink: Sink | None, limit: int | None
+    ) -> Iterator[None]:
         header = self._head + self._read_exact(20)
         if len(header) < 24:
             raise InputError(f"{self.display}: pcap file header is cut short")
@@ -302,7 +334,7 @@ class CaptureFile:
         linktype = network & 0xFFFF
         self._stats.snaplen = snaplen
         walk = _PcapRun(self, fp, seg, order, scale, linktype, -1 if limit is None else limit)
-        carry = walk.chunks(self._chunks(), lambda: self._hand_over(fp, seg, sink))
+        carry = yield from walk.chunks(self._chunks(), lambda: self._hand_over(fp, seg, sink))
         if carry and not walk.done:
             self._problem(
                 "truncated",
@@ -313,14 +345,18 @@ class CaptureFile:
 
     # -- pcapng ----------------------------------------------------------------
 
-    def _pcapng_walk(self, fp: Pass, seg: int, sink: Sink | None, limit: int | None) -> None:
+    def _pcapng_walk(
+        self, fp: Pass, seg: int, sink: Sink | None, limit: int | None
+    ) -> Iterator[None]:
         reader = _PcapngWalker(self, fp, seg)
         carry = self._head
         for chunk in self._chunks():
             data = carry + chunk
             used = reader.walk(data, limit)
             carry = data[used:]
+            self._indexed(fp, data)
             self._hand_over(fp, seg, sink)
+            yield
             if reader.stopped or (limit is not None and reader.frame >= limit):
                 break
         self._hand_over(fp, seg, sink, final=True)
@@ -420,6 +456,9 @@ class RangeStats:
     def _problem(self, code: str, message: str, count: int = 1) -> None:
         self.problems.append(Problem(code, message, None, count))
 
+    def _indexed(self, fp: Pass, data: bytes) -> None:
+        pass
+
 
 def pcap_header(path: Path) -> tuple[str, float, int, int]:
     """(byte order, timestamp scale, snaplen, link type) of an uncompressed pcap file."""
@@ -456,10 +495,19 @@ def walk_pcap_range(
                 yield data
 
         fp.bad_timestamps()
-        carry = walk.chunks(chunks(), sink)
+        carry = _drain(walk.chunks(chunks(), sink))
     bad, _first = fp.bad_timestamps()  # its message needs whole-file frame numbers
     stats.exact = not carry and not walk.done and not stats.problems and not bad
     return stats
+
+
+def _drain(steps: Generator[None, None, bytes]) -> bytes:
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            carry: bytes = done.value
+            return carry
 
 
 def pcap_boundaries(path: Path, parts: int, size: int) -> list[int]:
@@ -504,6 +552,7 @@ def _record_chain(
 
 class _Owner(Protocol):
     def _count(self, count: int, first: float, last: float, linktype: int) -> None: ...
+    def _indexed(self, fp: Pass, data: bytes) -> None: ...
     def _problem(self, code: str, message: str, count: int = 1) -> None: ...
 
 
@@ -525,8 +574,11 @@ class _PcapRun:
         self.frame = 0
         self.done = False
 
-    def chunks(self, chunks: Iterable[bytes], after: Callable[[], None]) -> bytes:
-        """Walk consecutive chunks of records; return the bytes of an incomplete last record."""
+    def chunks(
+        self, chunks: Iterable[bytes], after: Callable[[], None]
+    ) -> Generator[None, None, bytes]:
+        """Walk consecutive chunks of records, pausing after each; return the bytes of an
+        incomplete last record."""
         order = self.order
         carry = b""
         for chunk in chunks:
@@ -551,6 +603,7 @@ class _PcapRun:
                 return b""
             carry = chunk[pos:]
             after()
+            yield
         return carry
 
     def run(self, data: bytes, start: int) -> int | None:
@@ -566,6 +619,7 @@ class _PcapRun:
             self.limit,
         )
         self.owner._count(count, first, last, self.linktype)
+        self.owner._indexed(self.fp, data)
         self.frame += count
         if corrupt:
             (incl,) = struct.unpack_from(self.order + "I", data, pos + 8)
