@@ -222,11 +222,15 @@ def audit(
     """
     from camaudit.audit import build_audit_report
     from camaudit.audit.record import record
-    from camaudit.errors import UsageError
+    from camaudit.errors import InputError, UsageError
 
     if bool(captures) == (recording is not None):
         raise UsageError("give --duration to record, or --captures FILES (one of them)")
-    load_policy(Path(policy) if policy else None, closed_network)  # usage errors first
+    # Usage and input errors before a single probe is sent.
+    load_policy(Path(policy) if policy else None, closed_network)
+    missing = [str(c) for c in captures if not Path(c).exists()]
+    if missing:
+        raise InputError(f"{missing[0]}: no such file or directory")
     scanned = scan(
         target,
         methods,

@@ -843,6 +843,7 @@ def audit(
         raise _fail("capture files go after --captures", exitcodes.USAGE)
     if duration is not None and interface is None:
         raise _fail("--duration records an interface: give --interface", exitcodes.USAGE)
+    scan_ports = _port_list(ports)
     with _user_errors():
         t = _translator(lang)
         plan = None
@@ -850,7 +851,7 @@ def audit(
         if duration is not None and interface is not None:
             seconds = parse_duration(duration)
             where = record_dir or Path(f"camaudit-audit-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
-            plan = RecordPlan(interface, seconds, where, parse_duration(rotate))
+            plan = RecordPlan(interface, seconds, where, parse_duration(rotate, "--rotate"))
             line = _RecordLine(interface, seconds)
             if output is not None and _inside(output, where):
                 raise _fail(f"--output {output} lies inside --record-dir", exitcodes.USAGE)
@@ -865,7 +866,13 @@ def audit(
         err.print("camaudit: discovering and identifying devices", markup=False, highlight=False)
         try:
             result = run_audit(
-                Target(networks=tuple(target), interface=interface, timeout=timeout, budget=budget),
+                Target(
+                    networks=tuple(target),
+                    interface=interface,
+                    ports=scan_ports,
+                    timeout=timeout,
+                    budget=budget,
+                ),
                 given,
                 plan,
                 credentials=creds,

@@ -11,7 +11,7 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 MAX_SECONDS = 24 * 3600  # the longest recording live capture accepts
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(text: str, option: str = "--duration") -> float:
     """Seconds in ``text``; :class:`UsageError` with one line when it is not a duration.
 
     A bare number is seconds; otherwise one or more number+unit parts (s, m, h, d),
@@ -21,9 +21,9 @@ def parse_duration(text: str) -> float:
     raw = text.strip().lower()
     seconds = _seconds(raw)
     if seconds is None:
-        raise UsageError(f"--duration {text!r}: expected seconds or e.g. 90s, 10m, 2h, 1h30m")
+        raise UsageError(f"{option} {text!r}: expected seconds or e.g. 90s, 10m, 2h, 1h30m")
     if not 0 < seconds <= MAX_SECONDS:
-        raise UsageError(f"--duration {text!r}: must be more than 0 and at most 24h")
+        raise UsageError(f"{option} {text!r}: must be more than 0 and at most 24h")
     return seconds
 
 
