@@ -59,8 +59,9 @@ def audited(
 
 
 def _device(report: dict[str, Any], ip: str) -> dict[str, Any]:
-    (found,) = [d for d in report["audit"]["devices"] if d["ip"] == ip]
-    return found
+    found: list[dict[str, Any]] = [d for d in report["audit"]["devices"] if d["ip"] == ip]
+    assert len(found) == 1, found
+    return found[0]
 
 
 def test_the_report_is_one_audit_report_that_follows_the_schema(audited: Any) -> None:
