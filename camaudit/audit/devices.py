@@ -159,7 +159,8 @@ def device_verdict(
             for o in (verify.outbound[i] for i in ties.outbound)
             if o.crossed and not o.allowed_by
         ]
-    attempts = [f.summary for f in findings if f.rule in ATTEMPT_RULES]
+    attempts = _tally(f.summary for f in findings if f.rule in ATTEMPT_RULES)
+    crossed = _tally(crossed)
     evidence = tuple(e for f in findings for e in f.evidence)
     if crossed:
         verdict, reasons = Verdict.NOT_ISOLATED, [f"crossed: {c}" for c in crossed]
@@ -188,6 +189,15 @@ def device_verdict(
         findings=ties.findings,
         evidence=_unique(evidence),
     )
+
+
+def _tally(lines: Iterable[str]) -> list[str]:
+    """Each distinct line once, in first-seen order, with its count when it repeats:
+    a camera retrying every second is one reason, not hundreds."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        counts[line] = counts.get(line, 0) + 1
+    return [f"{line} (×{n})" if n > 1 else line for line, n in counts.items()]
 
 
 def _unique(items: Iterable[Evidence]) -> tuple[Evidence, ...]:

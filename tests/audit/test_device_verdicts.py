@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from camaudit.api import verify
+from camaudit.audit import build_audit_report
 from camaudit.audit.devices import NO_CAPTURE, NO_TRAFFIC
 from camaudit.model import Verdict
 from camaudit.report.model import AuditDeviceEntry, AuditReport
-from tests.audit.reports import CAM1_IP, CAM1_MAC, audit_of, device, identity
+from tests.audit.reports import (
+    CAM1_IP,
+    CAM1_MAC,
+    CLOSED,
+    audit_of,
+    capture,
+    device,
+    identity,
+    inventory,
+)
 
 
 def _device(report: AuditReport, ip: str) -> AuditDeviceEntry:
@@ -128,3 +141,15 @@ def test_the_summary_counts_devices_by_their_verdict() -> None:
     s = report.audit.summary
     assert (s.isolated_with_attempts, s.isolated, s.inconclusive) == (1, 1, 1)
     assert s.devices == s.discovered + s.traffic_only == 3
+
+
+def test_a_camera_retrying_its_cloud_gets_one_reason_with_a_count_not_one_per_try() -> None:
+    verified = verify([capture("syn-dropped")], CLOSED).report
+    retried = dataclasses.replace(verified, findings=verified.findings * 3)
+    report = build_audit_report(
+        retried, inventory(device(CAM1_IP, CAM1_MAC)), recording=None, credentials=False
+    )
+    cam = _device(report, CAM1_IP)
+    assert len(cam.verdict.findings) == 3
+    (reason,) = cam.verdict.reasons
+    assert reason.startswith("tried: ") and reason.endswith(" (×3)")
