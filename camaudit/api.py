@@ -14,11 +14,12 @@ from camaudit.policy.baseline import Baseline, make_baseline, render_policy
 from camaudit.policy.evaluate import assess
 from camaudit.policy.load import load_policy
 from camaudit.report.build import build_report
-from camaudit.report.model import InventoryReport, VerifyReport
+from camaudit.report.model import AuditReport, InventoryReport, VerifyReport
 from camaudit.traffic.engine import Progress, analyse
 from camaudit.traffic.zeek import analyse_zeek
 
 if TYPE_CHECKING:  # importing these packages loads the probe stacks (zeep, scapy ...)
+    from camaudit.audit.record import RecordPlan, RecordProgress
     from camaudit.discover.interface import Inventory, Target
     from camaudit.fingerprint.interface import Credentials, Fingerprint, IdentifiedDevice
     from camaudit.fingerprint.known_hosts import KnownHosts
@@ -193,3 +194,67 @@ def _result(
     report = build_inventory_report(inventory, devices, closed_network=closed, knowledge=knowledge)
     fingerprints = tuple(d.fingerprint for d in devices if d.fingerprint is not None)
     return ScanResult(inventory, devices, fingerprints, report)
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """What ``audit`` found: the scan, the verify result, and the one report of both."""
+
+    scan: ScanResult
+    verify: VerifyResult
+    report: AuditReport
+
+
+def audit(
+    target: Target,
+    captures: Sequence[str | Path] = (),
+    recording: RecordPlan | None = None,
+    *,
+    credentials: Credentials | None = None,
+    closed_network: Sequence[str] = (),
+    policy: str | Path | None = None,
+    methods: Sequence[str] | None = None,
+    allow_public: bool = False,
+    known_hosts: str | Path | None = None,
+    profiles: str | Path | None = None,
+    method_progress: Callable[[str, int, int], None] | None = None,
+    host_progress: Callable[[Fingerprint], None] | None = None,
+    record_progress: RecordProgress | None = None,
+    progress: Progress | None = None,
+) -> AuditResult:
+    """Discover and fingerprint ``target``, then record it (``recording``) or read
+    ``captures``, verify, and judge every device on its own traffic.
+
+    Exactly one of ``captures`` and ``recording`` is given. The overall verdict is the
+    verify verdict; each device in ``report.audit.devices`` carries its own.
+    """
+    from camaudit.audit import build_audit_report
+    from camaudit.audit.record import record
+    from camaudit.errors import InputError, UsageError
+
+    if bool(captures) == (recording is not None):
+        raise UsageError("give --duration to record, or --captures FILES (one of them)")
+    # Usage and input errors before a single probe is sent.
+    load_policy(Path(policy) if policy else None, closed_network)
+    missing = [str(c) for c in captures if not Path(c).exists()]
+    if missing:
+        raise InputError(f"{missing[0]}: no such file or directory")
+    scanned = scan(
+        target,
+        methods,
+        allow_public,
+        True,
+        credentials,
+        closed_network,
+        method_progress,
+        host_progress,
+        known_hosts,
+        profiles,
+    )
+    entry = record(recording, record_progress) if recording is not None else None
+    files: Sequence[str | Path] = entry.files if entry is not None else captures
+    verified = verify(files, closed_network, policy, profiles, progress)
+    report = build_audit_report(
+        verified.report, scanned.report, recording=entry, credentials=credentials is not None
+    )
+    return AuditResult(scanned, verified, report)

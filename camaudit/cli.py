@@ -748,6 +748,245 @@ def fingerprint(
     raise typer.Exit(0)
 
 
+def _port_list(ports: str | None) -> tuple[int, ...]:
+    """--ports as numbers; a usage error for anything else."""
+    try:
+        chosen = tuple(int(p) for p in (ports or "").split(",") if p.strip())
+    except ValueError:
+        raise _fail(f"--ports {ports!r}: expected numbers like 80,554", exitcodes.USAGE) from None
+    if not all(0 < p < 65536 for p in chosen):
+        raise _fail(f"--ports {ports!r}: ports are 1-65535", exitcodes.USAGE)
+    return chosen
+
+
+class _RecordLine:
+    """The live progress line while ``audit`` records: packets in the files, time elapsed.
+
+    On a terminal one line rewritten in place; otherwise a line every ``every`` seconds,
+    so a log shows the recording is alive. Flows and findings are only known once the
+    files are read after recording, and the line says so rather than guessing.
+    """
+
+    def __init__(self, interface: str, duration: float, every: float = 10.0) -> None:
+        self.interface, self.duration, self.every = clean_text(interface), duration, every
+        self.tty = sys.stderr.isatty()
+        self.last = -every
+
+    def __call__(self, packets: int, elapsed: float) -> None:
+        line = (
+            f"camaudit: recording {self.interface}: {packets} packets, "
+            f"{min(elapsed, self.duration):.0f} s of {self.duration:g} s "
+            "(flows and findings are counted when recording ends)"
+        )
+        if self.tty:
+            sys.stderr.write(f"\r{line}\x1b[K")
+        elif elapsed - self.last >= self.every:
+            sys.stderr.write(line + "\n")
+            self.last = elapsed
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+@app.command()
+def audit(
+    target: Annotated[
+        list[str],
+        typer.Option(
+            "--target",
+            "-t",
+            metavar="CIDR",
+            help="Segment to discover, fingerprint and judge (repeat); private ranges only "
+            "unless --allow-public.",
+        ),
+    ],
+    more_captures: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="More capture files after --captures (so --captures a.pcap b.pcap works).",
+            show_default=False,
+            metavar="[FILES]...",
+        ),
+    ] = None,
+    interface: Annotated[
+        str | None,
+        typer.Option(
+            "--interface",
+            "-i",
+            help="Interface for discovery and for recording (a mirror port sees the segment).",
+        ),
+    ] = None,
+    duration: Annotated[
+        str | None,
+        typer.Option(
+            "--duration",
+            "-d",
+            metavar="TIME",
+            help="Record the segment this long (seconds, or 90s, 10m, 2h) with dumpcap.",
+        ),
+    ] = None,
+    captures: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--captures",
+            "-c",
+            metavar="FILES",
+            help="Captures already made (pcap/pcapng, gzip'd, or directories) instead of "
+            "recording.",
+        ),
+    ] = None,
+    record_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--record-dir",
+            metavar="DIR",
+            help="New or empty directory for the recorded files (kept: they are the evidence); "
+            "default ./camaudit-audit-<time>.",
+        ),
+    ] = None,
+    rotate: Annotated[
+        str,
+        typer.Option("--rotate", metavar="TIME", help="Start a new capture file this often."),
+    ] = "5m",
+    closed_network: ClosedNetworkOption = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", "-p", help="Policy TOML, as for verify."),
+    ] = None,
+    methods: Annotated[
+        str | None,
+        typer.Option(
+            "--methods", help="Comma-separated subset of: arp,wsdiscovery,sadp,dhip,nmap."
+        ),
+    ] = None,
+    allow_public: Annotated[
+        bool,
+        typer.Option("--allow-public", help="Allow probing public address space."),
+    ] = False,
+    ports: Annotated[
+        str | None,
+        typer.Option(
+            "--ports",
+            help="Comma-separated TCP ports for the service scan (default: profiles/ports.toml).",
+        ),
+    ] = None,
+    timeout: TimeoutOption = 3.0,
+    budget: Annotated[
+        float, typer.Option("--budget", help="Wall-clock bound for discovery, seconds.")
+    ] = 300.0,
+    credentials_file: CredentialsFile = None,
+    ask_password: AskPassword = False,
+    allow_basic_auth: AllowBasicAuth = False,
+    known_hosts: KnownHostsOption = None,
+    output_format: FormatOption = OutputFormat.console,
+    output: OutputOption = None,
+    lang: LangOption = None,
+    evidence: Annotated[
+        Path | None,
+        typer.Option(
+            "--evidence",
+            metavar="DIR",
+            help="Also write an evidence pack of the verify part (as verify --evidence).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write --evidence into a non-empty directory.")
+    ] = False,
+    timestamp: Annotated[
+        bool,
+        typer.Option("--timestamp", help="Record the wall clock in the evidence pack."),
+    ] = False,
+    profiles: Annotated[
+        Path | None,
+        typer.Option("--profiles", help="Directory of vendor profiles.", hidden=True),
+    ] = None,
+) -> None:
+    """Discover and fingerprint a segment, record (or read) its traffic, and judge every
+    device: identity, CVEs, settings and its own isolation verdict, in one report.
+
+    Exit codes as verify, from the overall verdict: 0 isolated, 1 not isolated (or
+    attempts, when the policy fails on attempts), 2 usage, 3 input error, 4 inconclusive.
+    """
+    from camaudit.api import audit as run_audit
+    from camaudit.audit import parse_duration
+    from camaudit.audit.record import RecordPlan
+    from camaudit.discover.interface import Target
+    from camaudit.report.console import render_audit
+
+    err = Console(stderr=True)
+    given = [*(captures or ()), *(more_captures or ())]
+    if bool(given) == (duration is not None):
+        raise _fail(
+            "give --duration TIME to record, or --captures FILES (not both)", exitcodes.USAGE
+        )
+    if more_captures and not captures:
+        raise _fail("capture files go after --captures", exitcodes.USAGE)
+    if duration is not None and interface is None:
+        raise _fail("--duration records an interface: give --interface", exitcodes.USAGE)
+    scan_ports = _port_list(ports)
+    with _user_errors():
+        t = _translator(lang)
+        plan = None
+        line: _RecordLine | None = None
+        if duration is not None and interface is not None:
+            seconds = parse_duration(duration)
+            where = record_dir or Path(f"camaudit-audit-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+            plan = RecordPlan(interface, seconds, where, parse_duration(rotate, "--rotate"))
+            line = _RecordLine(interface, seconds)
+            if output is not None and _inside(output, where):
+                raise _fail(f"--output {output} lies inside --record-dir", exitcodes.USAGE)
+        elif output is not None:
+            refuse_evidence_as_output(output, given)
+        if evidence is not None:
+            from camaudit.evidence import refuse_evidence_dir
+
+            refuse_evidence_dir(evidence, given, force)
+        creds = _with_basic(_credentials(credentials_file, ask_password), allow_basic_auth)
+        chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
+        err.print("camaudit: discovering and identifying devices", markup=False, highlight=False)
+        try:
+            result = run_audit(
+                Target(
+                    networks=tuple(target),
+                    interface=interface,
+                    ports=scan_ports,
+                    timeout=timeout,
+                    budget=budget,
+                ),
+                given,
+                plan,
+                credentials=creds,
+                closed_network=closed_network or (),
+                policy=policy,
+                methods=chosen,
+                allow_public=allow_public,
+                known_hosts=_known_hosts(known_hosts),
+                profiles=profiles,
+                record_progress=line,
+            )
+        finally:
+            if line is not None:
+                line.done()
+        if evidence is not None:
+            recorded = result.report.audit.recording
+            files = [Path(f) for f in recorded.files] if recorded is not None else given
+            _write_evidence(result.verify, evidence, files, policy, profiles, force, timestamp)
+    report = result.report
+    _emit(report, output_format, output, render_audit)
+    if output is not None:
+        verdict = t.gettext(VERDICT_NAMES[str(report.verdict)])
+        summary = t.gettext(
+            "verdict {verdict} (exit {code}); report written to {path}",
+            verdict=verdict,
+            code=report.exit_code,
+            path=clean_text(str(output)),
+        )
+        err.print(f"camaudit: {summary}", markup=False, highlight=False)
+    raise typer.Exit(report.exit_code)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

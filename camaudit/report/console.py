@@ -12,6 +12,8 @@ from rich.text import Text
 
 from camaudit.model import Direction
 from camaudit.report.model import (
+    AuditDeviceEntry,
+    AuditReport,
     BoundaryFlowEntry,
     DeviceEntry,
     InventoryReport,
@@ -48,6 +50,9 @@ def _when(epoch: float | None) -> str:
         return f"{epoch:g} (out of range)"
 
 
+# The verify part of a report: a verify report, or the same fields inside an audit one.
+TrafficReport = VerifyReport | AuditReport
+
 FINDINGS_SHOWN = 25
 ROWS_SHOWN = 60
 
@@ -57,7 +62,7 @@ def _short(path: str, captures: int) -> str:
     return path.rsplit("/", 1)[-1] if captures else path
 
 
-def _head(report: VerifyReport) -> Panel:
+def _head(report: TrafficReport) -> Panel:
     word, style = _VERDICT_STYLE[report.verdict]
     closed = report.closed_network
     cidrs = ", ".join(closed.cidrs) + (" (default)" if closed.default else "")
@@ -77,7 +82,8 @@ def _head(report: VerifyReport) -> Panel:
         ),
     ]
     reasons = [_t(f"• {r}") for r in report.reasons]
-    return Panel(Group(*lines, Text(""), *reasons), title="camaudit verify", expand=True)
+    title = f"camaudit {report.kind}"
+    return Panel(Group(*lines, Text(""), *reasons), title=title, expand=True)
 
 
 def _table(title: str, columns: Iterable[str], caption: str | None = None) -> Table:
@@ -87,7 +93,7 @@ def _table(title: str, columns: Iterable[str], caption: str | None = None) -> Ta
     return table
 
 
-def _inputs(report: VerifyReport) -> Table:
+def _inputs(report: TrafficReport) -> Table:
     table = _table("Captures", ("file", "format", "packets", "from", "to", "link", "problems"))
     for item in report.inputs:
         fmt = item.format + ("+gzip" if item.compression else "")
@@ -117,7 +123,7 @@ def _more(total: int, shown: int, what: str) -> str | None:
     return f"{total - shown} more {what} in the JSON report" if total > shown else None
 
 
-def _outbound(report: VerifyReport) -> Table:
+def _outbound(report: TrafficReport) -> Table:
     rows = report.outbound[:ROWS_SHOWN]
     columns = ("device", "remote", "port", "state", "pkts out/in", "names", "label", "frames")
     table = _table(
@@ -143,7 +149,7 @@ def _outbound(report: VerifyReport) -> Table:
     return table
 
 
-def _dns(report: VerifyReport) -> Table:
+def _dns(report: TrafficReport) -> Table:
     external = [row for row in report.dns if row.external]
     table = _table(
         "Look-ups of outside names",
@@ -167,7 +173,7 @@ def _dns(report: VerifyReport) -> Table:
     return table
 
 
-def _findings(report: VerifyReport) -> Table:
+def _findings(report: TrafficReport) -> Table:
     shown = report.findings[:FINDINGS_SHOWN]
     more = len(report.findings) - len(shown)
     table = _table(
@@ -289,3 +295,56 @@ def render_inventory(report: InventoryReport, console: Console) -> None:
         console.print(note)
     if inv.attempts:
         console.print(_methods(inv.attempts))
+
+
+def _audit_row(d: AuditDeviceEntry) -> list[Text]:
+    ident = d.identity
+    if ident is None:
+        vendor, model, firmware = (f"{d.oui_vendor} (OUI only)" if d.oui_vendor else "-"), "", ""
+    else:
+        vendor = ident.vendor or "unknown"
+        if ident.oem_brand:
+            vendor = f"{ident.oem_brand} ({vendor})"
+        model, firmware = ident.model or "", ident.firmware or "unknown"
+    cves = ", ".join(c.cve + (" (KEV)" if c.kev_date_added else "") for c in d.cves)
+    word, style = _VERDICT_STYLE[d.verdict.verdict]
+    cells = [d.ip or "-", d.mac or "-", "+".join(d.sources), vendor, model, firmware]
+    return [*map(_t, cells), _t(cves or "-", "red" if d.cves else ""), _t(word, style)]
+
+
+def _audit_notes(d: AuditDeviceEntry) -> list[Text]:
+    """Why each device got its verdict, and what could not be checked for it."""
+    who = d.ip or d.mac or "?"
+    notes = [_t(f"{who}: {r}") for r in d.verdict.reasons]
+    notes += [_t(f"{who}: {c}", "yellow") for c in d.config_findings]
+    notes += [_t(f"{who}: vendor cloud: {label}", "yellow") for label in d.cloud_labels]
+    notes += [_t(f"{who}: not checked: {n}", "dim") for n in d.not_checked]
+    return notes
+
+
+def render_audit(report: AuditReport, console: Console) -> None:
+    """Print an audit: the overall verdict, then every device with its own verdict."""
+    console.print(_head(report))
+    a = report.audit
+    columns = ("ip", "mac", "seen by", "vendor", "model", "firmware", "CVEs", "verdict")
+    table = _table("Devices", columns, _more(len(a.devices), ROWS_SHOWN, "device(s)"))
+    notes: list[Text] = []
+    for d in a.devices[:ROWS_SHOWN]:
+        table.add_row(*_audit_row(d))
+        notes += _audit_notes(d)
+    console.print(table)
+    for note in notes:
+        console.print(note)
+    if a.recording is not None:
+        r = a.recording
+        files = f"{len(r.files)} file(s) in {r.directory}"
+        console.print(_t(f"recorded {r.interface} for {r.duration:g} s into {files}"))
+    console.print(_inputs(report))
+    if report.outbound:
+        console.print(_outbound(report))
+    if report.findings:
+        console.print(_findings(report))
+    for n in a.not_checked:
+        console.print(_t(f"not checked: {n}", "dim"))
+    for p in report.problems:
+        console.print(_t(f"problem [{p.code}]: {p.message}", "yellow"))

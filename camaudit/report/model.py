@@ -376,10 +376,109 @@ class InventoryReport:
     register: RegisterSection | None = None  # --register reconciliation (report/register.py)
 
 
-Report = VerifyReport | InventoryReport
-_KINDS: dict[str, type[VerifyReport] | type[InventoryReport]] = {
+# ---- audit (discover + fingerprint + traffic, one verdict per device) -------------
+
+
+@dataclass(frozen=True)
+class RecordingEntry:
+    """How ``audit`` recorded the segment: the interface, for how long, into which files."""
+
+    interface: str
+    duration: float  # seconds asked for
+    tool: str  # "dumpcap" | "tcpdump"
+    directory: str
+    files: tuple[str, ...]  # the rotated capture files, in order: the evidence
+
+
+@dataclass(frozen=True)
+class DeviceVerdictEntry:
+    """One device's own isolation verdict and the evidence behind it.
+
+    ``outbound``, ``dns`` and ``findings`` are indices (0-based) into the report's
+    lists of the same name; ``evidence`` copies the frames those findings cite.
+    """
+
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    outbound: tuple[int, ...]
+    dns: tuple[int, ...]
+    findings: tuple[int, ...]
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class AuditDeviceEntry:
+    """One device of the audit: who it is, what applies to it, and whether it left."""
+
+    ip: str | None
+    mac: str | None
+    addresses: tuple[str, ...]  # every address tied to it by MAC in the traffic
+    sources: tuple[str, ...]  # "discovery" (swept and probed) and/or "traffic" (only seen)
+    oui_vendor: str | None
+    identity: IdentityEntry | None
+    cves: tuple[CveEntry, ...]
+    config_findings: tuple[str, ...]
+    inventory_index: int | None  # index into ``inventory.devices``, None: seen only in traffic
+    cloud_labels: tuple[str, ...]  # vendor-cloud labels of its outbound flows / look-ups
+    verdict: DeviceVerdictEntry
+    not_checked: tuple[str, ...]  # what camaudit could not check for this device
+
+
+@dataclass(frozen=True)
+class AuditSummary:
+    """The counts a reader sees first: devices, and devices by verdict."""
+
+    devices: int
+    discovered: int
+    traffic_only: int
+    isolated: int
+    isolated_with_attempts: int
+    not_isolated: int
+    inconclusive: int
+
+
+@dataclass(frozen=True)
+class AuditSection:
+    """What ``audit`` adds to the verify and inventory parts (JSON ``audit``)."""
+
+    mode: str  # "recorded" | "captures"
+    recording: RecordingEntry | None
+    credentials: bool  # whether devices were probed with credentials
+    summary: AuditSummary
+    devices: tuple[AuditDeviceEntry, ...]
+    not_checked: tuple[str, ...]  # what the whole run could not check
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """``camaudit audit``: the verify part (overall verdict and its evidence), the
+    inventory part, and every device with its own verdict (JSON ``audit``)."""
+
+    schema_version: int
+    kind: Literal["audit"]
+    tool: ToolInfo
+    generated: str
+    verdict: Verdict
+    exit_code: int
+    reasons: tuple[str, ...]
+    closed_network: ClosedNetworkEntry
+    policy: PolicyEntry
+    summary: VerifySummary
+    inputs: tuple[CaptureEntry, ...]
+    problems: tuple[Problem, ...]
+    devices: tuple[HostInfo, ...]
+    outbound: tuple[BoundaryFlowEntry, ...]
+    dns: tuple[LookupEntry, ...]
+    findings: tuple[FindingEntry, ...]
+    inventory: InventorySection
+    audit: AuditSection
+
+
+Report = VerifyReport | InventoryReport | AuditReport
+_KINDS: dict[str, type[VerifyReport] | type[InventoryReport] | type[AuditReport]] = {
     "verify": VerifyReport,
     "inventory": InventoryReport,
+    "audit": AuditReport,
 }
 
 

@@ -1,0 +1,135 @@
+"""Record a segment for ``audit``: dumpcap into rotated files kept as evidence.
+
+The files are the evidence every frame number in the report points into, so they
+are written to the output directory and never deleted. While recording, a progress
+callback gets the packets counted so far in the growing files and the time elapsed;
+flows and findings are only known once the files are read after recording, and the
+progress line does not pretend otherwise. Recording sends no packet.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import struct
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from camaudit.audit.durations import MAX_SECONDS
+from camaudit.errors import InputError, UsageError
+from camaudit.report.model import RecordingEntry
+from camaudit.sanitize import clean_text
+
+RecordProgress = Callable[[int, float], None]  # packets so far, seconds elapsed
+PREFIX = "audit"
+_EPB, _SPB, _SHB = 6, 3, 0x0A0D0D0A
+
+
+@dataclass(frozen=True)
+class RecordPlan:
+    """What to record, for how long, into which directory, rotated every ``rotate`` s."""
+
+    interface: str
+    duration: float
+    directory: Path
+    rotate: float = 300.0
+
+
+def record(plan: RecordPlan, progress: RecordProgress | None = None) -> RecordingEntry:
+    """Record ``plan.interface`` for ``plan.duration`` seconds with dumpcap's ring buffer.
+
+    Raises :class:`UsageError` for a bad duration or a non-empty directory, and
+    :class:`InputError` when dumpcap is missing or cannot open the interface.
+    """
+    if not 0 < plan.duration <= MAX_SECONDS:
+        raise UsageError("--duration must be more than 0 and at most 24h")
+    dumpcap = shutil.which("dumpcap")
+    if dumpcap is None:
+        raise InputError("recording needs dumpcap (apt-get install tshark)")
+    _prepare(plan.directory)
+    seconds = max(1, round(plan.duration))
+    argv = [
+        dumpcap,
+        "-q",
+        "-i",
+        plan.interface,
+        "-a",
+        f"duration:{seconds}",
+        "-b",
+        f"duration:{max(1, round(min(plan.rotate, seconds)))}",
+        "-w",
+        str(plan.directory / f"{PREFIX}.pcapng"),
+    ]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    start = time.monotonic()
+    try:
+        while proc.poll() is None:
+            if progress is not None:
+                progress(count_packets(_files(plan.directory)), time.monotonic() - start)
+            if time.monotonic() - start > seconds + 30:
+                proc.send_signal(signal.SIGINT)  # dumpcap flushes its last packets on SIGINT
+                proc.wait(timeout=15)
+                break
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+        raise
+    err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+    files = _files(plan.directory)
+    if proc.returncode not in (0, -signal.SIGINT) or not files:
+        lines = err.strip().splitlines()
+        text = clean_text(lines[-1] if lines else "failed")
+        raise InputError(f"recording on {clean_text(plan.interface)} failed: {text}")
+    if progress is not None:
+        progress(count_packets(files), time.monotonic() - start)
+    return RecordingEntry(
+        interface=plan.interface,
+        duration=plan.duration,
+        tool="dumpcap",
+        directory=str(plan.directory),
+        files=tuple(str(f) for f in files),
+    )
+
+
+def _prepare(directory: Path) -> None:
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise UsageError(
+            f"--record-dir {clean_text(str(directory))}: must be a new or empty directory "
+            "(recordings are evidence and are never overwritten)"
+        )
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {clean_text(str(directory))}: {exc.strerror}") from None
+
+
+def _files(directory: Path) -> list[Path]:
+    # dumpcap names ring files PREFIX_NNNNN_TIME.pcapng: sorted by name is in time order.
+    return sorted(directory.glob(f"{PREFIX}_*.pcapng"))
+
+
+def count_packets(files: list[Path]) -> int:
+    """Packets in (possibly still growing) pcapng files: complete packet blocks only."""
+    return sum(_count(f) for f in files)
+
+
+def _count(path: Path) -> int:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return 0
+    if len(data) < 12 or struct.unpack_from("<I", data)[0] != _SHB:
+        return 0
+    endian = "<" if data[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    count, offset = 0, 0
+    while offset + 12 <= len(data):
+        kind, length = struct.unpack_from(f"{endian}II", data, offset)
+        if length < 12 or offset + length > len(data):
+            break  # the block dumpcap is still writing
+        count += kind in (_EPB, _SPB)
+        offset += length
+    return count

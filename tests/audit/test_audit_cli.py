@@ -1,0 +1,147 @@
+"""`camaudit audit --captures` as a user meets it: fake cameras on loopback are
+discovered and fingerprinted, stored lab captures are judged, one report comes out."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from rich.console import Console
+
+from camaudit.report.console import render_audit
+from camaudit.report.model import AuditReport, from_json, schema, to_json
+from lab.devices import load_persona, start_device
+from lab.devices.runtime import RunningDevice
+from tests.audit.reports import CAM1_IP, capture
+
+# A loopback address of its own, so the persona can serve its real ports (80, 554 ...)
+# without meeting another test's device on 127.0.0.1.
+CAMERA_IP = "127.0.11.21"
+
+
+@pytest.fixture(scope="module")
+def camera() -> Iterator[RunningDevice]:
+    if os.geteuid() != 0:
+        pytest.skip("serving the persona's own ports (80, 554) needs root")
+    persona = load_persona("hik-ipc")
+    ports = {p.name: p.port for p in persona.ports if p.proto == "tcp"}
+    with start_device(persona, CAMERA_IP, ports) as device:
+        yield device
+
+
+def _audit(*args: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "camaudit", "audit", "--target", f"{CAMERA_IP}/32"]
+    argv += ["--methods", "nmap", "--timeout", "3", "-n", "10.66.0.0/24", *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=180)
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("audit") / "pack"
+
+
+@pytest.fixture(scope="module")
+def audited(
+    camera: RunningDevice, pack: Path
+) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+    # One scan for the whole module: nmap's service scan is the slow part.
+    proc = _audit("--captures", str(capture("syn-dropped")), "--evidence", str(pack), "-f", "json")
+    assert proc.returncode == 1, proc.stderr
+    return json.loads(proc.stdout), proc
+
+
+def _device(report: dict[str, Any], ip: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = [d for d in report["audit"]["devices"] if d["ip"] == ip]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_the_report_is_one_audit_report_that_follows_the_schema(audited: Any) -> None:
+    report, proc = audited
+    jsonschema.validate(report, schema())
+    assert report["kind"] == "audit" and report["audit"]["mode"] == "captures"
+    assert to_json(from_json(proc.stdout)) == proc.stdout
+
+
+def test_the_fingerprinted_camera_carries_its_identity_and_says_it_sent_nothing(
+    audited: Any,
+) -> None:
+    report, _proc = audited
+    cam = _device(report, CAMERA_IP)
+    assert cam["identity"]["vendor"] == "hikvision"
+    assert cam["sources"] == ["discovery"] and cam["inventory_index"] == 0
+    assert cam["verdict"]["verdict"] == "inconclusive"
+    assert cam["verdict"]["reasons"] == ["no traffic from this device in the evidence"]
+    assert "no capture of this device's traffic" in cam["not_checked"]
+
+
+def test_a_camera_seen_only_in_the_capture_is_judged_on_its_own_flows(audited: Any) -> None:
+    report, _proc = audited
+    cam = _device(report, CAM1_IP)
+    assert cam["sources"] == ["traffic"]
+    assert cam["verdict"]["verdict"] == "isolated_with_attempts"
+    assert report["verdict"] == "isolated_with_attempts"
+
+
+def test_the_console_report_has_a_device_table_with_a_verdict_column(audited: Any) -> None:
+    _report, proc = audited
+    report = from_json(proc.stdout)
+    assert isinstance(report, AuditReport)
+    out = io.StringIO()
+    render_audit(report, Console(file=out, width=200, no_color=True))
+    text = out.getvalue()
+    assert "camaudit audit" in text and "verdict" in text
+    row = next(line for line in text.splitlines() if CAMERA_IP in line and "INCONCLUSIVE" in line)
+    assert "hikvision" in row
+    cam1 = next(line for line in text.splitlines() if line.startswith(f"│ {CAM1_IP} "))
+    assert "ISOLATED, WITH ATTEMPTS" in cam1
+    assert f"{CAMERA_IP}: no traffic from this device in the evidence" in text
+
+
+def test_the_evidence_pack_of_an_audit_checks_out(audited: Any, pack: Path) -> None:
+    check = subprocess.run(
+        [sys.executable, "-m", "camaudit", "check-evidence", str(pack)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.strip().endswith("OK")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        ([], "give --duration TIME to record, or --captures FILES"),
+        (["--duration", "10m", "--captures", "x.pcap"], "not both"),
+        (["--duration", "10m"], "--duration records an interface: give --interface"),
+        (["--duration", "ten", "--interface", "lo"], "--duration 'ten'"),
+        (["--captures", "x.pcap", "--ports", "80,http"], "--ports '80,http'"),
+        (["--duration", "9", "--interface", "lo", "--rotate", "0"], "--rotate '0'"),
+    ],
+)
+def test_bad_arguments_are_one_line_usage_errors(args: list[str], says: str) -> None:
+    argv = [sys.executable, "-m", "camaudit", "audit", "--target", f"{CAMERA_IP}/32", *args]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert says in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_missing_capture_is_refused_before_any_probe_is_sent() -> None:
+    argv = [sys.executable, "-m", "camaudit", "audit", "--target", f"{CAMERA_IP}/32"]
+    proc = subprocess.run(
+        [*argv, "--captures", "no-such.pcap"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 3
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "camaudit: error: no-such.pcap: no such file or directory"
+    )
