@@ -8,12 +8,15 @@ name maps to ``(module, function)``. ``json`` is the report itself, language-neu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from importlib import import_module
+from typing import Any
 
 from camaudit.errors import UsageError
 from camaudit.i18n import Translator
-from camaudit.report.model import Report
+from camaudit.report.model import Report, to_dict
+from camaudit.sanitize import clean_text
 
 __all__ = ["FORMATS", "Renderer", "extension", "render", "renderer"]
 
@@ -40,11 +43,24 @@ _EXTENSIONS = {
 
 
 def render_json(report: Report, t: Translator) -> str:
-    """The report as its JSON document: codes, never translated words."""
-    from camaudit.report.model import to_json
+    """The report as its JSON document: codes, never translated words.
 
+    Every string is passed through :func:`clean_text` (unbounded), so a report read from
+    a hostile file comes out as valid UTF-8 without control or bidi characters; a report
+    camaudit made is clean already and comes out byte for byte as ``to_json`` writes it.
+    """
     del t  # JSON is for machines: the same bytes in every language
-    return to_json(report)
+    return json.dumps(_clean(to_dict(report)), indent=2, ensure_ascii=False) + "\n"
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value, 6 * len(value) + 1)  # never cut: at most 6 chars each
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 def renderer(name: str) -> Renderer:

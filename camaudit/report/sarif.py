@@ -168,7 +168,10 @@ def _inventory_run(report: InventoryReport, t: Translator) -> dict[str, Any]:
                     "shortDescription": _message(text),
                     "fullDescription": _message(f"{text}: {c.reason}"),
                     "help": _message(
-                        t.gettext("Update the firmware to {version} or later.", version=c.fixed_in)
+                        t.gettext(
+                            "Update the firmware to {version} or later.",
+                            version=clean_text(c.fixed_in),
+                        )
                     ),
                     "defaultConfiguration": {"level": level(severity)},
                 },
@@ -180,7 +183,11 @@ def _inventory_run(report: InventoryReport, t: Translator) -> dict[str, Any]:
                     "level": level(severity),
                     "message": _message(f"{text}: {c.reason}"),
                     "locations": [where],
-                    "properties": {"cvss": c.cvss, "kev": c.kev_date_added, "source": c.source},
+                    "properties": {
+                        "cvss": c.cvss,
+                        "kev": clean_text(c.kev_date_added) if c.kev_date_added else None,
+                        "source": clean_text(c.source, MESSAGE_LIMIT),
+                    },
                 }
             )
         for finding in d.config_findings:
