@@ -453,7 +453,7 @@ def report_command(
         Path,
         typer.Argument(
             metavar="REPORT.json",
-            help="A report saved with --format json (by verify, discover, fingerprint, audit).",
+            help="A report saved with --format json (by verify, discover, fingerprint).",
             show_default=False,
         ),
     ],
@@ -463,8 +463,8 @@ def report_command(
 ) -> None:
     """Re-render a saved JSON report in another format or language, without rescanning.
 
-    The file is checked against the report schema first. The same file gives the same
-    bytes in every format. Exit codes: 0 rendered (the verdict is in the report),
+    The file is checked against the report schema first. The same file, format and
+    language always give the same bytes. Exit codes: 0 rendered (the verdict is in the report),
     2 usage, 3 not a report or not written.
     """
     with _user_errors():
