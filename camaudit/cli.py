@@ -31,8 +31,8 @@ from camaudit.api import verify as run_verify
 from camaudit.errors import CamauditError
 from camaudit.i18n import Translator, default_language, translator
 from camaudit.messages import VERDICT_NAMES
-from camaudit.report.console import render, render_inventory
-from camaudit.report.model import InventoryReport, Report, VerifyReport, write_json
+from camaudit.report.console import render, render_inventory, render_report
+from camaudit.report.model import InventoryReport, Report, VerifyReport, from_json
 from camaudit.report.output import refuse_evidence_as_output, write_report
 from camaudit.sanitize import clean_text
 from camaudit.traffic.live import capture_live
@@ -53,10 +53,14 @@ PROGRESS_FROM_BYTES = 32 << 20
 
 
 class OutputFormat(StrEnum):
-    """Report formats."""
+    """Report formats (camaudit.report.render's registry)."""
 
     console = "console"
     json = "json"
+    html = "html"
+    markdown = "markdown"
+    csv = "csv"
+    sarif = "sarif"
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -82,7 +86,15 @@ def main_options(
     """camaudit: turn a "closed network" claim into evidence."""
 
 
-FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Report format.")]
+FormatOption = Annotated[
+    OutputFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Report format: console, json (language-neutral codes), html, markdown, "
+        "csv (the council's inventory table), sarif (2.1.0).",
+    ),
+]
 OutputOption = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")
 ]
@@ -234,6 +246,7 @@ def verify(
     70 internal error (a bug, never a verdict).
     """
     err = Console(stderr=True)
+    _check_format(output_format)
     if zeek:
         if captures or live or evidence is not None:
             raise _fail(
@@ -242,10 +255,11 @@ def verify(
                 exitcodes.USAGE,
             )
         with _user_errors():
+            t = _translator(lang)
             if output is not None:
                 refuse_evidence_as_output(output, zeek)
             result = run_verify([], closed_network or (), policy, profiles, zeek=zeek)
-        _finish_verify(result.report, output_format, output, _translator(lang), err)
+        _finish_verify(result.report, output_format, output, t, err)
     if bool(captures) == bool(live):
         raise _fail("give capture files, or --live INTERFACE (not both)", exitcodes.USAGE)
     if evidence is not None and output is not None and _inside(output, evidence):
@@ -309,7 +323,7 @@ def _finish_verify(
     err: Console,
 ) -> NoReturn:
     """Render the verify report, say where it went, and exit with its code."""
-    _emit(report, output_format, output, render)
+    _emit(report, output_format, output, render, t)
     code = report.exit_code
     if output is not None:
         verdict = t.gettext(VERDICT_NAMES[str(report.verdict)])
@@ -476,20 +490,82 @@ def _emit(
     report: AnyReport,
     output_format: OutputFormat,
     output: Path | None,
-    renderer: Callable[[AnyReport, Console], None],
+    renderer: Callable[[AnyReport, Console], None] | None = None,
+    t: Translator | None = None,
 ) -> None:
-    """Write ``report`` as JSON or through ``renderer``, to a file or standard output."""
+    """Write ``report`` in ``output_format`` and the language of ``t``, to a file or stdout.
 
-    def write(handle: TextIO) -> None:
-        if output_format == OutputFormat.json:
-            write_json(report, handle)
-        elif output is None:
-            renderer(report, Console(file=handle))
-        else:
-            renderer(report, Console(file=handle, width=160, no_color=True))
+    The console format on standard output is printed with colour for a terminal (through
+    ``renderer`` when the command has its own); every other case writes the registry's
+    text (camaudit.report.render), so a file holds the same bytes as ``camaudit report``
+    makes from the saved JSON.
+    """
+    from camaudit.report.render import renderer as find_renderer
 
     with _user_errors():
+        t = t or _translator(None)
+        draw = find_renderer(output_format.value)
+
+        def write(handle: TextIO) -> None:
+            if output_format == OutputFormat.console and output is None:
+                if renderer is not None and t.lang == "en":
+                    renderer(report, Console(file=handle))
+                else:
+                    render_report(report, Console(file=handle), t)
+            else:
+                handle.write(draw(report, t))
+
         write_report(output, write)
+
+
+def _check_format(output_format: OutputFormat) -> None:
+    """Fail before any work when the format cannot be rendered (one line, exit 2)."""
+    from camaudit.report.render import renderer as find_renderer
+
+    with _user_errors():
+        find_renderer(output_format.value)
+
+
+@app.command("report")
+def report_command(
+    report_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="REPORT.json",
+            help="A report saved with --format json (by verify, discover, fingerprint).",
+            show_default=False,
+        ),
+    ],
+    output_format: FormatOption = OutputFormat.console,
+    output: OutputOption = None,
+    lang: LangOption = None,
+) -> None:
+    """Re-render a saved JSON report in another format or language, without rescanning.
+
+    The file is checked against the report schema first. The same file, format and
+    language always give the same bytes. Exit codes: 0 rendered (the verdict is in the report),
+    2 usage, 3 not a report or not written.
+    """
+    with _user_errors():
+        t = _translator(lang)
+        _check_format(output_format)
+        if output is not None:
+            refuse_evidence_as_output(output, [report_file], "report")
+        saved = from_json(_read_report(report_file))
+    _emit(saved, output_format, output, None, t)
+    raise typer.Exit(0)
+
+
+def _read_report(path: Path) -> str:
+    """The text of a saved report; an :class:`InputError` naming the path when unreadable."""
+    from camaudit.errors import InputError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a camaudit report: not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def _credentials(file: Path | None, ask: bool) -> Credentials | None:
@@ -627,6 +703,7 @@ def discover(
     output_format: FormatOption = OutputFormat.console,
     output: OutputOption = None,
     register: RegisterOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Find the cameras on a segment (ARP, WS-Discovery, SADP, DHIP, nmap) and identify them.
 
@@ -637,6 +714,9 @@ def discover(
     from camaudit.discover.interface import Target
 
     err = Console(stderr=True)
+    with _user_errors():
+        t = _translator(lang)
+    _check_format(output_format)
     chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     scan_ports: tuple[int, ...] = ()
     if ports:
@@ -685,7 +765,7 @@ def discover(
             highlight=False,
             soft_wrap=True,  # one line, whatever the terminal width
         )
-    _emit(_with_register(result.report, book), output_format, output, render_inventory)
+    _emit(_with_register(result.report, book), output_format, output, render_inventory, t)
     raise typer.Exit(0)
 
 
@@ -711,6 +791,7 @@ def fingerprint(
     output_format: FormatOption = OutputFormat.console,
     output: OutputOption = None,
     register: RegisterOption = None,
+    lang: LangOption = None,
 ) -> None:
     """Identify vendor (incl. OEM relabels), model, firmware and known CVEs of given hosts.
 
@@ -720,6 +801,9 @@ def fingerprint(
     from camaudit.api import identify
 
     err = Console(stderr=True)
+    with _user_errors():
+        t = _translator(lang)
+    _check_format(output_format)
     ports: dict[str, int] = {}
     for item in port or ():
         name, _, number = item.partition("=")
@@ -744,7 +828,7 @@ def fingerprint(
                 on_host,
                 _known_hosts(known_hosts),
             )
-    _emit(_with_register(result.report, book), output_format, output, render_inventory)
+    _emit(_with_register(result.report, book), output_format, output, render_inventory, t)
     raise typer.Exit(0)
 
 
@@ -913,7 +997,6 @@ def audit(
     from camaudit.audit import parse_duration
     from camaudit.audit.record import RecordPlan
     from camaudit.discover.interface import Target
-    from camaudit.report.console import render_audit
 
     err = Console(stderr=True)
     given = [*(captures or ()), *(more_captures or ())]
@@ -974,7 +1057,7 @@ def audit(
             files = [Path(f) for f in recorded.files] if recorded is not None else given
             _write_evidence(result.verify, evidence, files, policy, profiles, force, timestamp)
     report = result.report
-    _emit(report, output_format, output, render_audit)
+    _emit(report, output_format, output, None, t)
     if output is not None:
         verdict = t.gettext(VERDICT_NAMES[str(report.verdict)])
         summary = t.gettext(

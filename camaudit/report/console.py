@@ -1,7 +1,12 @@
-"""Console rendering of a report with rich; every cell is plain :class:`Text` (no markup)."""
+"""Console rendering of a report with rich; every cell is plain :class:`Text` (no markup).
+
+Headings, labels and verdict words go through the translator (``--lang``); the evidence
+itself (addresses, names, filters, the policy's reasons) is shown as seen, cleaned.
+"""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -10,6 +15,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from camaudit.i18n import Translator, translator
+from camaudit.messages import HEADINGS, SEVERITIES, VERDICT_NAMES
 from camaudit.model import Direction
 from camaudit.report.model import (
     AuditDeviceEntry,
@@ -18,16 +25,19 @@ from camaudit.report.model import (
     DeviceEntry,
     InventoryReport,
     MethodEntry,
+    Report,
     VerifyReport,
 )
 from camaudit.sanitize import clean_text
 
 _VERDICT_STYLE = {
-    "isolated": ("ISOLATED", "bold green"),
-    "isolated_with_attempts": ("ISOLATED, WITH ATTEMPTS TO GET OUT", "bold yellow"),
-    "not_isolated": ("NOT ISOLATED", "bold red"),
-    "inconclusive": ("INCONCLUSIVE", "bold magenta"),
+    "isolated": "bold green",
+    "isolated_with_attempts": "bold yellow",
+    "not_isolated": "bold red",
+    "inconclusive": "bold magenta",
 }
+# The width of a rendering written to a file (and of the golden files).
+TEXT_WIDTH = 120
 _STATE_STYLE = {
     "established": "red",
     "two_way": "red",
@@ -62,23 +72,40 @@ def _short(path: str, captures: int) -> str:
     return path.rsplit("/", 1)[-1] if captures else path
 
 
-def _head(report: TrafficReport) -> Panel:
-    word, style = _VERDICT_STYLE[report.verdict]
+def _head(report: TrafficReport, t: Translator) -> Panel:
+    style = _VERDICT_STYLE[report.verdict]
+    word = t.gettext(VERDICT_NAMES[report.verdict]).upper()
     closed = report.closed_network
-    cidrs = ", ".join(closed.cidrs) + (" (default)" if closed.default else "")
+    cidrs = ", ".join(closed.cidrs) + (t.gettext(" (default)") if closed.default else "")
     s = report.summary
+    n = t.format_number
     lines = [
-        Text.assemble(("Verdict: ", "bold"), (word, style), f"   (exit code {report.exit_code})"),
-        Text.assemble(("Closed network: ", "bold"), clean_text(cidrs, 400)),
         Text.assemble(
-            ("Policy: ", "bold"),
+            (t.gettext(HEADINGS["verdict"]) + ": ", "bold"),
+            (word, style),
+            "   " + t.gettext("(exit code {code})", code=report.exit_code),
+        ),
+        Text.assemble(
+            (t.gettext(HEADINGS["closed_network"]) + ": ", "bold"), clean_text(cidrs, 400)
+        ),
+        Text.assemble(
+            (t.gettext(HEADINGS["policy"]) + ": ", "bold"),
             clean_text(report.policy.name),
             f"  fail_on={report.policy.fail_on}",
         ),
         Text(
-            f"{s.captures} capture(s), {s.packets} packets, {s.flows} flows, "
-            f"{s.devices} device(s); {s.outbound} flow(s) across the boundary "
-            f"({s.crossed} crossed); {s.external_lookups} outside look-up(s)"
+            t.gettext(
+                "{captures} capture(s), {packets} packets, {flows} flows, {devices} device(s); "
+                "{outbound} flow(s) across the boundary ({crossed} crossed); "
+                "{lookups} outside look-up(s)",
+                captures=n(s.captures),
+                packets=n(s.packets),
+                flows=n(s.flows),
+                devices=n(s.devices),
+                outbound=n(s.outbound),
+                crossed=n(s.crossed),
+                lookups=n(s.external_lookups),
+            )
         ),
     ]
     reasons = [_t(f"• {r}") for r in report.reasons]
@@ -93,8 +120,17 @@ def _table(title: str, columns: Iterable[str], caption: str | None = None) -> Ta
     return table
 
 
-def _inputs(report: TrafficReport) -> Table:
-    table = _table("Captures", ("file", "format", "packets", "from", "to", "link", "problems"))
+def _inputs(report: TrafficReport, t: Translator) -> Table:
+    columns = (
+        t.gettext("file"),
+        t.gettext("format"),
+        t.gettext("packets"),
+        t.gettext("from"),
+        t.gettext("to"),
+        t.gettext("link"),
+        t.gettext("problems"),
+    )
+    table = _table(t.gettext(HEADINGS["captures"]), columns)
     for item in report.inputs:
         fmt = item.format + ("+gzip" if item.compression else "")
         problems = "; ".join(p.message for p in item.problems) or "-"
@@ -119,15 +155,26 @@ def _frames(row: BoundaryFlowEntry, captures: int) -> str:
     return first
 
 
-def _more(total: int, shown: int, what: str) -> str | None:
-    return f"{total - shown} more {what} in the JSON report" if total > shown else None
+def _more(total: int, shown: int, t: Translator) -> str | None:
+    if total <= shown:
+        return None
+    return t.gettext("{count} more in the JSON report", count=t.format_number(total - shown))
 
 
-def _outbound(report: TrafficReport) -> Table:
+def _outbound(report: TrafficReport, t: Translator) -> Table:
     rows = report.outbound[:ROWS_SHOWN]
-    columns = ("device", "remote", "port", "state", "pkts out/in", "names", "label", "frames")
+    columns = (
+        t.gettext("device"),
+        t.gettext("remote"),
+        t.gettext("port"),
+        t.gettext("state"),
+        t.gettext("pkts out/in"),
+        t.gettext("names"),
+        t.gettext("label"),
+        t.gettext("frames"),
+    )
     table = _table(
-        "Flows across the boundary", columns, _more(len(report.outbound), len(rows), "flow(s)")
+        t.gettext("Flows across the boundary"), columns, _more(len(report.outbound), len(rows), t)
     )
     captures = len(report.inputs)
     for row in rows:
@@ -149,16 +196,20 @@ def _outbound(report: TrafficReport) -> Table:
     return table
 
 
-def _dns(report: TrafficReport) -> Table:
+def _dns(report: TrafficReport, t: Translator) -> Table:
     external = [row for row in report.dns if row.external]
-    table = _table(
-        "Look-ups of outside names",
-        ("client", "name", "type", "answer", "label", "frame"),
-        _more(len(external), ROWS_SHOWN, "look-up(s)"),
+    columns = (
+        t.gettext("client"),
+        t.gettext("name"),
+        t.gettext("type"),
+        t.gettext("answer"),
+        t.gettext("label"),
+        t.gettext("frame"),
     )
+    table = _table(t.gettext(HEADINGS["dns"]), columns, _more(len(external), ROWS_SHOWN, t))
     captures = len(report.inputs)
     for row in external[:ROWS_SHOWN]:
-        answer = row.rcode or "no answer"
+        answer = row.rcode or t.gettext("no answer")
         if row.answers:
             answer += ": " + ", ".join(row.answers)
         frame = row.frame or row.response_frame
@@ -173,40 +224,71 @@ def _dns(report: TrafficReport) -> Table:
     return table
 
 
-def _findings(report: TrafficReport) -> Table:
+def _findings(report: TrafficReport, t: Translator) -> Table:
     shown = report.findings[:FINDINGS_SHOWN]
-    more = len(report.findings) - len(shown)
+    columns = (t.gettext("rule"), t.gettext("severity"), t.gettext("device"), t.gettext("evidence"))
     table = _table(
-        "Findings (open the capture in Wireshark with the filter shown)",
-        ("rule", "severity", "device", "evidence"),
-        f"{more} more finding(s) in the JSON report (--format json)" if more else None,
+        t.gettext("Findings (open the capture in Wireshark with the filter shown)"),
+        columns,
+        _more(len(report.findings), len(shown), t),
     )
     captures = len(report.inputs)
     for f in shown:
         evidence = Text("\n").join(
             _t(
-                f"{_short(e.capture, captures)} frames {','.join(map(str, e.frames))}: "
-                f"{e.display_filter}"
+                t.gettext(
+                    "{capture} frames {frames}: {filter}",
+                    capture=_short(e.capture, captures),
+                    frames=",".join(map(str, e.frames)),
+                    filter=e.display_filter,
+                )
             )
             for e in f.evidence
         )
         style = {"high": "red", "medium": "yellow"}.get(f.severity, "")
-        table.add_row(_t(f.rule), _t(f.severity, style), _t(f.device or "-"), evidence)
+        severity = t.gettext(SEVERITIES[f.severity]) if f.severity in SEVERITIES else f.severity
+        table.add_row(_t(f.rule), _t(severity, style), _t(f.device or "-"), evidence)
     return table
 
 
-def render(report: VerifyReport, console: Console) -> None:
+def render(report: VerifyReport, console: Console, t: Translator | None = None) -> None:
     """Print the report for a person: verdict first, then the evidence behind it."""
-    console.print(_head(report))
-    console.print(_inputs(report))
+    t = t or translator("en")
+    console.print(_head(report, t))
+    console.print(_inputs(report, t))
     if report.outbound:
-        console.print(_outbound(report))
+        console.print(_outbound(report, t))
     if any(row.external for row in report.dns):
-        console.print(_dns(report))
+        console.print(_dns(report, t))
     if report.findings:
-        console.print(_findings(report))
+        console.print(_findings(report, t))
     for p in report.problems:
-        console.print(_t(f"problem [{p.code}]: {p.message}", "yellow"))
+        label = t.gettext("problem")
+        console.print(_t(f"{label} [{p.code}]: {p.message}", "yellow"))
+
+
+def render_report(report: Report, console: Console, t: Translator | None = None) -> None:
+    """Print any report on ``console``: a verify report, an inventory or an audit."""
+    if isinstance(report, VerifyReport):
+        render(report, console, t)
+    elif isinstance(report, InventoryReport):
+        render_inventory(report, console, t)
+    elif isinstance(report, AuditReport):
+        render_audit(report, console, t if t is not None else translator("en"))
+    else:  # pragma: no cover - a new report kind must be added here
+        raise TypeError(f"no console rendering for {type(report).__name__}")
+
+
+def render_text(report: Report, t: Translator) -> str:
+    """The console rendering as plain text: a terminal of TEXT_WIDTH columns, no colour.
+
+    What ``--format console --output FILE`` writes; no escape code, nothing from the
+    caller's environment (COLUMNS, NO_COLOR, TERM), so the same report gives the same bytes.
+    """
+    out = io.StringIO()
+    console = Console(file=out, width=TEXT_WIDTH, color_system=None, _environ={})
+    render_report(report, console, t)
+    return out.getvalue()
 
 
 def _identity_cells(device: DeviceEntry) -> tuple[str, str, str, str]:
@@ -245,23 +327,37 @@ def _device_notes(d: DeviceEntry) -> list[Text]:
     return notes
 
 
-def _inventory_head(report: InventoryReport) -> Panel:
+def _inventory_head(report: InventoryReport, t: Translator) -> Panel:
     inv = report.inventory
     s = inv.summary
+    n = t.format_number
     where = ""
     if inv.target:
-        where = f" on {', '.join(inv.target.networks)}"
+        where = t.gettext(" on {networks}", networks=", ".join(inv.target.networks))
         if inv.target.interface:
-            where += f" via {inv.target.interface}"
-    text = (
-        f"{s.devices} device(s){where}: {s.identified} identified, "
-        f"{s.with_cves} with known CVEs ({s.with_kev} in CISA KEV), {s.timed_out} timed out"
+            where += t.gettext(" via {interface}", interface=inv.target.interface)
+    text = t.gettext(
+        "{devices} device(s){where}: {identified} identified, {cves} with known CVEs "
+        "({kev} in CISA KEV), {timed_out} timed out",
+        devices=n(s.devices),
+        where=where,
+        identified=n(s.identified),
+        cves=n(s.with_cves),
+        kev=n(s.with_kev),
+        timed_out=n(s.timed_out),
     )
-    return Panel(Text(text, style="bold"), title="camaudit inventory")
+    return Panel(_t(text, "bold"), title="camaudit inventory")
 
 
-def _methods(attempts: Iterable[MethodEntry]) -> Table:
-    table = _table("Discovery methods", ("method", "status", "seconds", "sightings", "note"))
+def _methods(attempts: Iterable[MethodEntry], t: Translator) -> Table:
+    columns = (
+        t.gettext("method"),
+        t.gettext("status"),
+        t.gettext("seconds"),
+        t.gettext("sightings"),
+        t.gettext("note"),
+    )
+    table = _table(t.gettext("Discovery methods"), columns)
     for a in attempts:
         remark = str(a.error or "")
         if a.timed_out_hosts:
@@ -272,12 +368,24 @@ def _methods(attempts: Iterable[MethodEntry]) -> Table:
     return table
 
 
-def render_inventory(report: InventoryReport, console: Console) -> None:
+def render_inventory(
+    report: InventoryReport, console: Console, t: Translator | None = None
+) -> None:
     """Print an inventory: every device, who made it, its firmware and advisories."""
+    t = t or translator("en")
     inv = report.inventory
-    console.print(_inventory_head(report))
-    columns = ("ip", "mac", "found by", "vendor", "model", "firmware", "conf", "CVEs")
-    table = _table("Devices", columns, _more(len(inv.devices), ROWS_SHOWN, "device(s)"))
+    console.print(_inventory_head(report, t))
+    columns = (
+        "ip",
+        "mac",
+        t.gettext("found by"),
+        t.gettext("vendor"),
+        t.gettext("model"),
+        t.gettext("firmware"),
+        t.gettext("conf"),
+        "CVEs",
+    )
+    table = _table(t.gettext(HEADINGS["devices"]), columns, _more(len(inv.devices), ROWS_SHOWN, t))
     notes: list[Text] = []
     for d in inv.devices[:ROWS_SHOWN]:
         table.add_row(*_device_row(d))
@@ -294,10 +402,10 @@ def render_inventory(report: InventoryReport, console: Console) -> None:
     for note in notes:
         console.print(note)
     if inv.attempts:
-        console.print(_methods(inv.attempts))
+        console.print(_methods(inv.attempts, t))
 
 
-def _audit_row(d: AuditDeviceEntry) -> list[Text]:
+def _audit_row(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     ident = d.identity
     if ident is None:
         vendor, model, firmware = (f"{d.oui_vendor} (OUI only)" if d.oui_vendor else "-"), "", ""
@@ -307,7 +415,8 @@ def _audit_row(d: AuditDeviceEntry) -> list[Text]:
             vendor = f"{ident.oem_brand} ({vendor})"
         model, firmware = ident.model or "", ident.firmware or "unknown"
     cves = ", ".join(c.cve + (" (KEV)" if c.kev_date_added else "") for c in d.cves)
-    word, style = _VERDICT_STYLE[d.verdict.verdict]
+    style = _VERDICT_STYLE[d.verdict.verdict]
+    word = t.gettext(VERDICT_NAMES[d.verdict.verdict]).upper()
     cells = [d.ip or "-", d.mac or "-", "+".join(d.sources), vendor, model, firmware]
     return [*map(_t, cells), _t(cves or "-", "red" if d.cves else ""), _t(word, style)]
 
@@ -322,15 +431,15 @@ def _audit_notes(d: AuditDeviceEntry) -> list[Text]:
     return notes
 
 
-def render_audit(report: AuditReport, console: Console) -> None:
+def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
     """Print an audit: the overall verdict, then every device with its own verdict."""
-    console.print(_head(report))
+    console.print(_head(report, t))
     a = report.audit
     columns = ("ip", "mac", "seen by", "vendor", "model", "firmware", "CVEs", "verdict")
-    table = _table("Devices", columns, _more(len(a.devices), ROWS_SHOWN, "device(s)"))
+    table = _table("Devices", columns, _more(len(a.devices), ROWS_SHOWN, t))
     notes: list[Text] = []
     for d in a.devices[:ROWS_SHOWN]:
-        table.add_row(*_audit_row(d))
+        table.add_row(*_audit_row(d, t))
         notes += _audit_notes(d)
     console.print(table)
     for note in notes:
@@ -339,11 +448,11 @@ def render_audit(report: AuditReport, console: Console) -> None:
         r = a.recording
         files = f"{len(r.files)} file(s) in {r.directory}"
         console.print(_t(f"recorded {r.interface} for {r.duration:g} s into {files}"))
-    console.print(_inputs(report))
+    console.print(_inputs(report, t))
     if report.outbound:
-        console.print(_outbound(report))
+        console.print(_outbound(report, t))
     if report.findings:
-        console.print(_findings(report))
+        console.print(_findings(report, t))
     for n in a.not_checked:
         console.print(_t(f"not checked: {n}", "dim"))
     for p in report.problems:

@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 from rich.console import Console
 
+from camaudit.i18n import translator
 from camaudit.report.console import render_audit
 from camaudit.report.model import AuditReport, from_json, schema, to_json
 from lab.devices import load_persona, start_device
@@ -96,7 +97,7 @@ def test_the_console_report_has_a_device_table_with_a_verdict_column(audited: An
     report = from_json(proc.stdout)
     assert isinstance(report, AuditReport)
     out = io.StringIO()
-    render_audit(report, Console(file=out, width=200, no_color=True))
+    render_audit(report, Console(file=out, width=200, no_color=True), translator("en"))
     text = out.getvalue()
     assert "camaudit audit" in text and "verdict" in text
     row = next(line for line in text.splitlines() if CAMERA_IP in line and "INCONCLUSIVE" in line)

@@ -1,49 +1,60 @@
 """Write the golden renderings: `make golden` (or `python3 -m tests.report.golden`).
 
-Each representative report (tests/report/reports.py) is written as JSON and as the
-console shows it (fixed width, no colour, no wall clock). Review the diff before
-committing: a changed golden file is a changed report.
+Each representative report (tests/report/reports.py) is written in every format of the
+renderer registry but HTML (tests/report/test_html* check that one in a browser) and in
+both languages: JSON once (it is language-neutral), the console (fixed width, no colour)
+and Markdown, CSV and SARIF in English and Dutch, each rendered by a strict translator
+(a string missing from the catalogue fails). Review the diff before committing: a changed
+golden file is a changed report.
 """
 
 from __future__ import annotations
 
-import io
 import sys
 
-from rich.console import Console
-
-from camaudit.report.console import render, render_inventory
+from camaudit.i18n import translator
 from camaudit.report.model import InventoryReport, VerifyReport, to_json
-from tests.report.reports import CONSOLE_WIDTH, GOLDEN, golden_reports
+from camaudit.report.render import render
+from tests.report.reports import GOLDEN, golden_reports
 
 REGENERATE = "make golden  (or: python3 -m tests.report.golden)"
 
+# format -> file suffix; the English console keeps its first name (<stem>.console.txt)
+TEXT_FORMATS = {"console": "console.txt", "markdown": "md", "csv": "csv", "sarif": "sarif"}
+LANGS = ("en", "nl")
 
-def console_text(report: VerifyReport | InventoryReport) -> str:
-    """The console rendering as a terminal of CONSOLE_WIDTH columns without colour shows it."""
-    out = io.StringIO()
-    # _environ={}: the caller's COLUMNS, NO_COLOR, TERM ... do not reach the golden file.
-    console = Console(file=out, width=CONSOLE_WIDTH, color_system=None, _environ={})
-    if isinstance(report, VerifyReport):
-        render(report, console)
-    else:
-        render_inventory(report, console)
-    return out.getvalue()
+
+def console_text(report: VerifyReport | InventoryReport, lang: str = "en") -> str:
+    """The console rendering as a terminal of 120 columns without colour shows it."""
+    return render(report, "console", translator(lang, strict=True))
+
+
+def golden_name(stem: str, fmt: str, lang: str) -> str:
+    """The golden file of one report in one format and language."""
+    if fmt == "json":
+        return f"{stem}.json"
+    if (fmt, lang) == ("console", "en"):
+        return f"{stem}.console.txt"
+    return f"{stem}.{lang}.{TEXT_FORMATS[fmt]}"
 
 
 def renderings() -> dict[str, str]:
     """Golden file name -> its expected text."""
     files: dict[str, str] = {}
     for stem, report in golden_reports().items():
-        files[f"{stem}.json"] = to_json(report)
-        files[f"{stem}.console.txt"] = console_text(report)
+        files[golden_name(stem, "json", "en")] = to_json(report)
+        for fmt in TEXT_FORMATS:
+            for lang in LANGS:
+                t = translator(lang, strict=True)
+                files[golden_name(stem, fmt, lang)] = render(report, fmt, t)
     return files
 
 
 def main() -> int:
     GOLDEN.mkdir(parents=True, exist_ok=True)
     for name, text in renderings().items():
-        (GOLDEN / name).write_text(text, encoding="utf-8")
+        # newline="": CSV's CRLF line ends are part of the format, written as made
+        (GOLDEN / name).write_text(text, encoding="utf-8", newline="")
         print(f"wrote tests/golden/{name}")
     return 0
 

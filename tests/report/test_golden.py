@@ -1,4 +1,5 @@
-"""The console and JSON renderings of representative reports stay what tests/golden/ holds."""
+"""Every rendering (but HTML) of representative reports, in both languages, stays what
+tests/golden/ holds."""
 
 from __future__ import annotations
 
@@ -6,8 +7,13 @@ import difflib
 
 import pytest
 
-from tests.report.golden import REGENERATE, renderings
-from tests.report.reports import GOLDEN
+from tests.report.golden import LANGS, REGENERATE, TEXT_FORMATS, golden_name, renderings
+from tests.report.reports import GOLDEN, GOLDEN_CASES
+
+STEMS = [*(f"verify-{c}" for c in GOLDEN_CASES), "inventory-fake-hikvision"]
+NAMES = sorted(
+    {golden_name(s, f, lang) for s in STEMS for f in ("json", *TEXT_FORMATS) for lang in LANGS}
+)
 
 
 @pytest.fixture(scope="module")
@@ -16,25 +22,16 @@ def rendered() -> dict[str, str]:
 
 
 def test_every_golden_file_is_still_made(rendered: dict[str, str]) -> None:
-    stored = {p.name for p in GOLDEN.glob("*") if p.suffix in (".json", ".txt")}
+    stored = {
+        p.name for p in GOLDEN.glob("*") if p.suffix in (".json", ".txt", ".md", ".csv", ".sarif")
+    }
     assert stored == set(rendered), f"golden files differ from the renderings; run {REGENERATE}"
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "verify-tls-established.json",
-        "verify-tls-established.console.txt",
-        "verify-dns-nxdomain.json",
-        "verify-dns-nxdomain.console.txt",
-        "verify-quiet-camera.json",
-        "verify-quiet-camera.console.txt",
-        "inventory-fake-hikvision.json",
-        "inventory-fake-hikvision.console.txt",
-    ],
-)
+@pytest.mark.parametrize("name", NAMES)
 def test_rendering_matches_its_golden_file(name: str, rendered: dict[str, str]) -> None:
-    expected = (GOLDEN / name).read_text(encoding="utf-8")
+    with (GOLDEN / name).open(encoding="utf-8", newline="") as handle:
+        expected = handle.read()
     got = rendered[name]
     if got != expected:
         diff = "".join(
@@ -53,4 +50,13 @@ def test_rendering_matches_its_golden_file(name: str, rendered: dict[str, str]) 
 
 def test_console_golden_output_has_no_escape_codes(rendered: dict[str, str]) -> None:
     consoles = [text for name, text in rendered.items() if name.endswith(".txt")]
-    assert consoles and not any("\x1b" in text for text in consoles)
+    assert len(consoles) == 2 * len(STEMS)
+    assert not any("\x1b" in text for text in consoles)
+
+
+def test_every_golden_report_is_rendered_in_both_languages(rendered: dict[str, str]) -> None:
+    for stem in STEMS:
+        for fmt in TEXT_FORMATS:
+            english = rendered[golden_name(stem, fmt, "en")]
+            dutch = rendered[golden_name(stem, fmt, "nl")]
+            assert english != dutch, f"{stem} {fmt}: the Dutch rendering is the English one"

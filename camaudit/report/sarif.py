@@ -1,0 +1,254 @@
+"""SARIF 2.1.0 (``--format sarif``): the report for code-scanning pipelines.
+
+One run. ``tool.driver.rules`` holds one rule per finding rule (its translated title as
+short description, what it means and how to check it as full description and help, its
+default level); each result has the rule, a level from the severity (high: error,
+medium: warning, low and info: note), a message, and a location per piece of evidence:
+the capture file as ``artifactLocation.uri`` (its SHA-256 in ``run.artifacts``) and a
+logical location naming the frames, the Wireshark display filter in the properties. An
+inventory's results are its devices' known CVEs and configuration findings, located at
+the device. ``invocations`` records the exit code; ``run.properties`` the verdict.
+
+SARIF is JSON: untrusted text is cleaned of control and bidi characters, and its curly
+braces are doubled as SARIF 3.11.5 asks of literal braces in a message.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from camaudit.i18n import Translator
+from camaudit.messages import FINDING_TITLES, VERDICT_NAMES
+from camaudit.report.model import InventoryReport, Report, VerifyReport
+from camaudit.sanitize import clean_text
+
+__all__ = ["SCHEMA_URI", "level", "render"]
+
+SCHEMA_URI = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+_LEVELS = {"high": "error", "medium": "warning", "low": "note", "info": "note"}
+CONFIG_RULE = "DEVICE-CONFIG"
+MESSAGE_LIMIT = 2000
+
+
+def level(severity: str) -> str:
+    """The SARIF level of a camaudit severity (an unknown severity is a warning)."""
+    return _LEVELS.get(severity, "warning")
+
+
+def _message(value: str) -> dict[str, str]:
+    cleaned = clean_text(value, MESSAGE_LIMIT)
+    return {"text": cleaned.replace("{", "{{").replace("}", "}}")}
+
+
+def uri(path: str) -> str:
+    """A capture path as a URI reference: relative stays relative, absolute is file://."""
+    cleaned = clean_text(path, 4000)
+    encoded = quote(cleaned, safe="/")
+    return "file://" + encoded if cleaned.startswith("/") else encoded
+
+
+class _Rules:
+    """The driver's rules in order of first use, and each one's index."""
+
+    def __init__(self) -> None:
+        self.rules: list[dict[str, Any]] = []
+        self.index: dict[str, int] = {}
+
+    def add(self, rule_id: str, rule: dict[str, Any]) -> int:
+        if rule_id not in self.index:
+            self.index[rule_id] = len(self.rules)
+            self.rules.append({"id": rule_id, **rule})
+        return self.index[rule_id]
+
+
+def _finding_rule(rule: str, severity: str, t: Translator) -> dict[str, Any]:
+    title = t.gettext(FINDING_TITLES[rule]) if rule in FINDING_TITLES else clean_text(rule)
+    full = t.gettext(
+        "{title}. camaudit found this in the traffic; each result names the capture, "
+        "the frames and a Wireshark display filter that shows them.",
+        title=title,
+    )
+    return {
+        "shortDescription": _message(title),
+        "fullDescription": _message(full),
+        "help": _message(
+            t.gettext(
+                "Open the capture in Wireshark and apply the display filter in the "
+                "result's properties (displayFilter) to see the frames."
+            )
+        ),
+        "defaultConfiguration": {"level": level(severity)},
+    }
+
+
+def _verify_run(report: VerifyReport, t: Translator) -> dict[str, Any]:
+    rules = _Rules()
+    artifacts = {c.path: i for i, c in enumerate(report.inputs)}
+    results = []
+    for f in report.findings:
+        index = rules.add(f.rule, _finding_rule(f.rule, f.severity, t))
+        locations = []
+        for e in f.evidence:
+            frames = ",".join(map(str, e.frames))
+            artifact: dict[str, Any] = {"uri": uri(e.capture)}
+            if e.capture in artifacts:
+                artifact["index"] = artifacts[e.capture]
+            locations.append(
+                {
+                    "physicalLocation": {"artifactLocation": artifact},
+                    "logicalLocations": [
+                        {
+                            "name": t.gettext("frames {frames}", frames=frames),
+                            "fullyQualifiedName": clean_text(f"{e.capture}#{frames}", 4000),
+                            "kind": "frames",
+                        }
+                    ],
+                    "properties": {
+                        "frames": list(e.frames),
+                        "displayFilter": clean_text(e.display_filter, 4000),
+                    },
+                }
+            )
+        title = t.gettext(FINDING_TITLES[f.rule]) if f.rule in FINDING_TITLES else f.rule
+        result: dict[str, Any] = {
+            "ruleId": clean_text(f.rule),
+            "ruleIndex": index,
+            "level": level(f.severity),
+            "message": _message(f"{title}: {f.summary}"),
+            "locations": locations,
+            "properties": {
+                "severity": clean_text(f.severity),
+                "device": clean_text(f.device) if f.device else None,
+                "displayFilter": [clean_text(e.display_filter, 4000) for e in f.evidence],
+            },
+        }
+        results.append(result)
+    return {
+        "tool": _tool(report, rules),
+        "invocations": [_invocation(report)],
+        "language": t.lang,
+        "artifacts": [
+            {"location": {"uri": uri(c.path)}, "hashes": {"sha-256": c.sha256}}
+            for c in report.inputs
+        ],
+        "results": results,
+        "properties": {
+            "kind": report.kind,
+            "verdict": str(report.verdict),
+            "verdictText": t.gettext(VERDICT_NAMES[report.verdict]),
+            "reasons": [clean_text(r, MESSAGE_LIMIT) for r in report.reasons],
+        },
+    }
+
+
+def _device_location(ip: str | None, mac: str | None) -> dict[str, Any]:
+    who = clean_text(ip or mac or "?")
+    return {"logicalLocations": [{"name": who, "fullyQualifiedName": who, "kind": "device"}]}
+
+
+def _inventory_run(report: InventoryReport, t: Translator) -> dict[str, Any]:
+    rules = _Rules()
+    results: list[dict[str, Any]] = []
+    for d in report.inventory.devices:
+        where = _device_location(d.ip, d.mac)
+        for c in d.cves:
+            severity = (
+                "high" if c.kev_date_added or c.cvss >= 7 else "medium" if c.cvss >= 4 else "low"
+            )
+            text = t.gettext(
+                "Known vulnerability {cve} applies to the firmware", cve=clean_text(c.cve)
+            )
+            index = rules.add(
+                clean_text(c.cve),
+                {
+                    "shortDescription": _message(text),
+                    "fullDescription": _message(f"{text}: {c.reason}"),
+                    "help": _message(
+                        t.gettext(
+                            "Update the firmware to {version} or later.",
+                            version=clean_text(c.fixed_in),
+                        )
+                    ),
+                    "defaultConfiguration": {"level": level(severity)},
+                },
+            )
+            results.append(
+                {
+                    "ruleId": clean_text(c.cve),
+                    "ruleIndex": index,
+                    "level": level(severity),
+                    "message": _message(f"{text}: {c.reason}"),
+                    "locations": [where],
+                    "properties": {
+                        "cvss": c.cvss,
+                        "kev": clean_text(c.kev_date_added) if c.kev_date_added else None,
+                        "source": clean_text(c.source, MESSAGE_LIMIT),
+                    },
+                }
+            )
+        for finding in d.config_findings:
+            text = t.gettext("A device setting needs attention")
+            index = rules.add(
+                CONFIG_RULE,
+                {
+                    "shortDescription": _message(text),
+                    "fullDescription": _message(text),
+                    "help": _message(text),
+                    "defaultConfiguration": {"level": "warning"},
+                },
+            )
+            results.append(
+                {
+                    "ruleId": CONFIG_RULE,
+                    "ruleIndex": index,
+                    "level": "warning",
+                    "message": _message(finding),
+                    "locations": [where],
+                }
+            )
+    return {
+        "tool": _tool(report, rules),
+        "invocations": [_invocation(report)],
+        "language": t.lang,
+        "results": results,
+        "properties": {"kind": report.kind, "devices": report.inventory.summary.devices},
+    }
+
+
+def _tool(report: Report, rules: _Rules) -> dict[str, Any]:
+    return {
+        "driver": {
+            "name": clean_text(report.tool.name),
+            "version": clean_text(report.tool.version),
+            "rules": rules.rules,
+        }
+    }
+
+
+def _invocation(report: Report) -> dict[str, Any]:
+    return {"executionSuccessful": True, "exitCode": report.exit_code}
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def render(report: Report, t: Translator) -> str:
+    """``report`` as a SARIF 2.1.0 log (JSON text) in the language of ``t``."""
+    if isinstance(report, VerifyReport):
+        run = _verify_run(report, t)
+    elif isinstance(report, InventoryReport):
+        run = _inventory_run(report, t)
+    else:  # pragma: no cover - a new report kind must be added here
+        raise TypeError(f"no SARIF rendering for {type(report).__name__}")
+    # SARIF has no null for "not known": such a property is left out.
+    log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [_drop_none(run)]}
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
