@@ -227,7 +227,9 @@ def _verify(report: VerifyReport, t: Translator) -> dict[str, Any]:
         ],
         "closed_network": [_text(c) for c in report.closed_network.cidrs],
         "closed_network_heading": t.gettext(
-            HEADINGS["closed_network_default" if report.closed_network.default else "closed_network"]
+            HEADINGS[
+                "closed_network_default" if report.closed_network.default else "closed_network"
+            ]
         ),
         "device_columns": [
             t.gettext(HEADINGS["ip"]),

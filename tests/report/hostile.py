@@ -33,8 +33,7 @@ SHOWN = {
 def hostile_verify(report: VerifyReport) -> VerifyReport:
     """``report`` with hostile text in every untrusted field a reader sees."""
     devices = tuple(
-        HostInfo(ip=f"{SCRIPT}{i}", mac=IMG, oui_vendor=text)
-        for i, text in enumerate(HOSTILE)
+        HostInfo(ip=f"{SCRIPT}{i}", mac=IMG, oui_vendor=text) for i, text in enumerate(HOSTILE)
     )
     outbound = tuple(
         dataclasses.replace(
@@ -52,7 +51,9 @@ def hostile_verify(report: VerifyReport) -> VerifyReport:
             f,
             device=SCRIPT,
             summary=" ".join(HOSTILE),
-            evidence=(Evidence(capture=IMG, frames=(1, 2), display_filter=f"frame.number == 1 {SCRIPT}"),),
+            evidence=(
+                Evidence(capture=IMG, frames=(1, 2), display_filter=f"frame.number == 1 {SCRIPT}"),
+            ),
         )
         for f in report.findings
     )
@@ -82,7 +83,11 @@ def hostile_inventory(report: InventoryReport) -> InventoryReport:
     )
     devices = tuple(
         dataclasses.replace(
-            d, identity=identity, oui_vendor=BIDI, config_findings=(ESCAPE, LONG), open_ports=(IMG, BIDI)
+            d,
+            identity=identity,
+            oui_vendor=BIDI,
+            config_findings=(ESCAPE, LONG),
+            open_ports=(IMG, BIDI),
         )
         for d in report.inventory.devices
     )

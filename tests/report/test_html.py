@@ -110,7 +110,9 @@ def test_timeline_has_a_mark_per_outbound_flow_with_a_tooltip(
     verify_report: VerifyReport,
 ) -> None:
     text = _render(verify_report, "en")
-    marks = re.findall(r'<rect class="(crossed|attempted|rejected)"[^>]*><title>([^<]*)</title>', text)
+    marks = re.findall(
+        r'<rect class="(crossed|attempted|rejected)"[^>]*><title>([^<]*)</title>', text
+    )
     assert len(marks) == len(verify_report.outbound) == 1
     category, title = marks[0]
     assert category == "crossed"
