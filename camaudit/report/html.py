@@ -98,9 +98,12 @@ PLURAL_WORDS = {
 _LABEL_W = 190
 _PLOT_W = 620
 _ROW_H = 26
+_LANE_H = 14
+_LANE_PAD = 4
+_MAX_LANES = 12  # a device with more flows than this reuses its lanes
 _TOP = 10
 _AXIS_H = 34
-_MARK_MIN_W = 4.0
+_MARK_MIN_W = 8.0
 
 
 @cache
@@ -349,11 +352,20 @@ def _flow_row(flow: BoundaryFlowEntry, t: Translator) -> dict[str, Any]:
             _text(flow.device),
             _text(remote),
             _text(f"{flow.proto}/{flow.dport}"),
-            _category_words(t)[_category(flow)] + " · " + t.gettext(CATEGORIES[flow.state.value]),
+            _what_happened(flow, t),
             _when(t, flow.first_time),
             _text(f"{flow.capture} #{flow.first_frame}"),
         ],
     }
+
+
+def _what_happened(flow: BoundaryFlowEntry, t: Translator) -> str:
+    """Crossed flows say how (both ways, established ...); the others are their category."""
+    category = _category(flow)
+    word = _category_words(t)[category]
+    if category == "crossed":
+        return f"{word} · {t.gettext(CATEGORIES[flow.state.value])}"
+    return word
 
 
 def _finding(
@@ -410,7 +422,8 @@ def _timeline(
     flows: Sequence[BoundaryFlowEntry], devices: Sequence[str], t: Translator
 ) -> dict[str, Any] | None:
     """One row per device with outbound flows, a mark per flow from its first to its last
-    frame, coloured (and titled) by what happened: crossed, rejected or attempted."""
+    frame, coloured (and titled) by what happened: crossed, rejected or attempted. Each
+    flow of a device has its own lane in the device's row, so that no mark hides another."""
     outbound = [f for f in flows if f.direction.value == "outbound"]
     if not outbound:
         return None
@@ -419,10 +432,19 @@ def _timeline(
     span = max(end - start, 1e-9)
     known = [d for d in devices if any(f.device == d for f in outbound)]
     rows = known + sorted({f.device for f in outbound} - set(known))
+    lanes = {d: min(sum(1 for f in outbound if f.device == d), _MAX_LANES) for d in rows}
+    tops: dict[str, float] = {}
+    y = float(_TOP)
+    for d in rows:
+        tops[d] = y
+        y += max(_ROW_H, 2 * _LANE_PAD + lanes[d] * _LANE_H)
+    bottom = y
     words = _category_words(t)
     marks: list[_Mark] = []
+    used: dict[str, int] = {}
     for flow in outbound:
-        row = rows.index(flow.device)
+        lane = used.get(flow.device, 0) % _MAX_LANES
+        used[flow.device] = lane + 1
         x0 = _LABEL_W + (flow.first_time - start) / span * _PLOT_W
         x1 = _LABEL_W + (flow.last_time - start) / span * _PLOT_W
         width = max(x1 - x0, _MARK_MIN_W)
@@ -436,25 +458,21 @@ def _timeline(
         marks.append(
             _Mark(
                 x=_fmt(x0),
-                y=_fmt(_TOP + row * _ROW_H + 5),
+                y=_fmt(tops[flow.device] + _LANE_PAD + lane * _LANE_H + 1),
                 width=_fmt(width),
-                height=_fmt(_ROW_H - 10),
+                height=_fmt(_LANE_H - 2),
                 category=category,
                 title=title,
             )
         )
-    height = _TOP + len(rows) * _ROW_H + _AXIS_H
     return {
         "width": _LABEL_W + _PLOT_W + 10,
-        "height": height,
-        "rows": [
-            {"label": _text(d, 40), "y": _fmt(_TOP + i * _ROW_H + _ROW_H / 2 + 4)}
-            for i, d in enumerate(rows)
-        ],
-        "row_lines": [_fmt(_TOP + i * _ROW_H) for i in range(len(rows) + 1)],
+        "height": int(bottom) + _AXIS_H,
+        "rows": [{"label": _text(d, 40), "y": _fmt(tops[d] + 17)} for d in rows],
+        "row_lines": [_fmt(v) for v in (*tops.values(), bottom)],
         "plot_x0": _LABEL_W,
         "plot_x1": _LABEL_W + _PLOT_W,
-        "axis_y": _fmt(_TOP + len(rows) * _ROW_H + 20),
+        "axis_y": _fmt(bottom + 20),
         "start": _when(t, start),
         "end": _when(t, end),
         "caption": t.gettext(WORDS["timeline_axis"], start=_when(t, start), end=_when(t, end)),
