@@ -18,7 +18,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from camaudit.attempt import AttemptStatus, guarded, run_all
-from camaudit.discover._common import check_interface, one_line, target_networks
+from camaudit.discover._common import (
+    MAX_ADDRESSES,
+    ReplyError,
+    check_interface,
+    one_line,
+    target_hosts,
+    target_networks,
+)
 from camaudit.discover.interface import (
     DiscoveryMethod,
     Inventory,
@@ -34,16 +41,20 @@ from camaudit.knowledge import Knowledge, given_or_default
 
 __all__ = [
     "DEFAULT_METHODS",
+    "MAX_ADDRESSES",
     "METHODS",
     "DiscoveryMethod",
     "Inventory",
     "InventoryDevice",
     "MethodAttempt",
+    "ReplyError",
     "Sighting",
     "Target",
     "discover",
     "mac_conflicts",
     "merge",
+    "target_hosts",
+    "target_networks",
 ]
 
 Progress = Callable[[str, int, int], None]

@@ -20,10 +20,10 @@ import socket
 import struct
 import time
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from camaudit.attempt import AttemptStatus
+from camaudit.attempt import AttemptStatus, Facts
 from camaudit.discover._common import (
     Outcome,
     ReplyError,
@@ -243,12 +243,20 @@ class UdpDiscovery(DiscoveryMethod):
     def probe(self) -> bytes:
         """The request sent to the group and to each host."""
 
-    @abstractmethod
+    # The protocol's reply reader: (facts, MAC) of one reply, ``None`` for a packet that is
+    # not a reply (another scanner's probe). Set by a subclass unless it overrides parse.
+    read_reply: Callable[[bytes], tuple[Facts, str | None] | None]
+
     def parse(self, reply: Datagram) -> Sighting | None:
         """A sighting from one reply (``None`` for a packet that is not a reply, e.g. a probe).
 
         May raise :class:`ReplyError`; the caller keeps the device with an ``error`` fact.
         """
+        parsed = type(self).read_reply(reply.payload)
+        if parsed is None:
+            return None
+        facts, mac = parsed
+        return self.sighting(reply, facts.items(), mac)
 
     def sighting(
         self, reply: Datagram, facts: Sequence[tuple[str, str]], mac: str | None

@@ -19,8 +19,7 @@ from collections.abc import Mapping
 
 from camaudit.attempt import Facts
 from camaudit.discover._common import ReplyError, normal_ipv4, normal_mac, port_fact
-from camaudit.discover._udp import Datagram, UdpDiscovery
-from camaudit.discover.interface import Sighting
+from camaudit.discover._udp import UdpDiscovery
 
 PORT = 37810
 GROUP = "239.255.255.251"
@@ -136,14 +135,8 @@ class DhipSearch(UdpDiscovery):
     default_port = PORT
     default_group = GROUP
 
+    read_reply = staticmethod(parse_reply)
+
     def probe(self) -> bytes:
         """The framed search request."""
         return search_request()
-
-    def parse(self, reply: Datagram) -> Sighting | None:
-        """One sighting per notifyDevInfo; ``None`` for another scanner's search."""
-        parsed = parse_reply(reply.payload)
-        if parsed is None:
-            return None
-        facts, mac = parsed
-        return self.sighting(reply, facts.items(), mac)

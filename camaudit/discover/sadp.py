@@ -15,8 +15,7 @@ import uuid
 from camaudit.attempt import Facts
 from camaudit.discover import _xml
 from camaudit.discover._common import ReplyError, normal_ipv4, normal_mac, port_fact
-from camaudit.discover._udp import Datagram, UdpDiscovery
-from camaudit.discover.interface import Sighting
+from camaudit.discover._udp import UdpDiscovery
 
 PORT = 37020
 GROUP = "239.255.255.250"
@@ -93,14 +92,8 @@ class SadpInquiry(UdpDiscovery):
     default_port = PORT
     default_group = GROUP
 
+    read_reply = staticmethod(parse_probe_match)
+
     def probe(self) -> bytes:
         """A fresh inquiry per run."""
         return inquiry()
-
-    def parse(self, reply: Datagram) -> Sighting | None:
-        """One sighting per ProbeMatch; ``None`` for another scanner's inquiry."""
-        parsed = parse_probe_match(reply.payload)
-        if parsed is None:
-            return None
-        facts, mac = parsed
-        return self.sighting(reply, facts.items(), mac)

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from camaudit.discover.interface import InventoryDevice, Sighting
 from camaudit.errors import UsageError
+from camaudit.fingerprint._attempt import secret_forms
 from camaudit.fingerprint._net import Deadline, certificate_sha256
 from camaudit.fingerprint.cve import match_cves
 from camaudit.fingerprint.findings import config_findings
@@ -49,6 +50,7 @@ __all__ = [
     "fingerprint",
     "fingerprint_many",
     "identify_devices",
+    "secret_forms",
     "total_bound",
 ]
 

@@ -40,10 +40,8 @@ class Service:
     clients: tuple[str, ...]
     flows: int
     first: str  # "capture#frame" of the first flow, for the reviewer
-    # Findings of the baseline capture this entry would accept if allowed. The evaluator
-    # judges a DNS look-up by its resolver's address, so allowing the site's resolver on
-    # udp/53 would accept every outside name looked up through it: such an entry is
-    # written commented out, like a crossing.
+    # Findings of the baseline capture this entry would accept if allowed: such an entry
+    # is written commented out, like a crossing.
     accepts: int = 0
 
 

@@ -77,14 +77,20 @@ class _Judge:
         return None, None
 
     def rule_for(
-        self, device: str, remote: str, port: int, proto: str, names: FlowNames
+        self,
+        device: str,
+        remote: str,
+        port: int,
+        proto: str,
+        names: FlowNames,
+        by_name_only: bool = False,
     ) -> tuple[ServiceRule | None, AllowBasis | None, bool]:
         """The allow rule or live exception accepting this, on what basis; and whether an
-        expired one matched."""
+        expired one matched. ``by_name_only``: only a rule's ``names`` may accept it."""
         expired = False
         for kind, rules in (("allow", self.policy.allow), ("exception", self.policy.exceptions)):
             for rule in rules:
-                basis = _rule_matches(rule, device, remote, port, proto, names)
+                basis = _rule_matches(rule, device, remote, port, proto, names, by_name_only)
                 if basis is None:
                     continue
                 if kind == "exception" and rule.expires is not None and rule.expires < self.today:
@@ -156,7 +162,13 @@ def _name_in(name: str, suffixes: Iterable[str]) -> bool:
 
 
 def _rule_matches(
-    rule: ServiceRule, device: str, remote: str, port: int, proto: str, names: FlowNames
+    rule: ServiceRule,
+    device: str,
+    remote: str,
+    port: int,
+    proto: str,
+    names: FlowNames,
+    by_name_only: bool = False,
 ) -> AllowBasis | None:
     if rule.proto and rule.proto != proto:
         return None
@@ -164,6 +176,8 @@ def _rule_matches(
         return None
     if rule.devices and not in_networks(device, networks(rule.devices)):
         return None
+    if by_name_only:
+        return AllowBasis.DNS if any(_name_in(n, rule.names) for n in names.resolved) else None
     if not rule.hosts and not rule.names:
         return AllowBasis.ANY_REMOTE
     if rule.hosts and in_networks(remote, networks(rule.hosts)):
@@ -418,9 +432,14 @@ def _judge_lookups(
 
 
 def _lookup_allowed(lookup: DnsLookup, judge: _Judge) -> bool:
+    """Only a rule that names the name allows looking it up. A rule that accepts the
+    resolver by address (the site's own DNS server) accepts the flows to it, not every
+    outside name a device asks it for: those look-ups are what a phone-home starts with."""
     # The question is the look-up itself, so its name counts as a DNS name here.
     asked = FlowNames(resolved=(lookup.name,))
-    rule, _basis, _expired = judge.rule_for(lookup.client, lookup.server, 53, "udp", asked)
+    rule, _basis, _expired = judge.rule_for(
+        lookup.client, lookup.server, 53, "udp", asked, by_name_only=True
+    )
     return rule is not None
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from camaudit.attempt import Facts
-from camaudit.discover._common import ReplyError
+from camaudit.discover import ReplyError
 from camaudit.discover.dhip import DhipSearch, header, parse_reply, search_request, split_version
 from lab.devices import replies
 from lab.devices.persona import load_persona

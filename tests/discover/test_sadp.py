@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from camaudit.discover._common import ReplyError
+from camaudit.discover import ReplyError
 from camaudit.discover.sadp import SadpInquiry, inquiry, parse_probe_match, split_version
 from lab.devices import replies
 from lab.devices.persona import load_persona

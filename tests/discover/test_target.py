@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from camaudit.discover import Target, discover
-from camaudit.discover._common import MAX_ADDRESSES, target_hosts, target_networks
+from camaudit.discover import MAX_ADDRESSES, Target, discover, target_hosts, target_networks
 from camaudit.discover.registry import METHODS, create
 from camaudit.errors import UsageError
 

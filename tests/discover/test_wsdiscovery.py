@@ -8,7 +8,7 @@ from collections.abc import Callable
 import defusedxml.ElementTree as safe_xml
 import pytest
 
-from camaudit.discover._common import ReplyError
+from camaudit.discover import ReplyError
 from camaudit.discover.wsdiscovery import WsDiscovery, parse_probe_matches, probe_message
 from lab.devices import replies
 from tests.discover.conftest import UdpResponder, loopback_target

@@ -16,8 +16,7 @@ import sys
 from camaudit.api import identify
 from camaudit.attempt import hide_secrets
 from camaudit.discover.interface import Sighting
-from camaudit.fingerprint import KnownHosts, fingerprint, fingerprint_many
-from camaudit.fingerprint._attempt import secret_forms
+from camaudit.fingerprint import KnownHosts, fingerprint, fingerprint_many, secret_forms
 from camaudit.fingerprint.http import HttpProbe
 from camaudit.fingerprint.interface import Credentials, ProbeTarget
 from camaudit.policy import DEFAULT_CLOSED_NETWORK

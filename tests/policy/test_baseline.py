@@ -80,17 +80,19 @@ def test_the_commented_exceptions_once_accepted_cover_exactly_the_baseline(
     assert verify([PCAPS / "udp-p2p-ntp"], (), accepted).assessment.verdict.value == "isolated"
 
 
-def test_udp_p2p_ntp_baseline_allows_the_nvr_and_names_the_resolver_without_allowing_it(
+def test_udp_p2p_ntp_baseline_allows_the_nvr_and_the_resolver_but_not_outside_names(
     tmp_path: Path,
 ) -> None:
-    _, text = _written(tmp_path, "udp-p2p-ntp")
+    path, text = _written(tmp_path, "udp-p2p-ntp")
     data = tomllib.loads(text)
     assert [(a["hosts"], a["proto"], a["ports"]) for a in data["allow"]] == [
-        (["10.66.0.10/32"], "tcp", [554])
+        (["10.66.0.1/32"], "udp", [53]),
+        (["10.66.0.10/32"], "tcp", [554]),
     ]
-    # the resolver answered www.easy4ipcloud.com with an outside address: allowing it
-    # would accept that look-up, so it is there for the reviewer, commented out
-    assert '# hosts = ["10.66.0.1/32"]' in text
+    # allowing the site's resolver by address accepts the flows to it, never the outside
+    # names a camera asks it for: that look-up stays a finding until a rule names it
+    findings = verify([PCAPS / "udp-p2p-ntp"], (), path).assessment.findings
+    assert any(f.rule == "DNS-EXTERNAL-RESOLVED" for f in findings)
 
 
 def test_baseline_is_deterministic() -> None:
@@ -161,13 +163,13 @@ def test_the_policy_as_written_flags_everything_the_closed_network_alone_flags(
     assert [f.rule for f in written.findings] == [f.rule for f in bare.findings]
 
 
-def test_allowing_the_site_resolver_would_accept_outside_look_ups_so_it_is_commented_out(
-    tmp_path: Path,
-) -> None:
+def test_allowing_the_site_resolver_keeps_outside_look_ups_flagged(tmp_path: Path) -> None:
     path, text = _written(tmp_path, "dns-nxdomain")
-    assert "# NOT allowed: this entry would also accept 2 finding(s)" in text
-    assert '# name = "dns udp/53 on 10.66.0.1"' in text
-    assert [r.name for r in load_policy(path).allow] == ["tcp/554 on 10.66.0.10"]
-    assert "1 internal service(s) would also accept" in "".join(
-        baseline([PCAPS / "dns-nxdomain"], SITE).baseline.warnings
-    )
+    assert [r.name for r in load_policy(path).allow] == [
+        "dns udp/53 on 10.66.0.1",
+        "tcp/554 on 10.66.0.10",
+    ]
+    assert "NOT allowed: this entry would also accept" not in text
+    written = verify([PCAPS / "dns-nxdomain"], (), path).assessment
+    assert written.verdict.value == "isolated_with_attempts"
+    assert {f.rule for f in written.findings} == {"DNS-EXTERNAL-LOOKUP"}

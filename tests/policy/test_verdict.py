@@ -142,6 +142,20 @@ def test_allowed_service_and_live_exception_do_not_count_but_expired_ones_do(
     assert "POLICY-EXCEPTION-EXPIRED" in [f.rule for f in result.findings]
 
 
+def test_allowing_the_resolver_by_address_does_not_allow_looking_up_outside_names(
+    tmp_path: Path,
+) -> None:
+    resolver = ServiceRule(name="site dns", reason="resolver", hosts=(f"{GW}/32",), ports=(53,))
+    policy = Policy(name="t", path=None, closed_network=CLOSED, allow=(resolver,))
+    result = _assess(tmp_path, [*LOCAL, *_dns("litedev.ezvizlife.com")], policy)
+    assert result.verdict == Verdict.ISOLATED_WITH_ATTEMPTS
+    assert [f.rule for f in result.findings] == ["DNS-EXTERNAL-LOOKUP"]
+    by_name = ServiceRule(name="ezviz", reason="accepted", names=("ezvizlife.com",), ports=(53,))
+    policy = Policy(name="t", path=None, closed_network=CLOSED, allow=(resolver, by_name))
+    result = _assess(tmp_path, [*LOCAL, *_dns("litedev.ezvizlife.com")], policy)
+    assert result.verdict == Verdict.ISOLATED
+
+
 def test_no_packets_from_inside_is_inconclusive(tmp_path: Path) -> None:
     result = _assess(tmp_path, [eth(udp("203.0.113.7", OUT, 5000, 53, b"x"))])
     assert result.verdict == Verdict.INCONCLUSIVE
