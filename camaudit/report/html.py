@@ -47,6 +47,8 @@ TEXT_LIMIT = 512
 # Display filters are evidence a reader copies into Wireshark: never cut silently short
 # of what camaudit itself writes, but bounded all the same.
 FILTER_LIMIT = 4096
+# Addresses in the inventory do not wrap; a longer "address" is not one, and is cut.
+_ADDRESS_LIMIT = 64
 
 WORDS = {
     "inventory": N_("Inventory"),
@@ -207,8 +209,8 @@ def _verify(report: VerifyReport, t: Translator) -> dict[str, Any]:
     devices = [
         {
             "cells": [
-                _text(d.ip),
-                _text(d.mac),
+                _text(d.ip, _ADDRESS_LIMIT),
+                _text(d.mac, _ADDRESS_LIMIT),
                 _text(d.oui_vendor),
                 _num(t, counts[d.ip]),
                 _num(t, findings_by[d.ip]),
@@ -312,8 +314,8 @@ def _device_cells(d: DeviceEntry, t: Translator) -> list[str]:
     make = (identity.vendor if identity else None) or d.oui_vendor
     cves = ", ".join(c.cve for c in d.cves) or t.gettext(WORDS["none"])
     return [
-        _text(d.ip),
-        _text(d.mac),
+        _text(d.ip, _ADDRESS_LIMIT),
+        _text(d.mac, _ADDRESS_LIMIT),
         _text(make),
         _text(identity.model if identity else None),
         _text(identity.firmware if identity else None),
