@@ -16,6 +16,7 @@ from camaudit.policy.load import load_policy
 from camaudit.report.build import build_report
 from camaudit.report.model import InventoryReport, VerifyReport
 from camaudit.traffic.engine import Progress, analyse
+from camaudit.traffic.zeek import analyse_zeek
 
 if TYPE_CHECKING:  # importing these packages loads the probe stacks (zeep, scapy ...)
     from camaudit.discover.interface import Inventory, Target
@@ -41,15 +42,17 @@ def verify(
     profiles: str | Path | None = None,
     progress: Progress | None = None,
     today: date | None = None,
+    zeek: Sequence[str | Path] = (),
 ) -> VerifyResult:
-    """Prove or refute a closed-network claim from packet captures.
+    """Prove or refute a closed-network claim from packet captures (or, with ``zeek``,
+    from the Zeek logs in those directories instead).
 
     Raises :class:`camaudit.errors.CamauditError` (with a one-line message) for input
     that cannot be used; the verdict itself is returned in the result, never raised.
     """
     loaded_policy = load_policy(Path(policy) if policy else None, closed_network)
     knowledge = load_knowledge(profiles)
-    traffic = analyse(captures, progress=progress)
+    traffic = analyse_zeek(zeek) if zeek else analyse(captures, progress=progress)
     assessment = assess(traffic, loaded_policy, knowledge.profiles, today=today)
     return VerifyResult(traffic, assessment, build_report(assessment, traffic))
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -32,7 +32,7 @@ from camaudit.errors import CamauditError
 from camaudit.i18n import Translator, default_language, translator
 from camaudit.messages import VERDICT_NAMES
 from camaudit.report.console import render, render_inventory
-from camaudit.report.model import Report, write_json
+from camaudit.report.model import Report, VerifyReport, write_json
 from camaudit.report.output import refuse_evidence_as_output, write_report
 from camaudit.sanitize import clean_text
 from camaudit.traffic.live import capture_live
@@ -177,6 +177,15 @@ def verify(
             help="Record the wall clock in the evidence pack (off: same inputs, same bytes).",
         ),
     ] = False,
+    zeek: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--zeek",
+            metavar="DIR",
+            help="Read the Zeek logs (conn, dns, ssl, http, ntp; TSV or JSON, gzip'd, "
+            "rotated) in this directory instead of captures (repeat).",
+        ),
+    ] = None,
 ) -> None:
     """Prove or refute "closed network" from packet captures.
 
@@ -185,6 +194,18 @@ def verify(
     70 internal error (a bug, never a verdict).
     """
     err = Console(stderr=True)
+    if zeek:
+        if captures or live or evidence is not None:
+            raise _fail(
+                "--zeek reads logs instead of captures: give no capture files, --live "
+                "or --evidence with it",
+                exitcodes.USAGE,
+            )
+        with _user_errors():
+            if output is not None:
+                refuse_evidence_as_output(output, zeek)
+            result = run_verify([], closed_network or (), policy, profiles, zeek=zeek)
+        _finish_verify(result.report, output_format, output, _translator(lang), err)
     if bool(captures) == bool(live):
         raise _fail("give capture files, or --live INTERFACE (not both)", exitcodes.USAGE)
     if evidence is not None and output is not None and _inside(output, evidence):
@@ -230,7 +251,17 @@ def verify(
             result = run_verify(captures or [], closed_network or (), policy, profiles, progress)
         if evidence is not None:
             _write_evidence(result, evidence, captures or [], policy, profiles, force, timestamp)
-    report = result.report
+    _finish_verify(result.report, output_format, output, t, err)
+
+
+def _finish_verify(
+    report: VerifyReport,
+    output_format: OutputFormat,
+    output: Path | None,
+    t: Translator,
+    err: Console,
+) -> NoReturn:
+    """Render the verify report, say where it went, and exit with its code."""
     _emit(report, output_format, output, render)
     code = report.exit_code
     if output is not None:

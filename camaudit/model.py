@@ -117,6 +117,7 @@ class Flow:
     payload_resp: bytes = b""
     reply_unseen: bool = False  # orig ACKed a SYN-ACK the capture does not hold
     mid_stream: bool = False  # TCP with no handshake in the capture: orig guessed from ports
+    zeek_uid: str | None = None  # read from a Zeek conn.log: its uid (first/last: file, line)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -141,6 +142,7 @@ class DnsLookup:
     rcode: str | None  # None: no response in the capture
     answers: tuple[str, ...]  # addresses (A/AAAA) and names (CNAME ...), in order
     truncated: bool = False  # the packet was cut by the snaplen
+    zeek_uid: str | None = None  # read from a Zeek dns.log: its uid (query/response: file, line)
 
 
 @dataclass(frozen=True)

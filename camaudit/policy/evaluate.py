@@ -7,6 +7,7 @@ numbers and a Wireshark display filter that shows the packets behind it.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -203,7 +204,12 @@ def _address_term(ip: str) -> str:
 
 
 def flow_filter(flow: Flow) -> str:
-    """Display filter that shows exactly the packets camaudit counted in ``flow``."""
+    """Display filter that shows exactly the packets camaudit counted in ``flow``.
+
+    A flow read from a Zeek conn.log gets a zeek-cut/jq-style locator of its row instead.
+    """
+    if flow.zeek_uid is not None:
+        return f"uid == {json.dumps(flow.zeek_uid, ensure_ascii=True)}"
     v6_only = ":" in flow.orig or ":" in flow.resp
     parts = [_address_term(flow.orig), _address_term(flow.resp)]
     if flow.proto in ("tcp", "udp"):
@@ -262,7 +268,9 @@ def dns_evidence(lookup: DnsLookup) -> tuple[Evidence, ...]:
         # form reads the same in all of them.
         numbers = " || ".join(f"frame.number=={f}" for f in sorted(frames))
         filt = f"({numbers})"
-        if _PLAIN_NAME.fullmatch(lookup.name):
+        if lookup.zeek_uid is not None:  # read from a Zeek dns.log: locate its row
+            filt = f"uid == {json.dumps(lookup.zeek_uid, ensure_ascii=True)}"
+        elif _PLAIN_NAME.fullmatch(lookup.name):
             # camaudit lower-cases names; Wireshark's == is case-sensitive.
             filt = f"lower(dns.qry.name)=={_quote(lookup.name)} && {filt}"
         items.append(Evidence(capture, tuple(sorted(frames)), filt, first_time[capture]))
