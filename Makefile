@@ -22,7 +22,7 @@ $(VPY): | system-deps
 
 venv: $(VPY)
 
-$(STAMP): $(VPY) pyproject.toml lab/requirements.txt
+$(STAMP): $(VPY) pyproject.toml lab/requirements.txt camaudit/traffic/_fastpass.c hatch_build.py
 	$(VPY) -m pip install -q --upgrade pip
 	$(VPY) -m pip install -q -r lab/requirements.txt -e '.[dev]'
 	@touch $@

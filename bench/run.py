@@ -34,7 +34,10 @@ CACHE = BENCH / ".cache"
 OK_CODES = {"camaudit": {0, 1, 4}}  # verify's exit code is a verdict: isolated / not / inconclusive
 TOOLS = ("camaudit", "tshark", "tcpdump", "nfstream")
 DISCARD_STDOUT = {"tcpdump"}  # a line per packet, straight to /dev/null
-TARGET_SPEEDUP = {"tshark": 10.0, "tcpdump": 3.0}
+TARGET_SPEEDUP = {"tshark": 10.0, "tcpdump": 3.0}  # camaudit --jobs 2
+TARGET_SPEEDUP_J1 = {"tshark": 5.0, "tcpdump": 1.5}  # camaudit --jobs 1
+TARGET_JOBS_GAIN = 1.7  # --jobs 1 -> --jobs 2
+SMALL_CASE = BENCH.parent / "pcaps" / "tls-established" / "tls-established.pcap"
 TARGET_RSS_MB = 150.0
 FLAT_RSS = 1.25  # peak RSS on the full file at most this many times that on the small one
 
@@ -213,7 +216,9 @@ def camaudit_cmd(override: str | None) -> list[str] | None:
     return None
 
 
-def commands(capture: Path, camaudit: list[str] | None) -> dict[str, list[str] | None]:
+def commands(
+    capture: Path, camaudit: list[str] | None, jobs: int = 1
+) -> dict[str, list[str] | None]:
     f = str(capture)
     has_nfstream = importlib.util.find_spec("nfstream") is not None
     return {
@@ -230,6 +235,8 @@ def commands(capture: Path, camaudit: list[str] | None) -> dict[str, list[str] |
             "json",
             "--output",
             "/dev/null",
+            "--jobs",
+            str(jobs),
         ],
         "tshark": ["tshark", "-q", "-z", "conv,ip", "-r", f] if shutil.which("tshark") else None,
         "tcpdump": ["tcpdump", "-nn", "-r", f] if shutil.which("tcpdump") else None,
@@ -261,6 +268,19 @@ def run_tool(tool: str, cmd: list[str] | None, repeat: int) -> Result:
     return best
 
 
+def stage_table(capture: Path, repeat: int) -> str:
+    """bench/stages.py's table for --jobs 1 and 2 (pcap files only)."""
+    with capture.open("rb") as handle:
+        if handle.read(4) == b"\x0a\x0d\x0d\x0a":
+            return "  (stages are timed on pcap files only)"
+    cmd = [sys.executable, str(BENCH / "stages.py"), str(capture), "--repeat", str(repeat)]
+    print(f"timing stages: {shlex.join(cmd)}", flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode:
+        return f"  bench/stages.py failed: {proc.stderr.strip().splitlines()[-1:]}"
+    return proc.stdout.rstrip()
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -272,37 +292,41 @@ def verdict(met: bool) -> str:
     return "met" if met else "MISSED"
 
 
+def _ratio(r: Result, ours: Result | None, goals: dict[str, float]) -> tuple[str, str]:
+    if not ours or r.tool.startswith("camaudit") or ours.wall_s is None or r.wall_s is None:
+        return "", ""
+    ratio = r.wall_s / ours.wall_s
+    goal = goals.get(r.tool)
+    return f"{ratio:.2f}x", f">={goal:g}x {verdict(ratio >= goal)}" if goal else ""
+
+
 def table(results: list[Result], packets: int) -> str:
-    ours = next((r for r in results if r.tool == "camaudit" and r.ok), None)
+    j1 = next((r for r in results if r.tool == "camaudit -j1" and r.ok), None)
+    j2 = next((r for r in results if r.tool == "camaudit -j2" and r.ok), None)
     head = (
         "tool",
         "wall s",
         "cpu s",
         "packets/s",
         "peak RSS MB",
-        "speed ratio",
-        "target",
-        "RSS ratio",
+        "vs -j1",
+        "target -j1",
+        "vs -j2",
+        "target -j2",
         "note",
     )
     rows = []
     for r in results:
         if not r.ok:
-            rows.append((r.tool, r.status, "", "", "", "", "", "", ""))
+            rows.append((r.tool, r.status, "", "", "", "", "", "", "", ""))
             continue
         assert r.wall_s is not None
-        speed = rss = target = ""
-        if ours and r is not ours:
-            assert ours.wall_s is not None
-            ratio = r.wall_s / ours.wall_s
-            speed = f"{ratio:.2f}x"
-            if ours.rss_mb and r.rss_mb:
-                rss = f"{ours.rss_mb / r.rss_mb:.2f}x"
-            if r.tool in TARGET_SPEEDUP:
-                goal = TARGET_SPEEDUP[r.tool]
-                target = f">={goal:g}x {verdict(ratio >= goal)}"
-        elif r is ours and r.rss_mb:
-            target = f"RSS<={TARGET_RSS_MB:g}MB {verdict(r.rss_mb <= TARGET_RSS_MB)}"
+        speed1, target1 = _ratio(r, j1, TARGET_SPEEDUP_J1)
+        speed2, target2 = _ratio(r, j2, TARGET_SPEEDUP)
+        note = r.note
+        if r.tool.startswith("camaudit") and r.rss_mb:
+            rss_note = f"RSS<={TARGET_RSS_MB:g}MB {verdict(r.rss_mb <= TARGET_RSS_MB)}"
+            note = f"{rss_note}; {note}" if note else rss_note
         rows.append(
             (
                 r.tool,
@@ -310,10 +334,11 @@ def table(results: list[Result], packets: int) -> str:
                 fmt(r.cpu_s, ".2f"),
                 f"{packets / r.wall_s:,.0f}",
                 fmt(r.rss_mb, ".1f"),
-                speed,
-                target,
-                rss,
-                r.note,
+                speed1,
+                target1,
+                speed2,
+                target2,
+                note,
             )
         )
     widths = [max(len(str(row[i])) for row in (head, *rows)) for i in range(len(head))]
@@ -377,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset to time")
     ap.add_argument("--camaudit", help="command to run camaudit (default: found on PATH)")
     ap.add_argument("--results", type=Path, help="also write the figures as JSON here")
+    ap.add_argument("--no-stages", action="store_true", help="skip the per-stage timing")
     args = ap.parse_args(argv)
     tools = [t for t in args.tools.split(",") if t]
     if unknown := set(tools) - set(TOOLS):
@@ -401,12 +427,31 @@ def main(argv: list[str] | None = None) -> int:
         packets = count_packets(capture)
         cmds = commands(capture, camaudit)
         warm(capture)
-        results = [run_tool(tool, cmds[tool], args.repeat) for tool in tools]
+        results = []
+        for tool in tools:
+            if tool == "camaudit":
+                for jobs in (1, 2):
+                    cmd = commands(capture, camaudit, jobs)["camaudit"]
+                    result = run_tool("camaudit", cmd, args.repeat)
+                    result.tool = f"camaudit -j{jobs}"
+                    results.append(result)
+            else:
+                results.append(run_tool(tool, cmds[tool], args.repeat))
         small_result = small_packets = None
         if small:
             small_packets = count_packets(small)
             warm(small)
-            small_result = run_tool("camaudit", commands(small, camaudit)["camaudit"], args.repeat)
+            small_result = run_tool(
+                "camaudit", commands(small, camaudit, 2)["camaudit"], args.repeat
+            )
+        tiny = []
+        if "camaudit" in tools and SMALL_CASE.exists():
+            for tool in ("camaudit", "tshark"):
+                result = run_tool(tool, commands(SMALL_CASE, camaudit)[tool], max(args.repeat, 3))
+                tiny.append(result)
+        staged = ""
+        if "camaudit" in tools and not args.no_stages:
+            staged = stage_table(capture, args.repeat)
     finally:
         if not args.keep:
             for path in made:
@@ -422,10 +467,32 @@ def main(argv: list[str] | None = None) -> int:
     print("speed ratio = their wall s / camaudit's; RSS ratio = camaudit's peak RSS / theirs")
     print()
     print(table(results, packets))
-    ours = next((r for r in results if r.tool == "camaudit"), None)
+    ours = next((r for r in results if r.tool == "camaudit -j2"), None)
+    j1 = next((r for r in results if r.tool == "camaudit -j1"), None)
+    if ours and j1 and ours.ok and j1.ok and ours.wall_s and j1.wall_s:
+        gain = j1.wall_s / ours.wall_s
+        print(
+            f"speed-up --jobs 1 -> --jobs 2: {gain:.2f}x "
+            f"(target >={TARGET_JOBS_GAIN:g}x {verdict(gain >= TARGET_JOBS_GAIN)})"
+        )
+    if len(tiny) == 2 and all(r.ok and r.wall_s for r in tiny):
+        ca, ts = tiny
+        assert ca.wall_s and ts.wall_s
+        print(
+            f"small capture ({SMALL_CASE.parent.name}, {count_packets(SMALL_CASE)} packets, "
+            f"best of {max(args.repeat, 3)}): camaudit {ca.wall_s:.2f} s, tshark -q -z conv,ip "
+            f"{ts.wall_s:.2f} s (target: camaudit <= tshark {verdict(ca.wall_s <= ts.wall_s)})"
+        )
+    if staged:
+        print()
+        print(
+            "where camaudit's time goes (bench/stages.py; each stage timed alone, best of "
+            f"{args.repeat}):"
+        )
+        print(staged)
     if small and small_result and small_packets is not None:
         print()
-        print(f"camaudit peak RSS vs file size ({small.name}: {small_packets:,} packets):")
+        print(f"camaudit --jobs 2 peak RSS vs file size ({small.name}: {small_packets:,} packets):")
         full = f"{ours.rss_mb:.1f} MB" if ours and ours.ok and ours.rss_mb else "-"
         part = (
             f"{small_result.rss_mb:.1f} MB ({small_result.wall_s:.2f} s, "
@@ -458,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = [
         r
         for r in (*results, small_result)
-        if r and r.tool == "camaudit" and r.status.startswith("failed")
+        if r and r.tool.startswith("camaudit") and r.status.startswith("failed")
     ]
     return 1 if failed else 0
 

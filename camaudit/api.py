@@ -43,6 +43,7 @@ def verify(
     progress: Progress | None = None,
     today: date | None = None,
     zeek: Sequence[str | Path] = (),
+    jobs: int = 1,
 ) -> VerifyResult:
     """Prove or refute a closed-network claim from packet captures (or, with ``zeek``,
     from the Zeek logs in those directories instead).
@@ -52,7 +53,7 @@ def verify(
     """
     loaded_policy = load_policy(Path(policy) if policy else None, closed_network)
     knowledge = load_knowledge(profiles)
-    traffic = analyse_zeek(zeek) if zeek else analyse(captures, progress=progress)
+    traffic = analyse_zeek(zeek) if zeek else analyse(captures, progress=progress, jobs=jobs)
     assessment = assess(traffic, loaded_policy, knowledge.profiles, today=today)
     return VerifyResult(traffic, assessment, build_report(assessment, traffic))
 

@@ -158,6 +158,16 @@ def verify(
             hidden=True,
         ),
     ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=0,
+            help="Processes reading the captures (0: one per CPU core). The result is the "
+            "same for every value.",
+        ),
+    ] = 0,
     evidence: Annotated[
         Path | None,
         typer.Option(
@@ -248,7 +258,14 @@ def verify(
                 if total >= PROGRESS_FROM_BYTES:
                     bar.update(task, completed=done, total=total, visible=True)
 
-            result = run_verify(captures or [], closed_network or (), policy, profiles, progress)
+            result = run_verify(
+                captures or [],
+                closed_network or (),
+                policy,
+                profiles,
+                progress,
+                jobs=jobs or os.cpu_count() or 1,
+            )
         if evidence is not None:
             _write_evidence(result, evidence, captures or [], policy, profiles, force, timestamp)
     _finish_verify(result.report, output_format, output, t, err)

@@ -1,25 +1,18 @@
-"""The few payloads whose content matters, decoded with well-kept parsers.
+"""The few payloads whose content matters, and what they say.
 
-DNS goes through dnspython; TLS ClientHello, HTTP requests and NTP through
-scapy's layers (imported on first use: importing scapy costs about a second).
-Every parser is wrapped: a malformed or hostile payload yields ``None``, never
-an exception, and every string that leaves here is sanitised. Only parse errors are
-caught: a broken installation (scapy's TLS layer without ``cryptography`` raises
-``NameError``) must crash loudly, not read as "no server name".
+DNS goes through dnspython; the TLS ClientHello's server name, an HTTP request's
+Host header and NTP's mode are read by the few bounds-checked lines each needs
+(scapy's layers cost about a second to import, most of a small capture's run).
+A malformed or hostile payload yields ``None``, never an exception, and every
+string that leaves here is sanitised. These readers need no optional package, so a
+broken installation cannot make them read as "no server name" (dnspython errors other
+than parse errors are not caught either).
 """
 
 from __future__ import annotations
 
-import logging
-import struct
 from dataclasses import dataclass, replace
-from functools import cache, lru_cache
-from typing import Any
-
-import dns.exception
-import dns.message
-import dns.rcode
-import dns.rdatatype
+from functools import lru_cache
 
 from camaudit.sanitize import clean_name, clean_text
 
@@ -59,6 +52,12 @@ def parse_dns(payload: bytes) -> DnsMessage | None:
 
 @lru_cache(maxsize=4096)
 def _parse_dns_body(body: bytes) -> DnsMessage | None:
+    # dnspython is imported on the first DNS packet: a capture without DNS does not pay.
+    import dns.exception
+    import dns.message
+    import dns.rcode
+    import dns.rdatatype
+
     try:
         msg = dns.message.from_wire(b"\0\0" + body, ignore_trailing=True, one_rr_per_rrset=True)
     except (dns.exception.DNSException, ValueError, IndexError, UnicodeError):
@@ -88,68 +87,80 @@ def tls_record_length(payload: bytes) -> int | None:
     return None
 
 
-# What scapy's dissectors raise on bytes they cannot make sense of (they turn most
-# of it into a Raw layer themselves); anything else is a bug or a broken install.
-_PARSE_ERRORS = (struct.error, ValueError, IndexError, KeyError, TypeError, OverflowError, EOFError)
-
-
-@cache
-def _scapy() -> dict[str, Any]:
-    # scapy logs warnings about optional crypto backends on import; they are noise here.
-    logging.getLogger("scapy").setLevel(logging.ERROR)
-    from scapy.error import Scapy_Exception
-    from scapy.layers.http import HTTPRequest
-    from scapy.layers.ntp import NTP
-    from scapy.layers.tls.extensions import TLS_Ext_ServerName
-    from scapy.layers.tls.record import TLS
-
-    return {
-        "TLS": TLS,
-        "SNI": TLS_Ext_ServerName,
-        "HTTP": HTTPRequest,
-        "NTP": NTP,
-        "errors": (Scapy_Exception, *_PARSE_ERRORS),
-    }
-
-
+# Devices send the same ClientHello and request again and again: each distinct payload
+# is read once.
+@lru_cache(maxsize=4096)
 def parse_sni(payload: bytes) -> str | None:
-    """Server name from a TLS ClientHello, or ``None``."""
+    """Server name from a TLS ClientHello (RFC 8446 §4.1.2, RFC 6066 §3), or ``None``.
+
+    Read within the first record only; a message cut short before its server name
+    gives ``None``.
+    """
     if tls_record_length(payload) is None or len(payload) < 6 or payload[5] != 0x01:
         return None
-    layers = _scapy()
-    try:
-        record = layers["TLS"](payload)
-        ext = record.getlayer(layers["SNI"])
-        if ext is None or not ext.servernames:
-            return None
-        name = ext.servernames[0].servername
-    except layers["errors"]:
+    end = min(len(payload), 5 + int.from_bytes(payload[3:5], "big"))
+    pos = 9 + 2 + 32  # record and handshake headers, client version, random
+    pos = _skip(payload, pos, 1, end)  # session id
+    pos = _skip(payload, pos, 2, end)  # cipher suites
+    pos = _skip(payload, pos, 1, end)  # compression methods
+    if pos < 0 or pos + 2 > end:
         return None
-    return clean_name(name) if name else None
+    ext_end = min(end, pos + 2 + int.from_bytes(payload[pos : pos + 2], "big"))
+    pos += 2
+    while pos + 4 <= ext_end:
+        kind = int.from_bytes(payload[pos : pos + 2], "big")
+        size = int.from_bytes(payload[pos + 2 : pos + 4], "big")
+        pos += 4
+        if kind == 0:  # server_name: a list of (type, name); type 0 is a host name
+            return _host_name(payload, pos, min(ext_end, pos + size))
+        pos += size
+    return None
 
 
+def _skip(payload: bytes, pos: int, width: int, end: int) -> int:
+    """Position after a length-prefixed vector, or -1 if it runs past ``end``."""
+    if pos < 0 or pos + width > end:
+        return -1
+    pos += width + int.from_bytes(payload[pos : pos + width], "big")
+    return pos if pos <= end else -1
+
+
+def _host_name(payload: bytes, pos: int, end: int) -> str | None:
+    if pos + 2 > end:
+        return None
+    pos += 2  # the list's length
+    while pos + 3 <= end:
+        kind = payload[pos]
+        size = int.from_bytes(payload[pos + 1 : pos + 3], "big")
+        name = payload[pos + 3 : pos + 3 + size]
+        if kind == 0:
+            return clean_name(name) if name and len(name) == size else None
+        pos += 3 + size
+    return None
+
+
+@lru_cache(maxsize=4096)
 def parse_http_host(payload: bytes) -> str | None:
-    """Host header of an HTTP request, or ``None``."""
-    first_line = payload.split(b"\r\n", 1)[0]
+    """Host header of an HTTP/1.x request (RFC 9112 §3.2), or ``None``."""
+    head, _sep, _body = payload.partition(b"\r\n\r\n")
+    first_line, *fields = head.split(b"\r\n")
     # RTSP shares HTTP's methods (OPTIONS ...): only an HTTP/1.x request line counts.
     if not payload.startswith(_HTTP_METHODS) or b" HTTP/1." not in first_line:
         return None
-    layers = _scapy()
-    try:
-        request = layers["HTTP"](payload)
-        host = request.Host
-    except layers["errors"]:
-        return None
-    return clean_name(host) if host else None
+    for line in fields:
+        name, colon, value = line.partition(b":")
+        if colon and name.strip().lower() == b"host":
+            host = value.strip()
+            return clean_name(host) if host else None
+    return None
 
 
 def parse_ntp_mode(payload: bytes) -> int | None:
-    """NTP mode (3 client, 4 server ...) of an NTP packet, or ``None``."""
+    """NTP mode (3 client, 4 server ...) of an NTP packet, or ``None``.
+
+    The mode is the low three bits of the first byte in every NTP version (RFC 5905
+    §7.3, RFC 1305); no dissector is needed for it.
+    """
     if len(payload) < 48:
         return None
-    layers = _scapy()
-    try:
-        packet = layers["NTP"](payload)
-        return int(packet.mode)
-    except layers["errors"]:
-        return None
+    return payload[0] & 0x07

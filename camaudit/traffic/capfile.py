@@ -1,10 +1,13 @@
 """Streaming readers for pcap and pcapng files (optionally gzip'd).
 
-The bulk read walks record headers with :mod:`struct` and hands out batches of a
-few MiB whose per-packet fields are numpy arrays; nothing is kept after a batch
-is consumed, so memory does not grow with file size. scapy's per-packet
-dissection is ~100x slower on this path (see ``bench/``), so it is used only for
-the few packets whose content matters.
+The file is read a few MiB at a time and each chunk goes through the compiled pass
+(:mod:`camaudit.traffic._fastpass`), which walks the records, decodes the common
+headers and folds each packet into its flow in one loop. The frames it hands over
+(see ``_fastpass.c``) come back here as a :class:`RawBatch` for the Python decoder.
+pcapng blocks other than plain Enhanced Packet Blocks (section and interface
+headers, statistics, simple and obsolete packet blocks, packets with options) are
+read here and their packets fed to the pass one by one. Nothing is kept after a
+chunk is consumed, so memory does not grow with file size.
 """
 
 from __future__ import annotations
@@ -13,25 +16,31 @@ import gzip
 import hashlib
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from camaudit.errors import InputError
 from camaudit.model import CaptureInput, Problem
+from camaudit.traffic._fastpass import Pass
 
-I64 = npt.NDArray[np.int64]
-F64 = npt.NDArray[np.float64]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    I64 = npt.NDArray[np.int64]
+    F64 = npt.NDArray[np.float64]
+
+Sink = Callable[["RawBatch"], None]  # takes the frames the compiled pass handed over
 
 CHUNK = 4 << 20  # larger chunks were not faster and kept more memory (bench/)
 MAX_RECORD = 1 << 20  # larger "packets" mean a corrupt file, not a jumbo frame
+HAND_OVER_FRAMES = 8192
 # Timestamps a calendar can show (years 1-9999, as Python's datetime); beyond them a
-# clock or an if_tsresol/if_tsoffset is wrong, which the reader must be told.
+# clock or an if_tsresol/if_tsoffset is wrong, which the reader must be told. The
+# compiled pass counts them (_fastpass.c holds the same two numbers).
 TS_RANGE = (-62135596800.0, 253402300799.0)
 
 LINKTYPE_NAMES = {
@@ -82,7 +91,8 @@ class RawBatch:
     origlen: I64
     ts: F64
     frame: I64
-    linktype: npt.NDArray[np.int32]
+    linktype: I64
+    seg: int = 0  # the segment (file, or range of one) these frames belong to
 
     def __len__(self) -> int:
         return len(self.off)
@@ -158,6 +168,8 @@ class CaptureFile:
         self.format = ""
         self.compression: str | None = None
         self._stats = _Stats()
+        self._tick: Callable[[], None] | None = None
+        self._ready: list[RawBatch] | None = None  # set while batches() runs
         self._raw: BinaryIO
         self._reader: _HashingSource
         self._stream: BinaryIO | _HashingSource | gzip.GzipFile
@@ -212,10 +224,8 @@ class CaptureFile:
         """Timestamp of the first packet, read from a fresh handle (for ordering files)."""
         probe = CaptureFile(self.path, self.display)
         try:
-            for batch in probe.batches(limit=1):
-                if len(batch):
-                    return float(batch.ts[0])
-            return None
+            probe.walk(Pass(), 0, None, limit=1)
+            return probe._stats.first_ts
         except InputError:
             return None
         finally:
@@ -234,33 +244,88 @@ class CaptureFile:
                 return
             yield data
 
+    def walk(
+        self,
+        fp: Pass,
+        seg: int,
+        sink: Sink | None,
+        limit: int | None = None,
+        tick: Callable[[], None] | None = None,
+    ) -> None:
+        """Feed every packet, in file order, to the compiled pass ``fp``.
+
+        The frames it hands over are passed to ``sink`` a chunk at a time, as a
+        :class:`RawBatch` (or dropped, if None); ``seg`` is this file's segment number
+        (see ``flows.py``).
+        """
+        self._tick = tick
+        for _ in self._steps(fp, seg, sink, limit):
+            pass
+
     def batches(self, limit: int | None = None) -> Iterator[RawBatch]:
-        """Yield the packets in file order, a few MiB at a time."""
-        if self.format == "pcap":
-            yield from self._pcap_batches(limit)
-        else:
-            yield from self._pcapng_batches(limit)
+        """Every frame in file order, a chunk at a time, undecoded: offsets into the bytes read.
+
+        For readers that need the stored records themselves (the evidence pack); the
+        record header of a frame sits right before it in ``data``.
+        """
+        fp = Pass(upto=-1)  # the pass only indexes the frames
+        ready: list[RawBatch] = []
+        self._ready = ready
+        try:
+            for _ in self._steps(fp, 0, None, limit):
+                yield from ready
+                ready.clear()
+            yield from ready
+        finally:
+            self._ready = None
+
+    def _steps(self, fp: Pass, seg: int, sink: Sink | None, limit: int | None) -> Iterator[None]:
+        """The walk, pausing after each chunk."""
+        fp.bad_timestamps()  # counts per file
+        try:
+            if self.format == "pcap":
+                yield from self._pcap_walk(fp, seg, sink, limit)
+            else:
+                yield from self._pcapng_walk(fp, seg, sink, limit)
+        finally:
+            bad, first = fp.bad_timestamps()
+            self._stats.bad_ts += bad
+            if bad and not self._stats.first_bad_ts_frame:
+                self._stats.first_bad_ts_frame = first
+
+    def _indexed(self, fp: Pass, data: bytes) -> None:
+        """In :meth:`batches`, the frames the pass indexed in ``data``."""
+        if self._ready is not None:
+            taken = fp.take()
+            if taken is not None:
+                self._ready.append(_raw_batch(self.display, 0, (data, *taken[1:])))
 
     def _problem(self, code: str, message: str, count: int = 1) -> None:
         self._stats.problems.append(Problem(code, message, self.display, count))
 
-    def _note(self, batch: RawBatch) -> RawBatch:
+    def _count(self, count: int, first: float, last: float, linktype: int) -> None:
         stats = self._stats
-        if len(batch):
+        if count:
             if stats.first_ts is None:
-                stats.first_ts = float(batch.ts[0])
-            stats.last_ts = float(batch.ts[-1])
-            stats.packets = int(batch.frame[-1])
-            bad = ~((batch.ts >= TS_RANGE[0]) & (batch.ts <= TS_RANGE[1]))
-            if bad.any():
-                stats.first_bad_ts_frame = stats.first_bad_ts_frame or int(batch.frame[bad][0])
-                stats.bad_ts += int(bad.sum())
-            kinds, counts = np.unique(batch.linktype, return_counts=True)
-            for kind, count in zip(kinds.tolist(), counts.tolist(), strict=True):
-                stats.linktypes[kind] = stats.linktypes.get(kind, 0) + count
-        return batch
+                stats.first_ts = first
+            stats.last_ts = last
+            stats.packets += count
+            stats.linktypes[linktype] = stats.linktypes.get(linktype, 0) + count
 
-    def _pcap_batches(self, limit: int | None) -> Iterator[RawBatch]:
+    def _hand_over(self, fp: Pass, seg: int, sink: Sink | None, final: bool = False) -> None:
+        # The Python decoder has a fixed cost per call: give it the handed-over frames
+        # (copied out by the pass) in batches of thousands, not per chunk.
+        frames, size = fp.pending
+        if frames and (final or frames >= HAND_OVER_FRAMES or size >= CHUNK):
+            taken = fp.take()
+            if taken is not None and sink is not None:
+                sink(_raw_batch(self.display, seg, taken))
+        if self._tick is not None:
+            self._tick()
+
+    def _pcap_walk(
+        self, fp: Pass, seg: int, sink: Sink | None, limit: int | None
+    ) -> Iterator[None]:
         header = self._head + self._read_exact(20)
         if len(header) < 24:
             raise InputError(f"{self.display}: pcap file header is cut short")
@@ -268,76 +333,35 @@ class CaptureFile:
         _vmaj, _vmin, _zone, _sig, snaplen, network = struct.unpack(order + "HHiIII", header[4:])
         linktype = network & 0xFFFF
         self._stats.snaplen = snaplen
-        incl_at = struct.Struct(order + "8xI").unpack_from
-        dt = np.dtype(np.uint32).newbyteorder("<" if order == "<" else ">")
-        frame = 0
-        carry = b""
-        for chunk in self._chunks():
-            data = carry + chunk if carry else chunk
-            # Memory-bound: a C loop measured only ~0.1 s faster per GB (bench/README.md).
-            starts, pos, corrupt = _walk_records(data, incl_at, limit)
-            if corrupt:
-                self._problem(
-                    "corrupt",
-                    f"record after frame {frame + len(starts)} claims "
-                    f"{incl_at(data, pos)[0]} bytes; the rest of the file was not read",
-                )
-                if len(starts):
-                    yield self._note(self._pcap_batch(data, starts, dt, scale, frame, linktype))
-                return
-            carry = data[pos:]
-            if len(starts):
-                batch = self._pcap_batch(data, starts, dt, scale, frame, linktype)
-                frame += len(starts)
-                yield self._note(batch)
-            if limit is not None and frame >= limit:
-                return
-        if carry:
+        walk = _PcapRun(self, fp, seg, order, scale, linktype, -1 if limit is None else limit)
+        carry = yield from walk.chunks(self._chunks(), lambda: self._hand_over(fp, seg, sink))
+        if carry and not walk.done:
             self._problem(
                 "truncated",
-                f"the last record (after frame {frame}) is cut short: "
+                f"the last record (after frame {walk.frame}) is cut short: "
                 f"{len(carry)} byte(s) of it are in the file",
             )
-
-    def _pcap_batch(
-        self,
-        data: bytes,
-        starts: list[int],
-        dt: np.dtype[np.uint32],
-        scale: float,
-        frame: int,
-        linktype: int,
-    ) -> RawBatch:
-        pos = np.asarray(starts, dtype=np.int64)
-        raw = np.frombuffer(data, dtype=np.uint8)
-        idx = pos[:, None] + np.arange(16, dtype=np.int64)[None, :]
-        fields = np.ascontiguousarray(raw[idx]).view(dt).reshape(-1, 4).astype(np.int64)
-        ts = fields[:, 0].astype(np.float64) + fields[:, 1].astype(np.float64) * scale
-        count = len(starts)
-        return RawBatch(
-            capture=self.display,
-            data=data,
-            off=pos + 16,
-            caplen=fields[:, 2],
-            origlen=fields[:, 3],
-            ts=ts,
-            frame=np.arange(frame + 1, frame + count + 1, dtype=np.int64),
-            linktype=np.full(count, linktype, dtype=np.int32),
-        )
+        self._hand_over(fp, seg, sink, final=True)
 
     # -- pcapng ----------------------------------------------------------------
 
-    def _pcapng_batches(self, limit: int | None) -> Iterator[RawBatch]:
-        reader = _PcapngWalker(self)
+    def _pcapng_walk(
+        self, fp: Pass, seg: int, sink: Sink | None, limit: int | None
+    ) -> Iterator[None]:
+        reader = _PcapngWalker(self, fp, seg)
         carry = self._head
         for chunk in self._chunks():
             data = carry + chunk
-            batch, used = reader.walk(data, limit)
+            used = reader.walk(data, limit)
             carry = data[used:]
-            if batch is not None:
-                yield self._note(batch)
+            self._indexed(fp, data)
+            self._hand_over(fp, seg, sink)
+            yield
             if reader.stopped or (limit is not None and reader.frame >= limit):
-                return
+                break
+        self._hand_over(fp, seg, sink, final=True)
+        if reader.stopped or (limit is not None and reader.frame >= limit):
+            return
         if not reader.sections:
             raise InputError(f"{self.display}: pcapng section header is cut short")
         if carry and not reader.stopped:
@@ -390,26 +414,226 @@ class CaptureFile:
         return dict(self._stats.linktypes)
 
 
-def _walk_records(
-    data: bytes, incl_at: Callable[[bytes, int], tuple[int, ...]], limit: int | None
-) -> tuple[list[int], int, bool]:
-    """Where each complete record starts: (record starts, stop position, corrupt)."""
-    n = len(data)
-    pos = 0
-    starts: list[int] = []
-    append = starts.append
-    while pos + 16 <= n:  # the hot loop: keep it minimal
-        (incl,) = incl_at(data, pos)
-        if incl > MAX_RECORD:
-            return starts, pos, True
-        end = pos + 16 + incl
-        if end > n:
-            break
-        append(pos)
-        pos = end
-        if limit is not None and len(starts) >= limit:
-            break
-    return starts, pos, False
+def _raw_batch(capture: str, seg: int, taken: tuple[bytes, ...]) -> RawBatch:
+    """The frames the compiled pass handed over, as numpy columns (imported only now)."""
+    import numpy as np
+
+    data, off, cap, orig, ts, frame, linktype = taken
+    i64 = np.int64
+    return RawBatch(
+        capture,
+        data,
+        off=np.frombuffer(off, dtype=i64),
+        caplen=np.frombuffer(cap, dtype=i64),
+        origlen=np.frombuffer(orig, dtype=i64),
+        ts=np.frombuffer(ts, dtype=np.float64),
+        frame=np.frombuffer(frame, dtype=i64),
+        linktype=np.frombuffer(linktype, dtype=i64),
+        seg=seg,
+    )
+
+
+@dataclass
+class RangeStats:
+    """What one range of a pcap file held (see :func:`walk_pcap_range`)."""
+
+    packets: int = 0
+    first_ts: float | None = None
+    last_ts: float | None = None
+    linktypes: dict[int, int] = field(default_factory=dict)
+    snaplen: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    exact: bool = True  # ended exactly at the range's end, on a record boundary
+
+    def _count(self, count: int, first: float, last: float, linktype: int) -> None:
+        if count:
+            if self.first_ts is None:
+                self.first_ts = first
+            self.last_ts = last
+            self.packets += count
+            self.linktypes[linktype] = self.linktypes.get(linktype, 0) + count
+
+    def _problem(self, code: str, message: str, count: int = 1) -> None:
+        self.problems.append(Problem(code, message, None, count))
+
+    def _indexed(self, fp: Pass, data: bytes) -> None:
+        pass
+
+
+def pcap_header(path: Path) -> tuple[str, float, int, int]:
+    """(byte order, timestamp scale, snaplen, link type) of an uncompressed pcap file."""
+    with path.open("rb") as handle:
+        header = handle.read(24)
+    order, scale = _PCAP_MAGICS[header[:4]]
+    _vmaj, _vmin, _zone, _sig, snaplen, network = struct.unpack(order + "HHiIII", header[4:])
+    return order, scale, snaplen, network & 0xFFFF
+
+
+def walk_pcap_range(
+    path: Path, start: int, end: int, fp: Pass, seg: int, sink: Callable[[], None]
+) -> RangeStats:
+    """Walk the records of ``path`` between byte offsets ``start`` and ``end``.
+
+    Frame numbers count from the range's start. The range must start on a record
+    boundary (:func:`pcap_boundaries`); it is ``exact`` only if its last record ends
+    exactly at ``end`` and nothing in it was damaged, which also proves the next
+    range's start right.
+    """
+    order, scale, snaplen, linktype = pcap_header(path)
+    stats = RangeStats(snaplen=snaplen)
+    walk = _PcapRun(stats, fp, seg, order, scale, linktype, -1)
+    with path.open("rb") as handle:
+        handle.seek(start)
+
+        def chunks() -> Iterator[bytes]:
+            left = end - start
+            while left > 0:
+                data = handle.read(min(CHUNK, left))
+                if not data:
+                    return
+                left -= len(data)
+                yield data
+
+        fp.bad_timestamps()
+        carry = _drain(walk.chunks(chunks(), sink))
+    bad, _first = fp.bad_timestamps()  # its message needs whole-file frame numbers
+    stats.exact = not carry and not walk.done and not stats.problems and not bad
+    return stats
+
+
+def _drain(steps: Generator[None, None, bytes]) -> bytes:
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            carry: bytes = done.value
+            return carry
+
+
+def pcap_boundaries(path: Path, parts: int, size: int) -> list[int]:
+    """Offsets that split a pcap file into about ``parts`` ranges, each on a record start.
+
+    Found by a validated walk: a candidate must begin a chain of plausible record
+    headers. A wrong guess cannot go unnoticed: the range before it must end on it
+    exactly (:attr:`RangeStats.exact`), or the file is read again in one piece.
+    """
+    order, scale, snaplen, _linktype = pcap_header(path)
+    frac_limit = 1_000_000_000 if scale < 1e-6 else 1_000_000
+    incl_limit = min(MAX_RECORD, max(snaplen, 262_144))
+    header = struct.Struct(order + "IIII")
+    cuts = [24]
+    with path.open("rb") as handle:
+        for i in range(1, parts):
+            at = size * i // parts
+            handle.seek(at)
+            window = handle.read(4 << 20)
+            found = _record_chain(window, header, frac_limit, incl_limit, at + len(window) >= size)
+            if found is not None and at + found > cuts[-1]:
+                cuts.append(at + found)
+    return [*cuts, size]
+
+
+def _record_chain(
+    window: bytes, header: struct.Struct, frac_limit: int, incl_limit: int, to_eof: bool
+) -> int | None:
+    n = len(window)
+    for p in range(min(n, 1 << 20)):
+        pos, links = p, 0
+        while links < 32 and pos + 16 <= n:
+            _sec, frac, incl, orig = header.unpack_from(window, pos)
+            if frac >= frac_limit or incl > incl_limit or orig < incl:
+                break
+            pos += 16 + incl
+            links += 1
+        if links >= 32 or (to_eof and pos == n and links):
+            return p
+    return None
+
+
+class _Owner(Protocol):
+    def _count(self, count: int, first: float, last: float, linktype: int) -> None: ...
+    def _indexed(self, fp: Pass, data: bytes) -> None: ...
+    def _problem(self, code: str, message: str, count: int = 1) -> None: ...
+
+
+class _PcapRun:
+    """The state of one pcap file's (or range's) walk through the compiled pass."""
+
+    def __init__(
+        self,
+        owner: _Owner,
+        fp: Pass,
+        seg: int,
+        order: str,
+        scale: float,
+        linktype: int,
+        limit: int,
+    ) -> None:
+        self.owner, self.fp, self.seg = owner, fp, seg
+        self.order, self.scale, self.linktype, self.limit = order, scale, linktype, limit
+        self.frame = 0
+        self.done = False
+
+    def chunks(
+        self, chunks: Iterable[bytes], after: Callable[[], None]
+    ) -> Generator[None, None, bytes]:
+        """Walk consecutive chunks of records, pausing after each; return the bytes of an
+        incomplete last record."""
+        order = self.order
+        carry = b""
+        for chunk in chunks:
+            start = 0
+            if carry:
+                # Finish the record that straddles the chunks on its own, so that the
+                # chunk itself is walked in place rather than copied behind the carry.
+                head = carry if len(carry) >= 16 else carry + chunk[: 16 - len(carry)]
+                incl = struct.unpack_from(order + "I", head, 8)[0] if len(head) >= 16 else 0
+                if incl > MAX_RECORD:
+                    self.run(head, 0)  # reports the damage and stops
+                    return b""
+                need = 16 + incl
+                if len(head) < 16 or need - len(carry) > len(chunk):
+                    carry += chunk
+                    continue
+                start = need - len(carry)
+                if self.run(carry + chunk[:start], 0) is None:
+                    return b""
+            pos = self.run(chunk, start)
+            if pos is None:
+                return b""
+            carry = chunk[pos:]
+            after()
+            yield
+        return carry
+
+    def run(self, data: bytes, start: int) -> int | None:
+        """Walk ``data`` from ``start``; where its last complete record ends, or None to stop."""
+        pos, count, _fast, corrupt, first, last = self.fp.pcap(
+            data,
+            start,
+            self.order == ">",
+            self.scale,
+            self.linktype,
+            self.frame,
+            self.seg,
+            self.limit,
+        )
+        self.owner._count(count, first, last, self.linktype)
+        self.owner._indexed(self.fp, data)
+        self.frame += count
+        if corrupt:
+            (incl,) = struct.unpack_from(self.order + "I", data, pos + 8)
+            self.owner._problem(
+                "corrupt",
+                f"record after frame {self.frame} claims {incl} bytes; "
+                "the rest of the file was not read",
+            )
+            self.done = True
+            return None
+        if 0 <= self.limit <= self.frame:
+            self.done = True
+            return None
+        return pos
 
 
 @dataclass
@@ -421,28 +645,33 @@ class _Interface:
 
 
 class _PcapngWalker:
-    """Walks pcapng blocks; keeps section and interface state between chunks."""
+    """Walks pcapng blocks; keeps section and interface state between chunks.
 
-    def __init__(self, owner: CaptureFile) -> None:
+    Runs of plain Enhanced Packet Blocks go through the compiled pass in one call;
+    every other block is read here.
+    """
+
+    def __init__(self, owner: CaptureFile, fp: Pass, seg: int) -> None:
         self.owner = owner
+        self.fp = fp
+        self.seg = seg
         self.order = "<"
         self.interfaces: list[_Interface] = []
         self.frame = 0
         self.sections = 0
         self.stopped = False
 
-    def walk(self, data: bytes, limit: int | None) -> tuple[RawBatch | None, int]:
+    def walk(self, data: bytes, limit: int | None) -> int:
+        """Read the complete blocks of ``data``; return where the first incomplete one starts."""
         n = len(data)
         pos = 0
-        offs: list[int] = []
-        caps: list[int] = []
-        origs: list[int] = []
-        stamps: list[float] = []
-        kinds: list[int] = []
+        stop = -1 if limit is None else limit
         while pos + 12 <= n:
-            if data[pos : pos + 4] == _PCAPNG_SHB:
-                if pos + 12 > n:
+            if self.interfaces:
+                pos = self._fast(data, pos, stop)
+                if pos + 12 > n or (limit is not None and self.frame >= limit):
                     break
+            if data[pos : pos + 4] == _PCAPNG_SHB:
                 bom = data[pos + 8 : pos + 12]
                 if bom == b"\x4d\x3c\x2b\x1a":
                     self.order = "<"
@@ -453,9 +682,7 @@ class _PcapngWalker:
                     break
             btype, blen = struct.unpack_from(self.order + "II", data, pos)
             if blen < 12 or blen % 4 or blen > MAX_RECORD + 64:
-                self._stop(
-                    f"block at frame {self.frame + len(offs)} has an impossible length {blen}"
-                )
+                self._stop(f"block at frame {self.frame} has an impossible length {blen}")
                 break
             if pos + blen > n:
                 break
@@ -469,31 +696,32 @@ class _PcapngWalker:
                 got = self._packet(btype, data, body, blen)
                 if got is not None:
                     off, cap, orig, stamp, kind = got
-                    offs.append(off)
-                    caps.append(cap)
-                    origs.append(orig)
-                    stamps.append(stamp)
-                    kinds.append(kind)
+                    self.frame += 1
+                    self.owner._count(1, stamp, stamp, kind)
+                    self.fp.one(data, off, cap, orig, stamp, kind, self.frame, self.seg)
             elif btype == 5:
                 self._statistics(data, body, pos + blen - 4)
             pos += blen
-            if self.stopped or (limit is not None and self.frame + len(offs) >= limit):
+            if self.stopped or (limit is not None and self.frame >= limit):
                 break
-        if not offs:
-            return None, pos
-        count = len(offs)
-        batch = RawBatch(
-            capture=self.owner.display,
-            data=data,
-            off=np.asarray(offs, dtype=np.int64),
-            caplen=np.asarray(caps, dtype=np.int64),
-            origlen=np.asarray(origs, dtype=np.int64),
-            ts=np.asarray(stamps, dtype=np.float64),
-            frame=np.arange(self.frame + 1, self.frame + count + 1, dtype=np.int64),
-            linktype=np.asarray(kinds, dtype=np.int32),
+        return pos
+
+    def _fast(self, data: bytes, pos: int, stop: int) -> int:
+        ifaces = [(i.linktype, i.scale, i.offset) for i in self.interfaces]
+        pos, count, _fast, first, last, per_iface = self.fp.pcapng(
+            data, pos, self.order == ">", ifaces, self.frame, self.seg, stop
         )
-        self.frame += count
-        return batch, pos
+        if count:
+            stats = self.owner._stats
+            if stats.first_ts is None:
+                stats.first_ts = first
+            stats.last_ts = last
+            stats.packets += count
+            for iface, got in zip(self.interfaces, per_iface, strict=True):
+                if got:
+                    stats.linktypes[iface.linktype] = stats.linktypes.get(iface.linktype, 0) + got
+            self.frame += count
+        return pos
 
     def _stop(self, message: str) -> None:
         self.owner._problem("corrupt", message + "; the rest of the file was not read")

@@ -574,7 +574,8 @@ def tunnel_payloads(batch: RawBatch, cols: Columns) -> RawBatch | None:
         origlen=np.maximum(batch.origlen[rows] - (start - batch.off[rows]), 0),
         ts=batch.ts[rows],
         frame=batch.frame[rows],
-        linktype=np.array(types, dtype=np.int32),
+        linktype=np.array(types, dtype=np.int64),
+        seg=batch.seg,  # the outer frame's file (or range): flows order frames by it
     )
 
 

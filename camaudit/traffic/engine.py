@@ -6,9 +6,9 @@ import os
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from camaudit.errors import InputError
 from camaudit.model import (
@@ -21,13 +21,18 @@ from camaudit.model import (
     TrafficSummary,
 )
 from camaudit.traffic import apps
-from camaudit.traffic import decode as d
+from camaudit.traffic._fastpass import Pass
 from camaudit.traffic.capfile import SUPPORTED_LINKTYPES, CaptureFile, RawBatch, linktype_name
 from camaudit.traffic.dnslog import DnsLog
-from camaudit.traffic.flows import FlowRecord, FlowTable, group_rows
+from camaudit.traffic.flows import FLOW_LIMIT, SEG_SHIFT, FlowRecord, FlowTable, Segments
 from camaudit.traffic.slowpath import IcmpError, SlowPath, address
 
+if TYPE_CHECKING:
+    from camaudit.traffic import decode as d
+
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+# msg, frame, source, source port, destination, destination port, cut by the snaplen
+DnsEvent = tuple[apps.DnsMessage, FrameRef, str, int, str, int, bool]
 
 _CAPTURE_MAGICS = (
     b"\xd4\xc3\xb2\xa1",
@@ -94,36 +99,65 @@ def _scan_directory(root: Path) -> tuple[list[Path], list[Path]]:
 
 
 class _Run:
-    """State of one analysis across all its files."""
+    """State of one analysis across all its files (or, under ``--jobs``, one part of it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, collect_dns: bool = False) -> None:
+        self.fp: Pass | None = Pass(max_flows=FLOW_LIMIT)
         self.flows = FlowTable()
         self.slow = SlowPath()
         self.dns = DnsLog()
-        self.macs: dict[str, str] = {}
-        self.status_counts = np.zeros(d.STATUSES, dtype=np.int64)
+        self.macs: dict[str, tuple[int, str]] = {}  # address -> (ord of earliest frame, MAC)
+        self.status_counts: dict[int, int] = {}  # decode's status -> frames (0: OK)
         self.unread: dict[str, _Unread] = {}  # per capture: frames no statement covers
         self.dns_undecodable = 0
         self.dns_cut = 0  # DNS packets the snapshot length cut too short to decode
+        self.ip_packets = 0
+        self.other_packets = 0
+        # Under --jobs a part keeps its DNS packets to be folded in file order at the end.
+        self.dns_events: list[DnsEvent] | None = [] if collect_dns else None
 
-    def feed(self, batch: RawBatch, depth: int = 0) -> tuple[int, int]:
+    def feed(self, batch: RawBatch, depth: int = 0) -> None:
+        """Decode and fold the frames the compiled pass handed over (and what they tunnel)."""
+        import numpy as np
+
+        from camaudit.traffic import decode as d
+
         cols, raw = d.decode(batch)
         self.slow.finish(batch, cols, raw)
         if depth >= _MAX_TUNNELS:  # a tunnel in a tunnel ... past any real network
             cols.status[cols.status == d.OK] = d.NOT_UNDERSTOOD
-        counts = np.bincount(cols.status, minlength=d.STATUSES)
-        self.status_counts += counts
+        counts = np.bincount(cols.status, minlength=d.STATUSES).tolist()
+        for status, count in enumerate(counts):
+            if count:
+                self.status_counts[status] = self.status_counts.get(status, 0) + count
+        if depth == 0:  # a tunnelled packet is counted once, as its outer frame
+            self.ip_packets += counts[d.OK]
+            self.other_packets += counts[d.NOT_IP]
         self._unread(batch, cols)
-        self._hosts(cols)
+        self._hosts(batch, cols)
         self._arp(batch, cols)
         self._dns(batch, cols)
         self.flows.add(batch, cols)
         inner = d.tunnel_payloads(batch, cols)
         if inner is not None:
             self.feed(inner, depth + 1)
-        return int(counts[d.OK]), int(counts[d.NOT_IP])
+
+    def fast(self, count: int) -> None:
+        """``count`` frames the compiled pass decoded and folded itself."""
+        self.status_counts[0] = self.status_counts.get(0, 0) + count
+        self.ip_packets += count
+
+    def note_mac(self, addr: str, mac: str, order: int) -> None:
+        """An address seen with a MAC: the earliest frame's MAC stands."""
+        seen = self.macs.get(addr)
+        if seen is None or order < seen[0]:
+            self.macs[addr] = (order, mac)
 
     def _unread(self, batch: RawBatch, cols: d.Columns) -> None:
+        import numpy as np
+
+        from camaudit.traffic import decode as d
+
         rows = np.nonzero(np.isin(cols.status, d.UNREAD))[0]
         if not len(rows):
             return
@@ -136,18 +170,23 @@ class _Run:
         first = unread.frames | set(batch.frame[rows[:_FIRST_FRAMES]].tolist())
         unread.frames = set(sorted(first)[:_FIRST_FRAMES])
 
-    def _hosts(self, cols: d.Columns) -> None:
-        rows = np.nonzero((cols.status == d.OK) & (cols.smac >= 0))[0]
-        if not len(rows):
-            return
-        src_hi, src_lo, mac = cols.src_hi[rows], cols.src_lo[rows], cols.smac[rows]
-        _inv, first = group_rows(src_hi, src_lo, mac)
-        for hi, lo, m in zip(
-            src_hi[first].tolist(), src_lo[first].tolist(), mac[first].tolist(), strict=True
-        ):
-            self.macs.setdefault(address(hi, lo), _mac_text(m))
+    def _hosts(self, batch: RawBatch, cols: d.Columns) -> None:
+        import numpy as np
+
+        from camaudit.traffic import decode as d
+
+        seg = batch.seg << SEG_SHIFT
+        rows = np.nonzero((cols.status == d.OK) & (cols.smac >= 0))[0].tolist()
+        for row in rows:
+            addr = address(int(cols.src_hi[row]), int(cols.src_lo[row]))
+            self.note_mac(addr, _mac_text(int(cols.smac[row])), seg | int(batch.frame[row]))
 
     def _arp(self, batch: RawBatch, cols: d.Columns) -> None:
+        import numpy as np
+
+        from camaudit.traffic import decode as d
+
+        seg = batch.seg << SEG_SHIFT
         for row in np.nonzero((cols.status == d.NOT_IP) & (cols.ethertype == d.ETH_ARP))[0]:
             l3 = int(cols.l3[row])
             if l3 + 28 > int(batch.off[row] + batch.caplen[row]):
@@ -157,9 +196,14 @@ class _Run:
                 mac = int.from_bytes(batch.data[l3 + 8 : l3 + 14], "big")
                 ip = batch.data[l3 + 14 : l3 + 18]
                 if any(ip):
-                    self.macs.setdefault(".".join(str(b) for b in ip), _mac_text(mac))
+                    addr = ".".join(str(b) for b in ip)
+                    self.note_mac(addr, _mac_text(mac), seg | int(batch.frame[row]))
 
     def _dns(self, batch: RawBatch, cols: d.Columns) -> None:
+        import numpy as np
+
+        from camaudit.traffic import decode as d
+
         ok = cols.status == d.OK
         udp = ok & (cols.proto == d.UDP) & ((cols.sport == 53) | (cols.dport == 53))
         tcp = ok & (cols.proto == d.TCP) & ((cols.sport == 53) | (cols.dport == 53))
@@ -175,25 +219,53 @@ class _Run:
                 else:
                     self.dns_undecodable += 1
                 continue
-            where = FrameRef(batch.capture, int(batch.frame[row]), float(batch.ts[row]))
-            self.dns.add(
+            event: DnsEvent = (
                 msg,
-                where,
+                FrameRef(batch.capture, int(batch.frame[row]), float(batch.ts[row])),
                 address(int(cols.src_hi[row]), int(cols.src_lo[row])),
                 int(cols.sport[row]),
                 address(int(cols.dst_hi[row]), int(cols.dst_lo[row])),
                 int(cols.dport[row]),
-                truncated=bool(cols.pay_cap[row] < cols.pay_len[row]),
+                bool(cols.pay_cap[row] < cols.pay_len[row]),
             )
+            if self.dns_events is not None:
+                self.dns_events.append(event)
+            else:
+                self.add_dns(event)
+
+    def add_dns(self, event: DnsEvent) -> None:
+        """Fold one decoded DNS packet into the look-up log."""
+        msg, where, src, sport, dst, dport, truncated = event
+        self.dns.add(msg, where, src, sport, dst, dport, truncated=truncated)
+
+    def close(self) -> None:
+        """Move the compiled pass's flows and addresses into the Python tables."""
+        if self.fp is None:
+            return
+        self.flows.add_compiled(self.fp.flows())
+        self.flows.summarised += self.fp.summarised
+        for hi, lo, mac, order in self.fp.hosts():
+            self.note_mac(address(hi, lo), _mac_text(mac), order)
+        self.fp = None  # a C object: not sent between processes
+
+    def read(self, capture: CaptureFile, seg: int, tick: Callable[[], None] | None) -> CaptureInput:
+        """Read one whole capture file as segment ``seg``."""
+        assert self.fp is not None
+        ip_before, other_before = self.ip_packets, self.other_packets
+        folded = self.fp.folded
+        capture.walk(self.fp, seg, self.feed, tick=tick)
+        self.fast(self.fp.folded - folded)
+        info = capture.summary()
+        return file_problems(
+            capture.linktype_counts,
+            info,
+            self.ip_packets - ip_before,
+            self.other_packets - other_before,
+        )
 
 
 _MAX_TUNNELS = 8
 _FIRST_FRAMES = 10
-_UNREAD_WHY = {
-    d.UNKNOWN_LINK: "on an unknown link type",
-    d.NOT_UNDERSTOOD: "with a protocol not understood",
-    d.MALFORMED: "with malformed headers",
-}
 
 
 @dataclass
@@ -204,8 +276,15 @@ class _Unread:
     frames: set[int] = field(default_factory=set)
 
     def problem(self, capture: str) -> Problem:
+        from camaudit.traffic import decode as d
+
+        reasons = {
+            d.UNKNOWN_LINK: "on an unknown link type",
+            d.NOT_UNDERSTOOD: "with a protocol not understood",
+            d.MALFORMED: "with malformed headers",
+        }
         total = sum(self.counts.values())
-        why = ", ".join(f"{n} {_UNREAD_WHY[s]}" for s, n in self.counts.items() if n)
+        why = ", ".join(f"{n} {reasons[s]}" for s, n in self.counts.items() if n)
         first = sorted(self.frames)[:_FIRST_FRAMES]
         shown = ", ".join(str(f) for f in first)
         more = ", ..." if total > len(first) else ""
@@ -217,16 +296,24 @@ class _Unread:
             total,
         )
 
+    def merge(self, other: _Unread) -> None:
+        """Fold in the same capture's count from another part (``--jobs``)."""
+        for status, count in other.counts.items():
+            self.counts[status] = self.counts.get(status, 0) + count
+        self.frames = set(sorted(self.frames | other.frames)[:_FIRST_FRAMES])
 
+
+@lru_cache(maxsize=65536)
 def _mac_text(mac: int) -> str:
     return ":".join(f"{(mac >> shift) & 0xFF:02x}" for shift in range(40, -8, -8))
 
 
-def _file_problems(
-    capture: CaptureFile, info: CaptureInput, ip_packets: int, other: int
+def file_problems(
+    linktypes: dict[int, int], info: CaptureInput, ip_packets: int, other: int
 ) -> CaptureInput:
+    """``info`` with its link-type problems and packet counts (or an error if none is usable)."""
     problems = list(info.problems)
-    unknown = {k: n for k, n in capture.linktype_counts.items() if k not in SUPPORTED_LINKTYPES}
+    unknown = {k: n for k, n in linktypes.items() if k not in SUPPORTED_LINKTYPES}
     if unknown and sum(unknown.values()) == info.packets:
         names = ", ".join(linktype_name(k) for k in sorted(unknown))
         raise InputError(
@@ -245,9 +332,13 @@ def _file_problems(
     return replace(info, problems=tuple(problems), ip_packets=ip_packets, other_packets=other)
 
 
-def analyse(paths: Sequence[str | Path], progress: Progress | None = None) -> TrafficSummary:
+def analyse(
+    paths: Sequence[str | Path], progress: Progress | None = None, jobs: int = 1
+) -> TrafficSummary:
     """Read every capture (files and directories), in time order, into one summary.
 
+    With ``jobs`` above 1, files (and large pcap files cut into ranges) are read by
+    that many processes and merged exactly (:mod:`camaudit.traffic.parallel`).
     Raises :class:`InputError` when a capture cannot be read at all; damage that
     leaves part of a file readable becomes a :class:`Problem` instead.
     """
@@ -256,25 +347,32 @@ def analyse(paths: Sequence[str | Path], progress: Progress | None = None) -> Tr
     try:
         starts = {id(c): c.first_time() for c in captures}
         captures.sort(key=lambda c: (starts[id(c)] is None, starts[id(c)] or 0.0))
+        if jobs > 1:
+            from camaudit.traffic import parallel
+
+            plan = parallel.plan(captures, jobs)
+            if plan is not None:
+                for capture in captures:
+                    capture.close()
+                return parallel.run(plan, problems, jobs, progress)
         total = sum(_size(c.path) for c in captures)
         done = 0
         run = _Run()
         inputs: list[CaptureInput] = []
-        for capture in captures:
-            ip_packets = other = 0
-            for batch in capture.batches():
-                got_ip, got_other = run.feed(batch)
-                ip_packets += got_ip
-                other += got_other
+        for seg, capture in enumerate(captures):
+
+            def tick(capture: CaptureFile = capture, done: int = done) -> None:
                 if progress is not None:
                     progress(done + capture._reader.consumed, total)
-            info = capture.summary()
+
+            inputs.append(run.read(capture, seg, tick))
             done += _size(capture.path)
-            inputs.append(_file_problems(capture, info, ip_packets, other))
+        run.close()
+        segments = [(c.display, 0) for c in captures]
     finally:
         for capture in captures:
             capture.close()
-    return _summarise(run, inputs, problems)
+    return summarise(run, inputs, problems, segments)
 
 
 def _size(path: Path) -> int:
@@ -284,18 +382,29 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _summarise(run: _Run, inputs: list[CaptureInput], problems: list[Problem]) -> TrafficSummary:
-    counts = run.status_counts
-    if counts[d.SHORT]:
+def _status_problems(counts: dict[int, int], short: int) -> list[Problem]:
+    problems = []
+    if counts.get(short):
         problems.append(
             Problem(
                 "snaplen",
-                f"{counts[d.SHORT]} packet(s) were cut by the snapshot "
+                f"{counts[short]} packet(s) were cut by the snapshot "
                 "length before their headers ended",
                 None,
-                int(counts[d.SHORT]),
+                counts[short],
             )
         )
+    return problems
+
+
+def summarise(
+    run: _Run, inputs: list[CaptureInput], problems: list[Problem], segments: Segments
+) -> TrafficSummary:
+    counts = run.status_counts
+    if any(n for status, n in counts.items() if status):  # only Python decodes these
+        from camaudit.traffic import decode as d
+
+        problems.extend(_status_problems(counts, d.SHORT))
     problems.extend(run.unread[capture].problem(capture) for capture in sorted(run.unread))
     if run.slow.orphan_fragments:
         problems.append(
@@ -316,17 +425,29 @@ def _summarise(run: _Run, inputs: list[CaptureInput], problems: list[Problem]) -
                 run.dns_undecodable,
             )
         )
+    if run.flows.summarised:
+        problems.append(
+            Problem(
+                "flows_summarised",
+                f"more than {FLOW_LIMIT:,} flows in one part of the input (a scan or a flood?): "
+                f"{run.flows.summarised:,} packet(s) of later flows are counted per address "
+                "pair, without ports or payload",
+                None,
+                run.flows.summarised,
+            )
+        )
     cut = run.dns_cut + sum(1 for lookup in run.dns.lookups if lookup.truncated)
     if cut:
         problems.append(
             Problem("snaplen", f"{cut} DNS packet(s) were cut by the snapshot length", None, cut)
         )
     flows = tuple(
-        _flow(record, errors, run) for record, errors in run.flows.records(run.slow.icmp_errors)
+        _flow(record, errors, run)
+        for record, errors in run.flows.records(run.slow.icmp_errors, segments)
     )
     flows = tuple(sorted(flows, key=lambda f: (f.first.time, f.first.capture, f.first.frame)))
     problems.extend(_direction_problems(flows))
-    hosts = tuple(HostInfo(ip=ip, mac=mac) for ip, mac in sorted(run.macs.items()))
+    hosts = tuple(HostInfo(ip=ip, mac=mac) for ip, (_order, mac) in sorted(run.macs.items()))
     return TrafficSummary(
         inputs=tuple(inputs),
         flows=flows,
@@ -370,8 +491,8 @@ def _flow(record: FlowRecord, errors: list[IcmpError], run: _Run) -> Flow:
         orig_bytes=record.orig_bytes,
         resp_packets=record.resp_packets,
         resp_bytes=record.resp_bytes,
-        orig_mac=run.macs.get(record.orig),
-        resp_mac=run.macs.get(record.resp),
+        orig_mac=_mac_of(run, record.orig),
+        resp_mac=_mac_of(run, record.resp),
         vlan=record.vlan,
         sni=sni,
         http_host=host,
@@ -384,6 +505,11 @@ def _flow(record: FlowRecord, errors: list[IcmpError], run: _Run) -> Flow:
         reply_unseen=record.reply_unseen,
         mid_stream=record.mid_stream,
     )
+
+
+def _mac_of(run: _Run, addr: str) -> str | None:
+    seen = run.macs.get(addr)
+    return seen[1] if seen else None
 
 
 def _direction_problems(flows: tuple[Flow, ...]) -> list[Problem]:

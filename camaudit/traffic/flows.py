@@ -7,17 +7,20 @@ files are read in. Memory is one small accumulator per flow.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from camaudit.model import FlowCategory, FrameRef
 from camaudit.traffic import apps
-from camaudit.traffic import decode as d
+from camaudit.traffic._lazy import LazyModule
 from camaudit.traffic.capfile import RawBatch
 from camaudit.traffic.slowpath import IcmpError, address
+
+if TYPE_CHECKING:
+    from camaudit.traffic import decode as d
+else:
+    d = LazyModule("camaudit.traffic.decode")  # numpy: only once a frame is handed over
 
 Key = tuple[int, int, int, int, int, int, int]  # proto, a_hi, a_lo, a_port, b_hi, b_lo, b_port
 
@@ -26,34 +29,100 @@ SYN, SYNACK, ACK, FIN, RST, DATA = 1, 2, 4, 8, 16, 32
 PAYLOAD_KEEP = 2048
 TLS_KEEP = 16384
 
-_PROTO_NAMES = {d.TCP: "tcp", d.UDP: "udp", d.ICMP: "icmp", d.ICMPV6: "icmpv6"}
-_K = [
-    np.uint64(c)
-    for c in (
-        0x9E3779B97F4A7C15,
-        0xC2B2AE3D27D4EB4F,
-        0x165667B19E3779F9,
-        0x27D4EB2F165667C5,
-        0xFF51AFD7ED558CCD,
-    )
-]
+TCP, UDP, ICMP, ICMPV6 = 6, 17, 1, 58  # IP protocol numbers
+_PROTO_NAMES = {TCP: "tcp", UDP: "udp", ICMP: "icmp", ICMPV6: "icmpv6"}
+# Flows kept exactly per table; later ones (a scan, a flood) are counted per address pair,
+# without ports, so that memory stays bounded (the compiled pass does the same).
+FLOW_LIMIT = 100_000
+KEEP_CHUNKS = 64  # payload chunks kept per side at most (a TLS record in tiny segments)
+SEG_SHIFT = 40  # ord = segment << SEG_SHIFT | frame (the compiled pass uses the same)
+FRAME_MASK = (1 << SEG_SHIFT) - 1
+_INF = float("inf")
+_MAX_ORD = 1 << 62
 
 
 @dataclass(slots=True)
 class FlowAcc:
-    """Running totals of one flow; ``a`` and ``b`` are the key's two ends (index 0 and 1)."""
+    """Running totals of one flow; ``a`` and ``b`` are the key's two ends (index 0 and 1).
+
+    Frames are ordered as read, by ``ord`` = ``segment << 40 | frame`` (a segment is a file,
+    or a range of one under ``--jobs``; files are read in the order of their first packet's
+    time), as Wireshark numbers them; times are carried along but never compared, since two
+    interfaces or files may disagree on the clock. Every total here is order-free, so two
+    accumulators of the same flow merge exactly (:meth:`merge`).
+    """
 
     key: Key
     packets: list[int] = field(default_factory=lambda: [0, 0])
     octets: list[int] = field(default_factory=lambda: [0, 0])
     bits: list[int] = field(default_factory=lambda: [0, 0])
-    first: tuple[float, str, int, int] = (0.0, "", 0, 0)  # time, capture, frame, direction
-    last: tuple[float, str, int] = (0.0, "", 0)
-    syn: tuple[float, int] | None = None  # earliest bare SYN: time, direction
-    synack: tuple[float, int] | None = None
-    payload: list[bytes] = field(default_factory=lambda: [b"", b""])
-    want: list[int] = field(default_factory=lambda: [0, 0])  # TLS record bytes still missing
+    first: tuple[float, int, int] = (_INF, _MAX_ORD, 0)  # time, ord, direction
+    last: tuple[float, int] = (-_INF, -1)
+    syn: tuple[float, int, int] | None = None  # earliest bare SYN: time, ord, direction
+    synack: tuple[float, int, int] | None = None
+    # The first payload chunks of each side, in frame order, up to TLS_KEEP bytes in all:
+    # enough to fold the first bytes (a TLS record split over segments joined) at the end.
+    chunks: list[list[bytes]] = field(default_factory=lambda: [[], []])
+    kept: list[int] = field(default_factory=lambda: [0, 0])
     vlan: int | None = None
+
+    def merge(self, other: FlowAcc) -> None:
+        """Fold in the totals of the same flow from other frames (another range or table)."""
+        for side in (0, 1):
+            self.packets[side] += other.packets[side]
+            self.octets[side] += other.octets[side]
+            self.bits[side] |= other.bits[side]
+        if other.first[1] < self.first[1]:
+            self.first, self.vlan = other.first, other.vlan
+        if other.last[1] > self.last[1]:
+            self.last = other.last
+        self.syn = _earliest(self.syn, other.syn)
+        self.synack = _earliest(self.synack, other.synack)
+
+    def merge_chunks(self, other: FlowAcc) -> None:
+        """Append ``other``'s payload chunks, ``other`` holding later frames than ``self``."""
+        for side in (0, 1):
+            for chunk in other.chunks[side]:
+                if not _keep_more(self, side):
+                    break
+                self._keep(side, chunk)
+
+    def _keep(self, side: int, chunk: bytes) -> None:
+        self.chunks[side].append(chunk[: max(0, TLS_KEEP - self.kept[side])])
+        self.kept[side] += min(len(chunk), TLS_KEEP)
+
+    def payload(self, side: int) -> bytes:
+        """The first bytes this side sent; a TLS record split over segments is joined."""
+        chunks = self.chunks[side]
+        if not chunks:
+            return b""
+        first = chunks[0]
+        payload = first[:TLS_KEEP]
+        record = apps.tls_record_length(first)
+        want = max(0, min(record or 0, TLS_KEEP) - len(first))
+        if len(payload) > PAYLOAD_KEEP and record is None:
+            payload = payload[:PAYLOAD_KEEP]
+        for chunk in chunks[1:]:
+            if not want:
+                break
+            payload += chunk[:want]
+            want = max(0, want - len(chunk))
+        return payload
+
+
+def _earliest(
+    a: tuple[float, int, int] | None, b: tuple[float, int, int] | None
+) -> tuple[float, int, int] | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if a[1] <= b[1] else b
+
+
+def _keep_more(acc: FlowAcc, side: int) -> bool:
+    # The same rule as the compiled pass: it hands a side's payload frames over until then.
+    return acc.kept[side] < TLS_KEEP and len(acc.chunks[side]) < KEEP_CHUNKS
 
 
 @dataclass(frozen=True)
@@ -81,146 +150,138 @@ class FlowRecord:
     mid_stream: bool
 
 
+Segments = Sequence[tuple[str, int]]  # per segment: capture name, frame number of its frame 0
+
+
 class FlowTable:
     """All flows seen so far."""
 
     def __init__(self) -> None:
         self.flows: dict[Key, FlowAcc] = {}
+        self.summarised = 0  # packets counted per address pair (see FLOW_LIMIT)
 
     def __len__(self) -> int:
         return len(self.flows)
 
     def add(self, batch: RawBatch, cols: d.Columns) -> None:
-        """Fold every decoded packet of ``batch`` into its flow."""
-        rows = np.nonzero(cols.status == d.OK)[0]
+        """Fold every decoded packet of ``batch`` (frames the compiled pass handed over)."""
+        rows = (cols.status == d.OK).nonzero()[0]
         if not len(rows):
             return
-        s_hi, s_lo, sp = cols.src_hi[rows], cols.src_lo[rows], cols.sport[rows]
-        t_hi, t_lo, tp = cols.dst_hi[rows], cols.dst_lo[rows], cols.dport[rows]
-        swap = (s_hi > t_hi) | ((s_hi == t_hi) & ((s_lo > t_lo) | ((s_lo == t_lo) & (sp > tp))))
-        a_hi, a_lo, ap = (
-            np.where(swap, t_hi, s_hi),
-            np.where(swap, t_lo, s_lo),
-            np.where(swap, tp, sp),
-        )
-        b_hi, b_lo, bp = (
-            np.where(swap, s_hi, t_hi),
-            np.where(swap, s_lo, t_lo),
-            np.where(swap, sp, tp),
-        )
-        proto = cols.proto[rows]
-        direction = swap.astype(np.int64)
-        inv, first_row = group_rows(proto, a_hi, a_lo, ap, b_hi, b_lo, bp)
-        groups = len(first_row)
-        slot = inv * 2 + direction
-
-        flags = cols.flags[rows]
-        tcp = proto == d.TCP
-        bits = np.zeros(len(rows), dtype=np.int64)
-        bits |= np.where(tcp & ((flags & 0x12) == 0x02), SYN, 0)
-        bits |= np.where(tcp & ((flags & 0x12) == 0x12), SYNACK, 0)
-        bits |= np.where(tcp & ((flags & 0x12) == 0x10), ACK, 0)
-        bits |= np.where(tcp & ((flags & 0x01) != 0), FIN, 0)
-        bits |= np.where(tcp & ((flags & 0x04) != 0), RST, 0)
-        bits |= np.where(cols.pay_len[rows] > 0, DATA, 0)
-        union = np.zeros(groups * 2, dtype=np.int64)
-        for bit in (SYN, SYNACK, ACK, FIN, RST, DATA):
-            hit = np.bincount(slot[(bits & bit) != 0], minlength=groups * 2) > 0
-            union |= np.where(hit, bit, 0)
-        packets = np.bincount(slot, minlength=groups * 2)
-        octets = np.bincount(slot, weights=batch.origlen[rows], minlength=groups * 2)
-        last_row = np.zeros(groups, dtype=np.int64)
-        np.maximum.at(last_row, inv, np.arange(len(rows)))
-        syn_row = _first_of(inv, (bits & SYN) != 0, groups)
-        synack_row = _first_of(inv, (bits & SYNACK) != 0, groups)
-        has_pay = cols.pay_cap[rows] > 0
-        pay_row = _first_of(slot, has_pay, groups * 2)
-
-        ts, frame = batch.ts[rows], batch.frame[rows]
-        keys = zip(
-            proto[first_row].tolist(),
-            a_hi[first_row].tolist(),
-            a_lo[first_row].tolist(),
-            ap[first_row].tolist(),
-            b_hi[first_row].tolist(),
-            b_lo[first_row].tolist(),
-            bp[first_row].tolist(),
-            strict=True,
-        )
-        packets_l, octets_l, union_l = (
-            packets.tolist(),
-            octets.astype(np.int64).tolist(),
-            union.tolist(),
-        )
-        first_l, last_l = first_row.tolist(), last_row.tolist()
-        syn_l, synack_l, pay_l = syn_row.tolist(), synack_row.tolist(), pay_row.tolist()
-        ts_l, frame_l, dir_l = ts.tolist(), frame.tolist(), direction.tolist()
-        vlan = cols.vlan[rows]
-        capture = batch.capture
         flows = self.flows
-        needs_more: list[tuple[FlowAcc, int, int]] = []
-        for g, key in enumerate(keys):
+        data = batch.data
+        seg = batch.seg << SEG_SHIFT
+
+        def col(values: Any) -> list[Any]:
+            return values[rows].tolist()  # type: ignore[no-any-return]
+
+        for (
+            proto,
+            s_hi,
+            s_lo,
+            sp,
+            t_hi,
+            t_lo,
+            tp,
+            flags,
+            pay_len,
+            cap,
+            start,
+            vlan,
+            ts,
+            frame,
+            size,
+        ) in zip(
+            col(cols.proto),
+            col(cols.src_hi),
+            col(cols.src_lo),
+            col(cols.sport),
+            col(cols.dst_hi),
+            col(cols.dst_lo),
+            col(cols.dport),
+            col(cols.flags),
+            col(cols.pay_len),
+            col(cols.pay_cap),
+            col(cols.pay_off),
+            col(cols.vlan),
+            col(batch.ts),
+            col(batch.frame),
+            col(batch.origlen),
+            strict=True,
+        ):
+            src = (s_hi, s_lo, sp)
+            dst = (t_hi, t_lo, tp)
+            side = int(src > dst)
+            key: Key = (proto, *dst, *src) if side else (proto, *src, *dst)
             acc = flows.get(key)
-            f = first_l[g]
+            keep = True
+            if acc is None and len(flows) >= FLOW_LIMIT:
+                side = int((s_hi, s_lo) > (t_hi, t_lo))
+                key = (
+                    (proto, t_hi, t_lo, 0, s_hi, s_lo, 0)
+                    if side
+                    else (proto, s_hi, s_lo, 0, t_hi, t_lo, 0)
+                )
+                acc = flows.get(key)
+                keep = False
+                self.summarised += 1
             if acc is None:
                 acc = flows[key] = FlowAcc(key=key)
-                acc.first = (ts_l[f], capture, frame_l[f], dir_l[f])
-                acc.vlan = int(vlan[f]) if vlan[f] >= 0 else None
-            elif ts_l[f] < acc.first[0]:
-                acc.first = (ts_l[f], capture, frame_l[f], dir_l[f])
-            z = last_l[g]
-            if ts_l[z] >= acc.last[0]:
-                acc.last = (ts_l[z], capture, frame_l[z])
-            for side in (0, 1):
-                s = 2 * g + side
-                acc.packets[side] += packets_l[s]
-                acc.octets[side] += octets_l[s]
-                acc.bits[side] |= union_l[s]
-                p = pay_l[s]
-                if p >= 0 and (not acc.payload[side] or acc.want[side]):
-                    needs_more.append((acc, side, s))
-            r = syn_l[g]
-            if r >= 0 and (acc.syn is None or ts_l[r] < acc.syn[0]):
-                acc.syn = (ts_l[r], dir_l[r])
-            r = synack_l[g]
-            if r >= 0 and (acc.synack is None or ts_l[r] < acc.synack[0]):
-                acc.synack = (ts_l[r], dir_l[r])
-        if needs_more:
-            self._payloads(batch, cols, rows, slot, has_pay, needs_more)
+            order = seg | frame
+            bits = DATA if pay_len > 0 else 0
+            if proto == TCP:
+                bits |= _tcp_bits(flags)
+                if bits & SYN:
+                    acc.syn = _earliest(acc.syn, (ts, order, side))
+                if bits & SYNACK:
+                    acc.synack = _earliest(acc.synack, (ts, order, side))
+            acc.packets[side] += 1
+            acc.octets[side] += size
+            acc.bits[side] |= bits
+            if order < acc.first[1]:
+                acc.first = (ts, order, side)
+                acc.vlan = vlan if vlan >= 0 else None
+            if order > acc.last[1]:
+                acc.last = (ts, order)
+            if keep and cap > 0 and _keep_more(acc, side):
+                acc._keep(side, data[start : start + cap])
 
-    def _payloads(
-        self,
-        batch: RawBatch,
-        cols: d.Columns,
-        rows: npt.NDArray[np.int64],
-        slot: npt.NDArray[np.int64],
-        has_pay: npt.NDArray[np.bool_],
-        needs: list[tuple[FlowAcc, int, int]],
-    ) -> None:
-        """Keep the first bytes each side sent; a TLS record split over segments is joined."""
-        pay_rows = np.nonzero(has_pay)[0]
-        order = pay_rows[np.argsort(slot[pay_rows], kind="stable")]
-        sorted_slots = slot[order]
-        data = batch.data
-        for acc, side, s in needs:
-            lo, hi = np.searchsorted(sorted_slots, [s, s + 1])
-            for i in order[lo : min(hi, lo + 8)].tolist():
-                row = int(rows[i])
-                start = int(cols.pay_off[row])
-                chunk = data[start : start + int(cols.pay_cap[row])]
-                if not acc.payload[side]:
-                    acc.payload[side] = chunk[:TLS_KEEP]
-                    record = apps.tls_record_length(chunk)
-                    acc.want[side] = max(0, min(record or 0, TLS_KEEP) - len(chunk))
-                    if len(acc.payload[side]) > PAYLOAD_KEEP and record is None:
-                        acc.payload[side] = acc.payload[side][:PAYLOAD_KEEP]
-                elif acc.want[side]:
-                    acc.payload[side] += chunk[: acc.want[side]]
-                    acc.want[side] = max(0, acc.want[side] - len(chunk))
-                if not acc.want[side]:
-                    break
+    def add_compiled(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Fold in the compiled pass's aggregates (``_fastpass.Pass.flows()``)."""
+        flows = self.flows
+        for key, packets, octets, bits, first, last, syn, synack, vlan in rows:
+            acc = FlowAcc(
+                key=key,
+                packets=list(packets),
+                octets=list(octets),
+                bits=list(bits),
+                first=first,
+                last=last,
+                syn=syn,
+                synack=synack,
+                vlan=vlan if vlan >= 0 else None,
+            )
+            mine = flows.get(key)
+            if mine is None:
+                flows[key] = acc
+            else:
+                mine.merge(acc)
 
-    def records(self, icmp_errors: list[IcmpError]) -> Iterator[tuple[FlowRecord, list[IcmpError]]]:
+    def merge(self, later: FlowTable) -> None:
+        """Fold in a table of later frames (the next range or file, under ``--jobs``)."""
+        self.summarised += later.summarised
+        flows = self.flows
+        for key, acc in later.flows.items():
+            mine = flows.get(key)
+            if mine is None:
+                flows[key] = acc
+            else:
+                mine.merge(acc)
+                mine.merge_chunks(acc)
+
+    def records(
+        self, icmp_errors: list[IcmpError], segments: Segments
+    ) -> Iterator[tuple[FlowRecord, list[IcmpError]]]:
         """Every flow as a :class:`FlowRecord`, with the ICMP errors that quote it.
 
         Consumes the table: each accumulator is dropped as its record is made, so the
@@ -231,38 +292,29 @@ class FlowTable:
             quoted.setdefault(err.inner_key, []).append(err)
         while self.flows:
             key, acc = self.flows.popitem()
-            yield _finish(acc), quoted.get(key, [])
+            yield _finish(acc, segments), quoted.get(key, [])
 
 
-def group_rows(
-    *cols: npt.NDArray[np.generic],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Group rows by equal key columns: (group index per row, first row of each group)."""
-    h = np.zeros(len(cols[0]), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for i, col in enumerate(cols):
-            h ^= col.astype(np.uint64) * _K[i % len(_K)]
-            h = (h << np.uint64(31)) | (h >> np.uint64(33))
-    _, first_row, inv = np.unique(h, return_index=True, return_inverse=True)
-    rep = first_row[inv]
-    if all(np.array_equal(col, col[rep]) for col in cols):
-        return inv.astype(np.int64), first_row.astype(np.int64)
-    # A 64-bit hash collision inside one batch: group exactly instead.
-    stacked = np.stack([col.astype(np.uint64) for col in cols], axis=1)
-    _, first_row, inv = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
-    return inv.reshape(-1).astype(np.int64), first_row.astype(np.int64)
+def _tcp_bits(flags: int) -> int:
+    bits = 0
+    syn_ack = flags & 0x12
+    if syn_ack == 0x02:
+        bits |= SYN
+    elif syn_ack == 0x12:
+        bits |= SYNACK
+    elif syn_ack == 0x10:
+        bits |= ACK
+    if flags & 0x01:
+        bits |= FIN
+    if flags & 0x04:
+        bits |= RST
+    return bits
 
 
-def _first_of(
-    group: npt.NDArray[np.int64], mask: npt.NDArray[np.bool_], groups: int
-) -> npt.NDArray[np.int64]:
-    """Index of the first row in each group where ``mask`` holds, else -1."""
-    rows = np.nonzero(mask)[0]
-    out = np.full(groups, len(group), dtype=np.int64)
-    if len(rows):
-        np.minimum.at(out, group[rows], rows)
-    out[out == len(group)] = -1
-    return out
+def frame_ref(segments: Segments, time: float, order: int) -> FrameRef:
+    """The frame an ``ord`` names: its capture and its frame number in that capture."""
+    capture, base = segments[order >> SEG_SHIFT]
+    return FrameRef(capture, base + (order & FRAME_MASK), time)
 
 
 def _origin(acc: FlowAcc, proto: int) -> int:
@@ -274,15 +326,15 @@ def _origin(acc: FlowAcc, proto: int) -> int:
     port is the responder.
     """
     if acc.syn is not None:
-        return acc.syn[1]
+        return acc.syn[2]
     if acc.synack is not None:
-        return 1 - acc.synack[1]
-    first = acc.first[3]
+        return 1 - acc.synack[2]
+    first = acc.first[2]
     ports = (acc.key[3], acc.key[6])
-    if proto == d.TCP:
+    if proto == TCP:
         return 1 - first if _server_side_first(ports[first], ports[1 - first]) else first
     # UDP: a reply seen before its request (capture started late): the server port is low.
-    if proto == d.UDP and ports[first] < 1024 <= ports[1 - first]:
+    if proto == UDP and ports[first] < 1024 <= ports[1 - first]:
         return 1 - first
     return first
 
@@ -350,23 +402,23 @@ def _tcp_state(o: int, r: int, o_pk: int, r_pk: int) -> tuple[str, FlowCategory,
     return "OTH", FlowCategory.ATTEMPTED, False
 
 
-def _finish(acc: FlowAcc) -> FlowRecord:
+def _finish(acc: FlowAcc, segments: Segments) -> FlowRecord:
     proto_num = acc.key[0]
     o = _origin(acc, proto_num)
     r = 1 - o
     ends = ((acc.key[1], acc.key[2], acc.key[3]), (acc.key[4], acc.key[5], acc.key[6]))
     o_pk, r_pk = acc.packets[o], acc.packets[r]
     is_error = False
-    if proto_num == d.TCP:
+    if proto_num == TCP:
         state, category, unseen = _tcp_state(acc.bits[o], acc.bits[r], o_pk, r_pk)
     else:
         unseen = False
         state = "SF" if o_pk and r_pk else "S0"
-        if proto_num in (d.ICMP, d.ICMPV6):
+        if proto_num in (ICMP, ICMPV6):
             itype = ends[o][2]
-            table = d.ICMP6_COUNTERPART if proto_num == d.ICMPV6 else d.ICMP4_COUNTERPART
+            table = d.ICMP6_COUNTERPART if proto_num == ICMPV6 else d.ICMP4_COUNTERPART
             is_error = int(table[itype]) < 0 and (
-                itype in (1, 2, 3, 4) if proto_num == d.ICMPV6 else itype in (3, 4, 5, 11, 12)
+                itype in (1, 2, 3, 4) if proto_num == ICMPV6 else itype in (3, 4, 5, 11, 12)
             )
             state = "OTH"
             paired = int(table[itype]) >= 0
@@ -387,16 +439,16 @@ def _finish(acc: FlowAcc) -> FlowRecord:
         resp_port=ends[r][2],
         conn_state=state,
         category=category,
-        first=FrameRef(acc.first[1], acc.first[2], acc.first[0]),
-        last=FrameRef(acc.last[1], acc.last[2], acc.last[0]),
+        first=frame_ref(segments, acc.first[0], acc.first[1]),
+        last=frame_ref(segments, acc.last[0], acc.last[1]),
         orig_packets=o_pk,
         orig_bytes=acc.octets[o],
         resp_packets=r_pk,
         resp_bytes=acc.octets[r],
         vlan=acc.vlan,
-        payload_orig=acc.payload[o],
-        payload_resp=acc.payload[r],
+        payload_orig=acc.payload(o),
+        payload_resp=acc.payload(r),
         reply_unseen=unseen,
         is_icmp_error=is_error,
-        mid_stream=proto_num == d.TCP and acc.syn is None and acc.synack is None,
+        mid_stream=proto_num == TCP and acc.syn is None and acc.synack is None,
     )

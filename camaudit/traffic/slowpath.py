@@ -10,12 +10,21 @@ from __future__ import annotations
 import ipaddress
 import struct
 from dataclasses import dataclass, field
-
-import numpy as np
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from camaudit.model import FrameRef
-from camaudit.traffic import decode as d
+from camaudit.traffic._lazy import LazyModule
 from camaudit.traffic.capfile import RawBatch
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from camaudit.traffic import decode as d
+else:
+    # numpy comes with the decoder, on the first frame the compiled pass hands over.
+    d = LazyModule("camaudit.traffic.decode")
+    np = LazyModule("numpy")
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,7 @@ def canonical_key(
     return (proto, d_hi, d_lo, dport, s_hi, s_lo, sport), 1
 
 
+@lru_cache(maxsize=65536)
 def address(hi: int, lo: int) -> str:
     """Text form of an address stored as two 64-bit halves (IPv4 is v4-mapped)."""
     if hi == 0 and (lo >> 32) == 0xFFFF:

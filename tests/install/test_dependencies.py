@@ -8,8 +8,6 @@ import sys
 import tomllib
 from importlib.metadata import packages_distributions
 
-import pytest
-
 from camaudit.traffic import apps
 from tests.conftest import ROOT
 
@@ -64,17 +62,26 @@ def test_the_checker_sees_the_imports_it_must_see() -> None:
     assert "cryptography" in _declared()
 
 
-def test_sni_parser_lets_a_broken_install_through(monkeypatch: pytest.MonkeyPatch) -> None:
-    # scapy's TLS layer without `cryptography` fails with NameError on every ClientHello;
-    # swallowing it made every sni null. Only parse errors may become "no name".
-    def tls_without_cryptography(_payload: bytes) -> None:
-        raise NameError("name 'default_backend' is not defined")
+def test_sni_parser_needs_no_optional_package() -> None:
+    # scapy's TLS layer without `cryptography` failed on every ClientHello and made every
+    # sni null. The reader is now plain code: it names the server with scapy not loaded.
+    import subprocess
 
-    layers = {**apps._scapy(), "TLS": tls_without_cryptography}
-    monkeypatch.setattr(apps, "_scapy", lambda: layers)
-    hello = b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"
-    with pytest.raises(NameError):
-        apps.parse_sni(hello)
+    script = (
+        "import sys\n"
+        "from camaudit.traffic import apps\n"
+        "hello = bytes.fromhex(sys.argv[1])\n"
+        "assert apps.parse_sni(hello) == 'dev.hik-connect.com', apps.parse_sni(hello)\n"
+        "assert not [m for m in sys.modules if m.startswith(('scapy', 'cryptography'))]\n"
+    )
+    name = b"dev.hik-connect.com"
+    sni = b"\x00" + len(name).to_bytes(2, "big") + name
+    ext = b"\x00\x00" + (len(sni) + 2).to_bytes(2, "big") + len(sni).to_bytes(2, "big") + sni
+    body = b"\x03\x03" + bytes(32) + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
+    body += len(ext).to_bytes(2, "big") + ext
+    handshake = b"\x01" + len(body).to_bytes(3, "big") + body
+    hello = b"\x16\x03\x01" + len(handshake).to_bytes(2, "big") + handshake
+    subprocess.run([sys.executable, "-c", script, hello.hex()], check=True, cwd=ROOT)
 
 
 def test_sni_parser_turns_garbage_into_no_name() -> None:
