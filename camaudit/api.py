@@ -55,7 +55,7 @@ def verify(
     knowledge = load_knowledge(profiles)
     traffic = analyse_zeek(zeek) if zeek else analyse(captures, progress=progress, jobs=jobs)
     assessment = assess(traffic, loaded_policy, knowledge.profiles, today=today)
-    return VerifyResult(traffic, assessment, build_report(assessment, traffic))
+    return VerifyResult(traffic, assessment, build_report(assessment, traffic, knowledge=knowledge))
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def scan(
     inventory = discover(target, methods, allow_public, method_progress, knowledge=knowledge)
     if not fingerprint_devices:
         unprobed = tuple(IdentifiedDevice(d.ip, d, None) for d in inventory.devices)
-        return _result(inventory, unprobed, scope)
+        return _result(inventory, unprobed, scope, knowledge)
     devices = identify_devices(
         inventory.devices,
         lambda d: d.ip is not None and not d.timed_out and in_target(d.ip, target),
@@ -136,7 +136,7 @@ def scan(
         known_hosts=pins,
         knowledge=knowledge,
     )
-    return _result(inventory, devices, scope)
+    return _result(inventory, devices, scope, knowledge)
 
 
 def identify(
@@ -167,7 +167,8 @@ def identify(
         known_hosts=pins,
         knowledge=knowledge,
     )
-    return _result(None, tuple(IdentifiedDevice(f.host, None, f) for f in fingerprints), scope)
+    found = tuple(IdentifiedDevice(f.host, None, f) for f in fingerprints)
+    return _result(None, found, scope, knowledge)
 
 
 def _prepare(
@@ -181,11 +182,14 @@ def _prepare(
 
 
 def _result(
-    inventory: Inventory | None, devices: tuple[IdentifiedDevice, ...], scope: ClosedNetwork
+    inventory: Inventory | None,
+    devices: tuple[IdentifiedDevice, ...],
+    scope: ClosedNetwork,
+    knowledge: Knowledge | None = None,
 ) -> ScanResult:
     from camaudit.report.inventory import build_inventory_report
 
     closed = (scope.cidrs, scope.is_default)
-    report = build_inventory_report(inventory, devices, closed_network=closed)
+    report = build_inventory_report(inventory, devices, closed_network=closed, knowledge=knowledge)
     fingerprints = tuple(d.fingerprint for d in devices if d.fingerprint is not None)
     return ScanResult(inventory, devices, fingerprints, report)

@@ -32,13 +32,14 @@ from camaudit.errors import CamauditError
 from camaudit.i18n import Translator, default_language, translator
 from camaudit.messages import VERDICT_NAMES
 from camaudit.report.console import render, render_inventory
-from camaudit.report.model import Report, VerifyReport, write_json
+from camaudit.report.model import InventoryReport, Report, VerifyReport, write_json
 from camaudit.report.output import refuse_evidence_as_output, write_report
 from camaudit.sanitize import clean_text
 from camaudit.traffic.live import capture_live
 
 if TYPE_CHECKING:  # the fingerprint package loads onvif-zeep: only `fingerprint` needs it
     from camaudit.fingerprint.interface import Credentials, Fingerprint
+    from camaudit.report.register import RegisterRow
 
 app = typer.Typer(
     name="camaudit",
@@ -94,6 +95,35 @@ LangOption = Annotated[
         "LC_MESSAGES / LANG: nl* gives nl, anything else en).",
     ),
 ]
+
+RegisterOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--register",
+        metavar="FILE.csv",
+        help="The council's camera register (CSV, ';' or ',': locatie/location, "
+        "omschrijving/description, ip, mac, merk/make): report devices found but not "
+        "registered, registered but not found, and makes that differ.",
+    ),
+]
+
+
+def _read_register(path: Path | None) -> tuple[Path, tuple[RegisterRow, ...], str] | None:
+    """The register's rows, read before anything is sent so a bad file stops the run."""
+    from camaudit.report.register import read_register
+
+    return (path, *read_register(path)) if path is not None else None
+
+
+def _with_register(
+    report: InventoryReport, register: tuple[Path, tuple[RegisterRow, ...], str] | None
+) -> InventoryReport:
+    from camaudit.report.register import with_register
+
+    if register is None:
+        return report
+    path, rows, sha256 = register
+    return with_register(report, rows, str(path), sha256)
 
 
 def _translator(lang: str | None) -> Translator:
@@ -596,6 +626,7 @@ def discover(
     known_hosts: KnownHostsOption = None,
     output_format: FormatOption = OutputFormat.console,
     output: OutputOption = None,
+    register: RegisterOption = None,
 ) -> None:
     """Find the cameras on a segment (ARP, WS-Discovery, SADP, DHIP, nmap) and identify them.
 
@@ -618,6 +649,7 @@ def discover(
         if not all(0 < p < 65536 for p in scan_ports):
             raise _fail(f"--ports {ports!r}: ports are 1-65535", exitcodes.USAGE)
     with _user_errors():
+        book = _read_register(register)
         creds = _with_basic(_credentials(credentials_file, ask_password), allow_basic_auth)
         with _progress_bar(err) as bar:
             sweep = bar.add_task("discovering", total=None)
@@ -653,7 +685,7 @@ def discover(
             highlight=False,
             soft_wrap=True,  # one line, whatever the terminal width
         )
-    _emit(result.report, output_format, output, render_inventory)
+    _emit(_with_register(result.report, book), output_format, output, render_inventory)
     raise typer.Exit(0)
 
 
@@ -678,6 +710,7 @@ def fingerprint(
     known_hosts: KnownHostsOption = None,
     output_format: FormatOption = OutputFormat.console,
     output: OutputOption = None,
+    register: RegisterOption = None,
 ) -> None:
     """Identify vendor (incl. OEM relabels), model, firmware and known CVEs of given hosts.
 
@@ -694,6 +727,7 @@ def fingerprint(
             raise _fail(f"--port {item!r}: expected PROBE=PORT, e.g. http=8080", exitcodes.USAGE)
         ports[name.strip()] = int(number)
     with _user_errors():
+        book = _read_register(register)
         creds = _with_basic(_credentials(credentials_file, ask_password), allow_basic_auth)
         with _progress_bar(err) as bar:
             task = bar.add_task("identifying", total=len(hosts))
@@ -710,7 +744,7 @@ def fingerprint(
                 on_host,
                 _known_hosts(known_hosts),
             )
-    _emit(result.report, output_format, output, render_inventory)
+    _emit(_with_register(result.report, book), output_format, output, render_inventory)
     raise typer.Exit(0)
 
 

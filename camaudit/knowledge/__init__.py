@@ -2,7 +2,8 @@
 
 One home for every vendor fact: MAC blocks (``oui.toml``), phone-home rules
 (``phone_home.toml``), camera ports (``ports.toml``), advisories (``cve.toml``) and the
-fingerprint signatures, relabels and makes (``signatures.toml``), all in the profiles
+fingerprint signatures, relabels and makes (``signatures.toml``), the BIO/BIO2 control
+mapping (``bio.toml``), all in the profiles
 directory and all checked by the validators of :mod:`camaudit.knowledge.validate`.
 The CLI and :mod:`camaudit.api` call :func:`load_knowledge` once and pass the result
 down; a stage called on its own gets the default directory's knowledge.
@@ -13,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from camaudit.knowledge.bio import Bio, load_bio
 from camaudit.knowledge.profiles import Profiles, default_profiles_dir, load_profiles
 from camaudit.knowledge.signatures import Signatures, load_signatures
 
-__all__ = ["Knowledge", "Profiles", "Signatures", "default_profiles_dir", "load_knowledge"]
+__all__ = ["Bio", "Knowledge", "Profiles", "Signatures", "default_profiles_dir", "load_knowledge"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Knowledge:
 
     profiles: Profiles
     signatures: Signatures
+    bio: Bio
 
     @property
     def camera_ports(self) -> tuple[int, ...]:
@@ -39,7 +42,7 @@ def load_knowledge(directory: str | Path | None = None) -> Knowledge:
     problem of a file.
     """
     chosen = Path(directory) if directory else default_profiles_dir()
-    return Knowledge(load_profiles(chosen), load_signatures(chosen))
+    return Knowledge(load_profiles(chosen), load_signatures(chosen), load_bio(chosen))
 
 
 def given_or_default(knowledge: Knowledge | None) -> Knowledge:

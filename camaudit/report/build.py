@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from camaudit import __version__, exitcodes
+from camaudit.knowledge import Knowledge
 from camaudit.model import (
     Assessment,
     CaptureInput,
@@ -122,11 +123,18 @@ def _summary(assessment: Assessment, traffic: TrafficSummary) -> VerifySummary:
 
 
 def build_report(
-    assessment: Assessment, traffic: TrafficSummary, generated: datetime | None = None
+    assessment: Assessment,
+    traffic: TrafficSummary,
+    generated: datetime | None = None,
+    knowledge: Knowledge | None = None,
 ) -> VerifyReport:
-    """Everything a security officer, an auditor and a compliance check need, typed."""
+    """Everything a security officer, an auditor and a compliance check need, typed.
+
+    The BIO/BIO2 controls come from ``knowledge`` (default: the default profiles)."""
+    from camaudit.report.compliance import with_controls
+
     a = assessment
-    return VerifyReport(
+    report = VerifyReport(
         schema_version=SCHEMA_VERSION,
         kind="verify",
         tool=TOOL,
@@ -144,3 +152,4 @@ def build_report(
         dns=tuple(_dns(c) for c in a.dns),
         findings=tuple(_finding(f) for f in a.findings),
     )
+    return with_controls(report, knowledge)

@@ -19,7 +19,9 @@ from camaudit.fingerprint.interface import (
     Identity,
     ProbeAttempt,
 )
+from camaudit.knowledge import Knowledge
 from camaudit.report.build import TOOL, generated_at
+from camaudit.report.compliance import with_controls
 from camaudit.report.model import (
     SCHEMA_VERSION,
     CertificateEntry,
@@ -143,6 +145,7 @@ def build_inventory_report(
     found: Sequence[IdentifiedDevice],
     generated: datetime | None = None,
     closed_network: tuple[Sequence[str], bool] = ((), False),
+    knowledge: Knowledge | None = None,
 ) -> InventoryReport:
     """The inventory report: every device with its evidence, identity and advisories.
 
@@ -166,7 +169,7 @@ def build_inventory_report(
         outside_target=outside,
         devices=devices,
     )
-    return InventoryReport(
+    report = InventoryReport(
         schema_version=SCHEMA_VERSION,
         kind="inventory",
         tool=TOOL,
@@ -174,3 +177,4 @@ def build_inventory_report(
         exit_code=0,
         inventory=section,
     )
+    return with_controls(report, knowledge)

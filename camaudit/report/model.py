@@ -31,6 +31,8 @@ from camaudit.model import (
     Problem,
     Verdict,
 )
+from camaudit.report.compliance import ControlsSection
+from camaudit.report.register import RegisterSection
 
 SCHEMA_VERSION = 1
 
@@ -202,6 +204,8 @@ class VerifyReport:
     outbound: tuple[BoundaryFlowEntry, ...]
     dns: tuple[LookupEntry, ...]
     findings: tuple[FindingEntry, ...]
+    controls: ControlsSection | None = None  # BIO/BIO2 controls (report/compliance.py)
+    register: RegisterSection | None = None  # never set on verify; kept for one shape
 
 
 # ---- inventory (discover / fingerprint) -------------------------------------------
@@ -368,6 +372,8 @@ class InventoryReport:
     generated: str
     exit_code: int
     inventory: InventorySection
+    controls: ControlsSection | None = None  # BIO/BIO2 controls (report/compliance.py)
+    register: RegisterSection | None = None  # --register reconciliation (report/register.py)
 
 
 Report = VerifyReport | InventoryReport
@@ -461,7 +467,10 @@ def _hints(cls: type) -> dict[str, Any]:
 def _read(cls: Any, data: dict[str, Any]) -> Any:
     """An instance of dataclass ``cls`` from its JSON object, each field by its type."""
     hints = _hints(cls)
-    return cls(**{f.name: _value(hints[f.name], data[_json_key(f)]) for f in fields(cls)})
+    # a key absent from the JSON is a field appended later (with a default): an older
+    # report still loads
+    given = [f for f in fields(cls) if _json_key(f) in data]
+    return cls(**{f.name: _value(hints[f.name], data[_json_key(f)]) for f in given})
 
 
 def _value(kind: Any, value: Any) -> Any:
