@@ -133,3 +133,21 @@ def test_the_installed_camaudit_ships_the_dutch_catalogue(installed: CleanInstal
     where, words = done.stdout.splitlines()
     assert Path(where).is_relative_to(installed.venv)
     assert words == "gesloten netwerk 1.234,5 1 december 2026"
+
+
+def test_the_installed_camaudit_renders_the_html_report_from_its_own_template(
+    installed: CleanInstall,
+) -> None:
+    """The template and jinja2 come with the wheel: the page is the golden one, byte for byte."""
+    report = ROOT / "tests" / "golden" / "verify-tls-established.json"
+    done = installed.python(
+        "import sys, camaudit.report.html as h; from camaudit.i18n import translator; "
+        "from camaudit.report.model import from_json; "
+        f"r = from_json(open({str(report)!r}, encoding='utf-8').read()); "
+        "sys.stdout.write(h.render(r, translator('nl', strict=True))); print(h.__file__)"
+    )
+    _must(done, "html")
+    page, _, where = done.stdout.rpartition("\n</html>\n")
+    assert Path(where.strip()).is_relative_to(installed.venv)
+    golden = ROOT / "tests" / "golden" / "verify-tls-established.nl.html"
+    assert page + "\n</html>\n" == golden.read_text(encoding="utf-8")

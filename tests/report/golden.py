@@ -50,9 +50,27 @@ def renderings() -> dict[str, str]:
     return files
 
 
+def html_renderings() -> dict[str, str]:
+    """Golden file name -> the HTML page, in English and Dutch, of a verify report with
+    findings and of an inventory."""
+    from camaudit.i18n import LANGUAGES, translator
+    from camaudit.report import html
+    from tests.report.reports import HTML_CASES, fake_camera_inventory, golden_verify
+
+    reports: dict[str, VerifyReport | InventoryReport] = {
+        f"verify-{name}": golden_verify(name) for name in HTML_CASES
+    }
+    reports["inventory-fake-hikvision"] = fake_camera_inventory()
+    return {
+        f"{stem}.{lang}.html": html.render(report, translator(lang, strict=True))
+        for stem, report in reports.items()
+        for lang in LANGUAGES
+    }
+
+
 def main() -> int:
     GOLDEN.mkdir(parents=True, exist_ok=True)
-    for name, text in renderings().items():
+    for name, text in {**renderings(), **html_renderings()}.items():
         # newline="": CSV's CRLF line ends are part of the format, written as made
         (GOLDEN / name).write_text(text, encoding="utf-8", newline="")
         print(f"wrote tests/golden/{name}")

@@ -30,6 +30,8 @@ CONSOLE_WIDTH = 120
 
 # pcaps/ cases with a golden rendering: a crossing, attempts only, and an isolated camera.
 GOLDEN_CASES = ("tls-established", "dns-nxdomain", "quiet-camera")
+# pcaps/ cases with a golden HTML page (en, nl): a crossing with findings.
+HTML_CASES = ("tls-established",)
 
 
 @contextmanager

@@ -1,0 +1,198 @@
+"""The HTML report: one self-contained page, in Dutch and English, the same bytes each time,
+with every untrusted text shown as text. (What Chromium shows of it: test_html_browser.py.)"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from camaudit.i18n import translator
+from camaudit.report import html
+from camaudit.report.model import InventoryReport, VerifyReport
+from tests.report.golden import REGENERATE, html_renderings
+from tests.report.hostile_html import HOSTILE, LONG, SHOWN, hostile_inventory, hostile_verify
+from tests.report.reports import GOLDEN, fake_camera_inventory, golden_verify
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+# The only elements the page is made of: anything else came from the report's text.
+ELEMENTS = {
+    "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p", "section",
+    "div", "span", "ul", "li", "table", "thead", "tbody", "tr", "th", "td", "code", "article",
+    "svg", "rect", "line", "text", "i", "footer",
+}  # fmt: skip
+
+
+class Page(HTMLParser):
+    """The elements, attributes and visible text of a page, as a browser's parser reads them."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str | None]] = []
+        self.text: list[str] = []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attrs.extend(attrs)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    @property
+    def shown(self) -> str:
+        return "".join(self.text)
+
+
+@pytest.fixture(scope="module")
+def verify_report() -> VerifyReport:
+    return golden_verify("tls-established")
+
+
+@pytest.fixture(scope="module")
+def inventory_report() -> InventoryReport:
+    return fake_camera_inventory()
+
+
+def _render(report: VerifyReport | InventoryReport, lang: str) -> str:
+    return html.render(report, translator(lang, strict=True))
+
+
+# ---- what a reader sees ----------------------------------------------------------------
+
+
+def test_verify_page_shows_the_verdict_devices_findings_and_their_filters_in_english(
+    verify_report: VerifyReport,
+) -> None:
+    page = Page(_render(verify_report, "en"))
+    assert "not isolated" in page.shown
+    for device in verify_report.devices:
+        assert device.ip in page.shown
+        assert device.mac and device.mac in page.shown
+    assert verify_report.findings
+    for finding in verify_report.findings:
+        for evidence in finding.evidence:
+            assert evidence.display_filter in page.shown
+    for capture in verify_report.inputs:
+        assert capture.sha256 in page.shown
+    assert "litedev.hik-connect.com" in page.shown  # the DNS look-up
+
+
+def test_dutch_page_says_gesloten_netwerk_apparaat_bevinding_uitgaande_verbinding(
+    verify_report: VerifyReport,
+) -> None:
+    text = _render(verify_report, "nl")
+    page = Page(text)
+    assert '<html lang="nl">' in text
+    shown = page.shown.lower()
+    for word in ("niet geïsoleerd", "gesloten netwerk", "apparaten", "bevindingen",
+                 "uitgaande verbinding", "netwerkopname", "weergavefilter"):  # fmt: skip
+        assert word in shown, word
+    for english in ("Verdict", "Findings", "Outbound connections", "Devices", "Summary"):
+        assert english not in page.shown, english
+
+
+def test_dutch_page_writes_dates_and_numbers_the_dutch_way(verify_report: VerifyReport) -> None:
+    shown = Page(_render(verify_report, "nl")).shown
+    assert "23 november 2026, 12:00:00 UTC" in shown  # the report's date
+    assert "32 pakketten" in shown
+    assert "23 November 2026" in Page(_render(verify_report, "en")).shown
+
+
+def test_timeline_has_a_mark_per_outbound_flow_with_a_tooltip(
+    verify_report: VerifyReport,
+) -> None:
+    text = _render(verify_report, "en")
+    marks = re.findall(
+        r'<rect class="(crossed|attempted|rejected)"[^>]*><title>([^<]*)</title>', text
+    )
+    assert len(marks) == len(verify_report.outbound) == 1
+    category, title = marks[0]
+    assert category == "crossed"
+    assert "10.66.0.21" in title and "203.0.113.5" in title and "crossed the boundary" in title
+
+
+def test_inventory_page_shows_each_device_with_make_model_firmware_and_cves(
+    inventory_report: InventoryReport,
+) -> None:
+    for lang in ("en", "nl"):
+        page = Page(_render(inventory_report, lang))
+        for device in inventory_report.inventory.devices:
+            assert device.ip and device.ip in page.shown
+            assert device.identity and device.identity.model
+            assert device.identity.model in page.shown
+            assert device.identity.firmware and device.identity.firmware in page.shown
+            for cve in device.cves:
+                assert cve.cve in page.shown
+    assert "Inventaris" in Page(_render(inventory_report, "nl")).shown
+
+
+# ---- self-contained, deterministic -------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_page_fetches_nothing_and_forbids_fetching(verify_report: VerifyReport, lang: str) -> None:
+    text = _render(verify_report, lang)
+    page = Page(text)
+    assert ("content", CSP + "; base-uri 'none'; form-action 'none'") in page.attrs
+    assert not {"script", "img", "link", "iframe", "object", "embed"} & set(page.tags)
+    # the only URL in the page is the SVG namespace, which is a name, not a fetch
+    urls = set(re.findall(r"(?:https?|ftp|wss?):/?/?[^\s\"'<>)]*", text))
+    assert urls == {"http://www.w3.org/2000/svg"}
+    assert "url(" not in text and "@import" not in text and "src=" not in text
+
+
+def test_same_report_and_language_give_the_same_bytes(verify_report: VerifyReport) -> None:
+    for lang in ("en", "nl"):
+        assert _render(verify_report, lang) == _render(verify_report, lang)
+    assert _render(verify_report, "en") != _render(verify_report, "nl")
+
+
+def test_html_golden_files_are_what_the_renderer_writes() -> None:
+    rendered = html_renderings()
+    stored = {p.name for p in GOLDEN.glob("*.html")}
+    assert stored == set(rendered), f"HTML golden files differ; run {REGENERATE}"
+    for name, got in rendered.items():
+        expected = (GOLDEN / name).read_text(encoding="utf-8")
+        if got != expected:
+            diff = "".join(
+                difflib.unified_diff(
+                    expected.splitlines(keepends=True), got.splitlines(keepends=True), name, "now"
+                )
+            )
+            pytest.fail(f"{name} differs from its golden file; run {REGENERATE}\n{diff[:4000]}")
+
+
+# ---- hostile text --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_hostile_text_in_a_verify_report_is_shown_as_text(
+    verify_report: VerifyReport, lang: str
+) -> None:
+    text = _render(hostile_verify(verify_report), lang)
+    page = Page(text)
+    assert set(page.tags) <= ELEMENTS, set(page.tags) - ELEMENTS
+    assert not [name for name, _ in page.attrs if name.startswith("on")]
+    for hostile in HOSTILE:
+        assert SHOWN[hostile] in page.shown, hostile[:40]
+    assert "{{ 7*7 }}" in page.shown
+    assert LONG not in text and len(text) < 200_000  # 64 k strings are cut
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]", text)
+
+
+def test_hostile_text_in_an_inventory_is_shown_as_text(inventory_report: InventoryReport) -> None:
+    text = _render(hostile_inventory(inventory_report), "nl")
+    page = Page(text)
+    assert set(page.tags) <= ELEMENTS
+    assert not [name for name, _ in page.attrs if name.startswith("on")]
+    for hostile in HOSTILE:
+        assert SHOWN[hostile] in page.shown, hostile[:40]
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]", text)
