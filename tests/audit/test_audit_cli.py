@@ -146,3 +146,30 @@ def test_a_missing_capture_is_refused_before_any_probe_is_sent() -> None:
     assert proc.stderr.strip().splitlines()[-1] == (
         "camaudit: error: no-such.pcap: no such file or directory"
     )
+
+
+@pytest.mark.parametrize("output_format", ["html", "markdown", "csv", "sarif"])
+def test_an_audit_in_a_format_that_cannot_render_it_is_a_usage_error_before_any_probe(
+    output_format: str,
+) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "camaudit",
+            "audit",
+            "--target",
+            "127.0.0.1/32",
+            "--duration",
+            "1",
+            "--format",
+            output_format,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"--format {output_format}: audit reports render as console or json" in done.stderr
+    assert "Traceback" not in done.stderr
