@@ -20,7 +20,7 @@ import pytest
 
 pytestmark = pytest.mark.netns
 
-BEHIND_GATEWAY = "10.88.0.0/24"
+BEHIND_GATEWAY = "10.67.0.0/24"  # a lab range, only ever routed inside the segment
 SECOND_LINK = "10.77.0.0/24"  # a veth pair inside the scanner namespace: no other host on it
 
 
