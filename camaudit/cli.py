@@ -108,6 +108,24 @@ LangOption = Annotated[
     ),
 ]
 
+ProfilesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--profiles",
+        help="Directory of vendor profiles (default: the bundled ones).",
+        hidden=True,
+    ),
+]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Write --evidence into a non-empty directory.")
+]
+TimestampOption = Annotated[
+    bool,
+    typer.Option(
+        "--timestamp",
+        help="Record the wall clock in the evidence pack (off: same inputs, same bytes).",
+    ),
+]
 RegisterOption = Annotated[
     Path | None,
     typer.Option(
@@ -192,14 +210,7 @@ def verify(
             "default ./camaudit-live-<time>.pcapng.",
         ),
     ] = None,
-    profiles: Annotated[
-        Path | None,
-        typer.Option(
-            "--profiles",
-            help="Directory of vendor profiles (default: the bundled ones).",
-            hidden=True,
-        ),
-    ] = None,
+    profiles: ProfilesOption = None,
     jobs: Annotated[
         int,
         typer.Option(
@@ -219,16 +230,8 @@ def verify(
             "(evidence.pcapng), report.json and a manifest; check it with check-evidence.",
         ),
     ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Write --evidence into a non-empty directory.")
-    ] = False,
-    timestamp: Annotated[
-        bool,
-        typer.Option(
-            "--timestamp",
-            help="Record the wall clock in the evidence pack (off: same inputs, same bytes).",
-        ),
-    ] = False,
+    force: ForceOption = False,
+    timestamp: TimestampOption = False,
     zeek: Annotated[
         list[Path] | None,
         typer.Option(
@@ -365,10 +368,7 @@ def baseline(
         typer.Option("--output", "-o", help="Write the policy here instead of stdout."),
     ] = None,
     name: Annotated[str, typer.Option("--name", help="The policy's name.")] = "baseline",
-    profiles: Annotated[
-        Path | None,
-        typer.Option("--profiles", help="Directory of vendor profiles.", hidden=True),
-    ] = None,
+    profiles: ProfilesOption = None,
 ) -> None:
     """Write a policy (TOML) from captures of a known-good network, to review, then enforce.
 
@@ -977,17 +977,9 @@ def audit(
             help="Also write an evidence pack of the verify part (as verify --evidence).",
         ),
     ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Write --evidence into a non-empty directory.")
-    ] = False,
-    timestamp: Annotated[
-        bool,
-        typer.Option("--timestamp", help="Record the wall clock in the evidence pack."),
-    ] = False,
-    profiles: Annotated[
-        Path | None,
-        typer.Option("--profiles", help="Directory of vendor profiles.", hidden=True),
-    ] = None,
+    force: ForceOption = False,
+    timestamp: TimestampOption = False,
+    profiles: ProfilesOption = None,
 ) -> None:
     """Discover and fingerprint a segment, record (or read) its traffic, and judge every
     device: identity, CVEs, settings and its own isolation verdict, in one report.
