@@ -9,9 +9,12 @@ device in a capture with blocking problems, is ``inconclusive``, never ``isolate
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
+from camaudit.i18n import N_, Translator
 from camaudit.model import Evidence, HostInfo, Verdict
 from camaudit.policy.evaluate import BLOCKING_PROBLEMS
 from camaudit.report.model import (
@@ -30,14 +33,68 @@ from camaudit.report.model import (
 CROSSED_RULES = frozenset({"BOUNDARY-CROSSED-OUT", "BOUNDARY-CROSSED-IN", "DNS-EXTERNAL-RESOLVED"})
 ATTEMPT_RULES = frozenset({"OUTBOUND-ATTEMPT", "DNS-EXTERNAL-LOOKUP"})
 
-NO_TRAFFIC = "no traffic from this device in the evidence"
-NO_CAPTURE = "no capture of this device's traffic"
-ISOLATED_REASON = "no packet from this device was addressed outside; it looked up no outside name"
-PASSIVE_NAMES_MISSING = (
+# Every sentence this module writes into a report is one of these catalogue messages, its
+# {fields} filled in: the JSON keeps the English sentence, and :func:`audit_text` gives a
+# renderer the sentence in the reader's language.
+NO_TRAFFIC = N_("no traffic from this device in the evidence")
+NO_CAPTURE = N_("no capture of this device's traffic")
+ISOLATED_REASON = N_(
+    "no packet from this device was addressed outside and it looked up no outside name"
+)
+PASSIVE_NAMES_MISSING = N_(
     "DHCP host names, mDNS and SSDP names are not read from traffic (the traffic stage does "
     "not decode them): devices seen only in traffic are named by MAC/OUI and vendor-cloud "
     "look-ups only"
 )
+CROSSED = N_("crossed: {detail}")
+CROSSED_FLOW = N_("{device} -> {remote} crossed the boundary")
+TRIED = N_("tried: {detail}")
+CANNOT_SHOW = N_("the evidence cannot show isolation: {detail}")
+ATTEMPT = N_("attempt: {detail}")
+OVERALL_INCONCLUSIVE = N_("the evidence as a whole is inconclusive: {detail}")
+NO_IDENTITY = N_("identity unknown: the device was not fingerprinted or did not answer")
+FIRMWARE_SILENT = N_("firmware unknown: the device did not say")
+FIRMWARE_NO_LOGIN = N_("firmware unknown: no credentials")
+NO_CVES = N_("CVEs not checked: firmware unknown")
+ONVIF_NO_LOGIN = N_(
+    "ONVIF GetDeviceInformation and the network settings calls (GetNetworkInterfaces, "
+    "GetNTP, GetDNS, GetNetworkDefaultGateway, GetNetworkProtocols) not made: no credentials"
+)
+ONVIF_FAILED = N_("ONVIF {call} failed: {error}")
+HTTP_NO_LOGIN = N_("web pages behind the login not read: no credentials")
+SETTINGS_NO_LOGIN = N_("device settings (NTP, DNS, gateway, UPnP, P2P) not checked: no credentials")
+PROBE_UNFINISHED = N_("probe {probe} did not complete ({status}): {error}")
+NOT_PROBED = N_("not probed: seen only in traffic (outside --target or silent to discovery)")
+NOTHING_KNOWN = N_("identity, firmware, CVEs and settings unknown")
+RUN_NO_LOGIN = N_("no credentials: firmware and settings behind a login were not read")
+RUN_SILENT = N_("{count} device(s) sent nothing in the evidence: no verdict for them")
+MESSAGES = (
+    NO_TRAFFIC, NO_CAPTURE, ISOLATED_REASON, PASSIVE_NAMES_MISSING, CROSSED, CROSSED_FLOW,
+    TRIED, CANNOT_SHOW, ATTEMPT, OVERALL_INCONCLUSIVE, NO_IDENTITY, FIRMWARE_SILENT,
+    FIRMWARE_NO_LOGIN, NO_CVES, ONVIF_NO_LOGIN, ONVIF_FAILED, HTTP_NO_LOGIN, SETTINGS_NO_LOGIN,
+    PROBE_UNFINISHED, NOT_PROBED, NOTHING_KNOWN, RUN_NO_LOGIN, RUN_SILENT,
+)  # fmt: skip
+
+
+@cache
+def _pattern(message: str) -> re.Pattern[str]:
+    """``message`` as a pattern whose groups are its ``{fields}``."""
+    parts = re.split(r"\{(\w+)\}", message)
+    text = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*)" for i, p in enumerate(parts))
+    return re.compile(text, re.DOTALL)
+
+
+def audit_text(text: str, t: Translator) -> str:
+    """A sentence of an audit report (a device's reason or what was not checked) in the
+    language of ``t``; a sentence this module did not write (an older report's, a
+    finding's) is evidence and stays as it is. Fields are translated in turn, so
+    ``tried: <finding>`` keeps the finding's own words."""
+    for message in MESSAGES:
+        found = _pattern(message).fullmatch(text)
+        if found:
+            fields = {k: audit_text(v, t) for k, v in found.groupdict().items()}
+            return t.gettext(message, **fields)
+    return text
 
 
 @dataclass(frozen=True)
@@ -155,7 +212,7 @@ def device_verdict(
     # An outbound flow that crossed unallowed is a crossing even if no finding said so.
     if not crossed:
         crossed = [
-            f"{o.device} -> {o.remote} crossed the boundary"
+            CROSSED_FLOW.format(device=o.device, remote=o.remote)
             for o in (verify.outbound[i] for i in ties.outbound)
             if o.crossed and not o.allowed_by
         ]
@@ -163,24 +220,24 @@ def device_verdict(
     crossed = _tally(crossed)
     evidence = tuple(e for f in findings for e in f.evidence)
     if crossed:
-        verdict, reasons = Verdict.NOT_ISOLATED, [f"crossed: {c}" for c in crossed]
+        verdict, reasons = Verdict.NOT_ISOLATED, [CROSSED.format(detail=c) for c in crossed]
     elif not ties.seen:
         verdict, reasons = Verdict.INCONCLUSIVE, [NO_TRAFFIC]
     elif blocking:
         verdict = Verdict.INCONCLUSIVE
-        reasons = [f"the evidence cannot show isolation: {b}" for b in blocking]
-        reasons += [f"attempt: {a}" for a in attempts]
+        reasons = [CANNOT_SHOW.format(detail=b) for b in blocking]
+        reasons += [ATTEMPT.format(detail=a) for a in attempts]
     elif attempts:
-        verdict, reasons = Verdict.ISOLATED_WITH_ATTEMPTS, [f"tried: {a}" for a in attempts]
+        verdict, reasons = (
+            Verdict.ISOLATED_WITH_ATTEMPTS,
+            [TRIED.format(detail=a) for a in attempts],
+        )
     elif verify.verdict == Verdict.INCONCLUSIVE:
         # The overall verdict could not be reached for a reason this device shares.
         verdict = Verdict.INCONCLUSIVE
-        reasons = [f"the evidence as a whole is inconclusive: {r}" for r in verify.reasons]
+        reasons = [OVERALL_INCONCLUSIVE.format(detail=r) for r in verify.reasons]
     else:
-        verdict = Verdict.ISOLATED
-        reasons = [
-            "no packet from this device was addressed outside and it looked up no outside name"
-        ]
+        verdict, reasons = Verdict.ISOLATED, [ISOLATED_REASON]
     return DeviceVerdictEntry(
         verdict=verdict,
         reasons=tuple(reasons),
@@ -221,12 +278,12 @@ def _discovered(
     missing: list[str] = []
     identity = found.identity
     if identity is None:
-        missing.append("identity unknown: the device was not fingerprinted or did not answer")
+        missing.append(NO_IDENTITY)
     elif identity.firmware is None:
-        why = "the device did not say" if credentials else "no credentials"
-        missing.append(f"firmware unknown: {why}")
+        missing.append(FIRMWARE_SILENT if credentials else FIRMWARE_NO_LOGIN)
     if identity is None or identity.firmware is None:
-        missing.append("CVEs not checked: firmware unknown")
+        missing.append(NO_CVES)
+    missing += _probe_gaps(found, credentials)
     if not ties.seen:
         missing.append(NO_CAPTURE)
     return AuditDeviceEntry(
@@ -245,6 +302,28 @@ def _discovered(
     )
 
 
+def _probe_gaps(found: DeviceEntry, credentials: bool) -> list[str]:
+    """What the device's own probes could not ask or read: the calls and pages behind a
+    login when there were no credentials, an ONVIF call that failed, a probe cut short."""
+    gaps: list[str] = []
+    names = {p.probe.split(":", 1)[0] for p in found.probes}
+    if not credentials and found.probes:
+        gaps += [ONVIF_NO_LOGIN] if "onvif" in names else []
+        gaps += [HTTP_NO_LOGIN] if names & {"http", "https"} else []
+        gaps.append(SETTINGS_NO_LOGIN)
+    for probe in found.probes:
+        for key, value in probe.facts:
+            if key.startswith("onvif_call:") and value.startswith("failed: "):
+                call, error = key.split(":", 1)[1], value.removeprefix("failed: ")
+                gaps.append(ONVIF_FAILED.format(call=call, error=error))
+        if probe.status in ("error", "timed_out"):
+            error = probe.error or "-"
+            gaps.append(
+                PROBE_UNFINISHED.format(probe=probe.probe, status=probe.status, error=error)
+            )
+    return gaps
+
+
 def _passive(
     verify: VerifyReport, host: HostInfo, ties: _Ties, blocking: Sequence[str]
 ) -> AuditDeviceEntry:
@@ -260,10 +339,7 @@ def _passive(
         inventory_index=None,
         cloud_labels=_labels(verify, ties),
         verdict=device_verdict(verify, ties, blocking),
-        not_checked=(
-            "not probed: seen only in traffic (outside --target or silent to discovery)",
-            "identity, firmware, CVEs and settings unknown",
-        ),
+        not_checked=(NOT_PROBED, NOTHING_KNOWN),
     )
 
 
@@ -285,8 +361,8 @@ def _summary(devices: Sequence[AuditDeviceEntry]) -> AuditSummary:
 def _run_not_checked(credentials: bool, devices: Sequence[AuditDeviceEntry]) -> tuple[str, ...]:
     missing = [PASSIVE_NAMES_MISSING]
     if not credentials:
-        missing.append("no credentials: firmware and settings behind a login were not read")
+        missing.append(RUN_NO_LOGIN)
     silent = sum(1 for d in devices if d.verdict.reasons == (NO_TRAFFIC,))
     if silent:
-        missing.append(f"{silent} device(s) sent nothing in the evidence: no verdict for them")
+        missing.append(RUN_SILENT.format(count=silent))
     return tuple(missing)

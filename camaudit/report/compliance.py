@@ -31,7 +31,13 @@ from camaudit.knowledge.bio import Bio, Control
 from camaudit.model import Verdict
 
 if TYPE_CHECKING:  # model.py holds these sections as fields: it imports this module
-    from camaudit.report.model import DeviceEntry, InventoryReport, VerifyReport
+    from camaudit.report.model import (
+        AuditReport,
+        DeviceEntry,
+        InventoryReport,
+        Report,
+        VerifyReport,
+    )
     from camaudit.report.register import RegisterSection
 
 __all__ = [
@@ -162,7 +168,7 @@ def _register_findings(register: RegisterSection | None) -> Iterator[ControlFind
             yield ControlFinding(rule, name, "register", index, where)
 
 
-def _findings(report: VerifyReport | InventoryReport) -> tuple[ControlFinding, ...]:
+def _findings(report: Report) -> tuple[ControlFinding, ...]:
     """Every finding of the report: the traffic's (verify, audit), the devices' (inventory,
     audit) and the register's."""
     from camaudit.report.model import InventoryReport, VerifyReport
@@ -197,7 +203,7 @@ def _device_gaps(devices: Sequence[DeviceEntry]) -> dict[str, str]:
     return missing
 
 
-def _missing(report: VerifyReport | InventoryReport) -> dict[str, str]:
+def _missing(report: Report) -> dict[str, str]:
     """Each evidence kind this report did not examine, with the reason why."""
     from camaudit.report.model import InventoryReport, VerifyReport
 
@@ -241,7 +247,7 @@ def _entry(
     )
 
 
-def compliance_section(report: VerifyReport | InventoryReport, bio: Bio) -> ControlsSection:
+def compliance_section(report: Report, bio: Bio) -> ControlsSection:
     """The control-by-control section of ``report`` under the mapping ``bio``."""
     findings = _findings(report)
     missing = _missing(report)
@@ -255,7 +261,7 @@ def compliance_section(report: VerifyReport | InventoryReport, bio: Bio) -> Cont
     )
 
 
-R = TypeVar("R", "VerifyReport", "InventoryReport")
+R = TypeVar("R", "VerifyReport", "InventoryReport", "AuditReport")
 
 
 def with_controls(report: R, knowledge: Knowledge | None = None) -> R:

@@ -15,9 +15,17 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from camaudit.i18n import Translator, translator
-from camaudit.messages import HEADINGS, SEVERITIES, VERDICT_NAMES
+from camaudit.audit.devices import audit_text
+from camaudit.i18n import N_, Translator, translator
+from camaudit.messages import HEADINGS, SEVERITIES, TERMS, VERDICT_NAMES
 from camaudit.model import Direction
+from camaudit.report.compliance import (
+    DATA_REASONS,
+    REASONS,
+    REGISTER_KINDS,
+    STATUS_NAMES,
+    ControlsSection,
+)
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -28,6 +36,7 @@ from camaudit.report.model import (
     Report,
     VerifyReport,
 )
+from camaudit.report.register import RegisterSection
 from camaudit.sanitize import clean_text
 
 _VERDICT_STYLE = {
@@ -405,55 +414,152 @@ def render_inventory(
         console.print(_methods(inv.attempts, t))
 
 
+# How an audit device was seen (AuditDeviceEntry.sources), in the reader's words.
+_SOURCES = {"discovery": N_("discovery"), "traffic": N_("traffic")}
+
+
 def _audit_row(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     ident = d.identity
+    unknown = t.gettext(TERMS["unknown"])
     if ident is None:
-        vendor, model, firmware = (f"{d.oui_vendor} (OUI only)" if d.oui_vendor else "-"), "", ""
+        vendor = t.gettext("{vendor} (OUI only)", vendor=d.oui_vendor) if d.oui_vendor else "-"
+        model, firmware = "", ""
     else:
-        vendor = ident.vendor or "unknown"
+        vendor = ident.vendor or unknown
         if ident.oem_brand:
             vendor = f"{ident.oem_brand} ({vendor})"
-        model, firmware = ident.model or "", ident.firmware or "unknown"
+        model, firmware = ident.model or "", ident.firmware or unknown
     cves = ", ".join(c.cve + (" (KEV)" if c.kev_date_added else "") for c in d.cves)
     style = _VERDICT_STYLE[d.verdict.verdict]
     word = t.gettext(VERDICT_NAMES[d.verdict.verdict]).upper()
-    cells = [d.ip or "-", d.mac or "-", "+".join(d.sources), vendor, model, firmware]
+    seen = "+".join(t.gettext(_SOURCES[s]) if s in _SOURCES else s for s in d.sources)
+    cells = [d.ip or "-", d.mac or "-", seen, vendor, model, firmware]
     return [*map(_t, cells), _t(cves or "-", "red" if d.cves else ""), _t(word, style)]
 
 
-def _audit_notes(d: AuditDeviceEntry) -> list[Text]:
+def _audit_notes(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     """Why each device got its verdict, and what could not be checked for it."""
     who = d.ip or d.mac or "?"
-    notes = [_t(f"{who}: {r}") for r in d.verdict.reasons]
+    unchecked = t.gettext(TERMS["not_checked"])
+    notes = [_t(f"{who}: {audit_text(r, t)}") for r in d.verdict.reasons]
     notes += [_t(f"{who}: {c}", "yellow") for c in d.config_findings]
-    notes += [_t(f"{who}: vendor cloud: {label}", "yellow") for label in d.cloud_labels]
-    notes += [_t(f"{who}: not checked: {n}", "dim") for n in d.not_checked]
+    notes += [
+        _t(f"{who}: " + t.gettext("vendor cloud: {label}", label=label), "yellow")
+        for label in d.cloud_labels
+    ]
+    notes += [_t(f"{who}: {unchecked}: {audit_text(n, t)}", "dim") for n in d.not_checked]
     return notes
 
 
+def _compliance_text(text: str, t: Translator) -> str:
+    """A control's not-tested reason in the reader's language (a reason a custom bio.toml
+    brings along is shown as written)."""
+    return t.gettext(text) if text in (*REASONS, *DATA_REASONS) else text
+
+
+def _controls(section: ControlsSection, t: Translator) -> Table:
+    """The control-by-control section: each control's status and the findings behind it,
+    one line per rule with the devices it names."""
+    columns = (
+        t.gettext("control"),
+        t.gettext("title"),
+        t.gettext("status"),
+        t.gettext("findings behind it, or why not tested"),
+    )
+    table = _table(clean_text(section.framework), columns)
+    style = {"passed": "green", "failed": "red", "not_tested": "dim"}
+    for c in section.controls:
+        rules: dict[str, list[str]] = {}
+        for f in c.findings:
+            rules.setdefault(f.rule, []).append(f.device or "-")
+        behind = [f"{rule}: {', '.join(dict.fromkeys(who))}" for rule, who in rules.items()]
+        if c.reason is not None:
+            behind.append(_compliance_text(c.reason, t))
+        table.add_row(
+            _t(c.id),
+            _t(c.title_nl if t.lang == "nl" else c.title_en),
+            _t(t.gettext(STATUS_NAMES[c.status]), style[c.status]),
+            Text("\n").join(_t(line) for line in behind),
+        )
+    return table
+
+
+def _register(section: RegisterSection, t: Translator) -> Table:
+    """The register reconciliation: every row and every unregistered device, with what
+    differs."""
+    columns = (
+        t.gettext("row"),
+        t.gettext("result"),
+        t.gettext(HEADINGS["location"]),
+        t.gettext(HEADINGS["description"]),
+        t.gettext(HEADINGS["device"]),
+        t.gettext("expected make"),
+        t.gettext("found make"),
+    )
+    caption = t.gettext("{path}: {rows} row(s)", path=section.path, rows=section.rows)
+    table = _table(t.gettext("Register"), columns, caption)
+    for e in section.entries:
+        style = "" if e.kind == "matched" else "yellow"
+        table.add_row(
+            _t(e.row if e.row is not None else "-"),
+            _t(t.gettext(REGISTER_KINDS[e.kind]), style),
+            _t(e.location or "-"),
+            _t(e.description or "-"),
+            _t(" ".join(a for a in (e.ip, e.mac) if a) or "-"),
+            _t(e.expected_make or "-"),
+            _t(e.found_make or "-"),
+        )
+    return table
+
+
 def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
-    """Print an audit: the overall verdict, then every device with its own verdict."""
+    """Print an audit: the overall verdict, then every device with its own verdict, the
+    register and the BIO/BIO2 controls."""
     console.print(_head(report, t))
     a = report.audit
-    columns = ("ip", "mac", "seen by", "vendor", "model", "firmware", "CVEs", "verdict")
-    table = _table("Devices", columns, _more(len(a.devices), ROWS_SHOWN, t))
+    columns = (
+        t.gettext(HEADINGS["ip"]),
+        t.gettext(HEADINGS["mac"]),
+        t.gettext("seen by"),
+        t.gettext("vendor"),
+        t.gettext("model"),
+        t.gettext("firmware"),
+        t.gettext(HEADINGS["cves"]),
+        t.gettext(HEADINGS["verdict"]),
+    )
+    table = _table(t.gettext(HEADINGS["devices"]), columns, _more(len(a.devices), ROWS_SHOWN, t))
     notes: list[Text] = []
     for d in a.devices[:ROWS_SHOWN]:
         table.add_row(*_audit_row(d, t))
-        notes += _audit_notes(d)
+        notes += _audit_notes(d, t)
     console.print(table)
     for note in notes:
         console.print(note)
     if a.recording is not None:
         r = a.recording
-        files = f"{len(r.files)} file(s) in {r.directory}"
-        console.print(_t(f"recorded {r.interface} for {r.duration:g} s into {files}"))
+        recorded = t.gettext(
+            "recorded {interface} for {seconds} s into {files} file(s) in {directory}",
+            interface=r.interface,
+            seconds=t.format_number(r.duration),
+            files=t.format_number(len(r.files)),
+            directory=r.directory,
+        )
+        console.print(_t(recorded))
     console.print(_inputs(report, t))
     if report.outbound:
         console.print(_outbound(report, t))
     if report.findings:
         console.print(_findings(report, t))
+    if report.register is not None:
+        console.print(_register(report.register, t))
+    if report.controls is not None:
+        console.print(_controls(report.controls, t))
+        if report.controls.unmapped:
+            unmapped = ", ".join(report.controls.unmapped)
+            console.print(_t(t.gettext("rules mapped to no control: {rules}", rules=unmapped)))
+    unchecked = t.gettext(TERMS["not_checked"])
     for n in a.not_checked:
-        console.print(_t(f"not checked: {n}", "dim"))
+        console.print(_t(f"{unchecked}: {audit_text(n, t)}", "dim"))
+    label = t.gettext("problem")
     for p in report.problems:
-        console.print(_t(f"problem [{p.code}]: {p.message}", "yellow"))
+        console.print(_t(f"{label} [{p.code}]: {p.message}", "yellow"))

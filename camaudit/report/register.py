@@ -27,7 +27,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from camaudit.errors import InputError
 from camaudit.sanitize import clean_text
@@ -35,7 +35,7 @@ from camaudit.sanitize import clean_text
 if TYPE_CHECKING:  # model.py holds RegisterSection as a field: it imports this module
     from camaudit.knowledge import Knowledge
     from camaudit.knowledge.signatures import Signatures
-    from camaudit.report.model import DeviceEntry, InventoryReport
+    from camaudit.report.model import AuditReport, DeviceEntry, InventoryReport
 
 __all__ = [
     "RegisterEntry",
@@ -323,14 +323,20 @@ def reconcile(
     return RegisterSection(clean_text(path, 260), sha256, len(rows), tuple(entries))
 
 
+R = TypeVar("R", "InventoryReport", "AuditReport")
+
+
 def with_register(
-    report: InventoryReport,
+    report: R,
     rows: Sequence[RegisterRow],
     path: str,
     sha256: str,
     knowledge: Knowledge | None = None,
-) -> InventoryReport:
-    """``report`` with the register compared and its controls recomputed (5.9 needs it)."""
+) -> R:
+    """``report`` with the register compared and its controls recomputed (5.9 needs it).
+
+    The register is compared with the inventory's devices (an audit's discovered ones):
+    its entries index ``inventory.devices``."""
     from camaudit.knowledge import given_or_default
     from camaudit.report.compliance import with_controls
 
