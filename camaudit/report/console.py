@@ -466,7 +466,8 @@ def _controls(section: ControlsSection, t: Translator) -> Table:
         t.gettext("status"),
         t.gettext("findings behind it, or why not tested"),
     )
-    table = _table(clean_text(section.framework), columns)
+    # the framework's short name: its long form is English data (bio.toml)
+    table = _table(clean_text(section.framework.split(" (", 1)[0]), columns)
     style = {"passed": "green", "failed": "red", "not_tested": "dim"}
     for c in section.controls:
         rules: dict[str, list[str]] = {}
