@@ -33,47 +33,60 @@ from camaudit.report.model import (
 CROSSED_RULES = frozenset({"BOUNDARY-CROSSED-OUT", "BOUNDARY-CROSSED-IN", "DNS-EXTERNAL-RESOLVED"})
 ATTEMPT_RULES = frozenset({"OUTBOUND-ATTEMPT", "DNS-EXTERNAL-LOOKUP"})
 
-# Every sentence this module writes into a report is one of these catalogue messages, its
-# {fields} filled in: the JSON keeps the English sentence, and :func:`audit_text` gives a
+# Every sentence this module writes into a report, by code: a catalogue message whose
+# {fields} are filled in. The JSON keeps the English sentence; :func:`audit_text` gives a
 # renderer the sentence in the reader's language.
-NO_TRAFFIC = N_("no traffic from this device in the evidence")
-NO_CAPTURE = N_("no capture of this device's traffic")
-ISOLATED_REASON = N_(
-    "no packet from this device was addressed outside and it looked up no outside name"
+_SENTENCES: tuple[tuple[str, str], ...] = (
+    ("no_traffic", N_("no traffic from this device in the evidence")),
+    ("no_capture", N_("no capture of this device's traffic")),
+    (
+        "isolated_reason",
+        N_("no packet from this device was addressed outside and it looked up no outside name"),
+    ),
+    (
+        "passive_names_missing",
+        N_(
+            "DHCP host names, mDNS and SSDP names are not read from traffic (the traffic "
+            "stage does not decode them): devices seen only in traffic are named by MAC/OUI "
+            "and vendor-cloud look-ups only"
+        ),
+    ),
+    ("crossed", N_("crossed: {detail}")),
+    ("crossed_flow", N_("{device} -> {remote} crossed the boundary")),
+    ("tried", N_("tried: {detail}")),
+    ("cannot_show", N_("the evidence cannot show isolation: {detail}")),
+    ("attempt", N_("attempt: {detail}")),
+    ("overall_inconclusive", N_("the evidence as a whole is inconclusive: {detail}")),
+    ("no_identity", N_("identity unknown: the device was not fingerprinted or did not answer")),
+    ("firmware_silent", N_("firmware unknown: the device did not say")),
+    ("firmware_no_login", N_("firmware unknown: no credentials")),
+    ("no_cves", N_("CVEs not checked: firmware unknown")),
+    (
+        "onvif_no_login",
+        N_(
+            "ONVIF GetDeviceInformation and the network settings calls (GetNetworkInterfaces, "
+            "GetNTP, GetDNS, GetNetworkDefaultGateway, GetNetworkProtocols) not made: no "
+            "credentials"
+        ),
+    ),
+    ("onvif_failed", N_("ONVIF {call} failed: {error}")),
+    ("http_no_login", N_("web pages behind the login not read: no credentials")),
+    (
+        "settings_no_login",
+        N_("device settings (NTP, DNS, gateway, UPnP, P2P) not checked: no credentials"),
+    ),
+    ("probe_unfinished", N_("probe {probe} did not complete ({status}): {error}")),
+    (
+        "not_probed",
+        N_("not probed: seen only in traffic (outside --target or silent to discovery)"),
+    ),
+    ("nothing_known", N_("identity, firmware, CVEs and settings unknown")),
+    ("run_no_login", N_("no credentials: firmware and settings behind a login were not read")),
+    ("run_silent", N_("{count} device(s) sent nothing in the evidence: no verdict for them")),
 )
-PASSIVE_NAMES_MISSING = N_(
-    "DHCP host names, mDNS and SSDP names are not read from traffic (the traffic stage does "
-    "not decode them): devices seen only in traffic are named by MAC/OUI and vendor-cloud "
-    "look-ups only"
-)
-CROSSED = N_("crossed: {detail}")
-CROSSED_FLOW = N_("{device} -> {remote} crossed the boundary")
-TRIED = N_("tried: {detail}")
-CANNOT_SHOW = N_("the evidence cannot show isolation: {detail}")
-ATTEMPT = N_("attempt: {detail}")
-OVERALL_INCONCLUSIVE = N_("the evidence as a whole is inconclusive: {detail}")
-NO_IDENTITY = N_("identity unknown: the device was not fingerprinted or did not answer")
-FIRMWARE_SILENT = N_("firmware unknown: the device did not say")
-FIRMWARE_NO_LOGIN = N_("firmware unknown: no credentials")
-NO_CVES = N_("CVEs not checked: firmware unknown")
-ONVIF_NO_LOGIN = N_(
-    "ONVIF GetDeviceInformation and the network settings calls (GetNetworkInterfaces, "
-    "GetNTP, GetDNS, GetNetworkDefaultGateway, GetNetworkProtocols) not made: no credentials"
-)
-ONVIF_FAILED = N_("ONVIF {call} failed: {error}")
-HTTP_NO_LOGIN = N_("web pages behind the login not read: no credentials")
-SETTINGS_NO_LOGIN = N_("device settings (NTP, DNS, gateway, UPnP, P2P) not checked: no credentials")
-PROBE_UNFINISHED = N_("probe {probe} did not complete ({status}): {error}")
-NOT_PROBED = N_("not probed: seen only in traffic (outside --target or silent to discovery)")
-NOTHING_KNOWN = N_("identity, firmware, CVEs and settings unknown")
-RUN_NO_LOGIN = N_("no credentials: firmware and settings behind a login were not read")
-RUN_SILENT = N_("{count} device(s) sent nothing in the evidence: no verdict for them")
-MESSAGES = (
-    NO_TRAFFIC, NO_CAPTURE, ISOLATED_REASON, PASSIVE_NAMES_MISSING, CROSSED, CROSSED_FLOW,
-    TRIED, CANNOT_SHOW, ATTEMPT, OVERALL_INCONCLUSIVE, NO_IDENTITY, FIRMWARE_SILENT,
-    FIRMWARE_NO_LOGIN, NO_CVES, ONVIF_NO_LOGIN, ONVIF_FAILED, HTTP_NO_LOGIN, SETTINGS_NO_LOGIN,
-    PROBE_UNFINISHED, NOT_PROBED, NOTHING_KNOWN, RUN_NO_LOGIN, RUN_SILENT,
-)  # fmt: skip
+SAY = dict(_SENTENCES)
+MESSAGES = tuple(SAY.values())
+NO_TRAFFIC, NO_CAPTURE = SAY["no_traffic"], SAY["no_capture"]
 
 
 @cache
@@ -212,7 +225,7 @@ def device_verdict(
     # An outbound flow that crossed unallowed is a crossing even if no finding said so.
     if not crossed:
         crossed = [
-            CROSSED_FLOW.format(device=o.device, remote=o.remote)
+            SAY["crossed_flow"].format(device=o.device, remote=o.remote)
             for o in (verify.outbound[i] for i in ties.outbound)
             if o.crossed and not o.allowed_by
         ]
@@ -220,24 +233,24 @@ def device_verdict(
     crossed = _tally(crossed)
     evidence = tuple(e for f in findings for e in f.evidence)
     if crossed:
-        verdict, reasons = Verdict.NOT_ISOLATED, [CROSSED.format(detail=c) for c in crossed]
+        verdict, reasons = Verdict.NOT_ISOLATED, [SAY["crossed"].format(detail=c) for c in crossed]
     elif not ties.seen:
         verdict, reasons = Verdict.INCONCLUSIVE, [NO_TRAFFIC]
     elif blocking:
         verdict = Verdict.INCONCLUSIVE
-        reasons = [CANNOT_SHOW.format(detail=b) for b in blocking]
-        reasons += [ATTEMPT.format(detail=a) for a in attempts]
+        reasons = [SAY["cannot_show"].format(detail=b) for b in blocking]
+        reasons += [SAY["attempt"].format(detail=a) for a in attempts]
     elif attempts:
         verdict, reasons = (
             Verdict.ISOLATED_WITH_ATTEMPTS,
-            [TRIED.format(detail=a) for a in attempts],
+            [SAY["tried"].format(detail=a) for a in attempts],
         )
     elif verify.verdict == Verdict.INCONCLUSIVE:
         # The overall verdict could not be reached for a reason this device shares.
         verdict = Verdict.INCONCLUSIVE
-        reasons = [OVERALL_INCONCLUSIVE.format(detail=r) for r in verify.reasons]
+        reasons = [SAY["overall_inconclusive"].format(detail=r) for r in verify.reasons]
     else:
-        verdict, reasons = Verdict.ISOLATED, [ISOLATED_REASON]
+        verdict, reasons = Verdict.ISOLATED, [SAY["isolated_reason"]]
     return DeviceVerdictEntry(
         verdict=verdict,
         reasons=tuple(reasons),
@@ -278,11 +291,11 @@ def _discovered(
     missing: list[str] = []
     identity = found.identity
     if identity is None:
-        missing.append(NO_IDENTITY)
+        missing.append(SAY["no_identity"])
     elif identity.firmware is None:
-        missing.append(FIRMWARE_SILENT if credentials else FIRMWARE_NO_LOGIN)
+        missing.append(SAY["firmware_silent"] if credentials else SAY["firmware_no_login"])
     if identity is None or identity.firmware is None:
-        missing.append(NO_CVES)
+        missing.append(SAY["no_cves"])
     missing += _probe_gaps(found, credentials)
     if not ties.seen:
         missing.append(NO_CAPTURE)
@@ -308,18 +321,18 @@ def _probe_gaps(found: DeviceEntry, credentials: bool) -> list[str]:
     gaps: list[str] = []
     names = {p.probe.split(":", 1)[0] for p in found.probes}
     if not credentials and found.probes:
-        gaps += [ONVIF_NO_LOGIN] if "onvif" in names else []
-        gaps += [HTTP_NO_LOGIN] if names & {"http", "https"} else []
-        gaps.append(SETTINGS_NO_LOGIN)
+        gaps += [SAY["onvif_no_login"]] if "onvif" in names else []
+        gaps += [SAY["http_no_login"]] if names & {"http", "https"} else []
+        gaps.append(SAY["settings_no_login"])
     for probe in found.probes:
         for key, value in probe.facts:
             if key.startswith("onvif_call:") and value.startswith("failed: "):
                 call, error = key.split(":", 1)[1], value.removeprefix("failed: ")
-                gaps.append(ONVIF_FAILED.format(call=call, error=error))
+                gaps.append(SAY["onvif_failed"].format(call=call, error=error))
         if probe.status in ("error", "timed_out"):
             error = probe.error or "-"
             gaps.append(
-                PROBE_UNFINISHED.format(probe=probe.probe, status=probe.status, error=error)
+                SAY["probe_unfinished"].format(probe=probe.probe, status=probe.status, error=error)
             )
     return gaps
 
@@ -339,7 +352,7 @@ def _passive(
         inventory_index=None,
         cloud_labels=_labels(verify, ties),
         verdict=device_verdict(verify, ties, blocking),
-        not_checked=(NOT_PROBED, NOTHING_KNOWN),
+        not_checked=(SAY["not_probed"], SAY["nothing_known"]),
     )
 
 
@@ -359,10 +372,10 @@ def _summary(devices: Sequence[AuditDeviceEntry]) -> AuditSummary:
 
 
 def _run_not_checked(credentials: bool, devices: Sequence[AuditDeviceEntry]) -> tuple[str, ...]:
-    missing = [PASSIVE_NAMES_MISSING]
+    missing = [SAY["passive_names_missing"]]
     if not credentials:
-        missing.append(RUN_NO_LOGIN)
+        missing.append(SAY["run_no_login"])
     silent = sum(1 for d in devices if d.verdict.reasons == (NO_TRAFFIC,))
     if silent:
-        missing.append(RUN_SILENT.format(count=silent))
+        missing.append(SAY["run_silent"].format(count=silent))
     return tuple(missing)

@@ -451,6 +451,11 @@ def _audit_notes(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     return notes
 
 
+def _words(t: Translator, *messages: str) -> tuple[str, ...]:
+    """Column headings (catalogue messages) in the reader's language."""
+    return tuple(t.gettext(m) for m in messages)
+
+
 def _compliance_text(text: str, t: Translator) -> str:
     """A control's not-tested reason in the reader's language (a reason a custom bio.toml
     brings along is shown as written)."""
@@ -460,11 +465,8 @@ def _compliance_text(text: str, t: Translator) -> str:
 def _controls(section: ControlsSection, t: Translator) -> Table:
     """The control-by-control section: each control's status and the findings behind it,
     one line per rule with the devices it names."""
-    columns = (
-        t.gettext("control"),
-        t.gettext("title"),
-        t.gettext("status"),
-        t.gettext("findings behind it, or why not tested"),
+    columns = _words(
+        t, N_("control"), N_("title"), N_("status"), N_("findings behind it, or why not tested")
     )
     # the framework's short name: its long form is English data (bio.toml)
     table = _table(clean_text(section.framework.split(" (", 1)[0]), columns)
@@ -488,15 +490,10 @@ def _controls(section: ControlsSection, t: Translator) -> Table:
 def _register(section: RegisterSection, t: Translator) -> Table:
     """The register reconciliation: every row and every unregistered device, with what
     differs."""
-    columns = (
-        t.gettext("row"),
-        t.gettext("result"),
-        t.gettext(HEADINGS["location"]),
-        t.gettext(HEADINGS["description"]),
-        t.gettext(HEADINGS["device"]),
-        t.gettext("expected make"),
-        t.gettext("found make"),
-    )
+    columns = _words(
+        t, N_("row"), N_("result"), HEADINGS["location"], HEADINGS["description"],
+        HEADINGS["device"], N_("expected make"), N_("found make"),
+    )  # fmt: skip
     caption = t.gettext("{path}: {rows} row(s)", path=section.path, rows=section.rows)
     table = _table(t.gettext("Register"), columns, caption)
     for e in section.entries:
@@ -518,16 +515,10 @@ def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
     register and the BIO/BIO2 controls."""
     console.print(_head(report, t))
     a = report.audit
-    columns = (
-        t.gettext(HEADINGS["ip"]),
-        t.gettext(HEADINGS["mac"]),
-        t.gettext("seen by"),
-        t.gettext("vendor"),
-        t.gettext("model"),
-        t.gettext("firmware"),
-        t.gettext(HEADINGS["cves"]),
-        t.gettext(HEADINGS["verdict"]),
-    )
+    columns = _words(
+        t, HEADINGS["ip"], HEADINGS["mac"], N_("seen by"), N_("vendor"), N_("model"),
+        N_("firmware"), HEADINGS["cves"], HEADINGS["verdict"],
+    )  # fmt: skip
     table = _table(t.gettext(HEADINGS["devices"]), columns, _more(len(a.devices), ROWS_SHOWN, t))
     notes: list[Text] = []
     for d in a.devices[:ROWS_SHOWN]:

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from camaudit.api import VerifyResult, verify
 from camaudit.audit import build_audit_report
-from camaudit.audit.devices import MESSAGES, ONVIF_NO_LOGIN, audit_text
+from camaudit.audit.devices import MESSAGES, SAY, audit_text
 from camaudit.evidence import CheckStatus, check_evidence, write_evidence_pack
 from camaudit.i18n import translator
 from camaudit.report.compliance import with_controls
@@ -40,6 +40,7 @@ from camaudit.report.register import read_register, with_register
 from tests.audit.reports import CAM1_IP, CAM1_MAC, CLOSED, capture, device, identity, inventory
 
 NTP_OUTSIDE = "NTP server 203.0.113.9 is outside the closed network"
+ONVIF_NO_LOGIN = SAY["onvif_no_login"]
 KEV = CveEntry("CVE-2021-36260", 9.8, "2022-01-10", "firmware before V5.5.800", "V5.5.800", "x")
 ONVIF_FACTS = (("onvif_call:GetSystemDateAndTime", "ok"),)
 
@@ -282,6 +283,16 @@ def audit_pack(tmp_path: Path, register: Path) -> tuple[Path, Path, AuditReport]
     return directory, copy, report
 
 
+def _vouch_for_report(directory: Path) -> None:
+    """Rewrite the manifest's hash of report.json as a forger would."""
+    path = directory / "manifest.json"
+    manifest = json.loads(path.read_text("utf-8"))
+    manifest["files"]["report.json"] = hashlib.sha256(
+        (directory / "report.json").read_bytes()
+    ).hexdigest()
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+
+
 def _statuses(directory: Path) -> dict[str, CheckStatus]:
     return {c.what: c.status for c in check_evidence(directory)}
 
@@ -326,37 +337,26 @@ def test_a_tampered_capture_fails_the_audit_pack(
     assert _statuses(directory)[f"input {copy}"] is CheckStatus.FAILED
 
 
-def test_a_tampered_audit_report_fails_even_with_its_hash_rewritten(
-    audit_pack: tuple[Path, Path, AuditReport],
+@pytest.mark.parametrize(
+    ("forgery", "caught_by"),
+    [("verdict", "report.json verdict"), ("layout", "report.json (audit report)")],
+)
+def test_a_forged_audit_report_fails_even_with_its_hash_rewritten(
+    audit_pack: tuple[Path, Path, AuditReport], forgery: str, caught_by: str
 ) -> None:
+    """A changed verdict, or a report camaudit did not write (re-rendering it differs)."""
     directory = audit_pack[0]
     path = directory / "report.json"
     data = json.loads(path.read_text("utf-8"))
-    data["verdict"], data["exit_code"] = "isolated", 0
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if forgery == "verdict":
+        data["verdict"], data["exit_code"] = "isolated", 0
+    indent = 2 if forgery == "verdict" else 4
+    path.write_text(json.dumps(data, indent=indent, ensure_ascii=False) + "\n", encoding="utf-8")
     assert _statuses(directory)["file report.json"] is CheckStatus.FAILED
-    manifest_path = directory / "manifest.json"
-    manifest = json.loads(manifest_path.read_text("utf-8"))
-    manifest["files"]["report.json"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    _vouch_for_report(directory)
     statuses = _statuses(directory)
     assert statuses["file report.json"] is CheckStatus.OK
-    assert statuses["report.json verdict"] is CheckStatus.FAILED
-
-
-def test_a_report_not_as_camaudit_writes_it_fails_its_re_rendering(
-    audit_pack: tuple[Path, Path, AuditReport],
-) -> None:
-    directory = audit_pack[0]
-    path = directory / "report.json"
-    path.write_text(json.dumps(json.loads(path.read_text("utf-8")), indent=4), encoding="utf-8")
-    manifest_path = directory / "manifest.json"
-    manifest = json.loads(manifest_path.read_text("utf-8"))
-    manifest["files"]["report.json"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-    statuses = _statuses(directory)
-    assert statuses["report.json (audit report)"] is CheckStatus.FAILED
-    assert statuses["report.json verdict"] is CheckStatus.OK
+    assert statuses[caught_by] is CheckStatus.FAILED
 
 
 def test_a_device_whose_cited_frames_are_missing_from_the_pack_fails(
