@@ -17,7 +17,7 @@ from rich.text import Text
 
 from camaudit.audit.devices import audit_text
 from camaudit.i18n import N_, Translator, translator
-from camaudit.messages import HEADINGS, SEVERITIES, TERMS, VERDICT_NAMES
+from camaudit.messages import CATEGORIES, HEADINGS, SEVERITIES, TERMS, VERDICT_NAMES
 from camaudit.model import Direction
 from camaudit.report.compliance import (
     DATA_REASONS,
@@ -188,9 +188,10 @@ def _outbound(report: TrafficReport, t: Translator) -> Table:
     captures = len(report.inputs)
     for row in rows:
         arrow = "→" if row.direction == Direction.OUTBOUND else "←"
-        state = f"{row.state} [{row.conn_state}]"
+        word = t.gettext(CATEGORIES[row.state]) if row.state in CATEGORIES else row.state
+        state = f"{word} [{row.conn_state}]"
         if row.allowed_by:
-            state += f" (allowed: {row.allowed_basis})"
+            state += " " + t.gettext("(allowed: {basis})", basis=row.allowed_basis)
         port = f"{row.dport}/{row.proto}" if row.proto in ("tcp", "udp") else row.proto
         table.add_row(
             _t(row.device),

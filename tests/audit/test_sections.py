@@ -204,9 +204,12 @@ def test_a_dutch_reader_of_the_audit_report_sees_no_english_ui_words(
     text = render_text(from_json(saved.read_text("utf-8")), translator("nl", strict=True))
     for word in ENGLISH_UI:
         assert not re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.I), word
+    # (a device's reason quotes its finding, which says "attempted": policy/evaluate.py's
+    # sentence; the flow table's state is this renderer's word)
     for dutch in ("Apparaten", "gezien via", "niet gecontroleerd", "geprobeerd", "Oordeel"):
         assert dutch in text
     assert "Scheiding van netwerken" in text  # the Dutch control titles from bio.toml
+    assert re.search(r"8666/tcp │ geprobeerd,", text)  # the flow's state
     # the same through the command line, as a reader re-renders a saved audit
     cli = [sys.executable, "-m", "camaudit", "report", str(saved), "--lang", "nl"]
     proc = subprocess.run(cli, capture_output=True, text=True, timeout=120)
