@@ -488,8 +488,14 @@ T = TypeVar("T")
 def copy_fields(cls: type[T], source: object, **given: Any) -> T:
     """A ``cls`` whose fields are ``given``, the rest read from ``source``'s same-named
     attributes: a report entry that mirrors a result type names only what differs."""
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    names = _field_names(cls)  # type: ignore[arg-type]
     return cls(**{n: given[n] if n in given else getattr(source, n) for n in names})
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    # dataclasses.fields() rebuilds its tuple each call: a flood copies 100 k flows
+    return tuple(f.name for f in fields(cls))
 
 
 # ---- JSON -------------------------------------------------------------------------
