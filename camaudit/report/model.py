@@ -19,8 +19,6 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal, TextIO, TypeVar, Union, get_args, get_origin, get_type_hints
 
-import jsonschema
-
 from camaudit.errors import InputError
 from camaudit.model import (
     AllowBasis,
@@ -546,6 +544,8 @@ def from_dict(data: Any) -> Report:
     The schema is checked first, so the typed reading below never meets a shape it
     does not know.
     """
+    import jsonschema  # only to read a saved report back: not on the verify path
+
     try:
         jsonschema.validate(data, schema())
     except jsonschema.ValidationError as exc:
