@@ -65,6 +65,9 @@ NO_CONFIG = N_("no credentials: device settings not read")
 NO_FIRMWARE = N_("no credentials: firmware not read")
 NO_SWEEP = N_("no discovery sweep of the segment")
 NO_REGISTER = N_("no register given")
+# An audit device without a verdict of its own (it sent nothing, say): the capture does not
+# speak for every device, so a control that needs it is not passed (fail closed).
+DEVICE_INCONCLUSIVE = N_("a device has no isolation verdict of its own (see the audit's devices)")
 # bio.toml's reasons for controls no network audit can test (``evidence = ["never"]``):
 # listed here so that the catalogue holds them (a test keeps the two in step).
 DATA_REASONS = (
@@ -83,7 +86,10 @@ REGISTER_KINDS = {
     "not_found": N_("registered but not found"),
     "not_registered": N_("found but not registered"),
 }
-REASONS = (NO_CAPTURE, INCONCLUSIVE, NO_FINGERPRINT, NO_CONFIG, NO_FIRMWARE, NO_SWEEP, NO_REGISTER)
+REASONS = (
+    NO_CAPTURE, INCONCLUSIVE, NO_FINGERPRINT, NO_CONFIG, NO_FIRMWARE, NO_SWEEP, NO_REGISTER,
+    DEVICE_INCONCLUSIVE,
+)  # fmt: skip
 
 # Device setting facts a credentialed ONVIF read gives (fingerprint/findings.py reads these).
 _CONFIG_FACTS = frozenset({"ntp", "dns", "gateway", "upnp", "p2p"})
@@ -205,13 +211,17 @@ def _device_gaps(devices: Sequence[DeviceEntry]) -> dict[str, str]:
 
 def _missing(report: Report) -> dict[str, str]:
     """Each evidence kind this report did not examine, with the reason why."""
-    from camaudit.report.model import InventoryReport, VerifyReport
+    from camaudit.report.model import AuditReport, InventoryReport, VerifyReport
 
     missing: dict[str, str] = {}
     if isinstance(report, InventoryReport):
         missing["capture"] = NO_CAPTURE
     elif report.verdict is Verdict.INCONCLUSIVE:
         missing["capture"] = INCONCLUSIVE
+    elif isinstance(report, AuditReport) and any(
+        d.verdict.verdict is Verdict.INCONCLUSIVE for d in report.audit.devices
+    ):
+        missing["capture"] = DEVICE_INCONCLUSIVE
     if isinstance(report, VerifyReport):
         missing.update(config=NO_FINGERPRINT, firmware=NO_FINGERPRINT, inventory=NO_SWEEP)
     else:

@@ -23,7 +23,7 @@ from camaudit.audit import build_audit_report
 from camaudit.audit.devices import MESSAGES, SAY, audit_text
 from camaudit.evidence import CheckStatus, check_evidence, write_evidence_pack
 from camaudit.i18n import translator
-from camaudit.report.compliance import with_controls
+from camaudit.report.compliance import DEVICE_INCONCLUSIVE, with_controls
 from camaudit.report.console import render_audit, render_text
 from camaudit.report.model import (
     AuditReport,
@@ -375,3 +375,16 @@ def test_a_device_whose_cited_frames_are_missing_from_the_pack_fails(
     manifest["packets"] = [p for p in manifest["packets"] if (p["capture"], p["frame"]) != cited]
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
     assert _statuses(directory)[f"device {CAM1_IP}"] is CheckStatus.FAILED
+
+
+def test_a_device_without_a_verdict_of_its_own_leaves_segregation_not_tested() -> None:
+    result = verify([capture("quiet-camera")], CLOSED)
+    camera = device(CAM1_IP, CAM1_MAC, identity("V5.8.0"))  # no finding of its own
+    judged = _audit(result, camera)
+    assert result.report.verdict == "isolated" and _control(judged, "8.22")[0] == "passed"
+    silent = _audit(result, camera, device("10.66.0.40", None))
+    assert result.report.verdict == "isolated"  # the whole capture still is
+    assert silent.controls is not None
+    (segregation,) = [c for c in silent.controls.controls if c.id == "8.22"]
+    assert segregation.status == "not_tested"
+    assert segregation.reason == DEVICE_INCONCLUSIVE
