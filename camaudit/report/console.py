@@ -413,6 +413,7 @@ def render_inventory(
         console.print(note)
     if inv.attempts:
         console.print(_methods(inv.attempts, t))
+    _sections(report, console, t)
 
 
 # How an audit device was seen (AuditDeviceEntry.sources), in the reader's words.
@@ -470,7 +471,8 @@ def _controls(section: ControlsSection, t: Translator) -> Table:
         t, N_("control"), N_("title"), N_("status"), N_("findings behind it, or why not tested")
     )
     # the framework's short name: its long form is English data (bio.toml)
-    table = _table(clean_text(section.framework.split(" (", 1)[0]), columns)
+    name = clean_text(section.framework.split(" (", 1)[0])
+    table = _table(t.gettext("{framework} controls", framework=name), columns)
     style = {"passed": "green", "failed": "red", "not_tested": "dim"}
     for c in section.controls:
         rules: dict[str, list[str]] = {}
@@ -511,6 +513,17 @@ def _register(section: RegisterSection, t: Translator) -> Table:
     return table
 
 
+def _sections(report: InventoryReport | AuditReport, console: Console, t: Translator) -> None:
+    """The register reconciliation and the BIO/BIO2 controls, where the report has them."""
+    if report.register is not None:
+        console.print(_register(report.register, t))
+    if report.controls is not None:
+        console.print(_controls(report.controls, t))
+        if report.controls.unmapped:
+            unmapped = ", ".join(report.controls.unmapped)
+            console.print(_t(t.gettext("rules mapped to no control: {rules}", rules=unmapped)))
+
+
 def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
     """Print an audit: the overall verdict, then every device with its own verdict, the
     register and the BIO/BIO2 controls."""
@@ -543,13 +556,7 @@ def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
         console.print(_outbound(report, t))
     if report.findings:
         console.print(_findings(report, t))
-    if report.register is not None:
-        console.print(_register(report.register, t))
-    if report.controls is not None:
-        console.print(_controls(report.controls, t))
-        if report.controls.unmapped:
-            unmapped = ", ".join(report.controls.unmapped)
-            console.print(_t(t.gettext("rules mapped to no control: {rules}", rules=unmapped)))
+    _sections(report, console, t)
     unchecked = t.gettext(TERMS["not_checked"])
     for n in a.not_checked:
         console.print(_t(f"{unchecked}: {audit_text(n, t)}", "dim"))
