@@ -335,12 +335,42 @@ def with_register(
 ) -> R:
     """``report`` with the register compared and its controls recomputed (5.9 needs it).
 
-    The register is compared with the inventory's devices (an audit's discovered ones):
-    its entries index ``inventory.devices``."""
+    An audit's devices seen only in its traffic are compared too (a camera outside
+    ``--target`` is still found); their entries have no ``device`` index, which points
+    into ``inventory.devices`` only."""
     from camaudit.knowledge import given_or_default
     from camaudit.report.compliance import with_controls
 
     known = given_or_default(knowledge)
-    devices = report.inventory.devices
-    section = reconcile(rows, devices, path, sha256, known.signatures)
+    devices: tuple[DeviceEntry, ...] = report.inventory.devices
+    section = reconcile(rows, (*devices, *_seen(report)), path, sha256, known.signatures)
+    entries = tuple(
+        dataclasses.replace(e, device=None) if (e.device or 0) >= len(devices) else e
+        for e in section.entries
+    )
+    section = dataclasses.replace(section, entries=entries)
     return with_controls(dataclasses.replace(report, register=section), known)
+
+
+def _seen(report: InventoryReport | AuditReport) -> tuple[DeviceEntry, ...]:
+    """An audit's devices seen only in traffic, as the inventory would list them (MAC and
+    its OUI, outside the target when their address is)."""
+    from camaudit.report.model import AuditReport, DeviceEntry
+
+    if not isinstance(report, AuditReport):
+        return ()
+    target = report.inventory.target
+    networks = [ipaddress.ip_network(n, strict=False) for n in (target.networks if target else ())]
+
+    def outside(ip: str | None) -> bool:
+        address = ipaddress.ip_address(ip) if ip else None
+        return address is None or not any(address in n for n in networks)
+
+    return tuple(
+        DeviceEntry(
+            d.ip, d.mac, d.oui_vendor, None, d.sources, (), False, (), (), None, (), (), (),
+            outside(d.ip), (), (),
+        )
+        for d in report.audit.devices
+        if d.inventory_index is None
+    )  # fmt: skip

@@ -130,18 +130,25 @@ def test_an_audit_report_saved_before_the_sections_still_loads(tls: VerifyResult
 # -- register --------------------------------------------------------------------------------
 
 
-def test_the_register_is_reconciled_with_the_audit_s_discovered_devices(
+def test_the_register_is_reconciled_with_every_device_the_audit_found(
     tls: VerifyResult, register: Path
 ) -> None:
     report = _registered(_audit(tls, _camera()), register)
     assert report.register is not None
     kinds = {(e.kind, e.row, e.ip) for e in report.register.entries}
-    assert kinds == {("make_differs", 2, CAM1_IP), ("not_found", 3, "10.66.0.99")}
+    assert kinds == {
+        ("make_differs", 2, CAM1_IP),
+        ("not_found", 3, "10.66.0.99"),
+        # on the segment, seen only in the traffic, in no row
+        ("not_registered", None, "10.66.0.1"),
+        ("not_registered", None, "10.66.0.10"),
+    }
     (differs,) = [e for e in report.register.entries if e.kind == "make_differs"]
     assert (differs.device, differs.expected_make, differs.found_make) == (0, "Dahua", "hikvision")
     status, behind = _control(report, "5.9")
     assert status == "failed"
-    assert behind == {("register", "register-make-differs"), ("register", "register-not-found")}
+    rules = {"register-make-differs", "register-not-found", "register-not-registered"}
+    assert behind == {("register", rule) for rule in rules}
 
 
 def test_audit_register_reads_the_file_before_any_probe_and_a_bad_one_is_one_line(
@@ -388,3 +395,21 @@ def test_a_device_without_a_verdict_of_its_own_leaves_segregation_not_tested() -
     (segregation,) = [c for c in silent.controls.controls if c.id == "8.22"]
     assert segregation.status == "not_tested"
     assert segregation.reason == DEVICE_INCONCLUSIVE
+
+
+def test_a_registered_camera_seen_only_in_the_traffic_is_found_not_missing(
+    tmp_path: Path,
+) -> None:
+    # 10.66.0.21 is outside --target (10.66.1.0/24): discovery never saw it, the capture did.
+    result = verify([capture("syn-dropped")], CLOSED)
+    report = build_audit_report(
+        result.report, inventory(target="10.66.1.0/24"), recording=None, credentials=False
+    )
+    path = tmp_path / "register.csv"
+    path.write_text(f"locatie;mac;merk\nStadhuis;{CAM1_MAC};Hikvision\n", encoding="utf-8")
+    registered = _registered(report, path)
+    assert registered.register is not None
+    (entry,) = registered.register.entries  # the other traffic device is outside the target
+    assert (entry.kind, entry.matched_by, entry.ip) == ("matched", "mac", CAM1_IP)
+    assert entry.device is None  # it has no place in inventory.devices
+    jsonschema.validate(to_dict(registered), schema())
