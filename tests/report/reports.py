@@ -24,6 +24,7 @@ from camaudit.report.build import build_report
 from camaudit.report.model import (
     AuditReport,
     InventoryReport,
+    Report,
     VerifyReport,
     from_json,
     to_json,
@@ -99,18 +100,18 @@ def _steady(text: str, ports: dict[int, int]) -> str:
     return re.sub(r'("onvif_utc_time",\s*)"[^"]*"', r'\1"2026-11-23T12:00:00Z"', text)
 
 
-def golden_reports() -> dict[str, VerifyReport | InventoryReport]:
+def golden_reports() -> dict[str, Report]:
     """Each golden file's stem and the report it renders."""
-    found: dict[str, VerifyReport | InventoryReport] = {
-        f"verify-{name}": golden_verify(name) for name in GOLDEN_CASES
-    }
+    found: dict[str, Report] = {f"verify-{name}": golden_verify(name) for name in GOLDEN_CASES}
     found["inventory-fake-hikvision"] = fake_camera_inventory()
+    found[AUDIT_STEM] = golden_audit()
     return found
 
 
 # pcaps/ cases of the golden audit: camera .21 is refused once and then crosses (TLS out),
 # the NVR stays inside; with a fixed inventory of the segment around them.
 AUDIT_CASES = ("syn-rejected", "tls-established")
+AUDIT_STEM = "audit-lab-segment"
 
 
 def golden_audit() -> AuditReport:
