@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
 import jinja2
 
@@ -35,13 +35,12 @@ from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
     BoundaryFlowEntry,
-    CveEntry,
     IdentityEntry,
     InventoryReport,
     Report,
     VerifyReport,
 )
-from camaudit.report.table import TrafficReport
+from camaudit.report.table import IdentifiedDevice, TrafficReport
 from camaudit.sanitize import clean_text
 
 __all__ = ["render"]
@@ -98,23 +97,6 @@ PLURAL_WORDS = {
     "lookups": NP_("{count} DNS look-up", "{count} DNS look-ups"),
     "cves": NP_("{count} known vulnerability", "{count} known vulnerabilities"),
 }
-
-
-class _IdentifiedDevice(Protocol):
-    """What the inventory table reads of a device: an inventory's or an audit's."""
-
-    @property
-    def ip(self) -> str | None: ...
-    @property
-    def mac(self) -> str | None: ...
-    @property
-    def oui_vendor(self) -> str | None: ...
-    @property
-    def identity(self) -> IdentityEntry | None: ...
-    @property
-    def cves(self) -> tuple[CveEntry, ...]: ...
-    @property
-    def config_findings(self) -> tuple[str, ...]: ...
 
 
 # Timeline geometry (SVG user units).
@@ -370,7 +352,7 @@ def _device_verdict(d: AuditDeviceEntry, t: Translator) -> dict[str, Any]:
     }
 
 
-def _config_findings(devices: Iterable[_IdentifiedDevice], t: Translator) -> list[dict[str, Any]]:
+def _config_findings(devices: Iterable[IdentifiedDevice], t: Translator) -> list[dict[str, Any]]:
     """Each device's settings that need attention, as findings located at the device."""
     return [
         _finding("CONFIG", "medium", d.ip, c, (), t) for d in devices for c in d.config_findings
@@ -389,7 +371,7 @@ def _device_columns(t: Translator) -> list[str]:
     ]
 
 
-def _device_cells(d: _IdentifiedDevice, open_ports: Sequence[str], t: Translator) -> list[str]:
+def _device_cells(d: IdentifiedDevice, open_ports: Sequence[str], t: Translator) -> list[str]:
     identity: IdentityEntry | None = d.identity
     make = (identity.vendor if identity else None) or d.oui_vendor
     cves = ", ".join(c.cve for c in d.cves) or t.gettext(WORDS["none"])

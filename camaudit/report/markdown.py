@@ -2,7 +2,9 @@
 
 Verdict and reasons first, then the council's inventory table, the outbound flows and
 every finding with its evidence (the Wireshark display filter in a code span, ready to
-copy). All text from the evidence is untrusted: it is cleaned of control and bidi
+copy). An audit adds each device's own verdict to its table row, and a section per
+device: the verdict, its reasons, the frames behind it, and what could not be checked.
+All text from the evidence is untrusted: it is cleaned of control and bidi
 characters, then the characters Markdown acts on are backslash-escaped (CommonMark
 allows that for every ASCII punctuation character): ``\\ ` * _ [ ] ( ) < > # ! | ~ & @ $
 { }`` everywhere, the dot of ``www.`` and the slashes of ``://`` (GitHub's autolinks), and
@@ -32,12 +34,11 @@ from camaudit.report.csv_out import closed_network_cell
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
-    CveEntry,
     InventoryReport,
     Report,
     VerifyReport,
 )
-from camaudit.report.table import TrafficReport, council_rows
+from camaudit.report.table import IdentifiedDevice, TrafficReport, council_rows
 from camaudit.sanitize import clean_text
 
 __all__ = ["code", "render", "text"]
@@ -232,26 +233,22 @@ def _device_verdict(d: AuditDeviceEntry, t: Translator) -> list[str]:
             f"- **{t.gettext(HEADINGS['evidence'])}:**",
             *_evidence_lines(d.verdict.evidence, t),
         ]
-    lines += _device_notes(d.cves, d.config_findings, (), t, "- ")
+    lines += _device_notes(d, (), t, "- ")
     lines += [f"- {t.gettext(TERMS['not_checked'])}: {text(n, 1000)}" for n in d.not_checked]
     return [*lines, ""]
 
 
 def _device_notes(
-    cves: Sequence[CveEntry],
-    config_findings: Sequence[str],
-    warnings: Sequence[str],
-    t: Translator,
-    prefix: str,
+    d: IdentifiedDevice, warnings: Sequence[str], t: Translator, prefix: str
 ) -> list[str]:
     """A device's known vulnerabilities, settings that need attention and warnings."""
     notes = []
-    for c in cves:
+    for c in d.cves:
         kev = " (CISA KEV)" if c.kev_date_added else ""
         notes.append(
             f"{prefix}{text(c.cve)} (CVSS {t.format_number(c.cvss)}){kev}: " + text(c.reason, 1000)
         )
-    notes += [f"{prefix}{text(c, 1000)}" for c in config_findings]
+    notes += [f"{prefix}{text(c, 1000)}" for c in d.config_findings]
     notes += [f"{prefix}{text(w, 1000)}" for w in warnings]
     return notes
 
@@ -299,7 +296,7 @@ def _inventory(report: InventoryReport, t: Translator) -> list[str]:
     notes: list[str] = []
     for d in inv.devices:
         who = text(d.ip or d.mac or "?")
-        notes += _device_notes(d.cves, d.config_findings, d.warnings, t, f"- {who}: ")
+        notes += _device_notes(d, d.warnings, t, f"- {who}: ")
     notes += [f"- {text(o.finding, 1000)}" for o in inv.outside_target]
     lines += [f"## {t.gettext(HEADINGS['findings'])}", ""]
     lines += [*notes, ""] if notes else [t.gettext("No findings."), ""]

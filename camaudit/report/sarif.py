@@ -7,7 +7,11 @@ medium: warning, low and info: note), a message, and a location per piece of evi
 the capture file as ``artifactLocation.uri`` (its SHA-256 in ``run.artifacts``) and a
 logical location naming the frames, the Wireshark display filter in the properties. An
 inventory's results are its devices' known CVEs and configuration findings, located at
-the device. ``invocations`` records the exit code; ``run.properties`` the verdict.
+the device. An audit's run is the verify run plus, per device, one result for its own
+isolation verdict (rule ``DEVICE-<VERDICT>``: not isolated an error, attempts and
+inconclusive a warning, isolated a ``pass`` of level none) located at the device and at
+every capture and frames the verdict rests on, then its CVEs and settings.
+``invocations`` records the exit code; ``run.properties`` the verdict.
 
 SARIF is JSON: untrusted text is cleaned of control and bidi characters, and its curly
 braces are doubled as SARIF 3.11.5 asks of literal braces in a message.
@@ -16,7 +20,6 @@ braces are doubled as SARIF 3.11.5 asks of literal braces in a message.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -26,12 +29,11 @@ from camaudit.model import Evidence, Verdict
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
-    CveEntry,
     InventoryReport,
     Report,
     VerifyReport,
 )
-from camaudit.report.table import TrafficReport
+from camaudit.report.table import IdentifiedDevice, TrafficReport
 from camaudit.sanitize import clean_text
 
 __all__ = ["SCHEMA_URI", "level", "render"]
@@ -194,18 +196,11 @@ def _device_location(ip: str | None, mac: str | None) -> dict[str, Any]:
     return {"logicalLocations": [{"name": who, "fullyQualifiedName": who, "kind": "device"}]}
 
 
-def _device_results(
-    ip: str | None,
-    mac: str | None,
-    cves: Sequence[CveEntry],
-    config_findings: Sequence[str],
-    rules: _Rules,
-    t: Translator,
-) -> list[dict[str, Any]]:
+def _device_results(d: IdentifiedDevice, rules: _Rules, t: Translator) -> list[dict[str, Any]]:
     """A device's known vulnerabilities and settings that need attention, located at it."""
-    where = _device_location(ip, mac)
+    where = _device_location(d.ip, d.mac)
     results: list[dict[str, Any]] = []
-    for c in cves:
+    for c in d.cves:
         severity = "high" if c.kev_date_added or c.cvss >= 7 else "medium" if c.cvss >= 4 else "low"
         text = t.gettext("Known vulnerability {cve} applies to the firmware", cve=clean_text(c.cve))
         index = rules.add(
@@ -236,7 +231,7 @@ def _device_results(
                 },
             }
         )
-    for finding in config_findings:
+    for finding in d.config_findings:
         text = t.gettext("A device setting needs attention")
         index = rules.add(
             CONFIG_RULE,
@@ -261,11 +256,7 @@ def _device_results(
 
 def _inventory_run(report: InventoryReport, t: Translator) -> dict[str, Any]:
     rules = _Rules()
-    results = [
-        r
-        for d in report.inventory.devices
-        for r in _device_results(d.ip, d.mac, d.cves, d.config_findings, rules, t)
-    ]
+    results = [r for d in report.inventory.devices for r in _device_results(d, rules, t)]
     return {
         "tool": _tool(report, rules),
         "invocations": [_invocation(report)],
@@ -331,7 +322,7 @@ def _audit_run(report: AuditReport, t: Translator) -> dict[str, Any]:
     artifacts = _artifacts(report)
     for d in report.audit.devices:
         run["results"].append(_verdict_result(d, artifacts, rules, t))
-        run["results"] += _device_results(d.ip, d.mac, d.cves, d.config_findings, rules, t)
+        run["results"] += _device_results(d, rules, t)
     summary = report.audit.summary
     run["properties"]["devices"] = summary.devices
     run["properties"]["notChecked"] = [

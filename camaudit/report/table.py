@@ -22,11 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from camaudit.model import Evidence
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
+    CveEntry,
     DeviceEntry,
     IdentityEntry,
     InventoryReport,
@@ -34,11 +36,37 @@ from camaudit.report.model import (
     VerifyReport,
 )
 
-__all__ = ["NOT_TESTED", "CouncilRow", "TrafficReport", "council_rows", "evidence_refs"]
+__all__ = [
+    "NOT_TESTED",
+    "CouncilRow",
+    "IdentifiedDevice",
+    "TrafficReport",
+    "council_rows",
+    "evidence_refs",
+]
 
 # The verify part of a report: a verify report, or the same fields inside an audit one.
 # Every renderer draws both with one code path.
 TrafficReport = VerifyReport | AuditReport
+
+
+class IdentifiedDevice(Protocol):
+    """A device fingerprinting looked at, an inventory's or an audit's: what every
+    renderer reads of it (who it is, what applies to it)."""
+
+    @property
+    def ip(self) -> str | None: ...
+    @property
+    def mac(self) -> str | None: ...
+    @property
+    def oui_vendor(self) -> str | None: ...
+    @property
+    def identity(self) -> IdentityEntry | None: ...
+    @property
+    def cves(self) -> tuple[CveEntry, ...]: ...
+    @property
+    def config_findings(self) -> tuple[str, ...]: ...
+
 
 NOT_TESTED = "not_tested"
 # The finding rules that make a device's own outcome a crossing, or an attempt (the same
@@ -74,9 +102,7 @@ def council_rows(report: Report) -> tuple[CouncilRow, ...]:
     raise TypeError(f"no council table for {type(report).__name__}")  # pragma: no cover
 
 
-def _identified_row(
-    d: DeviceEntry | AuditDeviceEntry, verdict: str, evidence: tuple[str, ...]
-) -> CouncilRow:
+def _identified_row(d: IdentifiedDevice, verdict: str, evidence: tuple[str, ...]) -> CouncilRow:
     """A row of a device fingerprinting looked at (an inventory's or an audit's)."""
     ident: IdentityEntry | None = d.identity
     make = (ident.oem_brand or ident.vendor) if ident else None

@@ -1,9 +1,11 @@
 """Write the golden renderings: `make golden` (or `python3 -m tests.report.golden`).
 
-Each representative report (tests/report/reports.py) is written in every format of the
-renderer registry but HTML (tests/report/test_html* check that one in a browser) and in
-both languages: JSON once (it is language-neutral), the console (fixed width, no colour)
-and Markdown, CSV and SARIF in English and Dutch, each rendered by a strict translator
+Each representative report (tests/report/reports.py: verify reports of lab captures, the
+fake camera's inventory, and an audit of two lab captures with a fixed inventory) is
+written in every format of the renderer registry and in both languages: JSON once (it is
+language-neutral), the console (fixed width, no colour), Markdown, CSV and SARIF in
+English and Dutch, and HTML for one verify report, the inventory and the audit
+(tests/report/test_html* also open it in a browser); each rendered by a strict translator
 (a string missing from the catalogue fails). Review the diff before committing: a changed
 golden file is a changed report.
 """

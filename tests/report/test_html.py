@@ -185,41 +185,35 @@ def test_html_golden_files_are_what_the_renderer_writes() -> None:
 # ---- hostile text --------------------------------------------------------------------------
 
 
+def assert_shown_as_text(text: str) -> Page:
+    """Every hostile text is on the page as text: no element, no handler, no control or
+    bidi character, nothing 64 k long."""
+    page = Page(text)
+    assert set(page.tags) <= ELEMENTS, set(page.tags) - ELEMENTS
+    assert not [name for name, _ in page.attrs if name.startswith("on")]
+    for hostile in HOSTILE:
+        assert SHOWN[hostile] in page.shown, hostile[:40]
+    assert LONG not in text and len(text) < 200_000  # 64 k strings are cut
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]", text)
+    return page
+
+
 @pytest.mark.parametrize("lang", ["en", "nl"])
 def test_hostile_text_in_a_verify_report_is_shown_as_text(
     verify_report: VerifyReport, lang: str
 ) -> None:
-    text = _render(hostile_verify(verify_report), lang)
-    page = Page(text)
-    assert set(page.tags) <= ELEMENTS, set(page.tags) - ELEMENTS
-    assert not [name for name, _ in page.attrs if name.startswith("on")]
-    for hostile in HOSTILE:
-        assert SHOWN[hostile] in page.shown, hostile[:40]
+    page = assert_shown_as_text(_render(hostile_verify(verify_report), lang))
     assert "{{ 7*7 }}" in page.shown
-    assert LONG not in text and len(text) < 200_000  # 64 k strings are cut
-    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]", text)
 
 
 def test_hostile_text_in_an_inventory_is_shown_as_text(inventory_report: InventoryReport) -> None:
-    text = _render(hostile_inventory(inventory_report), "nl")
-    page = Page(text)
-    assert set(page.tags) <= ELEMENTS
-    assert not [name for name, _ in page.attrs if name.startswith("on")]
-    for hostile in HOSTILE:
-        assert SHOWN[hostile] in page.shown, hostile[:40]
-    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]", text)
+    assert_shown_as_text(_render(hostile_inventory(inventory_report), "nl"))
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
 def test_hostile_text_in_an_audit_is_shown_as_text(audit_report: AuditReport, lang: str) -> None:
-    text = _render(hostile_audit(audit_report), lang)
-    page = Page(text)
-    assert set(page.tags) <= ELEMENTS, set(page.tags) - ELEMENTS
-    assert not [name for name, _ in page.attrs if name.startswith("on")]
-    for hostile in HOSTILE:
-        assert SHOWN[hostile] in page.shown, hostile[:40]
-    assert LONG not in text
-    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]", text)
+    page = assert_shown_as_text(_render(hostile_audit(audit_report), lang))
+    assert page.shown.count("{{ 7*7 }}") >= len(audit_report.audit.devices)
 
 
 # ---- audit: each device with its own verdict ----------------------------------------------
