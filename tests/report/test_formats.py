@@ -495,3 +495,16 @@ def test_renderers_cover_every_report_kind(
     for fmt in FORMATS:
         for report in (crossing, inventory, audit):
             assert render(report, fmt, translator("en", strict=True))
+
+
+def test_the_dutch_console_audit_names_its_device_table_and_notes_in_dutch(
+    audit: AuditReport,
+) -> None:
+    text = render(audit, "console", translator("nl", strict=True))
+    for word in ("Apparaten", "gezien via", "fabrikant", "oordeel", "│ ontdekking ", "│ verkeer "):
+        assert word in text
+    assert "10.66.0.10: niet gecontroleerd: " in text
+    assert "10.66.0.21: cloud van de fabrikant: EZVIZ / Hik-Connect cloud" in text
+    # the labels are Dutch; the reasons themselves are the report's text (codes later)
+    for english in ("seen by", "vendor cloud", ": not checked: ", "\nnot checked: ", "Devices"):
+        assert english not in text
