@@ -8,6 +8,10 @@ came from the network (device names, banners, DNS names, paths) is cleaned with
 (autoescape); the template itself holds no words, only markup: every text a reader sees
 is translated here, through the one gettext catalogue, and numbers and dates are written
 the language's way. The same report and language give the same bytes.
+
+An audit's page is the verify page of its traffic part, with the inventory table given a
+column for each device's own verdict and, per device, a card with that verdict, its
+reasons, the frames behind it and what could not be checked.
 """
 
 from __future__ import annotations
