@@ -37,6 +37,7 @@ from camaudit.report.model import (
     VerifyReport,
 )
 from camaudit.report.register import RegisterSection
+from camaudit.report.table import IdentifiedDevice, TrafficReport
 from camaudit.sanitize import clean_text
 
 _VERDICT_STYLE = {
@@ -68,9 +69,6 @@ def _when(epoch: float | None) -> str:
     except (OverflowError, ValueError, OSError):  # the capture's problems say why
         return f"{epoch:g} (out of range)"
 
-
-# The verify part of a report: a verify report, or the same fields inside an audit one.
-TrafficReport = VerifyReport | AuditReport
 
 FINDINGS_SHOWN = 25
 ROWS_SHOWN = 60
@@ -301,22 +299,24 @@ def render_text(report: Report, t: Translator) -> str:
     return out.getvalue()
 
 
-def _identity_cells(device: DeviceEntry) -> tuple[str, str, str, str]:
+def _identity_cells(device: IdentifiedDevice, t: Translator) -> tuple[str, str, str, str]:
+    """Vendor, model, firmware and confidence of an inventory's or an audit's device."""
     ident = device.identity
     if not ident:
         vendor = device.oui_vendor or ""
-        return (f"{vendor} (OUI only)" if vendor else "-", "", "", "")
-    vendor = ident.vendor or "unknown"
+        return (t.gettext("{vendor} (OUI only)", vendor=vendor) if vendor else "-", "", "", "")
+    unknown = t.gettext(TERMS["unknown"])
+    vendor = ident.vendor or unknown
     if ident.oem_brand:
         vendor = f"{ident.oem_brand} ({vendor})"
-    firmware = ident.firmware or "unknown"
+    firmware = ident.firmware or unknown
     if ident.build_date:
         firmware += f" [{ident.build_date}]"
     return vendor, ident.model or "", firmware, f"{ident.confidence:.2f}"
 
 
-def _device_row(d: DeviceEntry) -> list[Text]:
-    vendor, model, firmware, conf = _identity_cells(d)
+def _device_row(d: DeviceEntry, t: Translator) -> list[Text]:
+    vendor, model, firmware, conf = _identity_cells(d, t)
     cves = ", ".join(c.cve + (" (KEV)" if c.kev_date_added else "") for c in d.cves)
     if not cves and d.identity and not d.identity.firmware:
         cves = "not assessed: firmware unknown (credentials read it)"
@@ -398,7 +398,7 @@ def render_inventory(
     table = _table(t.gettext(HEADINGS["devices"]), columns, _more(len(inv.devices), ROWS_SHOWN, t))
     notes: list[Text] = []
     for d in inv.devices[:ROWS_SHOWN]:
-        table.add_row(*_device_row(d))
+        table.add_row(*_device_row(d, t))
         notes += _device_notes(d)
     notes += [_t(o.finding, "red") for o in inv.outside_target]
     if inv.closed_network.default:
@@ -416,25 +416,16 @@ def render_inventory(
     _sections(report, console, t)
 
 
-# How an audit device was seen (AuditDeviceEntry.sources), in the reader's words.
-_SOURCES = {"discovery": N_("discovery"), "traffic": N_("traffic")}
+# Where an audit found a device: by discovery (swept and probed), in the traffic, or both.
+SOURCES = {"discovery": N_("discovery"), "traffic": N_("traffic")}
 
 
 def _audit_row(d: AuditDeviceEntry, t: Translator) -> list[Text]:
-    ident = d.identity
-    unknown = t.gettext(TERMS["unknown"])
-    if ident is None:
-        vendor = t.gettext("{vendor} (OUI only)", vendor=d.oui_vendor) if d.oui_vendor else "-"
-        model, firmware = "", ""
-    else:
-        vendor = ident.vendor or unknown
-        if ident.oem_brand:
-            vendor = f"{ident.oem_brand} ({vendor})"
-        model, firmware = ident.model or "", ident.firmware or unknown
+    vendor, model, firmware, _confidence = _identity_cells(d, t)
     cves = ", ".join(c.cve + (" (KEV)" if c.kev_date_added else "") for c in d.cves)
     style = _VERDICT_STYLE[d.verdict.verdict]
     word = t.gettext(VERDICT_NAMES[d.verdict.verdict]).upper()
-    seen = "+".join(t.gettext(_SOURCES[s]) if s in _SOURCES else s for s in d.sources)
+    seen = "+".join(t.gettext(SOURCES[s]) if s in SOURCES else s for s in d.sources)
     cells = [d.ip or "-", d.mac or "-", seen, vendor, model, firmware]
     return [*map(_t, cells), _t(cves or "-", "red" if d.cves else ""), _t(word, style)]
 
@@ -442,14 +433,11 @@ def _audit_row(d: AuditDeviceEntry, t: Translator) -> list[Text]:
 def _audit_notes(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     """Why each device got its verdict, and what could not be checked for it."""
     who = d.ip or d.mac or "?"
-    unchecked = t.gettext(TERMS["not_checked"])
+    cloud, not_checked = t.gettext("vendor cloud"), t.gettext(TERMS["not_checked"])
     notes = [_t(f"{who}: {audit_text(r, t)}") for r in d.verdict.reasons]
     notes += [_t(f"{who}: {c}", "yellow") for c in d.config_findings]
-    notes += [
-        _t(f"{who}: " + t.gettext("vendor cloud: {label}", label=label), "yellow")
-        for label in d.cloud_labels
-    ]
-    notes += [_t(f"{who}: {unchecked}: {audit_text(n, t)}", "dim") for n in d.not_checked]
+    notes += [_t(f"{who}: {cloud}: {label}", "yellow") for label in d.cloud_labels]
+    notes += [_t(f"{who}: {not_checked}: {audit_text(n, t)}", "dim") for n in d.not_checked]
     return notes
 
 
@@ -531,7 +519,7 @@ def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
     a = report.audit
     columns = _words(
         t, HEADINGS["ip"], HEADINGS["mac"], N_("seen by"), N_("vendor"), N_("model"),
-        N_("firmware"), HEADINGS["cves"], HEADINGS["verdict"],
+        N_("firmware"), N_("CVEs"), HEADINGS["verdict"],
     )  # fmt: skip
     table = _table(t.gettext(HEADINGS["devices"]), columns, _more(len(a.devices), ROWS_SHOWN, t))
     notes: list[Text] = []
@@ -544,10 +532,10 @@ def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
     if a.recording is not None:
         r = a.recording
         recorded = t.gettext(
-            "recorded {interface} for {seconds} s into {files} file(s) in {directory}",
+            "recorded {interface} for {seconds} s into {count} file(s) in {directory}",
             interface=r.interface,
             seconds=t.format_number(r.duration),
-            files=t.format_number(len(r.files)),
+            count=t.format_number(len(r.files)),
             directory=r.directory,
         )
         console.print(_t(recorded))
@@ -557,9 +545,8 @@ def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
     if report.findings:
         console.print(_findings(report, t))
     _sections(report, console, t)
-    unchecked = t.gettext(TERMS["not_checked"])
+    not_checked, problem = t.gettext(TERMS["not_checked"]), t.gettext("problem")
     for n in a.not_checked:
-        console.print(_t(f"{unchecked}: {audit_text(n, t)}", "dim"))
-    label = t.gettext("problem")
+        console.print(_t(f"{not_checked}: {audit_text(n, t)}", "dim"))
     for p in report.problems:
-        console.print(_t(f"{label} [{p.code}]: {p.message}", "yellow"))
+        console.print(_t(f"{problem} [{p.code}]: {p.message}", "yellow"))
