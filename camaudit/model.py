@@ -49,6 +49,21 @@ class FrameRef:
 
 
 @dataclass(frozen=True)
+class Phrase:
+    """A sentence for a person: its English ``text``, and the message ``code`` and
+    ``params`` that write it in any language (:func:`camaudit.phrases.phrase_text`).
+
+    A param is a name with a string (an address, a name: shown as it is), an int (a
+    quantity: written as a number of the reader's language) or a phrase of its own.
+    ``code`` None: text only, as in a report saved before phrases had codes.
+    """
+
+    text: str
+    code: str | None = None
+    params: tuple[tuple[str, str | int | Phrase], ...] = ()
+
+
+@dataclass(frozen=True)
 class Problem:
     """Something about the evidence that a reader must know; never silently dropped.
 
@@ -184,7 +199,7 @@ class Finding:
     rule: str
     severity: str  # "high" | "medium" | "low" | "info"
     device: str | None
-    summary: str
+    summary: Phrase
     evidence: tuple[Evidence, ...]
     label: str | None = None
 
@@ -228,7 +243,7 @@ class Assessment:
     """The verdict stage's result: returned, never raised."""
 
     verdict: Verdict
-    reasons: tuple[str, ...]
+    reasons: tuple[Phrase, ...]
     closed_network: tuple[str, ...]
     closed_network_is_default: bool
     fail_on: str

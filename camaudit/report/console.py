@@ -18,6 +18,7 @@ from rich.text import Text
 from camaudit.i18n import Translator, translator
 from camaudit.messages import HEADINGS, SEVERITIES, VERDICT_NAMES
 from camaudit.model import Direction
+from camaudit.phrases import label_text, reason_text
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -108,7 +109,7 @@ def _head(report: TrafficReport, t: Translator) -> Panel:
             )
         ),
     ]
-    reasons = [_t(f"• {r}") for r in report.reasons]
+    reasons = [_t(f"• {reason_text(r, t)}") for r in report.reasons]
     title = f"camaudit {report.kind}"
     return Panel(Group(*lines, Text(""), *reasons), title=title, expand=True)
 
@@ -190,7 +191,7 @@ def _outbound(report: TrafficReport, t: Translator) -> Table:
             _t(state, "dim" if row.allowed_by else _STATE_STYLE.get(row.state, "")),
             _t(f"{row.packets_out}/{row.packets_in}"),
             _t(", ".join(row.names)),
-            _t(row.label or ""),
+            _t(label_text(row.label, t)),
             _t(_frames(row, captures)),
         )
     return table
@@ -218,7 +219,7 @@ def _dns(report: TrafficReport, t: Translator) -> Table:
             _t(row.name),
             _t(row.qtype),
             _t(answer, "red" if row.answered_with_addresses else "yellow"),
-            _t(row.label or ""),
+            _t(label_text(row.label, t)),
             _t(f"{_short(row.capture or '', captures)}#{frame}"),
         )
     return table
@@ -421,10 +422,10 @@ def _audit_row(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     return [*map(_t, cells), _t(cves or "-", "red" if d.cves else ""), _t(word, style)]
 
 
-def _audit_notes(d: AuditDeviceEntry) -> list[Text]:
+def _audit_notes(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     """Why each device got its verdict, and what could not be checked for it."""
     who = d.ip or d.mac or "?"
-    notes = [_t(f"{who}: {r}") for r in d.verdict.reasons]
+    notes = [_t(f"{who}: {reason_text(r, t)}") for r in d.verdict.reasons]
     notes += [_t(f"{who}: {c}", "yellow") for c in d.config_findings]
     notes += [_t(f"{who}: vendor cloud: {label}", "yellow") for label in d.cloud_labels]
     notes += [_t(f"{who}: not checked: {n}", "dim") for n in d.not_checked]
@@ -440,7 +441,7 @@ def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
     notes: list[Text] = []
     for d in a.devices[:ROWS_SHOWN]:
         table.add_row(*_audit_row(d, t))
-        notes += _audit_notes(d)
+        notes += _audit_notes(d, t)
     console.print(table)
     for note in notes:
         console.print(note)

@@ -31,6 +31,7 @@ from camaudit.messages import (
     VERDICT_NAMES,
 )
 from camaudit.model import Evidence, Problem
+from camaudit.phrases import finding_text, reason_text
 from camaudit.report.model import (
     BoundaryFlowEntry,
     DeviceEntry,
@@ -221,7 +222,7 @@ def _verify(report: VerifyReport, t: Translator) -> dict[str, Any]:
     ]
     return {
         "verdict": _verdict(t, report.verdict.value),
-        "reasons": [_text(r, 2048) for r in report.reasons],
+        "reasons": [_text(reason_text(r, t), 2048) for r in report.reasons],
         "summary": [
             _plural(t, "captures", s.captures),
             _plural(t, "packets", s.packets),
@@ -247,7 +248,7 @@ def _verify(report: VerifyReport, t: Translator) -> dict[str, Any]:
         "timeline": _timeline(report.outbound, [d.ip for d in report.devices], t),
         "outbound": [_flow_row(f, t) for f in report.outbound],
         "findings": [
-            _finding(f.rule, f.severity, f.device, f.summary, f.evidence, t)
+            _finding(f.rule, f.severity, f.device, finding_text(f, t), f.evidence, t)
             for f in report.findings
         ],
         "captures": [

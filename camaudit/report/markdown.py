@@ -26,6 +26,7 @@ from camaudit.messages import (
     VERDICT_EXPLANATIONS,
     VERDICT_NAMES,
 )
+from camaudit.phrases import finding_text, reason_text
 from camaudit.report.csv_out import closed_network_cell
 from camaudit.report.model import InventoryReport, Report, VerifyReport
 from camaudit.report.table import council_rows
@@ -127,7 +128,7 @@ def _verify(report: VerifyReport, t: Translator) -> list[str]:
         "",
         f"## {t.gettext(HEADINGS['reasons'])}",
         "",
-        *[f"- {text(r, 2000)}" for r in report.reasons],
+        *[f"- {text(reason_text(r, t), 2000)}" for r in report.reasons],
         "",
     ]
     lines += _inventory_table(report, t)
@@ -167,7 +168,8 @@ def _verify(report: VerifyReport, t: Translator) -> list[str]:
         lines += [f"- **{t.gettext(HEADINGS['severity'])}:** {severity}"]
         if f.device:
             lines += [f"- **{t.gettext(HEADINGS['device'])}:** {text(f.device)}"]
-        lines += [f"- {text(f.summary, 2000)}", f"- **{t.gettext(HEADINGS['evidence'])}:**"]
+        summary = text(finding_text(f, t), 2000)
+        lines += [f"- {summary}", f"- **{t.gettext(HEADINGS['evidence'])}:**"]
         for e in f.evidence:
             frames = ", ".join(map(str, e.frames))
             lines += [

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from camaudit.i18n import Translator
 from camaudit.messages import FINDING_TITLES, VERDICT_NAMES
+from camaudit.phrases import finding_text, reason_text
 from camaudit.report.model import InventoryReport, Report, VerifyReport
 from camaudit.sanitize import clean_text
 
@@ -118,7 +119,7 @@ def _verify_run(report: VerifyReport, t: Translator) -> dict[str, Any]:
             "ruleId": clean_text(f.rule),
             "ruleIndex": index,
             "level": level(f.severity),
-            "message": _message(f"{title}: {f.summary}"),
+            "message": _message(f"{title}: {finding_text(f, t)}"),
             "locations": locations,
             "properties": {
                 "severity": clean_text(f.severity),
@@ -140,7 +141,7 @@ def _verify_run(report: VerifyReport, t: Translator) -> dict[str, Any]:
             "kind": report.kind,
             "verdict": str(report.verdict),
             "verdictText": t.gettext(VERDICT_NAMES[report.verdict]),
-            "reasons": [clean_text(r, MESSAGE_LIMIT) for r in report.reasons],
+            "reasons": [clean_text(reason_text(r, t), MESSAGE_LIMIT) for r in report.reasons],
         },
     }
 

@@ -36,9 +36,11 @@ def test_hikvision_camera_is_identified_with_cve_and_config_findings(serve):
     cve = next(c for c in result.cves if c.cve == "CVE-2021-36260")
     assert cve.kev_date_added == dt.date(2022, 1, 10)
     assert "NTP server 198.51.100.123 is outside the closed network" in " ".join(
-        f.summary for f in result.config_findings
+        f.summary.text for f in result.config_findings
     )
-    assert any("default gateway (10.66.0.1) is set" in f.summary for f in result.config_findings)
+    assert any(
+        "default gateway (10.66.0.1) is set" in f.summary.text for f in result.config_findings
+    )
 
 
 def test_dahua_upnp_enabled_is_a_finding(serve):

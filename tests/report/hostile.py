@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from camaudit.model import Evidence, HostInfo
+from camaudit.model import Evidence, HostInfo, Phrase
 from camaudit.report.model import InventoryReport, VerifyReport
 from tests.report.reports import fake_camera_inventory, golden_verify
 
@@ -49,7 +49,7 @@ def hostile_verify() -> VerifyReport:
     evidence = Evidence(JOINED, (18, 32), "tcp.port==443 && `x` | <b>" + JOINED)
     return dataclasses.replace(
         report,
-        reasons=HOSTILE,
+        reasons=tuple(Phrase(h) for h in HOSTILE),
         policy=dataclasses.replace(report.policy, name=JOINED),
         devices=(*report.devices, *(HostInfo(h, h, h) for h in HOSTILE)),
         outbound=(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from camaudit.model import Evidence, HostInfo
+from camaudit.model import Evidence, HostInfo, Phrase
 from camaudit.report.model import IdentityEntry, InventoryReport, VerifyReport
 
 SCRIPT = "<script>alert(1)</script>"
@@ -60,7 +60,7 @@ def hostile_verify(report: VerifyReport) -> VerifyReport:
     inputs = tuple(dataclasses.replace(c, path=f"{IMG}{JINJA}") for c in report.inputs)
     return dataclasses.replace(
         report,
-        reasons=(*report.reasons, *HOSTILE),
+        reasons=(*report.reasons, *(Phrase(h) for h in HOSTILE)),
         devices=devices,
         outbound=outbound,
         dns=dns,

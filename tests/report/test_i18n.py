@@ -140,7 +140,7 @@ def test_every_report_message_is_in_the_catalogue_for_both_languages() -> None:
         for table in tables:
             for text in table.values():
                 t.gettext(text)  # raises when the catalogue lacks it
-        for singular, plural in messages.PLURALS.values():
+        for singular, plural in [*messages.PLURALS.values(), *messages.REASON_PLURALS.values()]:
             t.ngettext(singular, plural, 2, address="a", mac="m", targets="t")
 
 

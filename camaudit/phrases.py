@@ -1,0 +1,115 @@
+"""Verdict reasons and finding texts in the reader's language: one home for all renderers.
+
+The verdict stage writes each reason and finding text as a :class:`Phrase`: a code from
+:data:`camaudit.messages.REASONS` / :data:`~camaudit.messages.REASON_PLURALS`, its params
+and its English text (for JSON readers, and for reports saved before phrases had codes).
+Every renderer writes them through :func:`reason_text` / :func:`finding_text`, so a Dutch
+report never shows an English sentence the catalogue can translate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import cache
+from typing import TYPE_CHECKING
+
+from camaudit.i18n import Translator, translator
+from camaudit.messages import REASON_PLURALS, REASONS
+from camaudit.model import Phrase
+
+if TYPE_CHECKING:
+    from camaudit.model import Finding
+    from camaudit.report.model import FindingEntry
+
+__all__ = [
+    "BUILT_IN_LABELS",
+    "finding_phrase",
+    "finding_text",
+    "label_phrase",
+    "label_text",
+    "phrase",
+    "phrase_text",
+    "reason_text",
+]
+
+Param = str | int | Phrase
+# What an outside flow of a well-known service is when no profile names it: app -> code.
+# A profile's label is data (mostly a proper name) and stays as the profile wrote it.
+BUILT_IN_LABELS = {"ntp": "label_ntp", "dns": "label_dns"}
+
+
+@cache
+def _english() -> Translator:
+    return translator("en")
+
+
+def phrase(code: str, /, **params: Param) -> Phrase:
+    """The phrase ``code`` with ``params``, its English text written out.
+
+    A str param is shown as it is (addresses, names, ports), an int is a quantity
+    (``1.234`` in Dutch), a phrase is translated in turn.
+    """
+    if code not in REASONS and code not in REASON_PLURALS:
+        raise KeyError(f"no such phrase: {code!r}")
+    coded = Phrase("", code, tuple(params.items()))
+    return replace(coded, text=phrase_text(coded, _english()))
+
+
+def phrase_text(p: Phrase, t: Translator) -> str:
+    """``p`` in ``t``'s language; its stored English text when it has no code we know
+    (a report saved before phrases had codes, or by a later camaudit)."""
+    fields = {name: _param(value, t) for name, value in p.params}
+    if p.code in REASONS:
+        return t.gettext(REASONS[p.code], **fields)
+    if p.code in REASON_PLURALS:
+        count = dict(p.params).get("count")
+        if isinstance(count, int):
+            del fields["count"]
+            return t.ngettext(*REASON_PLURALS[p.code], count, **fields)
+    return p.text
+
+
+def _param(value: Param, t: Translator) -> str:
+    if isinstance(value, Phrase):
+        return phrase_text(value, t)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return t.format_number(value)
+    return value
+
+
+@cache
+def _built_in_label_codes() -> dict[str, str]:
+    return {phrase(code).text: code for code in BUILT_IN_LABELS.values()}
+
+
+def label_phrase(label: str) -> Phrase | str:
+    """A flow's label as a phrase when it is a built-in one, else as the profile wrote it."""
+    code = _built_in_label_codes().get(label)
+    return phrase(code) if code else label
+
+
+def label_text(label: str | None, t: Translator) -> str:
+    """A flow's or look-up's label (the report keeps its English) in ``t``'s language."""
+    if not label:
+        return ""
+    found = label_phrase(label)
+    return phrase_text(found, t) if isinstance(found, Phrase) else found
+
+
+def reason_text(reason: Phrase, t: Translator) -> str:
+    """A verdict reason (of the report, or of one device) in ``t``'s language."""
+    return phrase_text(reason, t)
+
+
+def finding_phrase(finding: FindingEntry | Finding) -> Phrase:
+    """A finding's text as a phrase (the report keeps its code and params apart)."""
+    if isinstance(finding.summary, Phrase):
+        return finding.summary
+    return Phrase(finding.summary, finding.code, finding.params)
+
+
+def finding_text(finding: FindingEntry | Finding, t: Translator) -> str:
+    """A finding's text in ``t``'s language."""
+    return phrase_text(finding_phrase(finding), t)
