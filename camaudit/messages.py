@@ -173,6 +173,20 @@ REASONS = {
         "no packet from this device was addressed outside and it looked up no outside name"
     ),
     "whole_inconclusive": N_("the evidence as a whole is inconclusive: {detail}"),
+    # What is wrong with a capture (traffic/): ``{error}`` is a library's own words.
+    "problem_compressed": N_("compressed data ends early or is damaged: {error}"),
+    "problem_record_claims": N_(
+        "record after frame {frame} claims {count} bytes; the rest of the file was not read"
+    ),
+    "problem_stopped": N_("{detail}; the rest of the file was not read"),
+    "problem_bad_magic": N_("section header at byte offset {offset} has a bad byte-order magic"),
+    "problem_bad_length": N_("block at frame {frame} has an impossible length {length}"),
+    "problem_block_overrun": N_("frame {frame}: captured length exceeds its block"),
+    "problem_zeek_damaged": N_("the file is damaged after line {line} ({error})"),
+    # TRANSLATORS: how many frames could not be decoded, and why (a list of these three).
+    "undecoded_unknown_link": N_("{count} on an unknown link type"),
+    "undecoded_not_understood": N_("{count} with a protocol not understood"),
+    "undecoded_malformed": N_("{count} with malformed headers"),
 }
 
 # Reasons and finding texts with a number in them, by code: (singular, plural) for
@@ -210,6 +224,51 @@ REASON_PLURALS = {
         "address(es) {addresses}{label}",
         "resolver {server} answered {client}'s look-up of {name} ({qtype}) with outside "
         "address(es) {addresses}{label}",
+    ),
+    # What is wrong with a capture (traffic/), by how many packets, bytes, rows ...
+    "problem_drops": NP_(
+        "the capture reports {count} dropped packet(s)",
+        "the capture reports {count} dropped packet(s)",
+    ),
+    "problem_last_record": NP_(
+        "the last record (after frame {frame}) is cut short: {count} byte(s) of it are in the file",
+        "the last record (after frame {frame}) is cut short: {count} byte(s) of it are in the file",
+    ),
+    "problem_last_block": NP_(
+        "the last block (after frame {frame}) is cut short: {count} byte(s) of it are in the file",
+        "the last block (after frame {frame}) is cut short: {count} byte(s) of it are in the file",
+    ),
+    "problem_snaplen": NP_(
+        "{count} packet(s) were cut by the snapshot length before their headers ended",
+        "{count} packet(s) were cut by the snapshot length before their headers ended",
+    ),
+    "problem_snaplen_dns": NP_(
+        "{count} DNS packet(s) were cut by the snapshot length",
+        "{count} DNS packet(s) were cut by the snapshot length",
+    ),
+    "problem_one_direction": NP_(
+        "the capture holds one direction of traffic only: {count} TCP connection(s) were "
+        "acknowledged by replies it does not contain",
+        "the capture holds one direction of traffic only: {count} TCP connection(s) were "
+        "acknowledged by replies it does not contain",
+    ),
+    # TRANSLATORS: {why} lists how many frames each reason kept undecoded; {frames} are
+    # the first frame numbers, {more} is ", ..." when there are more.
+    "problem_undecoded": NP_(
+        "{count} frame(s) could not be decoded ({why}), so no statement covers them; "
+        "frame(s) {frames}{more}",
+        "{count} frame(s) could not be decoded ({why}), so no statement covers them; "
+        "frame(s) {frames}{more}",
+    ),
+    "problem_rows_read": NP_(
+        "{detail}; {count} row(s) were read, the rest is lost",
+        "{detail}; {count} row(s) were read, the rest is lost",
+    ),
+    "problem_bad_rows": NP_(
+        "{count} line(s) could not be read as {kind} log rows, so no statement covers them; "
+        "first at line {line}",
+        "{count} line(s) could not be read as {kind} log rows, so no statement covers them; "
+        "first at line {line}",
     ),
 }
 

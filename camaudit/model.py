@@ -7,7 +7,7 @@ the previous stage's frozen result and returns its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -54,13 +54,18 @@ class Phrase:
     ``params`` that write it in any language (:func:`camaudit.phrases.phrase_text`).
 
     A param is a name with a string (an address, a name: shown as it is), an int (a
-    quantity: written as a number of the reader's language) or a phrase of its own.
-    ``code`` None: text only, as in a report saved before phrases had codes.
+    quantity: written as a number of the reader's language), a phrase of its own, or a
+    tuple of those (a list, written with commas). ``code`` None: text only, as in a
+    report saved before phrases had codes.
     """
 
     text: str
     code: str | None = None
-    params: tuple[tuple[str, str | int | Phrase], ...] = ()
+    params: PhraseParams = ()
+
+
+# A phrase's params, as (name, value) pairs in order (a JSON object in a report).
+PhraseParams = tuple[tuple[str, "str | int | Phrase | tuple[str | int | Phrase, ...]"], ...]
 
 
 @dataclass(frozen=True)
@@ -69,13 +74,16 @@ class Problem:
 
     ``code`` is stable and machine-readable (``truncated``, ``snaplen``, ``drops``,
     ``undecodable``, ``unknown_linktype``, ``one_direction`` ...); ``message`` is
-    one line for a person.
+    one line for a person, in English; ``message_code`` and ``params`` write it in the
+    reader's language (:func:`camaudit.phrases.problem_text`), where it has them.
     """
 
     code: str
     message: str
     capture: str | None = None
     count: int = 1
+    message_code: str | None = None
+    params: PhraseParams = field(default=(), metadata={"phrase_params": True})
 
 
 @dataclass(frozen=True)

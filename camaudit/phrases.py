@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from camaudit.i18n import Translator, translator
 from camaudit.messages import REASON_PLURALS, REASONS
-from camaudit.model import Phrase
+from camaudit.model import Phrase, Problem
 
 if TYPE_CHECKING:
     from camaudit.model import Finding
@@ -29,10 +29,13 @@ __all__ = [
     "label_text",
     "phrase",
     "phrase_text",
+    "problem",
+    "problem_phrase",
+    "problem_text",
     "reason_text",
 ]
 
-Param = str | int | Phrase
+Param = str | int | Phrase | tuple[str | int | Phrase, ...]
 # What an outside flow of a well-known service is when no profile names it: app -> code.
 # A profile's label is data (mostly a proper name) and stays as the profile wrote it.
 BUILT_IN_LABELS = {"ntp": "label_ntp", "dns": "label_dns"}
@@ -46,8 +49,9 @@ def _english() -> Translator:
 def phrase(code: str, /, **params: Param) -> Phrase:
     """The phrase ``code`` with ``params``, its English text written out.
 
-    A str param is shown as it is (addresses, names, ports), an int is a quantity
-    (``1.234`` in Dutch), a phrase is translated in turn.
+    A str param is shown as it is (addresses, names, ports, frame numbers), an int is
+    a quantity (``1.234`` in Dutch), a phrase is translated in turn, a tuple is a list
+    of those, written with commas.
     """
     if code not in REASONS and code not in REASON_PLURALS:
         raise KeyError(f"no such phrase: {code!r}")
@@ -70,6 +74,8 @@ def phrase_text(p: Phrase, t: Translator) -> str:
 
 
 def _param(value: Param, t: Translator) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(_param(v, t) for v in value)
     if isinstance(value, Phrase):
         return phrase_text(value, t)
     if isinstance(value, bool):
@@ -96,6 +102,21 @@ def label_text(label: str | None, t: Translator) -> str:
         return ""
     found = label_phrase(label)
     return phrase_text(found, t) if isinstance(found, Phrase) else found
+
+
+def problem(kind: str, message: Phrase, capture: str | None = None, count: int = 1) -> Problem:
+    """A :class:`Problem` of ``kind`` whose message is ``message`` (its English kept)."""
+    return Problem(kind, message.text, capture, count, message.code, message.params)
+
+
+def problem_phrase(p: Problem) -> Phrase:
+    """A problem's message as a phrase (the report keeps its code and params apart)."""
+    return Phrase(p.message, p.message_code, p.params)
+
+
+def problem_text(p: Problem, t: Translator) -> str:
+    """A problem's message in ``t``'s language (its English when it has no code)."""
+    return phrase_text(problem_phrase(p), t)
 
 
 def reason_text(reason: Phrase, t: Translator) -> str:

@@ -32,7 +32,7 @@ from camaudit.model import (
     TrafficSummary,
     Verdict,
 )
-from camaudit.phrases import BUILT_IN_LABELS, label_phrase, phrase
+from camaudit.phrases import BUILT_IN_LABELS, label_phrase, phrase, problem_phrase
 from camaudit.policy.load import Policy, ServiceRule, in_networks, networks, never_leaves_link
 
 # Evidence problems that stop a capture from proving isolation (they never hide a leak).
@@ -651,10 +651,10 @@ def blocking_problems(problems: Iterable[Problem]) -> list[Phrase]:
 
 
 def _problem(problem: Problem) -> Phrase:
-    """The problem's own message is written by the traffic stage, in English."""
+    message = problem_phrase(problem)
     if problem.capture:
-        return phrase("capture_problem", capture=problem.capture, problem=problem.message)
-    return Phrase(problem.message)
+        return phrase("capture_problem", capture=problem.capture, problem=message)
+    return message
 
 
 def _verdict(

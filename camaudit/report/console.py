@@ -18,7 +18,7 @@ from rich.text import Text
 from camaudit.i18n import Translator, translator
 from camaudit.messages import HEADINGS, SEVERITIES, VERDICT_NAMES
 from camaudit.model import Direction
-from camaudit.phrases import label_text, reason_text
+from camaudit.phrases import label_text, problem_text, reason_text
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -134,7 +134,7 @@ def _inputs(report: TrafficReport, t: Translator) -> Table:
     table = _table(t.gettext(HEADINGS["captures"]), columns)
     for item in report.inputs:
         fmt = item.format + ("+gzip" if item.compression else "")
-        problems = "; ".join(p.message for p in item.problems) or "-"
+        problems = "; ".join(problem_text(p, t) for p in item.problems) or "-"
         table.add_row(
             _t(item.path),
             _t(fmt),
@@ -265,7 +265,7 @@ def render(report: VerifyReport, console: Console, t: Translator | None = None) 
         console.print(_findings(report, t))
     for p in report.problems:
         label = t.gettext("problem")
-        console.print(_t(f"{label} [{p.code}]: {p.message}", "yellow"))
+        console.print(_t(f"{label} [{p.code}]: {problem_text(p, t)}", "yellow"))
 
 
 def render_report(report: Report, console: Console, t: Translator | None = None) -> None:
@@ -457,4 +457,4 @@ def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
     for n in a.not_checked:
         console.print(_t(f"not checked: {n}", "dim"))
     for p in report.problems:
-        console.print(_t(f"problem [{p.code}]: {p.message}", "yellow"))
+        console.print(_t(f"problem [{p.code}]: {problem_text(p, t)}", "yellow"))

@@ -31,7 +31,7 @@ from camaudit.messages import (
     VERDICT_NAMES,
 )
 from camaudit.model import Evidence, Problem
-from camaudit.phrases import finding_text, reason_text
+from camaudit.phrases import finding_text, problem_text, reason_text
 from camaudit.report.model import (
     BoundaryFlowEntry,
     DeviceEntry,
@@ -272,7 +272,7 @@ def _verify(report: VerifyReport, t: Translator) -> dict[str, Any]:
             ]
             for d in report.dns
         ],
-        "problems": _problems(report.problems),
+        "problems": _problems(report.problems, t),
     }
 
 
@@ -325,8 +325,11 @@ def _device_cells(d: DeviceEntry, t: Translator) -> list[str]:
     ]
 
 
-def _problems(problems: Iterable[Problem]) -> list[str]:
-    return [_text(f"{p.capture + ': ' if p.capture else ''}{p.message}", 2048) for p in problems]
+def _problems(problems: Iterable[Problem], t: Translator) -> list[str]:
+    return [
+        _text(f"{p.capture + ': ' if p.capture else ''}{problem_text(p, t)}", 2048)
+        for p in problems
+    ]
 
 
 def _category(flow: BoundaryFlowEntry) -> str:

@@ -29,6 +29,7 @@ from camaudit.model import (
     FlowCategory,
     HostInfo,
     Phrase,
+    PhraseParams,
     Problem,
     Verdict,
 )
@@ -38,8 +39,6 @@ from camaudit.report.register import RegisterSection
 SCHEMA_VERSION = 1
 
 Facts = tuple[tuple[str, str], ...]  # ordered (key, value) pairs, as a list of pairs in JSON
-# A phrase's params (camaudit.model.Phrase), as a JSON object of strings, ints and phrases.
-PhraseParams = tuple[tuple[str, str | int | Phrase], ...]
 
 
 # ---- parts shared by both kinds ---------------------------------------------------
