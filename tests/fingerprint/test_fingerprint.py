@@ -47,8 +47,8 @@ def test_dahua_upnp_enabled_is_a_finding(serve):
     http = serve(d.dahua_http())
     result = fingerprint("127.0.0.1", {"http": http.port}, CREDS, 3.0)
     assert result.identity.vendor == "dahua"
-    assert any(f.summary.startswith("UPnP is enabled") for f in result.config_findings)
-    assert not any(f.summary.startswith("P2P") for f in result.config_findings)
+    assert any(f.summary.text.startswith("UPnP is enabled") for f in result.config_findings)
+    assert not any(f.summary.text.startswith("P2P") for f in result.config_findings)
 
 
 def test_one_silent_probe_never_ends_the_scan_and_the_total_time_is_bounded(serve):
