@@ -213,3 +213,18 @@ def test_the_golden_reports_are_stored_with_codes() -> None:
             "params": {},
         }
     ]
+
+
+@pytest.mark.parametrize("case", ["syn-dropped", "tls-established", "truncated"])
+def test_each_devices_verdict_reasons_in_a_dutch_audit_are_dutch(case: str) -> None:
+    from tests.audit.reports import CAM1_IP, CAM1_MAC, audit_of, device, identity
+
+    report = audit_of([case], device(CAM1_IP, CAM1_MAC, identity()))
+    nl = translator("nl", strict=True)
+    reasons = [reason_text(r, nl) for d in report.audit.devices for r in d.verdict.reasons]
+    assert reasons
+    for text in reasons:
+        for piece in english_pieces(1):
+            assert not _says(_words(text), piece), (piece, text)
+    shown = _visible(render(report, "console", nl), "console")
+    assert reasons[0].split(":")[0] in shown
