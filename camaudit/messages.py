@@ -147,9 +147,9 @@ REASONS = {
     "exception_expired": N_("a policy exception matched this flow but has expired"),
     "dns_lookup": N_("{client} looked up {name} ({qtype}): {answer}{label}"),
     "no_answer": N_("no answer"),
-    # TRANSLATORS: the device's address, the remote's, ":port" (or nothing), "/protocol",
-    # " (names)" (or nothing), the flow's state, " — label" (or nothing).
-    "flow": N_("{orig} → {resp}{port}/{proto}{names}: {state}{label}"),
+    # TRANSLATORS: "device → remote:port/protocol (names)", the flow's state,
+    # " — label" (or nothing).
+    "flow": N_("{flow}: {state}{label}"),
     "with_label": N_(" — {label}"),
     "foreign_mac": N_(" (MAC {macs})"),
     "and_more": N_("{shown} and {count} more"),
@@ -175,6 +175,10 @@ REASONS = {
     "whole_inconclusive": N_("the evidence as a whole is inconclusive: {detail}"),
     # What is wrong with a capture (traffic/): ``{error}`` is a library's own words.
     "problem_compressed": N_("compressed data ends early or is damaged: {error}"),
+    "problem_gzip_bomb": N_(
+        "gzip data inflates more than {ratio}x ({consumed} bytes to {inflated}): not read "
+        "past that point (a compression bomb?)"
+    ),
     "problem_record_claims": N_(
         "record after frame {frame} claims {count} bytes; the rest of the file was not read"
     ),

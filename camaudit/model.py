@@ -48,7 +48,7 @@ class FrameRef:
     time: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phrase:
     """A sentence for a person: its English ``text``, and the message ``code`` and
     ``params`` that write it in any language (:func:`camaudit.phrases.phrase_text`).

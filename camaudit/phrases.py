@@ -9,8 +9,7 @@ report never shows an English sentence the catalogue can translate.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from camaudit.i18n import Translator, translator
@@ -53,10 +52,44 @@ def phrase(code: str, /, **params: Param) -> Phrase:
     a quantity (``1.234`` in Dutch), a phrase is translated in turn, a tuple is a list
     of those, written with commas.
     """
-    if code not in REASONS and code not in REASON_PLURALS:
+    if not params:
+        return _bare(code)
+    pairs = tuple(params.items())
+    return Phrase(_english_text(code, pairs), code, pairs)
+
+
+@cache
+def _bare(code: str) -> Phrase:
+    if code not in REASONS:
         raise KeyError(f"no such phrase: {code!r}")
-    coded = Phrase("", code, tuple(params.items()))
-    return replace(coded, text=phrase_text(coded, _english()))
+    return Phrase(REASONS[code], code)
+
+
+def _english_text(code: str, params: tuple[tuple[str, Param], ...]) -> str:
+    """What :func:`phrase_text` gives in English, without walking the nested phrases
+    again (each holds its English already): English is the source language, so its
+    text is the msgid itself. A verdict over a flood builds one phrase per flow."""
+    # str first, inline: a flood's flows are mostly addresses (one call fewer each)
+    fields = {k: v if type(v) is str else _english_param(v) for k, v in params}
+    template = REASONS.get(code)
+    if template is None:
+        if code not in REASON_PLURALS:
+            raise KeyError(f"no such phrase: {code!r}")
+        singular, plural = REASON_PLURALS[code]
+        template = singular if dict(params).get("count") == 1 else plural
+    return template.format_map(fields)
+
+
+def _english_param(value: Param) -> str:
+    if type(value) is str:  # the common case first: addresses, names
+        return value
+    if isinstance(value, tuple):
+        return ", ".join(_english_param(v) for v in value)
+    if isinstance(value, Phrase):
+        return value.text
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _number(_english(), value)
+    return str(value)
 
 
 def phrase_text(p: Phrase, t: Translator) -> str:
@@ -78,11 +111,14 @@ def _param(value: Param, t: Translator) -> str:
         return ", ".join(_param(v, t) for v in value)
     if isinstance(value, Phrase):
         return phrase_text(value, t)
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return t.format_number(value)
-    return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _number(t, value)
+    return str(value)
+
+
+@lru_cache(maxsize=4096)
+def _number(t: Translator, value: int) -> str:
+    return t.format_number(value)
 
 
 @cache

@@ -303,19 +303,17 @@ def _reverse_inside(labels: str, version: int, judge: _Judge) -> bool:
     return True  # a partial reverse zone is the site's own business
 
 
+_STATES = {category: f"state_{category.value}" for category in FlowCategory}
+
+
 def _describe(flow: Flow, remote_port: int, label: str | None) -> Phrase:
     names = f" ({', '.join(flow.names)})" if flow.names else ""
     port = f":{remote_port}" if flow.proto in ("tcp", "udp") else ""
-    return phrase(
-        "flow",
-        orig=flow.orig,
-        resp=flow.resp,
-        port=port,
-        proto=flow.proto,
-        names=names,
-        state=phrase(f"state_{flow.category.value}"),
-        label=_label_param(label),
-    )
+    # addresses, port and names read the same in every language: one param (a flood
+    # builds one of these per flow; the flow's fields are in the report apart)
+    where = f"{flow.orig} → {flow.resp}{port}/{flow.proto}{names}"
+    state = phrase(_STATES[flow.category])
+    return phrase("flow", flow=where, state=state, label=_label_param(label))
 
 
 def _label_param(label: str | None) -> Phrase | str:
@@ -327,10 +325,13 @@ def tally(phrases: Iterable[Phrase], limit: int | None = None) -> list[Phrase]:
     """Each distinct phrase once, in first-seen order, with its count when it repeats
     (a camera retrying every second is one reason, not hundreds); past ``limit``, one
     line that says how many more."""
-    counts: dict[Phrase, int] = {}
+    # keyed by the English text: the same words are the same reason (and a str keeps
+    # its hash, a phrase would hash its whole tree for each of a flood's flows)
+    counts: dict[str, tuple[Phrase, int]] = {}
     for item in phrases:
-        counts[item] = counts.get(item, 0) + 1
-    out = [p if n == 1 else phrase("repeated", detail=p, count=n) for p, n in counts.items()]
+        first, n = counts.get(item.text, (item, 0))
+        counts[item.text] = first, n + 1
+    out = [p if n == 1 else phrase("repeated", detail=p, count=n) for p, n in counts.values()]
     if limit is not None and len(out) > limit:
         out = [*out[:limit], phrase("more", count=len(out) - limit)]
     return out

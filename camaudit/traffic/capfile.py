@@ -260,8 +260,12 @@ class CaptureFile:
             return False
         self._problem(
             "truncated",
-            f"gzip data inflates more than {GZIP_MAX_RATIO}x ({self._reader.consumed} bytes to "
-            f"{self._inflated}): not read past that point (a compression bomb?)",
+            phrase(
+                "problem_gzip_bomb",
+                ratio=GZIP_MAX_RATIO,
+                consumed=self._reader.consumed,
+                inflated=self._inflated,
+            ),
         )
         return True
 

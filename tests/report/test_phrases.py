@@ -163,16 +163,8 @@ def test_the_json_report_keeps_the_english_text_code_and_params_of_each_reason()
     ],
 )
 def test_a_count_in_a_reason_is_a_number_of_the_readers_language(lang: str, text: str) -> None:
-    flow = phrase(
-        "flow",
-        orig="10.66.0.21",
-        resp="203.0.113.5",
-        port=":8666",
-        proto="tcp",
-        names="",
-        state=phrase("state_attempted"),
-        label="",
-    )
+    where = "10.66.0.21 → 203.0.113.5:8666/tcp"
+    flow = phrase("flow", flow=where, state=phrase("state_attempted"), label="")
     repeated = phrase("repeated", detail=flow, count=1234)
     assert phrase_text(repeated, translator(lang, strict=True)) == text
 
