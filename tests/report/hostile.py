@@ -110,7 +110,7 @@ def _hostile_device(device: AuditDeviceEntry, h: str) -> AuditDeviceEntry:
     assert device.identity is not None
     identity = dataclasses.replace(device.identity, vendor=h, oem_brand=h, model=h, firmware=h)
     cves = tuple(dataclasses.replace(c, cve=h, reason=h, fixed_in=h) for c in device.cves)
-    verdict = dataclasses.replace(device.verdict, reasons=(h,), evidence=(EVIDENCE,))
+    verdict = dataclasses.replace(device.verdict, reasons=(Phrase(h),), evidence=(EVIDENCE,))
     return dataclasses.replace(
         device,
         ip=h,

@@ -117,7 +117,9 @@ def hostile_audit(report: AuditReport) -> AuditReport:
             oui_vendor=BIDI,
             identity=IDENTITY,
             config_findings=(ESCAPE, LONG),
-            verdict=dataclasses.replace(d.verdict, reasons=HOSTILE, evidence=(evidence,)),
+            verdict=dataclasses.replace(
+                d.verdict, reasons=tuple(Phrase(h) for h in HOSTILE), evidence=(evidence,)
+            ),
             not_checked=(JINJA, BIDI),
         )
         for i, d in enumerate(report.audit.devices)

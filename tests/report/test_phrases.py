@@ -218,5 +218,8 @@ def test_each_devices_verdict_reasons_in_a_dutch_audit_are_dutch(case: str) -> N
     for text in reasons:
         for piece in english_pieces(1):
             assert not _says(_words(text), piece), (piece, text)
-    shown = _visible(render(report, "console", nl), "console")
-    assert reasons[0].split(":")[0] in shown
+    for fmt in ("console", "markdown", "html"):
+        shown = _visible(render(report, fmt, nl), fmt)
+        assert _words(reasons[0]).split(":")[0] in shown, fmt
+        for piece in english_pieces(2):
+            assert not _says(shown, piece), (fmt, piece)
