@@ -165,18 +165,31 @@ def fingerprint(
         if warnings:
             planned = plan(address, ports, None, timeout, mine, known)
     attempts = run_probes(planned, total_bound(timeout))
+    return conclude(address, attempts, mine, scope, known, known_hosts, warnings)
+
+
+def conclude(
+    address: str,
+    attempts: tuple[ProbeAttempt, ...],
+    sightings: Sequence[Sighting],
+    scope: ClosedNetwork,
+    knowledge: Knowledge,
+    known_hosts: KnownHosts | None = None,
+    warnings: Sequence[str] = (),
+) -> Fingerprint:
+    """The fingerprint of ``address`` from its probe attempts (in plan order) and its own
+    sightings: certificates pinned, identity, CVEs and closed-network findings."""
+    found = list(warnings)
     if known_hosts is not None:
-        warnings += [
-            w for w in _pin_certificates(address, attempts, known_hosts) if w not in warnings
-        ]
-    identity = identify(attempts, mine, known)
+        found += [w for w in _pin_certificates(address, attempts, known_hosts) if w not in found]
+    identity = identify(attempts, sightings, knowledge)
     return Fingerprint(
         host=address,
         attempts=attempts,
         identity=identity,
-        cves=match_cves(identity, known),
+        cves=match_cves(identity, knowledge),
         config_findings=config_findings(attempts, scope),
-        warnings=tuple(warnings),
+        warnings=tuple(found),
     )
 
 
