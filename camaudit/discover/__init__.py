@@ -212,7 +212,8 @@ class _Relay:
         with self._lock:
             self._seen += kept
         if kept:
-            self.stream.sighted(kept)
+            # best effort: whatever the stream misses here, the caller plans at the end
+            guarded(lambda: self.stream.sighted(kept), lambda _error: None)
 
     def ended(self, attempt: MethodAttempt) -> None:
         if attempt.method != NmapServiceScan.name:  # nmap handed its port scan on itself
@@ -226,4 +227,8 @@ class _Relay:
         self._others_ended.wait(max(0.0, self.deadline - time.monotonic()))
         with self._lock:
             seen = list(self._seen)
-        return {ip: self.stream.covered(ip, [s for s in seen if s.ip == ip]) for ip in hosts}
+        # a failing hook leaves every port to nmap: more asked, never less
+        return guarded(
+            lambda: {ip: self.stream.covered(ip, [s for s in seen if s.ip == ip]) for ip in hosts},
+            lambda _error: {},
+        )
