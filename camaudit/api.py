@@ -120,7 +120,7 @@ def scan(
     # Imported here so that `camaudit verify` does not pay for the probe stacks.
     from camaudit.discover import Stream, discover
     from camaudit.discover._udp import in_target
-    from camaudit.fingerprint import IdentifiedDevice
+    from camaudit.fingerprint import Batch, IdentifiedDevice
     from camaudit.fingerprint.stream import SightingStream
 
     scope, knowledge, pins = _prepare(closed_network, profiles, known_hosts)
@@ -129,15 +129,8 @@ def scan(
         unprobed = tuple(IdentifiedDevice(d.ip, d, None) for d in inventory.devices)
         return _result(inventory, unprobed, scope, knowledge)
     # devices are probed as discovery sights them; nmap -sV leaves their probed ports alone
-    stream = SightingStream(
-        lambda ip: in_target(ip, target),
-        credentials,
-        target.timeout,
-        scope,
-        host_progress,
-        pins,
-        knowledge,
-    )
+    settings = Batch(None, credentials, target.timeout, scope, pins, knowledge)
+    stream = SightingStream(lambda ip: in_target(ip, target), settings, host_progress)
     inventory = discover(
         target,
         methods,

@@ -37,6 +37,7 @@ from camaudit.knowledge import Knowledge, given_or_default
 from camaudit.policy.load import ClosedNetwork, load_policy
 
 __all__ = [
+    "Batch",
     "Credentials",
     "CveMatch",
     "Fingerprint",
@@ -211,7 +212,7 @@ def fingerprint_many(
     first seen are saved to ``known_hosts`` at the end.
     """
     jobs = [(_check_host(h), sightings) for h in hosts]
-    return _Batch(ports, credentials, timeout, closed_network, known_hosts, knowledge).run(
+    return Batch(ports, credentials, timeout, closed_network, known_hosts, knowledge).run(
         jobs, threads, on_done
     )
 
@@ -234,14 +235,17 @@ def identify_devices(
     """
     chosen = [d for d in devices if d.ip is not None and probe_if(d)]
     jobs = [(_check_host(d.ip or ""), d.sightings) for d in chosen]
-    batch = _Batch(None, credentials, timeout, closed_network, known_hosts, knowledge)
+    batch = Batch(None, credentials, timeout, closed_network, known_hosts, knowledge)
     probed = batch.run(jobs, MAX_HOST_THREADS, on_done) if jobs else ()
     found = dict(zip(map(id, chosen), probed, strict=True))
     return tuple(IdentifiedDevice(d.ip, d, found.get(id(d))) for d in devices)
 
 
-class _Batch:
-    """Settings shared by every host of one run; the scope and knowledge are built once."""
+class Batch:
+    """Settings shared by every host of one run; the scope and knowledge are built once.
+
+    ``ports`` maps probe names to ports for every host (``None``: each probe's usual port
+    or the one the device announced)."""
 
     def __init__(
         self,

@@ -29,24 +29,20 @@ from camaudit.discover.interface import InventoryDevice, Sighting
 from camaudit.discover.inventory import ordered_sightings
 from camaudit.fingerprint import (
     MAX_HOST_THREADS,
-    _Batch,
+    Batch,
     _check_host,
     conclude,
     identify_devices,
     total_bound,
 )
 from camaudit.fingerprint.interface import (
-    Credentials,
     Fingerprint,
     IdentifiedDevice,
     Probe,
     ProbeAttempt,
     ProbeTarget,
 )
-from camaudit.fingerprint.known_hosts import KnownHosts
 from camaudit.fingerprint.registry import late_attempt, plan, run_probe
-from camaudit.knowledge import Knowledge
-from camaudit.policy.load import ClosedNetwork
 
 __all__ = ["STREAM_THREADS", "SightingStream"]
 
@@ -81,24 +77,22 @@ class SightingStream:
     """Probes hosts as they are sighted; :meth:`finish` turns them into identified devices.
 
     ``probe_if(ip)`` says which sighted addresses may be probed at all (inside the
-    target); the final choice per device is :meth:`finish`'s ``probe_if``.
+    target); the final choice per device is :meth:`finish`'s ``probe_if``. ``batch``
+    holds the run's credentials, timeout, scope, known hosts and knowledge; its ``ports``
+    must be ``None`` (each device's own plan).
     """
 
     def __init__(
         self,
         probe_if: Callable[[str], bool],
-        credentials: Credentials | None = None,
-        timeout: float = 5.0,
-        closed_network: Sequence[str] | ClosedNetwork = (),
+        batch: Batch,
         on_done: Callable[[Fingerprint], None] | None = None,
-        known_hosts: KnownHosts | None = None,
-        knowledge: Knowledge | None = None,
         threads: int = STREAM_THREADS,
     ) -> None:
-        self._batch = _Batch(None, credentials, timeout, closed_network, known_hosts, knowledge)
+        self._batch = batch
         self._probe_if = probe_if
         self._on_done = on_done
-        self.live = credentials is None or known_hosts is None
+        self.live = batch.credentials is None or batch.known_hosts is None
         self._pool = ThreadPoolExecutor(max(1, threads), "camaudit-stream")
         self._lock = threading.RLock()  # a probe may end while it is being started
         self._hosts: dict[str, _Host] = {}

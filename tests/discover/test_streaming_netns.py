@@ -17,7 +17,6 @@ import json
 import os
 import re
 import select
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import need_tool
 
 pytestmark = pytest.mark.netns
 
@@ -87,8 +88,8 @@ def identified_lines(chunks: list[tuple[float, bytes]]) -> dict[str, tuple[float
 def run() -> Iterator[Run]:
     if os.geteuid() != 0:
         pytest.skip("needs root for ip netns")
-    if shutil.which("ip") is None or shutil.which("nmap") is None:
-        pytest.skip("needs iproute2 and nmap")
+    need_tool("ip")
+    need_tool("nmap")
     from lab.segment import INTERFACE, SEGMENT_V4, Segment
 
     repo = str(Path(__file__).resolve().parents[2])
