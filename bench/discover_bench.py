@@ -399,8 +399,9 @@ def print_profile(runs: list[Run]) -> None:
     inv = d.get("inventory_duration_s") or 0.0
     print("\nwhere camaudit's time went (best full run):")
     print(
-        f"  wall {full.wall_s:.1f} s = discovery {inv:.1f} s (inventory.duration) + "
-        f"fingerprint, start-up and report {full.wall_s - inv:.1f} s"
+        f"  wall {full.wall_s:.1f} s = discovery {inv:.1f} s (inventory.duration; the devices are "
+        f"probed during it) + start-up, the rest of fingerprinting and report "
+        f"{full.wall_s - inv:.1f} s"
     )
     for a in d["attempts"]:
         print(
@@ -468,7 +469,8 @@ def print_identifications(runs: list[Run], seg_truth: dict[str, dict[str, Any]])
         f"  camaudit vs the personas' [expected] vendor and model: "
         f"{len(seg_truth) - len(wrong)} of {len(seg_truth)} as expected"
     )
-    print("\n".join(wrong[:10]))
+    if wrong:
+        print("\n".join(wrong[:10]))
 
 
 # --------------------------------------------------------------------------- main
