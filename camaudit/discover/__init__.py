@@ -12,8 +12,9 @@ budget is reported ``timed_out``, one never started ``not_scheduled``.
 
 With a :class:`Stream`, a caller that probes devices itself works while discovery runs:
 each method's sightings are handed over as the method ends (nmap's port scan before its
-version detection), and nmap's version detection, once the other methods have ended (or
-the budget has), leaves out the ports the caller's probes ask each host themselves.
+version detection), and nmap's version detection, once the methods whose replies announce
+ports have ended (or the budget has), leaves out the ports the caller's probes ask each
+host themselves.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from camaudit.discover._common import (
     target_hosts,
     target_networks,
 )
+from camaudit.discover._udp import UdpDiscovery
 from camaudit.discover.interface import (
     DiscoveryMethod,
     Inventory,
@@ -175,8 +177,10 @@ def _timed_run(runner: DiscoveryMethod, target: Target, deadline: float) -> Meth
 class _Relay:
     """Hands each method's sightings to a :class:`Stream` and answers nmap's ``covered``.
 
-    nmap's version detection waits for the other methods (bounded by the budget), so the
-    ports a device announced (SADP ``http_port``, ONVIF ``xaddrs``) are known by then.
+    nmap's version detection waits for the methods whose replies announce ports
+    (WS-Discovery ``xaddrs``, SADP/DHIP ``http_port`` ...; bounded by the budget), so the
+    probes' ports are known by then; an ARP sighting names none, so the sweep is not
+    waited for.
     """
 
     def __init__(
@@ -191,7 +195,7 @@ class _Relay:
         self._own: frozenset[str] | None = None
         self._lock = threading.Lock()
         self._seen: list[Sighting] = []
-        self._others = {r.name for r in runners if not isinstance(r, NmapServiceScan)}
+        self._others = {r.name for r in runners if isinstance(r, UdpDiscovery)}
         self._others_ended = threading.Event()
         if not self._others:
             self._others_ended.set()
