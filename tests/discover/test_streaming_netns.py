@@ -6,8 +6,8 @@ pseudo-terminal (the progress display is for people at a terminal). hik-ipc hold
 SDK port 8000 open and silent and dahua-ipc its DVRIP port 37777, so nmap's version
 detection of those ports waits out nmap's own probe timers: the devices' identities must
 be on screen before nmap ends. The oracle for "before": the line's arrival, counted from
-before the process started, is under the nmap method's own duration in the report, which
-started after the process did.
+the progress bar's first appearance, is under the nmap method's own duration in the
+report, and nmap started after the bar appeared.
 """
 
 from __future__ import annotations
@@ -72,10 +72,13 @@ def read_terminal(master: int, process: subprocess.Popen[bytes], started: float)
 
 
 def identified_lines(chunks: list[tuple[float, bytes]]) -> dict[str, tuple[float, str]]:
-    """The first ``identified <ip>: ...`` line per address and when it arrived."""
+    """The first ``identified <ip>: ...`` line per address and when it arrived, counted from
+    the first output (the progress bar appears before the scan, so before nmap, starts)."""
     found: dict[str, tuple[float, str]] = {}
     text = b""
-    for at, data in chunks:
+    origin = chunks[0][0] if chunks else 0.0
+    for arrived, data in chunks:
+        at = arrived - origin
         text += data
         for raw in ANSI.sub(b"", text).replace(b"\r", b"\n").split(b"\n"):
             match = re.match(rb"identified ([0-9.]+): (.*)", raw.strip())
