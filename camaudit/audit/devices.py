@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from functools import cache
 
 from camaudit.i18n import N_, Translator
-from camaudit.model import Evidence, HostInfo, Verdict
-from camaudit.policy.evaluate import BLOCKING_PROBLEMS
+from camaudit.model import Evidence, HostInfo, Phrase, Verdict
+from camaudit.phrases import finding_phrase, phrase
+from camaudit.policy.evaluate import blocking_problems, tally
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -33,16 +34,12 @@ from camaudit.report.model import (
 CROSSED_RULES = frozenset({"BOUNDARY-CROSSED-OUT", "BOUNDARY-CROSSED-IN", "DNS-EXTERNAL-RESOLVED"})
 ATTEMPT_RULES = frozenset({"OUTBOUND-ATTEMPT", "DNS-EXTERNAL-LOOKUP"})
 
-# Every sentence this module writes into a report, by code: a catalogue message whose
-# {fields} are filled in. The JSON keeps the English sentence; :func:`audit_text` gives a
-# renderer the sentence in the reader's language.
+NO_TRAFFIC = phrase("device_no_traffic")
+# What could not be checked, by code: each a catalogue message whose {fields} are filled in.
+# The JSON keeps the English sentence; :func:`audit_text` gives a renderer the sentence in
+# the reader's language.
 _SENTENCES: tuple[tuple[str, str], ...] = (
-    ("no_traffic", N_("no traffic from this device in the evidence")),
     ("no_capture", N_("no capture of this device's traffic")),
-    (
-        "isolated_reason",
-        N_("no packet from this device was addressed outside and it looked up no outside name"),
-    ),
     (
         "passive_names_missing",
         N_(
@@ -51,12 +48,6 @@ _SENTENCES: tuple[tuple[str, str], ...] = (
             "and vendor-cloud look-ups only"
         ),
     ),
-    ("crossed", N_("crossed: {detail}")),
-    ("crossed_flow", N_("{device} -> {remote} crossed the boundary")),
-    ("tried", N_("tried: {detail}")),
-    ("cannot_show", N_("the evidence cannot show isolation: {detail}")),
-    ("attempt", N_("attempt: {detail}")),
-    ("overall_inconclusive", N_("the evidence as a whole is inconclusive: {detail}")),
     ("no_identity", N_("identity unknown: the device was not fingerprinted or did not answer")),
     ("firmware_silent", N_("firmware unknown: the device did not say")),
     ("firmware_no_login", N_("firmware unknown: no credentials")),
@@ -86,7 +77,7 @@ _SENTENCES: tuple[tuple[str, str], ...] = (
 )
 SAY = dict(_SENTENCES)
 MESSAGES = tuple(SAY.values())
-NO_TRAFFIC, NO_CAPTURE = SAY["no_traffic"], SAY["no_capture"]
+NO_CAPTURE = SAY["no_capture"]
 
 
 @cache
@@ -98,15 +89,12 @@ def _pattern(message: str) -> re.Pattern[str]:
 
 
 def audit_text(text: str, t: Translator) -> str:
-    """A sentence of an audit report (a device's reason or what was not checked) in the
-    language of ``t``; a sentence this module did not write (an older report's, a
-    finding's) is evidence and stays as it is. Fields are translated in turn, so
-    ``tried: <finding>`` keeps the finding's own words."""
+    """A sentence of what an audit could not check in the language of ``t``; a sentence
+    this module did not write (an older report's) stays as it is."""
     for message in MESSAGES:
         found = _pattern(message).fullmatch(text)
         if found:
-            fields = {k: audit_text(v, t) for k, v in found.groupdict().items()}
-            return t.gettext(message, **fields)
+            return t.gettext(message, **found.groupdict())
     return text
 
 
@@ -204,53 +192,51 @@ def _sort_key(ip: str) -> tuple[int, int]:
     return address.version, int(address)
 
 
-def _blocking(verify: VerifyReport) -> tuple[str, ...]:
+def _blocking(verify: VerifyReport) -> tuple[Phrase, ...]:
     """Problems that keep any capture from showing isolation (the verify stage's list)."""
     problems = list(verify.problems)
     for item in verify.inputs:
         problems.extend(item.problems)
-    return tuple(
-        f"{p.capture}: {p.message}" if p.capture else p.message
-        for p in problems
-        if p.code in BLOCKING_PROBLEMS
-    )
+    return tuple(blocking_problems(problems))
 
 
 def device_verdict(
-    verify: VerifyReport, ties: _Ties, blocking: Sequence[str]
+    verify: VerifyReport, ties: _Ties, blocking: Sequence[Phrase]
 ) -> DeviceVerdictEntry:
     """The device's verdict from its own evidence; fail closed where that is thin."""
     findings = [verify.findings[i] for i in ties.findings]
-    crossed = [f.summary for f in findings if f.rule in CROSSED_RULES]
+    crossed = [finding_phrase(f) for f in findings if f.rule in CROSSED_RULES]
     # An outbound flow that crossed unallowed is a crossing even if no finding said so.
     if not crossed:
         crossed = [
-            SAY["crossed_flow"].format(device=o.device, remote=o.remote)
+            phrase("device_flow_crossed", device=o.device, remote=o.remote)
             for o in (verify.outbound[i] for i in ties.outbound)
             if o.crossed and not o.allowed_by
         ]
-    attempts = _tally(f.summary for f in findings if f.rule in ATTEMPT_RULES)
-    crossed = _tally(crossed)
+    attempts = tally(finding_phrase(f) for f in findings if f.rule in ATTEMPT_RULES)
+    crossed = tally(crossed)
     evidence = tuple(e for f in findings for e in f.evidence)
+    reasons: list[Phrase]
     if crossed:
-        verdict, reasons = Verdict.NOT_ISOLATED, [SAY["crossed"].format(detail=c) for c in crossed]
+        verdict, reasons = (
+            Verdict.NOT_ISOLATED,
+            [phrase("device_crossed", detail=c) for c in crossed],
+        )
     elif not ties.seen:
         verdict, reasons = Verdict.INCONCLUSIVE, [NO_TRAFFIC]
     elif blocking:
         verdict = Verdict.INCONCLUSIVE
-        reasons = [SAY["cannot_show"].format(detail=b) for b in blocking]
-        reasons += [SAY["attempt"].format(detail=a) for a in attempts]
+        reasons = [phrase("cannot_show", detail=b) for b in blocking]
+        reasons += [phrase("attempt", detail=a) for a in attempts]
     elif attempts:
-        verdict, reasons = (
-            Verdict.ISOLATED_WITH_ATTEMPTS,
-            [SAY["tried"].format(detail=a) for a in attempts],
-        )
+        verdict = Verdict.ISOLATED_WITH_ATTEMPTS
+        reasons = [phrase("device_tried", detail=a) for a in attempts]
     elif verify.verdict == Verdict.INCONCLUSIVE:
         # The overall verdict could not be reached for a reason this device shares.
         verdict = Verdict.INCONCLUSIVE
-        reasons = [SAY["overall_inconclusive"].format(detail=r) for r in verify.reasons]
+        reasons = [phrase("whole_inconclusive", detail=r) for r in verify.reasons]
     else:
-        verdict, reasons = Verdict.ISOLATED, [SAY["isolated_reason"]]
+        verdict, reasons = Verdict.ISOLATED, [phrase("device_nothing_out")]
     return DeviceVerdictEntry(
         verdict=verdict,
         reasons=tuple(reasons),
@@ -259,15 +245,6 @@ def device_verdict(
         findings=ties.findings,
         evidence=_unique(evidence),
     )
-
-
-def _tally(lines: Iterable[str]) -> list[str]:
-    """Each distinct line once, in first-seen order, with its count when it repeats:
-    a camera retrying every second is one reason, not hundreds."""
-    counts: dict[str, int] = {}
-    for line in lines:
-        counts[line] = counts.get(line, 0) + 1
-    return [f"{line} (×{n})" if n > 1 else line for line, n in counts.items()]
 
 
 def _unique(items: Iterable[Evidence]) -> tuple[Evidence, ...]:
@@ -285,7 +262,7 @@ def _discovered(
     index: int,
     found: DeviceEntry,
     ties: _Ties,
-    blocking: Sequence[str],
+    blocking: Sequence[Phrase],
     credentials: bool,
 ) -> AuditDeviceEntry:
     missing: list[str] = []
@@ -338,7 +315,7 @@ def _probe_gaps(found: DeviceEntry, credentials: bool) -> list[str]:
 
 
 def _passive(
-    verify: VerifyReport, host: HostInfo, ties: _Ties, blocking: Sequence[str]
+    verify: VerifyReport, host: HostInfo, ties: _Ties, blocking: Sequence[Phrase]
 ) -> AuditDeviceEntry:
     return AuditDeviceEntry(
         ip=host.ip,
