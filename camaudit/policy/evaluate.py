@@ -31,6 +31,7 @@ from camaudit.model import (
     TrafficSummary,
     Verdict,
 )
+from camaudit.policy import rhythm
 from camaudit.policy.load import Policy, ServiceRule, in_networks, networks, never_leaves_link
 
 # Evidence problems that stop a capture from proving isolation (they never hide a leak).
@@ -364,6 +365,7 @@ def assess(
         devices=devices,
         policy_name=policy.name,
         policy_path=policy.path,
+        rhythms=rhythm.detect(outbound),
     )
 
 

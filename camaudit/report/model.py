@@ -29,6 +29,7 @@ from camaudit.model import (
     FlowCategory,
     HostInfo,
     Problem,
+    Rhythm,
     Verdict,
 )
 from camaudit.report.compliance import ControlsSection
@@ -206,6 +207,8 @@ class VerifyReport:
     findings: tuple[FindingEntry, ...]
     controls: ControlsSection | None = None  # BIO/BIO2 controls (report/compliance.py)
     register: RegisterSection | None = None  # never set on verify; kept for one shape
+    # Repeated connections (policy/rhythm.py); left out of the JSON when there are none.
+    rhythm: tuple[Rhythm, ...] = field(default=(), metadata={"omit_empty": True})
 
 
 # ---- inventory (discover / fingerprint) -------------------------------------------
@@ -515,7 +518,11 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
-        return {_json_key(f): _plain(getattr(value, f.name)) for f in fields(value)}
+        return {
+            _json_key(f): _plain(getattr(value, f.name))
+            for f in fields(value)
+            if not (f.metadata.get("omit_empty") and not getattr(value, f.name))
+        }
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     if isinstance(value, Enum):
