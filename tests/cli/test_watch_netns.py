@@ -1,0 +1,205 @@
+"""`camaudit watch`: stored captures replayed onto a veth in our own namespace.
+
+tcpreplay plays a pcaps/ case on one end of a veth pair at its recorded pace; `watch`
+records the other end with dumpcap's ring buffer, verifies each file as it closes and
+alerts. The frames never leave the namespace the fixture creates.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from queue import Empty, Queue
+from typing import IO, Any
+
+import pytest
+
+from tests.conftest import PCAPS, need_tool
+from tests.traffic.test_live_capture_netns import veth_namespace  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.netns
+
+SYN_DROPPED = PCAPS / "syn-dropped" / "syn-dropped.pcap"
+RHYTHM = PCAPS / "phone-home-rhythm" / "phone-home-rhythm.pcap"
+CAM1, CLOUD = "10.66.0.21", "203.0.113.5"
+
+
+class Watcher:
+    """A running `camaudit watch` in the namespace, its lines read as they come."""
+
+    def __init__(self, namespace: str, args: list[str], human_on_stderr: bool = False) -> None:
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, sys.executable, "-m", "camaudit", "watch", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        human = self.proc.stderr if human_on_stderr else self.proc.stdout
+        other = self.proc.stdout if human_on_stderr else self.proc.stderr
+        assert human is not None and other is not None
+        self.lines: Queue[str] = Queue()
+        self.human: list[str] = []
+        self.other: list[str] = []
+        threading.Thread(target=self._read, args=(human, self.human, True), daemon=True).start()
+        threading.Thread(target=self._read, args=(other, self.other, False), daemon=True).start()
+
+    def _read(self, stream: IO[str], into: list[str], queue: bool) -> None:
+        for line in stream:
+            into.append(line)
+            if queue:
+                self.lines.put(line)
+
+    def wait_for(self, words: str, timeout: float = 60, fresh: bool = False) -> str:
+        """The first human line holding ``words``; with ``fresh``, said from now on."""
+        while fresh and not self.lines.empty():
+            self.lines.get_nowait()
+        while True:
+            try:
+                line = self.lines.get(timeout=timeout)
+            except Empty:
+                pytest.fail(f"watch never said {words!r}: {self.human} {self.other}")
+            if words in line:
+                return line
+
+    def stop(self, timeout: float = 60) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+
+@pytest.fixture
+def tools() -> str:
+    need_tool("dumpcap")
+    return need_tool("tcpreplay")
+
+
+def _replay(namespace: str, tcpreplay: str, capture: Path, *speed: str) -> None:
+    subprocess.run(
+        ["ip", "netns", "exec", namespace, tcpreplay, "-q", "-i", "rep0", *speed, str(capture)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def _frame(capture: str, number: int) -> str:
+    """tshark's one-line summary of frame ``number`` of ``capture``."""
+    done = subprocess.run(
+        ["tshark", "-n", "-r", capture, "-Y", f"frame.number == {number}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def _alerts(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_watch_alerts_on_an_attempt_that_spans_files_and_counts_it_as_one_flow(
+    veth_namespace: str,  # noqa: F811
+    tools: str,
+    tmp_path: Path,
+) -> None:
+    records, alerts, report = tmp_path / "rec", tmp_path / "alerts.jsonl", tmp_path / "r.json"
+    args = ["-i", "cap0", "--rotate", "1s", "--record-dir", str(records)]
+    args += ["--alerts", str(alerts), "-n", "10.66.0.0/24", "-o", str(report)]
+    watcher = Watcher(veth_namespace, args)
+    watcher.wait_for("watching cap0")
+    # At the recorded pace: the three SYNs of one connection come 1 s apart, so the
+    # 1 s ring puts them into different files.
+    _replay(veth_namespace, tools, SYN_DROPPED)
+    watcher.wait_for("OUTBOUND-ATTEMPT")
+    watcher.wait_for("read watch_", fresh=True)  # one more file after the last SYN
+    assert watcher.stop() == 1, watcher.other  # isolated_with_attempts: exit as verify
+
+    (finding,) = [a for a in _alerts(alerts) if a["alert"] == "finding"]
+    assert (finding["rule"], finding["device"]) == ("OUTBOUND-ATTEMPT", CAM1)
+    assert f"{CLOUD}:8666" in finding["summary"]
+    (evidence,) = finding["evidence"]
+    assert Path(evidence["capture"]).parent == records
+    assert f"{CAM1} → {CLOUD}" in _frame(evidence["capture"], evidence["frames"][0])
+    assert "8666 [SYN]" in _frame(evidence["capture"], evidence["frames"][0])
+
+    final = json.loads(report.read_text())
+    (flow,) = [o for o in final["outbound"] if o["dst"] == CLOUD]
+    assert (flow["dport"], flow["state"], flow["packets_out"]) == (8666, "attempted", 3)
+    assert flow["capture"] != flow["last_capture"]  # one flow across two files
+    assert len(final["inputs"]) >= 2
+    assert "camaudit verify" in "".join(watcher.human)  # the summary was printed
+
+
+def test_watch_names_the_rhythm_of_a_camera_retrying_its_cloud(
+    veth_namespace: str,  # noqa: F811
+    tools: str,
+    tmp_path: Path,
+) -> None:
+    records, alerts, report = tmp_path / "rec", tmp_path / "alerts.jsonl", tmp_path / "r.json"
+    args = ["-i", "cap0", "--rotate", "2s", "--record-dir", str(records)]
+    args += ["--alerts", str(alerts), "-n", "10.66.0.0/24", "-o", str(report)]
+    watcher = Watcher(veth_namespace, args)
+    watcher.wait_for("watching cap0")
+    _replay(veth_namespace, tools, RHYTHM, "--multiplier", "2")  # every 2 s becomes every 1 s
+    watcher.wait_for("read watch_", fresh=True)  # a file closed after the last packet
+    assert watcher.stop() == 1, watcher.other
+
+    rhythms = [a for a in _alerts(alerts) if a["alert"] == "rhythm"]
+    assert [(r["device"], r["destination"], r["port"]) for r in rhythms] == [(CAM1, CLOUD, 443)]
+    assert rhythms[0]["period"] == pytest.approx(1.0, abs=0.1)
+    assert Path(rhythms[0]["first"]["capture"]).parent == records
+    assert "SYN" in _frame(rhythms[0]["first"]["capture"], rhythms[0]["first"]["frame"])
+    assert any("alert: rhythm: 10.66.0.21 tried 203.0.113.5" in line for line in watcher.human)
+    (final,) = json.loads(report.read_text())["rhythm"]
+    assert (final["count"], final["port"]) == (15, 443)  # every try, across every file
+
+
+def test_exit_on_finding_stops_at_the_first_finding_with_the_verdict_exit_code(
+    veth_namespace: str,  # noqa: F811
+    tools: str,
+    tmp_path: Path,
+) -> None:
+    args = ["-i", "cap0", "--rotate", "1s", "--record-dir", str(tmp_path / "rec")]
+    args += ["--alerts", "-", "--exit-on-finding", "-n", "10.66.0.0/24"]
+    watcher = Watcher(veth_namespace, args, human_on_stderr=True)
+    watcher.wait_for("watching cap0")
+    _replay(veth_namespace, tools, SYN_DROPPED, "--topspeed")
+    assert watcher.proc.wait(timeout=60) == 1
+    lines = [json.loads(line) for line in watcher.other]  # stdout: JSON lines only
+    assert lines and all(a["alert"] == "finding" for a in lines)
+    assert any(a["device"] == CAM1 and CLOUD in a["summary"] for a in lines)
+
+
+def test_an_interface_that_does_not_exist_is_one_line_and_exit_3(
+    veth_namespace: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    need_tool("dumpcap")
+    watcher = Watcher(veth_namespace, ["-i", "nosuch0", "--record-dir", str(tmp_path / "r")])
+    assert watcher.proc.wait(timeout=60) == 3
+    err = "".join(watcher.other)
+    assert "recording on nosuch0 failed" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--rotate", "soon"], ["--record-dir", "{full}"], ["--format", "nonsense"]],
+)
+def test_bad_options_are_a_usage_error_before_recording(tmp_path: Path, args: list[str]) -> None:
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x.pcapng").write_bytes(b"")
+    args = [a.replace("{full}", str(tmp_path / "full")) for a in args]
+    done = subprocess.run(
+        [sys.executable, "-m", "camaudit", "watch", "-i", "lo", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
