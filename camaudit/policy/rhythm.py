@@ -28,6 +28,7 @@ from statistics import median
 from camaudit.model import Direction, Flow, OutboundFlow, Rhythm
 
 MIN_COUNT = 4  # three intervals at least: fewer cannot show a timer
+MIN_PERIOD = 0.5  # seconds: closer starts are a burst (a browser's parallel connections)
 REPORT_FROM = 0.7  # scores below this are not reported as a rhythm
 JITTER_SHARE = 0.1  # a MAD of 10 % of the period or more: no timing regularity left
 RESOLUTION_SHARE = 0.01  # interval quartiles closer than 1 % of the period: no skew
@@ -71,7 +72,7 @@ def score_series(starts: Sequence[float], sizes: Sequence[float]) -> Scores:
     intervals = [b - a for a, b in pairwise(times)]
     period = median(intervals) if intervals else 0.0
     jitter = mad(intervals) if intervals else 0.0
-    if len(intervals) < MIN_COUNT - 1 or period <= 0:
+    if len(intervals) < MIN_COUNT - 1 or period < MIN_PERIOD:
         return Scores(0.0, 0.0, period, jitter)
     span = times[-1] - times[0]
     steady = max(0.0, 1 - jitter / (JITTER_SHARE * period))

@@ -6,6 +6,7 @@ import json
 import random
 import tomllib
 from functools import cache
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -17,6 +18,7 @@ from camaudit.policy.rhythm import REPORT_FROM, bowley_skew, detect, score_serie
 from camaudit.report.console import describe_rhythm, render_text
 from camaudit.report.model import from_json, schema, to_dict, to_json
 from tests.conftest import PCAPS
+from tests.traffic.test_zeek_logs import samples  # noqa: F401 - a fixture
 
 CASE = PCAPS / "phone-home-rhythm"
 CAPTURE = CASE / "phone-home-rhythm.pcap"
@@ -73,6 +75,11 @@ def test_sizes_that_vary_widely_lower_the_score() -> None:
 
 def test_fewer_than_four_connections_are_no_rhythm() -> None:
     assert score_series([0.0, 60.0, 120.0], [74, 74, 74]).score == 0.0
+
+
+def test_a_burst_of_parallel_connections_is_no_rhythm() -> None:
+    burst = [100 + i * 0.0004 for i in range(6)]  # six at once, as a browser opens them
+    assert score_series(burst, [517] * 6).score == 0.0
 
 
 def test_bowley_skew_is_zero_when_symmetric_and_near_one_when_lopsided() -> None:
@@ -155,3 +162,16 @@ def test_the_console_says_in_words_what_the_rhythm_means(
     assert words.startswith(sentence)
     assert words.endswith("203.0.113.5.") or words.endswith("203.0.113.5 te bereiken.")
     assert heading in render_text(_result().report, t)
+
+
+# -- Zeek logs ---------------------------------------------------------------------------
+
+
+def test_zeek_logs_give_rhythms_that_point_at_log_lines(samples: Path) -> None:  # noqa: F811
+    result = verify([], zeek=[samples / "rita-rotated-gz"])
+    assert result.report.rhythm, "the 16:00 conn.log repeats a connection every ~15 min"
+    for found in result.report.rhythm:
+        assert found.first.capture.endswith(".log.gz")  # evidence: the log file and its line
+        assert found.first.frame >= 1
+        assert found.period >= 0.5  # never a burst of parallel connections
+        assert found.score >= REPORT_FROM
