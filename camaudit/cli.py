@@ -1143,10 +1143,13 @@ def watch(
         human = Console(stderr=alerts == "-", highlight=False)
         sink = sys.stdout if alerts == "-" else None
         if alerts not in (None, "-"):
-            sink = Path(alerts).open("a", encoding="utf-8")  # noqa: SIM115 - open for the run
+            try:
+                sink = Path(alerts).open("a", encoding="utf-8")  # noqa: SIM115 - for the run
+            except OSError as exc:
+                raise _fail(f"--alerts {alerts}: {exc.strerror}", exitcodes.INPUT_ERROR) from None
         stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+        stops = (signal.SIGINT, signal.SIGTERM)
+        before = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in stops}
 
         def said(text: str) -> None:
             human.print(f"camaudit: {text}", markup=False, highlight=False, soft_wrap=True)
@@ -1169,6 +1172,8 @@ def watch(
                 stop=stop,
             )
         finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
             if sink is not None and sink is not sys.stdout:
                 sink.close()
     if result.report is None:
