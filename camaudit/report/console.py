@@ -289,7 +289,7 @@ def describe_rhythm(r: Rhythm, t: Translator) -> str:
     )
 
 
-def _rhythm(report: VerifyReport, t: Translator) -> Table:
+def _rhythm(report: TrafficReport, t: Translator) -> Table:
     captures = len(report.inputs)
     columns = (t.gettext("repeated connection"), t.gettext("score"), t.gettext("frames"))
     table = _table(
@@ -506,6 +506,8 @@ def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
         console.print(_outbound(report, t))
     if report.findings:
         console.print(_findings(report, t))
+    if report.rhythm:
+        console.print(_rhythm(report, t))
     for n in a.not_checked:
         console.print(_t(f"not checked: {n}", "dim"))
     for p in report.problems:

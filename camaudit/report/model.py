@@ -475,6 +475,7 @@ class AuditReport:
     findings: tuple[FindingEntry, ...]
     inventory: InventorySection
     audit: AuditSection
+    rhythm: tuple[Rhythm, ...] = field(default=(), metadata={"omit_empty": True})  # as verify's
 
 
 Report = VerifyReport | InventoryReport | AuditReport

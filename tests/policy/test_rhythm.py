@@ -17,6 +17,7 @@ from camaudit.i18n import translator
 from camaudit.policy.rhythm import REPORT_FROM, bowley_skew, detect, score_series
 from camaudit.report.console import describe_rhythm, render_text
 from camaudit.report.model import from_json, schema, to_dict, to_json
+from tests.audit.reports import CAM1_IP, CAM1_MAC, audit_of, device
 from tests.conftest import PCAPS
 from tests.traffic.test_zeek_logs import samples  # noqa: F401 - a fixture
 
@@ -175,3 +176,10 @@ def test_zeek_logs_give_rhythms_that_point_at_log_lines(samples: Path) -> None: 
         assert found.first.frame >= 1
         assert found.period >= 0.5  # never a burst of parallel connections
         assert found.score >= REPORT_FROM
+
+
+def test_an_audit_carries_and_shows_the_rhythm_of_its_verify_part() -> None:
+    report = audit_of(["phone-home-rhythm"], device(CAM1_IP, CAM1_MAC))
+    assert report.rhythm == _result().report.rhythm
+    assert from_json(to_json(report)) == report
+    assert "Phone-home rhythm" in render_text(report, translator("en", strict=True))
