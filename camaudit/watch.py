@@ -6,8 +6,10 @@ file is read whole and folded into one running state by the merge ``--jobs`` use
 (:class:`camaudit.traffic.parallel.Folder`), so a flow that spans two files is one
 flow and the rhythm sees every connection so far. After each file the whole state is
 judged again, and what is new since the last judgement is an alert: a finding (keyed
-by rule, device and its first frame, so a flow that grows is not alerted twice) or a
-phone-home rhythm (keyed by device, destination and port). The files are kept: they
+by rule, device and summary -- the remote end, port and state, never the frames -- so
+neither a flow that grows into the next file nor a camera's hundredth retry of the
+same destination is alerted again) or a phone-home rhythm (keyed by device,
+destination and port). The files are kept: they
 are the evidence the alerts' frame numbers point into.
 """
 
@@ -86,7 +88,7 @@ class Watch:
         alerts = [
             Alert(str(path), verdict, finding=f)
             for f in self.assessment.findings
-            if self._new(("finding", f.rule, f.device, _first_frame(f)))
+            if self._new(("finding", f.rule, f.device, f.summary))
         ]
         alerts += [
             Alert(str(path), verdict, rhythm=r)
@@ -106,13 +108,6 @@ class Watch:
         if self.traffic is None or self.assessment is None:
             return None
         return build_report(self.assessment, self.traffic, knowledge=self.knowledge)
-
-
-def _first_frame(finding: Finding) -> tuple[str, int] | None:
-    for evidence in finding.evidence:
-        if evidence.frames:
-            return evidence.capture, evidence.frames[0]
-    return None
 
 
 @dataclass(frozen=True)
