@@ -1173,6 +1173,13 @@ def watch(
                 sink.close()
     if result.report is None:
         raise _fail("no capture file was completed: nothing to verify", exitcodes.INPUT_ERROR)
+    if result.recorder_error is not None:
+        Console(stderr=True).print(
+            f"camaudit: warning: {result.recorder_error}; the files up to then were verified",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     render_report(result.report, human, t)
     if output is not None:
         _emit(result.report, output_format, output, None, t)

@@ -117,6 +117,7 @@ class WatchResult:
     files: tuple[str, ...]
     report: VerifyReport | None
     stopped_on_finding: bool
+    recorder_error: str | None = None  # dumpcap stopped on its own, e.g. the link went away
 
 
 def watch(
@@ -152,10 +153,11 @@ def watch(
             _wait_ready(proc, errors, plan.interface)
             if on_ready is not None:
                 on_ready()
-            found = False
+            found = asked = False
             while not found:
                 running = proc.poll() is None
                 if stop.is_set() and running:
+                    asked = True
                     _stop(proc)  # closes the current file: read below, then the loop ends
                     continue
                 files = ring_files(plan.directory, PREFIX)
@@ -171,14 +173,20 @@ def watch(
                         found = True
                         break
                 if not running:
+                    # Without --duration dumpcap only ends when asked; else the link went
+                    # away or it failed (it exits 0 for a vanished interface).
+                    asked = asked or plan.duration is not None
                     break
                 if not found:
                     stop.wait(_POLL)
         finally:
             _stop(proc)
-        if not done and proc.returncode not in (0, -signal.SIGINT):
-            raise InputError(_failure(errors, plan.interface))
-    return WatchResult(tuple(str(p) for p in done), state.report(), found)
+        failed = None
+        if proc.returncode not in (0, -signal.SIGINT) or not (asked or found):
+            failed = _failure(errors, plan.interface)
+            if not done:
+                raise InputError(failed)
+    return WatchResult(tuple(str(p) for p in done), state.report(), found, failed)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -207,5 +215,6 @@ def _wait_ready(proc: subprocess.Popen[bytes], errors: Any, interface: str) -> N
 def _failure(errors: Any, interface: str) -> str:
     errors.seek(0)
     lines = errors.read().decode("utf-8", "replace").strip().splitlines()
-    text = clean_text(lines[-1] if lines else "dumpcap failed")
+    said = [line.removeprefix("dumpcap: ") for line in lines if line.startswith("dumpcap: ")]
+    text = clean_text((said or lines or ["dumpcap failed"])[-1])
     return f"recording on {clean_text(interface)} failed: {text}"

@@ -45,8 +45,12 @@ class Watcher:
         self.lines: Queue[str] = Queue()
         self.human: list[str] = []
         self.other: list[str] = []
-        threading.Thread(target=self._read, args=(human, self.human, True), daemon=True).start()
-        threading.Thread(target=self._read, args=(other, self.other, False), daemon=True).start()
+        self.readers = [
+            threading.Thread(target=self._read, args=(human, self.human, True), daemon=True),
+            threading.Thread(target=self._read, args=(other, self.other, False), daemon=True),
+        ]
+        for reader in self.readers:
+            reader.start()
 
     def _read(self, stream: IO[str], into: list[str], queue: bool) -> None:
         for line in stream:
@@ -68,7 +72,14 @@ class Watcher:
 
     def stop(self, timeout: float = 60) -> int:
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
+        return self.wait(timeout)
+
+    def wait(self, timeout: float = 60) -> int:
+        """The exit code, once every line the process wrote has been read."""
+        code = self.proc.wait(timeout=timeout)
+        for reader in self.readers:
+            reader.join(timeout=10)
+        return code
 
 
 @dataclass(frozen=True)
@@ -172,7 +183,7 @@ def test_exit_on_finding_stops_at_the_first_finding_with_the_verdict_exit_code(
     watcher = Watcher(lab.namespace, args, human_on_stderr=True)
     watcher.wait_for("watching cap0")
     lab.replay(SYN_DROPPED, "--topspeed")
-    assert watcher.proc.wait(timeout=60) == 1
+    assert watcher.wait() == 1
     lines = [json.loads(line) for line in watcher.other]  # stdout: JSON lines only
     assert lines and all(a["alert"] == "finding" for a in lines)
     assert any(a["device"] == CAM1 and CLOUD in a["summary"] for a in lines)
@@ -180,7 +191,20 @@ def test_exit_on_finding_stops_at_the_first_finding_with_the_verdict_exit_code(
 
 def test_an_interface_that_does_not_exist_is_one_line_and_exit_3(lab: WatchLab) -> None:
     watcher = Watcher(lab.namespace, ["-i", "nosuch0", "--record-dir", str(lab.tmp / "r")])
-    assert watcher.proc.wait(timeout=60) == 3
+    assert watcher.wait() == 3
     err = "".join(watcher.other)
     assert "recording on nosuch0 failed" in err
     assert "Traceback" not in err
+
+
+def test_a_link_that_goes_away_ends_the_watch_with_a_warning_and_the_summary(
+    lab: WatchLab,
+) -> None:
+    watcher, _records, alerts, report = lab.start("1s")
+    lab.replay(SYN_DROPPED, "--topspeed")
+    watcher.wait_for("OUTBOUND-ATTEMPT")
+    subprocess.run(["ip", "netns", "exec", lab.namespace, "ip", "link", "del", "rep0"], check=True)
+    assert watcher.wait() == 1  # what was read: isolated_with_attempts
+    assert "warning: recording on cap0 failed" in "".join(watcher.other)
+    assert json.loads(report.read_text())["verdict"] == "isolated_with_attempts"
+    assert _alerts(alerts)
