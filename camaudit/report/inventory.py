@@ -54,7 +54,13 @@ def _sighting(s: Sighting) -> SightingEntry:
 def _attempt(a: MethodAttempt) -> MethodEntry:
     duration = round(a.duration, 3)
     return MethodEntry(
-        a.method, a.status, a.error, duration, len(a.sightings), tuple(a.timed_out_hosts)
+        a.method,
+        a.status,
+        a.error,
+        duration,
+        len(a.sightings),
+        tuple(a.timed_out_hosts),
+        tuple(a.commands),
     )
 
 

@@ -232,6 +232,7 @@ class MethodEntry:
     duration: float
     sightings: int
     timed_out_hosts: tuple[str, ...]
+    commands: tuple[str, ...] = ()  # external command lines the method ran (nmap), as run
 
 
 @dataclass(frozen=True)
