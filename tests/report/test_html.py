@@ -12,7 +12,15 @@ import pytest
 from camaudit.i18n import translator
 from camaudit.report import html
 from camaudit.report.model import InventoryReport, VerifyReport
-from tests.report.golden import REGENERATE, html_renderings
+from tests.report.golden import (
+    HTML_HEAD,
+    REGENERATE,
+    html_goldens,
+    html_renderings,
+    markup_and_words,
+    page_parts,
+    same_language_as,
+)
 from tests.report.hostile_html import HOSTILE, LONG, SHOWN, hostile_inventory, hostile_verify
 from tests.report.reports import GOLDEN, fake_camera_inventory, golden_verify
 
@@ -155,11 +163,16 @@ def test_same_report_and_language_give_the_same_bytes(verify_report: VerifyRepor
     assert _render(verify_report, "en") != _render(verify_report, "nl")
 
 
-def test_html_golden_files_are_what_the_renderer_writes() -> None:
-    rendered = html_renderings()
-    stored = {p.name for p in GOLDEN.glob("*.html")}
-    assert stored == set(rendered), f"HTML golden files differ; run {REGENERATE}"
-    for name, got in rendered.items():
+@pytest.fixture(scope="module")
+def pages() -> dict[str, str]:
+    return html_renderings()
+
+
+def test_html_golden_files_are_what_the_renderer_writes(pages: dict[str, str]) -> None:
+    made = html_goldens(pages)
+    stored = {p.name for p in GOLDEN.glob("*.html")} | {p.name for p in GOLDEN.glob("*.words")}
+    assert stored == set(made), f"HTML golden files differ; run {REGENERATE}"
+    for name, got in made.items():
         expected = (GOLDEN / name).read_text(encoding="utf-8")
         if got != expected:
             diff = "".join(
@@ -168,6 +181,31 @@ def test_html_golden_files_are_what_the_renderer_writes() -> None:
                 )
             )
             pytest.fail(f"{name} differs from its golden file; run {REGENERATE}\n{diff[:4000]}")
+
+
+def test_every_html_page_has_the_one_stored_head_in_its_own_language(
+    pages: dict[str, str],
+) -> None:
+    stored = (GOLDEN / HTML_HEAD).read_text(encoding="utf-8")
+    for name, page in pages.items():
+        head, body = page_parts(page)
+        lang = name.split(".")[-2]
+        assert f'<html lang="{lang}">' in head, name
+        title = Page(head).shown.strip().splitlines()[0]
+        assert f"<h1>{title}</h1>" in body, f"{name}: the title is not the page's heading"
+        assert same_language_as(head, stored) == stored, f"{name}: head differs from {HTML_HEAD}"
+
+
+def test_a_dutch_page_is_the_english_page_with_dutch_words(pages: dict[str, str]) -> None:
+    dutch = [name for name in pages if name.endswith(".nl.html")]
+    assert dutch
+    for name in dutch:
+        english = name.replace(".nl.html", ".en.html")
+        nl_markup, nl_words = markup_and_words(page_parts(pages[name])[1])
+        en_markup, en_words = markup_and_words(page_parts(pages[english])[1])
+        assert nl_markup == en_markup, f"{name}: markup differs from {english}"
+        assert nl_words != en_words
+        assert not any("\n" in word for word in nl_words), "one word per golden line"
 
 
 # ---- hostile text --------------------------------------------------------------------------
