@@ -17,6 +17,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any, Self
 
 from lab.devices.persona import Persona, load_persona
 from lab.devices.servers import Device
@@ -24,7 +25,22 @@ from lab.devices.servers import Device
 REPO = Path(__file__).resolve().parents[2]
 
 
-class RunningDevice:
+class _StopsOnExit:
+    """``with`` stops the device on leaving, whatever happened inside."""
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class RunningDevice(_StopsOnExit):
     """A persona served from a background thread of this process."""
 
     def __init__(
@@ -67,14 +83,6 @@ class RunningDevice:
                 self._thread.join(timeout=10)
         self._loop.close()
 
-    def __enter__(self) -> RunningDevice:
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
 
 def ephemeral_ports(persona: Persona) -> dict[str, int]:
     """Port 0 (any free port) for every service: for tests on 127.0.0.1 without root."""
@@ -95,13 +103,21 @@ def start_device(
     port is ephemeral (read the real ones from ``.ports``), elsewhere the
     persona's own (80, 554, 37020 ...).
     """
-    p = load_persona(persona) if isinstance(persona, str) else persona
-    if ports is None and bind.startswith(("127.", "::1")):
-        ports = ephemeral_ports(p)
+    p, ports = _persona_and_ports(persona, bind, ports)
     return RunningDevice(p, bind, ports, multicast, gateway).start()
 
 
-class DeviceProcess:
+def _persona_and_ports(
+    persona: Persona | str, bind: str, ports: Mapping[str, int] | None
+) -> tuple[Persona, Mapping[str, int] | None]:
+    """The persona (loaded by name) and its ports: on loopback any free ones by default."""
+    p = load_persona(persona) if isinstance(persona, str) else persona
+    if ports is None and bind.startswith(("127.", "::1")):
+        ports = ephemeral_ports(p)
+    return p, ports
+
+
+class DeviceProcess(_StopsOnExit):
     """A persona served by ``python -m lab.devices.serve`` in a child process."""
 
     def __init__(
@@ -111,27 +127,10 @@ class DeviceProcess:
 
     @classmethod
     def start(
-        cls,
-        persona: Persona | str,
-        bind: str = "127.0.0.1",
-        ports: Mapping[str, int] | None = None,
-        *,
-        multicast: bool = False,
-        gateway: str = "0.0.0.0",
-        prefix: Sequence[str] = (),
-        persona_file: Path | None = None,
-        timeout: float = 20,
+        cls, persona: Persona | str, *args: Any, timeout: float = 20, **options: Any
     ) -> DeviceProcess:
-        """Spawn the runner (behind ``prefix``, e.g. ``ip netns exec NS``) and wait for READY."""
-        return cls.spawn(
-            persona,
-            bind,
-            ports,
-            multicast=multicast,
-            gateway=gateway,
-            prefix=prefix,
-            persona_file=persona_file,
-        ).wait_ready(timeout)
+        """``spawn`` (same arguments) and wait for READY."""
+        return cls.spawn(persona, *args, **options).wait_ready(timeout)
 
     @classmethod
     def spawn(
@@ -145,10 +144,9 @@ class DeviceProcess:
         prefix: Sequence[str] = (),
         persona_file: Path | None = None,
     ) -> DeviceProcess:
-        """Spawn without waiting: start many, then ``wait_ready`` each (parallel start)."""
-        p = load_persona(persona) if isinstance(persona, str) else persona
-        if ports is None and bind.startswith(("127.", "::1")):
-            ports = ephemeral_ports(p)
+        """Spawn the runner (behind ``prefix``, e.g. ``ip netns exec NS``) without waiting:
+        start many, then ``wait_ready`` each (parallel start)."""
+        p, ports = _persona_and_ports(persona, bind, ports)
         argv = [
             *prefix,
             sys.executable,
@@ -185,14 +183,6 @@ class DeviceProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.communicate()
-
-    def __enter__(self) -> DeviceProcess:
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def _ready_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
