@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,8 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import ROOT, need_tool
+from tests.conftest import ROOT
+from tests.netns import need_root
 
 pytestmark = pytest.mark.netns
 
@@ -32,12 +32,7 @@ def _make_pcaps() -> ModuleType:
 
 @pytest.fixture(scope="module")
 def make_pcaps() -> ModuleType:
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("the netns lab needs root")
-        pytest.skip("the netns lab needs root")
-    for tool in ("ip", "tcpdump", "nft", "tshark"):
-        need_tool(tool)
+    need_root("the netns lab", "ip", "tcpdump", "nft", "tshark")
     return _make_pcaps()
 
 
