@@ -29,6 +29,7 @@ from camaudit.discover._common import (
     ReplyError,
     excerpt,
     guarded_run,
+    normal_mac,
     one_line,
     target_hosts,
     target_networks,
@@ -194,6 +195,24 @@ def _collect(
                     if len(replies) >= MAX_REPLIES:
                         return tuple(replies), True
     return tuple(replies), False
+
+
+def add_version(
+    facts: Facts, version: str | None, split: Callable[[str], tuple[str | None, str | None]]
+) -> None:
+    """``firmware`` and ``build`` facts from a reply's software version, split the vendor's way."""
+    if version:
+        firmware, build = split(version)
+        facts.add("firmware", firmware)
+        facts.add("build", build)
+
+
+def reported_mac(facts: Facts, reported: object) -> str | None:
+    """The MAC a reply reports, normalised; a value that is no MAC is kept as ``reported_mac``."""
+    mac = normal_mac(reported) if isinstance(reported, str) else None
+    if reported and mac is None:
+        facts.add("reported_mac", reported, limit=64)
+    return mac
 
 
 def in_target(ip: str | None, target: Target) -> bool:
