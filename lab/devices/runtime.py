@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from lab.devices.persona import Persona, load_persona
-from lab.devices.servers import Device
+from lab.devices.servers import Device, Request
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,6 +59,16 @@ class RunningDevice(_StopsOnExit):
         self._thread = threading.Thread(
             target=self._loop.run_forever, daemon=True, name=f"device-{persona.name}"
         )
+
+    @property
+    def requests(self) -> list[Request]:
+        """Every HTTP/RTSP request the device has read so far, in order."""
+        return self.device.requests
+
+    @property
+    def certificates(self) -> dict[str, str]:
+        """SHA-256 of the certificate of each ``https`` port."""
+        return self.device.certificates
 
     def start(self) -> RunningDevice:
         self._thread.start()

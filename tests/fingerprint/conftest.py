@@ -1,4 +1,4 @@
-"""Fixtures for the fingerprint tests: loopback device servers, torn down after each test."""
+"""Fixtures for the fingerprint tests: lab/devices personas on loopback, stopped after each test."""
 
 from __future__ import annotations
 
@@ -6,19 +6,19 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.fingerprint.servers import Behaviour, DeviceServer
+from lab.devices import Persona, RunningDevice, start_device
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[Behaviour], DeviceServer]]:
-    """Start a device server on 127.0.0.1 for the test; every one is closed afterwards."""
-    started: list[DeviceServer] = []
+def device() -> Iterator[Callable[[Persona | str], RunningDevice]]:
+    """Serve a persona on 127.0.0.1 (every port ephemeral) for the test."""
+    started: list[RunningDevice] = []
 
-    def start(behaviour: Behaviour) -> DeviceServer:
-        server = DeviceServer(behaviour)
-        started.append(server)
-        return server
+    def start(persona: Persona | str) -> RunningDevice:
+        running = start_device(persona)
+        started.append(running)
+        return running
 
     yield start
-    for server in started:
-        server.close()
+    for running in started:
+        running.stop()
