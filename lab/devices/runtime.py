@@ -16,31 +16,16 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from lab.devices.persona import Persona, load_persona
 from lab.devices.servers import Device, Request
+from lab.netlab import Lifecycle, wait_for_line  # the race-free wait for READY
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-class _StopsOnExit:
-    """``with`` stops the device on leaving, whatever happened inside."""
-
-    def stop(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-
-class RunningDevice(_StopsOnExit):
+class RunningDevice(Lifecycle):
     """A persona served from a background thread of this process."""
 
     def __init__(
@@ -79,6 +64,12 @@ class RunningDevice(_StopsOnExit):
             self.stop()
             raise
         return self
+
+    def up(self) -> None:
+        """Nothing: ``start_device`` has started it, ``with`` only stops it."""
+
+    def down(self) -> None:
+        self.stop()
 
     def stop(self) -> None:
         """Close every socket and end the loop thread (idempotent)."""
@@ -127,7 +118,7 @@ def _persona_and_ports(
     return p, ports
 
 
-class DeviceProcess(_StopsOnExit):
+class DeviceProcess(Lifecycle):
     """A persona served by ``python -m lab.devices.serve`` in a child process."""
 
     def __init__(
@@ -184,6 +175,12 @@ class DeviceProcess(_StopsOnExit):
         self.ports = json.loads(line.split(" ", 1)[1])
         return self
 
+    def up(self) -> None:
+        """Nothing: ``start``/``spawn`` started it, ``with`` only stops it."""
+
+    def down(self) -> None:
+        self.stop()
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 5 s (idempotent)."""
         if self.proc.poll() is None:
@@ -197,8 +194,6 @@ class DeviceProcess(_StopsOnExit):
 
 def _ready_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
     """The child's ``READY {ports}`` line; kill it and raise with its stderr otherwise."""
-    from lab.netlab import wait_for_line  # the verify lab's race-free "wait for READY"
-
     try:
         seen = wait_for_line(proc, "stdout", "READY", timeout)
         while "\n" not in seen[seen.index("READY") :]:

@@ -7,18 +7,11 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from lab.devices import Persona, RunningDevice, start_device
+from tests.stopping import stopping
 
 
 @pytest.fixture
 def device() -> Iterator[Callable[[Persona | str], RunningDevice]]:
     """Serve a persona on 127.0.0.1 (every port ephemeral) for the test."""
-    started: list[RunningDevice] = []
-
-    def start(persona: Persona | str) -> RunningDevice:
-        running = start_device(persona)
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.stop()
+    with stopping(start_device, RunningDevice.stop) as start:
+        yield start
