@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 
 import pytest
 
-# the camaudit command line, run by the interpreter of the tests (PYTHONPATH reaches it)
-CAMAUDIT = [sys.executable, "-m", "camaudit"]
+from tests.command import CAMAUDIT
+
+__all__ = ["CAMAUDIT", "SEGMENT_DISCOVERY", "need_root"]
 # discovery of the lab segment from the scanner namespace, as a user types it
 SEGMENT_DISCOVERY = [
     "--interface",

@@ -29,11 +29,16 @@ CREDS = credentials(HIK)
 BASIC_OK = credentials(HIK, allow_basic=True)
 INFO = "/ISAPI/System/deviceInfo"
 TOKEN = base64.b64encode(f"{HIK.username}:{HIK.password}".encode()).decode()
-BASIC_401 = http_response(401, "Unauthorized", [("WWW-Authenticate", b'Basic realm="cam"')])
-DIGEST_401 = http_response(
-    401, "Unauthorized", [("WWW-Authenticate", b'Digest realm="cam", qop="auth", nonce="abc"')]
-)
 OK = http_response(200, "OK", [])
+
+
+def challenge(*offers: bytes) -> bytes:
+    """A 401 with one WWW-Authenticate header per offer (as sent, control bytes and all)."""
+    return http_response(401, "Unauthorized", [("WWW-Authenticate", offer) for offer in offers])
+
+
+BASIC_401 = challenge(b'Basic realm="cam"')
+DIGEST_401 = challenge(b'Digest realm="cam", qop="auth", nonce="abc"')
 
 
 def authorizations(camera: RunningDevice) -> list[str]:
@@ -56,11 +61,7 @@ def test_basic_is_sent_over_plain_http_only_when_the_user_allows_it(device):
 
 
 def test_digest_is_preferred_when_the_device_offers_basic_too(device):
-    both = (
-        b'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="cam"\r\n'
-        b'WWW-Authenticate: Digest realm="cam", qop="auth", nonce="abc"\r\n'
-        b"Content-Length: 0\r\n\r\n"
-    )
+    both = challenge(b'Basic realm="cam"', b'Digest realm="cam", qop="auth", nonce="abc"')
     camera = device(crafted({INFO: both}))
     HttpProbe().run(ProbeTarget("127.0.0.1", camera.ports["http"], 3.0, False, BASIC_OK))
     (sent,) = authorizations(camera)
@@ -68,11 +69,7 @@ def test_digest_is_preferred_when_the_device_offers_basic_too(device):
 
 
 def test_a_bare_line_feed_in_a_digest_realm_is_never_copied_into_a_request(device):
-    forged = (
-        b"HTTP/1.1 401 Unauthorized\r\n"
-        b'WWW-Authenticate: Digest realm="cam\nX-Forged: yes", qop="auth", nonce="abc"\r\n'
-        b"Content-Length: 0\r\n\r\n"
-    )
+    forged = challenge(b'Digest realm="cam\nX-Forged: yes", qop="auth", nonce="abc"')
     camera = device(crafted({INFO: forged}))
     attempt = HttpProbe().run(ProbeTarget("127.0.0.1", camera.ports["http"], 3.0, False, CREDS))
     assert authorizations(camera) == []
