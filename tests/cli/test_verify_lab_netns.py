@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.command import run_camaudit
 from tests.conftest import ROOT
 from tests.netns import need_root
 
@@ -43,23 +43,7 @@ def _record(make_pcaps: ModuleType, name: str, out: Path) -> Path:
 
 
 def _verify(capture: Path) -> tuple[int, dict[str, object]]:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "camaudit",
-            "verify",
-            str(capture),
-            "-n",
-            "10.66.0.0/24",
-            "-f",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_camaudit("verify", str(capture), "-n", "10.66.0.0/24", "-f", "json", timeout=120)
     return done.returncode, json.loads(done.stdout)
 
 

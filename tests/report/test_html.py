@@ -22,7 +22,7 @@ from tests.report.golden import (
     same_language_as,
 )
 from tests.report.hostile_html import HOSTILE, LONG, SHOWN, hostile_inventory, hostile_verify
-from tests.report.reports import GOLDEN, fake_camera_inventory, golden_verify
+from tests.report.reports import GOLDEN
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 # The only elements the page is made of: anything else came from the report's text.
@@ -59,16 +59,6 @@ class Page(HTMLParser):
         return "".join(self.text)
 
 
-@pytest.fixture(scope="module")
-def verify_report() -> VerifyReport:
-    return golden_verify("tls-established")
-
-
-@pytest.fixture(scope="module")
-def inventory_report() -> InventoryReport:
-    return fake_camera_inventory()
-
-
 def _render(report: VerifyReport | InventoryReport, lang: str) -> str:
     return html.render(report, translator(lang, strict=True))
 
@@ -77,26 +67,26 @@ def _render(report: VerifyReport | InventoryReport, lang: str) -> str:
 
 
 def test_verify_page_shows_the_verdict_devices_findings_and_their_filters_in_english(
-    verify_report: VerifyReport,
+    crossing: VerifyReport,
 ) -> None:
-    page = Page(_render(verify_report, "en"))
+    page = Page(_render(crossing, "en"))
     assert "not isolated" in page.shown
-    for device in verify_report.devices:
+    for device in crossing.devices:
         assert device.ip in page.shown
         assert device.mac and device.mac in page.shown
-    assert verify_report.findings
-    for finding in verify_report.findings:
+    assert crossing.findings
+    for finding in crossing.findings:
         for evidence in finding.evidence:
             assert evidence.display_filter in page.shown
-    for capture in verify_report.inputs:
+    for capture in crossing.inputs:
         assert capture.sha256 in page.shown
     assert "litedev.hik-connect.com" in page.shown  # the DNS look-up
 
 
 def test_dutch_page_says_gesloten_netwerk_apparaat_bevinding_uitgaande_verbinding(
-    verify_report: VerifyReport,
+    crossing: VerifyReport,
 ) -> None:
-    text = _render(verify_report, "nl")
+    text = _render(crossing, "nl")
     page = Page(text)
     assert '<html lang="nl">' in text
     shown = page.shown.lower()
@@ -107,47 +97,47 @@ def test_dutch_page_says_gesloten_netwerk_apparaat_bevinding_uitgaande_verbindin
         assert english not in page.shown, english
 
 
-def test_dutch_page_writes_dates_and_numbers_the_dutch_way(verify_report: VerifyReport) -> None:
-    shown = Page(_render(verify_report, "nl")).shown
+def test_dutch_page_writes_dates_and_numbers_the_dutch_way(crossing: VerifyReport) -> None:
+    shown = Page(_render(crossing, "nl")).shown
     assert "23 november 2026, 12:00:00 UTC" in shown  # the report's date
     assert "32 pakketten" in shown
-    assert "23 November 2026" in Page(_render(verify_report, "en")).shown
+    assert "23 November 2026" in Page(_render(crossing, "en")).shown
 
 
 def test_timeline_has_a_mark_per_outbound_flow_with_a_tooltip(
-    verify_report: VerifyReport,
+    crossing: VerifyReport,
 ) -> None:
-    text = _render(verify_report, "en")
+    text = _render(crossing, "en")
     marks = re.findall(
         r'<rect class="(crossed|attempted|rejected)"[^>]*><title>([^<]*)</title>', text
     )
-    assert len(marks) == len(verify_report.outbound) == 1
+    assert len(marks) == len(crossing.outbound) == 1
     category, title = marks[0]
     assert category == "crossed"
     assert "10.66.0.21" in title and "203.0.113.5" in title and "crossed the boundary" in title
 
 
 def test_inventory_page_shows_each_device_with_make_model_firmware_and_cves(
-    inventory_report: InventoryReport,
+    inventory: InventoryReport,
 ) -> None:
     for lang in ("en", "nl"):
-        page = Page(_render(inventory_report, lang))
-        for device in inventory_report.inventory.devices:
+        page = Page(_render(inventory, lang))
+        for device in inventory.inventory.devices:
             assert device.ip and device.ip in page.shown
             assert device.identity and device.identity.model
             assert device.identity.model in page.shown
             assert device.identity.firmware and device.identity.firmware in page.shown
             for cve in device.cves:
                 assert cve.cve in page.shown
-    assert "Inventaris" in Page(_render(inventory_report, "nl")).shown
+    assert "Inventaris" in Page(_render(inventory, "nl")).shown
 
 
 # ---- self-contained, deterministic -------------------------------------------------------
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
-def test_page_fetches_nothing_and_forbids_fetching(verify_report: VerifyReport, lang: str) -> None:
-    text = _render(verify_report, lang)
+def test_page_fetches_nothing_and_forbids_fetching(crossing: VerifyReport, lang: str) -> None:
+    text = _render(crossing, lang)
     page = Page(text)
     assert ("content", CSP + "; base-uri 'none'; form-action 'none'") in page.attrs
     assert not {"script", "img", "link", "iframe", "object", "embed"} & set(page.tags)
@@ -157,10 +147,10 @@ def test_page_fetches_nothing_and_forbids_fetching(verify_report: VerifyReport, 
     assert "url(" not in text and "@import" not in text and "src=" not in text
 
 
-def test_same_report_and_language_give_the_same_bytes(verify_report: VerifyReport) -> None:
+def test_same_report_and_language_give_the_same_bytes(crossing: VerifyReport) -> None:
     for lang in ("en", "nl"):
-        assert _render(verify_report, lang) == _render(verify_report, lang)
-    assert _render(verify_report, "en") != _render(verify_report, "nl")
+        assert _render(crossing, lang) == _render(crossing, lang)
+    assert _render(crossing, "en") != _render(crossing, "nl")
 
 
 @pytest.fixture(scope="module")
@@ -213,9 +203,9 @@ def test_a_dutch_page_is_the_english_page_with_dutch_words(pages: dict[str, str]
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
 def test_hostile_text_in_a_verify_report_is_shown_as_text(
-    verify_report: VerifyReport, lang: str
+    crossing: VerifyReport, lang: str
 ) -> None:
-    text = _render(hostile_verify(verify_report), lang)
+    text = _render(hostile_verify(crossing), lang)
     page = Page(text)
     assert set(page.tags) <= ELEMENTS, set(page.tags) - ELEMENTS
     assert not [name for name, _ in page.attrs if name.startswith("on")]
@@ -226,8 +216,8 @@ def test_hostile_text_in_a_verify_report_is_shown_as_text(
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]", text)
 
 
-def test_hostile_text_in_an_inventory_is_shown_as_text(inventory_report: InventoryReport) -> None:
-    text = _render(hostile_inventory(inventory_report), "nl")
+def test_hostile_text_in_an_inventory_is_shown_as_text(inventory: InventoryReport) -> None:
+    text = _render(hostile_inventory(inventory), "nl")
     page = Page(text)
     assert set(page.tags) <= ELEMENTS
     assert not [name for name, _ in page.attrs if name.startswith("on")]

@@ -21,7 +21,6 @@ from camaudit.report import html
 from camaudit.report.model import InventoryReport, VerifyReport
 from tests.conftest import need_tool
 from tests.report.hostile_html import HOSTILE, SHOWN, hostile_inventory, hostile_verify
-from tests.report.reports import fake_camera_inventory, golden_verify
 from tests.report.test_html import ELEMENTS, Page
 
 pytestmark = pytest.mark.browser
@@ -43,16 +42,6 @@ def chromium() -> str:
         pytest.skip("opens the page in a fresh network namespace: needs root")
     need_tool("unshare")
     return need_tool("chromium")
-
-
-@pytest.fixture(scope="module")
-def verify_report() -> VerifyReport:
-    return golden_verify("tls-established")
-
-
-@pytest.fixture(scope="module")
-def inventory_report() -> InventoryReport:
-    return fake_camera_inventory()
 
 
 def _run_chromium(chromium: str, page: Path, work: Path, *extra: str) -> str:
@@ -127,40 +116,38 @@ def _png_size(path: Path) -> tuple[int, int]:
 )
 def test_reader_sees_the_verdict_each_device_and_each_finding_filter(
     chromium: str,
-    verify_report: VerifyReport,
+    crossing: VerifyReport,
     tmp_path: Path,
     lang: str,
     verdict: str,
     heading: str,
 ) -> None:
-    text = html.render(verify_report, translator(lang, strict=True))
+    text = html.render(crossing, translator(lang, strict=True))
     opened = open_page(chromium, text, tmp_path)
     shown = opened.dom.shown
     assert verdict in shown
     assert heading in shown
-    for device in verify_report.devices:
+    for device in crossing.devices:
         assert device.ip in shown
-    filters = [e.display_filter for f in verify_report.findings for e in f.evidence]
+    filters = [e.display_filter for f in crossing.findings for e in f.evidence]
     assert filters and all(f in shown for f in filters)
     assert "rect" in opened.dom.tags and "title" in opened.dom.tags  # the timeline
     assert opened.requests == ()
 
 
 def test_reader_sees_each_inventoried_device_in_dutch(
-    chromium: str, inventory_report: InventoryReport, tmp_path: Path
+    chromium: str, inventory: InventoryReport, tmp_path: Path
 ) -> None:
-    text = html.render(inventory_report, translator("nl", strict=True))
+    text = html.render(inventory, translator("nl", strict=True))
     shown = open_page(chromium, text, tmp_path).dom.shown
     assert "Inventaris" in shown
-    for device in inventory_report.inventory.devices:
+    for device in inventory.inventory.devices:
         assert device.ip and device.ip in shown
         assert device.identity and device.identity.model and device.identity.model in shown
 
 
-def test_screenshot_shows_a_page(
-    chromium: str, verify_report: VerifyReport, tmp_path: Path
-) -> None:
-    shot = screenshot(chromium, html.render(verify_report, translator("en")), tmp_path)
+def test_screenshot_shows_a_page(chromium: str, crossing: VerifyReport, tmp_path: Path) -> None:
+    shot = screenshot(chromium, html.render(crossing, translator("en")), tmp_path)
     assert _png_size(shot) == (1100, 1400)
     assert shot.stat().st_size > 20_000  # text and colour, not a blank page
 
@@ -177,15 +164,15 @@ def test_the_net_log_catches_a_page_that_fetches(chromium: str, tmp_path: Path) 
 @pytest.mark.parametrize("lang", ["en", "nl"])
 def test_hostile_report_makes_no_request_and_injects_no_element(
     chromium: str,
-    verify_report: VerifyReport,
-    inventory_report: InventoryReport,
+    crossing: VerifyReport,
+    inventory: InventoryReport,
     tmp_path: Path,
     lang: str,
 ) -> None:
     t = translator(lang, strict=True)
     for name, report in (
-        ("verify", hostile_verify(verify_report)),
-        ("inventory", hostile_inventory(inventory_report)),
+        ("verify", hostile_verify(crossing)),
+        ("inventory", hostile_inventory(inventory)),
     ):
         opened = open_page(chromium, html.render(report, t), tmp_path / name)
         assert opened.requests == ()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.command import CAMAUDIT
 from tests.conftest import PCAPS, need_tool
 from tests.netns import need_root
 
@@ -68,9 +69,7 @@ def test_live_capture_of_replayed_evidence_reaches_the_same_verdict(
     done = subprocess.run(
         [
             *run,
-            sys.executable,
-            "-m",
-            "camaudit",
+            *CAMAUDIT,
             "verify",
             "--live",
             "cap0",
