@@ -19,7 +19,6 @@ import selectors
 import socket
 import struct
 import time
-from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -258,9 +257,12 @@ class UdpDiscovery(DiscoveryMethod):
         self.port = port if port is not None else self.default_port
         self.group = group if group is not None else self.default_group
 
-    @abstractmethod
+    # The protocol's request, made afresh for each run (a new id each time). Set by a subclass.
+    new_request: Callable[[], bytes]
+
     def probe(self) -> bytes:
         """The request sent to the group and to each host."""
+        return type(self).new_request()
 
     # The protocol's reply reader: (facts, MAC) of one reply, ``None`` for a packet that is
     # not a reply (another scanner's probe). Set by a subclass unless it overrides parse.

@@ -129,8 +129,5 @@ class DhipSearch(UdpDiscovery):
     default_port = PORT
     default_group = GROUP
 
+    new_request = staticmethod(search_request)
     read_reply = staticmethod(parse_reply)
-
-    def probe(self) -> bytes:
-        """The framed search request."""
-        return search_request()

@@ -85,8 +85,5 @@ class SadpInquiry(UdpDiscovery):
     default_port = PORT
     default_group = GROUP
 
+    new_request = staticmethod(inquiry)
     read_reply = staticmethod(parse_probe_match)
-
-    def probe(self) -> bytes:
-        """A fresh inquiry per run."""
-        return inquiry()
