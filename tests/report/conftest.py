@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from camaudit.report.model import InventoryReport, VerifyReport
-from tests.report.reports import fake_camera_inventory, golden_verify
+from camaudit.report.model import AuditReport, InventoryReport, VerifyReport
+from tests.report.reports import fake_camera_inventory, golden_audit, golden_verify
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +24,9 @@ def attempts() -> VerifyReport:
 def inventory() -> InventoryReport:
     """The inventory of the fake Hikvision camera (lab/devices hik-ipc)."""
     return fake_camera_inventory()
+
+
+@pytest.fixture(scope="session")
+def audit() -> AuditReport:
+    """The audit of the lab segment (tests/report/reports.golden_audit)."""
+    return golden_audit()
