@@ -42,17 +42,19 @@ def test_hikvision_camera_is_identified_with_cve_and_config_findings(device):
     cve = next(c for c in result.cves if c.cve == "CVE-2021-36260")
     assert cve.kev_date_added == dt.date(2022, 1, 10)
     assert "NTP server 192.0.2.123 is outside the closed network" in " ".join(
-        f.summary for f in result.config_findings
+        f.summary.text for f in result.config_findings
     )
-    assert any("default gateway (10.66.0.1) is set" in f.summary for f in result.config_findings)
+    assert any(
+        "default gateway (10.66.0.1) is set" in f.summary.text for f in result.config_findings
+    )
 
 
 def test_dahua_upnp_enabled_is_a_finding(device):
     http = device(DAHUA_SETTINGS).ports["http"]
     result = fingerprint("127.0.0.1", {"http": http}, credentials(DAHUA), 3.0)
     assert result.identity.vendor == "dahua"
-    assert any(f.summary.startswith("UPnP is enabled") for f in result.config_findings)
-    assert not any(f.summary.startswith("P2P") for f in result.config_findings)
+    assert any(f.summary.text.startswith("UPnP is enabled") for f in result.config_findings)
+    assert not any(f.summary.text.startswith("P2P") for f in result.config_findings)
 
 
 def test_one_silent_probe_never_ends_the_scan_and_the_total_time_is_bounded(device):
