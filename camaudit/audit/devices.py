@@ -99,6 +99,7 @@ def build_audit_report(
         findings=verify.findings,
         inventory=inventory.inventory,
         audit=section,
+        rhythm=verify.rhythm,
     )
 
 
