@@ -407,7 +407,11 @@ def render_inventory(
 
 def _audit_row(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     ident = d.identity
-    if ident is None:
+    guess = d.passive_identity
+    if ident is None and guess is not None:  # names the device chose: marked as such
+        vendor = f"{guess.oem_brand or guess.vendor or 'unknown'} (passive)"
+        model, firmware = f"{guess.model} (passive)" if guess.model else "", ""
+    elif ident is None:
         vendor, model, firmware = (f"{d.oui_vendor} (OUI only)" if d.oui_vendor else "-"), "", ""
     else:
         vendor = ident.vendor or "unknown"
@@ -427,6 +431,10 @@ def _audit_notes(d: AuditDeviceEntry) -> list[Text]:
     notes = [_t(f"{who}: {r}") for r in d.verdict.reasons]
     notes += [_t(f"{who}: {c}", "yellow") for c in d.config_findings]
     notes += [_t(f"{who}: vendor cloud: {label}", "yellow") for label in d.cloud_labels]
+    notes += [
+        _t(f"{who}: passive {f.protocol} {f.key}: {f.value} (frame {f.evidence.frames[0]})", "dim")
+        for f in d.passive
+    ]
     notes += [_t(f"{who}: not checked: {n}", "dim") for n in d.not_checked]
     return notes
 
