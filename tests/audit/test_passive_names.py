@@ -13,7 +13,7 @@ import jsonschema
 from camaudit.audit.devices import ONLY_ANNOUNCED
 from camaudit.model import FrameRef, PassiveFact, PassiveHost, Verdict
 from camaudit.report.console import render_audit
-from camaudit.report.model import AuditReport, from_json, schema, to_json
+from camaudit.report.model import AuditDeviceEntry, AuditReport, from_json, schema, to_json
 from tests.audit.reports import CAM1_IP, CAM1_MAC, audit_of, device, identity
 
 CAM2_IP, CAM2_MAC = "10.66.0.22", "02:66:00:00:00:22"
@@ -29,7 +29,7 @@ def host(mac: str | None, ip: str | None, *facts: PassiveFact) -> PassiveHost:
     return PassiveHost(mac, ip, facts)
 
 
-def by_mac(report: AuditReport, mac: str) -> list:  # type: ignore[type-arg]
+def by_mac(report: AuditReport, mac: str) -> list[AuditDeviceEntry]:
     return [d for d in report.audit.devices if d.mac == mac]
 
 
