@@ -425,16 +425,26 @@ def _audit_row(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     return [*map(_t, cells), _t(cves or "-", "red" if d.cves else ""), _t(word, style)]
 
 
+def _passive_lines(d: AuditDeviceEntry) -> list[str]:
+    """The names a device gave itself, one line per protocol, from the first frame on."""
+    lines: dict[str, list[str]] = {}
+    first: dict[str, int] = {}
+    for f in d.passive:
+        lines.setdefault(f.protocol, []).append(f"{f.key}={f.value}")
+        first.setdefault(f.protocol, f.evidence.frames[0])
+    return [
+        f"passive {protocol} (names the device chose, frame {first[protocol]}): {', '.join(said)}"
+        for protocol, said in lines.items()
+    ]
+
+
 def _audit_notes(d: AuditDeviceEntry) -> list[Text]:
     """Why each device got its verdict, and what could not be checked for it."""
     who = d.ip or d.mac or "?"
     notes = [_t(f"{who}: {r}") for r in d.verdict.reasons]
     notes += [_t(f"{who}: {c}", "yellow") for c in d.config_findings]
     notes += [_t(f"{who}: vendor cloud: {label}", "yellow") for label in d.cloud_labels]
-    notes += [
-        _t(f"{who}: passive {f.protocol} {f.key}: {f.value} (frame {f.evidence.frames[0]})", "dim")
-        for f in d.passive
-    ]
+    notes += [_t(f"{who}: {line}", "dim") for line in _passive_lines(d)]
     notes += [_t(f"{who}: not checked: {n}", "dim") for n in d.not_checked]
     return notes
 

@@ -138,4 +138,5 @@ def test_the_console_marks_passive_names_and_the_guess_as_passive() -> None:
     render_audit(audit_of(["passive-names"]), console, translator("en"))
     text = console.export_text()
     assert "hikvision (passive)" in text and "DS-2CD2143G0-I (passive)" in text
-    assert "passive dhcp host_name: yard (frame 3)" in text
+    said = "passive dhcp (names the device chose, frame 3): message=DISCOVER, host_name=yard"
+    assert said in text
