@@ -59,6 +59,8 @@ _TXT_KEYS = frozenset(
     {"model", "md", "ty", "mf", "manufacturer", "vendor", "product", "fn", "name", "usb_mdl"}
 )
 _MDNS_META = "_services._dns-sd._udp.local"
+_MDNS_TYPES = frozenset({1, 12, 16, 28, 33})  # A, PTR, TXT, AAAA, SRV: the records read here
+_OPAQUE_TYPE = 65534  # private use (RFC 6895): dnspython keeps its data as bytes
 
 Pairs = list[tuple[str, str]]
 
@@ -149,7 +151,7 @@ def parse_mdns(payload: bytes) -> Pairs | None:
     import dns.message
 
     try:
-        msg = dns.message.from_wire(_clear_cache_flush(payload), ignore_trailing=True)
+        msg = dns.message.from_wire(_as_plain_dns(payload), ignore_trailing=True)
     except (dns.exception.DNSException, ValueError, IndexError, UnicodeError, struct.error):
         return None
     facts: Pairs = []
@@ -185,11 +187,13 @@ def _mdns_record(owner: str, rdtype: int, rdata: Any) -> Pairs:
     return []
 
 
-def _clear_cache_flush(payload: bytes) -> bytes:
-    """The message with mDNS's cache-flush bit cleared from every record's class.
+def _as_plain_dns(payload: bytes) -> bytes:
+    """The message as plain DNS can read it, record positions unchanged.
 
-    mDNS sets the top bit of the class (RFC 6762 10.2); read as plain DNS that is an
-    unknown class whose SRV and A records would not be decoded.
+    mDNS sets the top bit of a record's class (cache-flush, RFC 6762 10.2): read as plain
+    DNS that is an unknown class whose SRV and A would not decode, so it is cleared. mDNS
+    also compresses names where DNS forbids it (NSEC, RFC 6762 18.14), which dnspython
+    refuses: records of a type not read here become an opaque private type.
     """
     import dns.wire
 
@@ -202,10 +206,11 @@ def _clear_cache_flush(payload: bytes) -> bytes:
         parser.get_struct("!HH")
     for _ in range(min(an + ns + ar, MAX_MDNS_RECORDS * 4)):
         parser.get_name(decompress=True)
-        at = parser.current + 2
-        parser.get_struct("!HHIH")
-        rdlen = struct.unpack_from("!H", payload, at + 6)[0]
-        data[at] &= 0x7F
+        at = parser.current
+        rdtype, _, _, rdlen = parser.get_struct("!HHIH")
+        if rdtype not in _MDNS_TYPES:
+            struct.pack_into("!H", data, at, _OPAQUE_TYPE)
+        data[at + 2] &= 0x7F
         parser.seek(parser.current + rdlen)
     return bytes(data)
 

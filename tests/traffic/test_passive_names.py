@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import re
+import struct
 from pathlib import Path
 
 import dns.flags
@@ -138,6 +139,29 @@ def test_mdns_announcement_gives_instance_service_host_and_txt_model(tmp_path: P
         ("txt:model", "DS-2CD2143G0-I"),
     } <= values
     assert not any(key == "txt:x" for key, _ in values)  # only keys that name a make or model
+
+
+def test_mdns_nsec_with_a_compressed_name_as_apple_sends_it_still_decodes(
+    tmp_path: Path,
+) -> None:
+    # RFC 6762 18.14: mDNS compresses NSEC's next name, which plain DNS forbids (a real
+    # Mac's announcement in the Zeek samples carries one); the other records must still read.
+    frame = bytearray(mdns_announcement())
+    dns_at = 14 + 20 + 8
+    pointer = b"\xc0\x0c"  # the first name of the message
+    bitmap = b"\x00\x04\x40\x00\x00\x08"  # window 0: A, AAAA
+    nsec = pointer + struct.pack("!HHIH", 47, 0x8001, 120, 2 + len(bitmap)) + pointer + bitmap
+    arcount = struct.unpack_from("!H", frame, dns_at + 10)[0]
+    struct.pack_into("!H", frame, dns_at + 10, arcount + 1)
+    frame += nsec
+    struct.pack_into("!H", frame, 14 + 2, len(frame) - 14)  # IP total length
+    struct.pack_into("!H", frame, 14 + 10, 0)  # IP checksum: not checked by readers
+    struct.pack_into("!H", frame, 14 + 20 + 4, len(frame) - 14 - 20)  # UDP length
+    struct.pack_into("!H", frame, 14 + 20 + 6, 0)  # no UDP checksum
+    summary = summary_of(tmp_path, [bytes(frame)])
+    (host,) = summary.passive
+    assert ("mdns", "host") in facts(host) and ("mdns", "txt:model") in facts(host)
+    assert not [p for p in summary.problems if p.code.startswith("passive")]
 
 
 def test_mdns_query_names_nothing(tmp_path: Path) -> None:
