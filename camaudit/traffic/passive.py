@@ -88,23 +88,27 @@ def parse_dhcp(payload: bytes) -> DhcpClient | None:
     from scapy.layers.dhcp import BOOTP, DHCP
 
     try:
-        packet = BOOTP(payload)
+        return _dhcp_client(BOOTP(payload), DHCP)
     except Exception:  # scapy raises assorted errors on hostile bytes: undecodable
         return None
-    dhcp = packet.getlayer(DHCP)
+
+
+def _dhcp_client(packet: Any, layer: Any) -> DhcpClient | None:
+    dhcp = packet.getlayer(layer)
     if dhcp is None or not isinstance(dhcp.options, list):
         return None
     options = {o[0]: o[1:] for o in dhcp.options if isinstance(o, tuple) and len(o) >= 2}
     kind = options.get("message-type", (None,))[0]
-    if kind not in _CLIENT_MESSAGES:
+    if not isinstance(kind, int) or kind not in _CLIENT_MESSAGES:
         return _NOT_A_CLIENT
-    facts: Pairs = [("message", _DHCP_MESSAGES[int(kind)])]
+    facts: Pairs = [("message", _DHCP_MESSAGES[kind])]
     facts += _dhcp_option(options, "hostname", "host_name")
     facts += _dhcp_option(options, "vendor_class_id", "vendor_class")
     facts += _dhcp_option(options, "requested_addr", "requested_address")
     wanted = options.get("param_req_list")
     if wanted and isinstance(wanted[0], list):
-        facts.append(("parameter_list", clean_text(",".join(str(int(n)) for n in wanted[0]))))
+        codes = ",".join(str(n) for n in wanted[0] if isinstance(n, int))
+        facts.append(("parameter_list", clean_text(codes)))
     mac = None
     if packet.htype == 1 and packet.hlen == 6 and isinstance(packet.chaddr, bytes):
         mac = ":".join(f"{b:02x}" for b in packet.chaddr[:6])

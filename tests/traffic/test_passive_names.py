@@ -220,6 +220,10 @@ def test_garbage_on_passive_ports_is_a_problem_never_a_crash(tmp_path: Path) -> 
     frames += [eth(udp(CAM, "224.0.0.251", 5353, 5353, whole_mdns[:n])) for n in range(12, 200)]
     whole_dhcp = dhcp_frame()[42:]
     frames += [eth(udp("0.0.0.0", "255.255.255.255", 68, 67, whole_dhcp[:n])) for n in (240, 250)]
+    # a real DHCP header and magic cookie, then random options
+    for _ in range(200):
+        options = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 80)))
+        frames.append(eth(udp("0.0.0.0", "255.255.255.255", 68, 67, whole_dhcp[:240] + options)))
     summary = summary_of(tmp_path, frames)
     codes = {p.code for p in summary.problems}
     assert "passive_undecodable" in codes
