@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from camaudit.model import FrameRef, PassiveFact, PassiveHost, Problem
@@ -63,6 +64,7 @@ _MDNS_TYPES = frozenset({1, 12, 16, 28, 33})  # A, PTR, TXT, AAAA, SRV: the reco
 _OPAQUE_TYPE = 65534  # private use (RFC 6895): dnspython keeps its data as bytes
 
 Pairs = list[tuple[str, str]]
+Said = tuple[tuple[str, str], ...]  # what one packet said: (key, value) pairs
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class DhcpClient:
 _NOT_A_CLIENT = DhcpClient(None, None, ())
 
 
+# Devices repeat the same announcement: each distinct payload is decoded once.
+@lru_cache(maxsize=4096)
 def parse_dhcp(payload: bytes) -> DhcpClient | None:
     """What a client's DHCP message says about the client (nothing for a server's
     message), or ``None`` if it does not decode. scapy reads it; values are sanitised."""
@@ -125,14 +129,15 @@ def _dhcp_option(options: dict[object, tuple[object, ...]], name: str, key: str)
     return [(key, text)] if text else []
 
 
-def parse_ssdp(payload: bytes) -> Pairs | None:
+@lru_cache(maxsize=4096)
+def parse_ssdp(payload: bytes) -> Said | None:
     """SERVER, USN, LOCATION and NT/ST of an SSDP NOTIFY or M-SEARCH reply (an M-SEARCH
-    request names what its sender looks for, not itself: ``[]``); ``None`` if not SSDP."""
+    request names what its sender looks for, not itself: ``()``); ``None`` if not SSDP."""
     head = payload[:4096]
     lines = head.split(b"\r\n", MAX_SSDP_LINES)[:MAX_SSDP_LINES]
     start = lines[0].upper()
     if start.startswith(b"M-SEARCH "):
-        return []
+        return ()
     if not (start.startswith(b"NOTIFY ") or start.startswith(b"HTTP/1.")):
         return None
     facts: Pairs = []
@@ -141,16 +146,17 @@ def parse_ssdp(payload: bytes) -> Pairs | None:
         key = _SSDP_HEADERS.get(name.strip().lower().decode("latin-1"))
         if colon and key and (text := clean_text(value.strip())):
             facts.append((key, text))
-    return facts
+    return tuple(facts)
 
 
-def parse_mdns(payload: bytes) -> Pairs | None:
+@lru_cache(maxsize=4096)
+def parse_mdns(payload: bytes) -> Said | None:
     """Instance, service and host names and TXT model fields of an mDNS response
-    (a query asks about others: ``[]``); ``None`` if it is not DNS."""
+    (a query asks about others: ``()``); ``None`` if it is not DNS."""
     if len(payload) < 12:
         return None
     if not payload[2] & 0x80:
-        return []
+        return ()
     import dns.exception
     import dns.message
 
@@ -163,7 +169,7 @@ def parse_mdns(payload: bytes) -> Pairs | None:
         owner = clean_name(rrset.name.to_text())
         for rdata in list(rrset)[:MAX_MDNS_RECORDS]:
             facts += _mdns_record(owner, rrset.rdtype, rdata)
-    return list(dict.fromkeys(facts))
+    return tuple(dict.fromkeys(facts))
 
 
 def _mdns_record(owner: str, rdtype: int, rdata: Any) -> Pairs:
@@ -268,7 +274,7 @@ class PassiveLog:
         protocol: str,
         mac: str | None,
         ip: str,
-        pairs: Pairs | None,
+        pairs: Said | None,
         where: FrameRef,
         order: int,
     ) -> None:
@@ -283,7 +289,7 @@ class PassiveLog:
         protocol: str,
         mac: str | None,
         ip: str | None,
-        pairs: Pairs | tuple[tuple[str, str], ...],
+        pairs: Said,
         where: FrameRef,
         order: int,
     ) -> None:
