@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from camaudit.audit.passive import PassiveJoin, fact_entries, guess_identity
-from camaudit.knowledge import Knowledge
+from camaudit.knowledge import Knowledge, given_or_default
 from camaudit.model import Evidence, HostInfo, PassiveHost, Verdict
 from camaudit.policy.evaluate import BLOCKING_PROBLEMS
 from camaudit.report.model import (
@@ -300,12 +300,13 @@ def _with_passive_names(
         verdict = device_verdict(verify, ties, blocking)
         if not ties.seen:  # it announced itself, but sent nothing a verdict could read
             verdict = replace(verdict, reasons=(ONLY_ANNOUNCED,))
+        oui = given_or_default(knowledge).profiles.oui_lookup(host.mac) if host.mac else None
         device = AuditDeviceEntry(
             ip=host.ip,
             mac=host.mac,
             addresses=ties.addresses,
             sources=("traffic",),
-            oui_vendor=None,
+            oui_vendor=oui.organisation if oui else None,  # as verify names its devices
             identity=None,
             cves=(),
             config_findings=(),

@@ -100,13 +100,15 @@ def test_names_join_by_address_when_the_host_carries_no_mac() -> None:
 
 
 def test_a_host_that_only_announced_itself_joins_inconclusive() -> None:
-    only = host("02:66:00:00:00:77", None, fact("dhcp", "host_name", "ghost"))
+    only = host("44:19:b6:00:00:77", None, fact("dhcp", "host_name", "ghost"))
     report = audit_of(["syn-dropped"], passive=(only,))
-    (ghost,) = by_mac(report, "02:66:00:00:00:77")
+    (ghost,) = by_mac(report, "44:19:b6:00:00:77")
     assert ghost.ip is None and ghost.sources == ("traffic",)
+    assert ghost.oui_vendor is not None and "Hikvision" in ghost.oui_vendor
     assert ghost.verdict.verdict == Verdict.INCONCLUSIVE
     assert ghost.verdict.reasons == (ONLY_ANNOUNCED,)
-    assert ghost.passive_identity is None  # "ghost" names no maker
+    assert ghost.passive_identity is not None  # the OUI votes; the name "ghost" names no maker
+    assert not any("ghost" in line for line in ghost.passive_identity.evidence)
 
 
 def test_passive_names_survive_json_and_the_schema() -> None:
