@@ -414,10 +414,28 @@ def dhcp_frames(mac: str, address: str, host_name: str, vendor_class: str) -> li
     return frames
 
 
+def interface_address(iface: str) -> str | None:
+    """The IPv4 address of ``iface`` (SIOCGIFADDR), or None."""
+    import fcntl
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        packed = fcntl.ioctl(sock.fileno(), 0x8915, struct.pack("256s", iface.encode()[:15]))
+    except OSError:
+        return None
+    finally:
+        sock.close()
+    return socket.inet_ntoa(packed[20:24])
+
+
 def cmd_dhcp_client(a: argparse.Namespace) -> None:
     """What a camera's DHCP client sends at boot, from a packet socket on its interface
     (a client with no address yet sends from 0.0.0.0, which a UDP socket cannot)."""
     check_dst(a.address)
+    # A packet socket sends on whatever link it is given: refuse any interface that is
+    # not a lab host's own (its address must be the one asked for, inside the lab plan).
+    if interface_address(a.iface) != a.address:
+        raise SystemExit(f"refusing {a.iface}: it does not carry the lab address {a.address}")
     mac = open(f"/sys/class/net/{a.iface}/address").read().strip()  # noqa: SIM115
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     sock.bind((a.iface, 0))
