@@ -738,8 +738,10 @@ def discover(
             def on_method(_name: str, done: int, total: int) -> None:
                 bar.update(sweep, completed=done, total=total)
 
-            def on_host(_fp: Fingerprint) -> None:
+            def on_host(fp: Fingerprint) -> None:
                 bar.update(probing, advance=1, visible=True)
+                if err.is_terminal:  # above the live bar, while discovery may still run
+                    bar.console.print(_identified_line(fp), markup=False, highlight=False)
 
             result = scan(
                 Target(
@@ -767,6 +769,13 @@ def discover(
         )
     _emit(_with_register(result.report, book), output_format, output, render_inventory, t)
     raise typer.Exit(0)
+
+
+def _identified_line(fp: Fingerprint) -> str:
+    """``identified 10.66.0.21: hikvision DS-2CD2143G0-I V5.6.3`` (what is known so far)."""
+    who = fp.identity
+    named = [who.vendor, who.oem_brand, who.model, who.firmware]
+    return f"identified {fp.host}: {' '.join(n for n in named if n) or 'unknown make'}"
 
 
 @app.command()

@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 
 from camaudit.audit.passive import PassiveJoin, fact_entries, guess_identity
 from camaudit.knowledge import Knowledge, given_or_default
-from camaudit.model import Evidence, HostInfo, PassiveHost, Verdict
-from camaudit.policy.evaluate import BLOCKING_PROBLEMS
+from camaudit.model import Evidence, HostInfo, PassiveHost, Phrase, Verdict
+from camaudit.phrases import finding_phrase, phrase
+from camaudit.policy.evaluate import blocking_problems, tally
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -32,17 +33,14 @@ from camaudit.report.model import (
 CROSSED_RULES = frozenset({"BOUNDARY-CROSSED-OUT", "BOUNDARY-CROSSED-IN", "DNS-EXTERNAL-RESOLVED"})
 ATTEMPT_RULES = frozenset({"OUTBOUND-ATTEMPT", "DNS-EXTERNAL-LOOKUP"})
 
-NO_TRAFFIC = "no traffic from this device in the evidence"
+NO_TRAFFIC = phrase("device_no_traffic")
 NO_CAPTURE = "no capture of this device's traffic"
 ISOLATED_REASON = "no packet from this device was addressed outside; it looked up no outside name"
 PASSIVE_NAMES_MISSING = (
     "no DHCP, mDNS or SSDP names in the evidence: devices seen only in traffic are named by "
     "MAC/OUI and vendor-cloud look-ups only"
 )
-ONLY_ANNOUNCED = (
-    "only DHCP, mDNS or SSDP announcements from this device, no flow of its own inside the "
-    "closed network: no verdict for it"
-)
+ONLY_ANNOUNCED = phrase("device_only_announced")
 NOT_PROBED = (
     "not probed: seen only in traffic (outside --target or silent to discovery)",
     "identity, firmware, CVEs and settings unknown",
@@ -151,53 +149,51 @@ def _sort_key(ip: str) -> tuple[int, int]:
     return address.version, int(address)
 
 
-def _blocking(verify: VerifyReport) -> tuple[str, ...]:
+def _blocking(verify: VerifyReport) -> tuple[Phrase, ...]:
     """Problems that keep any capture from showing isolation (the verify stage's list)."""
     problems = list(verify.problems)
     for item in verify.inputs:
         problems.extend(item.problems)
-    return tuple(
-        f"{p.capture}: {p.message}" if p.capture else p.message
-        for p in problems
-        if p.code in BLOCKING_PROBLEMS
-    )
+    return tuple(blocking_problems(problems))
 
 
 def device_verdict(
-    verify: VerifyReport, ties: _Ties, blocking: Sequence[str]
+    verify: VerifyReport, ties: _Ties, blocking: Sequence[Phrase]
 ) -> DeviceVerdictEntry:
     """The device's verdict from its own evidence; fail closed where that is thin."""
     findings = [verify.findings[i] for i in ties.findings]
-    crossed = [f.summary for f in findings if f.rule in CROSSED_RULES]
+    crossed = [finding_phrase(f) for f in findings if f.rule in CROSSED_RULES]
     # An outbound flow that crossed unallowed is a crossing even if no finding said so.
     if not crossed:
         crossed = [
-            f"{o.device} -> {o.remote} crossed the boundary"
+            phrase("device_flow_crossed", device=o.device, remote=o.remote)
             for o in (verify.outbound[i] for i in ties.outbound)
             if o.crossed and not o.allowed_by
         ]
-    attempts = _tally(f.summary for f in findings if f.rule in ATTEMPT_RULES)
-    crossed = _tally(crossed)
+    attempts = tally(finding_phrase(f) for f in findings if f.rule in ATTEMPT_RULES)
+    crossed = tally(crossed)
     evidence = tuple(e for f in findings for e in f.evidence)
+    reasons: list[Phrase]
     if crossed:
-        verdict, reasons = Verdict.NOT_ISOLATED, [f"crossed: {c}" for c in crossed]
+        verdict, reasons = (
+            Verdict.NOT_ISOLATED,
+            [phrase("device_crossed", detail=c) for c in crossed],
+        )
     elif not ties.seen:
         verdict, reasons = Verdict.INCONCLUSIVE, [NO_TRAFFIC]
     elif blocking:
         verdict = Verdict.INCONCLUSIVE
-        reasons = [f"the evidence cannot show isolation: {b}" for b in blocking]
-        reasons += [f"attempt: {a}" for a in attempts]
+        reasons = [phrase("cannot_show", detail=b) for b in blocking]
+        reasons += [phrase("attempt", detail=a) for a in attempts]
     elif attempts:
-        verdict, reasons = Verdict.ISOLATED_WITH_ATTEMPTS, [f"tried: {a}" for a in attempts]
+        verdict = Verdict.ISOLATED_WITH_ATTEMPTS
+        reasons = [phrase("device_tried", detail=a) for a in attempts]
     elif verify.verdict == Verdict.INCONCLUSIVE:
         # The overall verdict could not be reached for a reason this device shares.
         verdict = Verdict.INCONCLUSIVE
-        reasons = [f"the evidence as a whole is inconclusive: {r}" for r in verify.reasons]
+        reasons = [phrase("whole_inconclusive", detail=r) for r in verify.reasons]
     else:
-        verdict = Verdict.ISOLATED
-        reasons = [
-            "no packet from this device was addressed outside and it looked up no outside name"
-        ]
+        verdict, reasons = Verdict.ISOLATED, [phrase("device_nothing_out")]
     return DeviceVerdictEntry(
         verdict=verdict,
         reasons=tuple(reasons),
@@ -206,15 +202,6 @@ def device_verdict(
         findings=ties.findings,
         evidence=_unique(evidence),
     )
-
-
-def _tally(lines: Iterable[str]) -> list[str]:
-    """Each distinct line once, in first-seen order, with its count when it repeats:
-    a camera retrying every second is one reason, not hundreds."""
-    counts: dict[str, int] = {}
-    for line in lines:
-        counts[line] = counts.get(line, 0) + 1
-    return [f"{line} (×{n})" if n > 1 else line for line, n in counts.items()]
 
 
 def _unique(items: Iterable[Evidence]) -> tuple[Evidence, ...]:
@@ -232,7 +219,7 @@ def _discovered(
     index: int,
     found: DeviceEntry,
     ties: _Ties,
-    blocking: Sequence[str],
+    blocking: Sequence[Phrase],
     credentials: bool,
 ) -> AuditDeviceEntry:
     missing: list[str] = []
@@ -263,7 +250,7 @@ def _discovered(
 
 
 def _passive(
-    verify: VerifyReport, host: HostInfo, ties: _Ties, blocking: Sequence[str]
+    verify: VerifyReport, host: HostInfo, ties: _Ties, blocking: Sequence[Phrase]
 ) -> AuditDeviceEntry:
     return AuditDeviceEntry(
         ip=host.ip,
@@ -285,7 +272,7 @@ def _with_passive_names(
     verify: VerifyReport,
     devices: list[AuditDeviceEntry],
     hosts: Sequence[PassiveHost],
-    blocking: Sequence[str],
+    blocking: Sequence[Phrase],
     knowledge: Knowledge | None,
 ) -> list[AuditDeviceEntry]:
     """Each device with the names it gave itself (by MAC first, then by address), and

@@ -105,7 +105,10 @@ def _dns(c: ClassifiedLookup) -> LookupEntry:
 
 
 def _finding(f: Finding) -> FindingEntry:
-    return FindingEntry(f.rule, f.severity, f.device, f.summary, f.label, f.evidence)
+    text = f.summary
+    return FindingEntry(
+        f.rule, f.severity, f.device, text.text, f.label, f.evidence, text.code, text.params
+    )
 
 
 def _summary(assessment: Assessment, traffic: TrafficSummary) -> VerifySummary:

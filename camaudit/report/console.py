@@ -18,6 +18,7 @@ from rich.text import Text
 from camaudit.i18n import N_, Translator, translator
 from camaudit.messages import HEADINGS, SEVERITIES, TERMS, VERDICT_NAMES
 from camaudit.model import Direction
+from camaudit.phrases import label_text, problem_text, reason_text
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -106,7 +107,7 @@ def _head(report: TrafficReport, t: Translator) -> Panel:
             )
         ),
     ]
-    reasons = [_t(f"• {r}") for r in report.reasons]
+    reasons = [_t(f"• {reason_text(r, t)}") for r in report.reasons]
     title = f"camaudit {report.kind}"
     return Panel(Group(*lines, Text(""), *reasons), title=title, expand=True)
 
@@ -131,7 +132,7 @@ def _inputs(report: TrafficReport, t: Translator) -> Table:
     table = _table(t.gettext(HEADINGS["captures"]), columns)
     for item in report.inputs:
         fmt = item.format + ("+gzip" if item.compression else "")
-        problems = "; ".join(p.message for p in item.problems) or "-"
+        problems = "; ".join(problem_text(p, t) for p in item.problems) or "-"
         table.add_row(
             _t(item.path),
             _t(fmt),
@@ -188,7 +189,7 @@ def _outbound(report: TrafficReport, t: Translator) -> Table:
             _t(state, "dim" if row.allowed_by else _STATE_STYLE.get(row.state, "")),
             _t(f"{row.packets_out}/{row.packets_in}"),
             _t(", ".join(row.names)),
-            _t(row.label or ""),
+            _t(label_text(row.label, t)),
             _t(_frames(row, captures)),
         )
     return table
@@ -216,7 +217,7 @@ def _dns(report: TrafficReport, t: Translator) -> Table:
             _t(row.name),
             _t(row.qtype),
             _t(answer, "red" if row.answered_with_addresses else "yellow"),
-            _t(row.label or ""),
+            _t(label_text(row.label, t)),
             _t(f"{_short(row.capture or '', captures)}#{frame}"),
         )
     return table
@@ -262,7 +263,7 @@ def render(report: VerifyReport, console: Console, t: Translator | None = None) 
         console.print(_findings(report, t))
     for p in report.problems:
         label = t.gettext("problem")
-        console.print(_t(f"{label} [{p.code}]: {p.message}", "yellow"))
+        console.print(_t(f"{label} [{p.code}]: {problem_text(p, t)}", "yellow"))
 
 
 def render_report(report: Report, console: Console, t: Translator | None = None) -> None:
@@ -440,7 +441,7 @@ def _audit_notes(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     """Why each device got its verdict, and what could not be checked for it."""
     who = d.ip or d.mac or "?"
     cloud, not_checked = t.gettext("vendor cloud"), t.gettext(TERMS["not_checked"])
-    notes = [_t(f"{who}: {r}") for r in d.verdict.reasons]
+    notes = [_t(f"{who}: {reason_text(r, t)}") for r in d.verdict.reasons]
     notes += [_t(f"{who}: {c}", "yellow") for c in d.config_findings]
     notes += [_t(f"{who}: {cloud}: {label}", "yellow") for label in d.cloud_labels]
     notes += [_t(f"{who}: {line}", "dim") for line in _passive_lines(d)]
@@ -489,4 +490,4 @@ def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
     for n in a.not_checked:
         console.print(_t(f"{not_checked}: {n}", "dim"))
     for p in report.problems:
-        console.print(_t(f"{problem} [{p.code}]: {p.message}", "yellow"))
+        console.print(_t(f"{problem} [{p.code}]: {problem_text(p, t)}", "yellow"))

@@ -36,17 +36,19 @@ def test_hikvision_camera_is_identified_with_cve_and_config_findings(serve):
     cve = next(c for c in result.cves if c.cve == "CVE-2021-36260")
     assert cve.kev_date_added == dt.date(2022, 1, 10)
     assert "NTP server 198.51.100.123 is outside the closed network" in " ".join(
-        f.summary for f in result.config_findings
+        f.summary.text for f in result.config_findings
     )
-    assert any("default gateway (10.66.0.1) is set" in f.summary for f in result.config_findings)
+    assert any(
+        "default gateway (10.66.0.1) is set" in f.summary.text for f in result.config_findings
+    )
 
 
 def test_dahua_upnp_enabled_is_a_finding(serve):
     http = serve(d.dahua_http())
     result = fingerprint("127.0.0.1", {"http": http.port}, CREDS, 3.0)
     assert result.identity.vendor == "dahua"
-    assert any(f.summary.startswith("UPnP is enabled") for f in result.config_findings)
-    assert not any(f.summary.startswith("P2P") for f in result.config_findings)
+    assert any(f.summary.text.startswith("UPnP is enabled") for f in result.config_findings)
+    assert not any(f.summary.text.startswith("P2P") for f in result.config_findings)
 
 
 def test_one_silent_probe_never_ends_the_scan_and_the_total_time_is_bounded(serve):

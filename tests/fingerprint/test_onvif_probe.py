@@ -58,3 +58,24 @@ def test_importing_the_probe_does_not_configure_the_root_logger():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
     assert logging.getLogger("onvif") is not None
+
+
+def test_probe_threads_starting_together_parse_the_wsdl_once():
+    import threading
+
+    from camaudit.fingerprint import onvif
+
+    wsdl = onvif._wsdl_path(onvif._import_onvif())
+    onvif._parse_wsdl.cache_clear()
+    start = threading.Barrier(8)
+
+    def first_probe() -> None:
+        start.wait()
+        onvif._wsdl_document(wsdl)
+
+    threads = [threading.Thread(target=first_probe) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert onvif._parse_wsdl.cache_info().misses == 1

@@ -142,13 +142,13 @@ def test_without_a_closed_network_verify_s_default_applies_and_the_report_says_s
     result = identify(["127.0.0.1"], {"onvif": onvif.port}, CREDS, 3.0)
     (fp,) = result.fingerprints
     assert "NTP server 198.51.100.123 is outside the closed network" in " ".join(
-        f.summary for f in fp.config_findings
+        f.summary.text for f in fp.config_findings
     )
     scope = to_dict(result.report)["inventory"]["closed_network"]
     assert scope == {"networks": list(DEFAULT_CLOSED_NETWORK), "default": True}
     given = identify(["127.0.0.1"], {"onvif": onvif.port}, CREDS, 3.0, ["198.51.100.0/24"])
     assert to_dict(given.report)["inventory"]["closed_network"]["default"] is False
-    assert not any("NTP" in f.summary for f in given.fingerprints[0].config_findings)
+    assert not any("NTP" in f.summary.text for f in given.fingerprints[0].config_findings)
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

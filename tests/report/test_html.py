@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from camaudit.i18n import translator
+from camaudit.phrases import reason_text
 from camaudit.report import html
 from camaudit.report.model import AuditReport, InventoryReport, Report, VerifyReport
 from tests.report.golden import REGENERATE, html_renderings
@@ -260,7 +261,7 @@ def test_audit_page_has_a_verdict_card_per_device_with_the_frames_behind_it(
     for e in audit_report.audit.devices[0].verdict.evidence:
         assert e.capture in camera and e.display_filter in camera
     for reason in audit_report.audit.devices[0].verdict.reasons:
-        assert reason in camera
+        assert reason_text(reason, translator("nl", strict=True)) in camera
     silent = Page(cards[2][1]).shown
     assert "Niet te controleren" in silent
     assert all(n in silent for n in audit_report.audit.devices[2].not_checked)
