@@ -1071,6 +1071,130 @@ def audit(
     raise typer.Exit(report.exit_code)
 
 
+@app.command()
+def watch(
+    interface: Annotated[
+        str, typer.Option("--interface", "-i", help="Interface to record (a mirror port).")
+    ],
+    rotate: Annotated[
+        str,
+        typer.Option(
+            "--rotate", metavar="TIME", help="Close a file and verify it this often (90s, 5m)."
+        ),
+    ] = "5m",
+    closed_network: Annotated[
+        list[str] | None,
+        typer.Option("--closed-network", "-n", metavar="CIDR", help="As for verify (repeat)."),
+    ] = None,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", "-p", help="Policy TOML, as for verify.")
+    ] = None,
+    alerts: Annotated[
+        str | None,
+        typer.Option(
+            "--alerts",
+            metavar="FILE|-",
+            help="Append each alert as a JSON line to FILE, or write them to stdout (-).",
+        ),
+    ] = None,
+    exit_on_finding: Annotated[
+        bool,
+        typer.Option(
+            "--exit-on-finding", help="Stop after the first file with a finding (verdict exit)."
+        ),
+    ] = False,
+    record_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--record-dir",
+            metavar="DIR",
+            help="New or empty directory for the files (kept: the evidence); "
+            "default ./camaudit-watch-<time>.",
+        ),
+    ] = None,
+    duration: Annotated[
+        str | None,
+        typer.Option("--duration", "-d", metavar="TIME", help="Stop after this long."),
+    ] = None,
+    output_format: FormatOption = OutputFormat.json,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Also write the final report here (see --format)."),
+    ] = None,
+    lang: LangOption = None,
+    profiles: ProfilesOption = None,
+) -> None:
+    """Record an interface without end, verify each rotated file as it closes, and alert
+    on every new finding and phone-home rhythm. Ctrl-C or SIGTERM reads the current file,
+    prints the summary and exits with the verdict's exit code, as verify does.
+    """
+    import signal
+    import threading
+
+    from camaudit.audit import parse_duration
+    from camaudit.report.alerts import alert_line, file_line, ready_line, write_json_line
+    from camaudit.watch import Alert, WatchPlan
+    from camaudit.watch import watch as run_watch
+
+    _check_format(output_format)
+    with _user_errors():
+        t = _translator(lang)
+        where = record_dir or Path(f"camaudit-watch-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+        seconds = parse_duration(duration) if duration is not None else None
+        plan = WatchPlan(interface, where, parse_duration(rotate, "--rotate"), seconds)
+        if output is not None and _inside(output, where):
+            raise _fail(f"--output {output} lies inside --record-dir", exitcodes.USAGE)
+        human = Console(stderr=alerts == "-", highlight=False)
+        sink = sys.stdout if alerts == "-" else None
+        if alerts not in (None, "-"):
+            try:
+                sink = Path(alerts).open("a", encoding="utf-8")  # noqa: SIM115 - for the run
+            except OSError as exc:
+                raise _fail(f"--alerts {alerts}: {exc.strerror}", exitcodes.INPUT_ERROR) from None
+        stop = threading.Event()
+        stops = (signal.SIGINT, signal.SIGTERM)
+        before = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in stops}
+
+        def said(text: str) -> None:
+            human.print(f"camaudit: {text}", markup=False, highlight=False, soft_wrap=True)
+
+        def alert(found: Alert) -> None:
+            said(alert_line(found, t))
+            if sink is not None:
+                write_json_line(found, sink)
+
+        try:
+            result = run_watch(
+                plan,
+                tuple(closed_network or ()),
+                policy,
+                profiles,
+                on_ready=lambda: said(ready_line(interface, plan.rotate, where, t)),
+                on_file=lambda path, state: said(file_line(path, state, t)),
+                on_alert=alert,
+                exit_on_finding=exit_on_finding,
+                stop=stop,
+            )
+        finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
+            if sink is not None and sink is not sys.stdout:
+                sink.close()
+    if result.report is None:
+        raise _fail("no capture file was completed: nothing to verify", exitcodes.INPUT_ERROR)
+    if result.recorder_error is not None:
+        Console(stderr=True).print(
+            f"camaudit: warning: {result.recorder_error}; the files up to then were verified",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    render_report(result.report, human, t)
+    if output is not None:
+        _emit(result.report, output_format, output, None, t)
+    raise typer.Exit(result.report.exit_code)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -287,3 +287,34 @@ class Assessment:
     devices: tuple[HostInfo, ...]
     policy_name: str
     policy_path: str | None
+    rhythms: tuple[Rhythm, ...] = ()  # repeated connections (policy/rhythm.py): never judged
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """Connections one device repeats to one destination on a timer (a phone-home rhythm).
+
+    ``destination`` is what the connections share: a name the flows carried (DNS answer,
+    SNI, HTTP Host), else their vendor label, else the remote address (``destination_kind``
+    says which). ``period`` is the median time between the connections' starts and
+    ``jitter`` the median absolute deviation from it. ``score`` (0..1) is how regular
+    the series is, in the manner of RITA's beacon analysis: ``timing_score`` from the
+    intervals, ``size_score`` from the bytes the device sent per connection.
+    """
+
+    device: str
+    destination: str
+    destination_kind: str  # "name" | "label" | "address"
+    remotes: tuple[str, ...]
+    proto: str
+    port: int
+    count: int
+    period: float
+    jitter: float
+    first: FrameRef
+    last: FrameRef
+    score: float
+    timing_score: float
+    size_score: float
+    crossed: int  # how many of the connections got across the boundary
+    label: str | None = None

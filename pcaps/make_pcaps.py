@@ -29,6 +29,7 @@ import time
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from lab.devices.persona import Persona, load_persona  # noqa: E402
 from lab.netlab import (  # noqa: E402
+    AGENTS,
     CLOSED_NETWORK,
     CLOUD_V4,
     CLOUD_V6,
@@ -71,6 +73,19 @@ CAM_PORT = "the bridge-side end of cam1's veth (`p-cam1` in the `switch` namespa
 # case descriptions
 
 
+@dataclass(frozen=True)
+class Timer:
+    """A fake camera's retry timer: connects from ``device`` to ``dst:port``; ``every``
+    seconds apart, or (``regular`` False) a seeded random gap instead."""
+
+    device: str
+    dst: str
+    port: int
+    times: int
+    every: float
+    regular: bool = True
+
+
 @dataclass
 class Case:
     """What a case is, how it is made, and what camaudit must conclude."""
@@ -88,6 +103,7 @@ class Case:
     policy: str = ""  # TOML text; written as policy.toml and passed with --policy
     # what hosts announce about themselves (DHCP/mDNS/SSDP): (role, persona) per camera
     announcers: tuple[tuple[str, str], ...] = ()
+    rhythm: list[Timer] = field(default_factory=list)  # timers the fake camera ran
 
 
 # ======================================================================
@@ -295,6 +311,70 @@ def build_syn_rejected(case: Case, out: Path) -> None:
                 "refused",
             )
         case.capture_note = describe_capture(cap, CAM_PORT)
+
+
+RANDOM_GAPS = ("0.3", "3.7")  # seconds: the irregular sender's uniform random gap
+
+
+def timer_argv(timer: Timer) -> list[str]:
+    """lab/agents.py `retry` arguments for one timer (time scaled down in the fake)."""
+    argv = ["retry", "--dst", timer.dst, "--port", str(timer.port), "--times", str(timer.times)]
+    if timer.regular:
+        return [*argv, "--every", str(timer.every)]
+    return [*argv, "--random", *RANDOM_GAPS]
+
+
+def build_rhythm(case: Case, out: Path) -> None:
+    regular, irregular = case.rhythm
+    with fresh_lab() as lab:
+        lab.gw_policy("reject")
+        local_services(lab)
+        settle_lab()
+        with cam_capture(lab, out / case.files[0]) as cap:
+            background(lab)
+            other = lab.popen("cam1", [sys.executable, str(AGENTS), *timer_argv(irregular)])
+            expect_out(lab.agent("cam1", *timer_argv(regular), timeout=90), "refused 15")
+            said, _ = other.communicate(timeout=90)
+            lab.forget(other)
+            expect_out(said.decode().strip(), "refused 15")
+        case.capture_note = describe_capture(cap, CAM_PORT)
+
+
+def syn_times(path: Path, timer: Timer) -> list[float]:
+    """tshark: when each new connection of ``timer`` began (first SYNs, no retransmission)."""
+    wanted = (
+        f"ip.src == {timer.device} && ip.dst == {timer.dst} && tcp.dstport == {timer.port} && "
+        "tcp.flags.syn == 1 && tcp.flags.ack == 0 && !tcp.analysis.retransmission"
+    )
+    proc = subprocess.run(
+        ["tshark", "-n", "-r", str(path), "-Y", wanted, "-T", "fields", "-e", "frame.time_epoch"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [float(t) for t in proc.stdout.split()]
+
+
+def check_rhythm(case: Case, path: Path) -> list[dict[str, object]]:
+    """Each timer as tshark sees it: connection count and median interval."""
+    rows: list[dict[str, object]] = []
+    for timer in case.rhythm:
+        times = syn_times(path, timer)
+        gaps = sorted(b - a for a, b in pairwise(times))
+        period = round(gaps[len(gaps) // 2], 2) if gaps else 0.0
+        if len(times) != timer.times or (timer.regular and abs(period - timer.every) > 0.1):
+            raise RuntimeError(f"{case.name}: {timer} gave {len(times)} SYNs, median {period}")
+        rows.append(
+            {
+                "device": timer.device,
+                "dst": timer.dst,
+                "port": timer.port,
+                "count": len(times),
+                "median_interval": period,
+                "regular": timer.regular,
+            }
+        )
+    return rows
 
 
 def build_tls(case: Case, out: Path) -> None:
@@ -1377,8 +1457,8 @@ def derive_verdict(result: dict[str, object]) -> str:
 def toml_value(v: object) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
+    if isinstance(v, int | float):
+        return repr(v)
     if isinstance(v, str):
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(v, list):
@@ -1398,7 +1478,7 @@ def write_expect(case: Case, out: Path, result: dict[str, object]) -> None:
     ]
     if case.policy:
         lines.append(f"policy = {toml_value(POLICY_FILE)}")
-    for table in ("outbound", "dns", "foreign", "passive", "passive_device"):
+    for table in ("outbound", "dns", "foreign", "rhythm", "passive", "passive_device"):
         for entry in result.get(table, []):  # type: ignore[attr-defined]
             lines += ["", f"[[{table}]]"]
             lines += [f"{k} = {toml_value(v)}" for k, v in entry.items()]
@@ -2245,6 +2325,32 @@ add(
     ),
     "tcpdump on p-cam1 (cam2's broadcast and multicast flooded by the bridge)",
 )
+add(
+    Case(
+        "phone-home-rhythm",
+        "cam1 retries 203.0.113.5:443 every 2 s, 15 times, next to an irregular sender.",
+        "isolated_with_attempts",
+        ["phone-home-rhythm.pcap"],
+        LOCAL + " Then cam1 runs two fake firmware timers at once (lab/agents.py `retry`, "
+        "time scaled down in the fake: seconds where a camera waits minutes): one connects "
+        "to 203.0.113.5:443 every 2 s, 15 times; the other to 198.51.100.10:8443, 15 "
+        f"times, each gap drawn uniformly from {RANDOM_GAPS[0]} to {RANDOM_GAPS[1]} s "
+        "(Python `random`, seed 13). Each connect is a fresh socket with an ephemeral "
+        "port; the gateway answers every SYN with `reject with tcp reset`.",
+        "Every connection is `rejected`: nothing crossed, but cam1 tried 30 times. "
+        + ATTEMPT_WHY
+        + " The 15 connections to 203.0.113.5:443 are a phone-home rhythm (period 2 s, "
+        "count 15, score near 1): a device configured to reach that address. The 15 to "
+        "198.51.100.10:8443 have random gaps and must score low, below the reporting "
+        "threshold (`[[rhythm]]` in expect.toml: tshark's SYN count and median interval).",
+        build_rhythm,
+        rhythm=[
+            Timer(CAM1.v4, CLOUD_V4, 443, 15, 2.0),
+            Timer(CAM1.v4, INET_V4, 8443, 15, 0.0, regular=False),
+        ],
+    ),
+    "tcpdump on p-cam1; gw reject; two retry timers",
+)
 
 
 # ======================================================================
@@ -2268,6 +2374,8 @@ def check_case(case: Case, out: Path) -> dict[str, object]:
         raise RuntimeError(f"{case.name}: problems {result['problems']} != {case.problems}")
     if case.policy:
         result = apply_policy(case, out / case.files[0], result)
+    if case.rhythm:
+        result["rhythm"] = check_rhythm(case, out / case.files[0])
     derived = derive_verdict(result)
     if derived != case.verdict:
         raise RuntimeError(f"{case.name}: tshark says {derived}, case wants {case.verdict}")

@@ -113,6 +113,7 @@ def build_audit_report(
         findings=verify.findings,
         inventory=inventory.inventory,
         audit=section,
+        rhythm=verify.rhythm,
     )
 
 

@@ -33,6 +33,7 @@ from camaudit.model import (
     Verdict,
 )
 from camaudit.phrases import BUILT_IN_LABELS, label_phrase, phrase, problem_phrase
+from camaudit.policy import rhythm
 from camaudit.policy.load import Policy, ServiceRule, in_networks, networks, never_leaves_link
 
 # Evidence problems that stop a capture from proving isolation (they never hide a leak).
@@ -390,6 +391,7 @@ def assess(
         devices=devices,
         policy_name=policy.name,
         policy_path=policy.path,
+        rhythms=rhythm.detect(outbound),
     )
 
 

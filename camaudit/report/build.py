@@ -154,5 +154,6 @@ def build_report(
         outbound=tuple(_outbound(o) for o in a.outbound),
         dns=tuple(_dns(c) for c in a.dns),
         findings=tuple(_finding(f) for f in a.findings),
+        rhythm=a.rhythms,
     )
     return with_controls(report, knowledge)

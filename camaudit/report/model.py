@@ -29,6 +29,7 @@ from camaudit.model import (
     Phrase,
     PhraseParams,
     Problem,
+    Rhythm,
     Verdict,
 )
 from camaudit.report.compliance import ControlsSection
@@ -213,6 +214,8 @@ class VerifyReport:
     findings: tuple[FindingEntry, ...]
     controls: ControlsSection | None = None  # BIO/BIO2 controls (report/compliance.py)
     register: RegisterSection | None = None  # never set on verify; kept for one shape
+    # Repeated connections (policy/rhythm.py); left out of the JSON when there are none.
+    rhythm: tuple[Rhythm, ...] = field(default=(), metadata={"omit_empty": True})
 
 
 # ---- inventory (discover / fingerprint) -------------------------------------------
@@ -495,6 +498,7 @@ class AuditReport:
     findings: tuple[FindingEntry, ...]
     inventory: InventorySection
     audit: AuditSection
+    rhythm: tuple[Rhythm, ...] = field(default=(), metadata={"omit_empty": True})  # as verify's
 
 
 Report = VerifyReport | InventoryReport | AuditReport
@@ -551,6 +555,7 @@ def _plain(value: Any) -> Any:
                 getattr(value, f.name)
             )
             for f in fields(value)
+            if not (f.metadata.get("omit_empty") and not getattr(value, f.name))
         }
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
