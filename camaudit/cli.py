@@ -21,6 +21,7 @@ from rich.progress import (
     DownloadColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
@@ -38,6 +39,7 @@ from camaudit.sanitize import clean_text
 from camaudit.traffic.live import capture_live
 
 if TYPE_CHECKING:  # the fingerprint package loads onvif-zeep: only `fingerprint` needs it
+    from camaudit.discover.interface import Target
     from camaudit.fingerprint.interface import Credentials, Fingerprint
     from camaudit.report.register import RegisterRow
 
@@ -290,15 +292,7 @@ def verify(
             from camaudit.evidence import refuse_evidence_dir
 
             refuse_evidence_dir(evidence, captures or [], force)
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            DownloadColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as bar:
+        with _progress_bar(err, DownloadColumn(), TimeRemainingColumn()) as bar:
             task = bar.add_task("reading captures", total=None, visible=False)
 
             def progress(done: int, total: int) -> None:
@@ -638,14 +632,53 @@ def _known_hosts(path: Path | None) -> Path:
 TimeoutOption = Annotated[
     float, typer.Option("--timeout", help="Seconds each probe / method may wait for replies.")
 ]
+MethodsOption = Annotated[
+    str | None,
+    typer.Option("--methods", help="Comma-separated subset of: arp,wsdiscovery,sadp,dhip,nmap."),
+]
+PortsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ports",
+        help="Comma-separated TCP ports for the service scan (default: profiles/ports.toml).",
+    ),
+]
+AllowPublicOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-public",
+        help="Allow probing public address space (refused by default: scanning networks "
+        "you do not own is an attack).",
+    ),
+]
 
 
-def _progress_bar(err: Console) -> Progress:
+def _method_list(methods: str | None) -> list[str] | None:
+    """--methods as names; None (every method) when not given."""
+    return [m.strip() for m in methods.split(",") if m.strip()] if methods else None
+
+
+def _segment(
+    target: list[str], interface: str | None, ports: str | None, timeout: float, budget: float
+) -> Target:
+    """The discovery target of discover and audit; --ports checked here (usage error)."""
+    from camaudit.discover.interface import Target
+
+    return Target(
+        networks=tuple(target),
+        interface=interface,
+        ports=_port_list(ports),
+        timeout=timeout,
+        budget=budget,
+    )
+
+
+def _progress_bar(err: Console, *columns: ProgressColumn) -> Progress:
+    """A bar on stderr, only on a terminal; by default it counts items (done of total)."""
     return Progress(
         "[progress.description]{task.description}",
         BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
+        *(columns or (MofNCompleteColumn(), TimeElapsedColumn())),
         console=err,
         transient=True,
         disable=not err.is_terminal,
@@ -667,27 +700,9 @@ def discover(
         str | None,
         typer.Option("--interface", "-i", help="Interface for ARP and multicast discovery."),
     ] = None,
-    methods: Annotated[
-        str | None,
-        typer.Option(
-            "--methods", help="Comma-separated subset of: arp,wsdiscovery,sadp,dhip,nmap."
-        ),
-    ] = None,
-    allow_public: Annotated[
-        bool,
-        typer.Option(
-            "--allow-public",
-            help="Allow probing public address space (refused by default: scanning networks "
-            "you do not own is an attack).",
-        ),
-    ] = False,
-    ports: Annotated[
-        str | None,
-        typer.Option(
-            "--ports",
-            help="Comma-separated TCP ports for the service scan (default: profiles/ports.toml).",
-        ),
-    ] = None,
+    methods: MethodsOption = None,
+    allow_public: AllowPublicOption = False,
+    ports: PortsOption = None,
     timeout: TimeoutOption = 3.0,
     budget: Annotated[
         float, typer.Option("--budget", help="Wall-clock bound for the whole run, seconds.")
@@ -711,23 +726,13 @@ def discover(
     password. Exit codes: 0 done, 2 usage, 3 input error.
     """
     from camaudit.api import scan
-    from camaudit.discover.interface import Target
 
     err = Console(stderr=True)
     with _user_errors():
         t = _translator(lang)
     _check_format(output_format)
-    chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
-    scan_ports: tuple[int, ...] = ()
-    if ports:
-        try:
-            scan_ports = tuple(int(p) for p in ports.split(",") if p.strip())
-        except ValueError:
-            raise _fail(
-                f"--ports {ports!r}: expected numbers like 80,554", exitcodes.USAGE
-            ) from None
-        if not all(0 < p < 65536 for p in scan_ports):
-            raise _fail(f"--ports {ports!r}: ports are 1-65535", exitcodes.USAGE)
+    chosen = _method_list(methods)
+    segment = _segment(target, interface, ports, timeout, budget)
     with _user_errors():
         book = _read_register(register)
         creds = _with_basic(_credentials(credentials_file, ask_password), allow_basic_auth)
@@ -744,13 +749,7 @@ def discover(
                     bar.console.print(_identified_line(fp), markup=False, highlight=False)
 
             result = scan(
-                Target(
-                    networks=tuple(target),
-                    interface=interface,
-                    ports=scan_ports,
-                    timeout=timeout,
-                    budget=budget,
-                ),
+                segment,
                 chosen,
                 allow_public,
                 not no_fingerprint,
@@ -948,23 +947,9 @@ def audit(
         Path | None,
         typer.Option("--policy", "-p", help="Policy TOML, as for verify."),
     ] = None,
-    methods: Annotated[
-        str | None,
-        typer.Option(
-            "--methods", help="Comma-separated subset of: arp,wsdiscovery,sadp,dhip,nmap."
-        ),
-    ] = None,
-    allow_public: Annotated[
-        bool,
-        typer.Option("--allow-public", help="Allow probing public address space."),
-    ] = False,
-    ports: Annotated[
-        str | None,
-        typer.Option(
-            "--ports",
-            help="Comma-separated TCP ports for the service scan (default: profiles/ports.toml).",
-        ),
-    ] = None,
+    methods: MethodsOption = None,
+    allow_public: AllowPublicOption = False,
+    ports: PortsOption = None,
     timeout: TimeoutOption = 3.0,
     budget: Annotated[
         float, typer.Option("--budget", help="Wall-clock bound for discovery, seconds.")
@@ -997,7 +982,6 @@ def audit(
     from camaudit.api import audit as run_audit
     from camaudit.audit import parse_duration
     from camaudit.audit.record import RecordPlan
-    from camaudit.discover.interface import Target
 
     err = Console(stderr=True)
     given = [*(captures or ()), *(more_captures or ())]
@@ -1009,7 +993,7 @@ def audit(
         raise _fail("capture files go after --captures", exitcodes.USAGE)
     if duration is not None and interface is None:
         raise _fail("--duration records an interface: give --interface", exitcodes.USAGE)
-    scan_ports = _port_list(ports)
+    segment = _segment(target, interface, ports, timeout, budget)
     with _user_errors():
         t = _translator(lang)
         plan = None
@@ -1028,17 +1012,11 @@ def audit(
 
             refuse_evidence_dir(evidence, given, force)
         creds = _with_basic(_credentials(credentials_file, ask_password), allow_basic_auth)
-        chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
+        chosen = _method_list(methods)
         err.print("camaudit: discovering and identifying devices", markup=False, highlight=False)
         try:
             result = run_audit(
-                Target(
-                    networks=tuple(target),
-                    interface=interface,
-                    ports=scan_ports,
-                    timeout=timeout,
-                    budget=budget,
-                ),
+                segment,
                 given,
                 plan,
                 credentials=creds,

@@ -583,25 +583,19 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
 
-    s = sub.add_parser("tcp-server")
-    s.add_argument("--bind", required=True)
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--reply", default="")
-    s.set_defaults(func=cmd_tcp_server)
-
-    s = sub.add_parser("tls-server")
-    s.add_argument("--bind", required=True)
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--cert", required=True)
-    s.add_argument("--key", required=True)
-    s.add_argument("--reply", default="")
-    s.set_defaults(func=cmd_tls_server)
-
-    s = sub.add_parser("udp-server")
-    s.add_argument("--bind", required=True)
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--reply", default="")
-    s.set_defaults(func=cmd_udp_server)
+    for name, func in (
+        ("tcp-server", cmd_tcp_server),
+        ("tls-server", cmd_tls_server),
+        ("udp-server", cmd_udp_server),
+    ):
+        s = sub.add_parser(name)
+        s.add_argument("--bind", required=True)
+        s.add_argument("--port", type=int, required=True)
+        s.add_argument("--reply", default="")
+        if name == "tls-server":
+            s.add_argument("--cert", required=True)
+            s.add_argument("--key", required=True)
+        s.set_defaults(func=func)
 
     s = sub.add_parser("ntp-server")
     s.add_argument("--bind", required=True)

@@ -50,7 +50,7 @@ from camaudit.traffic import decode as d
 from camaudit.traffic.apps import DnsMessage
 from camaudit.traffic.dnslog import DnsLog
 from camaudit.traffic.engine import _direction_problems
-from camaudit.traffic.flows import ACK, DATA, FIN, RST, SYN, SYNACK, _tcp_state
+from camaudit.traffic.flows import ACK, DATA, FIN, RST, SYN, SYNACK, _tcp_state, icmp_category
 
 #: The logs camaudit reads; every other Zeek log (weird, x509, files ...) is skipped.
 WANTED = ("conn", "dns", "ssl", "http", "ntp")
@@ -507,13 +507,7 @@ def _flow(row: ZeekRow, capture: str, dns: DnsLog, join: _Join) -> Flow | None:
         itype = row.integer("id.orig_p")
         paired = 0 <= itype < len(d.ICMP4_COUNTERPART) and int(d.ICMP4_COUNTERPART[itype]) >= 0
         state = "OTH"
-        category = (
-            FlowCategory.TWO_WAY
-            if r_pk
-            else FlowCategory.ATTEMPTED
-            if paired
-            else FlowCategory.ONE_WAY
-        )
+        category = icmp_category(bool(r_pk), paired)
     else:
         state = "SF" if o_pk and r_pk else "S0"
         category = FlowCategory.TWO_WAY if r_pk else FlowCategory.ONE_WAY

@@ -12,7 +12,18 @@ from camaudit.model import AllowBasis, Assessment, Verdict
 from camaudit.policy.evaluate import assess, link_scoped
 from camaudit.policy.load import Policy, ServiceRule, load_policy
 from camaudit.traffic.engine import analyse
-from tests.captures import CAM, GW, NVR, OUT, eth, icmp, tcp, udp, write_pcap
+from tests.captures import (
+    CAM,
+    GW,
+    NVR,
+    OUT,
+    eth,
+    icmp,
+    one_side_of_a_connection,
+    tcp,
+    udp,
+    write_pcap,
+)
 
 T0 = 1_700_000_000.0
 CLOSED = ("10.66.0.0/24",)
@@ -175,14 +186,7 @@ def test_snaplen_too_short_is_inconclusive_unless_a_crossing_is_proven(tmp_path:
 
 
 def test_one_direction_capture_is_inconclusive(tmp_path: Path) -> None:
-    result = _assess(
-        tmp_path,
-        [
-            eth(tcp(CAM, NVR, 40000, 554, "S")),
-            eth(tcp(CAM, NVR, 40000, 554, "A")),
-            eth(tcp(CAM, NVR, 40000, 554, "PA", b"OPTIONS")),
-        ],
-    )
+    result = _assess(tmp_path, one_side_of_a_connection(CAM, NVR, 40000, 554, b"OPTIONS"))
     assert result.verdict == Verdict.INCONCLUSIVE
 
 
