@@ -266,6 +266,11 @@ def audit(
     files: Sequence[str | Path] = entry.files if entry is not None else captures
     verified = verify(files, closed_network, policy, profiles, progress)
     report = build_audit_report(
-        verified.report, scanned.report, recording=entry, credentials=credentials is not None
+        verified.report,
+        scanned.report,
+        recording=entry,
+        credentials=credentials is not None,
+        passive=verified.traffic.passive,
+        knowledge=load_knowledge(profiles),
     )
     return AuditResult(scanned, verified, with_controls(report, load_knowledge(profiles)))

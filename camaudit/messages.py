@@ -171,6 +171,10 @@ REASONS = {
     "device_flow_crossed": N_("{device} -> {remote} crossed the boundary"),
     "device_tried": N_("tried: {detail}"),
     "device_no_traffic": N_("no traffic from this device in the evidence"),
+    "device_only_announced": N_(
+        "only DHCP, mDNS or SSDP announcements from this device, no flow of its own inside "
+        "the closed network: no verdict for it"
+    ),
     "device_nothing_out": N_(
         "no packet from this device was addressed outside and it looked up no outside name"
     ),

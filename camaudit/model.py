@@ -178,6 +178,31 @@ class HostInfo:
 
 
 @dataclass(frozen=True)
+class PassiveFact:
+    """One thing a host said about itself in its own DHCP, mDNS or SSDP packets.
+
+    A name the device chose: it may name a vendor or model, but it is never proof of
+    either, never allows a flow and never changes a verdict. ``value`` is sanitised.
+    """
+
+    protocol: str  # "dhcp" | "mdns" | "ssdp"
+    key: str  # e.g. "host_name", "vendor_class", "service", "txt:model", "server"
+    value: str
+    first: FrameRef  # the first frame that said it
+    count: int = 1  # packets that said it
+
+
+@dataclass(frozen=True)
+class PassiveHost:
+    """What one host announced about itself: keyed by MAC where the packet carried one
+    (the DHCP client hardware address, else the Ethernet source), else by address."""
+
+    mac: str | None
+    ip: str | None  # the source address (None for a DHCP client with no address yet)
+    facts: tuple[PassiveFact, ...]
+
+
+@dataclass(frozen=True)
 class TrafficSummary:
     """Everything the traffic stage learned from the captures."""
 
@@ -187,6 +212,7 @@ class TrafficSummary:
     hosts: tuple[HostInfo, ...]
     problems: tuple[Problem, ...]
     packets: int
+    passive: tuple[PassiveHost, ...] = ()  # DHCP/mDNS/SSDP self-descriptions, per host
 
 
 @dataclass(frozen=True)

@@ -380,12 +380,22 @@ SSDP_MSEARCH = (
     "MX: 2\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\n\r\n"
 )
 
+#: What a control point (a VMS, the scanner) sends to find every UPnP device.
+SSDP_SEARCH_ALL = (
+    'M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: "ssdp:discover"\r\n'
+    "MX: 1\r\nST: ssdp:all\r\n\r\n"
+)
+
 
 def cmd_multicast(a: argparse.Namespace) -> None:
     """Local-only multicast chatter a camera emits at boot (TTL 1)."""
     tail = f"{int(a.src.rsplit('.', 1)[1]):02d}"[-2:]
     hello = WSD_HELLO.format(src=a.src, tail=tail)
-    payload, port = {"wsd-hello": (hello, 3702), "ssdp": (SSDP_MSEARCH, 1900)}[a.kind]
+    payload, port = {
+        "wsd-hello": (hello, 3702),
+        "ssdp": (SSDP_MSEARCH, 1900),
+        "ssdp-all": (SSDP_SEARCH_ALL, 1900),
+    }[a.kind]
     group = check_dst("239.255.255.250")
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
@@ -394,6 +404,176 @@ def cmd_multicast(a: argparse.Namespace) -> None:
     sock.sendto(payload.encode(), (group, port))
     sock.close()
     print("sent")
+
+
+# ----------------------------------------------- a camera naming itself (passive)
+
+#: DHCP's limited broadcast: it never leaves the link (RFC 919), so the lab's namespaces
+#: are the only hosts that can receive it.
+LIMITED_BROADCAST = "255.255.255.255"
+
+
+def dhcp_frames(mac: str, address: str, host_name: str, vendor_class: str) -> list[bytes]:
+    """A DHCPDISCOVER, then a DHCPREQUEST for ``address`` (INIT-REBOOT: no server id),
+    both from 0.0.0.0 with option 12 host name, 60 vendor class and 55 parameter list."""
+    from scapy.layers.dhcp import BOOTP, DHCP
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    chaddr = bytes.fromhex(mac.replace(":", "")) + b"\0" * 10
+    frames = []
+    for kind in ("discover", "request"):
+        options: list[tuple[str, object] | str] = [("message-type", kind)]
+        if kind == "request":
+            options.append(("requested_addr", address))
+        options += [
+            ("hostname", host_name.encode()),
+            ("vendor_class_id", vendor_class.encode()),
+            ("param_req_list", [1, 3, 6, 12, 15, 28, 42]),
+            "end",
+        ]
+        packet = (
+            Ether(src=mac, dst="ff:ff:ff:ff:ff:ff")
+            / IP(src="0.0.0.0", dst=LIMITED_BROADCAST)
+            / UDP(sport=68, dport=67)
+            / BOOTP(op=1, chaddr=chaddr, xid=0x66660000 | int(mac[-2:], 16), flags=0x8000)
+            / DHCP(options=options)
+        )
+        frames.append(bytes(packet))
+    return frames
+
+
+def interface_address(iface: str) -> str | None:
+    """The IPv4 address of ``iface`` (SIOCGIFADDR), or None."""
+    import fcntl
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        packed = fcntl.ioctl(sock.fileno(), 0x8915, struct.pack("256s", iface.encode()[:15]))
+    except OSError:
+        return None
+    finally:
+        sock.close()
+    return socket.inet_ntoa(packed[20:24])
+
+
+def cmd_dhcp_client(a: argparse.Namespace) -> None:
+    """What a camera's DHCP client sends at boot, from a packet socket on its interface
+    (a client with no address yet sends from 0.0.0.0, which a UDP socket cannot)."""
+    check_dst(a.address)
+    # A packet socket sends on whatever link it is given: refuse any interface that is
+    # not a lab host's own (its address must be the one asked for, inside the lab plan).
+    if interface_address(a.iface) != a.address:
+        raise SystemExit(f"refusing {a.iface}: it does not carry the lab address {a.address}")
+    mac = open(f"/sys/class/net/{a.iface}/address").read().strip()  # noqa: SIM115
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    sock.bind((a.iface, 0))
+    for frame in dhcp_frames(mac, a.address, a.host_name, a.vendor_class):
+        sock.send(frame)
+        time.sleep(0.05)
+    sock.close()
+    print("sent")
+
+
+def mdns_announcement(a: argparse.Namespace) -> bytes:
+    """An unsolicited mDNS response (RFC 6762 8.3): PTR, SRV, TXT and A, with the
+    cache-flush bit on the unique records as responders set it."""
+    import dns.flags
+    import dns.message
+    import dns.rrset
+
+    service = f"{a.service}.local."
+    instance = f"{a.instance}.{service}"
+    msg = dns.message.Message(id=0)
+    msg.flags = dns.flags.QR | dns.flags.AA
+    txt = " ".join(f'"{item}"' for item in a.txt) or '""'
+    msg.answer.append(dns.rrset.from_text(service, 4500, "IN", "PTR", instance))
+    msg.answer.append(dns.rrset.from_text(instance, 120, "IN", "SRV", f"0 0 {a.port} {a.host}."))
+    msg.answer.append(dns.rrset.from_text(instance, 4500, "IN", "TXT", txt))
+    msg.answer.append(dns.rrset.from_text(f"{a.host}.", 120, "IN", "A", a.src))
+    return set_cache_flush(msg.to_wire(), skip=1)
+
+
+def set_cache_flush(wire: bytes, skip: int) -> bytes:
+    """``wire`` with the cache-flush bit set on every answer after the first ``skip``."""
+    import dns.wire
+
+    data = bytearray(wire)
+    parser = dns.wire.Parser(wire)
+    parser.seek(12)
+    count = struct.unpack_from("!H", wire, 6)[0]
+    for index in range(count):
+        parser.get_name(decompress=True)
+        at = parser.current + 2
+        rdlen = parser.get_struct("!HHIH")[3]
+        if index >= skip:
+            data[at] |= 0x80
+        parser.seek(parser.current + rdlen)
+    return bytes(data)
+
+
+def cmd_mdns_announce(a: argparse.Namespace) -> None:
+    group = check_dst("224.0.0.251")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)  # RFC 6762 11
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(a.src))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((a.src, 5353))
+    payload = mdns_announcement(a)
+    for _ in range(2):  # RFC 6762 8.3: at least two announcements, a second apart
+        sock.sendto(payload, (group, 5353))
+        time.sleep(1.0)
+    sock.close()
+    print("sent")
+
+
+SSDP_NOTIFY = (
+    "NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nCACHE-CONTROL: max-age=1800\r\n"
+    "LOCATION: {location}\r\nNT: upnp:rootdevice\r\nNTS: ssdp:alive\r\n"
+    "SERVER: {server}\r\nUSN: {usn}::upnp:rootdevice\r\n\r\n"
+)
+SSDP_REPLY = (
+    "HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=1800\r\nEXT:\r\nLOCATION: {location}\r\n"
+    "SERVER: {server}\r\nST: upnp:rootdevice\r\nUSN: {usn}::upnp:rootdevice\r\n\r\n"
+)
+
+
+def cmd_ssdp_notify(a: argparse.Namespace) -> None:
+    """A UPnP device's ssdp:alive (UDA 1.1 1.1.2), from its SSDP port."""
+    group = check_dst("239.255.255.250")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(a.src))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((a.src, 1900))
+    text = SSDP_NOTIFY.format(location=a.location, server=a.server, usn=a.usn)
+    sock.sendto(text.encode(), (group, 1900))
+    sock.close()
+    print("sent")
+
+
+def cmd_ssdp_responder(a: argparse.Namespace) -> None:
+    """Answer every M-SEARCH on 239.255.255.250:1900 with a unicast 200 OK (UDA 1.1 1.3.3)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("239.255.255.250", 1900))
+    member = socket.inet_aton("239.255.255.250") + socket.inet_aton(a.src)
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, member)
+    reply = SSDP_REPLY.format(location=a.location, server=a.server, usn=a.usn).encode()
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    out.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    out.bind((a.src, 1900))
+
+    def loop() -> None:
+        while True:
+            data, peer = sock.recvfrom(2048)
+            # a device answers searches for all devices or root devices only
+            if data.startswith(b"M-SEARCH") and (b"ssdp:all" in data or b"rootdevice" in data):
+                out.sendto(reply, (check_dst(peer[0]), peer[1]))
+
+    threading.Thread(target=loop, daemon=True).start()
+    ready()
+    serve_forever()
 
 
 # ------------------------------------------------------------------------ main
@@ -464,10 +644,34 @@ def main(argv: list[str] | None = None) -> None:
     s.set_defaults(func=cmd_dns_query)
 
     s = sub.add_parser("multicast")
-    s.add_argument("kind", choices=["wsd-hello", "ssdp"])
+    s.add_argument("kind", choices=["wsd-hello", "ssdp", "ssdp-all"])
     s.add_argument("--src", required=True)
     s.add_argument("--sport", type=int, default=0)
     s.set_defaults(func=cmd_multicast)
+
+    s = sub.add_parser("dhcp-client", help="DHCPDISCOVER + DHCPREQUEST from 0.0.0.0")
+    s.add_argument("--iface", default="eth0")
+    s.add_argument("--address", required=True, help="the address asked for (option 50)")
+    s.add_argument("--host-name", required=True)
+    s.add_argument("--vendor-class", required=True)
+    s.set_defaults(func=cmd_dhcp_client)
+
+    s = sub.add_parser("mdns-announce")
+    s.add_argument("--src", required=True)
+    s.add_argument("--instance", required=True)
+    s.add_argument("--service", default="_http._tcp")
+    s.add_argument("--host", required=True)
+    s.add_argument("--port", type=int, default=80)
+    s.add_argument("--txt", action="append", default=[])
+    s.set_defaults(func=cmd_mdns_announce)
+
+    for name, func in (("ssdp-notify", cmd_ssdp_notify), ("ssdp-responder", cmd_ssdp_responder)):
+        s = sub.add_parser(name)
+        s.add_argument("--src", required=True)
+        s.add_argument("--server", required=True)
+        s.add_argument("--location", required=True, help="announced, never served")
+        s.add_argument("--usn", required=True)
+        s.set_defaults(func=func)
 
     args = p.parse_args(argv)
     args.func(args)

@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lab.devices.persona import Persona, load_persona  # noqa: E402
 from lab.netlab import (  # noqa: E402
     AGENTS,
     CLOSED_NETWORK,
@@ -101,6 +102,8 @@ class Case:
     problems: list[str] = field(default_factory=list)
     depends: tuple[str, ...] = ()
     policy: str = ""  # TOML text; written as policy.toml and passed with --policy
+    # what hosts announce about themselves (DHCP/mDNS/SSDP): (role, persona) per camera
+    announcers: tuple[tuple[str, str], ...] = ()
     rhythm: list[Timer] = field(default_factory=list)  # timers the fake camera ran
 
 
@@ -207,6 +210,39 @@ def scenario_syn_dropped(lab: Lab) -> None:
     expect_out(tcp_connect(lab, CLOUD_V4, 8666, 48666, timeout=SYN_TIMEOUT), "timeout")
 
 
+def announce(lab: Lab, role: str, persona: Persona) -> None:
+    """A camera naming itself from its own sockets, as at boot: DHCP DISCOVER and
+    REQUEST (option 12/60/55/50), two mDNS announcements and an SSDP NOTIFY."""
+    host, said = HOSTS[role], persona.passive
+    expect_out(
+        lab.agent(
+            role,
+            "dhcp-client",
+            "--address",
+            host.v4,
+            "--host-name",
+            said["dhcp_host_name"],
+            "--vendor-class",
+            said["dhcp_vendor_class"],
+        ),
+        "sent",
+    )
+    txt = [arg for item in said["mdns_txt"] for arg in ("--txt", item)]
+    mdns = ["--instance", said["mdns_instance"], "--service", said["mdns_service"]]
+    mdns += ["--host", said["mdns_host"], *txt]
+    expect_out(lab.agent(role, "mdns-announce", "--src", host.v4, *mdns), "sent")
+    expect_out(lab.agent(role, "ssdp-notify", *ssdp_args(role, persona)), "sent")
+
+
+def ssdp_args(role: str, persona: Persona) -> list[str]:
+    """--src, --server, --location, --usn of a camera's SSDP (LOCATION: never served)."""
+    host = HOSTS[role]
+    usn = f"uuid:6a6d0a1e-6600-4000-8000-{host.mac.replace(':', '')}"
+    location = f"http://{host.v4}:80/upnp/device.xml"
+    server = persona.passive["ssdp_server"]
+    return ["--src", host.v4, "--server", server, "--location", location, "--usn", usn]
+
+
 CLOUD_ACK = r"\x01\x00\x00\x04ack!"  # what the lab's cloud server on 203.0.113.5:8000 answers
 CLOUD_HELLO = r"\x01\x00\x00\x05hello"  # what cam1 sends it
 
@@ -294,6 +330,19 @@ def ntp_request(lab: Lab) -> str:
 def build_quiet(case: Case, out: Path) -> None:
     with recording(case, out / case.files[0], None, chatter=False) as lab:
         background(lab, ssdp=True, cam2=True)
+
+
+def build_passive(case: Case, out: Path) -> None:
+    personas = {role: load_persona(name) for role, name in case.announcers}
+    with recording(case, out / case.files[0], None, chatter=False) as lab:
+        # cam1 answers searches (its reply to the NVR passes p-cam1, where we capture)
+        responder = lab.spawn_agent("cam1", "ssdp-responder", *ssdp_args("cam1", personas["cam1"]))
+        for role, persona in personas.items():
+            announce(lab, role, persona)
+        search = ["multicast", "ssdp-all", "--src", NVR.v4, "--sport", "41900"]
+        expect_out(lab.agent("nvr", *search), "sent")
+        time.sleep(0.5)
+        lab.stop(responder)
 
 
 def build_dns_nxdomain(case: Case, out: Path) -> None:
@@ -1024,6 +1073,76 @@ def tshark_rows(path: Path) -> tuple[list[dict[str, list[str]]], bool]:
     return rows, truncated
 
 
+# tshark's fields for what a host says about itself -> camaudit's passive fact keys
+PASSIVE_FIELDS = {
+    "dhcp.option.hostname": ("dhcp", "host_name"),
+    "dhcp.option.vendor_class_id": ("dhcp", "vendor_class"),
+    "dhcp.option.requested_ip_address": ("dhcp", "requested_address"),
+    "dns.srv.target": ("mdns", "host"),
+    "http.server": ("ssdp", "server"),
+    "http.location": ("ssdp", "location"),
+}
+
+
+def passive_oracle(path: Path) -> list[dict[str, object]]:
+    """Per host (by MAC: the DHCP client address, else the Ethernet source), every name
+    it gave itself in DHCP, mDNS or SSDP and the first frame that said it, read by tshark."""
+    fields = ["frame.number", "eth.src", "dhcp.hw.mac_addr", "dns.ptr.domain_name", "dns.txt"]
+    fields += list(PASSIVE_FIELDS)
+    argv = ["tshark", "-n", "-r", str(path), "-Y", "dhcp || mdns || ssdp", "-T", "fields"]
+    argv += ["-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=|"]
+    for f in fields:
+        argv += ["-e", f]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    first: dict[tuple[str, str, str, str], int] = {}
+    for line in out.splitlines():
+        row = dict(zip(fields, line.split("\t"), strict=True))
+        frame = int(row["frame.number"])
+        mac = row["dhcp.hw.mac_addr"] or row["eth.src"]
+        said = [(*PASSIVE_FIELDS[f], v) for f in PASSIVE_FIELDS for v in row[f].split("|") if v]
+        # an mDNS instance is the first label of the PTR target; TXT items are key=value
+        said += [
+            ("mdns", "instance", v.split(".", 1)[0])
+            for v in row["dns.ptr.domain_name"].split("|")
+            if v
+        ]
+        said += [
+            ("mdns", f"txt:{v.split('=', 1)[0].lower()}", v.split("=", 1)[1])
+            for v in row["dns.txt"].split("|")
+            if "=" in v
+        ]
+        for protocol, key, value in said:
+            first.setdefault((mac, protocol, key, value), frame)
+    return [
+        {"mac": mac, "protocol": protocol, "key": key, "value": value, "frame": frame}
+        for (mac, protocol, key, value), frame in sorted(
+            first.items(), key=lambda i: (i[0][0], i[1])
+        )
+    ]
+
+
+def check_announced(case: Case, found: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Every name each camera was made to announce is in the capture; the devices' make
+    and model, as their personas expect, for the audit to guess from those names."""
+    seen = {(r["mac"], r["key"], r["value"]) for r in found}
+    devices: list[dict[str, object]] = []
+    for role, name in case.announcers:
+        persona, mac = load_persona(name), HOSTS[role].mac
+        said = persona.passive
+        wanted = [
+            ("host_name", said["dhcp_host_name"]),
+            ("vendor_class", said["dhcp_vendor_class"]),
+        ]
+        wanted += [("instance", said["mdns_instance"]), ("server", said["ssdp_server"])]
+        missing = [w for w in wanted if (mac, *w) not in seen]
+        if missing:
+            raise RuntimeError(f"{case.name}: {role} announced {missing}, not in the capture")
+        devices.append(
+            {"mac": mac, "persona": name, "vendor": persona.expected.vendor, "model": persona.model}
+        )
+    return devices
+
+
 def flag(row: dict[str, list[str]], name: str) -> bool:
     vals = row[name]
     return bool(vals) and vals[0] in ("1", "True")
@@ -1330,7 +1449,7 @@ def write_expect(case: Case, out: Path, result: dict[str, object]) -> None:
     ]
     if case.policy:
         lines.append(f"policy = {toml_value(POLICY_FILE)}")
-    for table in ("outbound", "dns", "foreign", "rhythm"):
+    for table in ("outbound", "dns", "foreign", "rhythm", "passive", "passive_device"):
         for entry in result.get(table, []):  # type: ignore[attr-defined]
             lines += ["", f"[[{table}]]"]
             lines += [f"{k} = {toml_value(v)}" for k, v in entry.items()]
@@ -1390,7 +1509,19 @@ def summarise(result: dict[str, object]) -> str:
             f"DNS {d['qtype']} {d['name']} -> {d['rcode']} {d['answers']} "
             f"(query frame {d['frame']})"
         )
-    return "\n".join(f"- {x}" for x in out) or "- no outbound flow, no DNS question"
+    if not out:
+        out.append("no outbound flow, no DNS question")
+    for p in result.get("passive", []):  # type: ignore[attr-defined]
+        out.append(
+            f"passive name from {p['mac']}: {p['protocol']} {p['key']} `{p['value']}` "
+            f"(first frame {p['frame']})"
+        )
+    for d in result.get("passive_device", []):  # type: ignore[attr-defined]
+        out.append(
+            f"`camaudit audit`: {d['mac']} (persona {d['persona']}) seen only in traffic, named "
+            f"by those names as {d['vendor']} {d['model']} (marked passive; verdict unchanged)"
+        )
+    return "\n".join(f"- {x}" for x in out)
 
 
 def write_readme(case: Case, out: Path, result: dict[str, object]) -> None:
@@ -2133,6 +2264,30 @@ add(
 )
 add(
     Case(
+        "passive-names",
+        "Two cameras name themselves: DHCP, mDNS and SSDP from their own sockets.",
+        "isolated",
+        ["passive-names.pcap"],
+        "cam1 (persona hik-ipc) and cam2 (persona dahua-ipc), each from its own namespace: a "
+        "DHCPDISCOVER and a DHCPREQUEST for its address (INIT-REBOOT) from 0.0.0.0:68 to "
+        "255.255.255.255:67 with option 12 host name, 60 vendor class and 55 parameter list, "
+        "sent from a packet socket on its eth0 (no DHCP server answers); two mDNS "
+        "announcements to 224.0.0.251:5353 (PTR, SRV, TXT with the model, A; cache-flush on "
+        "the unique records); an SSDP `NOTIFY ssdp:alive` to 239.255.255.250:1900 with "
+        "SERVER, LOCATION and USN. Meanwhile cam1 runs an SSDP responder: the NVR "
+        "(10.66.0.10) sends an `M-SEARCH ssdp:all` and cam1 answers it unicast "
+        "(`HTTP/1.1 200 OK` with SERVER, LOCATION, USN). The names are the personas' "
+        "`[passive]` lab values (lab/devices/personas). Nothing is fetched from a LOCATION.",
+        "Every packet is local: broadcast, link-local or site multicast, and one unicast "
+        "reply to the NVR. The names the cameras chose are passive facts: they name the "
+        "devices in `camaudit audit` (marked passive) and never change a verdict.",
+        build_passive,
+        announcers=(("cam1", "hik-ipc"), ("cam2", "dahua-ipc")),
+    ),
+    "tcpdump on p-cam1 (cam2's broadcast and multicast flooded by the bridge)",
+)
+add(
+    Case(
         "phone-home-rhythm",
         "cam1 retries 203.0.113.5:443 every 2 s, 15 times, next to an irregular sender.",
         "isolated_with_attempts",
@@ -2185,6 +2340,9 @@ def check_case(case: Case, out: Path) -> dict[str, object]:
     derived = derive_verdict(result)
     if derived != case.verdict:
         raise RuntimeError(f"{case.name}: tshark says {derived}, case wants {case.verdict}")
+    if case.announcers:
+        result["passive"] = passive_oracle(out / case.files[0])
+        result["passive_device"] = check_announced(case, result["passive"])
     return result
 
 

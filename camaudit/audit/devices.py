@@ -11,11 +11,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
+from camaudit.audit.passive import PassiveJoin, fact_entries, guess_identity
 from camaudit.i18n import N_, Translator
-from camaudit.model import Evidence, HostInfo, Phrase, Verdict
+from camaudit.knowledge import Knowledge, given_or_default
+from camaudit.model import Evidence, HostInfo, PassiveHost, Phrase, Verdict
 from camaudit.phrases import finding_phrase, phrase
 from camaudit.policy.evaluate import blocking_problems, tally
 from camaudit.report.model import (
@@ -43,9 +45,8 @@ _SENTENCES: tuple[tuple[str, str], ...] = (
     (
         "passive_names_missing",
         N_(
-            "DHCP host names, mDNS and SSDP names are not read from traffic (the traffic "
-            "stage does not decode them): devices seen only in traffic are named by MAC/OUI "
-            "and vendor-cloud look-ups only"
+            "no DHCP, mDNS or SSDP names in the evidence: devices seen only in traffic are "
+            "named by MAC/OUI and vendor-cloud look-ups only"
         ),
     ),
     ("no_identity", N_("identity unknown: the device was not fingerprinted or did not answer")),
@@ -78,6 +79,8 @@ _SENTENCES: tuple[tuple[str, str], ...] = (
 SAY = dict(_SENTENCES)
 MESSAGES = tuple(SAY.values())
 NO_CAPTURE = SAY["no_capture"]
+NOT_PROBED = (SAY["not_probed"], SAY["nothing_known"])
+ONLY_ANNOUNCED = phrase("device_only_announced")
 
 
 @cache
@@ -115,8 +118,15 @@ def build_audit_report(
     *,
     recording: RecordingEntry | None,
     credentials: bool,
+    passive: Sequence[PassiveHost] = (),
+    knowledge: Knowledge | None = None,
 ) -> AuditReport:
-    """The audit report: verify and inventory parts side by side, every device judged."""
+    """The audit report: verify and inventory parts side by side, every device judged.
+
+    ``passive`` (the traffic stage's DHCP/mDNS/SSDP names per host) is joined to the
+    devices by MAC, then by address; hosts no device claims join as devices seen only in
+    traffic. Their names never change a verdict.
+    """
     networks = inventory.inventory.target.networks if inventory.inventory.target else ()
     blocking = _blocking(verify)
     devices: list[AuditDeviceEntry] = []
@@ -129,13 +139,14 @@ def build_audit_report(
         if host.ip not in claimed:
             ties = _tie(verify, host.ip, None, ())
             devices.append(_passive(verify, host, ties, blocking))
+    devices = _with_passive_names(verify, devices, passive, blocking, knowledge)
     section = AuditSection(
         mode="recorded" if recording is not None else "captures",
         recording=recording,
         credentials=credentials,
         summary=_summary(devices),
         devices=tuple(devices),
-        not_checked=_run_not_checked(credentials, devices),
+        not_checked=_run_not_checked(credentials, devices, bool(passive)),
     )
     return AuditReport(
         schema_version=verify.schema_version,
@@ -330,8 +341,60 @@ def _passive(
         inventory_index=None,
         cloud_labels=_labels(verify, ties),
         verdict=device_verdict(verify, ties, blocking),
-        not_checked=(SAY["not_probed"], SAY["nothing_known"]),
+        not_checked=NOT_PROBED,
     )
+
+
+def _with_passive_names(
+    verify: VerifyReport,
+    devices: list[AuditDeviceEntry],
+    hosts: Sequence[PassiveHost],
+    blocking: Sequence[Phrase],
+    knowledge: Knowledge | None,
+) -> list[AuditDeviceEntry]:
+    """Each device with the names it gave itself (by MAC first, then by address), and
+    the hosts no device claims as devices of their own (seen only in traffic)."""
+    join = PassiveJoin(hosts)
+    mine = [join.by_mac(d.mac) for d in devices]
+    for index, device in enumerate(devices):
+        mine[index] += join.by_address(device.mac, device.addresses or _own(device.ip))
+    named = [_named(d, found, knowledge) for d, found in zip(devices, mine, strict=True)]
+    for host in join.left:
+        ties = _tie(verify, host.ip, None, ())
+        verdict = device_verdict(verify, ties, blocking)
+        if not ties.seen:  # it announced itself, but sent nothing a verdict could read
+            verdict = replace(verdict, reasons=(ONLY_ANNOUNCED,))
+        oui = given_or_default(knowledge).profiles.oui_lookup(host.mac) if host.mac else None
+        device = AuditDeviceEntry(
+            ip=host.ip,
+            mac=host.mac,
+            addresses=ties.addresses,
+            sources=("traffic",),
+            oui_vendor=oui.organisation if oui else None,  # as verify names its devices
+            identity=None,
+            cves=(),
+            config_findings=(),
+            inventory_index=None,
+            cloud_labels=_labels(verify, ties),
+            verdict=verdict,
+            not_checked=NOT_PROBED,
+        )
+        named.append(_named(device, [host], knowledge))
+    return named
+
+
+def _own(ip: str | None) -> tuple[str, ...]:
+    return (ip,) if ip else ()
+
+
+def _named(
+    device: AuditDeviceEntry, hosts: Sequence[PassiveHost], knowledge: Knowledge | None
+) -> AuditDeviceEntry:
+    if not hosts:
+        return device
+    facts = fact_entries(hosts)
+    guess = guess_identity(device.mac, device.ip, facts, knowledge)
+    return replace(device, passive=facts, passive_identity=guess)
 
 
 def _summary(devices: Sequence[AuditDeviceEntry]) -> AuditSummary:
@@ -349,11 +412,13 @@ def _summary(devices: Sequence[AuditDeviceEntry]) -> AuditSummary:
     )
 
 
-def _run_not_checked(credentials: bool, devices: Sequence[AuditDeviceEntry]) -> tuple[str, ...]:
-    missing = [SAY["passive_names_missing"]]
+def _run_not_checked(
+    credentials: bool, devices: Sequence[AuditDeviceEntry], named: bool
+) -> tuple[str, ...]:
+    missing = [] if named else [SAY["passive_names_missing"]]
     if not credentials:
         missing.append(SAY["run_no_login"])
-    silent = sum(1 for d in devices if d.verdict.reasons == (NO_TRAFFIC,))
+    silent = sum(1 for d in devices if d.verdict.reasons in ((NO_TRAFFIC,), (ONLY_ANNOUNCED,)))
     if silent:
         missing.append(SAY["run_silent"].format(count=silent))
     return tuple(missing)

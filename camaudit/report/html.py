@@ -25,6 +25,7 @@ from typing import Any
 
 import jinja2
 
+from camaudit.audit.devices import audit_text
 from camaudit.i18n import N_, NP_, Translator
 from camaudit.messages import (
     CATEGORIES,
@@ -333,7 +334,7 @@ def _audit(report: AuditReport, t: Translator) -> dict[str, Any]:
     page["timeline"] = _timeline(report.outbound, [d.ip for d in audit.devices if d.ip], t)
     page["findings"] = [*page["findings"], *_config_findings(audit.devices, t)]
     page["device_verdicts"] = [_device_verdict(d, t) for d in audit.devices]
-    page["not_checked"] = [_text(n, 2048) for n in audit.not_checked]
+    page["not_checked"] = [_text(audit_text(n, t), 2048) for n in audit.not_checked]
     return page
 
 
@@ -353,7 +354,7 @@ def _device_verdict(d: AuditDeviceEntry, t: Translator) -> dict[str, Any]:
         "verdict": _verdict(t, d.verdict.verdict.value),
         "reasons": [_text(reason_text(r, t), 2048) for r in d.verdict.reasons],
         "evidence": _evidence_rows(d.verdict.evidence, t),
-        "not_checked": [_text(n, 2048) for n in d.not_checked],
+        "not_checked": [_text(audit_text(n, t), 2048) for n in d.not_checked],
     }
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from camaudit.audit.devices import audit_text
 from camaudit.i18n import Translator
 from camaudit.messages import (
     FINDING_TITLES,
@@ -236,7 +237,10 @@ def _device_verdict(d: AuditDeviceEntry, t: Translator) -> list[str]:
             *_evidence_lines(d.verdict.evidence, t),
         ]
     lines += _device_notes(d, (), t, "- ")
-    lines += [f"- {t.gettext(TERMS['not_checked'])}: {text(n, 1000)}" for n in d.not_checked]
+    lines += [
+        f"- {t.gettext(TERMS['not_checked'])}: {text(audit_text(n, t), 1000)}"
+        for n in d.not_checked
+    ]
     return [*lines, ""]
 
 
@@ -267,7 +271,7 @@ def _audit(report: AuditReport, t: Translator) -> list[str]:
     lines += _findings(report, t)
     if a.not_checked:
         lines += [f"## {t.gettext(HEADINGS['not_checked'])}", ""]
-        lines += [*(f"- {text(n, 1000)}" for n in a.not_checked), ""]
+        lines += [*(f"- {text(audit_text(n, t), 1000)}" for n in a.not_checked), ""]
     return lines
 
 

@@ -433,6 +433,21 @@ class AuditDeviceEntry:
     cloud_labels: tuple[str, ...]  # vendor-cloud labels of its outbound flows / look-ups
     verdict: DeviceVerdictEntry
     not_checked: tuple[str, ...]  # what camaudit could not check for this device
+    # Names the device chose in its own DHCP/mDNS/SSDP packets (source: passive), and the
+    # maker/model they suggest: never proof, never a flow allowed, never a verdict changed.
+    passive: tuple[PassiveFactEntry, ...] = ()
+    passive_identity: IdentityEntry | None = None
+
+
+@dataclass(frozen=True)
+class PassiveFactEntry:
+    """One name a device gave itself in traffic (DHCP, mDNS, SSDP): its source is passive."""
+
+    protocol: str  # "dhcp" | "mdns" | "ssdp"
+    key: str  # "host_name", "vendor_class", "parameter_list", "instance", "txt:model", "server" ...
+    value: str
+    count: int  # packets that said it
+    evidence: Evidence  # the first frame that said it
 
 
 @dataclass(frozen=True)

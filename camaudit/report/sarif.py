@@ -23,6 +23,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+from camaudit.audit.devices import audit_text
 from camaudit.i18n import N_, Translator
 from camaudit.messages import FINDING_TITLES, VERDICT_NAMES
 from camaudit.model import Evidence, Verdict
@@ -310,7 +311,7 @@ def _verdict_result(
             "mac": clean_text(d.mac) if d.mac else None,
             "sources": [clean_text(x) for x in d.sources],
             "reasons": [clean_text(reason_text(r, t), MESSAGE_LIMIT) for r in d.verdict.reasons],
-            "notChecked": [clean_text(n, MESSAGE_LIMIT) for n in d.not_checked],
+            "notChecked": [clean_text(audit_text(n, t), MESSAGE_LIMIT) for n in d.not_checked],
         },
     }
 
@@ -327,7 +328,7 @@ def _audit_run(report: AuditReport, t: Translator) -> dict[str, Any]:
     summary = report.audit.summary
     run["properties"]["devices"] = summary.devices
     run["properties"]["notChecked"] = [
-        clean_text(n, MESSAGE_LIMIT) for n in report.audit.not_checked
+        clean_text(audit_text(n, t), MESSAGE_LIMIT) for n in report.audit.not_checked
     ]
     return run
 

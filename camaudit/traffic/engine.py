@@ -26,6 +26,7 @@ from camaudit.traffic._fastpass import Pass
 from camaudit.traffic.capfile import SUPPORTED_LINKTYPES, CaptureFile, RawBatch, linktype_name
 from camaudit.traffic.dnslog import DnsLog
 from camaudit.traffic.flows import FLOW_LIMIT, SEG_SHIFT, FlowRecord, FlowTable, Segments
+from camaudit.traffic.passive import PassiveLog
 from camaudit.traffic.slowpath import IcmpError, SlowPath, address
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ class _Run:
         self.flows = FlowTable()
         self.slow = SlowPath()
         self.dns = DnsLog()
+        self.passive = PassiveLog()
         self.macs: dict[str, tuple[int, str]] = {}  # address -> (ord of earliest frame, MAC)
         self.status_counts: dict[int, int] = {}  # decode's status -> frames (0: OK)
         self.unread: dict[str, _Unread] = {}  # per capture: frames no statement covers
@@ -138,6 +140,7 @@ class _Run:
         self._hosts(batch, cols)
         self._arp(batch, cols)
         self._dns(batch, cols)
+        self._passive(batch, cols)
         self.flows.add(batch, cols)
         inner = d.tunnel_payloads(batch, cols)
         if inner is not None:
@@ -233,6 +236,30 @@ class _Run:
                 self.dns_events.append(event)
             else:
                 self.add_dns(event)
+
+    def _passive(self, batch: RawBatch, cols: d.Columns) -> None:
+        import numpy as np
+
+        from camaudit.traffic import decode as d
+        from camaudit.traffic import passive
+
+        ports = list(passive.PASSIVE_PORTS)
+        udp = (cols.status == d.OK) & (cols.proto == d.UDP) & (cols.pay_cap > 0)
+        wanted = udp & (np.isin(cols.sport, ports) | np.isin(cols.dport, ports))
+        seg = batch.seg << SEG_SHIFT
+        for row in np.nonzero(wanted)[0].tolist():
+            start, cap = int(cols.pay_off[row]), int(cols.pay_cap[row])
+            mac = _mac_text(int(cols.smac[row])) if cols.smac[row] >= 0 else None
+            src = address(int(cols.src_hi[row]), int(cols.src_lo[row]))
+            where = FrameRef(batch.capture, int(batch.frame[row]), float(batch.ts[row]))
+            passive.read_packet(
+                self.passive,
+                batch.data[start : start + cap],
+                (int(cols.sport[row]), int(cols.dport[row])),
+                (mac, src),
+                where,
+                seg | int(batch.frame[row]),
+            )
 
     def add_dns(self, event: DnsEvent) -> None:
         """Fold one decoded DNS packet into the look-up log."""
@@ -439,6 +466,7 @@ def summarise(
     )
     flows = tuple(sorted(flows, key=lambda f: (f.first.time, f.first.capture, f.first.frame)))
     problems.extend(_direction_problems(flows))
+    problems.extend(run.passive.problems())
     hosts = tuple(HostInfo(ip=ip, mac=mac) for ip, (_order, mac) in sorted(run.macs.items()))
     return TrafficSummary(
         inputs=tuple(inputs),
@@ -447,6 +475,7 @@ def summarise(
         hosts=hosts,
         problems=tuple(problems),
         packets=sum(i.packets for i in inputs),
+        passive=run.passive.summary(),
     )
 
 

@@ -260,6 +260,7 @@ def _fold(merged: engine._Run, part: engine._Run, base: int) -> None:
         for e in part.slow.icmp_errors
     )
     merged.slow.orphan_fragments += part.slow.orphan_fragments
+    merged.passive.merge(part.passive, base)
     for status, count in part.status_counts.items():
         merged.status_counts[status] = merged.status_counts.get(status, 0) + count
     for capture, unread in part.unread.items():

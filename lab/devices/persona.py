@@ -109,6 +109,8 @@ class Persona:
     onvif: Mapping[str, Any] = field(default_factory=dict)
     hostile: Mapping[str, Any] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict)
+    # what the device announces about itself: DHCP option 12/60, mDNS, SSDP (pcaps/passive-names)
+    passive: Mapping[str, Any] = field(default_factory=dict)
 
     def port(self, name: str) -> Port | None:
         """The port called ``name`` (``http``, ``rtsp`` ...), if the persona has one."""
@@ -196,6 +198,7 @@ def persona_from_mapping(raw: Mapping[str, Any], origin: str = "<data>") -> Pers
         onvif=raw.get("onvif", {}),
         hostile=raw.get("hostile", {}),
         sources=raw.get("sources", {}),
+        passive=raw.get("passive", {}),
     )
 
 

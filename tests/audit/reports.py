@@ -6,6 +6,7 @@ from pathlib import Path
 
 from camaudit.api import verify
 from camaudit.audit import build_audit_report
+from camaudit.model import PassiveHost
 from camaudit.report.model import (
     AuditReport,
     DeviceEntry,
@@ -61,11 +62,14 @@ def audit_of(
     credentials: bool = False,
     recording: RecordingEntry | None = None,
     target: str = "10.66.0.0/24",
+    passive: tuple[PassiveHost, ...] | None = None,
 ) -> AuditReport:
+    """``passive``: the names to join (None: those the traffic stage read from the cases)."""
     verified = verify([capture(c) for c in cases], CLOSED)
     return build_audit_report(
         verified.report,
         inventory(*devices, target=target),
         recording=recording,
         credentials=credentials,
+        passive=verified.traffic.passive if passive is None else passive,
     )

@@ -106,7 +106,7 @@ def test_devices_seen_only_in_traffic_join_the_inventory_marked_as_such() -> Non
     assert cam.mac == CAM1_MAC and cam.identity is None and cam.inventory_index is None
     assert cam.verdict.verdict == Verdict.ISOLATED_WITH_ATTEMPTS
     assert cam.cloud_labels == ("EZVIZ / Hik-Connect cloud",)
-    assert any("DHCP host names, mDNS and SSDP" in n for n in report.audit.not_checked)
+    assert any("no DHCP, mDNS or SSDP names" in n for n in report.audit.not_checked)
     assert report.audit.summary.traffic_only == len(report.audit.devices)
 
 

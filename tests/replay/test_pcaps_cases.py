@@ -151,3 +151,47 @@ def test_cases_each_document_how_they_were_made() -> None:
 def test_capture_files_are_small() -> None:
     total = sum(p.stat().st_size for c in CASES for p in c.captures)
     assert total < 2_000_000
+
+
+PASSIVE_CASES = [c for c in CASES if "passive" in c.expect]
+
+
+def test_a_case_holds_what_cameras_say_about_themselves() -> None:
+    assert PASSIVE_CASES, "pcaps/ lost its case of DHCP, mDNS and SSDP names"
+
+
+@pytest.mark.parametrize("case", PASSIVE_CASES, ids=[c.name for c in PASSIVE_CASES])
+def test_case_yields_the_passive_names_tshark_reads(case: Case) -> None:
+    from camaudit.traffic.engine import analyse
+
+    (capture,) = case.captures
+    summary = analyse([capture])
+    got = {
+        (h.mac, f.protocol, f.key, f.value): f.first.frame for h in summary.passive for f in h.facts
+    }
+    for row in case.expect["passive"]:
+        key = (row["mac"], row["protocol"], row["key"], row["value"])
+        assert got.get(key) == row["frame"], (case.name, key)
+
+
+@pytest.mark.parametrize("case", PASSIVE_CASES, ids=[c.name for c in PASSIVE_CASES])
+def test_case_names_its_traffic_only_devices_in_the_audit(case: Case) -> None:
+    from camaudit.api import verify as verify_captures
+    from camaudit.audit import build_audit_report
+    from tests.audit.reports import inventory
+
+    verified = verify_captures(case.captures, case.expect["closed_network"])
+    report = build_audit_report(
+        verified.report,
+        inventory(),
+        recording=None,
+        credentials=False,
+        passive=verified.traffic.passive,
+    )
+    plain = build_audit_report(verified.report, inventory(), recording=None, credentials=False)
+    for row in case.expect["passive_device"]:
+        (device,) = [d for d in report.audit.devices if d.mac == row["mac"]]
+        assert device.sources == ("traffic",) and device.identity is None
+        guess = device.passive_identity
+        assert guess is not None and (guess.vendor, guess.model) == (row["vendor"], row["model"])
+    assert [d.verdict for d in report.audit.devices] == [d.verdict for d in plain.audit.devices]

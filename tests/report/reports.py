@@ -136,6 +136,10 @@ def golden_audit() -> AuditReport:
     silent = device("10.66.0.99", "02:66:00:00:00:99")
     return with_controls(  # as api.audit hands it over
         build_audit_report(
-            verified, inventory(camera, nvr, silent), recording=None, credentials=True
+            verified,
+            inventory(camera, nvr, silent),
+            recording=None,
+            credentials=True,
+            passive=result.traffic.passive,
         )
     )
