@@ -154,10 +154,7 @@ def run_camaudit(seg: Segment, camaudit: list[str], workdir: Path, tool: str, i:
         ]
     run = Run(tool, argv)
     forget_neighbours(seg)
-    wall, code, err, _ = timed(seg, argv, None)
-    run.wall_s, run.exit_code = round(wall, 3), code
-    if code != 0:
-        run.error = f"exit {code}: {err}"
+    if not ended(run, *timed(seg, argv, None)[:3]):
         return run
     try:
         data = json.loads(report.read_text())
@@ -238,16 +235,21 @@ def probe_profile(devices: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def ended(run: Run, wall: float, code: int, err: str) -> bool:
+    """Record a run's wall time and exit code; False (with the error) unless it exited 0."""
+    run.wall_s, run.exit_code = round(wall, 3), code
+    if code != 0:
+        run.error = f"exit {code}: {err}"
+    return code == 0
+
+
 def run_nmap(seg: Segment, nmap: str, workdir: Path, i: int) -> Run:
     ports = ",".join(str(p) for p in CAMERA_PORTS)
     argv = [nmap, "-sV", "-n", "-p", ports, SEGMENT_V4, "-oX", "-"]
     run = Run("nmap", argv)
     xml_path = workdir / f"nmap-{i}.xml"  # -oX - goes here instead of a terminal
     forget_neighbours(seg)
-    wall, code, err, _ = timed(seg, argv, xml_path)
-    run.wall_s, run.exit_code = round(wall, 3), code
-    if code != 0:
-        run.error = f"exit {code}: {err}"
+    if not ended(run, *timed(seg, argv, xml_path)[:3]):
         return run
     try:
         root = ElementTree.parse(xml_path).getroot()

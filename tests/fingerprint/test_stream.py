@@ -1,5 +1,6 @@
 """SightingStream: probes start as sightings arrive; the result is the one probing after
-discovery gives (identify_devices is the oracle), on loopback device servers."""
+discovery gives (identify_devices is the oracle), on the lab's fake Hikvision camera
+(lab/devices hik-ipc) on loopback."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from camaudit.discover.interface import InventoryDevice, MethodAttempt, Sighting
 from camaudit.discover.inventory import merge
 from camaudit.fingerprint import Batch, Fingerprint, identify_devices
 from camaudit.fingerprint.stream import SightingStream
-from tests.fingerprint import devices as d
+from tests.fingerprint.fakes import HIK
 
 HOST = "127.0.0.1"
 TIMEOUT = 5.0  # generous: the answers, not the timing, are compared (a loaded machine)
@@ -45,10 +46,10 @@ def comparable(fp: Fingerprint | None) -> Any:
     return attempts, fp.identity, fp.cves, fp.config_findings
 
 
-def test_a_streamed_device_is_identified_exactly_as_after_discovery(serve):
-    http, onvif = serve(d.hikvision_http()), serve(d.onvif_device())
-    rtsp = serve(d.rtsp_device(None, "hikvision", "OPTIONS, DESCRIBE"))
-    arp, sadp = sightings(http.port, rtsp.port, onvif.port)
+def test_a_streamed_device_is_identified_exactly_as_after_discovery(device):
+    camera = device(HIK)
+    http, rtsp = camera.ports["http"], camera.ports["rtsp"]
+    arp, sadp = sightings(http, rtsp, http)
     devices = inventory(arp, sadp)
     # first, as the oracle: the first ONVIF probe of a process reads the WSDL set, which
     # takes seconds on a loaded machine
@@ -64,12 +65,12 @@ def test_a_streamed_device_is_identified_exactly_as_after_discovery(serve):
     assert streamed[0].fingerprint.identity.vendor == "hikvision"  # type: ignore[union-attr]
     assert [f.host for f in reported] == [HOST]  # one progress report per device
     probed = [a.probe for a in streamed[0].fingerprint.attempts]  # type: ignore[union-attr]
-    assert f"http:{http.port}" in probed and "http:80" not in probed
+    assert f"http:{http}" in probed and "http:80" not in probed
 
 
-def test_a_device_is_reported_while_discovery_still_runs(serve):
-    http = serve(d.hikvision_http())
-    _arp, sadp = sightings(http.port, 9, 9)
+def test_a_device_is_reported_while_discovery_still_runs(device):
+    http = device(HIK).ports["http"]
+    _arp, sadp = sightings(http, 9, 9)
     done = threading.Event()
     stream = SightingStream(lambda ip: True, SETTINGS, lambda _: done.set())
     stream.sighted([sadp])
@@ -86,12 +87,12 @@ def test_covered_names_the_ports_the_probes_will_ask():
     assert stream.covered("10.66.0.99", [arp, sadp]) == frozenset()  # never probed: not covered
 
 
-def test_a_device_outside_the_probe_filter_is_never_probed(serve):
-    http = serve(d.hikvision_http())
-    _arp, sadp = sightings(http.port, 9, 9)
+def test_a_device_outside_the_probe_filter_is_never_probed(device):
+    camera = device(HIK)
+    _arp, sadp = sightings(camera.ports["http"], 9, 9)
     stream = SightingStream(lambda ip: False, SETTINGS)
     stream.sighted([sadp])
     devices = inventory(sadp)
     (device,) = stream.finish(devices, lambda _d: False)
     assert device.fingerprint is None
-    assert http.requests == []
+    assert camera.requests == []
