@@ -35,7 +35,7 @@ from camaudit.messages import VERDICT_NAMES
 from camaudit.report.console import render, render_inventory, render_report
 from camaudit.report.model import AuditReport, InventoryReport, Report, VerifyReport, from_json
 from camaudit.report.output import refuse_evidence_as_output, write_report
-from camaudit.sanitize import clean_text
+from camaudit.sanitize import clean_text, shown_path
 from camaudit.traffic.live import capture_live
 
 if TYPE_CHECKING:  # the fingerprint package loads onvif-zeep: only `fingerprint` needs it
@@ -284,7 +284,7 @@ def verify(
                 refuse_evidence_as_output(output, [target], "--save capture")
             err.print(
                 f"camaudit: recording {clean_text(live)} for {duration:g} s into "
-                f"{clean_text(str(target))}",
+                f"{shown_path(target)}",
                 markup=False,
                 highlight=False,
             )
@@ -331,7 +331,7 @@ def _finish_verify(
             "verdict {verdict} (exit {code}); report written to {path}",
             verdict=verdict,
             code=code,
-            path=clean_text(str(output)),
+            path=shown_path(output),
         )
         err.print(
             f"camaudit: {summary}",
@@ -389,7 +389,7 @@ def baseline(
         err.print(f"camaudit: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     if output is not None:
         err.print(
-            f"camaudit: policy written to {clean_text(str(output))}: review every entry "
+            f"camaudit: policy written to {shown_path(output)}: review every entry "
             "and TODO before enforcing it with verify --policy",
             markup=False,
             highlight=False,
@@ -434,7 +434,7 @@ def _write_evidence(
     short = [f for f in pack.manifest.flows if f.copied_packets != f.expected_packets]
     Console(stderr=True).print(
         f"camaudit: evidence pack ({len(pack.manifest.packets)} packet(s)) written to "
-        f"{clean_text(str(directory))}"
+        f"{shown_path(directory)}"
         + (f"; {len(short)} cited flow(s) not complete, see manifest.json" if short else ""),
         markup=False,
         highlight=False,
@@ -1055,7 +1055,7 @@ def audit(
             "verdict {verdict} (exit {code}); report written to {path}",
             verdict=verdict,
             code=report.exit_code,
-            path=clean_text(str(output)),
+            path=shown_path(output),
         )
         err.print(f"camaudit: {summary}", markup=False, highlight=False)
     raise typer.Exit(report.exit_code)

@@ -7,6 +7,7 @@ terminal, a JSON report or an HTML page without injecting anything.
 
 from __future__ import annotations
 
+import os
 import re
 
 # C0/C1 controls, zero-width and direction marks, line/paragraph separators, bidi
@@ -15,8 +16,15 @@ import re
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
+# os.fsdecode turns a file name byte that is not UTF-8 into U+DC80..U+DCFF
+# (surrogateescape): shown as that byte (``\\x9b``), as the user would type it.
+_ESCAPED_BYTE = range(0xDC80, 0xDD00)
+
+
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group(0))
+    if code in _ESCAPED_BYTE:
+        code -= 0xDC00
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
@@ -31,6 +39,11 @@ def clean_text(value: str | bytes, limit: int = 256) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
+
+
+def shown_path(path: str | bytes | os.PathLike[str] | os.PathLike[bytes], limit: int = 512) -> str:
+    """A file name as shown to the user: undecodable bytes as ``\\xNN``, then :func:`clean_text`."""
+    return clean_text(os.fsdecode(path), limit)
 
 
 def clean_name(value: str | bytes) -> str:

@@ -55,6 +55,12 @@ def expand_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem
     problems: list[Problem] = []
     for item in paths:
         path = Path(item)
+        try:
+            path.lstat()
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file or directory") from None
+        except OSError as exc:  # a name too long, a loop: bad input, not a crash
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
         if path.is_dir():
             found, skipped = _scan_directory(path)
             if not found:
