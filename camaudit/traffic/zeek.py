@@ -27,9 +27,10 @@ import json
 import os
 import re
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
@@ -48,7 +49,7 @@ from camaudit.traffic import decode as d
 from camaudit.traffic.apps import DnsMessage
 from camaudit.traffic.dnslog import DnsLog
 from camaudit.traffic.engine import _direction_problems
-from camaudit.traffic.flows import ACK, DATA, FIN, RST, SYN, SYNACK, _tcp_state
+from camaudit.traffic.flows import ACK, DATA, FIN, FLOW_LIMIT, RST, SYN, SYNACK, _tcp_state
 
 #: The logs camaudit reads; every other Zeek log (weird, x509, files ...) is skipped.
 WANTED = ("conn", "dns", "ssl", "http", "ntp")
@@ -140,6 +141,14 @@ class ZeekLog:
         return self.path.open("r", encoding="utf-8", errors="replace", newline="\n")
 
     def __iter__(self) -> Iterator[ZeekRow]:
+        for number, line in self.lines():
+            row = self._row(line, number)
+            if row is not None:
+                self.rows += 1
+                yield row
+
+    def lines(self) -> Iterator[tuple[int, str]]:
+        """(1-based line number, text) of every line; a damaged gzip ends them early."""
         try:
             handle = self._open()
         except OSError as exc:
@@ -149,12 +158,17 @@ class ZeekLog:
             try:
                 for line in handle:
                     number += 1
-                    row = self._row(line.rstrip("\r\n"), number)
-                    if row is not None:
-                        self.rows += 1
-                        yield row
+                    yield number, line.rstrip("\r\n")
             except _GZIP_ERRORS as exc:
                 self.damage = f"the file is damaged after line {number} ({exc})"
+
+    def plain_tsv_fields(self, line: str) -> list[str] | None:
+        """A TSV row's fields as written, when none needs undoing (no escape, no unset,
+        empty or set value can matter to the caller); None otherwise (or for a header)."""
+        if not line or line[0] in "#{" or "\\x" in line:
+            return None
+        parts = line.split(self._sep)
+        return parts if len(parts) == len(self.fields) else None
 
     def _row(self, line: str, number: int) -> ZeekRow | None:
         if not line:
@@ -338,11 +352,12 @@ def analyse_zeek(directories: Sequence[str | Path]) -> TrafficSummary:
             inputs.append(_input(log, times, 0))
     flows: list[Flow] = []
     macs: dict[str, str] = {}
+    pairs = _Pairs()
     for path in by_kind.get("conn", []):
         log = ZeekLog(path)
         times = []
         packets = 0
-        for row in log:
+        for row in _conn_rows(log, pairs, len(flows)):
             flow = _flow(row, str(path), dns, join)
             if flow is None:
                 log.bad_rows += 1
@@ -358,7 +373,25 @@ def analyse_zeek(directories: Sequence[str | Path]) -> TrafficSummary:
             for who, mac in ((flow.orig, flow.orig_mac), (flow.resp, flow.resp_mac)):
                 if mac:
                     macs.setdefault(who, mac)
+        if pairs.file_rows:
+            times.extend(t for t in pairs.file_span if abs(t) != _INF)
+            packets += pairs.file_packets
+            log.rows += pairs.file_rows
+            pairs.next_file()
         inputs.append(_input(log, times, packets))
+    flows.extend(pairs.flows(dns))
+    unknown_time += pairs.unknown_time
+    if pairs.rows:
+        problems.append(
+            Problem(
+                "flows_summarised",
+                f"more than {FLOW_LIMIT:,} conn rows: {pairs.rows:,} later row(s) "
+                f"({pairs.packets:,} packet(s)) are counted per address pair, without ports "
+                "or names from ssl/http logs",
+                None,
+                pairs.packets,
+            )
+        )
     if unknown_time:
         problems.append(
             Problem(
@@ -487,22 +520,15 @@ def history_bits(history: str) -> tuple[int, int]:
     return orig, resp
 
 
-def _flow(row: ZeekRow, capture: str, dns: DnsLog, join: _Join) -> Flow | None:
-    proto = (row.text("proto") or "").lower()
-    orig, resp = row.text("id.orig_h"), row.text("id.resp_h")
-    if not proto or not orig or not resp:
-        return None
-    o_pk, r_pk = row.integer("orig_pkts"), row.integer("resp_pkts")
-    history = row.text("history") or ""
-    unseen = mid = False
+def _state(
+    proto: str, o_bits: int, r_bits: int, o_pk: int, r_pk: int, itype: int
+) -> tuple[str, FlowCategory, bool, bool]:
+    """(conn_state, category, reply_unseen, mid_stream) as the pcap path judges a flow."""
     if proto == "tcp":
-        o_bits, r_bits = history_bits(history)
         state, category, unseen = _tcp_state(o_bits, r_bits, o_pk, r_pk)
-        mid = not (o_bits | r_bits) & (SYN | SYNACK)
-    elif proto == "icmp":
-        itype = row.integer("id.orig_p")
+        return state, category, unseen, not (o_bits | r_bits) & (SYN | SYNACK)
+    if proto == "icmp":
         paired = 0 <= itype < len(d.ICMP4_COUNTERPART) and int(d.ICMP4_COUNTERPART[itype]) >= 0
-        state = "OTH"
         category = (
             FlowCategory.TWO_WAY
             if r_pk
@@ -510,9 +536,21 @@ def _flow(row: ZeekRow, capture: str, dns: DnsLog, join: _Join) -> Flow | None:
             if paired
             else FlowCategory.ONE_WAY
         )
-    else:
-        state = "SF" if o_pk and r_pk else "S0"
-        category = FlowCategory.TWO_WAY if r_pk else FlowCategory.ONE_WAY
+        return "OTH", category, False, False
+    state = "SF" if o_pk and r_pk else "S0"
+    return state, FlowCategory.TWO_WAY if r_pk else FlowCategory.ONE_WAY, False, False
+
+
+def _flow(row: ZeekRow, capture: str, dns: DnsLog, join: _Join) -> Flow | None:
+    proto = (row.text("proto") or "").lower()
+    orig, resp = row.text("id.orig_h"), row.text("id.resp_h")
+    if not proto or not orig or not resp:
+        return None
+    o_pk, r_pk = row.integer("orig_pkts"), row.integer("resp_pkts")
+    o_bits, r_bits = history_bits(row.text("history") or "")
+    state, category, unseen, mid = _state(
+        proto, o_bits, r_bits, o_pk, r_pk, row.integer("id.orig_p")
+    )
     ts = row.time()
     start = ts if ts is not None else 0.0
     duration = float(row.text("duration") or 0.0)
@@ -548,6 +586,182 @@ def _flow(row: ZeekRow, capture: str, dns: DnsLog, join: _Join) -> Flow | None:
         app=app,
         dns_names=dns.names_before(resp, start),
         reply_unseen=unseen,
-        mid_stream=proto == "tcp" and mid,
+        mid_stream=mid,
         zeek_uid=uid,
     )
+
+
+# The conn columns a row past the flow limit is summarised from, in this order.
+_PAIR_FIELDS = (
+    "proto",
+    "id.orig_h",
+    "id.resp_h",
+    "history",
+    "orig_pkts",
+    "resp_pkts",
+    "orig_ip_bytes",
+    "resp_ip_bytes",
+    "ts",
+    "duration",
+    "uid",
+    "id.orig_p",
+)
+PairRow = tuple[str | None, ...]
+_INF = float("inf")
+
+
+@dataclass(slots=True)
+class _Pair:
+    """The conn rows of one (proto, orig, resp) past the flow limit, added up."""
+
+    o_bits: int
+    r_bits: int
+    o_pk: int
+    r_pk: int
+    o_bytes: int
+    r_bytes: int
+    first: FrameRef
+    last: FrameRef
+    uid: str | None
+    itype: int
+
+
+class _Pairs:
+    """Conn rows past :data:`FLOW_LIMIT`, counted per address pair without ports (as the
+    pcap path summarises flows past its limit): memory stays bounded for a week of logs."""
+
+    def __init__(self) -> None:
+        self.pairs: dict[tuple[str, str, str], _Pair] = {}
+        self.rows = self.packets = self.unknown_time = 0
+        self.file_rows = self.file_packets = 0
+        self.file_span = [_INF, -_INF]  # earliest start, latest end of this file's rows
+        self._bits: dict[str, tuple[int, int]] = {}
+
+    def next_file(self) -> None:
+        self.file_rows = self.file_packets = 0
+        self.file_span = [_INF, -_INF]
+
+    def add(self, values: PairRow, capture: str, line: int) -> bool:
+        """Fold one row (the :data:`_PAIR_FIELDS` values); False when it is no conn row."""
+        proto, orig, resp, history, o_pk, r_pk, o_b, r_b, ts, duration, uid, itype = values
+        if not proto or not orig or not resp or "-" in (proto, orig, resp):
+            return False
+        history = history or ""
+        bits = self._bits.get(history)
+        if bits is None:
+            bits = self._bits[history] = history_bits(history)
+        start = _seconds(ts)
+        if start is None:
+            self.unknown_time += 1
+        when = start or 0.0
+        end = when + (_seconds(duration) or 0.0)
+        key = (proto.lower(), orig, resp)
+        o_packets, r_packets = _count(o_pk), _count(r_pk)
+        pair = self.pairs.get(key)
+        if pair is None:
+            ref = FrameRef(capture, line, when)
+            known = uid if uid and uid != "-" else None
+            pair = self.pairs[key] = _Pair(
+                0, 0, 0, 0, 0, 0, ref, replace(ref, time=end), known, _count(itype)
+            )
+        elif when < pair.first.time:
+            pair.first = FrameRef(capture, line, when)
+        if end > pair.last.time:
+            pair.last = FrameRef(capture, line, end)
+        pair.o_bits |= bits[0]
+        pair.r_bits |= bits[1]
+        pair.o_pk += o_packets
+        pair.r_pk += r_packets
+        pair.o_bytes += _count(o_b)
+        pair.r_bytes += _count(r_b)
+        self.rows += 1
+        self.file_rows += 1
+        self.packets += o_packets + r_packets
+        self.file_packets += o_packets + r_packets
+        if start is not None:
+            span = self.file_span
+            span[0], span[1] = min(span[0], start), max(span[1], end)
+        return True
+
+    def flows(self, dns: DnsLog) -> list[Flow]:
+        result = []
+        for (proto, orig, resp), pair in self.pairs.items():
+            state, category, unseen, mid = _state(
+                proto, pair.o_bits, pair.r_bits, pair.o_pk, pair.r_pk, pair.itype
+            )
+            result.append(
+                Flow(
+                    proto=proto,
+                    orig=orig,
+                    orig_port=0,
+                    resp=resp,
+                    resp_port=0,
+                    conn_state=state,
+                    category=category,
+                    first=pair.first,
+                    last=pair.last,
+                    orig_packets=pair.o_pk,
+                    orig_bytes=pair.o_bytes,
+                    resp_packets=pair.r_pk,
+                    resp_bytes=pair.r_bytes,
+                    orig_mac=None,
+                    resp_mac=None,
+                    vlan=None,
+                    sni=None,
+                    http_host=None,
+                    app=None,
+                    dns_names=dns.names_before(resp, pair.first.time),
+                    reply_unseen=unseen,
+                    mid_stream=mid,
+                    zeek_uid=pair.uid,
+                )
+            )
+        return result
+
+
+def _count(text: str | None) -> int:
+    return int(text) if text and text.isdigit() else 0
+
+
+def _seconds(text: str | None) -> float | None:
+    if not text or text == "-":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return ZeekRow(0, {"ts": text}).time()  # ISO-8601 (JSON streaming logs), redacted
+
+
+def _conn_rows(log: ZeekLog, pairs: _Pairs, exact: int) -> Iterator[ZeekRow]:
+    """The rows of one conn log that become flows of their own (while fewer than
+    :data:`FLOW_LIMIT` flows are kept); later rows go into ``pairs`` instead, plain TSV
+    lines straight from their fields, without ever becoming a :class:`ZeekRow`."""
+    capture = str(log.path)
+    fields: tuple[str, ...] = ()
+    pick: Callable[[list[str]], PairRow] | None = None
+    for number, line in log.lines():
+        if exact >= FLOW_LIMIT and (parts := log.plain_tsv_fields(line)) is not None:
+            if log.fields is not fields:
+                fields = log.fields
+                pick = _picker(fields)
+            if pick is not None:
+                if not pairs.add(pick(parts), capture, number):
+                    log._bad(number)
+                continue
+        row = log._row(line, number)
+        if row is None:
+            continue
+        if exact < FLOW_LIMIT:
+            exact += 1
+            log.rows += 1
+            yield row
+        elif not pairs.add(tuple(row.text(name) for name in _PAIR_FIELDS), capture, number):
+            log._bad(number)
+
+
+def _picker(fields: tuple[str, ...]) -> Callable[[list[str]], PairRow] | None:
+    """The :data:`_PAIR_FIELDS` of a split TSV row (unset ``-`` stays ``-``), or None
+    when the header lacks one of them (then rows take the general path)."""
+    if not all(name in fields for name in _PAIR_FIELDS):
+        return None
+    return itemgetter(*(fields.index(name) for name in _PAIR_FIELDS))
