@@ -162,14 +162,6 @@ class ZeekLog:
             except _GZIP_ERRORS as exc:
                 self.damage = f"the file is damaged after line {number} ({exc})"
 
-    def plain_tsv_fields(self, line: str) -> list[str] | None:
-        """A TSV row's fields as written, when none needs undoing (no escape, no unset,
-        empty or set value can matter to the caller); None otherwise (or for a header)."""
-        if not line or line[0] in "#{" or "\\x" in line:
-            return None
-        parts = line.split(self._sep)
-        return parts if len(parts) == len(self.fields) else None
-
     def _row(self, line: str, number: int) -> ZeekRow | None:
         if not line:
             return None
@@ -620,8 +612,10 @@ class _Pair:
     r_pk: int
     o_bytes: int
     r_bytes: int
-    first: FrameRef
-    last: FrameRef
+    first: float  # earliest start, and where that row is
+    first_at: tuple[str, int]
+    last: float  # latest end, and where that row is
+    last_at: tuple[str, int]
     uid: str | None
     itype: int
 
@@ -638,49 +632,65 @@ class _Pairs:
         self._bits: dict[str, tuple[int, int]] = {}
 
     def next_file(self) -> None:
+        self.rows += self.file_rows
+        self.packets += self.file_packets
         self.file_rows = self.file_packets = 0
         self.file_span = [_INF, -_INF]
 
     def add(self, values: PairRow, capture: str, line: int) -> bool:
-        """Fold one row (the :data:`_PAIR_FIELDS` values); False when it is no conn row."""
+        """Fold one row (the :data:`_PAIR_FIELDS` values); False when it is no conn row.
+
+        The hot loop of a week of logs: plain numbers are converted at once, anything
+        else (unset ``-``, a redacted or ISO-8601 time) by the careful helpers."""
         proto, orig, resp, history, o_pk, r_pk, o_b, r_b, ts, duration, uid, itype = values
         if not proto or not orig or not resp or "-" in (proto, orig, resp):
             return False
-        history = history or ""
-        bits = self._bits.get(history)
+        bits = self._bits.get(history)  # type: ignore[arg-type]
         if bits is None:
-            bits = self._bits[history] = history_bits(history)
-        start = _seconds(ts)
-        if start is None:
-            self.unknown_time += 1
-        when = start or 0.0
-        end = when + (_seconds(duration) or 0.0)
+            bits = self._bits[history or ""] = history_bits(history or "")
+        try:
+            o_packets, r_packets = int(o_pk), int(r_pk)  # type: ignore[arg-type]
+            o_bytes, r_bytes = int(o_b), int(r_b)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            o_packets, r_packets, o_bytes, r_bytes = (_count(v) for v in (o_pk, r_pk, o_b, r_b))
+        try:
+            when = float(ts)  # type: ignore[arg-type]
+            end = when + float(duration)  # type: ignore[arg-type]
+            span = self.file_span
+            if when < span[0]:
+                span[0] = when
+            if end > span[1]:
+                span[1] = end
+        except (TypeError, ValueError):
+            start = _seconds(ts)
+            if start is None:
+                self.unknown_time += 1
+            when = start or 0.0
+            end = when + (_seconds(duration) or 0.0)
+            if start is not None:
+                span = self.file_span
+                span[0], span[1] = min(span[0], when), max(span[1], end)
         key = (proto.lower(), orig, resp)
-        o_packets, r_packets = _count(o_pk), _count(r_pk)
         pair = self.pairs.get(key)
         if pair is None:
-            ref = FrameRef(capture, line, when)
+            at = (capture, line)
             known = uid if uid and uid != "-" else None
             pair = self.pairs[key] = _Pair(
-                0, 0, 0, 0, 0, 0, ref, replace(ref, time=end), known, _count(itype)
+                0, 0, 0, 0, 0, 0, when, at, end, at, known, _count(itype)
             )
-        elif when < pair.first.time:
-            pair.first = FrameRef(capture, line, when)
-        if end > pair.last.time:
-            pair.last = FrameRef(capture, line, end)
+        else:
+            if when < pair.first:
+                pair.first, pair.first_at = when, (capture, line)
+            if end > pair.last:
+                pair.last, pair.last_at = end, (capture, line)
         pair.o_bits |= bits[0]
         pair.r_bits |= bits[1]
         pair.o_pk += o_packets
         pair.r_pk += r_packets
-        pair.o_bytes += _count(o_b)
-        pair.r_bytes += _count(r_b)
-        self.rows += 1
+        pair.o_bytes += o_bytes
+        pair.r_bytes += r_bytes
         self.file_rows += 1
-        self.packets += o_packets + r_packets
         self.file_packets += o_packets + r_packets
-        if start is not None:
-            span = self.file_span
-            span[0], span[1] = min(span[0], start), max(span[1], end)
         return True
 
     def flows(self, dns: DnsLog) -> list[Flow]:
@@ -698,8 +708,8 @@ class _Pairs:
                     resp_port=0,
                     conn_state=state,
                     category=category,
-                    first=pair.first,
-                    last=pair.last,
+                    first=FrameRef(*pair.first_at, pair.first),
+                    last=FrameRef(*pair.last_at, pair.last),
                     orig_packets=pair.o_pk,
                     orig_bytes=pair.o_bytes,
                     resp_packets=pair.r_pk,
@@ -710,7 +720,7 @@ class _Pairs:
                     sni=None,
                     http_host=None,
                     app=None,
-                    dns_names=dns.names_before(resp, pair.first.time),
+                    dns_names=dns.names_before(resp, pair.first),
                     reply_unseen=unseen,
                     mid_stream=mid,
                     zeek_uid=pair.uid,
@@ -739,23 +749,26 @@ def _conn_rows(log: ZeekLog, pairs: _Pairs, exact: int) -> Iterator[ZeekRow]:
     capture = str(log.path)
     fields: tuple[str, ...] = ()
     pick: Callable[[list[str]], PairRow] | None = None
+    add = pairs.add
     for number, line in log.lines():
-        if exact >= FLOW_LIMIT and (parts := log.plain_tsv_fields(line)) is not None:
-            if log.fields is not fields:
-                fields = log.fields
-                pick = _picker(fields)
-            if pick is not None:
-                if not pairs.add(pick(parts), capture, number):
+        if exact >= FLOW_LIMIT and pick is not None and line and line[0] not in "#{":
+            # plain_tsv_fields, inlined: this loop runs for every row of a week
+            parts = line.split(log._sep)
+            if len(parts) == len(fields) and "\\x" not in line:
+                if not add(pick(parts), capture, number):
                     log._bad(number)
                 continue
         row = log._row(line, number)
+        if log.fields is not fields:
+            fields = log.fields
+            pick = _picker(fields)
         if row is None:
             continue
         if exact < FLOW_LIMIT:
             exact += 1
             log.rows += 1
             yield row
-        elif not pairs.add(tuple(row.text(name) for name in _PAIR_FIELDS), capture, number):
+        elif not add(tuple(row.text(name) for name in _PAIR_FIELDS), capture, number):
             log._bad(number)
 
 
