@@ -70,5 +70,5 @@ distclean: clean        ## also the virtual environment
 	rm -rf $(VENV)
 
 .PHONY: golden
-golden: setup           ## rewrite tests/golden/ (every format but HTML, en + nl); review the diff
+golden: setup           ## rewrite tests/golden/ (every format, en + nl); review the diff
 	$(VPY) -m tests.report.golden

@@ -16,7 +16,6 @@ from camaudit.policy.load import load_policy
 from camaudit.report.build import build_report
 from camaudit.report.model import AuditReport, InventoryReport, VerifyReport
 from camaudit.traffic.engine import Progress, analyse
-from camaudit.traffic.zeek import analyse_zeek
 
 if TYPE_CHECKING:  # importing these packages loads the probe stacks (zeep, scapy ...)
     from camaudit.audit.record import RecordPlan, RecordProgress
@@ -56,11 +55,12 @@ def verify(
     """
     loaded_policy = load_policy(Path(policy) if policy else None, closed_network)
     knowledge = load_knowledge(profiles)
-    traffic = (
-        analyse_zeek(zeek)
-        if zeek
-        else analyse(captures, progress=progress, jobs=jobs, scheduler=scheduler)
-    )
+    if zeek:
+        from camaudit.traffic.zeek import analyse_zeek  # its reader needs numpy; pcaps may not
+
+        traffic = analyse_zeek(zeek)
+    else:
+        traffic = analyse(captures, progress=progress, jobs=jobs, scheduler=scheduler)
     assessment = assess(traffic, loaded_policy, knowledge.profiles, today=today)
     return VerifyResult(traffic, assessment, build_report(assessment, traffic, knowledge=knowledge))
 

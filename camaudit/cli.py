@@ -518,12 +518,10 @@ def _emit(
     text (camaudit.report.render), so a file holds the same bytes as ``camaudit report``
     makes from the saved JSON.
     """
-    from camaudit.report.render import check_format
     from camaudit.report.render import renderer as find_renderer
 
     with _user_errors():
         t = t or _translator(None)
-        check_format(report.kind, output_format.value)
         draw = find_renderer(output_format.value)
 
         def write(handle: TextIO) -> None:
@@ -1009,11 +1007,8 @@ def audit(
     from camaudit.audit import parse_duration
     from camaudit.audit.record import RecordPlan
     from camaudit.discover.interface import Target
-    from camaudit.report.render import check_format
 
     err = Console(stderr=True)
-    with _user_errors():
-        check_format("audit", output_format.value)
     given = [*(captures or ()), *(more_captures or ())]
     if bool(given) == (duration is not None):
         raise _fail(

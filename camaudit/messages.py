@@ -98,6 +98,8 @@ HEADINGS = {
     "first_seen": N_("First seen"),
     "date": N_("Date"),
     "not_checked": N_("Could not be checked"),
+    "device_verdicts": N_("Verdict per device"),
+    "device_verdict": N_("Verdict for this device"),
     "generated_by": N_("Made with camaudit {version}"),
 }
 

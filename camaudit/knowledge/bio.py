@@ -10,7 +10,7 @@ raises :class:`camaudit.errors.ProfileError` once, like the other profiles.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from camaudit.errors import ProfileError
@@ -60,9 +60,17 @@ class Bio:
         """The control with this id, or ``None``."""
         return next((c for c in self.controls if c.id == control_id), None)
 
+    @cached_property
+    def _by_rule(self) -> dict[str, tuple[str, ...]]:
+        # asked once per finding and control: a flood's 100 k findings must not scan the list
+        by_rule: dict[str, tuple[str, ...]] = {}
+        for mapping in self.rules:
+            by_rule.setdefault(mapping.id, mapping.controls)
+        return by_rule
+
     def controls_for(self, rule: str) -> tuple[str, ...]:
         """The control ids ``rule`` maps to; ``()`` for a rule the file does not name."""
-        return next((r.controls for r in self.rules if r.id == rule), ())
+        return self._by_rule.get(rule, ())
 
 
 _CONTROL_ID = v.matching(r"^[5-8]\.[0-9]{1,2}$", "a control number like 8.22")

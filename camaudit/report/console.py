@@ -15,8 +15,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from camaudit.i18n import Translator, translator
-from camaudit.messages import HEADINGS, SEVERITIES, VERDICT_NAMES
+from camaudit.i18n import N_, Translator, translator
+from camaudit.messages import HEADINGS, SEVERITIES, TERMS, VERDICT_NAMES
 from camaudit.model import Direction
 from camaudit.report.model import (
     AuditDeviceEntry,
@@ -28,6 +28,7 @@ from camaudit.report.model import (
     Report,
     VerifyReport,
 )
+from camaudit.report.table import IdentifiedDevice, TrafficReport
 from camaudit.sanitize import clean_text
 
 _VERDICT_STYLE = {
@@ -59,9 +60,6 @@ def _when(epoch: float | None) -> str:
     except (OverflowError, ValueError, OSError):  # the capture's problems say why
         return f"{epoch:g} (out of range)"
 
-
-# The verify part of a report: a verify report, or the same fields inside an audit one.
-TrafficReport = VerifyReport | AuditReport
 
 FINDINGS_SHOWN = 25
 ROWS_SHOWN = 60
@@ -291,22 +289,24 @@ def render_text(report: Report, t: Translator) -> str:
     return out.getvalue()
 
 
-def _identity_cells(device: DeviceEntry) -> tuple[str, str, str, str]:
+def _identity_cells(device: IdentifiedDevice, t: Translator) -> tuple[str, str, str, str]:
+    """Vendor, model, firmware and confidence of an inventory's or an audit's device."""
     ident = device.identity
     if not ident:
         vendor = device.oui_vendor or ""
-        return (f"{vendor} (OUI only)" if vendor else "-", "", "", "")
-    vendor = ident.vendor or "unknown"
+        return (t.gettext("{vendor} (OUI only)", vendor=vendor) if vendor else "-", "", "", "")
+    unknown = t.gettext(TERMS["unknown"])
+    vendor = ident.vendor or unknown
     if ident.oem_brand:
         vendor = f"{ident.oem_brand} ({vendor})"
-    firmware = ident.firmware or "unknown"
+    firmware = ident.firmware or unknown
     if ident.build_date:
         firmware += f" [{ident.build_date}]"
     return vendor, ident.model or "", firmware, f"{ident.confidence:.2f}"
 
 
-def _device_row(d: DeviceEntry) -> list[Text]:
-    vendor, model, firmware, conf = _identity_cells(d)
+def _device_row(d: DeviceEntry, t: Translator) -> list[Text]:
+    vendor, model, firmware, conf = _identity_cells(d, t)
     cves = ", ".join(c.cve + (" (KEV)" if c.kev_date_added else "") for c in d.cves)
     if not cves and d.identity and not d.identity.firmware:
         cves = "not assessed: firmware unknown (credentials read it)"
@@ -388,7 +388,7 @@ def render_inventory(
     table = _table(t.gettext(HEADINGS["devices"]), columns, _more(len(inv.devices), ROWS_SHOWN, t))
     notes: list[Text] = []
     for d in inv.devices[:ROWS_SHOWN]:
-        table.add_row(*_device_row(d))
+        table.add_row(*_device_row(d, t))
         notes += _device_notes(d)
     notes += [_t(o.finding, "red") for o in inv.outside_target]
     if inv.closed_network.default:
@@ -405,29 +405,28 @@ def render_inventory(
         console.print(_methods(inv.attempts, t))
 
 
+# Where an audit found a device: by discovery (swept and probed), in the traffic, or both.
+SOURCES = {"discovery": N_("discovery"), "traffic": N_("traffic")}
+
+
 def _audit_row(d: AuditDeviceEntry, t: Translator) -> list[Text]:
-    ident = d.identity
-    if ident is None:
-        vendor, model, firmware = (f"{d.oui_vendor} (OUI only)" if d.oui_vendor else "-"), "", ""
-    else:
-        vendor = ident.vendor or "unknown"
-        if ident.oem_brand:
-            vendor = f"{ident.oem_brand} ({vendor})"
-        model, firmware = ident.model or "", ident.firmware or "unknown"
+    vendor, model, firmware, _confidence = _identity_cells(d, t)
     cves = ", ".join(c.cve + (" (KEV)" if c.kev_date_added else "") for c in d.cves)
     style = _VERDICT_STYLE[d.verdict.verdict]
     word = t.gettext(VERDICT_NAMES[d.verdict.verdict]).upper()
-    cells = [d.ip or "-", d.mac or "-", "+".join(d.sources), vendor, model, firmware]
+    seen = "+".join(t.gettext(SOURCES[s]) if s in SOURCES else s for s in d.sources)
+    cells = [d.ip or "-", d.mac or "-", seen, vendor, model, firmware]
     return [*map(_t, cells), _t(cves or "-", "red" if d.cves else ""), _t(word, style)]
 
 
-def _audit_notes(d: AuditDeviceEntry) -> list[Text]:
+def _audit_notes(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     """Why each device got its verdict, and what could not be checked for it."""
     who = d.ip or d.mac or "?"
+    cloud, not_checked = t.gettext("vendor cloud"), t.gettext(TERMS["not_checked"])
     notes = [_t(f"{who}: {r}") for r in d.verdict.reasons]
     notes += [_t(f"{who}: {c}", "yellow") for c in d.config_findings]
-    notes += [_t(f"{who}: vendor cloud: {label}", "yellow") for label in d.cloud_labels]
-    notes += [_t(f"{who}: not checked: {n}", "dim") for n in d.not_checked]
+    notes += [_t(f"{who}: {cloud}: {label}", "yellow") for label in d.cloud_labels]
+    notes += [_t(f"{who}: {not_checked}: {n}", "dim") for n in d.not_checked]
     return notes
 
 
@@ -435,25 +434,41 @@ def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
     """Print an audit: the overall verdict, then every device with its own verdict."""
     console.print(_head(report, t))
     a = report.audit
-    columns = ("ip", "mac", "seen by", "vendor", "model", "firmware", "CVEs", "verdict")
-    table = _table("Devices", columns, _more(len(a.devices), ROWS_SHOWN, t))
+    columns = (
+        "ip",
+        "mac",
+        t.gettext("seen by"),
+        t.gettext("vendor"),
+        t.gettext("model"),
+        t.gettext("firmware"),
+        "CVEs",
+        t.gettext("verdict"),
+    )
+    table = _table(t.gettext(HEADINGS["devices"]), columns, _more(len(a.devices), ROWS_SHOWN, t))
     notes: list[Text] = []
     for d in a.devices[:ROWS_SHOWN]:
         table.add_row(*_audit_row(d, t))
-        notes += _audit_notes(d)
+        notes += _audit_notes(d, t)
     console.print(table)
     for note in notes:
         console.print(note)
     if a.recording is not None:
         r = a.recording
-        files = f"{len(r.files)} file(s) in {r.directory}"
-        console.print(_t(f"recorded {r.interface} for {r.duration:g} s into {files}"))
+        recorded = t.gettext(
+            "recorded {interface} for {seconds} s into {count} file(s) in {directory}",
+            interface=r.interface,
+            seconds=t.format_number(r.duration),
+            count=t.format_number(len(r.files)),
+            directory=r.directory,
+        )
+        console.print(_t(recorded))
     console.print(_inputs(report, t))
     if report.outbound:
         console.print(_outbound(report, t))
     if report.findings:
         console.print(_findings(report, t))
+    not_checked, problem = t.gettext(TERMS["not_checked"]), t.gettext("problem")
     for n in a.not_checked:
-        console.print(_t(f"not checked: {n}", "dim"))
+        console.print(_t(f"{not_checked}: {n}", "dim"))
     for p in report.problems:
-        console.print(_t(f"problem [{p.code}]: {p.message}", "yellow"))
+        console.print(_t(f"{problem} [{p.code}]: {p.message}", "yellow"))

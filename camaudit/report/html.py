@@ -8,6 +8,10 @@ came from the network (device names, banners, DNS names, paths) is cleaned with
 (autoescape); the template itself holds no words, only markup: every text a reader sees
 is translated here, through the one gettext catalogue, and numbers and dates are written
 the language's way. The same report and language give the same bytes.
+
+An audit's page is the verify page of its traffic part, with the inventory table given a
+column for each device's own verdict and, per device, a card with that verdict, its
+reasons, the frames behind it and what could not be checked.
 """
 
 from __future__ import annotations
@@ -32,12 +36,15 @@ from camaudit.messages import (
 )
 from camaudit.model import Evidence, Problem
 from camaudit.report.model import (
+    AuditDeviceEntry,
+    AuditReport,
     BoundaryFlowEntry,
-    DeviceEntry,
+    IdentityEntry,
     InventoryReport,
     Report,
     VerifyReport,
 )
+from camaudit.report.table import IdentifiedDevice, TrafficReport
 from camaudit.sanitize import clean_text
 
 __all__ = ["render"]
@@ -57,7 +64,6 @@ WORDS = {
     "crossed": N_("crossed the boundary"),
     "findings_none": N_("No findings."),
     "devices_none": N_("No device was found."),
-    "device_verdict": N_("Verdict for this device"),
     "vendor_oui": N_("Vendor (from the MAC address)"),
     "open_ports": N_("Open ports"),
     "remote": N_("Outside address"),
@@ -95,6 +101,7 @@ PLURAL_WORDS = {
     "lookups": NP_("{count} DNS look-up", "{count} DNS look-ups"),
     "cves": NP_("{count} known vulnerability", "{count} known vulnerabilities"),
 }
+
 
 # Timeline geometry (SVG user units).
 _LABEL_W = 190
@@ -192,17 +199,21 @@ def _page(report: Report, t: Translator) -> dict[str, Any]:
         "captures": [],
         "dns": [],
         "problems": [],
+        "device_verdicts": [],
+        "not_checked": [],
     }
     if isinstance(report, VerifyReport):
         page.update(_verify(report, t))
     elif isinstance(report, InventoryReport):
         page.update(_inventory(report, t))
+    elif isinstance(report, AuditReport):
+        page.update(_audit(report, t))
     else:  # pragma: no cover - the Report union is exhaustive
         raise TypeError(f"not a report: {type(report).__name__}")
     return page
 
 
-def _verify(report: VerifyReport, t: Translator) -> dict[str, Any]:
+def _verify(report: TrafficReport, t: Translator) -> dict[str, Any]:
     s = report.summary
     counts = Counter(flow.device for flow in report.outbound)
     findings_by = Counter(finding.device for finding in report.findings)
@@ -225,7 +236,7 @@ def _verify(report: VerifyReport, t: Translator) -> dict[str, Any]:
         "summary": [
             _plural(t, "captures", s.captures),
             _plural(t, "packets", s.packets),
-            _plural(t, "devices", s.devices),
+            _plural(t, "devices", len(_devices(report))),
             _plural(t, "outbound", s.outbound),
             _plural(t, "lookups", s.dns_lookups),
             _plural(t, "findings", s.findings),
@@ -275,6 +286,11 @@ def _verify(report: VerifyReport, t: Translator) -> dict[str, Any]:
     }
 
 
+def _devices(report: TrafficReport) -> Sequence[object]:
+    """The devices a reader counts: an audit's (discovered and seen), else those seen."""
+    return report.audit.devices if isinstance(report, AuditReport) else report.devices
+
+
 def _inventory(report: InventoryReport, t: Translator) -> dict[str, Any]:
     inv = report.inventory
     s = inv.summary
@@ -288,13 +304,63 @@ def _inventory(report: InventoryReport, t: Translator) -> dict[str, Any]:
             HEADINGS["closed_network_default" if inv.closed_network.default else "closed_network"]
         ),
         "device_columns": _device_columns(t),
-        "devices": [{"cells": _device_cells(d, t), "verdict": None} for d in inv.devices],
-        "findings": [
-            _finding("CONFIG", "medium", d.ip, c, (), t)
-            for d in inv.devices
-            for c in d.config_findings
+        "devices": [
+            {"cells": _device_cells(d, d.open_ports, t), "verdict": None} for d in inv.devices
         ],
+        "findings": _config_findings(inv.devices, t),
     }
+
+
+def _audit(report: AuditReport, t: Translator) -> dict[str, Any]:
+    """The verify part as ``verify`` shows it, the inventory with each device's own
+    verdict, and per device the reasons and the frames behind that verdict."""
+    page = _verify(report, t)
+    audit = report.audit
+    counts = audit.summary
+    page["summary"] = [
+        *page["summary"],
+        *(f"{t.gettext(VERDICT_NAMES[v])}: {_num(t, getattr(counts, v))}" for v in VERDICT_NAMES),
+    ]
+    page["device_columns"] = [*_device_columns(t), t.gettext(HEADINGS["device_verdict"])]
+    page["devices"] = [
+        {
+            "cells": _device_cells(d, _open_ports(report, d.inventory_index), t),
+            "verdict": _verdict(t, d.verdict.verdict.value),
+        }
+        for d in audit.devices
+    ]
+    page["timeline"] = _timeline(report.outbound, [d.ip for d in audit.devices if d.ip], t)
+    page["findings"] = [*page["findings"], *_config_findings(audit.devices, t)]
+    page["device_verdicts"] = [_device_verdict(d, t) for d in audit.devices]
+    page["not_checked"] = [_text(n, 2048) for n in audit.not_checked]
+    return page
+
+
+def _open_ports(report: AuditReport, index: int | None) -> tuple[str, ...]:
+    """The open ports discovery found on a device (none for one seen only in traffic)."""
+    devices = report.inventory.devices
+    return devices[index].open_ports if index is not None and 0 <= index < len(devices) else ()
+
+
+def _device_verdict(d: AuditDeviceEntry, t: Translator) -> dict[str, Any]:
+    """One device's verdict card: who, the verdict in words, why, and the evidence."""
+    who = _text(d.ip or d.mac or "?", _ADDRESS_LIMIT)
+    if d.ip and d.mac:
+        who += f" ({_text(d.mac, _ADDRESS_LIMIT)})"
+    return {
+        "device": who,
+        "verdict": _verdict(t, d.verdict.verdict.value),
+        "reasons": [_text(r, 2048) for r in d.verdict.reasons],
+        "evidence": _evidence_rows(d.verdict.evidence, t),
+        "not_checked": [_text(n, 2048) for n in d.not_checked],
+    }
+
+
+def _config_findings(devices: Iterable[IdentifiedDevice], t: Translator) -> list[dict[str, Any]]:
+    """Each device's settings that need attention, as findings located at the device."""
+    return [
+        _finding("CONFIG", "medium", d.ip, c, (), t) for d in devices for c in d.config_findings
+    ]
 
 
 def _device_columns(t: Translator) -> list[str]:
@@ -309,8 +375,8 @@ def _device_columns(t: Translator) -> list[str]:
     ]
 
 
-def _device_cells(d: DeviceEntry, t: Translator) -> list[str]:
-    identity = d.identity
+def _device_cells(d: IdentifiedDevice, open_ports: Sequence[str], t: Translator) -> list[str]:
+    identity: IdentityEntry | None = d.identity
     make = (identity.vendor if identity else None) or d.oui_vendor
     cves = ", ".join(c.cve for c in d.cves) or t.gettext(WORDS["none"])
     return [
@@ -320,7 +386,7 @@ def _device_cells(d: DeviceEntry, t: Translator) -> list[str]:
         _text(identity.model if identity else None),
         _text(identity.firmware if identity else None),
         _text(cves),
-        _text(", ".join(d.open_ports)),
+        _text(", ".join(open_ports)),
     ]
 
 
@@ -386,16 +452,21 @@ def _finding(
         "severity_name": t.gettext(SEVERITIES[severity]) if severity in SEVERITIES else "",
         "device": _text(device),
         "summary": _text(summary, 2048),
-        "evidence": [
-            {
-                "capture": _text(e.capture),
-                "frames": ", ".join(_num(t, f) for f in e.frames[:50])
-                + (" …" if len(e.frames) > 50 else ""),
-                "filter": _text(e.display_filter, FILTER_LIMIT),
-            }
-            for e in evidence
-        ],
+        "evidence": _evidence_rows(evidence, t),
     }
+
+
+def _evidence_rows(evidence: Iterable[Evidence], t: Translator) -> list[dict[str, str]]:
+    """Capture, frames and display filter of each piece of evidence, for the table."""
+    return [
+        {
+            "capture": _text(e.capture),
+            "frames": ", ".join(_num(t, f) for f in e.frames[:50])
+            + (" …" if len(e.frames) > 50 else ""),
+            "filter": _text(e.display_filter, FILTER_LIMIT),
+        }
+        for e in evidence
+    ]
 
 
 def _config_title(rule: str, t: Translator) -> str:

@@ -2,7 +2,9 @@
 
 Verdict and reasons first, then the council's inventory table, the outbound flows and
 every finding with its evidence (the Wireshark display filter in a code span, ready to
-copy). All text from the evidence is untrusted: it is cleaned of control and bidi
+copy). An audit adds each device's own verdict to its table row, and a section per
+device: the verdict, its reasons, the frames behind it, and what could not be checked.
+All text from the evidence is untrusted: it is cleaned of control and bidi
 characters, then the characters Markdown acts on are backslash-escaped (CommonMark
 allows that for every ASCII punctuation character): ``\\ ` * _ [ ] ( ) < > # ! | ~ & @ $
 { }`` everywhere, the dot of ``www.`` and the slashes of ``://`` (GitHub's autolinks), and
@@ -23,12 +25,20 @@ from camaudit.messages import (
     HEADINGS,
     PLURALS,
     SEVERITIES,
+    TERMS,
     VERDICT_EXPLANATIONS,
     VERDICT_NAMES,
 )
+from camaudit.model import Evidence
 from camaudit.report.csv_out import closed_network_cell
-from camaudit.report.model import InventoryReport, Report, VerifyReport
-from camaudit.report.table import council_rows
+from camaudit.report.model import (
+    AuditDeviceEntry,
+    AuditReport,
+    InventoryReport,
+    Report,
+    VerifyReport,
+)
+from camaudit.report.table import IdentifiedDevice, TrafficReport, council_rows
 from camaudit.sanitize import clean_text
 
 __all__ = ["code", "render", "text"]
@@ -90,6 +100,9 @@ def _inventory_table(report: Report, t: Translator) -> list[str]:
         t.gettext(HEADINGS["mac"]),
         t.gettext(HEADINGS["cves"]),
     ]
+    audit = isinstance(report, AuditReport)
+    if audit:  # an audit's devices carry their own verdict: it is named, not only yes/no
+        header.append(t.gettext(HEADINGS["device_verdict"]))
     body = [
         [
             text(r.location),
@@ -101,19 +114,26 @@ def _inventory_table(report: Report, t: Translator) -> list[str]:
             text(r.ip),
             text(r.mac),
             text(", ".join(r.cves)),
+            *([t.gettext(VERDICT_NAMES[r.verdict])] if audit else []),
         ]
         for r in rows[:ROWS_SHOWN]
     ]
-    lines = [f"## {t.gettext(HEADINGS['devices'])}", "", *_table(header, body)]
-    if len(rows) > ROWS_SHOWN:
-        more = t.gettext(
-            "{count} more in the JSON report", count=t.format_number(len(rows) - ROWS_SHOWN)
-        )
-        lines += [more, ""]
-    return lines
+    heading = f"## {t.gettext(HEADINGS['devices'])}"
+    return [heading, "", *_table(header, body), *_more_rows(len(rows), t)]
 
 
-def _verify(report: VerifyReport, t: Translator) -> list[str]:
+def _more_rows(total: int, t: Translator) -> list[str]:
+    if total <= ROWS_SHOWN:
+        return []
+    return [
+        t.gettext("{count} more in the JSON report", count=t.format_number(total - ROWS_SHOWN)),
+        "",
+    ]
+
+
+def _traffic_head(report: TrafficReport, t: Translator) -> list[str]:
+    """Title, verdict, what the traffic was judged against, and why: a verify report's and
+    an audit's opening alike."""
     closed = report.closed_network
     heading = HEADINGS["closed_network_default" if closed.default else "closed_network"]
     lines = [f"# {t.gettext(HEADINGS['report'])}", ""]
@@ -130,32 +150,52 @@ def _verify(report: VerifyReport, t: Translator) -> list[str]:
         *[f"- {text(r, 2000)}" for r in report.reasons],
         "",
     ]
-    lines += _inventory_table(report, t)
-    if report.outbound:
-        lines += [f"## {t.gettext(HEADINGS['outbound'])}", ""]
-        header = [
-            t.gettext(HEADINGS["device"]),
-            t.gettext("remote"),
-            t.gettext("port"),
-            t.gettext("state"),
-            t.gettext("names"),
-            t.gettext(HEADINGS["allowed_by"]),
-            t.gettext(HEADINGS["frames"]),
+    return lines
+
+
+def _outbound_table(report: TrafficReport, t: Translator) -> list[str]:
+    if not report.outbound:
+        return []
+    header = [
+        t.gettext(HEADINGS["device"]),
+        t.gettext("remote"),
+        t.gettext("port"),
+        t.gettext("state"),
+        t.gettext("names"),
+        t.gettext(HEADINGS["allowed_by"]),
+        t.gettext(HEADINGS["frames"]),
+    ]
+    body = [
+        [
+            text(o.device),
+            text(o.remote),
+            text(f"{o.dport}/{o.proto}" if o.proto in ("tcp", "udp") else o.proto),
+            text(o.state),
+            text(", ".join(o.names)),
+            text(o.allowed_by or ""),
+            text(f"{o.capture}#{o.first_frame}-{o.last_frame}"),
         ]
-        body = [
-            [
-                text(o.device),
-                text(o.remote),
-                text(f"{o.dport}/{o.proto}" if o.proto in ("tcp", "udp") else o.proto),
-                text(o.state),
-                text(", ".join(o.names)),
-                text(o.allowed_by or ""),
-                text(f"{o.capture}#{o.first_frame}-{o.last_frame}"),
-            ]
-            for o in report.outbound[:ROWS_SHOWN]
-        ]
-        lines += _table(header, body)
-    lines += [f"## {t.gettext(HEADINGS['findings'])}", ""]
+        for o in report.outbound[:ROWS_SHOWN]
+    ]
+    return [f"## {t.gettext(HEADINGS['outbound'])}", "", *_table(header, body)]
+
+
+def _evidence_lines(evidence: Iterable[Evidence], t: Translator) -> list[str]:
+    """One bullet per piece of evidence: capture, frames, the display filter to copy."""
+    return [
+        "  - "
+        + t.gettext(
+            "{capture} frames {frames}: {filter}",
+            capture=text(e.capture),
+            frames=", ".join(map(str, e.frames)),
+            filter=code(e.display_filter),
+        )
+        for e in evidence
+    ]
+
+
+def _findings(report: TrafficReport, t: Translator) -> list[str]:
+    lines = [f"## {t.gettext(HEADINGS['findings'])}", ""]
     if not report.findings:
         lines += [t.gettext("No findings."), ""]
     for f in report.findings:
@@ -168,18 +208,64 @@ def _verify(report: VerifyReport, t: Translator) -> list[str]:
         if f.device:
             lines += [f"- **{t.gettext(HEADINGS['device'])}:** {text(f.device)}"]
         lines += [f"- {text(f.summary, 2000)}", f"- **{t.gettext(HEADINGS['evidence'])}:**"]
-        for e in f.evidence:
-            frames = ", ".join(map(str, e.frames))
-            lines += [
-                "  - "
-                + t.gettext(
-                    "{capture} frames {frames}: {filter}",
-                    capture=text(e.capture),
-                    frames=frames,
-                    filter=code(e.display_filter),
-                )
-            ]
-        lines += [""]
+        lines += [*_evidence_lines(f.evidence, t), ""]
+    return lines
+
+
+def _verify(report: VerifyReport, t: Translator) -> list[str]:
+    return [
+        *_traffic_head(report, t),
+        *_inventory_table(report, t),
+        *_outbound_table(report, t),
+        *_findings(report, t),
+    ]
+
+
+def _device_verdict(d: AuditDeviceEntry, t: Translator) -> list[str]:
+    """One device of an audit: its own verdict, why, the frames behind it, what it runs
+    and what could not be checked."""
+    verdict = t.gettext(VERDICT_NAMES[d.verdict.verdict])
+    who = text(d.ip or d.mac or "?") + (f" ({text(d.mac)})" if d.ip and d.mac else "")
+    lines = [f"### {who}: {verdict}", ""]
+    lines += [f"- {text(r, 2000)}" for r in d.verdict.reasons]
+    if d.verdict.evidence:
+        lines += [
+            f"- **{t.gettext(HEADINGS['evidence'])}:**",
+            *_evidence_lines(d.verdict.evidence, t),
+        ]
+    lines += _device_notes(d, (), t, "- ")
+    lines += [f"- {t.gettext(TERMS['not_checked'])}: {text(n, 1000)}" for n in d.not_checked]
+    return [*lines, ""]
+
+
+def _device_notes(
+    d: IdentifiedDevice, warnings: Sequence[str], t: Translator, prefix: str
+) -> list[str]:
+    """A device's known vulnerabilities, settings that need attention and warnings."""
+    notes = []
+    for c in d.cves:
+        kev = " (CISA KEV)" if c.kev_date_added else ""
+        notes.append(
+            f"{prefix}{text(c.cve)} (CVSS {t.format_number(c.cvss)}){kev}: " + text(c.reason, 1000)
+        )
+    notes += [f"{prefix}{text(c, 1000)}" for c in d.config_findings]
+    notes += [f"{prefix}{text(w, 1000)}" for w in warnings]
+    return notes
+
+
+def _audit(report: AuditReport, t: Translator) -> list[str]:
+    a = report.audit
+    lines = _traffic_head(report, t)
+    lines += _inventory_table(report, t)
+    lines += [f"## {t.gettext(HEADINGS['device_verdicts'])}", ""]
+    for d in a.devices[:ROWS_SHOWN]:
+        lines += _device_verdict(d, t)
+    lines += _more_rows(len(a.devices), t)
+    lines += _outbound_table(report, t)
+    lines += _findings(report, t)
+    if a.not_checked:
+        lines += [f"## {t.gettext(HEADINGS['not_checked'])}", ""]
+        lines += [*(f"- {text(n, 1000)}" for n in a.not_checked), ""]
     return lines
 
 
@@ -210,14 +296,7 @@ def _inventory(report: InventoryReport, t: Translator) -> list[str]:
     notes: list[str] = []
     for d in inv.devices:
         who = text(d.ip or d.mac or "?")
-        for c in d.cves:
-            kev = " (CISA KEV)" if c.kev_date_added else ""
-            notes.append(
-                f"- {who}: {text(c.cve)} (CVSS {t.format_number(c.cvss)}){kev}: "
-                + text(c.reason, 1000)
-            )
-        notes += [f"- {who}: {text(c, 1000)}" for c in d.config_findings]
-        notes += [f"- {who}: {text(w, 1000)}" for w in d.warnings]
+        notes += _device_notes(d, d.warnings, t, f"- {who}: ")
     notes += [f"- {text(o.finding, 1000)}" for o in inv.outside_target]
     lines += [f"## {t.gettext(HEADINGS['findings'])}", ""]
     lines += [*notes, ""] if notes else [t.gettext("No findings."), ""]
@@ -230,6 +309,8 @@ def render(report: Report, t: Translator) -> str:
         lines = _verify(report, t)
     elif isinstance(report, InventoryReport):
         lines = _inventory(report, t)
+    elif isinstance(report, AuditReport):
+        lines = _audit(report, t)
     else:  # pragma: no cover - a new report kind must be added here
         raise TypeError(f"no Markdown rendering for {type(report).__name__}")
     lines += [t.gettext(HEADINGS["generated_by"], version=text(report.tool.version))]

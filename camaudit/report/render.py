@@ -19,10 +19,8 @@ from camaudit.report.model import Report, to_dict
 from camaudit.sanitize import clean_text
 
 __all__ = [
-    "AUDIT_FORMATS",
     "FORMATS",
     "Renderer",
-    "check_format",
     "extension",
     "render",
     "renderer",
@@ -88,23 +86,8 @@ def renderer(name: str) -> Renderer:
     return found
 
 
-# The formats that render an audit report today; the others know verify and inventory
-# reports only, and say so before any work is done.
-AUDIT_FORMATS = ("console", "json")
-
-
-def check_format(kind: str, name: str) -> None:
-    """Raise a one-line :class:`UsageError` when format ``name`` cannot render ``kind``."""
-    if kind == "audit" and name in _REGISTRY and name not in AUDIT_FORMATS:
-        raise UsageError(
-            f"--format {name}: audit reports render as {' or '.join(AUDIT_FORMATS)} for now; "
-            "the verify and inventory reports render in every format"
-        )
-
-
 def render(report: Report, name: str, t: Translator) -> str:
     """``report`` rendered in format ``name`` and the language of ``t``."""
-    check_format(report.kind, name)
     return renderer(name)(report, t)
 
 

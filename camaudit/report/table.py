@@ -10,7 +10,9 @@ renderings. Each row's "closed network" cell is the device's own isolation outco
   outcome from the findings and flows that name its address, failing closed: a crossing
   is ``not_isolated``, evidence that cannot show isolation (an inconclusive report) is
   ``inconclusive`` for every device that did not cross, an attempt is
-  ``isolated_with_attempts``, and only then ``isolated``.
+  ``isolated_with_attempts``, and only then ``isolated``;
+- an audit report carries each device's own verdict (``audit.devices``): its row shows
+  that verdict, the identity fingerprinting found and the frames behind the verdict.
 
 Location and description come from the council's register (``--register``) when the
 report carries one; otherwise they are empty.
@@ -18,11 +20,53 @@ report carries one; otherwise they are empty.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
-from camaudit.report.model import DeviceEntry, InventoryReport, Report, VerifyReport
+from camaudit.model import Evidence
+from camaudit.report.model import (
+    AuditDeviceEntry,
+    AuditReport,
+    CveEntry,
+    DeviceEntry,
+    IdentityEntry,
+    InventoryReport,
+    Report,
+    VerifyReport,
+)
 
-__all__ = ["NOT_TESTED", "CouncilRow", "council_rows"]
+__all__ = [
+    "NOT_TESTED",
+    "CouncilRow",
+    "IdentifiedDevice",
+    "TrafficReport",
+    "council_rows",
+    "evidence_refs",
+]
+
+# The verify part of a report: a verify report, or the same fields inside an audit one.
+# Every renderer draws both with one code path.
+TrafficReport = VerifyReport | AuditReport
+
+
+class IdentifiedDevice(Protocol):
+    """A device fingerprinting looked at, an inventory's or an audit's: what every
+    renderer reads of it (who it is, what applies to it)."""
+
+    @property
+    def ip(self) -> str | None: ...
+    @property
+    def mac(self) -> str | None: ...
+    @property
+    def oui_vendor(self) -> str | None: ...
+    @property
+    def identity(self) -> IdentityEntry | None: ...
+    @property
+    def cves(self) -> tuple[CveEntry, ...]: ...
+    @property
+    def config_findings(self) -> tuple[str, ...]: ...
+
 
 NOT_TESTED = "not_tested"
 # The finding rules that make a device's own outcome a crossing, or an attempt (the same
@@ -53,11 +97,14 @@ def council_rows(report: Report) -> tuple[CouncilRow, ...]:
         return tuple(_inventory_row(i, d) for i, d in enumerate(report.inventory.devices))
     if isinstance(report, VerifyReport):
         return tuple(_verify_row(report, h.ip, h.mac, h.oui_vendor) for h in report.devices)
+    if isinstance(report, AuditReport):
+        return tuple(_audit_row(i, d) for i, d in enumerate(report.audit.devices))
     raise TypeError(f"no council table for {type(report).__name__}")  # pragma: no cover
 
 
-def _inventory_row(index: int, d: DeviceEntry) -> CouncilRow:
-    ident = d.identity
+def _identified_row(d: IdentifiedDevice, verdict: str, evidence: tuple[str, ...]) -> CouncilRow:
+    """A row of a device fingerprinting looked at (an inventory's or an audit's)."""
+    ident: IdentityEntry | None = d.identity
     make = (ident.oem_brand or ident.vendor) if ident else None
     return CouncilRow(
         location="",
@@ -65,12 +112,28 @@ def _inventory_row(index: int, d: DeviceEntry) -> CouncilRow:
         make=make or d.oui_vendor or "",
         model=(ident.model if ident else None) or "",
         firmware=(ident.firmware if ident else None) or "",
-        verdict=NOT_TESTED,
+        verdict=verdict,
         ip=d.ip or "",
         mac=d.mac or "",
         cves=tuple(c.cve for c in d.cves),
-        evidence=(f"#/inventory/devices/{index}",),
+        evidence=evidence,
     )
+
+
+def _inventory_row(index: int, d: DeviceEntry) -> CouncilRow:
+    return _identified_row(d, NOT_TESTED, (f"#/inventory/devices/{index}",))
+
+
+def _audit_row(index: int, d: AuditDeviceEntry) -> CouncilRow:
+    """The device's own verdict; its evidence is the frames behind it, or where the report
+    says why there are none."""
+    frames = evidence_refs(d.verdict.evidence)
+    return _identified_row(d, d.verdict.verdict.value, frames or (f"#/audit/devices/{index}",))
+
+
+def evidence_refs(evidence: Iterable[Evidence]) -> tuple[str, ...]:
+    """Each piece of evidence as ``capture#frame,frame``, once each, in order."""
+    return tuple(dict.fromkeys(f"{e.capture}#{','.join(map(str, e.frames))}" for e in evidence))
 
 
 def device_outcome(report: VerifyReport, ip: str) -> str:
@@ -89,12 +152,7 @@ def device_outcome(report: VerifyReport, ip: str) -> str:
 
 
 def _verify_row(report: VerifyReport, ip: str, mac: str | None, oui: str | None) -> CouncilRow:
-    evidence = [
-        f"{e.capture}#{','.join(map(str, e.frames))}"
-        for f in report.findings
-        if f.device == ip
-        for e in f.evidence
-    ]
+    evidence = evidence_refs(e for f in report.findings if f.device == ip for e in f.evidence)
     return CouncilRow(
         location="",
         description="",
@@ -105,5 +163,5 @@ def _verify_row(report: VerifyReport, ip: str, mac: str | None, oui: str | None)
         ip=ip,
         mac=mac or "",
         cves=(),
-        evidence=tuple(dict.fromkeys(evidence)),
+        evidence=evidence,
     )

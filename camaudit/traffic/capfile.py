@@ -69,6 +69,11 @@ _PCAP_MAGICS = {
 }
 _PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 _GZIP = b"\x1f\x8b"
+# A compression bomb must not run for minutes: past this many bytes inflated, more than
+# GZIP_MAX_RATIO times the compressed bytes read is refused. Real captures compress 2-20x;
+# deflate itself cannot exceed about 1032x.
+GZIP_FREE_BYTES = 256 << 20
+GZIP_MAX_RATIO = 200
 
 
 def linktype_name(linktype: int) -> str:
@@ -170,6 +175,7 @@ class CaptureFile:
         self._stats = _Stats()
         self._tick: Callable[[], None] | None = None
         self._ready: list[RawBatch] | None = None  # set while batches() runs
+        self._inflated = 0  # bytes inflated from gzip input so far
         self._raw: BinaryIO
         self._reader: _HashingSource
         self._stream: BinaryIO | _HashingSource | gzip.GzipFile
@@ -243,6 +249,20 @@ class CaptureFile:
             if not data:
                 return
             yield data
+            if self.compression and self._inflation_exceeded(len(data)):
+                return
+
+    def _inflation_exceeded(self, n: int) -> bool:
+        """Count inflated bytes; past the bound, record a blocking problem and stop."""
+        self._inflated += n
+        if self._inflated <= max(GZIP_FREE_BYTES, GZIP_MAX_RATIO * self._reader.consumed):
+            return False
+        self._problem(
+            "truncated",
+            f"gzip data inflates more than {GZIP_MAX_RATIO}x ({self._reader.consumed} bytes to "
+            f"{self._inflated}): not read past that point (a compression bomb?)",
+        )
+        return True
 
     def walk(
         self,

@@ -1,9 +1,11 @@
 """Write the golden renderings: `make golden` (or `python3 -m tests.report.golden`).
 
-Each representative report (tests/report/reports.py) is written in every format of the
-renderer registry but HTML (tests/report/test_html* check that one in a browser) and in
-both languages: JSON once (it is language-neutral), the console (fixed width, no colour)
-and Markdown, CSV and SARIF in English and Dutch, each rendered by a strict translator
+Each representative report (tests/report/reports.py: verify reports of lab captures, the
+fake camera's inventory, and an audit of two lab captures with a fixed inventory) is
+written in every format of the renderer registry and in both languages: JSON once (it is
+language-neutral), the console (fixed width, no colour), Markdown, CSV and SARIF in
+English and Dutch, and HTML for one verify report, the inventory and the audit
+(tests/report/test_html* also open it in a browser); each rendered by a strict translator
 (a string missing from the catalogue fails). Review the diff before committing: a changed
 golden file is a changed report.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 import sys
 
 from camaudit.i18n import translator
-from camaudit.report.model import InventoryReport, VerifyReport, to_json
+from camaudit.report.model import Report, to_json
 from camaudit.report.render import render
 from tests.report.reports import GOLDEN, golden_reports
 
@@ -24,7 +26,7 @@ TEXT_FORMATS = {"console": "console.txt", "markdown": "md", "csv": "csv", "sarif
 LANGS = ("en", "nl")
 
 
-def console_text(report: VerifyReport | InventoryReport, lang: str = "en") -> str:
+def console_text(report: Report, lang: str = "en") -> str:
     """The console rendering as a terminal of 120 columns without colour shows it."""
     return render(report, "console", translator(lang, strict=True))
 
@@ -52,15 +54,20 @@ def renderings() -> dict[str, str]:
 
 def html_renderings() -> dict[str, str]:
     """Golden file name -> the HTML page, in English and Dutch, of a verify report with
-    findings and of an inventory."""
+    findings, of an inventory and of an audit."""
     from camaudit.i18n import LANGUAGES, translator
     from camaudit.report import html
-    from tests.report.reports import HTML_CASES, fake_camera_inventory, golden_verify
+    from tests.report.reports import (
+        AUDIT_STEM,
+        HTML_CASES,
+        fake_camera_inventory,
+        golden_audit,
+        golden_verify,
+    )
 
-    reports: dict[str, VerifyReport | InventoryReport] = {
-        f"verify-{name}": golden_verify(name) for name in HTML_CASES
-    }
+    reports: dict[str, Report] = {f"verify-{name}": golden_verify(name) for name in HTML_CASES}
     reports["inventory-fake-hikvision"] = fake_camera_inventory()
+    reports[AUDIT_STEM] = golden_audit()
     return {
         f"{stem}.{lang}.html": html.render(report, translator(lang, strict=True))
         for stem, report in reports.items()

@@ -8,9 +8,10 @@ paths, finding texts. What the page must show of each is its text, inert.
 from __future__ import annotations
 
 import dataclasses
+from typing import TypeVar
 
 from camaudit.model import Evidence, HostInfo
-from camaudit.report.model import IdentityEntry, InventoryReport, VerifyReport
+from camaudit.report.model import AuditReport, IdentityEntry, InventoryReport, VerifyReport
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(2)>'
@@ -30,8 +31,12 @@ SHOWN = {
 }
 
 
-def hostile_verify(report: VerifyReport) -> VerifyReport:
-    """``report`` with hostile text in every untrusted field a reader sees."""
+Traffic = TypeVar("Traffic", VerifyReport, AuditReport)
+
+
+def hostile_verify(report: Traffic) -> Traffic:
+    """``report`` (a verify report, or an audit's verify part) with hostile text in every
+    untrusted field a reader sees."""
     devices = tuple(
         HostInfo(ip=f"{SCRIPT}{i}", mac=IMG, oui_vendor=text) for i, text in enumerate(HOSTILE)
     )
@@ -69,18 +74,21 @@ def hostile_verify(report: VerifyReport) -> VerifyReport:
     )
 
 
+IDENTITY = IdentityEntry(
+    vendor=SCRIPT,
+    oem_brand=None,
+    model=IMG,
+    firmware=JINJA,
+    build_date=None,
+    confidence=1.0,
+    evidence=(),
+    conflicts=(),
+)
+
+
 def hostile_inventory(report: InventoryReport) -> InventoryReport:
     """``report`` with hostile banners, model and firmware names."""
-    identity = IdentityEntry(
-        vendor=SCRIPT,
-        oem_brand=None,
-        model=IMG,
-        firmware=JINJA,
-        build_date=None,
-        confidence=1.0,
-        evidence=(),
-        conflicts=(),
-    )
+    identity = IDENTITY
     devices = tuple(
         dataclasses.replace(
             d,
@@ -94,3 +102,25 @@ def hostile_inventory(report: InventoryReport) -> InventoryReport:
     return dataclasses.replace(
         report, inventory=dataclasses.replace(report.inventory, devices=devices)
     )
+
+
+def hostile_audit(report: AuditReport) -> AuditReport:
+    """``report`` with a hostile verify part and hostile devices: names, identity,
+    settings, verdict reasons, evidence and what could not be checked."""
+    report = hostile_verify(report)
+    evidence = Evidence(capture=IMG, frames=(3,), display_filter=f"frame.number == 3 {JINJA}")
+    devices = tuple(
+        dataclasses.replace(
+            d,
+            ip=f"{SCRIPT}{i}",
+            mac=IMG,
+            oui_vendor=BIDI,
+            identity=IDENTITY,
+            config_findings=(ESCAPE, LONG),
+            verdict=dataclasses.replace(d.verdict, reasons=HOSTILE, evidence=(evidence,)),
+            not_checked=(JINJA, BIDI),
+        )
+        for i, d in enumerate(report.audit.devices)
+    )
+    audit = dataclasses.replace(report.audit, devices=devices, not_checked=(SCRIPT, LONG))
+    return dataclasses.replace(report, audit=audit)

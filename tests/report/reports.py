@@ -16,11 +16,19 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 from camaudit.api import identify, verify
 from camaudit.report.build import build_report
-from camaudit.report.model import InventoryReport, VerifyReport, from_json, to_json
+from camaudit.report.model import (
+    AuditReport,
+    InventoryReport,
+    Report,
+    VerifyReport,
+    from_json,
+    to_json,
+)
 from tests.replay.cases import Case, cases
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,6 +74,7 @@ def golden_verify(name: str) -> VerifyReport:
     return case_report(c, capture)
 
 
+@cache
 def fake_camera_inventory() -> InventoryReport:
     """Fingerprint the lab's fake Hikvision camera (with its credentials), steadied."""
     from camaudit.fingerprint.interface import Credentials
@@ -91,10 +100,39 @@ def _steady(text: str, ports: dict[int, int]) -> str:
     return re.sub(r'("onvif_utc_time",\s*)"[^"]*"', r'\1"2026-11-23T12:00:00Z"', text)
 
 
-def golden_reports() -> dict[str, VerifyReport | InventoryReport]:
+def golden_reports() -> dict[str, Report]:
     """Each golden file's stem and the report it renders."""
-    found: dict[str, VerifyReport | InventoryReport] = {
-        f"verify-{name}": golden_verify(name) for name in GOLDEN_CASES
-    }
+    found: dict[str, Report] = {f"verify-{name}": golden_verify(name) for name in GOLDEN_CASES}
     found["inventory-fake-hikvision"] = fake_camera_inventory()
+    found[AUDIT_STEM] = golden_audit()
     return found
+
+
+# pcaps/ cases of the golden audit: camera .21 is refused once and then crosses (TLS out),
+# the NVR stays inside; with a fixed inventory of the segment around them.
+AUDIT_CASES = ("syn-rejected", "tls-established")
+AUDIT_STEM = "audit-lab-segment"
+
+
+def golden_audit() -> AuditReport:
+    """What ``camaudit audit --captures`` reports for two lab captures of the 10.66.0.0/24
+    segment and a fixed inventory of it: a camera that crossed (identified, with a known
+    vulnerability), an NVR with a setting that needs attention, and a camera discovery
+    found that sent nothing; the gateway joins from the traffic alone."""
+    from camaudit.audit import build_audit_report
+    from tests.audit.reports import CAM1_IP, CAM1_MAC, CLOSED, device, identity, inventory
+
+    captures = [case(name).captures[0].relative_to(REPO) for name in AUDIT_CASES]
+    with in_repo():
+        result = verify(captures, CLOSED)
+    verified = build_report(result.assessment, result.traffic, GENERATED)
+    # the fake camera as fingerprinting really reported it, moved to the lab camera's address
+    fingerprinted = fake_camera_inventory().inventory.devices[0]
+    camera = dataclasses.replace(fingerprinted, ip=CAM1_IP, mac=CAM1_MAC)
+    nvr = device(
+        "10.66.0.10", "02:66:00:00:00:10", identity(None), config=("telnet is enabled (port 23)",)
+    )
+    silent = device("10.66.0.99", "02:66:00:00:00:99")
+    return build_audit_report(
+        verified, inventory(camera, nvr, silent), recording=None, credentials=True
+    )

@@ -1,6 +1,7 @@
 """Markdown, CSV, SARIF and JSON renderings: what each promises its reader, checked by
 reading the output the way that reader does (csv module, a Markdown parser, the SARIF
-structure of the 2.1.0 spec), and hostile text inert in every one."""
+SARIF 2.1.0 JSON schema), and hostile text inert in every one; for verify, inventory and
+audit reports alike."""
 
 from __future__ import annotations
 
@@ -8,18 +9,29 @@ import csv
 import io
 import json
 import re
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from markdown_it import MarkdownIt
 
 from camaudit.errors import UsageError
 from camaudit.i18n import translator
-from camaudit.report.model import InventoryReport, Report, VerifyReport, from_json, to_json
+from camaudit.report.model import (
+    AuditReport,
+    InventoryReport,
+    Report,
+    VerifyReport,
+    from_json,
+    to_json,
+)
 from camaudit.report.render import FORMATS, render, renderer
+from camaudit.report.sarif import SCHEMA_URI
 from camaudit.report.table import council_rows
-from tests.report.hostile import BIDI, HOSTILE, hostile_inventory, hostile_verify
-from tests.report.reports import fake_camera_inventory, golden_verify
+from tests.report.hostile import BIDI, HOSTILE, hostile_audit, hostile_inventory, hostile_verify
+from tests.report.reports import fake_camera_inventory, golden_audit, golden_verify
 
 LANGS = ("en", "nl")
 NOT_HTML = [f for f in FORMATS if f != "html"]  # tests/report/test_html* check HTML
@@ -41,8 +53,16 @@ def inventory() -> InventoryReport:
 
 
 @pytest.fixture(scope="module")
-def hostile() -> tuple[VerifyReport, InventoryReport]:
-    return hostile_verify(), hostile_inventory()
+def audit() -> AuditReport:
+    return golden_audit()
+
+
+Hostile = tuple[VerifyReport, InventoryReport, AuditReport]
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Hostile:
+    return hostile_verify(), hostile_inventory(), hostile_audit()
 
 
 def _csv_rows(text: str) -> list[list[str]]:
@@ -68,6 +88,16 @@ def test_the_same_report_gives_the_same_bytes(crossing: VerifyReport, fmt: str, 
     t = translator(lang, strict=True)
     again = from_json(to_json(crossing))
     assert render(crossing, fmt, t) == render(again, fmt, t)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_audit_read_back_from_its_json_renders_to_the_same_bytes(
+    audit: AuditReport, fmt: str, lang: str
+) -> None:
+    t = translator(lang, strict=True)
+    first = render(from_json(to_json(audit)), fmt, t)
+    assert first == render(from_json(to_json(audit)), fmt, t) == render(audit, fmt, t)
 
 
 def test_json_is_language_neutral_and_is_the_saved_report(crossing: VerifyReport) -> None:
@@ -119,16 +149,37 @@ def test_csv_of_an_inventory_says_not_tested(
     assert device[8] == "CVE-2021-36260"
 
 
-def test_a_csv_cell_that_would_be_a_formula_is_text(
-    hostile: tuple[VerifyReport, InventoryReport],
+@pytest.mark.parametrize(
+    ("lang", "yes", "no", "unknown"),
+    [("en", "yes", "no", "unknown"), ("nl", "ja", "nee", "onbekend")],
+)
+def test_csv_of_an_audit_is_one_row_per_device_with_its_own_verdict(
+    audit: AuditReport, lang: str, yes: str, no: str, unknown: str
 ) -> None:
-    _, inventory = hostile
-    rows = _csv_rows(render(inventory, "csv", translator("en", strict=True)))
-    assert len(rows) == 1 + len(HOSTILE), "one row per device, whatever the names hold"
-    cells = [cell for row in rows[1:] for cell in row]
-    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
-    assert '\'=HYPERLINK("http://evil.example","x")' in cells
-    assert "'+cmd|' /C calc'!A0" in cells and "'-2+3" in cells and "'@SUM(A1:A9)" in cells
+    rows = _csv_rows(render(audit, "csv", translator(lang, strict=True)))
+    assert len(rows[0]) == 11 and all(len(r) == 11 for r in rows)
+    by_ip = {r[6]: r for r in rows[1:]}
+    assert list(by_ip) == [d.ip for d in audit.audit.devices]
+    camera = by_ip["10.66.0.21"]
+    assert camera[2:5] == ["hikvision", "DS-2CD2143G0-I", "V5.6.3 build 200612"]
+    assert (camera[5], camera[8], camera[9]) == (no, "CVE-2021-36260", "not_isolated")
+    assert "pcaps/tls-established/tls-established.pcap#18,32" in camera[10].split()
+    assert (by_ip["10.66.0.10"][5], by_ip["10.66.0.10"][9]) == (yes, "isolated")
+    # discovered but silent in the captures: no verdict, never "yes"
+    assert (by_ip["10.66.0.99"][5], by_ip["10.66.0.99"][9]) == (unknown, "inconclusive")
+    assert by_ip["10.66.0.99"][10] == "#/audit/devices/2"
+    assert by_ip["10.66.0.1"][9] == "isolated"  # the gateway, seen only in the traffic
+
+
+def test_a_csv_cell_that_would_be_a_formula_is_text(hostile: Hostile) -> None:
+    _, inventory, audit = hostile
+    for report in (inventory, audit):
+        rows = _csv_rows(render(report, "csv", translator("en", strict=True)))
+        assert len(rows) == 1 + len(HOSTILE), "one row per device, whatever the names hold"
+        cells = [cell for row in rows[1:] for cell in row]
+        assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+        assert '\'=HYPERLINK("http://evil.example","x")' in cells
+        assert "'+cmd|' /C calc'!A0" in cells and "'-2+3" in cells and "'@SUM(A1:A9)" in cells
 
 
 # ---- Markdown -----------------------------------------------------------------------
@@ -161,9 +212,34 @@ def test_markdown_has_verdict_inventory_flows_and_findings(
     assert "&lt;" not in "".join(codes) or "<" in "".join(filters)
 
 
-def test_hostile_markdown_makes_no_link_image_heading_or_html(
-    hostile: tuple[VerifyReport, InventoryReport],
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", ["## Verdict per device", "### 10.66.0.21 (02:66:00:00:00:21): not isolated"]),
+        ("nl", ["## Oordeel per apparaat", "### 10.66.0.99 (02:66:00:00:00:99): niet vast te"]),
+    ],
+)
+def test_markdown_of_an_audit_gives_each_device_its_verdict_and_evidence(
+    audit: AuditReport, lang: str, words: list[str]
 ) -> None:
+    text = render(audit, "markdown", translator(lang, strict=True))
+    for word in words:
+        assert word in text
+    html = _html(text)
+    devices = re.search(r"<table>.*?</table>", html, re.S)
+    assert devices is not None
+    rows = re.findall(r"<tr>(.*?)</tr>", devices.group(0), re.S)[1:]
+    assert len(rows) == len(audit.audit.devices)
+    assert html.count("<h3>") == len(audit.audit.devices) + len(audit.findings)
+    camera = audit.audit.devices[0]
+    codes = re.findall(r"<code>(.*?)</code>", html)
+    for e in camera.verdict.evidence:  # the device's own evidence, each filter copyable
+        assert e.display_filter.replace("&", "&amp;").replace('"', "&quot;") in codes
+    for reason in audit.audit.not_checked[:1]:
+        assert reason.split(" (")[0] in text
+
+
+def test_hostile_markdown_makes_no_link_image_heading_or_html(hostile: Hostile) -> None:
     for report in hostile:
         for lang in LANGS:
             text = render(report, "markdown", translator(lang, strict=True))
@@ -171,7 +247,9 @@ def test_hostile_markdown_makes_no_link_image_heading_or_html(
             assert "<a " not in html and "<img" not in html
             assert "<script" not in html and "<b>" not in html
             headings = re.findall(r"<h(\d)>(.*?)</h\1>", html)
-            assert not [h for h in headings if "Heading" in h[1] or "injected" in h[1]]
+            # an audit's device headings name the device: its "# Heading" shows as text
+            # there, while an injected heading would start with the injected words
+            assert not [h for h in headings if h[1].startswith(("Heading", "injected"))]
             # the hostile table cells stay cells: every row has as many as the header
             for table in re.findall(r"<table>.*?</table>", html, re.S):
                 widths = {len(re.findall(r"<t[hd]>", row)) for row in table.split("<tr>")[1:]}
@@ -179,10 +257,24 @@ def test_hostile_markdown_makes_no_link_image_heading_or_html(
 
 
 # ---- SARIF --------------------------------------------------------------------------
-# No PyPI package ships the OASIS SARIF 2.1.0 JSON schema (sarif-om, sarif-tools and
-# pysarif were checked): this checks what the spec requires of the objects camaudit
-# writes (SARIF 2.1.0, sections 3.13 sarifLog, 3.14 run, 3.19 toolComponent,
-# 3.27 result, 3.28 location, 3.49 reportingDescriptor, 3.20 invocation).
+# Every SARIF log is validated against the OASIS SARIF 2.1.0 JSON schema (errata01,
+# tests/report/sarif-schema-2.1.0.json, see its .source.md); check_sarif adds what the
+# schema cannot say (indices that point at the right rule and artifact, no nulls).
+
+SARIF_SCHEMA = Path(__file__).with_name("sarif-schema-2.1.0.json")
+
+
+@cache
+def _sarif_validator() -> jsonschema.Draft4Validator:
+    loaded = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator.check_schema(loaded)
+    return jsonschema.Draft4Validator(loaded, format_checker=jsonschema.FormatChecker())
+
+
+def validate_sarif(log: Any) -> None:
+    """Raise :class:`jsonschema.ValidationError` where ``log`` breaks the SARIF schema."""
+    _sarif_validator().validate(log)
+
 
 _LEVELS = {"none", "note", "warning", "error"}
 
@@ -192,7 +284,8 @@ def _check_message(message: Any) -> None:
 
 
 def check_sarif(log: Any) -> None:
-    """Raise AssertionError where ``log`` breaks a SARIF 2.1.0 requirement camaudit uses."""
+    """Raise where ``log`` breaks the SARIF 2.1.0 schema or a requirement camaudit uses."""
+    validate_sarif(log)
     assert log["version"] == "2.1.0"
     assert log["$schema"].endswith("sarif-schema-2.1.0.json")
     assert isinstance(log["runs"], list) and len(log["runs"]) == 1
@@ -230,9 +323,93 @@ def check_sarif(log: Any) -> None:
 
 def test_the_sarif_check_catches_a_broken_log(crossing: VerifyReport) -> None:
     log = json.loads(render(crossing, "sarif", translator("en", strict=True)))
-    log["runs"][0]["results"][0]["level"] = "fatal"
+    log["runs"][0]["results"][0]["ruleIndex"] = 1  # valid SARIF, but the wrong rule
     with pytest.raises(AssertionError):
         check_sarif(log)
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"level": "fatal"},  # not one of SARIF's four levels
+        {"kind": "broken"},  # not a result kind
+        {"message": {"markdown": "no text"}},  # a message needs text (or an id)
+        {"locations": [{"physicalLocation": {"artifactLocation": {"index": -2}}}]},
+    ],
+    ids=["level", "kind", "message", "artifact-index"],
+)
+def test_the_sarif_schema_catches_what_the_spec_forbids(
+    crossing: VerifyReport, broken: dict[str, Any]
+) -> None:
+    log = json.loads(render(crossing, "sarif", translator("en", strict=True)))
+    log["runs"][0]["results"][0].update(broken)
+    with pytest.raises(jsonschema.ValidationError):
+        validate_sarif(log)
+
+
+def test_the_sarif_schema_is_the_oasis_one() -> None:
+    loaded = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    assert loaded["id"] == SCHEMA_URI  # the schema every log camaudit writes names
+    assert loaded["title"] == "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"
+
+
+@pytest.mark.parametrize("kind", ["verify", "inventory", "audit", "hostile"])
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_sarif_log_is_valid_against_the_sarif_schema(
+    crossing: VerifyReport,
+    inventory: InventoryReport,
+    audit: AuditReport,
+    hostile: Hostile,
+    kind: str,
+    lang: str,
+) -> None:
+    reports: dict[str, tuple[Report, ...]] = {
+        "verify": (crossing,),
+        "inventory": (inventory,),
+        "audit": (audit,),
+        "hostile": hostile,
+    }
+    for report in reports[kind]:
+        log = json.loads(render(report, "sarif", translator(lang, strict=True)))
+        check_sarif(log)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_sarif_of_an_audit_has_a_verdict_result_per_device_at_its_frames(
+    audit: AuditReport, lang: str
+) -> None:
+    log = json.loads(render(audit, "sarif", translator(lang, strict=True)))
+    (run,) = log["runs"]
+    verdicts = [
+        r
+        for r in run["results"]
+        if r["ruleId"].startswith("DEVICE-") and "verdict" in r.get("properties", {})
+    ]
+    assert [r["properties"]["ip"] for r in verdicts] == [d.ip for d in audit.audit.devices]
+    by_ip = {r["properties"]["ip"]: r for r in verdicts}
+    camera = by_ip["10.66.0.21"]
+    assert (camera["ruleId"], camera["level"], camera["kind"]) == (
+        "DEVICE-NOT-ISOLATED",
+        "error",
+        "fail",
+    )
+    device, *frames = camera["locations"]
+    assert device["logicalLocations"][0] == {
+        "name": "10.66.0.21",
+        "fullyQualifiedName": "10.66.0.21",
+        "kind": "device",
+    }
+    evidence = audit.audit.devices[0].verdict.evidence
+    assert [f["properties"]["frames"] for f in frames] == [list(e.frames) for e in evidence]
+    uris = [a["location"]["uri"] for a in run["artifacts"]]
+    for f in frames:
+        where = f["physicalLocation"]["artifactLocation"]
+        assert uris[where["index"]] == where["uri"]
+    assert (by_ip["10.66.0.10"]["level"], by_ip["10.66.0.10"]["kind"]) == ("none", "pass")
+    assert by_ip["10.66.0.99"]["ruleId"] == "DEVICE-INCONCLUSIVE"
+    assert by_ip["10.66.0.99"]["level"] == "warning"
+    assert any(r["ruleId"] == "CVE-2021-36260" for r in run["results"])
+    assert run["properties"]["kind"] == "audit" and run["properties"]["verdict"] == "not_isolated"
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -283,9 +460,7 @@ _FORBIDDEN = re.compile(
 
 @pytest.mark.parametrize("fmt", NOT_HTML)
 @pytest.mark.parametrize("lang", LANGS)
-def test_hostile_text_is_inert_in_every_format(
-    hostile: tuple[VerifyReport, InventoryReport], fmt: str, lang: str
-) -> None:
+def test_hostile_text_is_inert_in_every_format(hostile: Hostile, fmt: str, lang: str) -> None:
     for report in hostile:
         text = render(report, fmt, translator(lang, strict=True))
         found = _FORBIDDEN.search(text)
@@ -301,25 +476,35 @@ def test_hostile_text_is_inert_in_every_format(
             assert "A" * 65536 not in text, "a 64 k name is cut for a reader"
 
 
-def test_every_device_of_a_hostile_report_keeps_its_own_row(
-    hostile: tuple[VerifyReport, InventoryReport],
-) -> None:
-    verify, inventory = hostile
-    for report in (verify, inventory):
+def test_every_device_of_a_hostile_report_keeps_its_own_row(hostile: Hostile) -> None:
+    for report in hostile:
         rows = council_rows(report)
         text = render(report, "csv", translator("nl", strict=True))
         assert len(_csv_rows(text)) == 1 + len(rows)
 
 
 def _report_kinds() -> list[type[Report]]:
-    return [VerifyReport, InventoryReport]
+    return [VerifyReport, InventoryReport, AuditReport]
 
 
 def test_renderers_cover_every_report_kind(
-    crossing: VerifyReport, inventory: InventoryReport
+    crossing: VerifyReport, inventory: InventoryReport, audit: AuditReport
 ) -> None:
-    kinds = {type(crossing), type(inventory)}
+    kinds = {type(crossing), type(inventory), type(audit)}
     assert kinds == set(_report_kinds())
-    for fmt in NOT_HTML:
-        for report in (crossing, inventory):
+    for fmt in FORMATS:
+        for report in (crossing, inventory, audit):
             assert render(report, fmt, translator("en", strict=True))
+
+
+def test_the_dutch_console_audit_names_its_device_table_and_notes_in_dutch(
+    audit: AuditReport,
+) -> None:
+    text = render(audit, "console", translator("nl", strict=True))
+    for word in ("Apparaten", "gezien via", "fabrikant", "oordeel", "│ ontdekking ", "│ verkeer "):
+        assert word in text
+    assert "10.66.0.10: niet gecontroleerd: " in text
+    assert "10.66.0.21: cloud van de fabrikant: EZVIZ / Hik-Connect cloud" in text
+    # the labels are Dutch; the reasons themselves are the report's text (codes later)
+    for english in ("seen by", "vendor cloud", ": not checked: ", "\nnot checked: ", "Devices"):
+        assert english not in text

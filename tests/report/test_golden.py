@@ -8,9 +8,9 @@ import difflib
 import pytest
 
 from tests.report.golden import LANGS, REGENERATE, TEXT_FORMATS, golden_name, renderings
-from tests.report.reports import GOLDEN, GOLDEN_CASES
+from tests.report.reports import AUDIT_STEM, GOLDEN, GOLDEN_CASES
 
-STEMS = [*(f"verify-{c}" for c in GOLDEN_CASES), "inventory-fake-hikvision"]
+STEMS = [*(f"verify-{c}" for c in GOLDEN_CASES), "inventory-fake-hikvision", AUDIT_STEM]
 NAMES = sorted(
     {golden_name(s, f, lang) for s in STEMS for f in ("json", *TEXT_FORMATS) for lang in LANGS}
 )

@@ -11,10 +11,17 @@ import pytest
 
 from camaudit.i18n import translator
 from camaudit.report import html
-from camaudit.report.model import InventoryReport, VerifyReport
+from camaudit.report.model import AuditReport, InventoryReport, Report, VerifyReport
 from tests.report.golden import REGENERATE, html_renderings
-from tests.report.hostile_html import HOSTILE, LONG, SHOWN, hostile_inventory, hostile_verify
-from tests.report.reports import GOLDEN, fake_camera_inventory, golden_verify
+from tests.report.hostile_html import (
+    HOSTILE,
+    LONG,
+    SHOWN,
+    hostile_audit,
+    hostile_inventory,
+    hostile_verify,
+)
+from tests.report.reports import GOLDEN, fake_camera_inventory, golden_audit, golden_verify
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 # The only elements the page is made of: anything else came from the report's text.
@@ -61,7 +68,12 @@ def inventory_report() -> InventoryReport:
     return fake_camera_inventory()
 
 
-def _render(report: VerifyReport | InventoryReport, lang: str) -> str:
+@pytest.fixture(scope="module")
+def audit_report() -> AuditReport:
+    return golden_audit()
+
+
+def _render(report: Report, lang: str) -> str:
     return html.render(report, translator(lang, strict=True))
 
 
@@ -173,26 +185,84 @@ def test_html_golden_files_are_what_the_renderer_writes() -> None:
 # ---- hostile text --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lang", ["en", "nl"])
-def test_hostile_text_in_a_verify_report_is_shown_as_text(
-    verify_report: VerifyReport, lang: str
-) -> None:
-    text = _render(hostile_verify(verify_report), lang)
+def assert_shown_as_text(text: str) -> Page:
+    """Every hostile text is on the page as text: no element, no handler, no control or
+    bidi character, nothing 64 k long."""
     page = Page(text)
     assert set(page.tags) <= ELEMENTS, set(page.tags) - ELEMENTS
     assert not [name for name, _ in page.attrs if name.startswith("on")]
     for hostile in HOSTILE:
         assert SHOWN[hostile] in page.shown, hostile[:40]
-    assert "{{ 7*7 }}" in page.shown
     assert LONG not in text and len(text) < 200_000  # 64 k strings are cut
     assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]", text)
+    return page
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_hostile_text_in_a_verify_report_is_shown_as_text(
+    verify_report: VerifyReport, lang: str
+) -> None:
+    page = assert_shown_as_text(_render(hostile_verify(verify_report), lang))
+    assert "{{ 7*7 }}" in page.shown
 
 
 def test_hostile_text_in_an_inventory_is_shown_as_text(inventory_report: InventoryReport) -> None:
-    text = _render(hostile_inventory(inventory_report), "nl")
-    page = Page(text)
-    assert set(page.tags) <= ELEMENTS
-    assert not [name for name, _ in page.attrs if name.startswith("on")]
-    for hostile in HOSTILE:
-        assert SHOWN[hostile] in page.shown, hostile[:40]
-    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]", text)
+    assert_shown_as_text(_render(hostile_inventory(inventory_report), "nl"))
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_hostile_text_in_an_audit_is_shown_as_text(audit_report: AuditReport, lang: str) -> None:
+    page = assert_shown_as_text(_render(hostile_audit(audit_report), lang))
+    assert page.shown.count("{{ 7*7 }}") >= len(audit_report.audit.devices)
+
+
+# ---- audit: each device with its own verdict ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "crossed", "inside", "unknown"),
+    [
+        ("en", "not isolated", "isolated", "inconclusive"),
+        ("nl", "niet geïsoleerd", "geïsoleerd", "niet vast te stellen"),
+    ],
+)
+def test_audit_page_shows_each_device_with_its_own_verdict(
+    audit_report: AuditReport, lang: str, crossed: str, inside: str, unknown: str
+) -> None:
+    text = _render(audit_report, lang)
+    rows = re.findall(r'<tr class="device">(.*?)</tr>', text)
+    assert len(rows) == len(audit_report.audit.devices) == 4
+    verdicts = {
+        Page(row).text[0]: re.findall(r'<span class="verdict (\w+)">([^<]*)</span>', row)
+        for row in rows
+    }
+    assert verdicts == {
+        "10.66.0.21": [("not_isolated", crossed)],
+        "10.66.0.10": [("isolated", inside)],
+        "10.66.0.99": [("inconclusive", unknown)],
+        "10.66.0.1": [("isolated", inside)],  # the gateway, seen only in the traffic
+    }
+    shown = Page(text).shown
+    assert "DS-2CD2143G0-I" in shown and "CVE-2021-36260" in shown
+    assert "telnet is enabled (port 23)" in shown
+    # the overall verdict stays the verify verdict, in the banner
+    banner = re.search(r'<section class="banner (\w+)"', text)
+    assert banner is not None and banner.group(1) == "not_isolated"
+
+
+def test_audit_page_has_a_verdict_card_per_device_with_the_frames_behind_it(
+    audit_report: AuditReport,
+) -> None:
+    text = _render(audit_report, "nl")
+    cards = re.findall(r'<article class="device-verdict (\w+)">(.*?)</article>', text, re.S)
+    assert [c[0] for c in cards] == [d.verdict.verdict for d in audit_report.audit.devices]
+    camera = Page(cards[0][1]).shown
+    for e in audit_report.audit.devices[0].verdict.evidence:
+        assert e.capture in camera and e.display_filter in camera
+    for reason in audit_report.audit.devices[0].verdict.reasons:
+        assert reason in camera
+    silent = Page(cards[2][1]).shown
+    assert "Niet te controleren" in silent
+    assert all(n in silent for n in audit_report.audit.devices[2].not_checked)
+    marks = re.findall(r'<rect class="(?:crossed|rejected|attempted)"', text)
+    assert len(marks) == len(audit_report.outbound)  # the timeline: a mark per flow

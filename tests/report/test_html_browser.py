@@ -10,6 +10,7 @@ import json
 import os
 import struct
 import subprocess
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,16 @@ import pytest
 
 from camaudit.i18n import translator
 from camaudit.report import html
-from camaudit.report.model import InventoryReport, VerifyReport
+from camaudit.report.model import AuditReport, InventoryReport, VerifyReport
 from tests.conftest import need_tool
-from tests.report.hostile_html import HOSTILE, SHOWN, hostile_inventory, hostile_verify
-from tests.report.reports import fake_camera_inventory, golden_verify
+from tests.report.hostile_html import (
+    HOSTILE,
+    SHOWN,
+    hostile_audit,
+    hostile_inventory,
+    hostile_verify,
+)
+from tests.report.reports import fake_camera_inventory, golden_audit, golden_verify
 from tests.report.test_html import ELEMENTS, Page
 
 pytestmark = pytest.mark.browser
@@ -53,6 +60,11 @@ def verify_report() -> VerifyReport:
 @pytest.fixture(scope="module")
 def inventory_report() -> InventoryReport:
     return fake_camera_inventory()
+
+
+@pytest.fixture(scope="module")
+def audit_report() -> AuditReport:
+    return golden_audit()
 
 
 def _run_chromium(chromium: str, page: Path, work: Path, *extra: str) -> str:
@@ -118,6 +130,47 @@ def _png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
+def png_colours(path: Path) -> set[tuple[int, int, int]]:
+    """Every RGB colour of an 8-bit RGB or RGBA PNG (what Chromium writes), decoded here:
+    the PNG filters of RFC 2083 undone row by row."""
+    data = path.read_bytes()
+    width, height = struct.unpack(">II", data[16:24])
+    depth, colour_type = data[24], data[25]
+    assert depth == 8 and colour_type in (2, 6), (depth, colour_type)
+    channels = 3 if colour_type == 2 else 4
+    chunks, at = [], 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        if data[at + 4 : at + 8] == b"IDAT":
+            chunks.append(data[at + 8 : at + 8 + length])
+        at += 12 + length
+    raw = zlib.decompress(b"".join(chunks))
+    stride = width * channels
+    previous = bytearray(stride)
+    colours: set[tuple[int, int, int]] = set()
+    for y in range(height):
+        kind = raw[y * (stride + 1)]
+        row = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for i in range(stride):
+            left = row[i - channels] if i >= channels else 0
+            up = previous[i]
+            corner = previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                row[i] = (row[i] + left) & 0xFF
+            elif kind == 2:
+                row[i] = (row[i] + up) & 0xFF
+            elif kind == 3:
+                row[i] = (row[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                guess = left + up - corner
+                pa, pb, pc = abs(guess - left), abs(guess - up), abs(guess - corner)
+                nearest = left if pa <= pb and pa <= pc else up if pb <= pc else corner
+                row[i] = (row[i] + nearest) & 0xFF
+        colours.update((row[x], row[x + 1], row[x + 2]) for x in range(0, stride, channels))
+        previous = row
+    return colours
+
+
 # ---- what a reader sees -----------------------------------------------------------------
 
 
@@ -165,6 +218,64 @@ def test_screenshot_shows_a_page(
     assert shot.stat().st_size > 20_000  # text and colour, not a blank page
 
 
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        (
+            "en",
+            {
+                "not_isolated": "not isolated",
+                "isolated": "isolated",
+                "inconclusive": "inconclusive",
+            },
+        ),
+        (
+            "nl",
+            {
+                "not_isolated": "niet geïsoleerd",
+                "isolated": "geïsoleerd",
+                "inconclusive": "niet vast te stellen",
+            },
+        ),
+    ],
+)
+def test_reader_sees_each_audited_device_with_its_own_verdict_and_evidence(
+    chromium: str, audit_report: AuditReport, tmp_path: Path, lang: str, words: dict[str, str]
+) -> None:
+    text = html.render(audit_report, translator(lang, strict=True))
+    opened = open_page(chromium, text, tmp_path)
+    shown = opened.dom.shown
+    assert opened.requests == ()
+    for device in audit_report.audit.devices:
+        assert device.ip is not None and device.mac is not None
+        # the verdict card's heading, as Chromium laid the text out
+        assert f"{device.ip} ({device.mac}): {words[device.verdict.verdict]}" in shown
+        for e in device.verdict.evidence:
+            assert e.display_filter in shown
+    assert "CVE-2021-36260" in shown and "DS-2CD2143G0-I" in shown
+    assert "rect" in opened.dom.tags  # the timeline of the camera's attempts
+
+
+def test_screenshot_of_an_audit_shows_the_banner_and_each_verdict_colour(
+    chromium: str, audit_report: AuditReport, tmp_path: Path
+) -> None:
+    text = html.render(audit_report, translator("nl", strict=True))
+    shot = screenshot(chromium, text, tmp_path, height=2600)
+    assert _png_size(shot) == (1100, 2600)
+    colours = png_colours(shot)
+    assert (0xFD, 0xE8, 0xE8) in colours  # the banner: not isolated
+    # the verdict cards' left borders: a crossing (red), isolated (green), inconclusive (grey)
+    assert {(0xB3, 0x26, 0x1E), (0x1E, 0x7B, 0x34), (0x4A, 0x55, 0x68)} <= colours
+
+
+def test_the_colour_check_sees_a_page_without_them(chromium: str, tmp_path: Path) -> None:
+    """The screenshot check can fail: a plain page has none of the verdict colours."""
+    plain = "<!DOCTYPE html><html><body><p>nothing here</p></body></html>"
+    colours = png_colours(screenshot(chromium, plain, tmp_path, height=400))
+    assert (0xFF, 0xFF, 0xFF) in colours
+    assert not {(0xFD, 0xE8, 0xE8), (0xB3, 0x26, 0x1E), (0x1E, 0x7B, 0x34)} & colours
+
+
 # ---- nothing fetched, nothing injected ----------------------------------------------------
 
 
@@ -179,14 +290,17 @@ def test_hostile_report_makes_no_request_and_injects_no_element(
     chromium: str,
     verify_report: VerifyReport,
     inventory_report: InventoryReport,
+    audit_report: AuditReport,
     tmp_path: Path,
     lang: str,
 ) -> None:
     t = translator(lang, strict=True)
-    for name, report in (
+    reports: tuple[tuple[str, VerifyReport | InventoryReport | AuditReport], ...] = (
         ("verify", hostile_verify(verify_report)),
         ("inventory", hostile_inventory(inventory_report)),
-    ):
+        ("audit", hostile_audit(audit_report)),
+    )
+    for name, report in reports:
         opened = open_page(chromium, html.render(report, t), tmp_path / name)
         assert opened.requests == ()
         assert set(opened.dom.tags) <= ELEMENTS, set(opened.dom.tags) - ELEMENTS

@@ -15,10 +15,11 @@ from typer.testing import CliRunner
 
 from camaudit import cli
 from tests.report.golden import LANGS, TEXT_FORMATS, golden_name
-from tests.report.reports import GOLDEN, REPO
+from tests.report.reports import AUDIT_STEM, GOLDEN, REPO
 
 SAVED = GOLDEN / "verify-tls-established.json"
 INVENTORY = GOLDEN / "inventory-fake-hikvision.json"
+AUDIT = GOLDEN / f"{AUDIT_STEM}.json"
 
 
 def _camaudit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -44,7 +45,7 @@ def _golden(name: str) -> str:
         return handle.read()
 
 
-@pytest.mark.parametrize("saved", [SAVED, INVENTORY], ids=["verify", "inventory"])
+@pytest.mark.parametrize("saved", [SAVED, INVENTORY, AUDIT], ids=["verify", "inventory", "audit"])
 @pytest.mark.parametrize("fmt", list(TEXT_FORMATS))
 @pytest.mark.parametrize("lang", LANGS)
 def test_report_rerenders_a_saved_report_as_its_golden_file(

@@ -118,6 +118,24 @@ def test_directory_is_searched_and_non_captures_are_reported_not_dropped(tmp_pat
     assert "notes.txt" in problem.message
 
 
+def test_a_gzip_bomb_is_read_only_up_to_the_inflation_bound_and_is_inconclusive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from camaudit.traffic import capfile
+
+    monkeypatch.setattr(capfile, "GZIP_FREE_BYTES", 1 << 20)
+    frame = eth(udp(CAM, NVR, 40000, 554, b"\0" * 1400))
+    # identical records compress about 1000x: 20 MB of capture from a few tens of kB
+    path = write_pcap(tmp_path / "bomb.pcap.gz", [(T0, frame)] * 14_000, compress=True)
+    assert path.stat().st_size * capfile.GZIP_MAX_RATIO < 20_000_000
+    result = verify([path], closed_network=["10.66.0.0/24"])
+    problems = result.traffic.inputs[0].problems
+    assert {p.code for p in problems} == {"truncated"}
+    assert any("inflates more than" in p.message for p in problems)
+    assert result.traffic.flows[0].orig_packets < 14_000
+    assert result.assessment.verdict != "isolated"
+
+
 def test_truncated_last_record_keeps_the_packets_before_it(tmp_path: Path) -> None:
     path = write_pcap(tmp_path / "cut.pcap", _syn_exchange())
     path.write_bytes(path.read_bytes()[:-10])
