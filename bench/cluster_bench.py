@@ -19,15 +19,14 @@ import json
 import os
 import shlex
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import run as speed  # bench/run.py: measure(), count_packets(), make_capture() ...
 
-LOOPBACK = "127.0.0.1"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.dask_cluster import LocalCluster
+
 NETS = ["--closed-network", "10.66.0.0/24", "--closed-network", "fd66::/64"]
 REPORT = ["--format", "json", "--output", "/dev/null"]
 
@@ -45,68 +44,6 @@ def peak_rss_mb(pid: int) -> float | None:
     except OSError:
         pass
     return None
-
-
-class Cluster:
-    """``dask scheduler`` + N single-thread ``dask worker`` processes on loopback."""
-
-    def __init__(self, workers: int, where: Path) -> None:
-        with socket.socket() as sock:
-            sock.bind((LOOPBACK, 0))
-            port = sock.getsockname()[1]
-        self.address = f"tcp://{LOOPBACK}:{port}"
-        dask = [sys.executable, "-m", "dask"]
-        where.mkdir(parents=True, exist_ok=True)
-        log = (where / "dask.log").open("wb")
-        self.scheduler = subprocess.Popen(
-            [*dask, "scheduler", "--host", LOOPBACK, "--port", str(port), "--no-dashboard"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        self.workers = [
-            subprocess.Popen(
-                [
-                    *dask,
-                    "worker",
-                    self.address,
-                    "--host",
-                    LOOPBACK,
-                    "--nthreads",
-                    "1",
-                    "--no-nanny",
-                    "--no-dashboard",
-                    "--memory-limit",
-                    "0",
-                    "--local-directory",
-                    str(where / f"worker-{i}"),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            for i in range(workers)
-        ]
-        from distributed import Client
-
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with Client(self.address, timeout=5, set_as_default=False) as client:
-                    client.wait_for_workers(workers, timeout=60)
-                return
-            except (OSError, TimeoutError):
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise
-                time.sleep(1)
-
-    def stop(self) -> None:
-        for proc in [*self.workers, self.scheduler]:
-            proc.terminate()
-        for proc in [*self.workers, self.scheduler]:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def looped(tool: list[str], files: list[Path], tail: str) -> list[str]:
@@ -186,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             result.tool = name
             rows.append(row(result, packets))
             figures[name] = result.__dict__
-        cluster = Cluster(2, args.dir / "dask")
+        cluster = LocalCluster(args.dir / "dask", workers=2)
         try:
             for f in files:
                 speed.warm(f)

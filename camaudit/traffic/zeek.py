@@ -699,31 +699,15 @@ class _Pairs:
             state, category, unseen, mid = _state(
                 proto, pair.o_bits, pair.r_bits, pair.o_pk, pair.r_pk, pair.itype
             )
+            first = FrameRef(*pair.first_at, pair.first)
+            last = FrameRef(*pair.last_at, pair.last)
+            counts = (pair.o_pk, pair.o_bytes, pair.r_pk, pair.r_bytes)
+            # no ports, MACs, VLAN, names from ssl/http or app: as the pcap path's summaries
+            flow = Flow(proto, orig, 0, resp, 0, state, category, first, last, *counts)
+            names = dns.names_before(resp, pair.first)
             result.append(
-                Flow(
-                    proto=proto,
-                    orig=orig,
-                    orig_port=0,
-                    resp=resp,
-                    resp_port=0,
-                    conn_state=state,
-                    category=category,
-                    first=FrameRef(*pair.first_at, pair.first),
-                    last=FrameRef(*pair.last_at, pair.last),
-                    orig_packets=pair.o_pk,
-                    orig_bytes=pair.o_bytes,
-                    resp_packets=pair.r_pk,
-                    resp_bytes=pair.r_bytes,
-                    orig_mac=None,
-                    resp_mac=None,
-                    vlan=None,
-                    sni=None,
-                    http_host=None,
-                    app=None,
-                    dns_names=dns.names_before(resp, pair.first),
-                    reply_unseen=unseen,
-                    mid_stream=mid,
-                    zeek_uid=pair.uid,
+                replace(
+                    flow, dns_names=names, reply_unseen=unseen, mid_stream=mid, zeek_uid=pair.uid
                 )
             )
         return result

@@ -4,7 +4,6 @@ and the report is the one a single local process writes."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -14,7 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from distributed import Client
 
 from camaudit import verify
 from camaudit.errors import InputError
@@ -22,102 +20,31 @@ from camaudit.traffic import cluster, parallel
 from camaudit.traffic.capfile import CaptureFile
 from camaudit.traffic.engine import analyse
 from tests.conftest import PCAPS
+from tests.dask_cluster import (
+    LOOPBACK,
+    REPO,
+    LocalCluster,
+    free_port,
+    start_scheduler,
+    stop,
+    wait_until_listening,
+)
 from tests.replay.cases import Case, cases
 from tests.traffic.test_fastpass_jobs import record_starts
 
 pytestmark = pytest.mark.cluster
 
-REPO = PCAPS.parent
 CASES = cases()
-LOOPBACK = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def _dask(*args: str, log: Path) -> subprocess.Popen[bytes]:
-    """``dask scheduler`` / ``dask worker`` of this interpreter, importing this checkout."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env["DASK_DISTRIBUTED__WORKER__DAEMON"] = "False"
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "dask", *args],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            cwd=log.parent,  # not the checkout: workers must get absolute paths
-        )
-
-
-def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def start_scheduler(where: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    port = free_port()
-    scheduler = _dask(
-        "scheduler",
-        "--host",
-        LOOPBACK,
-        "--port",
-        str(port),
-        "--no-dashboard",
-        log=where / "scheduler.log",
-    )
-    return f"tcp://{LOOPBACK}:{port}", scheduler
 
 
 @pytest.fixture(scope="module")
 def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A scheduler and two single-thread workers on 127.0.0.1, stopped afterwards."""
-    where = tmp_path_factory.mktemp("dask")
-    address, process = start_scheduler(where)
-    processes = [process]
+    cluster = LocalCluster(tmp_path_factory.mktemp("dask"), workers=2)
     try:
-        for name in ("one", "two"):
-            processes.append(
-                _dask(
-                    "worker",
-                    address,
-                    "--host",
-                    LOOPBACK,
-                    "--nthreads",
-                    "1",
-                    "--no-nanny",
-                    "--no-dashboard",
-                    "--name",
-                    name,
-                    "--local-directory",
-                    str(where / name),
-                    log=where / f"worker-{name}.log",
-                )
-            )
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with Client(address, timeout=5, set_as_default=False) as client:
-                    client.wait_for_workers(2, timeout=60)
-                break
-            except (OSError, TimeoutError):
-                if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
-                    logs = {p.name: p.read_text()[-2000:] for p in where.glob("*.log")}
-                    pytest.fail(f"the Dask cluster did not start: {logs}")
-                time.sleep(1)
-        yield address
+        yield cluster.address
     finally:
-        _stop(processes)
+        cluster.stop()
 
 
 def _report(case: Case, capture: Path, **how: object) -> tuple[object, object]:
@@ -267,18 +194,11 @@ def test_a_scheduler_without_workers_is_an_error_not_a_hang(
     monkeypatch.setattr(cluster, "WORKER_TIMEOUT", 2.0)
     address, process = start_scheduler(tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while True:  # until it listens
-            try:
-                Client(address, timeout=5, set_as_default=False).close()
-                break
-            except (OSError, TimeoutError):
-                assert time.monotonic() < deadline
-                time.sleep(1)
+        wait_until_listening(address)
         with pytest.raises(InputError, match="has no worker"):
             cluster.connect(address)
     finally:
-        _stop([process])
+        stop([process])
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1:8786", "http://127.0.0.1:8786", "tcp://x"])
