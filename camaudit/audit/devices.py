@@ -9,11 +9,15 @@ device in a capture with blocking problems, is ``inconclusive``, never ``isolate
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
-from camaudit.model import Evidence, HostInfo, Verdict
-from camaudit.policy.evaluate import BLOCKING_PROBLEMS
+from camaudit.i18n import N_, Translator
+from camaudit.model import Evidence, HostInfo, Phrase, Verdict
+from camaudit.phrases import finding_phrase, phrase
+from camaudit.policy.evaluate import blocking_problems, tally
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -30,14 +34,68 @@ from camaudit.report.model import (
 CROSSED_RULES = frozenset({"BOUNDARY-CROSSED-OUT", "BOUNDARY-CROSSED-IN", "DNS-EXTERNAL-RESOLVED"})
 ATTEMPT_RULES = frozenset({"OUTBOUND-ATTEMPT", "DNS-EXTERNAL-LOOKUP"})
 
-NO_TRAFFIC = "no traffic from this device in the evidence"
-NO_CAPTURE = "no capture of this device's traffic"
-ISOLATED_REASON = "no packet from this device was addressed outside; it looked up no outside name"
-PASSIVE_NAMES_MISSING = (
-    "DHCP host names, mDNS and SSDP names are not read from traffic (the traffic stage does "
-    "not decode them): devices seen only in traffic are named by MAC/OUI and vendor-cloud "
-    "look-ups only"
+NO_TRAFFIC = phrase("device_no_traffic")
+# What could not be checked, by code: each a catalogue message whose {fields} are filled in.
+# The JSON keeps the English sentence; :func:`audit_text` gives a renderer the sentence in
+# the reader's language.
+_SENTENCES: tuple[tuple[str, str], ...] = (
+    ("no_capture", N_("no capture of this device's traffic")),
+    (
+        "passive_names_missing",
+        N_(
+            "DHCP host names, mDNS and SSDP names are not read from traffic (the traffic "
+            "stage does not decode them): devices seen only in traffic are named by MAC/OUI "
+            "and vendor-cloud look-ups only"
+        ),
+    ),
+    ("no_identity", N_("identity unknown: the device was not fingerprinted or did not answer")),
+    ("firmware_silent", N_("firmware unknown: the device did not say")),
+    ("firmware_no_login", N_("firmware unknown: no credentials")),
+    ("no_cves", N_("CVEs not checked: firmware unknown")),
+    (
+        "onvif_no_login",
+        N_(
+            "ONVIF GetDeviceInformation and the network settings calls (GetNetworkInterfaces, "
+            "GetNTP, GetDNS, GetNetworkDefaultGateway, GetNetworkProtocols) not made: no "
+            "credentials"
+        ),
+    ),
+    ("onvif_failed", N_("ONVIF {call} failed: {error}")),
+    ("http_no_login", N_("web pages behind the login not read: no credentials")),
+    (
+        "settings_no_login",
+        N_("device settings (NTP, DNS, gateway, UPnP, P2P) not checked: no credentials"),
+    ),
+    ("probe_unfinished", N_("probe {probe} did not complete ({status}): {error}")),
+    (
+        "not_probed",
+        N_("not probed: seen only in traffic (outside --target or silent to discovery)"),
+    ),
+    ("nothing_known", N_("identity, firmware, CVEs and settings unknown")),
+    ("run_no_login", N_("no credentials: firmware and settings behind a login were not read")),
+    ("run_silent", N_("{count} device(s) sent nothing in the evidence: no verdict for them")),
 )
+SAY = dict(_SENTENCES)
+MESSAGES = tuple(SAY.values())
+NO_CAPTURE = SAY["no_capture"]
+
+
+@cache
+def _pattern(message: str) -> re.Pattern[str]:
+    """``message`` as a pattern whose groups are its ``{fields}``."""
+    parts = re.split(r"\{(\w+)\}", message)
+    text = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*)" for i, p in enumerate(parts))
+    return re.compile(text, re.DOTALL)
+
+
+def audit_text(text: str, t: Translator) -> str:
+    """A sentence of what an audit could not check in the language of ``t``; a sentence
+    this module did not write (an older report's) stays as it is."""
+    for message in MESSAGES:
+        found = _pattern(message).fullmatch(text)
+        if found:
+            return t.gettext(message, **found.groupdict())
+    return text
 
 
 @dataclass(frozen=True)
@@ -98,6 +156,7 @@ def build_audit_report(
         findings=verify.findings,
         inventory=inventory.inventory,
         audit=section,
+        rhythm=verify.rhythm,
     )
 
 
@@ -134,53 +193,51 @@ def _sort_key(ip: str) -> tuple[int, int]:
     return address.version, int(address)
 
 
-def _blocking(verify: VerifyReport) -> tuple[str, ...]:
+def _blocking(verify: VerifyReport) -> tuple[Phrase, ...]:
     """Problems that keep any capture from showing isolation (the verify stage's list)."""
     problems = list(verify.problems)
     for item in verify.inputs:
         problems.extend(item.problems)
-    return tuple(
-        f"{p.capture}: {p.message}" if p.capture else p.message
-        for p in problems
-        if p.code in BLOCKING_PROBLEMS
-    )
+    return tuple(blocking_problems(problems))
 
 
 def device_verdict(
-    verify: VerifyReport, ties: _Ties, blocking: Sequence[str]
+    verify: VerifyReport, ties: _Ties, blocking: Sequence[Phrase]
 ) -> DeviceVerdictEntry:
     """The device's verdict from its own evidence; fail closed where that is thin."""
     findings = [verify.findings[i] for i in ties.findings]
-    crossed = [f.summary for f in findings if f.rule in CROSSED_RULES]
+    crossed = [finding_phrase(f) for f in findings if f.rule in CROSSED_RULES]
     # An outbound flow that crossed unallowed is a crossing even if no finding said so.
     if not crossed:
         crossed = [
-            f"{o.device} -> {o.remote} crossed the boundary"
+            phrase("device_flow_crossed", device=o.device, remote=o.remote)
             for o in (verify.outbound[i] for i in ties.outbound)
             if o.crossed and not o.allowed_by
         ]
-    attempts = _tally(f.summary for f in findings if f.rule in ATTEMPT_RULES)
-    crossed = _tally(crossed)
+    attempts = tally(finding_phrase(f) for f in findings if f.rule in ATTEMPT_RULES)
+    crossed = tally(crossed)
     evidence = tuple(e for f in findings for e in f.evidence)
+    reasons: list[Phrase]
     if crossed:
-        verdict, reasons = Verdict.NOT_ISOLATED, [f"crossed: {c}" for c in crossed]
+        verdict, reasons = (
+            Verdict.NOT_ISOLATED,
+            [phrase("device_crossed", detail=c) for c in crossed],
+        )
     elif not ties.seen:
         verdict, reasons = Verdict.INCONCLUSIVE, [NO_TRAFFIC]
     elif blocking:
         verdict = Verdict.INCONCLUSIVE
-        reasons = [f"the evidence cannot show isolation: {b}" for b in blocking]
-        reasons += [f"attempt: {a}" for a in attempts]
+        reasons = [phrase("cannot_show", detail=b) for b in blocking]
+        reasons += [phrase("attempt", detail=a) for a in attempts]
     elif attempts:
-        verdict, reasons = Verdict.ISOLATED_WITH_ATTEMPTS, [f"tried: {a}" for a in attempts]
+        verdict = Verdict.ISOLATED_WITH_ATTEMPTS
+        reasons = [phrase("device_tried", detail=a) for a in attempts]
     elif verify.verdict == Verdict.INCONCLUSIVE:
         # The overall verdict could not be reached for a reason this device shares.
         verdict = Verdict.INCONCLUSIVE
-        reasons = [f"the evidence as a whole is inconclusive: {r}" for r in verify.reasons]
+        reasons = [phrase("whole_inconclusive", detail=r) for r in verify.reasons]
     else:
-        verdict = Verdict.ISOLATED
-        reasons = [
-            "no packet from this device was addressed outside and it looked up no outside name"
-        ]
+        verdict, reasons = Verdict.ISOLATED, [phrase("device_nothing_out")]
     return DeviceVerdictEntry(
         verdict=verdict,
         reasons=tuple(reasons),
@@ -189,15 +246,6 @@ def device_verdict(
         findings=ties.findings,
         evidence=_unique(evidence),
     )
-
-
-def _tally(lines: Iterable[str]) -> list[str]:
-    """Each distinct line once, in first-seen order, with its count when it repeats:
-    a camera retrying every second is one reason, not hundreds."""
-    counts: dict[str, int] = {}
-    for line in lines:
-        counts[line] = counts.get(line, 0) + 1
-    return [f"{line} (×{n})" if n > 1 else line for line, n in counts.items()]
 
 
 def _unique(items: Iterable[Evidence]) -> tuple[Evidence, ...]:
@@ -215,18 +263,18 @@ def _discovered(
     index: int,
     found: DeviceEntry,
     ties: _Ties,
-    blocking: Sequence[str],
+    blocking: Sequence[Phrase],
     credentials: bool,
 ) -> AuditDeviceEntry:
     missing: list[str] = []
     identity = found.identity
     if identity is None:
-        missing.append("identity unknown: the device was not fingerprinted or did not answer")
+        missing.append(SAY["no_identity"])
     elif identity.firmware is None:
-        why = "the device did not say" if credentials else "no credentials"
-        missing.append(f"firmware unknown: {why}")
+        missing.append(SAY["firmware_silent"] if credentials else SAY["firmware_no_login"])
     if identity is None or identity.firmware is None:
-        missing.append("CVEs not checked: firmware unknown")
+        missing.append(SAY["no_cves"])
+    missing += _probe_gaps(found, credentials)
     if not ties.seen:
         missing.append(NO_CAPTURE)
     return AuditDeviceEntry(
@@ -245,8 +293,30 @@ def _discovered(
     )
 
 
+def _probe_gaps(found: DeviceEntry, credentials: bool) -> list[str]:
+    """What the device's own probes could not ask or read: the calls and pages behind a
+    login when there were no credentials, an ONVIF call that failed, a probe cut short."""
+    gaps: list[str] = []
+    names = {p.probe.split(":", 1)[0] for p in found.probes}
+    if not credentials and found.probes:
+        gaps += [SAY["onvif_no_login"]] if "onvif" in names else []
+        gaps += [SAY["http_no_login"]] if names & {"http", "https"} else []
+        gaps.append(SAY["settings_no_login"])
+    for probe in found.probes:
+        for key, value in probe.facts:
+            if key.startswith("onvif_call:") and value.startswith("failed: "):
+                call, error = key.split(":", 1)[1], value.removeprefix("failed: ")
+                gaps.append(SAY["onvif_failed"].format(call=call, error=error))
+        if probe.status in ("error", "timed_out"):
+            error = probe.error or "-"
+            gaps.append(
+                SAY["probe_unfinished"].format(probe=probe.probe, status=probe.status, error=error)
+            )
+    return gaps
+
+
 def _passive(
-    verify: VerifyReport, host: HostInfo, ties: _Ties, blocking: Sequence[str]
+    verify: VerifyReport, host: HostInfo, ties: _Ties, blocking: Sequence[Phrase]
 ) -> AuditDeviceEntry:
     return AuditDeviceEntry(
         ip=host.ip,
@@ -260,10 +330,7 @@ def _passive(
         inventory_index=None,
         cloud_labels=_labels(verify, ties),
         verdict=device_verdict(verify, ties, blocking),
-        not_checked=(
-            "not probed: seen only in traffic (outside --target or silent to discovery)",
-            "identity, firmware, CVEs and settings unknown",
-        ),
+        not_checked=(SAY["not_probed"], SAY["nothing_known"]),
     )
 
 
@@ -283,10 +350,10 @@ def _summary(devices: Sequence[AuditDeviceEntry]) -> AuditSummary:
 
 
 def _run_not_checked(credentials: bool, devices: Sequence[AuditDeviceEntry]) -> tuple[str, ...]:
-    missing = [PASSIVE_NAMES_MISSING]
+    missing = [SAY["passive_names_missing"]]
     if not credentials:
-        missing.append("no credentials: firmware and settings behind a login were not read")
+        missing.append(SAY["run_no_login"])
     silent = sum(1 for d in devices if d.verdict.reasons == (NO_TRAFFIC,))
     if silent:
-        missing.append(f"{silent} device(s) sent nothing in the evidence: no verdict for them")
+        missing.append(SAY["run_silent"].format(count=silent))
     return tuple(missing)

@@ -42,14 +42,26 @@ from camaudit.model import (
     FlowCategory,
     FrameRef,
     HostInfo,
+    Phrase,
     Problem,
     TrafficSummary,
 )
+from camaudit.phrases import phrase, problem
 from camaudit.traffic import decode as d
 from camaudit.traffic.apps import DnsMessage
 from camaudit.traffic.dnslog import DnsLog
 from camaudit.traffic.engine import _direction_problems
-from camaudit.traffic.flows import ACK, DATA, FIN, FLOW_LIMIT, RST, SYN, SYNACK, _tcp_state
+from camaudit.traffic.flows import (
+    ACK,
+    DATA,
+    FIN,
+    FLOW_LIMIT,
+    RST,
+    SYN,
+    SYNACK,
+    _tcp_state,
+    icmp_category,
+)
 
 #: The logs camaudit reads; every other Zeek log (weird, x509, files ...) is skipped.
 WANTED = ("conn", "dns", "ssl", "http", "ntp")
@@ -119,7 +131,7 @@ class ZeekLog:
     rows: int = 0
     bad_rows: int = 0
     first_bad: int | None = None
-    damage: str | None = None
+    damage: Phrase | None = None
     fields: tuple[str, ...] = ()
     _sep: str = field(default="\t", repr=False)
     _set_sep: str = field(default=",", repr=False)
@@ -160,7 +172,7 @@ class ZeekLog:
                     number += 1
                     yield number, line.rstrip("\r\n")
             except _GZIP_ERRORS as exc:
-                self.damage = f"the file is damaged after line {number} ({exc})"
+                self.damage = phrase("problem_zeek_damaged", line=str(number), error=str(exc))
 
     def _row(self, line: str, number: int) -> ZeekRow | None:
         if not line:
@@ -418,18 +430,20 @@ def _input(log: ZeekLog, times: list[float], packets: int) -> CaptureInput:
     where = str(log.path)
     if log.damage:
         problems.append(
-            Problem(
-                "truncated",
-                f"{log.damage}; {log.rows} row(s) were read, the rest is lost",
-                where,
+            problem(
+                "truncated", phrase("problem_rows_read", detail=log.damage, count=log.rows), where
             )
         )
     if log.bad_rows:
         problems.append(
-            Problem(
+            problem(
                 "undecoded",
-                f"{log.bad_rows} line(s) could not be read as {log.kind} log rows, so no "
-                f"statement covers them; first at line {log.first_bad}",
+                phrase(
+                    "problem_bad_rows",
+                    count=log.bad_rows,
+                    kind=log.kind,
+                    line=str(log.first_bad),
+                ),
                 where,
                 log.bad_rows,
             )
@@ -521,14 +535,7 @@ def _state(
         return state, category, unseen, not (o_bits | r_bits) & (SYN | SYNACK)
     if proto == "icmp":
         paired = 0 <= itype < len(d.ICMP4_COUNTERPART) and int(d.ICMP4_COUNTERPART[itype]) >= 0
-        category = (
-            FlowCategory.TWO_WAY
-            if r_pk
-            else FlowCategory.ATTEMPTED
-            if paired
-            else FlowCategory.ONE_WAY
-        )
-        return "OTH", category, False, False
+        return "OTH", icmp_category(bool(r_pk), paired), False, False
     state = "SF" if o_pk and r_pk else "S0"
     return state, FlowCategory.TWO_WAY if r_pk else FlowCategory.ONE_WAY, False, False
 
