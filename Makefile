@@ -24,7 +24,7 @@ venv: $(VPY)
 
 $(STAMP): $(VPY) pyproject.toml lab/requirements.txt camaudit/traffic/_fastpass.c hatch_build.py
 	$(VPY) -m pip install -q --upgrade pip
-	$(VPY) -m pip install -q -r lab/requirements.txt -e '.[dev]'
+	$(VPY) -m pip install -q -r lab/requirements.txt -e '.[dev,cluster]'
 	@touch $@
 
 setup: system-deps $(STAMP) ## camaudit with its test tools, in .venv

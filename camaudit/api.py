@@ -44,9 +44,11 @@ def verify(
     today: date | None = None,
     zeek: Sequence[str | Path] = (),
     jobs: int = 1,
+    scheduler: str | None = None,
 ) -> VerifyResult:
     """Prove or refute a closed-network claim from packet captures (or, with ``zeek``,
-    from the Zeek logs in those directories instead).
+    from the Zeek logs in those directories instead). ``scheduler`` (``tcp://HOST:PORT``)
+    reads the captures on that Dask cluster's workers (``pip install 'camaudit[cluster]'``).
 
     Raises :class:`camaudit.errors.CamauditError` (with a one-line message) for input
     that cannot be used; the verdict itself is returned in the result, never raised.
@@ -58,7 +60,7 @@ def verify(
 
         traffic = analyse_zeek(zeek)
     else:
-        traffic = analyse(captures, progress=progress, jobs=jobs)
+        traffic = analyse(captures, progress=progress, jobs=jobs, scheduler=scheduler)
     assessment = assess(traffic, loaded_policy, knowledge.profiles, today=today)
     return VerifyResult(traffic, assessment, build_report(assessment, traffic, knowledge=knowledge))
 

@@ -246,6 +246,16 @@ def verify(
             "rotated) in this directory instead of captures (repeat).",
         ),
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="tcp://HOST:PORT",
+            help="Read the captures on this Dask cluster's workers instead of --jobs "
+            "processes (pip install 'camaudit[cluster]'); every worker must be able to read "
+            "the same paths. The result is the same.",
+        ),
+    ] = None,
 ) -> None:
     """Prove or refute "closed network" from packet captures.
 
@@ -255,7 +265,14 @@ def verify(
     """
     err = Console(stderr=True)
     _check_format(output_format)
+    if scheduler is not None:
+        with _user_errors():
+            from camaudit.traffic.cluster import check_address
+
+            check_address(scheduler)
     if zeek:
+        if scheduler is not None:
+            raise _fail("--zeek logs are read on this machine: no --scheduler", exitcodes.USAGE)
         if captures or live or evidence is not None:
             raise _fail(
                 "--zeek reads logs instead of captures: give no capture files, --live "
@@ -309,6 +326,7 @@ def verify(
                 profiles,
                 progress,
                 jobs=jobs or os.cpu_count() or 1,
+                scheduler=scheduler,
             )
         if evidence is not None:
             _write_evidence(result, evidence, captures or [], policy, profiles, force, timestamp)

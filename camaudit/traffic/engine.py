@@ -366,12 +366,17 @@ def file_problems(
 
 
 def analyse(
-    paths: Sequence[str | Path], progress: Progress | None = None, jobs: int = 1
+    paths: Sequence[str | Path],
+    progress: Progress | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
 ) -> TrafficSummary:
     """Read every capture (files and directories), in time order, into one summary.
 
     With ``jobs`` above 1, files (and large pcap files cut into ranges) are read by
-    that many processes and merged exactly (:mod:`camaudit.traffic.parallel`).
+    that many processes and merged exactly (:mod:`camaudit.traffic.parallel`); with
+    ``scheduler`` (``tcp://HOST:PORT``), by that Dask cluster's workers
+    (:mod:`camaudit.traffic.cluster`).
     Raises :class:`InputError` when a capture cannot be read at all; damage that
     leaves part of a file readable becomes a :class:`Problem` instead.
     """
@@ -380,6 +385,12 @@ def analyse(
     try:
         starts = {id(c): c.first_time() for c in captures}
         captures.sort(key=lambda c: (starts[id(c)] is None, starts[id(c)] or 0.0))
+        if scheduler is not None:
+            from camaudit.traffic import cluster
+
+            for capture in captures:
+                capture.close()
+            return cluster.analyse(captures, problems, scheduler, progress)
         if jobs > 1:
             from camaudit.traffic import parallel
 

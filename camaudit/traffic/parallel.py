@@ -85,14 +85,22 @@ class PartResult:
 
 
 def plan(
-    captures: Sequence[CaptureFile], jobs: int, cuts: dict[Path, list[int]] | None = None
+    captures: Sequence[CaptureFile],
+    jobs: int,
+    cuts: dict[Path, list[int]] | None = None,
+    always: bool = False,
 ) -> Plan | None:
     """The tasks for ``captures`` (already in reading order), or None to read in one process.
 
-    ``cuts`` forces range boundaries for a file (tests split at every record).
+    ``cuts`` forces range boundaries for a file (tests split at every record); ``always``
+    makes a plan however small the input (``--scheduler``: the user asked for the cluster).
     """
     sizes = [engine._size(c.path) for c in captures]
-    if not cuts and (sum(sizes) < PARALLEL_FROM or (len(captures) == 1 and jobs < 2)):
+    if (
+        not cuts
+        and not always
+        and (sum(sizes) < PARALLEL_FROM or (len(captures) == 1 and jobs < 2))
+    ):
         return None
     result = Plan()
     seg = 0
@@ -118,7 +126,7 @@ def plan(
                 )
             )
             seg += 1
-    if not cuts and len(result.files) == 1 and not result.files[0].split:
+    if not cuts and not always and len(result.files) == 1 and not result.files[0].split:
         return None
     return result
 
@@ -188,11 +196,13 @@ def run(
     jobs: int,
     progress: engine.Progress | None = None,
     inline: bool = False,
+    pool: Executor | None = None,
 ) -> TrafficSummary:
-    """Run the plan's tasks on ``jobs`` processes and merge them into one summary."""
-    if inline:
-        pool: Executor = _Inline()
-    else:
+    """Run the plan's tasks on ``jobs`` processes (or on ``pool``: a Dask cluster) and merge
+    them into one summary."""
+    if pool is None and inline:
+        pool = _Inline()
+    elif pool is None:
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
     with pool:
         hashes = {f.path: pool.submit(sha256, f.path) for f in todo.files if f.split}
@@ -208,7 +218,8 @@ def run(
             got = [tasks[part].result() for part in file.parts]
             if file.split and not all(r.stats is not None and r.stats.exact for r in got):
                 # A cut fell wrong or the file holds something a range cannot judge alone.
-                got = [work(Part(file.parts[0].seg, file.path, file.display))]
+                whole = Part(file.parts[0].seg, file.path, file.display)
+                got = [pool.submit(work, whole).result()]
             results.extend(got)
             done += engine._size(file.path)
             if progress is not None:

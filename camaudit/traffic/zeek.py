@@ -27,9 +27,10 @@ import json
 import os
 import re
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
@@ -50,7 +51,17 @@ from camaudit.traffic import decode as d
 from camaudit.traffic.apps import DnsMessage
 from camaudit.traffic.dnslog import DnsLog
 from camaudit.traffic.engine import _direction_problems
-from camaudit.traffic.flows import ACK, DATA, FIN, RST, SYN, SYNACK, _tcp_state, icmp_category
+from camaudit.traffic.flows import (
+    ACK,
+    DATA,
+    FIN,
+    FLOW_LIMIT,
+    RST,
+    SYN,
+    SYNACK,
+    _tcp_state,
+    icmp_category,
+)
 
 #: The logs camaudit reads; every other Zeek log (weird, x509, files ...) is skipped.
 WANTED = ("conn", "dns", "ssl", "http", "ntp")
@@ -142,6 +153,14 @@ class ZeekLog:
         return self.path.open("r", encoding="utf-8", errors="replace", newline="\n")
 
     def __iter__(self) -> Iterator[ZeekRow]:
+        for number, line in self.lines():
+            row = self._row(line, number)
+            if row is not None:
+                self.rows += 1
+                yield row
+
+    def lines(self) -> Iterator[tuple[int, str]]:
+        """(1-based line number, text) of every line; a damaged gzip ends them early."""
         try:
             handle = self._open()
         except OSError as exc:
@@ -151,10 +170,7 @@ class ZeekLog:
             try:
                 for line in handle:
                     number += 1
-                    row = self._row(line.rstrip("\r\n"), number)
-                    if row is not None:
-                        self.rows += 1
-                        yield row
+                    yield number, line.rstrip("\r\n")
             except _GZIP_ERRORS as exc:
                 self.damage = phrase("problem_zeek_damaged", line=str(number), error=str(exc))
 
@@ -340,11 +356,12 @@ def analyse_zeek(directories: Sequence[str | Path]) -> TrafficSummary:
             inputs.append(_input(log, times, 0))
     flows: list[Flow] = []
     macs: dict[str, str] = {}
+    pairs = _Pairs()
     for path in by_kind.get("conn", []):
         log = ZeekLog(path)
         times = []
         packets = 0
-        for row in log:
+        for row in _conn_rows(log, pairs, len(flows)):
             flow = _flow(row, str(path), dns, join)
             if flow is None:
                 log.bad_rows += 1
@@ -360,7 +377,25 @@ def analyse_zeek(directories: Sequence[str | Path]) -> TrafficSummary:
             for who, mac in ((flow.orig, flow.orig_mac), (flow.resp, flow.resp_mac)):
                 if mac:
                     macs.setdefault(who, mac)
+        if pairs.file_rows:
+            times.extend(t for t in pairs.file_span if abs(t) != _INF)
+            packets += pairs.file_packets
+            log.rows += pairs.file_rows
+            pairs.next_file()
         inputs.append(_input(log, times, packets))
+    flows.extend(pairs.flows(dns))
+    unknown_time += pairs.unknown_time
+    if pairs.rows:
+        problems.append(
+            Problem(
+                "flows_summarised",
+                f"more than {FLOW_LIMIT:,} conn rows: {pairs.rows:,} later row(s) "
+                f"({pairs.packets:,} packet(s)) are counted per address pair, without ports "
+                "or names from ssl/http logs",
+                None,
+                pairs.packets,
+            )
+        )
     if unknown_time:
         problems.append(
             Problem(
@@ -491,26 +526,30 @@ def history_bits(history: str) -> tuple[int, int]:
     return orig, resp
 
 
+def _state(
+    proto: str, o_bits: int, r_bits: int, o_pk: int, r_pk: int, itype: int
+) -> tuple[str, FlowCategory, bool, bool]:
+    """(conn_state, category, reply_unseen, mid_stream) as the pcap path judges a flow."""
+    if proto == "tcp":
+        state, category, unseen = _tcp_state(o_bits, r_bits, o_pk, r_pk)
+        return state, category, unseen, not (o_bits | r_bits) & (SYN | SYNACK)
+    if proto == "icmp":
+        paired = 0 <= itype < len(d.ICMP4_COUNTERPART) and int(d.ICMP4_COUNTERPART[itype]) >= 0
+        return "OTH", icmp_category(bool(r_pk), paired), False, False
+    state = "SF" if o_pk and r_pk else "S0"
+    return state, FlowCategory.TWO_WAY if r_pk else FlowCategory.ONE_WAY, False, False
+
+
 def _flow(row: ZeekRow, capture: str, dns: DnsLog, join: _Join) -> Flow | None:
     proto = (row.text("proto") or "").lower()
     orig, resp = row.text("id.orig_h"), row.text("id.resp_h")
     if not proto or not orig or not resp:
         return None
     o_pk, r_pk = row.integer("orig_pkts"), row.integer("resp_pkts")
-    history = row.text("history") or ""
-    unseen = mid = False
-    if proto == "tcp":
-        o_bits, r_bits = history_bits(history)
-        state, category, unseen = _tcp_state(o_bits, r_bits, o_pk, r_pk)
-        mid = not (o_bits | r_bits) & (SYN | SYNACK)
-    elif proto == "icmp":
-        itype = row.integer("id.orig_p")
-        paired = 0 <= itype < len(d.ICMP4_COUNTERPART) and int(d.ICMP4_COUNTERPART[itype]) >= 0
-        state = "OTH"
-        category = icmp_category(bool(r_pk), paired)
-    else:
-        state = "SF" if o_pk and r_pk else "S0"
-        category = FlowCategory.TWO_WAY if r_pk else FlowCategory.ONE_WAY
+    o_bits, r_bits = history_bits(row.text("history") or "")
+    state, category, unseen, mid = _state(
+        proto, o_bits, r_bits, o_pk, r_pk, row.integer("id.orig_p")
+    )
     ts = row.time()
     start = ts if ts is not None else 0.0
     duration = float(row.text("duration") or 0.0)
@@ -546,6 +585,187 @@ def _flow(row: ZeekRow, capture: str, dns: DnsLog, join: _Join) -> Flow | None:
         app=app,
         dns_names=dns.names_before(resp, start),
         reply_unseen=unseen,
-        mid_stream=proto == "tcp" and mid,
+        mid_stream=mid,
         zeek_uid=uid,
     )
+
+
+# The conn columns a row past the flow limit is summarised from, in this order.
+_PAIR_FIELDS = (
+    "proto",
+    "id.orig_h",
+    "id.resp_h",
+    "history",
+    "orig_pkts",
+    "resp_pkts",
+    "orig_ip_bytes",
+    "resp_ip_bytes",
+    "ts",
+    "duration",
+    "uid",
+    "id.orig_p",
+)
+PairRow = tuple[str | None, ...]
+_INF = float("inf")
+
+
+@dataclass(slots=True)
+class _Pair:
+    """The conn rows of one (proto, orig, resp) past the flow limit, added up."""
+
+    o_bits: int
+    r_bits: int
+    o_pk: int
+    r_pk: int
+    o_bytes: int
+    r_bytes: int
+    first: float  # earliest start, and where that row is
+    first_at: tuple[str, int]
+    last: float  # latest end, and where that row is
+    last_at: tuple[str, int]
+    uid: str | None
+    itype: int
+
+
+class _Pairs:
+    """Conn rows past :data:`FLOW_LIMIT`, counted per address pair without ports (as the
+    pcap path summarises flows past its limit): memory stays bounded for a week of logs."""
+
+    def __init__(self) -> None:
+        self.pairs: dict[tuple[str, str, str], _Pair] = {}
+        self.rows = self.packets = self.unknown_time = 0
+        self.file_rows = self.file_packets = 0
+        self.file_span = [_INF, -_INF]  # earliest start, latest end of this file's rows
+        self._bits: dict[str, tuple[int, int]] = {}
+
+    def next_file(self) -> None:
+        self.rows += self.file_rows
+        self.packets += self.file_packets
+        self.file_rows = self.file_packets = 0
+        self.file_span = [_INF, -_INF]
+
+    def add(self, values: PairRow, capture: str, line: int) -> bool:
+        """Fold one row (the :data:`_PAIR_FIELDS` values); False when it is no conn row.
+
+        The hot loop of a week of logs: plain numbers are converted at once, anything
+        else (unset ``-``, a redacted or ISO-8601 time) by the careful helpers."""
+        proto, orig, resp, history, o_pk, r_pk, o_b, r_b, ts, duration, uid, itype = values
+        if not proto or not orig or not resp or "-" in (proto, orig, resp):
+            return False
+        bits = self._bits.get(history)  # type: ignore[arg-type]
+        if bits is None:
+            bits = self._bits[history or ""] = history_bits(history or "")
+        try:
+            o_packets, r_packets = int(o_pk), int(r_pk)  # type: ignore[arg-type]
+            o_bytes, r_bytes = int(o_b), int(r_b)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            o_packets, r_packets, o_bytes, r_bytes = (_count(v) for v in (o_pk, r_pk, o_b, r_b))
+        try:
+            when = float(ts)  # type: ignore[arg-type]
+            end = when + float(duration)  # type: ignore[arg-type]
+            span = self.file_span
+            if when < span[0]:
+                span[0] = when
+            if end > span[1]:
+                span[1] = end
+        except (TypeError, ValueError):
+            start = _seconds(ts)
+            if start is None:
+                self.unknown_time += 1
+            when = start or 0.0
+            end = when + (_seconds(duration) or 0.0)
+            if start is not None:
+                span = self.file_span
+                span[0], span[1] = min(span[0], when), max(span[1], end)
+        key = (proto.lower(), orig, resp)
+        pair = self.pairs.get(key)
+        if pair is None:
+            at = (capture, line)
+            known = uid if uid and uid != "-" else None
+            pair = self.pairs[key] = _Pair(
+                0, 0, 0, 0, 0, 0, when, at, end, at, known, _count(itype)
+            )
+        else:
+            if when < pair.first:
+                pair.first, pair.first_at = when, (capture, line)
+            if end > pair.last:
+                pair.last, pair.last_at = end, (capture, line)
+        pair.o_bits |= bits[0]
+        pair.r_bits |= bits[1]
+        pair.o_pk += o_packets
+        pair.r_pk += r_packets
+        pair.o_bytes += o_bytes
+        pair.r_bytes += r_bytes
+        self.file_rows += 1
+        self.file_packets += o_packets + r_packets
+        return True
+
+    def flows(self, dns: DnsLog) -> list[Flow]:
+        result = []
+        for (proto, orig, resp), pair in self.pairs.items():
+            state, category, unseen, mid = _state(
+                proto, pair.o_bits, pair.r_bits, pair.o_pk, pair.r_pk, pair.itype
+            )
+            first = FrameRef(*pair.first_at, pair.first)
+            last = FrameRef(*pair.last_at, pair.last)
+            counts = (pair.o_pk, pair.o_bytes, pair.r_pk, pair.r_bytes)
+            # no ports, MACs, VLAN, names from ssl/http or app: as the pcap path's summaries
+            flow = Flow(proto, orig, 0, resp, 0, state, category, first, last, *counts)
+            names = dns.names_before(resp, pair.first)
+            result.append(
+                replace(
+                    flow, dns_names=names, reply_unseen=unseen, mid_stream=mid, zeek_uid=pair.uid
+                )
+            )
+        return result
+
+
+def _count(text: str | None) -> int:
+    return int(text) if text and text.isdigit() else 0
+
+
+def _seconds(text: str | None) -> float | None:
+    if not text or text == "-":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return ZeekRow(0, {"ts": text}).time()  # ISO-8601 (JSON streaming logs), redacted
+
+
+def _conn_rows(log: ZeekLog, pairs: _Pairs, exact: int) -> Iterator[ZeekRow]:
+    """The rows of one conn log that become flows of their own (while fewer than
+    :data:`FLOW_LIMIT` flows are kept); later rows go into ``pairs`` instead, plain TSV
+    lines straight from their fields, without ever becoming a :class:`ZeekRow`."""
+    capture = str(log.path)
+    fields: tuple[str, ...] = ()
+    pick: Callable[[list[str]], PairRow] | None = None
+    add = pairs.add
+    for number, line in log.lines():
+        if exact >= FLOW_LIMIT and pick is not None and line and line[0] not in "#{":
+            # plain_tsv_fields, inlined: this loop runs for every row of a week
+            parts = line.split(log._sep)
+            if len(parts) == len(fields) and "\\x" not in line:
+                if not add(pick(parts), capture, number):
+                    log._bad(number)
+                continue
+        row = log._row(line, number)
+        if log.fields is not fields:
+            fields = log.fields
+            pick = _picker(fields)
+        if row is None:
+            continue
+        if exact < FLOW_LIMIT:
+            exact += 1
+            log.rows += 1
+            yield row
+        elif not add(tuple(row.text(name) for name in _PAIR_FIELDS), capture, number):
+            log._bad(number)
+
+
+def _picker(fields: tuple[str, ...]) -> Callable[[list[str]], PairRow] | None:
+    """The :data:`_PAIR_FIELDS` of a split TSV row (unset ``-`` stays ``-``), or None
+    when the header lacks one of them (then rows take the general path)."""
+    if not all(name in fields for name in _PAIR_FIELDS):
+        return None
+    return itemgetter(*(fields.index(name) for name in _PAIR_FIELDS))
