@@ -11,6 +11,8 @@ a hang. ``python fuzz/fuzz_<name>.py [libFuzzer flags] [corpus dirs]`` runs one 
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -42,9 +44,28 @@ EXPECTED: tuple[type[BaseException], ...] = (
     ReplyTooLarge,
 )
 
-# One scratch directory per process, in memory when the machine has /dev/shm.
+# One scratch directory per process, in memory when the machine has /dev/shm. libFuzzer ends
+# the process without running atexit handlers: the next run removes what dead ones left.
 _SHM = Path("/dev/shm")
-SCRATCH = Path(tempfile.mkdtemp(prefix="camaudit-fuzz-", dir=_SHM if _SHM.is_dir() else None))
+_BASE = _SHM if _SHM.is_dir() else Path(tempfile.gettempdir())
+SCRATCH = _BASE / f"camaudit-fuzz-{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+for _old in _BASE.glob("camaudit-fuzz-*"):
+    _pid = _old.name.rsplit("-", 1)[-1]
+    if _pid.isdigit() and not _alive(int(_pid)):
+        shutil.rmtree(_old, ignore_errors=True)
+SCRATCH.mkdir(exist_ok=True)
 
 
 @contextlib.contextmanager
@@ -72,10 +93,5 @@ def checked(one: Callable[[bytes], None]) -> Callable[[bytes], None]:
 
 def main(one: Callable[[bytes], None]) -> None:
     """Fuzz ``one`` with libFuzzer's command line (``sys.argv``)."""
-    import shutil
-
-    try:
-        atheris.Setup(sys.argv, checked(one))
-        atheris.Fuzz()
-    finally:
-        shutil.rmtree(SCRATCH, ignore_errors=True)
+    atheris.Setup(sys.argv, checked(one))
+    atheris.Fuzz()
