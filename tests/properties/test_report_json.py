@@ -13,17 +13,18 @@ from hypothesis import strategies as st
 from camaudit.api import verify
 from camaudit.report.model import DeviceEntry, IdentityEntry
 from camaudit.sanitize import clean_text
-from tests.audit.reports import CLOSED, audit_of, device, inventory
+from tests.audit.reports import CLOSED, audit_of, capture, device, inventory
 from tests.replay.cases import cases
 from tests.report.test_round_trip import _assert_round_trip
 
+# each verify reads captures and the profiles: a few examples keep the suite quick
 PROPERTY = settings(
-    max_examples=15,
+    max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-# cases whose single capture verify reads with the lab's closed network
-CASES = sorted(c.name for c in cases() if len(c.captures) == 1 and c.captures[0].suffix == ".pcap")
+# cases stored as pcaps/<case>/<case>.pcap (how tests.audit.reports names a case's capture)
+CASES = sorted(c.name for c in cases() if [p.name for p in c.captures] == [f"{c.name}.pcap"])
 some_cases = st.lists(st.sampled_from(CASES), min_size=1, max_size=3, unique=True)
 device_text = st.text(max_size=80).map(clean_text)
 
@@ -55,11 +56,10 @@ def devices(draw: st.DrawFn) -> tuple[DeviceEntry, ...]:
 @PROPERTY
 @given(names=some_cases)
 def test_a_verify_report_of_any_stored_captures_reads_back_equal(names: list[str]) -> None:
-    files = [c.captures[0] for c in cases() if c.name in names]
-    _assert_round_trip(verify(files, CLOSED).report)
+    _assert_round_trip(verify([capture(name) for name in names], CLOSED).report)
 
 
-@PROPERTY
+@settings(PROPERTY, max_examples=40)
 @given(found=devices())
 def test_an_inventory_of_any_devices_reads_back_equal(found: tuple[DeviceEntry, ...]) -> None:
     _assert_round_trip(inventory(*found))
