@@ -233,7 +233,9 @@ def _hosts_facts(key: str) -> Callable[[Any, Facts], None]:
 
 
 def _protocols_facts(result: Any, facts: Facts) -> None:
-    for protocol in (result or [])[:MAX_LIST_FACTS]:
+    for protocol in (result if isinstance(result, list) else [])[:MAX_LIST_FACTS]:
+        if not isinstance(protocol, dict):  # a reply of another shape: nothing to read
+            continue
         ports = ",".join(str(p) for p in protocol.get("Port") or [])
         state = "enabled" if protocol.get("Enabled") else "disabled"
         facts.add("protocol", f"{protocol.get('Name')} {state} {ports}".strip())

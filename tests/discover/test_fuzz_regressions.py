@@ -27,3 +27,9 @@ def test_probe_match_with_a_scope_that_is_not_a_url_keeps_its_other_facts() -> N
     (facts,) = parse_probe_matches(reply)
     assert facts.get("model") == "DS-2CD"
     assert "onvif://[broken/hardware/x" in (facts.get("scopes") or "")
+
+
+def test_reply_declaring_an_unknown_encoding_is_an_unparsable_reply() -> None:
+    # fuzz_sadp: expat raises LookupError for an encoding it does not know
+    with pytest.raises(ReplyError, match="unparsable XML"):
+        parse_probe_match(b'<?xml version="1.0" encoding="U0TF-8"?><ProbeMatch/>')

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from camaudit.traffic import decode
 from camaudit.traffic.capfile import RawBatch
 from camaudit.traffic.engine import analyse
+from camaudit.traffic.zeek import analyse_zeek
 from tests.captures import eth, tcp, write_pcap
 
 
@@ -32,3 +34,20 @@ def test_batch_of_empty_frames_decodes_as_short() -> None:
     )
     cols, _ = decode.decode(batch)
     assert cols.status.tolist() == [decode.SHORT, decode.SHORT]
+
+
+_CONN_HEAD = (
+    "#separator \\x09\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\t"
+    "id.resp_p\tproto\tduration\torig_pkts\tresp_pkts\torig_bytes\tresp_bytes\tconn_state\n"
+)
+
+
+@pytest.mark.parametrize(("duration", "port"), [("0.ato0", "443"), ("1.5", "inf")])
+def test_conn_log_row_with_a_field_that_is_no_number_still_gives_its_flow(
+    tmp_path: Path, duration: str, port: str
+) -> None:
+    # fuzz_zeek: float("0.ato0") and int(float("inf")) ended the whole analysis
+    row = f"1700000000.0\tC1\t10.66.0.21\t40000\t203.0.113.5\t{port}\ttcp\t{duration}\t1\t0\t60\t0\tS0\n"
+    (tmp_path / "conn.log").write_text(_CONN_HEAD + row)
+    (flow,) = analyse_zeek([tmp_path]).flows
+    assert (flow.orig, flow.resp) == ("10.66.0.21", "203.0.113.5")
