@@ -20,8 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "fuzz")]
 
-from camaudit.traffic.capfile import CaptureFile  # noqa: E402
 from fuzz_packet import LINKTYPES  # noqa: E402
+
+from camaudit.traffic.capfile import CaptureFile  # noqa: E402
 from lab.devices import replies  # noqa: E402
 from lab.devices.onvif import BuiltinOnvif  # noqa: E402
 from lab.devices.persona import Persona, all_personas, wire  # noqa: E402

@@ -8,6 +8,7 @@ conversation cut between two files is still one flow with the same counts.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import struct
 from pathlib import Path
 
@@ -46,8 +47,12 @@ def _when(ref: FrameRef | None) -> float | None:
 def seen(flow: Flow) -> tuple[object, ...]:
     """A flow without the file and frame numbers it was read from (those depend on the cut)."""
     return dataclasses.astuple(
-        dataclasses.replace(flow, first=_when(flow.first), last=_when(flow.last),  # type: ignore[arg-type]
-                            rejected_by=_when(flow.rejected_by))  # type: ignore[arg-type]
+        dataclasses.replace(
+            flow,
+            first=_when(flow.first),
+            last=_when(flow.last),  # type: ignore[arg-type]
+            rejected_by=_when(flow.rejected_by),
+        )  # type: ignore[arg-type]
     )
 
 
@@ -55,7 +60,7 @@ def split(path: Path, cuts: list[int], into: Path) -> list[Path]:
     head, recs = records(path.read_bytes())
     bounds = [0, *cuts, len(recs)]
     parts = []
-    for index, (start, stop) in enumerate(zip(bounds, bounds[1:], strict=False)):
+    for index, (start, stop) in enumerate(itertools.pairwise(bounds)):
         part = into / f"part{index}-{path.name}"
         part.write_bytes(head + b"".join(recs[start:stop]))
         parts.append(part)

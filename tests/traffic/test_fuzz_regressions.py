@@ -47,7 +47,8 @@ def test_conn_log_row_with_a_field_that_is_no_number_still_gives_its_flow(
     tmp_path: Path, duration: str, port: str
 ) -> None:
     # fuzz_zeek: float("0.ato0") and int(float("inf")) ended the whole analysis
-    row = f"1700000000.0\tC1\t10.66.0.21\t40000\t203.0.113.5\t{port}\ttcp\t{duration}\t1\t0\t60\t0\tS0\n"
+    fields = ["1700000000.0", "C1", "10.66.0.21", "40000", "203.0.113.5", port, "tcp", duration]
+    row = "\t".join([*fields, "1", "0", "60", "0", "S0"]) + "\n"
     (tmp_path / "conn.log").write_text(_CONN_HEAD + row)
     (flow,) = analyse_zeek([tmp_path]).flows
     assert (flow.orig, flow.resp) == ("10.66.0.21", "203.0.113.5")
