@@ -6,7 +6,7 @@ import pytest
 
 from camaudit.attempt import Facts
 from camaudit.fingerprint._net import Deadline, exchange
-from camaudit.fingerprint.onvif import _protocols_facts
+from camaudit.fingerprint.onvif import _RECORDERS, _protocols_facts
 from tests.fingerprint.servers import DeviceServer, routes
 
 
@@ -27,3 +27,16 @@ def test_network_protocols_of_another_shape_record_only_what_they_hold(result: o
     assert [v for k, v in facts.items() if k == "protocol"] == (
         ["RTSP disabled"] if isinstance(result, list) else []
     )
+
+
+@pytest.mark.parametrize("call", sorted(_RECORDERS))
+@pytest.mark.parametrize(
+    "result", [{"x": "y"}, "text", [None, "x"], {"Device": "x"}, {"UTCDateTime": [1]}, 7]
+)
+def test_every_onvif_call_records_a_result_of_another_shape_without_failing(
+    call: str, result: object
+) -> None:
+    # fuzz_onvif: GetServices gave a dict where a list was expected
+    facts = Facts()
+    _RECORDERS[call](result, facts)
+    assert all(isinstance(v, str) for _, v in facts.items())
