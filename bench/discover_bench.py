@@ -6,13 +6,17 @@ Builds ``Segment.crowd(N)`` (lab/segment.py: N clones of the non-hostile persona
 the same run and in this order, times:
 
   camaudit        camaudit discover --interface eth0 --target 10.66.0.0/24 --timeout 2 -f json
-                  (every discovery method, then every device fingerprinted)
-  camaudit-nofp   the same with --no-fingerprint
+                  (every discovery method; each device probed as soon as a method sights it;
+                  nmap -sV only on open ports camaudit's own probes do not ask)
+  camaudit-seq    the order before issue 12: discover() to the end (nmap -sV on every open
+                  port), then every device fingerprinted (api internals, same settings)
   nmap            nmap -sV -n -p <the ports camaudit's nmap method scans> 10.66.0.0/24 -oX -
 
-and prints wall seconds, devices found, the ratio camaudit / nmap (target: at most 1.5x)
-and what each did, then where camaudit's time went (per-method durations from the JSON
-report's ``inventory.attempts``, probe durations from ``devices[].probes[]``).
+and prints wall seconds, devices found, the ratio camaudit / nmap (target: at most 0.05x,
+issue 12) and what each did, the identifications compared device by device (camaudit
+against camaudit-seq and against each persona's ``[expected]``), then where camaudit's
+time went (per-method durations and nmap command lines from the JSON report's
+``inventory.attempts``, probe durations from ``devices[].probes[]``).
 
 Packets go only inside the lab's namespaces (10.66.0.0/24). Root is required. Never fails
 on time: the exit code is 1 only if a tool fails (non-zero exit, unreadable report, killed
@@ -49,10 +53,31 @@ sys.path.insert(0, str(REPO))
 from camaudit.knowledge import load_knowledge  # noqa: E402
 from lab.segment import INTERFACE, SCANNER_V4, SEGMENT_V4, Segment  # noqa: E402
 
-TARGET_RATIO = 1.5  # camaudit (full) wall time at most this many times nmap's
+TARGET_RATIO = 0.05  # camaudit (full) wall time at most this many times nmap's (issue 12)
 TIMEOUT = 2.0  # camaudit --timeout
 GUARD_S = 900.0  # a tool still running after this long is killed and counted as failed
-TOOLS = ("camaudit", "camaudit-nofp", "nmap")
+TOOLS = ("camaudit", "camaudit-seq", "nmap")
+#: camaudit-seq: discovery to the end, then fingerprinting (the order before issue 12).
+SEQUENTIAL = """
+import sys
+from camaudit.api import _prepare, _result
+from camaudit.discover import Target, discover
+from camaudit.discover._udp import in_target
+from camaudit.fingerprint import identify_devices
+from camaudit.report.model import to_json
+
+target = Target(networks=(sys.argv[2],), interface=sys.argv[3], timeout=float(sys.argv[4]),
+                budget=300.0)
+scope, knowledge, _pins = _prepare((), None, None)
+inventory = discover(target, knowledge=knowledge)
+devices = identify_devices(
+    inventory.devices,
+    lambda d: d.ip is not None and not d.timed_out and in_target(d.ip, target),
+    None, target.timeout, scope, knowledge=knowledge,
+)
+with open(sys.argv[1], "w", encoding="utf-8") as out:
+    out.write(to_json(_result(inventory, devices, scope, knowledge).report))
+"""
 #: The camera ports camaudit's nmap method scans (profiles/ports.toml).
 CAMERA_PORTS: tuple[int, ...] = load_knowledge().camera_ports
 
@@ -115,33 +140,21 @@ def forget_neighbours(seg: Segment) -> None:
     seg.ip("scanner", "neigh", "flush", "all")
 
 
-def run_camaudit(
-    seg: Segment, camaudit: list[str], workdir: Path, fingerprint: bool, i: int
-) -> Run:
-    tool = "camaudit" if fingerprint else "camaudit-nofp"
+def run_camaudit(seg: Segment, camaudit: list[str], workdir: Path, tool: str, i: int) -> Run:
     report = workdir / f"{tool}-{i}.json"
-    argv = [
-        *camaudit,
-        "discover",
-        "--interface",
-        INTERFACE,
-        "--target",
-        SEGMENT_V4,
-        "--timeout",
-        f"{TIMEOUT:g}",
-        "-f",
-        "json",
-        "--output",
-        str(report),
-    ]
-    if not fingerprint:
-        argv.append("--no-fingerprint")
+    if tool == "camaudit-seq":
+        python = camaudit[0] if camaudit[1:3] == ["-m", "camaudit"] else sys.executable
+        argv = [python, "-c", SEQUENTIAL, str(report), SEGMENT_V4, INTERFACE, f"{TIMEOUT:g}"]
+    else:
+        argv = [
+            *camaudit,
+            "discover",
+            *("--interface", INTERFACE, "--target", SEGMENT_V4, "--timeout", f"{TIMEOUT:g}"),
+            *("-f", "json", "--output", str(report)),
+        ]
     run = Run(tool, argv)
     forget_neighbours(seg)
-    wall, code, err, _ = timed(seg, argv, None)
-    run.wall_s, run.exit_code = round(wall, 3), code
-    if code != 0:
-        run.error = f"exit {code}: {err}"
+    if not ended(run, *timed(seg, argv, None)[:3]):
         return run
     try:
         data = json.loads(report.read_text())
@@ -159,8 +172,10 @@ def run_camaudit(
         "summary": inv.get("summary"),
         "attempts": [
             {k: a.get(k) for k in ("method", "status", "duration", "sightings", "error")}
+            | {"commands": a.get("commands", [])}
             for a in inv.get("attempts", [])
         ],
+        "identities": {d.get("ip") or "?": identification(d) for d in devices},
         "vendors": dict(Counter((d.get("identity") or {}).get("vendor") or "-" for d in devices)),
         "models": sum(1 for d in devices if (d.get("identity") or {}).get("model")),
         "firmware": sum(1 for d in devices if (d.get("identity") or {}).get("firmware")),
@@ -175,6 +190,16 @@ def run_camaudit(
         "probes": probe_profile(devices),
     }
     return run
+
+
+IDENTITY_KEYS = ("vendor", "oem_brand", "model", "firmware", "build_date")
+
+
+def identification(device: dict[str, Any]) -> list[Any]:
+    """What a device was identified as: vendor, brand, model, firmware, build, CVEs."""
+    identity = device.get("identity") or {}
+    cves = sorted(c["cve"] for c in device.get("cves", []))
+    return [identity.get(k) for k in IDENTITY_KEYS] + [cves]
 
 
 def probe_profile(devices: list[dict[str, Any]]) -> dict[str, Any]:
@@ -210,16 +235,21 @@ def probe_profile(devices: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def ended(run: Run, wall: float, code: int, err: str) -> bool:
+    """Record a run's wall time and exit code; False (with the error) unless it exited 0."""
+    run.wall_s, run.exit_code = round(wall, 3), code
+    if code != 0:
+        run.error = f"exit {code}: {err}"
+    return code == 0
+
+
 def run_nmap(seg: Segment, nmap: str, workdir: Path, i: int) -> Run:
     ports = ",".join(str(p) for p in CAMERA_PORTS)
     argv = [nmap, "-sV", "-n", "-p", ports, SEGMENT_V4, "-oX", "-"]
     run = Run("nmap", argv)
     xml_path = workdir / f"nmap-{i}.xml"  # -oX - goes here instead of a terminal
     forget_neighbours(seg)
-    wall, code, err, _ = timed(seg, argv, xml_path)
-    run.wall_s, run.exit_code = round(wall, 3), code
-    if code != 0:
-        run.error = f"exit {code}: {err}"
+    if not ended(run, *timed(seg, argv, xml_path)[:3]):
         return run
     try:
         root = ElementTree.parse(xml_path).getroot()
@@ -353,7 +383,7 @@ def what(r: Run) -> str:
         f"{a['method']} {a['status']} {fmt(a['duration'])}s/{a['sightings']}" for a in d["attempts"]
     )
     parts = [f"methods [{methods}]"]
-    if r.tool == "camaudit":
+    if r.tool in ("camaudit", "camaudit-seq"):
         vendors = ", ".join(f"{k} x{v}" for k, v in d["vendors"].items())
         parts.append(f"vendors {vendors}; {d['models']} models, {d['firmware']} firmware")
         parts.append(
@@ -364,15 +394,16 @@ def what(r: Run) -> str:
 
 
 def print_profile(runs: list[Run]) -> None:
-    full, nofp, nm = best(runs, "camaudit"), best(runs, "camaudit-nofp"), best(runs, "nmap")
+    full, seq, nm = best(runs, "camaudit"), best(runs, "camaudit-seq"), best(runs, "nmap")
     if full is None:
         return
     d = full.detail
     inv = d.get("inventory_duration_s") or 0.0
     print("\nwhere camaudit's time went (best full run):")
     print(
-        f"  wall {full.wall_s:.1f} s = discovery {inv:.1f} s (inventory.duration) + "
-        f"fingerprint, start-up and report {full.wall_s - inv:.1f} s"
+        f"  wall {full.wall_s:.1f} s = discovery {inv:.1f} s (inventory.duration; the devices are "
+        f"probed during it) + start-up, the rest of fingerprinting and report "
+        f"{full.wall_s - inv:.1f} s"
     )
     for a in d["attempts"]:
         print(
@@ -381,12 +412,21 @@ def print_profile(runs: list[Run]) -> None:
         )
     if nm and nm.detail.get("nmap_elapsed_s"):
         print(f"    (plain nmap -sV alone: {nm.detail['nmap_elapsed_s']:.1f} s by its own clock)")
-    if nofp:
+    if seq:
         print(
-            f"  --no-fingerprint run: wall {nofp.wall_s:.1f} s, discovery "
-            f"{fmt(nofp.detail.get('inventory_duration_s'))} s; fingerprint stage ~ "
-            f"{full.wall_s - nofp.wall_s:.1f} s"
+            f"  camaudit-seq (discovery to the end, then fingerprinting): wall {seq.wall_s:.1f} s, "
+            f"discovery {fmt(seq.detail.get('inventory_duration_s'))} s"
         )
+    for a in d["attempts"]:
+        for command in a.get("commands") or []:
+            words = command.split()
+            targets = [w for w in words if w[:1].isdigit() and "." in w]
+            ports = words[words.index("-p") + 1] if "-p" in words else "?"
+            phase = "-sV" if "-sV" in words else "port scan"
+            print(
+                f"    {a['method']} {phase}: ports {ports}, {' '.join(targets[:3])}"
+                f"{f' ... ({len(targets)} targets)' if len(targets) > 3 else ''}"
+            )
     probes = d.get("probes") or {}
     hosts = probes.pop("_hosts", None) if isinstance(probes, dict) else None
     if probes:
@@ -404,6 +444,35 @@ def print_profile(runs: list[Run]) -> None:
             f"    per host, slowest probe: mean {hosts['mean_slowest_probe_s']:.2f} s; "
             f"slowest hosts {slow}"
         )
+
+
+def print_identifications(runs: list[Run], seg_truth: dict[str, dict[str, Any]]) -> None:
+    """camaudit's identification of each device against camaudit-seq's and the persona's."""
+    full, seq = best(runs, "camaudit"), best(runs, "camaudit-seq")
+    if full is None:
+        return
+    mine: dict[str, list[Any]] = full.detail["identities"]
+    print("\nidentifications (vendor, brand, model, firmware, build date, CVEs):")
+    if seq is not None:
+        theirs: dict[str, list[Any]] = seq.detail["identities"]
+        differ = sorted(ip for ip in set(mine) | set(theirs) if mine.get(ip) != theirs.get(ip))
+        print(
+            f"  camaudit vs camaudit-seq: {len(mine) - len(differ)} of {len(mine)} devices "
+            f"identified the same" + ("" if differ else " (all)")
+        )
+        for ip in differ:
+            print(f"    {ip}: camaudit {mine.get(ip)} / camaudit-seq {theirs.get(ip)}")
+    wrong = []
+    for ip, want in sorted(seg_truth.items()):
+        got = dict(zip(IDENTITY_KEYS, mine.get(ip, [None] * len(IDENTITY_KEYS)), strict=False))
+        if any(want[k] is not None and got.get(k) != want[k] for k in ("vendor", "model")):
+            wrong.append(f"    {ip}: expected {want}, got {got}")
+    print(
+        f"  camaudit vs the personas' [expected] vendor and model: "
+        f"{len(seg_truth) - len(wrong)} of {len(seg_truth)} as expected"
+    )
+    if wrong:
+        print("\n".join(wrong[:10]))
 
 
 # --------------------------------------------------------------------------- main
@@ -484,13 +553,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             meta["lab_up_s"] = round(time.monotonic() - t0, 1)
             truth = expected_truth(seg)
+            per_device = {
+                dev.v4: {"vendor": dev.persona.expected.vendor, "model": dev.persona.expected.model}
+                for dev in seg.devices.values()
+            }
             for i in range(args.repeat):
                 for tool in TOOLS:
                     print(f"round {i + 1}/{args.repeat}: {tool} ...", file=sys.stderr, flush=True)
                     if tool == "nmap":
                         run = run_nmap(seg, nmap, workdir, i)
                     else:
-                        run = run_camaudit(seg, camaudit, workdir, tool == "camaudit", i)
+                        run = run_camaudit(seg, camaudit, workdir, tool, i)
                     runs.append(run)
                     print(f"  {fmt(run.wall_s)} s {run.error}", file=sys.stderr, flush=True)
         finally:
@@ -502,6 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for signo, handler in old.items():
                     signal.signal(signo, handler)
         print_table(runs, args.repeat, truth, meta)
+        print_identifications(runs, per_device)
         print_profile(runs)
         if args.results:
             nm, full = best(runs, "nmap"), best(runs, "camaudit")

@@ -122,24 +122,30 @@ def scan(
     is reported (``outside_target``) and never sent a request, let alone credentials.
     """
     # Imported here so that `camaudit verify` does not pay for the probe stacks.
-    from camaudit.discover import discover
+    from camaudit.discover import Stream, discover
     from camaudit.discover._udp import in_target
-    from camaudit.fingerprint import IdentifiedDevice, identify_devices
+    from camaudit.fingerprint import Batch, IdentifiedDevice
+    from camaudit.fingerprint.stream import SightingStream
 
     scope, knowledge, pins = _prepare(closed_network, profiles, known_hosts)
-    inventory = discover(target, methods, allow_public, method_progress, knowledge=knowledge)
     if not fingerprint_devices:
+        inventory = discover(target, methods, allow_public, method_progress, knowledge=knowledge)
         unprobed = tuple(IdentifiedDevice(d.ip, d, None) for d in inventory.devices)
         return _result(inventory, unprobed, scope, knowledge)
-    devices = identify_devices(
+    # devices are probed as discovery sights them; nmap -sV leaves their probed ports alone
+    settings = Batch(None, credentials, target.timeout, scope, pins, knowledge)
+    stream = SightingStream(lambda ip: in_target(ip, target), settings, host_progress)
+    inventory = discover(
+        target,
+        methods,
+        allow_public,
+        method_progress,
+        knowledge=knowledge,
+        stream=Stream(stream.sighted, stream.covered),
+    )
+    devices = stream.finish(
         inventory.devices,
         lambda d: d.ip is not None and not d.timed_out and in_target(d.ip, target),
-        credentials,
-        target.timeout,
-        scope,
-        on_done=host_progress,
-        known_hosts=pins,
-        knowledge=knowledge,
     )
     return _result(inventory, devices, scope, knowledge)
 

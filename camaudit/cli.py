@@ -21,6 +21,7 @@ from rich.progress import (
     DownloadColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
@@ -38,6 +39,7 @@ from camaudit.sanitize import clean_text
 from camaudit.traffic.live import capture_live
 
 if TYPE_CHECKING:  # the fingerprint package loads onvif-zeep: only `fingerprint` needs it
+    from camaudit.discover.interface import Target
     from camaudit.fingerprint.interface import Credentials, Fingerprint
     from camaudit.report.register import RegisterRow
 
@@ -290,15 +292,7 @@ def verify(
             from camaudit.evidence import refuse_evidence_dir
 
             refuse_evidence_dir(evidence, captures or [], force)
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            DownloadColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as bar:
+        with _progress_bar(err, DownloadColumn(), TimeRemainingColumn()) as bar:
             task = bar.add_task("reading captures", total=None, visible=False)
 
             def progress(done: int, total: int) -> None:
@@ -638,14 +632,53 @@ def _known_hosts(path: Path | None) -> Path:
 TimeoutOption = Annotated[
     float, typer.Option("--timeout", help="Seconds each probe / method may wait for replies.")
 ]
+MethodsOption = Annotated[
+    str | None,
+    typer.Option("--methods", help="Comma-separated subset of: arp,wsdiscovery,sadp,dhip,nmap."),
+]
+PortsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ports",
+        help="Comma-separated TCP ports for the service scan (default: profiles/ports.toml).",
+    ),
+]
+AllowPublicOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-public",
+        help="Allow probing public address space (refused by default: scanning networks "
+        "you do not own is an attack).",
+    ),
+]
 
 
-def _progress_bar(err: Console) -> Progress:
+def _method_list(methods: str | None) -> list[str] | None:
+    """--methods as names; None (every method) when not given."""
+    return [m.strip() for m in methods.split(",") if m.strip()] if methods else None
+
+
+def _segment(
+    target: list[str], interface: str | None, ports: str | None, timeout: float, budget: float
+) -> Target:
+    """The discovery target of discover and audit; --ports checked here (usage error)."""
+    from camaudit.discover.interface import Target
+
+    return Target(
+        networks=tuple(target),
+        interface=interface,
+        ports=_port_list(ports),
+        timeout=timeout,
+        budget=budget,
+    )
+
+
+def _progress_bar(err: Console, *columns: ProgressColumn) -> Progress:
+    """A bar on stderr, only on a terminal; by default it counts items (done of total)."""
     return Progress(
         "[progress.description]{task.description}",
         BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
+        *(columns or (MofNCompleteColumn(), TimeElapsedColumn())),
         console=err,
         transient=True,
         disable=not err.is_terminal,
@@ -667,27 +700,9 @@ def discover(
         str | None,
         typer.Option("--interface", "-i", help="Interface for ARP and multicast discovery."),
     ] = None,
-    methods: Annotated[
-        str | None,
-        typer.Option(
-            "--methods", help="Comma-separated subset of: arp,wsdiscovery,sadp,dhip,nmap."
-        ),
-    ] = None,
-    allow_public: Annotated[
-        bool,
-        typer.Option(
-            "--allow-public",
-            help="Allow probing public address space (refused by default: scanning networks "
-            "you do not own is an attack).",
-        ),
-    ] = False,
-    ports: Annotated[
-        str | None,
-        typer.Option(
-            "--ports",
-            help="Comma-separated TCP ports for the service scan (default: profiles/ports.toml).",
-        ),
-    ] = None,
+    methods: MethodsOption = None,
+    allow_public: AllowPublicOption = False,
+    ports: PortsOption = None,
     timeout: TimeoutOption = 3.0,
     budget: Annotated[
         float, typer.Option("--budget", help="Wall-clock bound for the whole run, seconds.")
@@ -711,23 +726,13 @@ def discover(
     password. Exit codes: 0 done, 2 usage, 3 input error.
     """
     from camaudit.api import scan
-    from camaudit.discover.interface import Target
 
     err = Console(stderr=True)
     with _user_errors():
         t = _translator(lang)
     _check_format(output_format)
-    chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
-    scan_ports: tuple[int, ...] = ()
-    if ports:
-        try:
-            scan_ports = tuple(int(p) for p in ports.split(",") if p.strip())
-        except ValueError:
-            raise _fail(
-                f"--ports {ports!r}: expected numbers like 80,554", exitcodes.USAGE
-            ) from None
-        if not all(0 < p < 65536 for p in scan_ports):
-            raise _fail(f"--ports {ports!r}: ports are 1-65535", exitcodes.USAGE)
+    chosen = _method_list(methods)
+    segment = _segment(target, interface, ports, timeout, budget)
     with _user_errors():
         book = _read_register(register)
         creds = _with_basic(_credentials(credentials_file, ask_password), allow_basic_auth)
@@ -738,17 +743,13 @@ def discover(
             def on_method(_name: str, done: int, total: int) -> None:
                 bar.update(sweep, completed=done, total=total)
 
-            def on_host(_fp: Fingerprint) -> None:
+            def on_host(fp: Fingerprint) -> None:
                 bar.update(probing, advance=1, visible=True)
+                if err.is_terminal:  # above the live bar, while discovery may still run
+                    bar.console.print(_identified_line(fp), markup=False, highlight=False)
 
             result = scan(
-                Target(
-                    networks=tuple(target),
-                    interface=interface,
-                    ports=scan_ports,
-                    timeout=timeout,
-                    budget=budget,
-                ),
+                segment,
                 chosen,
                 allow_public,
                 not no_fingerprint,
@@ -767,6 +768,13 @@ def discover(
         )
     _emit(_with_register(result.report, book), output_format, output, render_inventory, t)
     raise typer.Exit(0)
+
+
+def _identified_line(fp: Fingerprint) -> str:
+    """``identified 10.66.0.21: hikvision DS-2CD2143G0-I V5.6.3`` (what is known so far)."""
+    who = fp.identity
+    named = [who.vendor, who.oem_brand, who.model, who.firmware]
+    return f"identified {fp.host}: {' '.join(n for n in named if n) or 'unknown make'}"
 
 
 @app.command()
@@ -939,23 +947,9 @@ def audit(
         Path | None,
         typer.Option("--policy", "-p", help="Policy TOML, as for verify."),
     ] = None,
-    methods: Annotated[
-        str | None,
-        typer.Option(
-            "--methods", help="Comma-separated subset of: arp,wsdiscovery,sadp,dhip,nmap."
-        ),
-    ] = None,
-    allow_public: Annotated[
-        bool,
-        typer.Option("--allow-public", help="Allow probing public address space."),
-    ] = False,
-    ports: Annotated[
-        str | None,
-        typer.Option(
-            "--ports",
-            help="Comma-separated TCP ports for the service scan (default: profiles/ports.toml).",
-        ),
-    ] = None,
+    methods: MethodsOption = None,
+    allow_public: AllowPublicOption = False,
+    ports: PortsOption = None,
     timeout: TimeoutOption = 3.0,
     budget: Annotated[
         float, typer.Option("--budget", help="Wall-clock bound for discovery, seconds.")
@@ -988,7 +982,6 @@ def audit(
     from camaudit.api import audit as run_audit
     from camaudit.audit import parse_duration
     from camaudit.audit.record import RecordPlan
-    from camaudit.discover.interface import Target
 
     err = Console(stderr=True)
     given = [*(captures or ()), *(more_captures or ())]
@@ -1000,7 +993,7 @@ def audit(
         raise _fail("capture files go after --captures", exitcodes.USAGE)
     if duration is not None and interface is None:
         raise _fail("--duration records an interface: give --interface", exitcodes.USAGE)
-    scan_ports = _port_list(ports)
+    segment = _segment(target, interface, ports, timeout, budget)
     with _user_errors():
         t = _translator(lang)
         plan = None
@@ -1019,17 +1012,11 @@ def audit(
 
             refuse_evidence_dir(evidence, given, force)
         creds = _with_basic(_credentials(credentials_file, ask_password), allow_basic_auth)
-        chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
+        chosen = _method_list(methods)
         err.print("camaudit: discovering and identifying devices", markup=False, highlight=False)
         try:
             result = run_audit(
-                Target(
-                    networks=tuple(target),
-                    interface=interface,
-                    ports=scan_ports,
-                    timeout=timeout,
-                    budget=budget,
-                ),
+                segment,
                 given,
                 plan,
                 credentials=creds,
@@ -1060,6 +1047,130 @@ def audit(
         )
         err.print(f"camaudit: {summary}", markup=False, highlight=False)
     raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def watch(
+    interface: Annotated[
+        str, typer.Option("--interface", "-i", help="Interface to record (a mirror port).")
+    ],
+    rotate: Annotated[
+        str,
+        typer.Option(
+            "--rotate", metavar="TIME", help="Close a file and verify it this often (90s, 5m)."
+        ),
+    ] = "5m",
+    closed_network: Annotated[
+        list[str] | None,
+        typer.Option("--closed-network", "-n", metavar="CIDR", help="As for verify (repeat)."),
+    ] = None,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", "-p", help="Policy TOML, as for verify.")
+    ] = None,
+    alerts: Annotated[
+        str | None,
+        typer.Option(
+            "--alerts",
+            metavar="FILE|-",
+            help="Append each alert as a JSON line to FILE, or write them to stdout (-).",
+        ),
+    ] = None,
+    exit_on_finding: Annotated[
+        bool,
+        typer.Option(
+            "--exit-on-finding", help="Stop after the first file with a finding (verdict exit)."
+        ),
+    ] = False,
+    record_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--record-dir",
+            metavar="DIR",
+            help="New or empty directory for the files (kept: the evidence); "
+            "default ./camaudit-watch-<time>.",
+        ),
+    ] = None,
+    duration: Annotated[
+        str | None,
+        typer.Option("--duration", "-d", metavar="TIME", help="Stop after this long."),
+    ] = None,
+    output_format: FormatOption = OutputFormat.json,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Also write the final report here (see --format)."),
+    ] = None,
+    lang: LangOption = None,
+    profiles: ProfilesOption = None,
+) -> None:
+    """Record an interface without end, verify each rotated file as it closes, and alert
+    on every new finding and phone-home rhythm. Ctrl-C or SIGTERM reads the current file,
+    prints the summary and exits with the verdict's exit code, as verify does.
+    """
+    import signal
+    import threading
+
+    from camaudit.audit import parse_duration
+    from camaudit.report.alerts import alert_line, file_line, ready_line, write_json_line
+    from camaudit.watch import Alert, WatchPlan
+    from camaudit.watch import watch as run_watch
+
+    _check_format(output_format)
+    with _user_errors():
+        t = _translator(lang)
+        where = record_dir or Path(f"camaudit-watch-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+        seconds = parse_duration(duration) if duration is not None else None
+        plan = WatchPlan(interface, where, parse_duration(rotate, "--rotate"), seconds)
+        if output is not None and _inside(output, where):
+            raise _fail(f"--output {output} lies inside --record-dir", exitcodes.USAGE)
+        human = Console(stderr=alerts == "-", highlight=False)
+        sink = sys.stdout if alerts == "-" else None
+        if alerts not in (None, "-"):
+            try:
+                sink = Path(alerts).open("a", encoding="utf-8")  # noqa: SIM115 - for the run
+            except OSError as exc:
+                raise _fail(f"--alerts {alerts}: {exc.strerror}", exitcodes.INPUT_ERROR) from None
+        stop = threading.Event()
+        stops = (signal.SIGINT, signal.SIGTERM)
+        before = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in stops}
+
+        def said(text: str) -> None:
+            human.print(f"camaudit: {text}", markup=False, highlight=False, soft_wrap=True)
+
+        def alert(found: Alert) -> None:
+            said(alert_line(found, t))
+            if sink is not None:
+                write_json_line(found, sink)
+
+        try:
+            result = run_watch(
+                plan,
+                tuple(closed_network or ()),
+                policy,
+                profiles,
+                on_ready=lambda: said(ready_line(interface, plan.rotate, where, t)),
+                on_file=lambda path, state: said(file_line(path, state, t)),
+                on_alert=alert,
+                exit_on_finding=exit_on_finding,
+                stop=stop,
+            )
+        finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
+            if sink is not None and sink is not sys.stdout:
+                sink.close()
+    if result.report is None:
+        raise _fail("no capture file was completed: nothing to verify", exitcodes.INPUT_ERROR)
+    if result.recorder_error is not None:
+        Console(stderr=True).print(
+            f"camaudit: warning: {result.recorder_error}; the files up to then were verified",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    render_report(result.report, human, t)
+    if output is not None:
+        _emit(result.report, output_format, output, None, t)
+    raise typer.Exit(result.report.exit_code)
 
 
 def main() -> None:

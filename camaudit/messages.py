@@ -19,6 +19,7 @@ __all__ = [
     "HEADINGS",
     "PLURALS",
     "REASONS",
+    "REASON_PLURALS",
     "SEVERITIES",
     "TERMS",
     "VERDICT_EXPLANATIONS",
@@ -125,7 +126,11 @@ FINDING_TITLES = {
     "POLICY-EXCEPTION-EXPIRED": N_("A policy exception has expired"),
 }
 
-# The verdict reasons and finding texts of policy/evaluate.py, by proposed code.
+# The verdict reasons and finding texts, by code: ``policy/evaluate.py`` and
+# ``audit/devices.py`` write them as :class:`~camaudit.model.Phrase` (code + params) and
+# :mod:`camaudit.phrases` renders them. The English texts are the ones camaudit wrote before
+# phrases had codes (a report's English must not change); ``{label}``, ``{mac}``,
+# ``{port}`` and ``{names}`` are suffixes that are empty when there is nothing to add.
 REASONS = {
     "crossed": N_("traffic crossed the boundary: {detail}"),
     "cannot_show": N_("the evidence cannot show isolation: {detail}"),
@@ -135,11 +140,6 @@ REASONS = {
     "default_network": N_(
         "no closed network was given: the default (RFC 1918, 100.64/10, link-local, ULA) was used"
     ),
-    "foreign_hosts": N_(
-        "hosts on the segment send link-local multicast or broadcast from an address "
-        "outside the closed network: {addresses} (not a crossing; see "
-        "FOREIGN-ADDRESS-ON-SEGMENT)"
-    ),
     "no_packets": N_("the captures hold no packets"),
     "no_device_packets": N_("no packet from the audited devices is in the captures"),
     "no_inside_packets": N_("no packet from any host inside the closed network is in the captures"),
@@ -147,15 +147,135 @@ REASONS = {
     "more": N_("… and {count} more (see the findings)"),
     "repeated": N_("{detail} (×{count})"),
     "exception_expired": N_("a policy exception matched this flow but has expired"),
-    "dns_resolved": N_(
-        "resolver {server} answered {client}'s look-up of {name} ({qtype}) with outside "
-        "addresses {addresses}{label}"
-    ),
     "dns_lookup": N_("{client} looked up {name} ({qtype}): {answer}{label}"),
-    "foreign_mac": N_("(MAC {macs})"),
+    "no_answer": N_("no answer"),
+    # TRANSLATORS: "device → remote:port/protocol (names)", the flow's state,
+    # " — label" (or nothing).
+    "flow": N_("{flow}: {state}{label}"),
+    "with_label": N_(" — {label}"),
+    "foreign_mac": N_(" (MAC {macs})"),
     "and_more": N_("{shown} and {count} more"),
     "label_ntp": N_("NTP time sync to an outside server"),
     "label_dns": N_("DNS to an outside resolver"),
+    # A flow's state as the reasons name it (the report's ``state`` codes).
+    "state_established": N_("established"),
+    # TRANSLATORS: a flow's state: a TCP SYN or ICMP echo nobody answered.
+    "state_attempted": N_("attempted"),
+    "state_rejected": N_("rejected"),
+    # TRANSLATORS: a flow's state: packets in one direction only.
+    "state_one_way": N_("one_way"),
+    # TRANSLATORS: a flow's state: packets in both directions.
+    "state_two_way": N_("two_way"),
+    # One device's verdict (camaudit audit).
+    "device_crossed": N_("crossed: {detail}"),
+    "device_flow_crossed": N_("{device} -> {remote} crossed the boundary"),
+    "device_tried": N_("tried: {detail}"),
+    "device_no_traffic": N_("no traffic from this device in the evidence"),
+    "device_nothing_out": N_(
+        "no packet from this device was addressed outside and it looked up no outside name"
+    ),
+    "whole_inconclusive": N_("the evidence as a whole is inconclusive: {detail}"),
+    # What is wrong with a capture (traffic/): ``{error}`` is a library's own words.
+    "problem_compressed": N_("compressed data ends early or is damaged: {error}"),
+    "problem_gzip_bomb": N_(
+        "gzip data inflates more than {ratio}x ({consumed} bytes to {inflated}): not read "
+        "past that point (a compression bomb?)"
+    ),
+    "problem_record_claims": N_(
+        "record after frame {frame} claims {count} bytes; the rest of the file was not read"
+    ),
+    "problem_stopped": N_("{detail}; the rest of the file was not read"),
+    "problem_bad_magic": N_("section header at byte offset {offset} has a bad byte-order magic"),
+    "problem_bad_length": N_("block at frame {frame} has an impossible length {length}"),
+    "problem_block_overrun": N_("frame {frame}: captured length exceeds its block"),
+    "problem_zeek_damaged": N_("the file is damaged after line {line} ({error})"),
+    # TRANSLATORS: how many frames could not be decoded, and why (a list of these three).
+    "undecoded_unknown_link": N_("{count} on an unknown link type"),
+    "undecoded_not_understood": N_("{count} with a protocol not understood"),
+    "undecoded_malformed": N_("{count} with malformed headers"),
+}
+
+# Reasons and finding texts with a number in them, by code: (singular, plural) for
+# ``ngettext`` with the phrase's ``count``. The English keeps its "(s)" in both forms.
+REASON_PLURALS = {
+    "allowed": NP_(
+        "nothing crossed but what the policy allows ({count} flow(s))",
+        "nothing crossed but what the policy allows ({count} flow(s))",
+    ),
+    "transit": NP_(
+        "{count} flow(s) had neither end inside the closed network and were not judged "
+        "(check --closed-network)",
+        "{count} flow(s) had neither end inside the closed network and were not judged "
+        "(check --closed-network)",
+    ),
+    # count: how many hosts
+    "foreign_hosts": NP_(
+        "host(s) on the segment send link-local multicast/broadcast from an address outside "
+        "the closed network: {addresses} (not a crossing; see FOREIGN-ADDRESS-ON-SEGMENT)",
+        "host(s) on the segment send link-local multicast/broadcast from an address outside "
+        "the closed network: {addresses} (not a crossing; see FOREIGN-ADDRESS-ON-SEGMENT)",
+    ),
+    # count: how many packets
+    "foreign": NP_(
+        "{address}{mac} is on the segment with an address outside the closed network: "
+        "{count} packet(s) to link-scoped {targets}. No router forwarded them, so they do "
+        "not break isolation, but the host is set up for another network",
+        "{address}{mac} is on the segment with an address outside the closed network: "
+        "{count} packet(s) to link-scoped {targets}. No router forwarded them, so they do "
+        "not break isolation, but the host is set up for another network",
+    ),
+    # count: how many outside addresses
+    "dns_resolved": NP_(
+        "resolver {server} answered {client}'s look-up of {name} ({qtype}) with outside "
+        "address(es) {addresses}{label}",
+        "resolver {server} answered {client}'s look-up of {name} ({qtype}) with outside "
+        "address(es) {addresses}{label}",
+    ),
+    # What is wrong with a capture (traffic/), by how many packets, bytes, rows ...
+    "problem_drops": NP_(
+        "the capture reports {count} dropped packet(s)",
+        "the capture reports {count} dropped packet(s)",
+    ),
+    "problem_last_record": NP_(
+        "the last record (after frame {frame}) is cut short: {count} byte(s) of it are in the file",
+        "the last record (after frame {frame}) is cut short: {count} byte(s) of it are in the file",
+    ),
+    "problem_last_block": NP_(
+        "the last block (after frame {frame}) is cut short: {count} byte(s) of it are in the file",
+        "the last block (after frame {frame}) is cut short: {count} byte(s) of it are in the file",
+    ),
+    "problem_snaplen": NP_(
+        "{count} packet(s) were cut by the snapshot length before their headers ended",
+        "{count} packet(s) were cut by the snapshot length before their headers ended",
+    ),
+    "problem_snaplen_dns": NP_(
+        "{count} DNS packet(s) were cut by the snapshot length",
+        "{count} DNS packet(s) were cut by the snapshot length",
+    ),
+    "problem_one_direction": NP_(
+        "the capture holds one direction of traffic only: {count} TCP connection(s) were "
+        "acknowledged by replies it does not contain",
+        "the capture holds one direction of traffic only: {count} TCP connection(s) were "
+        "acknowledged by replies it does not contain",
+    ),
+    # TRANSLATORS: {why} lists how many frames each reason kept undecoded; {frames} are
+    # the first frame numbers, {more} is ", ..." when there are more.
+    "problem_undecoded": NP_(
+        "{count} frame(s) could not be decoded ({why}), so no statement covers them; "
+        "frame(s) {frames}{more}",
+        "{count} frame(s) could not be decoded ({why}), so no statement covers them; "
+        "frame(s) {frames}{more}",
+    ),
+    "problem_rows_read": NP_(
+        "{detail}; {count} row(s) were read, the rest is lost",
+        "{detail}; {count} row(s) were read, the rest is lost",
+    ),
+    "problem_bad_rows": NP_(
+        "{count} line(s) could not be read as {kind} log rows, so no statement covers them; "
+        "first at line {line}",
+        "{count} line(s) could not be read as {kind} log rows, so no statement covers them; "
+        "first at line {line}",
+    ),
 }
 
 # (singular, plural) pairs for ``t.ngettext(*PLURALS[key], n)``; ``{count}`` is the number.
@@ -165,22 +285,4 @@ PLURALS = {
     "attempts": NP_("{count} attempt", "{count} attempts"),
     "outbound": NP_("{count} outbound connection", "{count} outbound connections"),
     "packets": NP_("{count} packet", "{count} packets"),
-    "allowed": NP_(
-        "nothing crossed but what the policy allows ({count} flow)",
-        "nothing crossed but what the policy allows ({count} flows)",
-    ),
-    "transit": NP_(
-        "{count} flow had neither end inside the closed network and was not judged "
-        "(check --closed-network)",
-        "{count} flows had neither end inside the closed network and were not judged "
-        "(check --closed-network)",
-    ),
-    "foreign": NP_(
-        "{address} {mac} is on the segment with an address outside the closed network: "
-        "{count} packet to link-scoped {targets}. No router forwarded it, so it does not "
-        "break isolation, but the host is set up for another network",
-        "{address} {mac} is on the segment with an address outside the closed network: "
-        "{count} packets to link-scoped {targets}. No router forwarded them, so they do "
-        "not break isolation, but the host is set up for another network",
-    ),
 }

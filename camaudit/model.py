@@ -7,7 +7,7 @@ the previous stage's frozen result and returns its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -48,19 +48,42 @@ class FrameRef:
     time: float
 
 
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """A sentence for a person: its English ``text``, and the message ``code`` and
+    ``params`` that write it in any language (:func:`camaudit.phrases.phrase_text`).
+
+    A param is a name with a string (an address, a name: shown as it is), an int (a
+    quantity: written as a number of the reader's language), a phrase of its own, or a
+    tuple of those (a list, written with commas). ``code`` None: text only, as in a
+    report saved before phrases had codes.
+    """
+
+    text: str
+    code: str | None = None
+    params: PhraseParams = ()
+
+
+# A phrase's params, as (name, value) pairs in order (a JSON object in a report).
+PhraseParams = tuple[tuple[str, "str | int | Phrase | tuple[str | int | Phrase, ...]"], ...]
+
+
 @dataclass(frozen=True)
 class Problem:
     """Something about the evidence that a reader must know; never silently dropped.
 
     ``code`` is stable and machine-readable (``truncated``, ``snaplen``, ``drops``,
     ``undecodable``, ``unknown_linktype``, ``one_direction`` ...); ``message`` is
-    one line for a person.
+    one line for a person, in English; ``message_code`` and ``params`` write it in the
+    reader's language (:func:`camaudit.phrases.problem_text`), where it has them.
     """
 
     code: str
     message: str
     capture: str | None = None
     count: int = 1
+    message_code: str | None = None
+    params: PhraseParams = field(default=(), metadata={"phrase_params": True})
 
 
 @dataclass(frozen=True)
@@ -184,7 +207,7 @@ class Finding:
     rule: str
     severity: str  # "high" | "medium" | "low" | "info"
     device: str | None
-    summary: str
+    summary: Phrase
     evidence: tuple[Evidence, ...]
     label: str | None = None
 
@@ -228,7 +251,7 @@ class Assessment:
     """The verdict stage's result: returned, never raised."""
 
     verdict: Verdict
-    reasons: tuple[str, ...]
+    reasons: tuple[Phrase, ...]
     closed_network: tuple[str, ...]
     closed_network_is_default: bool
     fail_on: str
@@ -238,3 +261,34 @@ class Assessment:
     devices: tuple[HostInfo, ...]
     policy_name: str
     policy_path: str | None
+    rhythms: tuple[Rhythm, ...] = ()  # repeated connections (policy/rhythm.py): never judged
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """Connections one device repeats to one destination on a timer (a phone-home rhythm).
+
+    ``destination`` is what the connections share: a name the flows carried (DNS answer,
+    SNI, HTTP Host), else their vendor label, else the remote address (``destination_kind``
+    says which). ``period`` is the median time between the connections' starts and
+    ``jitter`` the median absolute deviation from it. ``score`` (0..1) is how regular
+    the series is, in the manner of RITA's beacon analysis: ``timing_score`` from the
+    intervals, ``size_score`` from the bytes the device sent per connection.
+    """
+
+    device: str
+    destination: str
+    destination_kind: str  # "name" | "label" | "address"
+    remotes: tuple[str, ...]
+    proto: str
+    port: int
+    count: int
+    period: float
+    jitter: float
+    first: FrameRef
+    last: FrameRef
+    score: float
+    timing_score: float
+    size_score: float
+    crossed: int  # how many of the connections got across the boundary
+    label: str | None = None

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ipaddress
+import random
 import signal
 import socket
 import ssl
@@ -277,6 +278,34 @@ def cmd_tcp_client(a: argparse.Namespace) -> None:
     print("established", reply[:60])
 
 
+def cmd_retry(a: argparse.Namespace) -> None:
+    """A camera's firmware retrying its cloud on a timer, time scaled down: one TCP
+    connect every ``--every`` seconds (or a seeded random gap in ``--random LOW HIGH``),
+    ``--times`` times, each on a fresh socket. Starts follow the schedule, not the
+    previous try's end, as a firmware timer does."""
+    rng = random.Random(a.seed)
+    start = time.monotonic()
+    due = 0.0
+    outcomes: dict[str, int] = {}
+    for _ in range(a.times):
+        time.sleep(max(0.0, start + due - time.monotonic()))
+        sock = client_socket(socket.SOCK_STREAM, check_dst(a.dst), 0)
+        sock.settimeout(a.timeout)
+        try:
+            sock.connect((a.dst, a.port))
+            outcome = "established"
+        except TimeoutError:
+            outcome = "timeout"
+        except ConnectionRefusedError:
+            outcome = "refused"
+        except OSError as exc:
+            outcome = f"error {exc.errno}"
+        sock.close()
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        due += rng.uniform(*a.random) if a.random else a.every
+    print(" ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+
+
 def cmd_tls_client(a: argparse.Namespace) -> None:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
@@ -374,25 +403,19 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
 
-    s = sub.add_parser("tcp-server")
-    s.add_argument("--bind", required=True)
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--reply", default="")
-    s.set_defaults(func=cmd_tcp_server)
-
-    s = sub.add_parser("tls-server")
-    s.add_argument("--bind", required=True)
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--cert", required=True)
-    s.add_argument("--key", required=True)
-    s.add_argument("--reply", default="")
-    s.set_defaults(func=cmd_tls_server)
-
-    s = sub.add_parser("udp-server")
-    s.add_argument("--bind", required=True)
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--reply", default="")
-    s.set_defaults(func=cmd_udp_server)
+    for name, func in (
+        ("tcp-server", cmd_tcp_server),
+        ("tls-server", cmd_tls_server),
+        ("udp-server", cmd_udp_server),
+    ):
+        s = sub.add_parser(name)
+        s.add_argument("--bind", required=True)
+        s.add_argument("--port", type=int, required=True)
+        s.add_argument("--reply", default="")
+        if name == "tls-server":
+            s.add_argument("--cert", required=True)
+            s.add_argument("--key", required=True)
+        s.set_defaults(func=func)
 
     s = sub.add_parser("ntp-server")
     s.add_argument("--bind", required=True)
@@ -413,6 +436,16 @@ def main(argv: list[str] | None = None) -> None:
         if name == "tls-client":
             s.add_argument("--sni", required=True)
         s.set_defaults(func=func)
+
+    s = sub.add_parser("retry", help="TCP connects on a timer (a camera retrying its cloud)")
+    s.add_argument("--dst", required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--times", type=int, required=True)
+    s.add_argument("--every", type=float, default=2.0)
+    s.add_argument("--random", type=float, nargs=2, metavar=("LOW", "HIGH"))
+    s.add_argument("--seed", type=int, default=13)
+    s.add_argument("--timeout", type=float, default=1.0)
+    s.set_defaults(func=cmd_retry)
 
     s = sub.add_parser("udp-client", help="one datagram; default payload: NTP request")
     s.add_argument("--dst", required=True)

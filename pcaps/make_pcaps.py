@@ -27,14 +27,17 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lab.netlab import (  # noqa: E402
+    AGENTS,
     CLOSED_NETWORK,
     CLOUD_V4,
     CLOUD_V6,
@@ -70,6 +73,19 @@ CAM_PORT = "the bridge-side end of cam1's veth (`p-cam1` in the `switch` namespa
 # case descriptions
 
 
+@dataclass(frozen=True)
+class Timer:
+    """A fake camera's retry timer: connects from ``device`` to ``dst:port``; ``every``
+    seconds apart, or (``regular`` False) a seeded random gap instead."""
+
+    device: str
+    dst: str
+    port: int
+    times: int
+    every: float
+    regular: bool = True
+
+
 @dataclass
 class Case:
     """What a case is, how it is made, and what camaudit must conclude."""
@@ -85,6 +101,7 @@ class Case:
     problems: list[str] = field(default_factory=list)
     depends: tuple[str, ...] = ()
     policy: str = ""  # TOML text; written as policy.toml and passed with --policy
+    rhythm: list[Timer] = field(default_factory=list)  # timers the fake camera ran
 
 
 # ======================================================================
@@ -190,142 +207,212 @@ def scenario_syn_dropped(lab: Lab) -> None:
     expect_out(tcp_connect(lab, CLOUD_V4, 8666, 48666, timeout=SYN_TIMEOUT), "timeout")
 
 
+CLOUD_ACK = r"\x01\x00\x00\x04ack!"  # what the lab's cloud server on 203.0.113.5:8000 answers
+CLOUD_HELLO = r"\x01\x00\x00\x05hello"  # what cam1 sends it
+
+
+def hello_cloud(lab: Lab, sport: int) -> None:
+    """cam1 opens TCP ``sport`` -> 203.0.113.5:8000, sends 9 bytes and reads the answer."""
+    expect_out(tcp_connect(lab, CLOUD_V4, 8000, sport, CLOUD_HELLO), "established")
+
+
+@contextmanager
+def recording(
+    case: Case,
+    path: Path,
+    policy: str | None,
+    dns: dict[str, dict[str, list[str]]] | None = None,
+    *,
+    setup: Callable[[Lab], object] | None = None,
+    chatter: bool = True,
+    accept: Sequence[str] = (),
+    extra: Iterable[str] = (),
+) -> Iterator[Lab]:
+    """The usual case: a fresh lab (gateway ``policy``, the NVR's RTSP, the resolver with
+    ``dns``, then ``setup``, e.g. a server), settled; cam1's switch port recorded to
+    ``path`` while the local chatter (unless ``chatter`` is off) and the body run; the
+    capture note says where."""
+    with settled_lab(policy, dns, setup=setup, accept=accept) as lab:
+        with cam_capture(lab, path, extra) as cap:
+            if chatter:
+                background(lab)
+            yield lab
+        case.capture_note = describe_capture(cap, CAM_PORT)
+
+
+@contextmanager
+def settled_lab(
+    policy: str | None,
+    dns: dict[str, dict[str, list[str]]] | None = None,
+    *,
+    setup: Callable[[Lab], object] | None = None,
+    accept: Sequence[str] = (),
+) -> Iterator[Lab]:
+    """A fresh lab: gateway ``policy`` (None: the lab's default), the NVR's RTSP, the
+    resolver with ``dns``, then ``setup`` (e.g. a server); settled before it is used."""
+    with fresh_lab() as lab:
+        if policy is not None:
+            lab.gw_policy(policy, accept)
+        local_services(lab, dns)
+        if setup is not None:
+            setup(lab)
+        settle_lab()
+        yield lab
+
+
+@contextmanager
+def capturing_both(first: Capture, second: Capture) -> Iterator[None]:
+    """Two captures running at once; both stopped (the second without waiting again)."""
+    first.start()
+    second.start()
+    try:
+        yield
+    finally:
+        first.stop()
+        second.stop(settle=0)
+
+
+def cam1_client(lab: Lab, kind: str, dst: str, port: int, sport: int, *more: str) -> str:
+    """cam1's ``kind`` agent (``udp-client``, ``tls-client`` ...) from ``sport`` to ``dst``."""
+    return lab.agent("cam1", kind, "--dst", dst, "--port", str(port), "--sport", str(sport), *more)
+
+
+def cloud_server(lab: Lab) -> None:
+    """The lab's cloud server on 203.0.113.5:8000 (answers ``CLOUD_ACK``)."""
+    lab.tcp_listener("inet", CLOUD_V4, 8000, CLOUD_ACK)
+
+
 # ======================================================================
 # case builders (each writes its files into `out`)
 
 
+def ntp_request(lab: Lab) -> str:
+    """cam1's NTP request, UDP 40123 -> 198.51.100.10:123."""
+    return cam1_client(lab, "udp-client", INET_V4, 123, 40123)
+
+
 def build_quiet(case: Case, out: Path) -> None:
-    with fresh_lab() as lab:
-        local_services(lab)
-        settle_lab()
-        with cam_capture(lab, out / case.files[0]) as cap:
-            background(lab, ssdp=True, cam2=True)
-        case.capture_note = describe_capture(cap, CAM_PORT)
+    with recording(case, out / case.files[0], None, chatter=False) as lab:
+        background(lab, ssdp=True, cam2=True)
 
 
 def build_dns_nxdomain(case: Case, out: Path) -> None:
-    with fresh_lab() as lab:
-        lab.gw_policy("drop")
-        local_services(lab)
-        settle_lab()
-        with cam_capture(lab, out / case.files[0]) as cap:
-            background(lab)
-            expect_out(dns_query(lab, "litedev.ezvizlife.com", sport=45353, qid=0x6601), "NXDOMAIN")
-            expect_out(dns_query(lab, "www.easy4ipcloud.com", sport=45354, qid=0x6602), "NXDOMAIN")
-        case.capture_note = describe_capture(cap, CAM_PORT)
+    with recording(case, out / case.files[0], "drop") as lab:
+        expect_out(dns_query(lab, "litedev.ezvizlife.com", sport=45353, qid=0x6601), "NXDOMAIN")
+        expect_out(dns_query(lab, "www.easy4ipcloud.com", sport=45354, qid=0x6602), "NXDOMAIN")
 
 
 def build_syn_dropped(case: Case, out: Path) -> None:
-    with fresh_lab() as lab:
-        lab.gw_policy("drop")
-        local_services(lab)
-        settle_lab()
-        with cam_capture(lab, out / case.files[0]) as cap:
-            scenario_syn_dropped(lab)
-        case.capture_note = describe_capture(cap, CAM_PORT)
+    with recording(case, out / case.files[0], "drop", chatter=False) as lab:
+        scenario_syn_dropped(lab)
 
 
 def build_syn_rejected(case: Case, out: Path) -> None:
+    with recording(case, out / case.files[0], "reject") as lab:
+        expect_out(tcp_connect(lab, CLOUD_V4, 443, 48443), "refused")
+        expect_out(ntp_request(lab), "refused")
+
+
+RANDOM_GAPS = ("0.3", "3.7")  # seconds: the irregular sender's uniform random gap
+
+
+def timer_argv(timer: Timer) -> list[str]:
+    """lab/agents.py `retry` arguments for one timer (time scaled down in the fake)."""
+    argv = ["retry", "--dst", timer.dst, "--port", str(timer.port), "--times", str(timer.times)]
+    if timer.regular:
+        return [*argv, "--every", str(timer.every)]
+    return [*argv, "--random", *RANDOM_GAPS]
+
+
+def build_rhythm(case: Case, out: Path) -> None:
+    regular, irregular = case.rhythm
     with fresh_lab() as lab:
         lab.gw_policy("reject")
         local_services(lab)
         settle_lab()
         with cam_capture(lab, out / case.files[0]) as cap:
             background(lab)
-            expect_out(tcp_connect(lab, CLOUD_V4, 443, 48443), "refused")
-            expect_out(
-                lab.agent(
-                    "cam1", "udp-client", "--dst", INET_V4, "--port", "123", "--sport", "40123"
-                ),
-                "refused",
-            )
+            other = lab.popen("cam1", [sys.executable, str(AGENTS), *timer_argv(irregular)])
+            expect_out(lab.agent("cam1", *timer_argv(regular), timeout=90), "refused 15")
+            said, _ = other.communicate(timeout=90)
+            lab.forget(other)
+            expect_out(said.decode().strip(), "refused 15")
         case.capture_note = describe_capture(cap, CAM_PORT)
+
+
+def syn_times(path: Path, timer: Timer) -> list[float]:
+    """tshark: when each new connection of ``timer`` began (first SYNs, no retransmission)."""
+    wanted = (
+        f"ip.src == {timer.device} && ip.dst == {timer.dst} && tcp.dstport == {timer.port} && "
+        "tcp.flags.syn == 1 && tcp.flags.ack == 0 && !tcp.analysis.retransmission"
+    )
+    proc = subprocess.run(
+        ["tshark", "-n", "-r", str(path), "-Y", wanted, "-T", "fields", "-e", "frame.time_epoch"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [float(t) for t in proc.stdout.split()]
+
+
+def check_rhythm(case: Case, path: Path) -> list[dict[str, object]]:
+    """Each timer as tshark sees it: connection count and median interval."""
+    rows: list[dict[str, object]] = []
+    for timer in case.rhythm:
+        times = syn_times(path, timer)
+        gaps = sorted(b - a for a, b in pairwise(times))
+        period = round(gaps[len(gaps) // 2], 2) if gaps else 0.0
+        if len(times) != timer.times or (timer.regular and abs(period - timer.every) > 0.1):
+            raise RuntimeError(f"{case.name}: {timer} gave {len(times)} SYNs, median {period}")
+        rows.append(
+            {
+                "device": timer.device,
+                "dst": timer.dst,
+                "port": timer.port,
+                "count": len(times),
+                "median_interval": period,
+                "regular": timer.regular,
+            }
+        )
+    return rows
 
 
 def build_tls(case: Case, out: Path) -> None:
     sni = "litedev.hik-connect.com"
-    with fresh_lab() as lab:
-        lab.gw_policy("forward")
-        local_services(lab, {sni: {"A": [CLOUD_V4]}})
+
+    def listen(lab: Lab) -> None:
         lab.tls_listener("inet", CLOUD_V4, 443, sni, r"\x00\x01lab-ack")
-        settle_lab()
-        with cam_capture(lab, out / case.files[0]) as cap:
-            background(lab)
-            expect_out(dns_query(lab, sni), "NOERROR")
-            expect_out(
-                lab.agent(
-                    "cam1",
-                    "tls-client",
-                    "--dst",
-                    CLOUD_V4,
-                    "--port",
-                    "443",
-                    "--sport",
-                    "48444",
-                    "--sni",
-                    sni,
-                    "--send",
-                    r"\x00\x01hello",
-                ),
-                "established",
-            )
-        case.capture_note = describe_capture(cap, CAM_PORT)
+
+    dns = {sni: {"A": [CLOUD_V4]}}
+    with recording(case, out / case.files[0], "forward", dns, setup=listen) as lab:
+        expect_out(dns_query(lab, sni), "NOERROR")
+        tls = ("--sni", sni, "--send", r"\x00\x01hello")
+        expect_out(cam1_client(lab, "tls-client", CLOUD_V4, 443, 48444, *tls), "established")
 
 
 def build_udp(case: Case, out: Path) -> None:
     name = "www.easy4ipcloud.com"
-    with fresh_lab() as lab:
-        lab.gw_policy("forward")
-        local_services(lab, {name: {"A": [CLOUD_V4]}})
+
+    def listen(lab: Lab) -> None:
         lab.udp_listener("inet", CLOUD_V4, 8800, DH_REPLY)
         lab.ntp_server("inet", INET_V4)
-        settle_lab()
-        with cam_capture(lab, out / case.files[0]) as cap:
-            background(lab)
-            expect_out(dns_query(lab, name), "NOERROR")
-            expect_out(
-                lab.agent(
-                    "cam1",
-                    "udp-client",
-                    "--dst",
-                    CLOUD_V4,
-                    "--port",
-                    "8800",
-                    "--sport",
-                    "48800",
-                    "--send",
-                    DHGET,
-                ),
-                "reply",
-            )
-            expect_out(
-                lab.agent(
-                    "cam1", "udp-client", "--dst", INET_V4, "--port", "123", "--sport", "40123"
-                ),
-                "reply",
-            )
-        case.capture_note = describe_capture(cap, CAM_PORT)
+
+    dns = {name: {"A": [CLOUD_V4]}}
+    with recording(case, out / case.files[0], "forward", dns, setup=listen) as lab:
+        expect_out(dns_query(lab, name), "NOERROR")
+        expect_out(cam1_client(lab, "udp-client", CLOUD_V4, 8800, 48800, "--send", DHGET), "reply")
+        expect_out(ntp_request(lab), "reply")
 
 
 def build_icmp(case: Case, out: Path) -> None:
-    with fresh_lab() as lab:
-        lab.gw_policy("forward")
-        local_services(lab)
-        settle_lab()
-        with cam_capture(lab, out / case.files[0]) as cap:
-            background(lab)
-            lab.run("cam1", ["ping", "-n", "-c", "2", "-i", "0.5", "-W", "2", CLOUD_V4])
-        case.capture_note = describe_capture(cap, CAM_PORT)
+    with recording(case, out / case.files[0], "forward") as lab:
+        lab.run("cam1", ["ping", "-n", "-c", "2", "-i", "0.5", "-W", "2", CLOUD_V4])
 
 
 def build_vlan(case: Case, out: Path) -> None:
-    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
         untagged = Path(tmp) / "untagged.pcap"
-        lab.gw_policy("drop")
-        local_services(lab)
-        settle_lab()
-        with cam_capture(lab, untagged) as cap:
-            background(lab)
+        with recording(case, untagged, "drop") as lab:
             expect_out(dns_query(lab, "litedev.ezvizlife.com"), "NXDOMAIN")
             expect_out(tcp_connect(lab, CLOUD_V4, 8666, 48666, timeout=SYN_TIMEOUT), "timeout")
         # cfi/pri are required in practice: without them tcprewrite 4.4.3 inserts
@@ -341,9 +428,8 @@ def build_vlan(case: Case, out: Path) -> None:
         tagged = out / case.files[0]
         subprocess.run([*tag, "-i", str(untagged), "-o", str(tagged)], check=True)
         check_tagged(untagged, tagged)
-        case.capture_note = (
-            describe_capture(cap, CAM_PORT)
-            + "\nThis kernel has no `8021q` module (a VLAN sub-interface cannot be made), so "
+        case.capture_note += (
+            "\nThis kernel has no `8021q` module (a VLAN sub-interface cannot be made), so "
             "the capture was taken untagged and every frame was then tagged with VLAN 100 "
             f"(priority 0) by:\n\n```\n{' '.join(tag)} -i untagged.pcap -o {case.files[0]}\n```\n"
             "\nFrame numbers and payloads are unchanged; each frame grew by the 4-byte 802.1Q "
@@ -369,21 +455,12 @@ def build_sll(case: Case, out: Path) -> None:
     sll1 = PCAPS / "sll-v1" / "sll-v1.pcap"
     for p in (sll2, sll1):
         p.parent.mkdir(parents=True, exist_ok=True)
-    with fresh_lab() as lab:
-        lab.gw_policy("forward")
-        local_services(lab)
-        lab.tcp_listener("inet", CLOUD_V4, 8000, r"\x01\x00\x00\x04ack!")
-        settle_lab()
-        cap2 = lab.capture("gw", "any", sll2).start()
-        cap1 = lab.capture("gw", "any", sll1, extra=["-y", "LINUX_SLL"]).start()
-        try:
+    with settled_lab("forward", setup=cloud_server) as lab:
+        cap2 = lab.capture("gw", "any", sll2)
+        cap1 = lab.capture("gw", "any", sll1, extra=["-y", "LINUX_SLL"])
+        with capturing_both(cap2, cap1):
             background(lab)
-            expect_out(
-                tcp_connect(lab, CLOUD_V4, 8000, 48000, r"\x01\x00\x00\x05hello"), "established"
-            )
-        finally:
-            cap2.stop()
-            cap1.stop(settle=0)
+            hello_cloud(lab, 48000)
     where = "the pseudo-interface `any` inside the `gw` namespace"
     dup = (
         "\n**Duplicated frames:** on `any` every forwarded packet is seen twice: once "
@@ -424,20 +501,23 @@ def build_pcapng(case: Case, out: Path) -> None:
 
 def build_ipv6(case: Case, out: Path) -> None:
     name = "litedev.hik-connect.com"
-    with fresh_lab() as lab:
-        lab.gw_policy("reject", accept=["meta l4proto ipv6-icmp"])
-        local_services(lab, {name: {"AAAA": [CLOUD_V6]}})
-        settle_lab()
-        with cam_capture(lab, out / case.files[0]) as cap:
-            lab.run("cam1", ["ping", "-n", "-6", "-c", "1", "-W", "2", NVR.v6])
-            expect_out(dns_query(lab, name, "AAAA", server=GW_INSIDE_V6), "NOERROR")
-            expect_out(tcp_connect(lab, CLOUD_V6, 443, 48443), "refused")
-            lab.run("cam1", ["ping", "-n", "-6", "-c", "2", "-i", "0.5", "-W", "2", CLOUD_V6])
-        case.capture_note = describe_capture(cap, CAM_PORT) + (
-            "\nGateway policy for this case: ICMPv6 is forwarded, everything else "
-            "rejected (`meta l4proto ipv6-icmp accept`, then TCP reset / "
-            "ICMPv6 port-unreachable).\n"
-        )
+    with recording(
+        case,
+        out / case.files[0],
+        "reject",
+        {name: {"AAAA": [CLOUD_V6]}},
+        accept=["meta l4proto ipv6-icmp"],
+        chatter=False,
+    ) as lab:
+        lab.run("cam1", ["ping", "-n", "-6", "-c", "1", "-W", "2", NVR.v6])
+        expect_out(dns_query(lab, name, "AAAA", server=GW_INSIDE_V6), "NOERROR")
+        expect_out(tcp_connect(lab, CLOUD_V6, 443, 48443), "refused")
+        lab.run("cam1", ["ping", "-n", "-6", "-c", "2", "-i", "0.5", "-W", "2", CLOUD_V6])
+    case.capture_note += (
+        "\nGateway policy for this case: ICMPv6 is forwarded, everything else "
+        "rejected (`meta l4proto ipv6-icmp accept`, then TCP reset / "
+        "ICMPv6 port-unreachable).\n"
+    )
 
 
 def build_truncated(case: Case, out: Path) -> None:
@@ -459,14 +539,11 @@ def build_truncated(case: Case, out: Path) -> None:
 
 def build_nano(case: Case, out: Path) -> None:
     little, big = (out / f for f in case.files)
-    with fresh_lab() as lab:
-        lab.gw_policy("drop")
-        local_services(lab)
-        settle_lab()
-        with cam_capture(lab, little, extra=["--time-stamp-precision=nano"]) as cap:
-            scenario_syn_dropped(lab)
+    nano = ["--time-stamp-precision=nano"]
+    with recording(case, little, "drop", chatter=False, extra=nano) as lab:
+        scenario_syn_dropped(lab)
     to_big_endian(little, big)
-    case.capture_note = describe_capture(cap, CAM_PORT) + (
+    case.capture_note += (
         f"\n`{big.name}` is the same capture rewritten to big-endian byte order by "
         "`to_big_endian()` in make_pcaps.py: the file header (magic `a1 b2 3c 4d`, "
         "version, zone, sigfigs, snaplen, link type) and every 16-byte record header "
@@ -570,41 +647,50 @@ KEPT_IP = (
 )
 
 
+def record_wrapped(
+    case: Case,
+    out: Path,
+    sport: int,
+    wrap: Callable[[bytes], bytes],
+    recorded: str,
+    **note: str,
+) -> None:
+    """cam1's hello to the cloud server (TCP ``sport``), recorded plain as ``recorded``,
+    then every frame rewritten by ``wrap`` into the case's file; the capture note says
+    how (``WRAP_NOTE`` filled with ``note``: what, why, how, kept)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / recorded
+        with recording(case, plain, "forward", setup=cloud_server) as lab:
+            hello_cloud(lab, sport)
+        wrap_frames(plain, out / case.files[0], wrap)
+    func = getattr(wrap, "__name__", type(wrap).__name__)
+    case.capture_note += WRAP_NOTE.format(func=func, **{"kept": KEPT_IP, **note})
+
+
 def build_pppoe(case: Case, out: Path) -> None:
-    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
-        plain = Path(tmp) / "ethernet.pcap"
-        lab.gw_policy("forward")
-        local_services(lab)
-        lab.tcp_listener("inet", CLOUD_V4, 8000, r"\x01\x00\x00\x04ack!")
-        settle_lab()
-        with cam_capture(lab, plain) as cap:
-            background(lab)
-            expect_out(
-                tcp_connect(lab, CLOUD_V4, 8000, 48000, r"\x01\x00\x00\x05hello"), "established"
-            )
-        wrap_frames(plain, out / case.files[0], pppoe_session)
-    case.capture_note = describe_capture(cap, CAM_PORT) + WRAP_NOTE.format(
+    record_wrapped(
+        case,
+        out,
+        48000,
+        pppoe_session,
+        "ethernet.pcap",
         what="a PPPoE session",
         why='there is no /dev/ppp and `ip link add ... type ppp` answers "Unknown device type"',
-        func="pppoe_session",
         how="each IPv4 frame to or from an address outside 10.66.0.0/24 -- the camera's "
         "own internet traffic, as a camera set to dial PPPoE sends it -- gets EtherType "
         "0x8864 and a PPPoE session header (version 1, type 1, code 0, session "
         f"0x{PPPOE_SESSION_ID:04x}, length) and the PPP protocol 0x0021 inserted after "
         "the MAC addresses; local frames (ARP, RTSP, WS-Discovery) stay plain Ethernet",
-        kept=KEPT_IP,
     )
 
 
 def build_qinq3(case: Case, out: Path) -> None:
-    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
-        untagged = Path(tmp) / "untagged.pcap"
-        lab.gw_policy("forward")
-        local_services(lab)
+    def listen(lab: Lab) -> None:
         lab.tcp_listener("inet", CLOUD_V4, 8000, "")
-        settle_lab()
-        with cam_capture(lab, untagged) as cap:
-            background(lab)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        untagged = Path(tmp) / "untagged.pcap"
+        with recording(case, untagged, "forward", setup=listen) as lab:
             expect_out(tcp_connect(lab, CLOUD_V4, 8000, 48001), "established")
         tag = ["tcprewrite", "--enet-vlan=add", "--enet-vlan-pri=0", "--enet-vlan-cfi=0"]
         step = untagged
@@ -618,7 +704,7 @@ def build_qinq3(case: Case, out: Path) -> None:
         lens_b = [n for _, n in iter_records(step.read_bytes())]
         if lens_b != [n + 12 for n in lens_a]:
             raise RuntimeError("tcprewrite did not grow every frame by 3 tags")
-    case.capture_note = describe_capture(cap, CAM_PORT) + (
+    case.capture_note += (
         "\nThis kernel has no `8021q` module, so the capture was taken untagged and "
         "tagged three times by tcprewrite, each run pushing a new outer 802.1Q tag "
         "(outermost VLAN 300, then 200, innermost 100):\n\n```\n"
@@ -636,23 +722,14 @@ def build_qinq3(case: Case, out: Path) -> None:
 
 
 def build_ppp_pcapng(case: Case, out: Path) -> None:
-    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
+    with settled_lab("forward", setup=cloud_server) as lab, tempfile.TemporaryDirectory() as tmp:
         lan, wan_eth = Path(tmp) / "nvr-port.pcap", Path(tmp) / "gw-eth1.pcap"
         wan_ppp = Path(tmp) / "wan-ppp.pcap"
-        lab.gw_policy("forward")
-        local_services(lab)
-        lab.tcp_listener("inet", CLOUD_V4, 8000, r"\x01\x00\x00\x04ack!")
-        settle_lab()
-        cap_lan = lab.capture("switch", "p-nvr", lan).start()
-        cap_wan = lab.capture("gw", "eth1", wan_eth, extra=["ip"]).start()
-        try:
+        cap_lan = lab.capture("switch", "p-nvr", lan)
+        cap_wan = lab.capture("gw", "eth1", wan_eth, extra=["ip"])
+        with capturing_both(cap_lan, cap_wan):
             background(lab)
-            expect_out(
-                tcp_connect(lab, CLOUD_V4, 8000, 48002, r"\x01\x00\x00\x05hello"), "established"
-            )
-        finally:
-            cap_lan.stop()
-            cap_wan.stop(settle=0)
+            hello_cloud(lab, 48002)
         wrap_frames(wan_eth, wan_ppp, ppp_hdlc, linktype=9)
         subprocess.run(
             ["mergecap", "-F", "pcapng", "-w", str(out / case.files[0]), str(lan), str(wan_ppp)],
@@ -679,26 +756,14 @@ def build_ppp_pcapng(case: Case, out: Path) -> None:
 
 
 def build_mpls(case: Case, out: Path) -> None:
-    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
-        plain = Path(tmp) / "ethernet.pcap"
-        lab.gw_policy("forward")
-        local_services(lab)
-        lab.tcp_listener("inet", CLOUD_V4, 8000, r"\x01\x00\x00\x04ack!")
-        settle_lab()
-        with cam_capture(lab, plain) as cap:
-            background(lab)
-            expect_out(
-                tcp_connect(lab, CLOUD_V4, 8000, 48003, r"\x01\x00\x00\x05hello"), "established"
-            )
-        wrap_frames(plain, out / case.files[0], mpls_two_labels)
-    case.capture_note = describe_capture(cap, CAM_PORT) + WRAP_NOTE.format(
-        what="MPLS",
-        why="/proc/sys/net/mpls does not exist (no mpls_router)",
-        func="mpls_two_labels",
-        how="each IPv4/IPv6 frame's EtherType becomes 0x8847 and a two-label stack "
-        "(label 1001, then 2002 with bottom-of-stack, TTL 64) is inserted before the IP "
-        "header; ARP frames are left as they are",
-        kept=KEPT_IP,
+    how = (
+        "each IPv4/IPv6 frame's EtherType becomes 0x8847 and a two-label stack (label 1001, "
+        "then 2002 with bottom-of-stack, TTL 64) is inserted before the IP header; ARP "
+        "frames are left as they are"
+    )
+    why = "/proc/sys/net/mpls does not exist (no mpls_router)"
+    record_wrapped(
+        case, out, 48003, mpls_two_labels, "ethernet.pcap", what="MPLS", why=why, how=how
     )
 
 
@@ -748,23 +813,15 @@ class ErspanWrap:
 
 
 def build_erspan(case: Case, out: Path) -> None:
-    with fresh_lab() as lab, tempfile.TemporaryDirectory() as tmp:
-        plain = Path(tmp) / "mirrored.pcap"
-        lab.gw_policy("forward")
-        local_services(lab)
-        lab.tcp_listener("inet", CLOUD_V4, 8000, r"\x01\x00\x00\x04ack!")
-        settle_lab()
-        with cam_capture(lab, plain) as cap:
-            background(lab)
-            expect_out(
-                tcp_connect(lab, CLOUD_V4, 8000, 48004, r"\x01\x00\x00\x05hello"), "established"
-            )
-        wrap_frames(plain, out / case.files[0], ErspanWrap())
-    case.capture_note = describe_capture(cap, CAM_PORT) + WRAP_NOTE.format(
+    record_wrapped(
+        case,
+        out,
+        48004,
+        ErspanWrap(),
+        "mirrored.pcap",
         what="an ERSPAN or GRE device",
         why='`ip link add ... type erspan` (and `type gre`, `type gretap`) answers "Unknown '
         'device type"',
-        func="ErspanWrap",
         how="each frame, whole, becomes the payload of an ERSPAN type II copy as a "
         f"switch's SPAN session sends it: Ethernet {SPAN_SWITCH[0]} -> {SPAN_COLLECTOR[0]}, "
         f"IPv4 {SPAN_SWITCH[1]} -> {SPAN_COLLECTOR[1]} (protocol 47, DF, TTL 64), GRE with "
@@ -1252,8 +1309,8 @@ def derive_verdict(result: dict[str, object]) -> str:
 def toml_value(v: object) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
+    if isinstance(v, int | float):
+        return repr(v)
     if isinstance(v, str):
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(v, list):
@@ -1273,8 +1330,8 @@ def write_expect(case: Case, out: Path, result: dict[str, object]) -> None:
     ]
     if case.policy:
         lines.append(f"policy = {toml_value(POLICY_FILE)}")
-    for table in ("outbound", "dns", "foreign"):
-        for entry in result[table]:  # type: ignore[attr-defined]
+    for table in ("outbound", "dns", "foreign", "rhythm"):
+        for entry in result.get(table, []):  # type: ignore[attr-defined]
             lines += ["", f"[[{table}]]"]
             lines += [f"{k} = {toml_value(v)}" for k, v in entry.items()]
     text = "\n".join(lines) + "\n"
@@ -1840,30 +1897,22 @@ def apply_policy(case: Case, path: Path, result: dict[str, object]) -> dict[str,
     return result
 
 
+def web_server(address: str) -> Callable[[Lab], None]:
+    """A lab web server on ``address``:80 (answers ``HTTP_OK``)."""
+    return lambda lab: lab.tcp_listener("inet", address, 80, HTTP_OK)
+
+
 def build_host_unresolved(case: Case, out: Path) -> None:
-    with fresh_lab() as lab:
-        lab.gw_policy("forward")
-        local_services(lab)
-        lab.tcp_listener("inet", CLOUD_V4, 80, HTTP_OK)
-        settle_lab()
-        with cam_capture(lab, out / case.files[0]) as cap:
-            background(lab)
-            expect_out(dns_query(lab, "Telemetry.Vendor.EXAMPLE"), "NXDOMAIN")
-            expect_out(tcp_connect(lab, CLOUD_V4, 80, 48081, http_post(VENDOR_NAME)), "established")
-        case.capture_note = describe_capture(cap, CAM_PORT)
+    with recording(case, out / case.files[0], "forward", setup=web_server(CLOUD_V4)) as lab:
+        expect_out(dns_query(lab, "Telemetry.Vendor.EXAMPLE"), "NXDOMAIN")
+        expect_out(tcp_connect(lab, CLOUD_V4, 80, 48081, http_post(VENDOR_NAME)), "established")
 
 
 def build_host_resolved(case: Case, out: Path) -> None:
-    with fresh_lab() as lab:
-        lab.gw_policy("forward")
-        local_services(lab, {VENDOR_NAME: {"A": [INET_V4]}})
-        lab.tcp_listener("inet", INET_V4, 80, HTTP_OK)
-        settle_lab()
-        with cam_capture(lab, out / case.files[0]) as cap:
-            background(lab)
-            expect_out(dns_query(lab, "Updates.Vendor.Example"), "NOERROR")
-            expect_out(tcp_connect(lab, INET_V4, 80, 48082, http_post(VENDOR_NAME)), "established")
-        case.capture_note = describe_capture(cap, CAM_PORT)
+    dns = {VENDOR_NAME: {"A": [INET_V4]}}
+    with recording(case, out / case.files[0], "forward", dns, setup=web_server(INET_V4)) as lab:
+        expect_out(dns_query(lab, "Updates.Vendor.Example"), "NOERROR")
+        expect_out(tcp_connect(lab, INET_V4, 80, 48082, http_post(VENDOR_NAME)), "established")
 
 
 #: Run in cam2: what an mDNS responder does on start-up. Joining 224.0.0.251 makes the
@@ -1892,34 +1941,32 @@ print("sent")
 
 
 def build_foreign_multicast(case: Case, out: Path) -> None:
-    with fresh_lab() as lab:
-        lab.gw_policy("drop")
-        local_services(lab)
+    cam2 = HOSTS["cam2"].v4
+
+    def foreign_first(lab: Lab) -> None:
         # cam2 carries a foreign address first (so the kernel also picks it for IGMP),
         # then its lab address; the default route goes back through the gateway.
-        cam2 = HOSTS["cam2"].v4
         lab.ip("cam2", "-4", "addr", "flush", "dev", "eth0")
         lab.ip("cam2", "addr", "add", f"{FOREIGN_V4}/24", "dev", "eth0")
         lab.ip("cam2", "addr", "add", f"{cam2}/24", "dev", "eth0")
         lab.ip("cam2", "route", "add", "default", "via", GW_INSIDE_V4)
-        settle_lab()
-        with cam_capture(lab, out / case.files[0]) as cap:
-            background(lab)
-            expect_out(lab.run("cam2", [sys.executable, "-c", MDNS_JOIN_AND_ASK]).strip(), "sent")
-            expect_out(
-                lab.agent("cam2", "multicast", "ssdp", "--src", FOREIGN_V4, "--sport", "41900"),
-                "sent",
-            )
-        case.capture_note = describe_capture(cap, CAM_PORT) + (
-            f"\nBefore the capture, cam2's IPv4 addresses were set to {FOREIGN_V4}/24 "
-            f"(first, so it is the interface's primary address) and {cam2}/24:\n\n```\n"
-            f"ip -n cam2-<suffix> -4 addr flush dev eth0\n"
-            f"ip -n cam2-<suffix> addr add {FOREIGN_V4}/24 dev eth0\n"
-            f"ip -n cam2-<suffix> addr add {cam2}/24 dev eth0\n"
-            f"ip -n cam2-<suffix> route add default via {GW_INSIDE_V4}\n```\n"
-            "\nThe mDNS step is `MDNS_JOIN_AND_ASK` in make_pcaps.py (a Python socket that "
-            "joins 224.0.0.251 on the foreign address, sends one query and leaves).\n"
+
+    with recording(case, out / case.files[0], "drop", setup=foreign_first) as lab:
+        expect_out(lab.run("cam2", [sys.executable, "-c", MDNS_JOIN_AND_ASK]).strip(), "sent")
+        expect_out(
+            lab.agent("cam2", "multicast", "ssdp", "--src", FOREIGN_V4, "--sport", "41900"),
+            "sent",
         )
+    case.capture_note += (
+        f"\nBefore the capture, cam2's IPv4 addresses were set to {FOREIGN_V4}/24 "
+        f"(first, so it is the interface's primary address) and {cam2}/24:\n\n```\n"
+        f"ip -n cam2-<suffix> -4 addr flush dev eth0\n"
+        f"ip -n cam2-<suffix> addr add {FOREIGN_V4}/24 dev eth0\n"
+        f"ip -n cam2-<suffix> addr add {cam2}/24 dev eth0\n"
+        f"ip -n cam2-<suffix> route add default via {GW_INSIDE_V4}\n```\n"
+        "\nThe mDNS step is `MDNS_JOIN_AND_ASK` in make_pcaps.py (a Python socket that "
+        "joins 224.0.0.251 on the foreign address, sends one query and leaves).\n"
+    )
 
 
 add(
@@ -2084,6 +2131,32 @@ add(
     ),
     "tcpdump on p-cam1 + each frame wrapped as ERSPAN type II",
 )
+add(
+    Case(
+        "phone-home-rhythm",
+        "cam1 retries 203.0.113.5:443 every 2 s, 15 times, next to an irregular sender.",
+        "isolated_with_attempts",
+        ["phone-home-rhythm.pcap"],
+        LOCAL + " Then cam1 runs two fake firmware timers at once (lab/agents.py `retry`, "
+        "time scaled down in the fake: seconds where a camera waits minutes): one connects "
+        "to 203.0.113.5:443 every 2 s, 15 times; the other to 198.51.100.10:8443, 15 "
+        f"times, each gap drawn uniformly from {RANDOM_GAPS[0]} to {RANDOM_GAPS[1]} s "
+        "(Python `random`, seed 13). Each connect is a fresh socket with an ephemeral "
+        "port; the gateway answers every SYN with `reject with tcp reset`.",
+        "Every connection is `rejected`: nothing crossed, but cam1 tried 30 times. "
+        + ATTEMPT_WHY
+        + " The 15 connections to 203.0.113.5:443 are a phone-home rhythm (period 2 s, "
+        "count 15, score near 1): a device configured to reach that address. The 15 to "
+        "198.51.100.10:8443 have random gaps and must score low, below the reporting "
+        "threshold (`[[rhythm]]` in expect.toml: tshark's SYN count and median interval).",
+        build_rhythm,
+        rhythm=[
+            Timer(CAM1.v4, CLOUD_V4, 443, 15, 2.0),
+            Timer(CAM1.v4, INET_V4, 8443, 15, 0.0, regular=False),
+        ],
+    ),
+    "tcpdump on p-cam1; gw reject; two retry timers",
+)
 
 
 # ======================================================================
@@ -2107,6 +2180,8 @@ def check_case(case: Case, out: Path) -> dict[str, object]:
         raise RuntimeError(f"{case.name}: problems {result['problems']} != {case.problems}")
     if case.policy:
         result = apply_policy(case, out / case.files[0], result)
+    if case.rhythm:
+        result["rhythm"] = check_rhythm(case, out / case.files[0])
     derived = derive_verdict(result)
     if derived != case.verdict:
         raise RuntimeError(f"{case.name}: tshark says {derived}, case wants {case.verdict}")

@@ -36,6 +36,16 @@ def tcp(src: str, dst: str, sport: int, dport: int, flags: str, payload: bytes =
     return layer(src=src, dst=dst) / TCP(sport=sport, dport=dport, flags=flags) / payload
 
 
+def one_side_of_a_connection(
+    src: str, dst: str, sport: int, dport: int, data: bytes
+) -> list[bytes]:
+    """SYN, ACK and a data segment from ``src`` only: the other side was not captured."""
+    return [
+        eth(tcp(src, dst, sport, dport, flags, b"" if flags != "PA" else data))
+        for flags in ("S", "A", "PA")
+    ]
+
+
 def udp(src: str, dst: str, sport: int, dport: int, payload: bytes = b"") -> Packet:
     layer = IPv6 if ":" in src else IP
     return layer(src=src, dst=dst) / UDP(sport=sport, dport=dport) / payload

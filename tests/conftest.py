@@ -24,7 +24,7 @@ def _build_fastpass() -> None:
     stale = not built or max(b.stat().st_mtime for b in built) < source.stat().st_mtime
     if not stale:
         try:
-            import camaudit.traffic._fastpass  # noqa: F401
+            import camaudit.traffic.engine  # noqa: F401  (loads the built pass)
         except ImportError:
             stale = True
     if stale:

@@ -12,8 +12,9 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from camaudit.model import Evidence, HostInfo, Verdict
-from camaudit.policy.evaluate import BLOCKING_PROBLEMS
+from camaudit.model import Evidence, HostInfo, Phrase, Verdict
+from camaudit.phrases import finding_phrase, phrase
+from camaudit.policy.evaluate import blocking_problems, tally
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -30,7 +31,7 @@ from camaudit.report.model import (
 CROSSED_RULES = frozenset({"BOUNDARY-CROSSED-OUT", "BOUNDARY-CROSSED-IN", "DNS-EXTERNAL-RESOLVED"})
 ATTEMPT_RULES = frozenset({"OUTBOUND-ATTEMPT", "DNS-EXTERNAL-LOOKUP"})
 
-NO_TRAFFIC = "no traffic from this device in the evidence"
+NO_TRAFFIC = phrase("device_no_traffic")
 NO_CAPTURE = "no capture of this device's traffic"
 ISOLATED_REASON = "no packet from this device was addressed outside; it looked up no outside name"
 PASSIVE_NAMES_MISSING = (
@@ -98,6 +99,7 @@ def build_audit_report(
         findings=verify.findings,
         inventory=inventory.inventory,
         audit=section,
+        rhythm=verify.rhythm,
     )
 
 
@@ -134,53 +136,51 @@ def _sort_key(ip: str) -> tuple[int, int]:
     return address.version, int(address)
 
 
-def _blocking(verify: VerifyReport) -> tuple[str, ...]:
+def _blocking(verify: VerifyReport) -> tuple[Phrase, ...]:
     """Problems that keep any capture from showing isolation (the verify stage's list)."""
     problems = list(verify.problems)
     for item in verify.inputs:
         problems.extend(item.problems)
-    return tuple(
-        f"{p.capture}: {p.message}" if p.capture else p.message
-        for p in problems
-        if p.code in BLOCKING_PROBLEMS
-    )
+    return tuple(blocking_problems(problems))
 
 
 def device_verdict(
-    verify: VerifyReport, ties: _Ties, blocking: Sequence[str]
+    verify: VerifyReport, ties: _Ties, blocking: Sequence[Phrase]
 ) -> DeviceVerdictEntry:
     """The device's verdict from its own evidence; fail closed where that is thin."""
     findings = [verify.findings[i] for i in ties.findings]
-    crossed = [f.summary for f in findings if f.rule in CROSSED_RULES]
+    crossed = [finding_phrase(f) for f in findings if f.rule in CROSSED_RULES]
     # An outbound flow that crossed unallowed is a crossing even if no finding said so.
     if not crossed:
         crossed = [
-            f"{o.device} -> {o.remote} crossed the boundary"
+            phrase("device_flow_crossed", device=o.device, remote=o.remote)
             for o in (verify.outbound[i] for i in ties.outbound)
             if o.crossed and not o.allowed_by
         ]
-    attempts = _tally(f.summary for f in findings if f.rule in ATTEMPT_RULES)
-    crossed = _tally(crossed)
+    attempts = tally(finding_phrase(f) for f in findings if f.rule in ATTEMPT_RULES)
+    crossed = tally(crossed)
     evidence = tuple(e for f in findings for e in f.evidence)
+    reasons: list[Phrase]
     if crossed:
-        verdict, reasons = Verdict.NOT_ISOLATED, [f"crossed: {c}" for c in crossed]
+        verdict, reasons = (
+            Verdict.NOT_ISOLATED,
+            [phrase("device_crossed", detail=c) for c in crossed],
+        )
     elif not ties.seen:
         verdict, reasons = Verdict.INCONCLUSIVE, [NO_TRAFFIC]
     elif blocking:
         verdict = Verdict.INCONCLUSIVE
-        reasons = [f"the evidence cannot show isolation: {b}" for b in blocking]
-        reasons += [f"attempt: {a}" for a in attempts]
+        reasons = [phrase("cannot_show", detail=b) for b in blocking]
+        reasons += [phrase("attempt", detail=a) for a in attempts]
     elif attempts:
-        verdict, reasons = Verdict.ISOLATED_WITH_ATTEMPTS, [f"tried: {a}" for a in attempts]
+        verdict = Verdict.ISOLATED_WITH_ATTEMPTS
+        reasons = [phrase("device_tried", detail=a) for a in attempts]
     elif verify.verdict == Verdict.INCONCLUSIVE:
         # The overall verdict could not be reached for a reason this device shares.
         verdict = Verdict.INCONCLUSIVE
-        reasons = [f"the evidence as a whole is inconclusive: {r}" for r in verify.reasons]
+        reasons = [phrase("whole_inconclusive", detail=r) for r in verify.reasons]
     else:
-        verdict = Verdict.ISOLATED
-        reasons = [
-            "no packet from this device was addressed outside and it looked up no outside name"
-        ]
+        verdict, reasons = Verdict.ISOLATED, [phrase("device_nothing_out")]
     return DeviceVerdictEntry(
         verdict=verdict,
         reasons=tuple(reasons),
@@ -189,15 +189,6 @@ def device_verdict(
         findings=ties.findings,
         evidence=_unique(evidence),
     )
-
-
-def _tally(lines: Iterable[str]) -> list[str]:
-    """Each distinct line once, in first-seen order, with its count when it repeats:
-    a camera retrying every second is one reason, not hundreds."""
-    counts: dict[str, int] = {}
-    for line in lines:
-        counts[line] = counts.get(line, 0) + 1
-    return [f"{line} (×{n})" if n > 1 else line for line, n in counts.items()]
 
 
 def _unique(items: Iterable[Evidence]) -> tuple[Evidence, ...]:
@@ -215,7 +206,7 @@ def _discovered(
     index: int,
     found: DeviceEntry,
     ties: _Ties,
-    blocking: Sequence[str],
+    blocking: Sequence[Phrase],
     credentials: bool,
 ) -> AuditDeviceEntry:
     missing: list[str] = []
@@ -246,7 +237,7 @@ def _discovered(
 
 
 def _passive(
-    verify: VerifyReport, host: HostInfo, ties: _Ties, blocking: Sequence[str]
+    verify: VerifyReport, host: HostInfo, ties: _Ties, blocking: Sequence[Phrase]
 ) -> AuditDeviceEntry:
     return AuditDeviceEntry(
         ip=host.ip,

@@ -46,29 +46,17 @@ def record(plan: RecordPlan, progress: RecordProgress | None = None) -> Recordin
     """
     if not 0 < plan.duration <= MAX_SECONDS:
         raise UsageError("--duration must be more than 0 and at most 24h")
-    dumpcap = shutil.which("dumpcap")
-    if dumpcap is None:
-        raise InputError("recording needs dumpcap (apt-get install tshark)")
-    _prepare(plan.directory)
+    dumpcap = dumpcap_path()
+    prepare(plan.directory)
     seconds = max(1, round(plan.duration))
-    argv = [
-        dumpcap,
-        "-q",
-        "-i",
-        plan.interface,
-        "-a",
-        f"duration:{seconds}",
-        "-b",
-        f"duration:{max(1, round(min(plan.rotate, seconds)))}",
-        "-w",
-        str(plan.directory / f"{PREFIX}.pcapng"),
-    ]
+    argv = dumpcap_argv(dumpcap, plan.interface, min(plan.rotate, seconds), plan.directory)
+    argv[2:2] = ["-a", f"duration:{seconds}"]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     start = time.monotonic()
     try:
         while proc.poll() is None:
             if progress is not None:
-                progress(count_packets(_files(plan.directory)), time.monotonic() - start)
+                progress(count_packets(ring_files(plan.directory)), time.monotonic() - start)
             if time.monotonic() - start > seconds + 30:
                 proc.send_signal(signal.SIGINT)  # dumpcap flushes its last packets on SIGINT
                 proc.wait(timeout=15)
@@ -79,7 +67,7 @@ def record(plan: RecordPlan, progress: RecordProgress | None = None) -> Recordin
         proc.wait(timeout=15)
         raise
     err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-    files = _files(plan.directory)
+    files = ring_files(plan.directory)
     if proc.returncode not in (0, -signal.SIGINT) or not files:
         lines = err.strip().splitlines()
         text = clean_text(lines[-1] if lines else "failed")
@@ -95,7 +83,33 @@ def record(plan: RecordPlan, progress: RecordProgress | None = None) -> Recordin
     )
 
 
-def _prepare(directory: Path) -> None:
+def dumpcap_path() -> str:
+    """Where dumpcap is; an input error when it is not installed."""
+    dumpcap = shutil.which("dumpcap")
+    if dumpcap is None:
+        raise InputError("recording needs dumpcap (apt-get install tshark)")
+    return dumpcap
+
+
+def dumpcap_argv(
+    dumpcap: str, interface: str, rotate: float, directory: Path, prefix: str = PREFIX
+) -> list[str]:
+    """dumpcap writing a ring of pcapng files ``prefix_NNNNN_TIME.pcapng``, one per
+    ``rotate`` seconds, into ``directory``."""
+    return [
+        dumpcap,
+        "-q",
+        "-i",
+        interface,
+        "-b",
+        f"duration:{max(1, round(rotate))}",
+        "-w",
+        str(directory / f"{prefix}.pcapng"),
+    ]
+
+
+def prepare(directory: Path) -> None:
+    """A new or empty directory for recorded files; a usage or input error otherwise."""
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise UsageError(
             f"--record-dir {clean_text(str(directory))}: must be a new or empty directory "
@@ -107,9 +121,10 @@ def _prepare(directory: Path) -> None:
         raise InputError(f"cannot create {clean_text(str(directory))}: {exc.strerror}") from None
 
 
-def _files(directory: Path) -> list[Path]:
+def ring_files(directory: Path, prefix: str = PREFIX) -> list[Path]:
+    """dumpcap's ring files in ``directory``, oldest first."""
     # dumpcap names ring files PREFIX_NNNNN_TIME.pcapng: sorted by name is in time order.
-    return sorted(directory.glob(f"{PREFIX}_*.pcapng"))
+    return sorted(directory.glob(f"{prefix}_*.pcapng"))
 
 
 def count_packets(files: list[Path]) -> int:

@@ -9,23 +9,32 @@ address, seen while sweeping a network, is left out of the inventory and the met
 saw it say so. Methods run in threads (bounded), each within ``target.timeout`` for
 its replies, and the whole run within ``target.budget``: a method still running at the
 budget is reported ``timed_out``, one never started ``not_scheduled``.
+
+With a :class:`Stream`, a caller that probes devices itself works while discovery runs:
+each method's sightings are handed over as the method ends (nmap's port scan before its
+version detection), and nmap's version detection, once the methods whose replies announce
+ports have ended (or the budget has), leaves out the ports the caller's probes ask each
+host themselves.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from camaudit.attempt import AttemptStatus, guarded, run_all
 from camaudit.discover._common import (
     MAX_ADDRESSES,
+    IPv4Network,
     ReplyError,
     check_interface,
     one_line,
     target_hosts,
     target_networks,
 )
+from camaudit.discover._udp import UdpDiscovery
 from camaudit.discover.interface import (
     DiscoveryMethod,
     Inventory,
@@ -36,6 +45,7 @@ from camaudit.discover.interface import (
 )
 from camaudit.discover.inventory import leave_out_scanner, mac_conflicts, merge
 from camaudit.discover.local import choose_interface, own_addresses, sweeps_a_network
+from camaudit.discover.nmapscan import NmapServiceScan
 from camaudit.discover.registry import DEFAULT_METHODS, METHODS, create
 from camaudit.knowledge import Knowledge, given_or_default
 
@@ -49,6 +59,7 @@ __all__ = [
     "MethodAttempt",
     "ReplyError",
     "Sighting",
+    "Stream",
     "Target",
     "discover",
     "mac_conflicts",
@@ -61,6 +72,19 @@ Progress = Callable[[str, int, int], None]
 MAX_WORKERS = 5
 
 
+@dataclass(frozen=True)
+class Stream:
+    """Where sightings go while discovery runs (see the module docstring).
+
+    ``sighted`` gets every method's sightings as they come (the scanner's own address
+    left out); it must not block. ``covered(ip, sightings)`` names the ports the caller's
+    own probes will ask that host, given everything sighted of it.
+    """
+
+    sighted: Callable[[Sequence[Sighting]], None]
+    covered: Callable[[str, Sequence[Sighting]], frozenset[int]]
+
+
 def discover(
     target: Target,
     methods: Sequence[str] | None = None,
@@ -69,6 +93,7 @@ def discover(
     *,
     knowledge: Knowledge | None = None,
     max_workers: int = MAX_WORKERS,
+    stream: Stream | None = None,
 ) -> Inventory:
     """Run ``methods`` (default: all) against ``target`` and merge their sightings.
 
@@ -89,7 +114,8 @@ def discover(
     runners = [create(name, allow_public) for name in names]
     started_wall = time.time()
     started = time.monotonic()
-    attempts = _run_all(target, runners, progress, max(1, max_workers))
+    relay = _Relay(stream, networks, runners, started + target.budget) if stream else None
+    attempts = _run_all(target, runners, progress, max(1, max_workers), relay)
     if sweeps_a_network(networks):  # reading the host's addresses costs a scapy import
         attempts = leave_out_scanner(attempts, networks, own_addresses())
     return Inventory(
@@ -106,6 +132,7 @@ def _run_all(
     runners: list[DiscoveryMethod],
     progress: Progress | None,
     max_workers: int,
+    relay: _Relay | None = None,
 ) -> tuple[MethodAttempt, ...]:
     total = len(runners)
     finished: list[str] = []
@@ -114,6 +141,8 @@ def _run_all(
 
     def done(attempt: MethodAttempt) -> None:
         finished.append(attempt.method)
+        if relay is not None:
+            relay.ended(attempt)
         if progress is not None:
             progress(attempt.method, len(finished), total)
 
@@ -143,3 +172,67 @@ def _timed_run(runner: DiscoveryMethod, target: Target, deadline: float) -> Meth
         # a method broke its contract by raising: still an attempt
         lambda error: MethodAttempt(runner.name, AttemptStatus.ERROR, error=one_line(error)),
     )
+
+
+class _Relay:
+    """Hands each method's sightings to a :class:`Stream` and answers nmap's ``covered``.
+
+    nmap's version detection waits for the methods whose replies announce ports
+    (WS-Discovery ``xaddrs``, SADP/DHIP ``http_port`` ...; bounded by the budget), so the
+    probes' ports are known by then; an ARP sighting names none, so the sweep is not
+    waited for.
+    """
+
+    def __init__(
+        self,
+        stream: Stream,
+        networks: Sequence[IPv4Network],
+        runners: Sequence[DiscoveryMethod],
+        deadline: float,
+    ) -> None:
+        self.stream, self.networks, self.deadline = stream, networks, deadline
+        self.sweeps = sweeps_a_network(networks)
+        self._own: frozenset[str] | None = None
+        self._lock = threading.Lock()
+        self._seen: list[Sighting] = []
+        self._others = {r.name for r in runners if isinstance(r, UdpDiscovery)}
+        self._others_ended = threading.Event()
+        if not self._others:
+            self._others_ended.set()
+        for runner in runners:
+            if isinstance(runner, NmapServiceScan):
+                runner.covered, runner.sighted = self.covered, self.sighted
+
+    def _leave_out_scanner(self, sightings: Sequence[Sighting]) -> tuple[Sighting, ...]:
+        if not self.sweeps:
+            return tuple(sightings)
+        if self._own is None:
+            self._own = frozenset(own_addresses())
+        attempt = MethodAttempt("", AttemptStatus.COMPLETED, tuple(sightings))
+        return leave_out_scanner((attempt,), self.networks, self._own)[0].sightings
+
+    def sighted(self, sightings: Sequence[Sighting]) -> None:
+        kept = self._leave_out_scanner(sightings)
+        with self._lock:
+            self._seen += kept
+        if kept:
+            # best effort: whatever the stream misses here, the caller plans at the end
+            guarded(lambda: self.stream.sighted(kept), lambda _error: None)
+
+    def ended(self, attempt: MethodAttempt) -> None:
+        if attempt.method != NmapServiceScan.name:  # nmap handed its port scan on itself
+            self.sighted(attempt.sightings)
+        with self._lock:
+            self._others.discard(attempt.method)
+            if not self._others:
+                self._others_ended.set()
+
+    def covered(self, hosts: Sequence[str]) -> Mapping[str, frozenset[int]]:
+        self._others_ended.wait(max(0.0, self.deadline - time.monotonic()))
+        with self._lock:
+            seen = list(self._seen)
+        # a failing hook leaves every port to nmap: more asked, never less
+        return guarded(
+            lambda: {ip: self.stream.covered(ip, [s for s in seen if s.ip == ip]) for ip in hosts},
+            lambda _error: {},
+        )

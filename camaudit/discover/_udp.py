@@ -19,7 +19,6 @@ import selectors
 import socket
 import struct
 import time
-from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -29,6 +28,7 @@ from camaudit.discover._common import (
     ReplyError,
     excerpt,
     guarded_run,
+    normal_mac,
     one_line,
     target_hosts,
     target_networks,
@@ -196,6 +196,24 @@ def _collect(
     return tuple(replies), False
 
 
+def add_version(
+    facts: Facts, version: str | None, split: Callable[[str], tuple[str | None, str | None]]
+) -> None:
+    """``firmware`` and ``build`` facts from a reply's software version, split the vendor's way."""
+    if version:
+        firmware, build = split(version)
+        facts.add("firmware", firmware)
+        facts.add("build", build)
+
+
+def reported_mac(facts: Facts, reported: object) -> str | None:
+    """The MAC a reply reports, normalised; a value that is no MAC is kept as ``reported_mac``."""
+    mac = normal_mac(reported) if isinstance(reported, str) else None
+    if reported and mac is None:
+        facts.add("reported_mac", reported, limit=64)
+    return mac
+
+
 def in_target(ip: str | None, target: Target) -> bool:
     """True when ``ip`` lies in one of ``target``'s networks.
 
@@ -239,9 +257,12 @@ class UdpDiscovery(DiscoveryMethod):
         self.port = port if port is not None else self.default_port
         self.group = group if group is not None else self.default_group
 
-    @abstractmethod
+    # The protocol's request, made afresh for each run (a new id each time). Set by a subclass.
+    new_request: Callable[[], bytes]
+
     def probe(self) -> bytes:
         """The request sent to the group and to each host."""
+        return type(self).new_request()
 
     # The protocol's reply reader: (facts, MAC) of one reply, ``None`` for a packet that is
     # not a reply (another scanner's probe). Set by a subclass unless it overrides parse.

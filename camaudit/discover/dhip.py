@@ -18,8 +18,8 @@ import struct
 from collections.abc import Mapping
 
 from camaudit.attempt import Facts
-from camaudit.discover._common import ReplyError, normal_ipv4, normal_mac, port_fact
-from camaudit.discover._udp import UdpDiscovery
+from camaudit.discover._common import ReplyError, normal_ipv4, port_fact
+from camaudit.discover._udp import UdpDiscovery, add_version, reported_mac
 
 PORT = 37810
 GROUP = "239.255.255.251"
@@ -109,11 +109,8 @@ def parse_reply(data: bytes) -> tuple[Facts, str | None] | None:
         if facts.get(fact) is None:
             facts.add(fact, port_fact(_get(info, key)))
     version = next((v for k in _VERSION_FIELDS if isinstance(v := _get(info, k), str)), None)
-    if version:
-        facts.add("software_version", version)
-        firmware, build = split_version(version)
-        facts.add("firmware", firmware)
-        facts.add("build", build)
+    facts.add("software_version", version)
+    add_version(facts, version, split_version)
     address = _get(info, "IPv4Address")
     if isinstance(address, dict):
         reported = _get(address, "IPAddress")
@@ -121,10 +118,7 @@ def parse_reply(data: bytes) -> tuple[Facts, str | None] | None:
         facts.add("ipv4_mask", _get(address, "SubnetMask"), limit=64)
         facts.add("ipv4_gateway", _get(address, "DefaultGateway"), limit=64)
         facts.add("dhcp", _get(address, "DhcpEnable"), limit=16)
-    reported_mac = _get(document, "mac") or _get(info, "MAC") or _get(info, "Mac")
-    mac = normal_mac(reported_mac) if isinstance(reported_mac, str) else None
-    if reported_mac and mac is None:
-        facts.add("reported_mac", reported_mac, limit=64)
+    mac = reported_mac(facts, _get(document, "mac") or _get(info, "MAC") or _get(info, "Mac"))
     return facts, mac
 
 
@@ -135,8 +129,5 @@ class DhipSearch(UdpDiscovery):
     default_port = PORT
     default_group = GROUP
 
+    new_request = staticmethod(search_request)
     read_reply = staticmethod(parse_reply)
-
-    def probe(self) -> bytes:
-        """The framed search request."""
-        return search_request()

@@ -62,6 +62,7 @@ class MethodAttempt:
     error: str | None = None  # one sanitised line
     duration: float = 0.0
     timed_out_hosts: tuple[str, ...] = ()  # hosts the method gave up on (reported, not dropped)
+    commands: tuple[str, ...] = ()  # external command lines run (nmap), as run
 
 
 class DiscoveryMethod(ABC):

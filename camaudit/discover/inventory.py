@@ -117,6 +117,11 @@ def merge(
     return tuple(devices)
 
 
+def ordered_sightings(sightings: Iterable[Sighting]) -> list[Sighting]:
+    """Sightings in the order a device lists them: most trusted method first, then by time."""
+    return sorted(sightings, key=lambda s: (_method_rank(s.method), s.time))
+
+
 def _device(
     ip: str | None,
     mac: str | None,
@@ -124,7 +129,7 @@ def _device(
     timed_out_by: list[str],
     profiles: Profiles,
 ) -> InventoryDevice:
-    ordered = sorted(sightings, key=lambda s: (_method_rank(s.method), s.time))
+    ordered = ordered_sightings(sightings)
     if mac is None:
         mac = next((s.mac for s in ordered if s.mac), None)
     entry = profiles.oui_lookup(mac) if mac else None

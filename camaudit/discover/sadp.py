@@ -14,8 +14,8 @@ import uuid
 
 from camaudit.attempt import Facts
 from camaudit.discover import _xml
-from camaudit.discover._common import ReplyError, normal_ipv4, normal_mac, port_fact
-from camaudit.discover._udp import UdpDiscovery
+from camaudit.discover._common import ReplyError, normal_ipv4, port_fact
+from camaudit.discover._udp import UdpDiscovery, add_version, reported_mac
 
 PORT = 37020
 GROUP = "239.255.255.250"
@@ -71,15 +71,8 @@ def parse_probe_match(payload: bytes) -> tuple[Facts, str | None] | None:
         facts.add(key, _xml.child_text(match, element))
     for element, key in _PORT_FIELDS:
         facts.add(key, port_fact(_xml.child_text(match, element) or ""))
-    software = facts.get("software_version")
-    if software:
-        firmware, build = split_version(software)
-        facts.add("firmware", firmware)
-        facts.add("build", build)
-    reported_mac = _xml.child_text(match, "MAC")
-    mac = normal_mac(reported_mac)
-    if reported_mac and mac is None:
-        facts.add("reported_mac", reported_mac, limit=64)
+    add_version(facts, facts.get("software_version"), split_version)
+    mac = reported_mac(facts, _xml.child_text(match, "MAC"))
     reported_ip = _xml.child_text(match, "IPv4Address")
     facts.add("reported_ipv4", normal_ipv4(reported_ip) or reported_ip, limit=64)
     return facts, mac
@@ -92,8 +85,5 @@ class SadpInquiry(UdpDiscovery):
     default_port = PORT
     default_group = GROUP
 
+    new_request = staticmethod(inquiry)
     read_reply = staticmethod(parse_probe_match)
-
-    def probe(self) -> bytes:
-        """A fresh inquiry per run."""
-        return inquiry()

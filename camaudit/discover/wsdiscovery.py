@@ -121,9 +121,7 @@ class WsDiscovery(UdpDiscovery):
     default_port = PORT
     default_group = GROUP
 
-    def probe(self) -> bytes:
-        """A fresh Probe (new MessageID) per run."""
-        return probe_message()
+    new_request = staticmethod(probe_message)
 
     def parse(self, reply: Datagram) -> Sighting | None:
         """One sighting per reply; a reply with several matches keeps them all as facts."""

@@ -37,6 +37,7 @@ from camaudit.knowledge import Knowledge, given_or_default
 from camaudit.policy.load import ClosedNetwork, load_policy
 
 __all__ = [
+    "Batch",
     "Credentials",
     "CveMatch",
     "Fingerprint",
@@ -165,18 +166,31 @@ def fingerprint(
         if warnings:
             planned = plan(address, ports, None, timeout, mine, known)
     attempts = run_probes(planned, total_bound(timeout))
+    return conclude(address, attempts, mine, scope, known, known_hosts, warnings)
+
+
+def conclude(
+    address: str,
+    attempts: tuple[ProbeAttempt, ...],
+    sightings: Sequence[Sighting],
+    scope: ClosedNetwork,
+    knowledge: Knowledge,
+    known_hosts: KnownHosts | None = None,
+    warnings: Sequence[str] = (),
+) -> Fingerprint:
+    """The fingerprint of ``address`` from its probe attempts (in plan order) and its own
+    sightings: certificates pinned, identity, CVEs and closed-network findings."""
+    found = list(warnings)
     if known_hosts is not None:
-        warnings += [
-            w for w in _pin_certificates(address, attempts, known_hosts) if w not in warnings
-        ]
-    identity = identify(attempts, mine, known)
+        found += [w for w in _pin_certificates(address, attempts, known_hosts) if w not in found]
+    identity = identify(attempts, sightings, knowledge)
     return Fingerprint(
         host=address,
         attempts=attempts,
         identity=identity,
-        cves=match_cves(identity, known),
+        cves=match_cves(identity, knowledge),
         config_findings=config_findings(attempts, scope),
-        warnings=tuple(warnings),
+        warnings=tuple(found),
     )
 
 
@@ -198,7 +212,7 @@ def fingerprint_many(
     first seen are saved to ``known_hosts`` at the end.
     """
     jobs = [(_check_host(h), sightings) for h in hosts]
-    return _Batch(ports, credentials, timeout, closed_network, known_hosts, knowledge).run(
+    return Batch(ports, credentials, timeout, closed_network, known_hosts, knowledge).run(
         jobs, threads, on_done
     )
 
@@ -221,14 +235,17 @@ def identify_devices(
     """
     chosen = [d for d in devices if d.ip is not None and probe_if(d)]
     jobs = [(_check_host(d.ip or ""), d.sightings) for d in chosen]
-    batch = _Batch(None, credentials, timeout, closed_network, known_hosts, knowledge)
+    batch = Batch(None, credentials, timeout, closed_network, known_hosts, knowledge)
     probed = batch.run(jobs, MAX_HOST_THREADS, on_done) if jobs else ()
     found = dict(zip(map(id, chosen), probed, strict=True))
     return tuple(IdentifiedDevice(d.ip, d, found.get(id(d))) for d in devices)
 
 
-class _Batch:
-    """Settings shared by every host of one run; the scope and knowledge are built once."""
+class Batch:
+    """Settings shared by every host of one run; the scope and knowledge are built once.
+
+    ``ports`` maps probe names to ports for every host (``None``: each probe's usual port
+    or the one the device announced)."""
 
     def __init__(
         self,

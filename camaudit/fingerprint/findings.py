@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Sequence
 
 from camaudit.fingerprint.interface import ProbeAttempt
-from camaudit.model import Evidence, Finding
+from camaudit.model import Evidence, Finding, Phrase
 from camaudit.policy.load import ClosedNetwork
 
 __all__ = ["config_findings"]
@@ -39,7 +39,7 @@ def _finding(rule: str, severity: str, summary: str, attempt: ProbeAttempt, key:
         rule=rule,
         severity=severity,
         device=attempt.host,
-        summary=summary,
+        summary=Phrase(summary),  # English only: no message code yet
         evidence=(_evidence(attempt, key),),
     )
 
@@ -78,5 +78,5 @@ def config_findings(attempts: Sequence[ProbeAttempt], scope: ClosedNetwork) -> t
             else:
                 continue
             for finding in new:
-                found.setdefault(finding.summary, finding)
+                found.setdefault(finding.summary.text, finding)
     return tuple(found.values())

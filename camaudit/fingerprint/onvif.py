@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -130,13 +131,23 @@ def _settings() -> Any:
     )
 
 
-@functools.lru_cache(maxsize=4)
+_WSDL_LOCK = threading.Lock()
+
+
 def _wsdl_document(wsdl: str) -> Any:
     """The parsed device-service WSDL, once per process (parsing it costs ~90 ms of CPU).
 
-    Loaded through the same refusing transport (local files only); zeep documents are
-    read-only after loading, so the probe threads share it.
+    One thread parses, the others wait for its result: forty probe threads all parsing
+    at once under the GIL each took seconds, and every ONVIF probe timed out.
     """
+    with _WSDL_LOCK:
+        return _parse_wsdl(wsdl)
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_wsdl(wsdl: str) -> Any:
+    """Loaded through the same refusing transport (local files only); zeep documents are
+    read-only after loading, so the probe threads share it."""
     from zeep.wsdl import Document
 
     loader = _make_transport("127.0.0.1", 1, Deadline(5.0))

@@ -20,8 +20,10 @@ __all__ = [
     "MAX_PROBE_THREADS",
     "PROBES",
     "get_probe",
+    "late_attempt",
     "plan",
     "ports_from_sightings",
+    "run_probe",
     "run_probes",
 ]
 
@@ -96,7 +98,8 @@ def plan(
     return out
 
 
-def _guarded(probe: Probe, target: ProbeTarget) -> ProbeAttempt:
+def run_probe(probe: Probe, target: ProbeTarget) -> ProbeAttempt:
+    """Run one probe; an exception it raises becomes a failed attempt."""
     started = time.monotonic()
     return guarded(
         lambda: probe.run(target),
@@ -118,15 +121,27 @@ def run_probes(
     """
 
     def late(job: tuple[Probe, ProbeTarget], status: AttemptStatus, elapsed: float) -> ProbeAttempt:
-        probe, target = job
-        return ProbeAttempt(
-            probe=f"{probe.name}:{target.port}",
-            host=target.host,
-            status=status,
-            error=f"probe did not finish within the total bound of {budget:.1f} s",
-            duration=elapsed,
-        )
+        return late_attempt(job, status, elapsed, budget)
 
     return run_all(
-        planned, lambda job, _deadline: _guarded(*job), late, budget, threads, name="camaudit-probe"
+        planned,
+        lambda job, _deadline: run_probe(*job),
+        late,
+        budget,
+        threads,
+        name="camaudit-probe",
+    )
+
+
+def late_attempt(
+    job: tuple[Probe, ProbeTarget], status: AttemptStatus, elapsed: float, budget: float
+) -> ProbeAttempt:
+    """The attempt of a probe still running (or never started) when ``budget`` ran out."""
+    probe, target = job
+    return ProbeAttempt(
+        probe=f"{probe.name}:{target.port}",
+        host=target.host,
+        status=status,
+        error=f"probe did not finish within the total bound of {budget:.1f} s",
+        duration=elapsed,
     )

@@ -27,10 +27,13 @@ from camaudit.model import (
     FlowCategory,
     HostInfo,
     OutboundFlow,
+    Phrase,
     Problem,
     TrafficSummary,
     Verdict,
 )
+from camaudit.phrases import BUILT_IN_LABELS, label_phrase, phrase, problem_phrase
+from camaudit.policy import rhythm
 from camaudit.policy.load import Policy, ServiceRule, in_networks, networks, never_leaves_link
 
 # Evidence problems that stop a capture from proving isolation (they never hide a leak).
@@ -60,6 +63,8 @@ class _Judge:
         return Direction.TRANSIT
 
     def label(self, flow: Flow, outbound: bool) -> tuple[str | None, str | None]:
+        """The flow's phone-home label (data: a proper name) and its source, or the
+        English of a built-in label (:func:`camaudit.phrases.label_text` translates it)."""
         rule = self.profiles.match_payload(flow.proto, flow.resp_port, flow.payload_orig)
         if rule is None:
             for name in flow.names:
@@ -71,10 +76,8 @@ class _Judge:
             rule = self.profiles.match_port(flow.proto, flow.resp_port)
         if rule is not None:
             return rule.label, rule.source
-        if flow.app == "ntp":
-            return "NTP time sync to an outside server", None
-        if flow.app == "dns":
-            return "DNS to an outside resolver", None
+        if flow.app in BUILT_IN_LABELS:
+            return phrase(BUILT_IN_LABELS[flow.app]).text, None
         return None, None
 
     def rule_for(
@@ -301,30 +304,54 @@ def _reverse_inside(labels: str, version: int, judge: _Judge) -> bool:
     return True  # a partial reverse zone is the site's own business
 
 
-def _describe(flow: Flow, remote_port: int, label: str | None) -> str:
+_STATES = {category: f"state_{category.value}" for category in FlowCategory}
+
+
+def _describe(flow: Flow, remote_port: int, label: str | None) -> Phrase:
     names = f" ({', '.join(flow.names)})" if flow.names else ""
     port = f":{remote_port}" if flow.proto in ("tcp", "udp") else ""
-    what = f" — {label}" if label else ""
-    return f"{flow.orig} → {flow.resp}{port}/{flow.proto}{names}: {flow.category.value}{what}"
+    # addresses, port and names read the same in every language: one param (a flood
+    # builds one of these per flow; the flow's fields are in the report apart)
+    where = f"{flow.orig} → {flow.resp}{port}/{flow.proto}{names}"
+    state = phrase(_STATES[flow.category])
+    return phrase("flow", flow=where, state=state, label=_label_param(label))
+
+
+def _label_param(label: str | None) -> Phrase | str:
+    """`` — label`` after a sentence, or nothing."""
+    return phrase("with_label", label=label_phrase(label)) if label else ""
+
+
+def tally(phrases: Iterable[Phrase], limit: int | None = None) -> list[Phrase]:
+    """Each distinct phrase once, in first-seen order, with its count when it repeats
+    (a camera retrying every second is one reason, not hundreds); past ``limit``, one
+    line that says how many more."""
+    # keyed by the English text: the same words are the same reason (and a str keeps
+    # its hash, a phrase would hash its whole tree for each of a flood's flows)
+    counts: dict[str, tuple[Phrase, int]] = {}
+    for item in phrases:
+        first, n = counts.get(item.text, (item, 0))
+        counts[item.text] = first, n + 1
+    out = [p if n == 1 else phrase("repeated", detail=p, count=n) for p, n in counts.values()]
+    if limit is not None and len(out) > limit:
+        out = [*out[:limit], phrase("more", count=len(out) - limit)]
+    return out
 
 
 class _Tally:
     """Reasons grouped by what they say, so a thousand retries read as one line."""
 
     def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
+        self.items: list[Phrase] = []
 
-    def add(self, text: str) -> None:
-        self.counts[text] = self.counts.get(text, 0) + 1
+    def add(self, item: Phrase) -> None:
+        self.items.append(item)
 
     def __bool__(self) -> bool:
-        return bool(self.counts)
+        return bool(self.items)
 
-    def lines(self, limit: int = 12) -> list[str]:
-        out = [text if n == 1 else f"{text} (×{n})" for text, n in self.counts.items()]
-        if len(out) > limit:
-            out = [*out[:limit], f"… and {len(out) - limit} more (see the findings)"]
-        return out
+    def lines(self, limit: int = 12) -> list[Phrase]:
+        return tally(self.items, limit)
 
 
 @dataclass
@@ -364,6 +391,7 @@ def assess(
         devices=devices,
         policy_name=policy.name,
         policy_path=policy.path,
+        rhythms=rhythm.detect(outbound),
     )
 
 
@@ -412,7 +440,7 @@ def _flow_findings(judged: OutboundFlow, expired: bool, tallies: _Tallies) -> li
     evidence = flow_evidence(flow)
     found: list[Finding] = []
     if expired:
-        text = "a policy exception matched this flow but has expired"
+        text = phrase("exception_expired")
         found.append(Finding("POLICY-EXCEPTION-EXPIRED", "medium", device, text, evidence, label))
     if judged.allowed_by:
         return found
@@ -454,49 +482,47 @@ def _lookup_allowed(lookup: DnsLookup, judge: _Judge) -> bool:
 def _lookup_finding(item: ClassifiedLookup, tallies: _Tallies) -> Finding:
     """An outside address in the answer is a crossing (high); a question alone an attempt."""
     lookup = item.lookup
-    what = f" — {item.label}" if item.label else ""
+    asked: dict[str, str | Phrase] = {
+        "client": lookup.client,
+        "name": lookup.name,
+        "qtype": lookup.qtype,
+        "label": _label_param(item.label),
+    }
     evidence = dns_evidence(lookup)
     if item.answered_with_addresses:
-        addresses = ", ".join(a for a in lookup.answers if _normal(a) is not None)
-        text = (
-            f"resolver {lookup.server} answered {lookup.client}'s look-up of "
-            f"{lookup.name} ({lookup.qtype}) with outside address(es) {addresses}{what}"
+        addresses = [a for a in lookup.answers if _normal(a) is not None]
+        text = phrase(
+            "dns_resolved",
+            server=lookup.server,
+            addresses=", ".join(addresses),
+            count=len(addresses),
+            **asked,
         )
         tallies.crossed.add(text)
         return Finding("DNS-EXTERNAL-RESOLVED", "high", lookup.client, text, evidence, item.label)
-    answer = lookup.rcode or "no answer"
-    text = f"{lookup.client} looked up {lookup.name} ({lookup.qtype}): {answer}{what}"
+    text = phrase("dns_lookup", answer=lookup.rcode or phrase("no_answer"), **asked)
     tallies.attempts.add(text)
     return Finding("DNS-EXTERNAL-LOOKUP", "medium", lookup.client, text, evidence, item.label)
 
 
 def _explain(
     verdict: Verdict,
-    reasons: list[str],
+    reasons: list[Phrase],
     outbound: Iterable[OutboundFlow],
     tallies: _Tallies,
     policy: Policy,
-) -> list[str]:
+) -> list[Phrase]:
     """The verdict's reasons, plus what a reader must know about how it was reached."""
     accepted = sum(1 for o in outbound if o.allowed_by)
     if accepted and verdict == Verdict.ISOLATED:
-        reasons = [f"nothing crossed but what the policy allows ({accepted} flow(s))"]
+        reasons = [phrase("allowed", count=accepted)]
     if tallies.foreign:
-        reasons.append(
-            "host(s) on the segment send link-local multicast/broadcast from an address "
-            f"outside the closed network: {', '.join(sorted(tallies.foreign, key=_sort_key))} "
-            "(not a crossing; see FOREIGN-ADDRESS-ON-SEGMENT)"
-        )
+        hosts = sorted(tallies.foreign, key=_sort_key)
+        reasons.append(phrase("foreign_hosts", addresses=", ".join(hosts), count=len(hosts)))
     if tallies.transit:
-        reasons.append(
-            f"{tallies.transit} flow(s) had neither end inside the closed network and were "
-            "not judged (check --closed-network)"
-        )
+        reasons.append(phrase("transit", count=tallies.transit))
     if policy.closed_network_is_default:
-        reasons.append(
-            "no closed network was given: the default (RFC 1918, 100.64/10, "
-            "link-local, ULA) was used"
-        )
+        reasons.append(phrase("default_network"))
     return reasons
 
 
@@ -536,14 +562,16 @@ def _foreign_on_link(flow: Flow, judge: _Judge) -> bool:
 
 def _foreign_finding(address: str, flows: list[Flow]) -> Finding:
     macs = sorted({f.orig_mac for f in flows if f.orig_mac})
-    mac = f" (MAC {', '.join(macs)})" if macs else ""
     targets = sorted({_target(f) for f in flows})
-    shown = ", ".join(targets[:6]) + (f" and {len(targets) - 6} more" if len(targets) > 6 else "")
-    packets = sum(f.orig_packets for f in flows)
-    text = (
-        f"{address}{mac} is on the segment with an address outside the closed network: "
-        f"{packets} packet(s) to link-scoped {shown}. No router forwarded them, so they "
-        "do not break isolation, but the host is set up for another network"
+    shown: str | Phrase = ", ".join(targets[:6])
+    if len(targets) > 6:
+        shown = phrase("and_more", shown=shown, count=len(targets) - 6)
+    text = phrase(
+        "foreign",
+        address=address,
+        mac=phrase("foreign_mac", macs=", ".join(macs)) if macs else "",
+        count=sum(f.orig_packets for f in flows),
+        targets=shown,
     )
     evidence = tuple(e for f in flows for e in flow_evidence(f))
     return Finding("FOREIGN-ADDRESS-ON-SEGMENT", "medium", address, text, evidence)
@@ -606,32 +634,41 @@ def _sort_key(ip: str) -> tuple[int, int]:
     return addr.version, int(addr)
 
 
-def _blocking(traffic: TrafficSummary, devices: tuple[HostInfo, ...], policy: Policy) -> list[str]:
-    reasons: list[str] = []
+def _blocking(
+    traffic: TrafficSummary, devices: tuple[HostInfo, ...], policy: Policy
+) -> list[Phrase]:
+    reasons: list[Phrase] = []
     if traffic.packets == 0:
-        reasons.append("the captures hold no packets")
+        reasons.append(phrase("no_packets"))
     elif not devices:
-        who = "the audited devices" if policy.devices else "any host inside the closed network"
-        reasons.append(f"no packet from {who} is in the captures")
+        reasons.append(phrase("no_device_packets" if policy.devices else "no_inside_packets"))
     problems: list[Problem] = list(traffic.problems)
     for item in traffic.inputs:
         problems.extend(item.problems)
-    for problem in problems:
-        if problem.code in BLOCKING_PROBLEMS:
-            where = f"{problem.capture}: " if problem.capture else ""
-            reasons.append(f"{where}{problem.message}")
-    return reasons
+    return reasons + blocking_problems(problems)
 
 
-def _verdict(crossed: _Tally, attempts: _Tally, blocking: list[str]) -> tuple[Verdict, list[str]]:
+def blocking_problems(problems: Iterable[Problem]) -> list[Phrase]:
+    """The problems that stop the captures from proving isolation, one phrase each."""
+    return [_problem(p) for p in problems if p.code in BLOCKING_PROBLEMS]
+
+
+def _problem(problem: Problem) -> Phrase:
+    message = problem_phrase(problem)
+    if problem.capture:
+        return phrase("capture_problem", capture=problem.capture, problem=message)
+    return message
+
+
+def _verdict(
+    crossed: _Tally, attempts: _Tally, blocking: list[Phrase]
+) -> tuple[Verdict, list[Phrase]]:
     if crossed:
-        return Verdict.NOT_ISOLATED, [f"traffic crossed the boundary: {c}" for c in crossed.lines()]
+        return Verdict.NOT_ISOLATED, [phrase("crossed", detail=c) for c in crossed.lines()]
     if blocking:
-        reasons = [f"the evidence cannot show isolation: {b}" for b in blocking]
-        reasons += [f"attempt: {a}" for a in attempts.lines()]
+        reasons = [phrase("cannot_show", detail=b) for b in blocking]
+        reasons += [phrase("attempt", detail=a) for a in attempts.lines()]
         return Verdict.INCONCLUSIVE, reasons
     if attempts:
-        return Verdict.ISOLATED_WITH_ATTEMPTS, [
-            f"nothing crossed, but devices tried: {a}" for a in attempts.lines()
-        ]
-    return Verdict.ISOLATED, ["no packet was addressed outside and no outside name was looked up"]
+        return Verdict.ISOLATED_WITH_ATTEMPTS, [phrase("tried", detail=a) for a in attempts.lines()]
+    return Verdict.ISOLATED, [phrase("nothing_out")]

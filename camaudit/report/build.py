@@ -105,7 +105,10 @@ def _dns(c: ClassifiedLookup) -> LookupEntry:
 
 
 def _finding(f: Finding) -> FindingEntry:
-    return FindingEntry(f.rule, f.severity, f.device, f.summary, f.label, f.evidence)
+    text = f.summary
+    return FindingEntry(
+        f.rule, f.severity, f.device, text.text, f.label, f.evidence, text.code, text.params
+    )
 
 
 def _summary(assessment: Assessment, traffic: TrafficSummary) -> VerifySummary:
@@ -151,5 +154,6 @@ def build_report(
         outbound=tuple(_outbound(o) for o in a.outbound),
         dns=tuple(_dns(c) for c in a.dns),
         findings=tuple(_finding(f) for f in a.findings),
+        rhythm=a.rhythms,
     )
     return with_controls(report, knowledge)

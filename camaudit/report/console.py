@@ -17,7 +17,8 @@ from rich.text import Text
 
 from camaudit.i18n import N_, Translator, translator
 from camaudit.messages import HEADINGS, SEVERITIES, TERMS, VERDICT_NAMES
-from camaudit.model import Direction
+from camaudit.model import Direction, Rhythm
+from camaudit.phrases import label_text, problem_text, reason_text
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -106,7 +107,7 @@ def _head(report: TrafficReport, t: Translator) -> Panel:
             )
         ),
     ]
-    reasons = [_t(f"• {r}") for r in report.reasons]
+    reasons = [_t(f"• {reason_text(r, t)}") for r in report.reasons]
     title = f"camaudit {report.kind}"
     return Panel(Group(*lines, Text(""), *reasons), title=title, expand=True)
 
@@ -131,7 +132,7 @@ def _inputs(report: TrafficReport, t: Translator) -> Table:
     table = _table(t.gettext(HEADINGS["captures"]), columns)
     for item in report.inputs:
         fmt = item.format + ("+gzip" if item.compression else "")
-        problems = "; ".join(p.message for p in item.problems) or "-"
+        problems = "; ".join(problem_text(p, t) for p in item.problems) or "-"
         table.add_row(
             _t(item.path),
             _t(fmt),
@@ -188,7 +189,7 @@ def _outbound(report: TrafficReport, t: Translator) -> Table:
             _t(state, "dim" if row.allowed_by else _STATE_STYLE.get(row.state, "")),
             _t(f"{row.packets_out}/{row.packets_in}"),
             _t(", ".join(row.names)),
-            _t(row.label or ""),
+            _t(label_text(row.label, t)),
             _t(_frames(row, captures)),
         )
     return table
@@ -216,7 +217,7 @@ def _dns(report: TrafficReport, t: Translator) -> Table:
             _t(row.name),
             _t(row.qtype),
             _t(answer, "red" if row.answered_with_addresses else "yellow"),
-            _t(row.label or ""),
+            _t(label_text(row.label, t)),
             _t(f"{_short(row.capture or '', captures)}#{frame}"),
         )
     return table
@@ -249,6 +250,57 @@ def _findings(report: TrafficReport, t: Translator) -> Table:
     return table
 
 
+def duration(seconds: float, t: Translator) -> str:
+    """``2 s``, ``5 min``, ``3 h``, ``2 days`` in the reader's language."""
+    if seconds < 120:
+        return t.gettext("{value} s", value=t.format_number(round(seconds, 2)))
+    if seconds < 2 * 3600:
+        return t.gettext("{value} min", value=t.format_number(round(seconds / 60, 1)))
+    if seconds < 48 * 3600:
+        return t.gettext("{value} h", value=t.format_number(round(seconds / 3600, 1)))
+    return t.gettext("{value} days", value=t.format_number(round(seconds / 86400, 1)))
+
+
+def describe_rhythm(r: Rhythm, t: Translator) -> str:
+    """The rhythm in one sentence: who, what, how often, how many times, from when to when."""
+    fields = {
+        "device": r.device,
+        "destination": r.destination,
+        "where": f"{r.proto}/{r.port}" if r.port else r.proto,
+        "period": duration(r.period, t),
+        "jitter": duration(r.jitter, t),
+        "count": t.format_number(r.count),
+        "first": t.format_datetime(r.first.time),
+        "last": t.format_datetime(r.last.time),
+        "crossed": t.format_number(r.crossed),
+    }
+    if r.crossed:
+        return t.gettext(
+            "{device} reached {destination} ({where}) every {period} (±{jitter}), {count} "
+            "times from {first} to {last}, {crossed} of them across the boundary: a device "
+            "configured to reach {destination}.",
+            **fields,
+        )
+    return t.gettext(
+        "{device} tried {destination} ({where}) every {period} (±{jitter}), {count} times "
+        "from {first} to {last}: a device configured to reach {destination}.",
+        **fields,
+    )
+
+
+def _rhythm(report: TrafficReport, t: Translator) -> Table:
+    captures = len(report.inputs)
+    columns = (t.gettext("repeated connection"), t.gettext("score"), t.gettext("frames"))
+    table = _table(
+        t.gettext("Phone-home rhythm (regular repeats: score 1 is a perfect timer)"), columns
+    )
+    for r in report.rhythm:
+        frames = f"{_short(r.first.capture, captures)}#{r.first.frame} … "
+        frames += f"{_short(r.last.capture, captures)}#{r.last.frame}"
+        table.add_row(_t(describe_rhythm(r, t)), _t(t.format_number(r.score)), _t(frames))
+    return table
+
+
 def render(report: VerifyReport, console: Console, t: Translator | None = None) -> None:
     """Print the report for a person: verdict first, then the evidence behind it."""
     t = t or translator("en")
@@ -260,9 +312,11 @@ def render(report: VerifyReport, console: Console, t: Translator | None = None) 
         console.print(_dns(report, t))
     if report.findings:
         console.print(_findings(report, t))
+    if report.rhythm:
+        console.print(_rhythm(report, t))
     for p in report.problems:
         label = t.gettext("problem")
-        console.print(_t(f"{label} [{p.code}]: {p.message}", "yellow"))
+        console.print(_t(f"{label} [{p.code}]: {problem_text(p, t)}", "yellow"))
 
 
 def render_report(report: Report, console: Console, t: Translator | None = None) -> None:
@@ -423,7 +477,7 @@ def _audit_notes(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     """Why each device got its verdict, and what could not be checked for it."""
     who = d.ip or d.mac or "?"
     cloud, not_checked = t.gettext("vendor cloud"), t.gettext(TERMS["not_checked"])
-    notes = [_t(f"{who}: {r}") for r in d.verdict.reasons]
+    notes = [_t(f"{who}: {reason_text(r, t)}") for r in d.verdict.reasons]
     notes += [_t(f"{who}: {c}", "yellow") for c in d.config_findings]
     notes += [_t(f"{who}: {cloud}: {label}", "yellow") for label in d.cloud_labels]
     notes += [_t(f"{who}: {not_checked}: {n}", "dim") for n in d.not_checked]
@@ -467,8 +521,10 @@ def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
         console.print(_outbound(report, t))
     if report.findings:
         console.print(_findings(report, t))
+    if report.rhythm:
+        console.print(_rhythm(report, t))
     not_checked, problem = t.gettext(TERMS["not_checked"]), t.gettext("problem")
     for n in a.not_checked:
         console.print(_t(f"{not_checked}: {n}", "dim"))
     for p in report.problems:
-        console.print(_t(f"{problem} [{p.code}]: {p.message}", "yellow"))
+        console.print(_t(f"{problem} [{p.code}]: {problem_text(p, t)}", "yellow"))

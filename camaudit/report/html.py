@@ -35,6 +35,7 @@ from camaudit.messages import (
     VERDICT_NAMES,
 )
 from camaudit.model import Evidence, Problem
+from camaudit.phrases import finding_text, problem_text, reason_text
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -232,7 +233,7 @@ def _verify(report: TrafficReport, t: Translator) -> dict[str, Any]:
     ]
     return {
         "verdict": _verdict(t, report.verdict.value),
-        "reasons": [_text(r, 2048) for r in report.reasons],
+        "reasons": [_text(reason_text(r, t), 2048) for r in report.reasons],
         "summary": [
             _plural(t, "captures", s.captures),
             _plural(t, "packets", s.packets),
@@ -258,7 +259,7 @@ def _verify(report: TrafficReport, t: Translator) -> dict[str, Any]:
         "timeline": _timeline(report.outbound, [d.ip for d in report.devices], t),
         "outbound": [_flow_row(f, t) for f in report.outbound],
         "findings": [
-            _finding(f.rule, f.severity, f.device, f.summary, f.evidence, t)
+            _finding(f.rule, f.severity, f.device, finding_text(f, t), f.evidence, t)
             for f in report.findings
         ],
         "captures": [
@@ -282,7 +283,7 @@ def _verify(report: TrafficReport, t: Translator) -> dict[str, Any]:
             ]
             for d in report.dns
         ],
-        "problems": _problems(report.problems),
+        "problems": _problems(report.problems, t),
     }
 
 
@@ -350,7 +351,7 @@ def _device_verdict(d: AuditDeviceEntry, t: Translator) -> dict[str, Any]:
     return {
         "device": who,
         "verdict": _verdict(t, d.verdict.verdict.value),
-        "reasons": [_text(r, 2048) for r in d.verdict.reasons],
+        "reasons": [_text(reason_text(r, t), 2048) for r in d.verdict.reasons],
         "evidence": _evidence_rows(d.verdict.evidence, t),
         "not_checked": [_text(n, 2048) for n in d.not_checked],
     }
@@ -390,8 +391,11 @@ def _device_cells(d: IdentifiedDevice, open_ports: Sequence[str], t: Translator)
     ]
 
 
-def _problems(problems: Iterable[Problem]) -> list[str]:
-    return [_text(f"{p.capture + ': ' if p.capture else ''}{p.message}", 2048) for p in problems]
+def _problems(problems: Iterable[Problem], t: Translator) -> list[str]:
+    return [
+        _text(f"{p.capture + ': ' if p.capture else ''}{problem_text(p, t)}", 2048)
+        for p in problems
+    ]
 
 
 def _category(flow: BoundaryFlowEntry) -> str:

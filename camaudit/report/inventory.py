@@ -54,7 +54,13 @@ def _sighting(s: Sighting) -> SightingEntry:
 def _attempt(a: MethodAttempt) -> MethodEntry:
     duration = round(a.duration, 3)
     return MethodEntry(
-        a.method, a.status, a.error, duration, len(a.sightings), tuple(a.timed_out_hosts)
+        a.method,
+        a.status,
+        a.error,
+        duration,
+        len(a.sightings),
+        tuple(a.timed_out_hosts),
+        tuple(a.commands),
     )
 
 
@@ -122,7 +128,7 @@ def _device(entry: IdentifiedDevice, outside: bool = False) -> DeviceEntry:
         identity=_identity(f.identity) if f else None,
         cves=tuple(_cve(c) for c in f.cves) if f else (),
         probes=tuple(_probe(p) for p in f.attempts) if f else (),
-        config_findings=tuple(c.summary for c in f.config_findings) if f else (),
+        config_findings=tuple(c.summary.text for c in f.config_findings) if f else (),
         outside_target=outside,
         tls_certificates=_certificates(f),
         warnings=tuple(f.warnings) if f else (),

@@ -30,6 +30,7 @@ from camaudit.messages import (
     VERDICT_NAMES,
 )
 from camaudit.model import Evidence
+from camaudit.phrases import finding_text, reason_text
 from camaudit.report.csv_out import closed_network_cell
 from camaudit.report.model import (
     AuditDeviceEntry,
@@ -147,7 +148,7 @@ def _traffic_head(report: TrafficReport, t: Translator) -> list[str]:
         "",
         f"## {t.gettext(HEADINGS['reasons'])}",
         "",
-        *[f"- {text(r, 2000)}" for r in report.reasons],
+        *[f"- {text(reason_text(r, t), 2000)}" for r in report.reasons],
         "",
     ]
     return lines
@@ -207,7 +208,8 @@ def _findings(report: TrafficReport, t: Translator) -> list[str]:
         lines += [f"- **{t.gettext(HEADINGS['severity'])}:** {severity}"]
         if f.device:
             lines += [f"- **{t.gettext(HEADINGS['device'])}:** {text(f.device)}"]
-        lines += [f"- {text(f.summary, 2000)}", f"- **{t.gettext(HEADINGS['evidence'])}:**"]
+        summary = text(finding_text(f, t), 2000)
+        lines += [f"- {summary}", f"- **{t.gettext(HEADINGS['evidence'])}:**"]
         lines += [*_evidence_lines(f.evidence, t), ""]
     return lines
 
@@ -227,7 +229,7 @@ def _device_verdict(d: AuditDeviceEntry, t: Translator) -> list[str]:
     verdict = t.gettext(VERDICT_NAMES[d.verdict.verdict])
     who = text(d.ip or d.mac or "?") + (f" ({text(d.mac)})" if d.ip and d.mac else "")
     lines = [f"### {who}: {verdict}", ""]
-    lines += [f"- {text(r, 2000)}" for r in d.verdict.reasons]
+    lines += [f"- {text(reason_text(r, t), 2000)}" for r in d.verdict.reasons]
     if d.verdict.evidence:
         lines += [
             f"- **{t.gettext(HEADINGS['evidence'])}:**",

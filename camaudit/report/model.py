@@ -26,7 +26,10 @@ from camaudit.model import (
     Evidence,
     FlowCategory,
     HostInfo,
+    Phrase,
+    PhraseParams,
     Problem,
+    Rhythm,
     Verdict,
 )
 from camaudit.report.compliance import ControlsSection
@@ -172,7 +175,12 @@ class LookupEntry:
 
 @dataclass(frozen=True)
 class FindingEntry:
-    """One rule that fired, with the frames behind it."""
+    """One rule that fired, with the frames behind it.
+
+    ``summary`` is its text in English; ``code`` and ``params`` write it in the reader's
+    language (:func:`camaudit.phrases.finding_text`). A report saved before findings had
+    codes has none: its English summary is shown as it is.
+    """
 
     rule: str
     severity: str
@@ -180,6 +188,8 @@ class FindingEntry:
     summary: str
     label: str | None
     evidence: tuple[Evidence, ...]
+    code: str | None = None
+    params: PhraseParams = field(default=(), metadata={"phrase_params": True})
 
 
 @dataclass(frozen=True)
@@ -192,7 +202,7 @@ class VerifyReport:
     generated: str
     verdict: Verdict
     exit_code: int
-    reasons: tuple[str, ...]
+    reasons: tuple[Phrase, ...]
     closed_network: ClosedNetworkEntry
     policy: PolicyEntry
     summary: VerifySummary
@@ -204,6 +214,8 @@ class VerifyReport:
     findings: tuple[FindingEntry, ...]
     controls: ControlsSection | None = None  # BIO/BIO2 controls (report/compliance.py)
     register: RegisterSection | None = None  # never set on verify; kept for one shape
+    # Repeated connections (policy/rhythm.py); left out of the JSON when there are none.
+    rhythm: tuple[Rhythm, ...] = field(default=(), metadata={"omit_empty": True})
 
 
 # ---- inventory (discover / fingerprint) -------------------------------------------
@@ -229,6 +241,7 @@ class MethodEntry:
     duration: float
     sightings: int
     timed_out_hosts: tuple[str, ...]
+    commands: tuple[str, ...] = ()  # external command lines the method ran (nmap), as run
 
 
 @dataclass(frozen=True)
@@ -397,7 +410,7 @@ class DeviceVerdictEntry:
     """
 
     verdict: Verdict
-    reasons: tuple[str, ...]
+    reasons: tuple[Phrase, ...]
     outbound: tuple[int, ...]
     dns: tuple[int, ...]
     findings: tuple[int, ...]
@@ -458,7 +471,7 @@ class AuditReport:
     generated: str
     verdict: Verdict
     exit_code: int
-    reasons: tuple[str, ...]
+    reasons: tuple[Phrase, ...]
     closed_network: ClosedNetworkEntry
     policy: PolicyEntry
     summary: VerifySummary
@@ -470,6 +483,7 @@ class AuditReport:
     findings: tuple[FindingEntry, ...]
     inventory: InventorySection
     audit: AuditSection
+    rhythm: tuple[Rhythm, ...] = field(default=(), metadata={"omit_empty": True})  # as verify's
 
 
 Report = VerifyReport | InventoryReport | AuditReport
@@ -518,8 +532,16 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, Phrase):
+        return {"text": value.text, "code": value.code, "params": _plain_params(value.params)}
     if is_dataclass(value) and not isinstance(value, type):
-        return {_json_key(f): _plain(getattr(value, f.name)) for f in fields(value)}
+        return {
+            _json_key(f): (_plain_params if f.metadata.get("phrase_params") else _plain)(
+                getattr(value, f.name)
+            )
+            for f in fields(value)
+            if not (f.metadata.get("omit_empty") and not getattr(value, f.name))
+        }
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     if isinstance(value, Enum):
@@ -564,6 +586,22 @@ def from_json(text: str) -> Report:
     return from_dict(data)
 
 
+def _plain_params(params: PhraseParams) -> dict[str, Any]:
+    return {name: _plain(value) for name, value in params}
+
+
+def _phrase(value: Any) -> Phrase:
+    """A phrase from JSON; a bare string is the English text of a report saved before
+    reasons had codes."""
+    if isinstance(value, str):
+        return Phrase(value)
+    return Phrase(value["text"], value["code"], _params(value["params"]))
+
+
+def _params(value: dict[str, Any]) -> PhraseParams:
+    return tuple((name, v if isinstance(v, str | int) else _phrase(v)) for name, v in value.items())
+
+
 @cache
 def _hints(cls: type) -> dict[str, Any]:
     return get_type_hints(cls)
@@ -575,10 +613,21 @@ def _read(cls: Any, data: dict[str, Any]) -> Any:
     # a key absent from the JSON is a field appended later (with a default): an older
     # report still loads
     given = [f for f in fields(cls) if _json_key(f) in data]
-    return cls(**{f.name: _value(hints[f.name], data[_json_key(f)]) for f in given})
+    return cls(
+        **{
+            f.name: (
+                _params(data[_json_key(f)])
+                if f.metadata.get("phrase_params")
+                else _value(hints[f.name], data[_json_key(f)])
+            )
+            for f in given
+        }
+    )
 
 
 def _value(kind: Any, value: Any) -> Any:
+    if kind is Phrase:
+        return _phrase(value)
     origin = get_origin(kind)
     if origin in (Union, types.UnionType):
         if value is None:

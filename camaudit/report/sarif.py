@@ -26,6 +26,7 @@ from urllib.parse import quote
 from camaudit.i18n import N_, Translator
 from camaudit.messages import FINDING_TITLES, VERDICT_NAMES
 from camaudit.model import Evidence, Verdict
+from camaudit.phrases import finding_text, reason_text
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -159,7 +160,7 @@ def _finding_results(report: TrafficReport, rules: _Rules, t: Translator) -> lis
             "ruleId": clean_text(f.rule),
             "ruleIndex": index,
             "level": level(f.severity),
-            "message": _message(f"{title}: {f.summary}"),
+            "message": _message(f"{title}: {finding_text(f, t)}"),
             "locations": [_evidence_location(e, artifacts, t) for e in f.evidence],
             "properties": {
                 "severity": clean_text(f.severity),
@@ -186,7 +187,7 @@ def _traffic_run(report: TrafficReport, rules: _Rules, t: Translator) -> dict[st
             "kind": report.kind,
             "verdict": str(report.verdict),
             "verdictText": t.gettext(VERDICT_NAMES[report.verdict]),
-            "reasons": [clean_text(r, MESSAGE_LIMIT) for r in report.reasons],
+            "reasons": [clean_text(reason_text(r, t), MESSAGE_LIMIT) for r in report.reasons],
         },
     }
 
@@ -291,7 +292,7 @@ def _verdict_result(
     rule_id = DEVICE_VERDICT_RULES[verdict]
     index = rules.add(rule_id, _verdict_rule(verdict, t))
     who = clean_text(d.ip or d.mac or "?")
-    reasons = "; ".join(d.verdict.reasons)
+    reasons = "; ".join(reason_text(r, t) for r in d.verdict.reasons)
     text = t.gettext("{device}: {verdict}", device=who, verdict=t.gettext(VERDICT_NAMES[verdict]))
     return {
         "ruleId": rule_id,
@@ -308,7 +309,7 @@ def _verdict_result(
             "ip": clean_text(d.ip) if d.ip else None,
             "mac": clean_text(d.mac) if d.mac else None,
             "sources": [clean_text(x) for x in d.sources],
-            "reasons": [clean_text(r, MESSAGE_LIMIT) for r in d.verdict.reasons],
+            "reasons": [clean_text(reason_text(r, t), MESSAGE_LIMIT) for r in d.verdict.reasons],
             "notChecked": [clean_text(n, MESSAGE_LIMIT) for n in d.not_checked],
         },
     }

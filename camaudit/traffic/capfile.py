@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from camaudit.errors import InputError
-from camaudit.model import CaptureInput, Problem
+from camaudit.model import CaptureInput, Phrase, Problem
+from camaudit.phrases import phrase, problem
 from camaudit.traffic._fastpass import Pass
 
 if TYPE_CHECKING:
@@ -244,7 +245,7 @@ class CaptureFile:
             try:
                 data = self._stream.read(CHUNK)
             except (OSError, EOFError, zlib.error) as exc:
-                self._problem("truncated", f"compressed data ends early or is damaged: {exc}")
+                self._problem("truncated", phrase("problem_compressed", error=str(exc)))
                 return
             if not data:
                 return
@@ -259,8 +260,12 @@ class CaptureFile:
             return False
         self._problem(
             "truncated",
-            f"gzip data inflates more than {GZIP_MAX_RATIO}x ({self._reader.consumed} bytes to "
-            f"{self._inflated}): not read past that point (a compression bomb?)",
+            phrase(
+                "problem_gzip_bomb",
+                ratio=GZIP_MAX_RATIO,
+                consumed=self._reader.consumed,
+                inflated=self._inflated,
+            ),
         )
         return True
 
@@ -320,8 +325,8 @@ class CaptureFile:
             if taken is not None:
                 self._ready.append(_raw_batch(self.display, 0, (data, *taken[1:])))
 
-    def _problem(self, code: str, message: str, count: int = 1) -> None:
-        self._stats.problems.append(Problem(code, message, self.display, count))
+    def _problem(self, code: str, message: Phrase, count: int = 1) -> None:
+        self._stats.problems.append(problem(code, message, self.display, count))
 
     def _count(self, count: int, first: float, last: float, linktype: int) -> None:
         stats = self._stats
@@ -358,8 +363,7 @@ class CaptureFile:
         if carry and not walk.done:
             self._problem(
                 "truncated",
-                f"the last record (after frame {walk.frame}) is cut short: "
-                f"{len(carry)} byte(s) of it are in the file",
+                phrase("problem_last_record", frame=str(walk.frame), count=len(carry)),
             )
         self._hand_over(fp, seg, sink, final=True)
 
@@ -387,8 +391,7 @@ class CaptureFile:
         if carry and not reader.stopped:
             self._problem(
                 "truncated",
-                f"the last block (after frame {reader.frame}) is cut short: "
-                f"{len(carry)} byte(s) of it are in the file",
+                phrase("problem_last_block", frame=str(reader.frame), count=len(carry)),
             )
 
     # -- summary ---------------------------------------------------------------
@@ -400,9 +403,7 @@ class CaptureFile:
         drops = stats.drops + sum(stats.isb_drops.values())
         if drops:
             problems.append(
-                Problem(
-                    "drops", f"the capture reports {drops} dropped packet(s)", self.display, drops
-                )
+                problem("drops", phrase("problem_drops", count=drops), self.display, drops)
             )
         if stats.bad_ts:
             problems.append(
@@ -473,8 +474,8 @@ class RangeStats:
             self.packets += count
             self.linktypes[linktype] = self.linktypes.get(linktype, 0) + count
 
-    def _problem(self, code: str, message: str, count: int = 1) -> None:
-        self.problems.append(Problem(code, message, None, count))
+    def _problem(self, code: str, message: Phrase, count: int = 1) -> None:
+        self.problems.append(problem(code, message, None, count))
 
     def _indexed(self, fp: Pass, data: bytes) -> None:
         pass
@@ -573,7 +574,7 @@ def _record_chain(
 class _Owner(Protocol):
     def _count(self, count: int, first: float, last: float, linktype: int) -> None: ...
     def _indexed(self, fp: Pass, data: bytes) -> None: ...
-    def _problem(self, code: str, message: str, count: int = 1) -> None: ...
+    def _problem(self, code: str, message: Phrase, count: int = 1) -> None: ...
 
 
 class _PcapRun:
@@ -644,9 +645,7 @@ class _PcapRun:
         if corrupt:
             (incl,) = struct.unpack_from(self.order + "I", data, pos + 8)
             self.owner._problem(
-                "corrupt",
-                f"record after frame {self.frame} claims {incl} bytes; "
-                "the rest of the file was not read",
+                "corrupt", phrase("problem_record_claims", frame=str(self.frame), count=incl)
             )
             self.done = True
             return None
@@ -698,11 +697,11 @@ class _PcapngWalker:
                 elif bom == b"\x1a\x2b\x3c\x4d":
                     self.order = ">"
                 else:
-                    self._stop(f"section header at byte offset {pos} has a bad byte-order magic")
+                    self._stop(phrase("problem_bad_magic", offset=str(pos)))
                     break
             btype, blen = struct.unpack_from(self.order + "II", data, pos)
             if blen < 12 or blen % 4 or blen > MAX_RECORD + 64:
-                self._stop(f"block at frame {self.frame} has an impossible length {blen}")
+                self._stop(phrase("problem_bad_length", frame=str(self.frame), length=str(blen)))
                 break
             if pos + blen > n:
                 break
@@ -743,8 +742,8 @@ class _PcapngWalker:
             self.frame += count
         return pos
 
-    def _stop(self, message: str) -> None:
-        self.owner._problem("corrupt", message + "; the rest of the file was not read")
+    def _stop(self, message: Phrase) -> None:
+        self.owner._problem("corrupt", phrase("problem_stopped", detail=message))
         self.stopped = True
 
     def _options(self, data: bytes, pos: int, end: int) -> Iterator[tuple[int, bytes]]:
@@ -798,7 +797,7 @@ class _PcapngWalker:
             self.owner._stats.drops += drops if drops != 0xFFFF else 0
         if off + cap > body + blen - 8:
             self.owner._problem(
-                "corrupt", f"frame {self.frame + 1}: captured length exceeds its block"
+                "corrupt", phrase("problem_block_overrun", frame=str(self.frame + 1))
             )
             cap = max(0, body + blen - 8 - off)
         iface = self._iface(iface_id)

@@ -41,19 +41,7 @@ class DnsLog:
                 if index is not None and self.lookups[index].response is None:
                     continue  # a retransmitted question: the first one stands
                 self.pending[key] = len(self.lookups)
-                self.lookups.append(
-                    DnsLookup(
-                        name=name,
-                        qtype=qtype,
-                        client=src,
-                        server=dst,
-                        query=where,
-                        response=None,
-                        rcode=None,
-                        answers=(),
-                        truncated=truncated,
-                    )
-                )
+                self.lookups.append(_question(name, qtype, src, dst, where, truncated))
 
     def _response(
         self,
@@ -73,19 +61,8 @@ class DnsLog:
         index = self.pending.pop(key, None)
         if index is None:
             client, _port, server, _ident, _name = key
-            self.lookups.append(
-                DnsLookup(
-                    name=name,
-                    qtype=qtype,
-                    client=client,
-                    server=server,
-                    query=None,
-                    response=where,
-                    rcode=msg.rcode,
-                    answers=answers,
-                    truncated=truncated,
-                )
-            )
+            unasked = _question(name, qtype, client, server, None, truncated)  # not captured
+            self.lookups.append(replace(unasked, response=where, rcode=msg.rcode, answers=answers))
             return
         self.lookups[index] = replace(
             self.lookups[index],
@@ -110,3 +87,20 @@ class DnsLog:
             return ref.time if ref else 0.0
 
         return tuple(sorted(self.lookups, key=when))
+
+
+def _question(
+    name: str, qtype: str, client: str, server: str, query: FrameRef | None, truncated: bool
+) -> DnsLookup:
+    """A look-up of ``name`` not (yet) answered."""
+    return DnsLookup(
+        name=name,
+        qtype=qtype,
+        client=client,
+        server=server,
+        query=query,
+        response=None,
+        rcode=None,
+        answers=(),
+        truncated=truncated,
+    )

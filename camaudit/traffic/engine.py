@@ -20,6 +20,7 @@ from camaudit.model import (
     Problem,
     TrafficSummary,
 )
+from camaudit.phrases import phrase, problem
 from camaudit.traffic import apps
 from camaudit.traffic._fastpass import Pass
 from camaudit.traffic.capfile import SUPPORTED_LINKTYPES, CaptureFile, RawBatch, linktype_name
@@ -279,22 +280,21 @@ class _Unread:
         from camaudit.traffic import decode as d
 
         reasons = {
-            d.UNKNOWN_LINK: "on an unknown link type",
-            d.NOT_UNDERSTOOD: "with a protocol not understood",
-            d.MALFORMED: "with malformed headers",
+            d.UNKNOWN_LINK: "undecoded_unknown_link",
+            d.NOT_UNDERSTOOD: "undecoded_not_understood",
+            d.MALFORMED: "undecoded_malformed",
         }
         total = sum(self.counts.values())
-        why = ", ".join(f"{n} {reasons[s]}" for s, n in self.counts.items() if n)
+        why = tuple(phrase(reasons[s], count=n) for s, n in self.counts.items() if n)
         first = sorted(self.frames)[:_FIRST_FRAMES]
-        shown = ", ".join(str(f) for f in first)
-        more = ", ..." if total > len(first) else ""
-        return Problem(
-            "undecoded",
-            f"{total} frame(s) could not be decoded ({why}), so no statement covers them; "
-            f"frame(s) {shown}{more}",
-            capture,
-            total,
+        message = phrase(
+            "problem_undecoded",
+            count=total,
+            why=why,
+            frames=", ".join(str(f) for f in first),
+            more=", ..." if total > len(first) else "",
         )
+        return problem("undecoded", message, capture, total)
 
     def merge(self, other: _Unread) -> None:
         """Fold in the same capture's count from another part (``--jobs``)."""
@@ -386,13 +386,7 @@ def _status_problems(counts: dict[int, int], short: int) -> list[Problem]:
     problems = []
     if counts.get(short):
         problems.append(
-            Problem(
-                "snaplen",
-                f"{counts[short]} packet(s) were cut by the snapshot "
-                "length before their headers ended",
-                None,
-                counts[short],
-            )
+            problem("snaplen", phrase("problem_snaplen", count=counts[short]), None, counts[short])
         )
     return problems
 
@@ -438,9 +432,7 @@ def summarise(
         )
     cut = run.dns_cut + sum(1 for lookup in run.dns.lookups if lookup.truncated)
     if cut:
-        problems.append(
-            Problem("snaplen", f"{cut} DNS packet(s) were cut by the snapshot length", None, cut)
-        )
+        problems.append(problem("snaplen", phrase("problem_snaplen_dns", count=cut), None, cut))
     flows = tuple(
         _flow(record, errors, run)
         for record, errors in run.flows.records(run.slow.icmp_errors, segments)
@@ -518,11 +510,9 @@ def _direction_problems(flows: tuple[Flow, ...]) -> list[Problem]:
     one_sided = [f for f in tcp if f.reply_unseen]
     if one_sided and not any(f.orig_packets and f.resp_packets for f in flows):
         return [
-            Problem(
+            problem(
                 "one_direction",
-                "the capture holds one direction of traffic only: "
-                f"{len(one_sided)} TCP connection(s) were acknowledged by replies it "
-                "does not contain",
+                phrase("problem_one_direction", count=len(one_sided)),
                 None,
                 len(one_sided),
             )

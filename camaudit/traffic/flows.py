@@ -402,6 +402,14 @@ def _tcp_state(o: int, r: int, o_pk: int, r_pk: int) -> tuple[str, FlowCategory,
     return "OTH", FlowCategory.ATTEMPTED, False
 
 
+def icmp_category(answered: bool, paired: bool) -> FlowCategory:
+    """An ICMP flow: answered is two-way; unanswered, a request (a type with a reply type,
+    ``paired``) is an attempt and anything else one-way."""
+    if answered:
+        return FlowCategory.TWO_WAY
+    return FlowCategory.ATTEMPTED if paired else FlowCategory.ONE_WAY
+
+
 def _finish(acc: FlowAcc, segments: Segments) -> FlowRecord:
     proto_num = acc.key[0]
     o = _origin(acc, proto_num)
@@ -421,14 +429,7 @@ def _finish(acc: FlowAcc, segments: Segments) -> FlowRecord:
                 itype in (1, 2, 3, 4) if proto_num == ICMPV6 else itype in (3, 4, 5, 11, 12)
             )
             state = "OTH"
-            paired = int(table[itype]) >= 0
-            category = (
-                FlowCategory.TWO_WAY
-                if r_pk
-                else FlowCategory.ATTEMPTED
-                if paired
-                else FlowCategory.ONE_WAY
-            )
+            category = icmp_category(bool(r_pk), paired=int(table[itype]) >= 0)
         else:
             category = FlowCategory.TWO_WAY if r_pk else FlowCategory.ONE_WAY
     return FlowRecord(

@@ -22,6 +22,7 @@ the cuts fell.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import multiprocessing
 from collections.abc import Callable, Sequence
@@ -299,3 +300,26 @@ def _range_input(
         problems=(),
     )
     return engine.file_problems(linktypes, info, ip_packets, other)
+
+
+class Folder:
+    """Whole files folded in one at a time into one state (``watch``), by the merge
+    ``--jobs`` uses: a flow that spans two files is one flow."""
+
+    def __init__(self) -> None:
+        self.run = engine._Run()
+        self.run.fp = None
+        self.segments: list[tuple[str, int]] = []
+        self.inputs: list[CaptureInput] = []
+
+    def add(self, path: Path, display: str) -> None:
+        """Read ``path`` whole (the next file in time) and fold it in."""
+        result = work(Part(len(self.segments), path, display))
+        self.segments.append((display, 0))
+        _fold(self.run, result.run, 0)
+        assert result.info is not None
+        self.inputs.append(result.info)
+
+    def summary(self) -> TrafficSummary:
+        """Everything folded so far; the state stays foldable (summarising consumes a copy)."""
+        return engine.summarise(copy.deepcopy(self.run), list(self.inputs), [], self.segments)

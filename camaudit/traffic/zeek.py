@@ -41,14 +41,16 @@ from camaudit.model import (
     FlowCategory,
     FrameRef,
     HostInfo,
+    Phrase,
     Problem,
     TrafficSummary,
 )
+from camaudit.phrases import phrase, problem
 from camaudit.traffic import decode as d
 from camaudit.traffic.apps import DnsMessage
 from camaudit.traffic.dnslog import DnsLog
 from camaudit.traffic.engine import _direction_problems
-from camaudit.traffic.flows import ACK, DATA, FIN, RST, SYN, SYNACK, _tcp_state
+from camaudit.traffic.flows import ACK, DATA, FIN, RST, SYN, SYNACK, _tcp_state, icmp_category
 
 #: The logs camaudit reads; every other Zeek log (weird, x509, files ...) is skipped.
 WANTED = ("conn", "dns", "ssl", "http", "ntp")
@@ -125,7 +127,7 @@ class ZeekLog:
     rows: int = 0
     bad_rows: int = 0
     first_bad: int | None = None
-    damage: str | None = None
+    damage: Phrase | None = None
     fields: tuple[str, ...] = ()
     _sep: str = field(default="\t", repr=False)
     _set_sep: str = field(default=",", repr=False)
@@ -161,7 +163,7 @@ class ZeekLog:
                         self.rows += 1
                         yield row
             except _GZIP_ERRORS as exc:
-                self.damage = f"the file is damaged after line {number} ({exc})"
+                self.damage = phrase("problem_zeek_damaged", line=str(number), error=str(exc))
 
     def _row(self, line: str, number: int) -> ZeekRow | None:
         if not line:
@@ -400,18 +402,20 @@ def _input(log: ZeekLog, times: list[float], packets: int) -> CaptureInput:
     where = str(log.path)
     if log.damage:
         problems.append(
-            Problem(
-                "truncated",
-                f"{log.damage}; {log.rows} row(s) were read, the rest is lost",
-                where,
+            problem(
+                "truncated", phrase("problem_rows_read", detail=log.damage, count=log.rows), where
             )
         )
     if log.bad_rows:
         problems.append(
-            Problem(
+            problem(
                 "undecoded",
-                f"{log.bad_rows} line(s) could not be read as {log.kind} log rows, so no "
-                f"statement covers them; first at line {log.first_bad}",
+                phrase(
+                    "problem_bad_rows",
+                    count=log.bad_rows,
+                    kind=log.kind,
+                    line=str(log.first_bad),
+                ),
                 where,
                 log.bad_rows,
             )
@@ -510,13 +514,7 @@ def _flow(row: ZeekRow, capture: str, dns: DnsLog, join: _Join) -> Flow | None:
         itype = row.integer("id.orig_p")
         paired = 0 <= itype < len(d.ICMP4_COUNTERPART) and int(d.ICMP4_COUNTERPART[itype]) >= 0
         state = "OTH"
-        category = (
-            FlowCategory.TWO_WAY
-            if r_pk
-            else FlowCategory.ATTEMPTED
-            if paired
-            else FlowCategory.ONE_WAY
-        )
+        category = icmp_category(bool(r_pk), paired)
     else:
         state = "SF" if o_pk and r_pk else "S0"
         category = FlowCategory.TWO_WAY if r_pk else FlowCategory.ONE_WAY

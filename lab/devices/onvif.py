@@ -143,13 +143,23 @@ class BuiltinOnvif:
     def _GetCapabilities(self) -> str:
         return (
             "<tds:GetCapabilitiesResponse><tds:Capabilities>"
-            f"<tt:Device><tt:XAddr>{self.base}/onvif/device_service</tt:XAddr></tt:Device>"
+            f"<tt:Device><tt:XAddr>{self.base}/onvif/device_service</tt:XAddr>"
+            f"{self._system_capabilities()}</tt:Device>"
             f"<tt:Media><tt:XAddr>{self.base}/onvif/Media</tt:XAddr>"
             "<tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast>"
             "<tt:RTP_TCP>true</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP>"
             "</tt:StreamingCapabilities></tt:Media>"
             "</tds:Capabilities></tds:GetCapabilitiesResponse>"
         )
+
+    def _system_capabilities(self) -> str:
+        """``System`` with ``SupportedVersions`` when the persona lists ``versions`` ("2.60")."""
+        versions = "".join(
+            f"<tt:SupportedVersions><tt:Major>{major}</tt:Major><tt:Minor>{minor}</tt:Minor>"
+            "</tt:SupportedVersions>"
+            for major, _, minor in (v.partition(".") for v in self.cfg.get("versions", []))
+        )
+        return f"<tt:System>{versions}</tt:System>" if versions else ""
 
     def _GetServices(self) -> str:
         services = [

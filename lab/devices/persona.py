@@ -25,10 +25,12 @@ from typing import Any
 
 PERSONA_DIR = Path(__file__).with_name("personas")
 
-#: What a TCP port does.  ``http``/``rtsp`` speak the protocol from the
-#: persona; the rest are the hostile behaviours.
+#: What a TCP port does.  ``http``/``https``/``rtsp`` speak the protocol from the
+#: persona (``https``: HTTP behind a self-signed certificate made at start); the rest are
+#: the hostile behaviours.
 TCP_SERVES = (
     "http",
+    "https",
     "rtsp",
     "hold",
     "huge",

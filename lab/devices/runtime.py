@@ -16,15 +16,16 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
+from typing import Any
 
 from lab.devices.persona import Persona, load_persona
-from lab.devices.servers import Device
+from lab.devices.servers import Device, Request
+from lab.netlab import Lifecycle, wait_for_line  # the race-free wait for READY
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-class RunningDevice:
+class RunningDevice(Lifecycle):
     """A persona served from a background thread of this process."""
 
     def __init__(
@@ -44,6 +45,16 @@ class RunningDevice:
             target=self._loop.run_forever, daemon=True, name=f"device-{persona.name}"
         )
 
+    @property
+    def requests(self) -> list[Request]:
+        """Every HTTP/RTSP request the device has read so far, in order."""
+        return self.device.requests
+
+    @property
+    def certificates(self) -> dict[str, str]:
+        """SHA-256 of the certificate of each ``https`` port."""
+        return self.device.certificates
+
     def start(self) -> RunningDevice:
         self._thread.start()
         future = asyncio.run_coroutine_threadsafe(self.device.start(), self._loop)
@@ -53,6 +64,12 @@ class RunningDevice:
             self.stop()
             raise
         return self
+
+    def up(self) -> None:
+        """Nothing: ``start_device`` has started it, ``with`` only stops it."""
+
+    def down(self) -> None:
+        self.stop()
 
     def stop(self) -> None:
         """Close every socket and end the loop thread (idempotent)."""
@@ -66,14 +83,6 @@ class RunningDevice:
                 self._loop.call_soon_threadsafe(self._loop.stop)
                 self._thread.join(timeout=10)
         self._loop.close()
-
-    def __enter__(self) -> RunningDevice:
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def ephemeral_ports(persona: Persona) -> dict[str, int]:
@@ -95,13 +104,21 @@ def start_device(
     port is ephemeral (read the real ones from ``.ports``), elsewhere the
     persona's own (80, 554, 37020 ...).
     """
-    p = load_persona(persona) if isinstance(persona, str) else persona
-    if ports is None and bind.startswith(("127.", "::1")):
-        ports = ephemeral_ports(p)
+    p, ports = _persona_and_ports(persona, bind, ports)
     return RunningDevice(p, bind, ports, multicast, gateway).start()
 
 
-class DeviceProcess:
+def _persona_and_ports(
+    persona: Persona | str, bind: str, ports: Mapping[str, int] | None
+) -> tuple[Persona, Mapping[str, int] | None]:
+    """The persona (loaded by name) and its ports: on loopback any free ones by default."""
+    p = load_persona(persona) if isinstance(persona, str) else persona
+    if ports is None and bind.startswith(("127.", "::1")):
+        ports = ephemeral_ports(p)
+    return p, ports
+
+
+class DeviceProcess(Lifecycle):
     """A persona served by ``python -m lab.devices.serve`` in a child process."""
 
     def __init__(
@@ -111,27 +128,10 @@ class DeviceProcess:
 
     @classmethod
     def start(
-        cls,
-        persona: Persona | str,
-        bind: str = "127.0.0.1",
-        ports: Mapping[str, int] | None = None,
-        *,
-        multicast: bool = False,
-        gateway: str = "0.0.0.0",
-        prefix: Sequence[str] = (),
-        persona_file: Path | None = None,
-        timeout: float = 20,
+        cls, persona: Persona | str, *args: Any, timeout: float = 20, **options: Any
     ) -> DeviceProcess:
-        """Spawn the runner (behind ``prefix``, e.g. ``ip netns exec NS``) and wait for READY."""
-        return cls.spawn(
-            persona,
-            bind,
-            ports,
-            multicast=multicast,
-            gateway=gateway,
-            prefix=prefix,
-            persona_file=persona_file,
-        ).wait_ready(timeout)
+        """``spawn`` (same arguments) and wait for READY."""
+        return cls.spawn(persona, *args, **options).wait_ready(timeout)
 
     @classmethod
     def spawn(
@@ -145,10 +145,9 @@ class DeviceProcess:
         prefix: Sequence[str] = (),
         persona_file: Path | None = None,
     ) -> DeviceProcess:
-        """Spawn without waiting: start many, then ``wait_ready`` each (parallel start)."""
-        p = load_persona(persona) if isinstance(persona, str) else persona
-        if ports is None and bind.startswith(("127.", "::1")):
-            ports = ephemeral_ports(p)
+        """Spawn the runner (behind ``prefix``, e.g. ``ip netns exec NS``) without waiting:
+        start many, then ``wait_ready`` each (parallel start)."""
+        p, ports = _persona_and_ports(persona, bind, ports)
         argv = [
             *prefix,
             sys.executable,
@@ -176,6 +175,12 @@ class DeviceProcess:
         self.ports = json.loads(line.split(" ", 1)[1])
         return self
 
+    def up(self) -> None:
+        """Nothing: ``start``/``spawn`` started it, ``with`` only stops it."""
+
+    def down(self) -> None:
+        self.stop()
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 5 s (idempotent)."""
         if self.proc.poll() is None:
@@ -186,19 +191,9 @@ class DeviceProcess:
                 self.proc.kill()
                 self.proc.communicate()
 
-    def __enter__(self) -> DeviceProcess:
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
 
 def _ready_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
     """The child's ``READY {ports}`` line; kill it and raise with its stderr otherwise."""
-    from lab.netlab import wait_for_line  # the verify lab's race-free "wait for READY"
-
     try:
         seen = wait_for_line(proc, "stdout", "READY", timeout)
         while "\n" not in seen[seen.index("READY") :]:

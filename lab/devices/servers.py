@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import hashlib
 import ipaddress
 import json
 import secrets
 import socket
+import ssl
 import struct
+import tempfile
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from lab.devices import replies
@@ -34,6 +38,25 @@ MAX_HEAD = 64 * 1024
 MAX_BODY = 1024 * 1024
 IDLE = 30.0  # seconds a well-behaved server waits for a request
 HUGE_BYTES = 40 * 1024 * 1024
+RTSP_PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
+
+
+class Request(NamedTuple):
+    """One HTTP/RTSP request as a device read it (tests check what a probe sent)."""
+
+    protocol: str  # "http" (also behind TLS) or "rtsp"
+    method: str
+    target: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+    @property
+    def path(self) -> str:
+        """The target without an RTSP/HTTP scheme and host."""
+        found = urlsplit(self.target)
+        if not found.scheme:
+            return self.target
+        return (found.path or "/") + (f"?{found.query}" if found.query else "")
 
 
 def check_bind(addr: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -70,6 +93,8 @@ class Device:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.onvif: BuiltinOnvif | IpycamOnvif | None = None
         self.nonces: set[str] = set()
+        self.requests: list[Request] = []  # every HTTP/RTSP request, in order
+        self.certificates: dict[str, str] = {}  # https port name -> SHA-256 of its certificate
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -111,6 +136,7 @@ class Device:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.bind, number))
         handler = self._tcp_handler(port)
+        tls = self._tls(port.name) if port.serve == "https" else None
 
         async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             task = asyncio.current_task()
@@ -131,9 +157,14 @@ class Device:
                 if not writer.is_closing():
                     writer.close()
 
-        server = await asyncio.start_server(on_connect, sock=sock, limit=MAX_HEAD)
+        server = await asyncio.start_server(on_connect, sock=sock, limit=MAX_HEAD, ssl=tls)
         self._servers.append(server)
         self.bound[port.name] = sock.getsockname()[1]
+
+    def _tls(self, name: str) -> ssl.SSLContext:
+        """A server context with a fresh self-signed certificate (its SHA-256 recorded)."""
+        context, self.certificates[name] = self_signed(self.p.device_name or self.p.name)
+        return context
 
     async def _start_udp(self, port: Port, number: int) -> None:
         family = socket.AF_INET6 if self.ip.version == 6 else socket.AF_INET
@@ -213,6 +244,7 @@ class Device:
     ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Any]:
         return {
             "http": self._http,
+            "https": self._http,
             "rtsp": self._rtsp,
             "hold": _hold,
             "silent": _silent,
@@ -229,14 +261,32 @@ class Device:
         return [("Server", wire(server))] if server else []
 
     async def _http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        request = await _read_request(reader)
+        request = await self._read(reader, "http")
         if request is None:
             return
         method, target, headers, body = request
+        if (raw := self._raw_route(target)) is not None:
+            writer.write(raw)
+            await writer.drain()
+            return
         status, reason, extra, payload = self._route(method, target, headers, body)
         head = [*self._headers(self.p.http), ("Connection", b"close"), *extra]
         writer.write(replies.http_response(status, reason, head, payload))
         await writer.drain()
+
+    async def _read(
+        self, reader: asyncio.StreamReader, port: str
+    ) -> tuple[str, str, dict[str, str], bytes] | None:
+        """The next request on a connection, recorded in ``requests``."""
+        request = await _read_request(reader)
+        if request is not None:
+            self.requests.append(Request(port, *request))
+        return request
+
+    def _raw_route(self, target: str) -> bytes | None:
+        """A whole reply the persona gives verbatim for this path (crafted or hostile bytes)."""
+        raw = self.p.http.get("routes", {}).get(Request("", "", target, {}, b"").path)
+        return raw if isinstance(raw, bytes | None) else wire(raw)
 
     def _route(
         self, method: str, target: str, headers: dict[str, str], body: bytes
@@ -293,6 +343,11 @@ class Device:
                     b"Error\r\nBad Request!\r\n",
                 )
             return 200, "OK", [("Content-Type", b"text/plain;charset=utf-8")], answer
+        if path == "/cgi-bin/configManager.cgi":  # Dahua settings: table.<name>.Enable=<value>
+            name = query.get("name", [""])[0]
+            if (value := h.get("config", {}).get(name)) is not None:
+                body = f"table.{name}.Enable={value}\r\n".encode()
+                return 200, "OK", [("Content-Type", b"text/plain")], body
         return 404, "Not Found", html, b"<html><body>404 Not Found</body></html>\n"
 
     def _realm(self) -> bytes:
@@ -347,18 +402,12 @@ class Device:
 
     async def _rtsp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         r = self.p.rtsp
-        while (request := await _read_request(reader)) is not None:
+        while (request := await self._read(reader, "rtsp")) is not None:
             method, target, headers, _ = request
             head = [("CSeq", headers.get("cseq", "0").encode()), *self._headers(r)]
             realm = wire(r.get("realm", ""))
             if method == "OPTIONS":
-                head.append(
-                    (
-                        "Public",
-                        b"OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, "
-                        b"GET_PARAMETER, SET_PARAMETER",
-                    )
-                )
+                head.append(("Public", wire(r.get("public", RTSP_PUBLIC))))
                 reply = replies.http_response(200, "OK", head, version=b"RTSP/1.0", length=-1)
             elif (
                 method == "DESCRIBE"
@@ -523,3 +572,39 @@ async def _reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 def _uuid_for(p: Persona) -> str:
     h = hashlib.md5(p.serial.encode()).hexdigest()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def self_signed(name: str) -> tuple[ssl.SSLContext, str]:
+    """A TLS server context with a fresh self-signed EC certificate, and its SHA-256 (hex)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as tmp:  # load_cert_chain reads files only
+        cert_file, key_file = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
+        cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        context.load_cert_chain(cert_file, key_file)
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return context, hashlib.sha256(der).hexdigest()

@@ -80,7 +80,9 @@ def test_the_fingerprinted_camera_carries_its_identity_and_says_it_sent_nothing(
     assert cam["identity"]["vendor"] == "hikvision"
     assert cam["sources"] == ["discovery"] and cam["inventory_index"] == 0
     assert cam["verdict"]["verdict"] == "inconclusive"
-    assert cam["verdict"]["reasons"] == ["no traffic from this device in the evidence"]
+    assert [r["text"] for r in cam["verdict"]["reasons"]] == [
+        "no traffic from this device in the evidence"
+    ]
     assert "no capture of this device's traffic" in cam["not_checked"]
 
 

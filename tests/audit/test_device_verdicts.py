@@ -50,7 +50,7 @@ def test_a_camera_that_completed_tls_to_its_cloud_is_not_isolated() -> None:
     report = audit_of(["tls-established"], device(CAM1_IP, CAM1_MAC))
     cam = _device(report, CAM1_IP)
     assert cam.verdict.verdict == Verdict.NOT_ISOLATED
-    assert any(r.startswith("crossed: ") for r in cam.verdict.reasons)
+    assert any(r.text.startswith("crossed: ") for r in cam.verdict.reasons)
     assert report.verdict == Verdict.NOT_ISOLATED
 
 
@@ -77,7 +77,7 @@ def test_a_clean_device_in_a_truncated_capture_is_inconclusive() -> None:
     cam = _device(report, CAM1_IP)
     assert report.verdict == Verdict.INCONCLUSIVE
     assert cam.verdict.verdict == Verdict.INCONCLUSIVE
-    assert any("cannot show isolation" in r for r in cam.verdict.reasons)
+    assert any("cannot show isolation" in r.text for r in cam.verdict.reasons)
 
 
 def test_flows_are_tied_by_mac_when_the_device_answered_discovery_at_another_address() -> None:
@@ -152,4 +152,4 @@ def test_a_camera_retrying_its_cloud_gets_one_reason_with_a_count_not_one_per_tr
     cam = _device(report, CAM1_IP)
     assert len(cam.verdict.findings) == 3
     (reason,) = cam.verdict.reasons
-    assert reason.startswith("tried: ") and reason.endswith(" (×3)")
+    assert reason.text.startswith("tried: ") and reason.text.endswith(" (×3)")

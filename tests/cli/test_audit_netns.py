@@ -31,6 +31,7 @@ import jsonschema
 import pytest
 
 from camaudit.report.model import from_json, schema
+from tests.netns import CAMAUDIT, SEGMENT_DISCOVERY, need_root
 
 pytestmark = pytest.mark.netns
 
@@ -56,13 +57,7 @@ while True:
 
 
 def _needs_root() -> None:
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("the netns segment needs root")
-        pytest.skip("the netns segment needs root")
-    for tool in ("ip", "nft", "dumpcap", "ping"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"needs {tool}")
+    need_root("the netns segment", "ip", "nft", "dumpcap", "ping")
 
 
 @contextlib.contextmanager
@@ -116,18 +111,9 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], s
                 seg.exec_argv(
                     "scanner",
                     [
-                        sys.executable,
-                        "-m",
-                        "camaudit",
+                        *CAMAUDIT,
                         "audit",
-                        "--interface",
-                        "eth0",
-                        "--target",
-                        "10.66.0.0/24",
-                        "--methods",
-                        "arp,wsdiscovery,sadp,dhip",
-                        "--timeout",
-                        "2",
+                        *SEGMENT_DISCOVERY,
                         "--closed-network",
                         "10.66.0.0/24",
                         "--closed-network",

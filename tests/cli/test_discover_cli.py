@@ -9,15 +9,13 @@ guessed, and CVEs are only reported where the firmware was read.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import sys
 from typing import Any
 
 import jsonschema
 import pytest
 
 from camaudit.report.model import schema
+from tests.netns import CAMAUDIT, SEGMENT_DISCOVERY, need_root
 
 pytestmark = pytest.mark.netns
 
@@ -44,30 +42,16 @@ PERSONAS = (
 
 @pytest.fixture(scope="module")
 def scan() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("the netns segment needs root")
-        pytest.skip("the netns segment needs root")
-    if shutil.which("ip") is None:
-        pytest.skip("needs iproute2")
+    need_root("the netns segment", "ip")
     from lab.segment import Segment
 
     with Segment(list(PERSONAS)) as seg:
         out = seg.run(
             "scanner",
             [
-                sys.executable,
-                "-m",
-                "camaudit",
+                *CAMAUDIT,
                 "discover",
-                "--interface",
-                "eth0",
-                "--target",
-                "10.66.0.0/24",
-                "--methods",
-                "arp,wsdiscovery,sadp,dhip",
-                "--timeout",
-                "2",
+                *SEGMENT_DISCOVERY,
                 "--format",
                 "json",
             ],

@@ -18,6 +18,7 @@ from camaudit import cli, exitcodes
 from camaudit.errors import OutputError
 from camaudit.report.output import write_report
 from tests.captures import CAM, NVR, OUT, eth, tcp, write_pcap, write_pcapng
+from tests.command import run_camaudit
 
 T0 = 1_700_000_000.0
 LOCAL = [eth(tcp(CAM, NVR, 554, 40000, "SA")), eth(tcp(NVR, CAM, 40000, 554, "A"))]
@@ -36,14 +37,7 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 def _camaudit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real console entry point (``main``), as a shell calls it."""
-    return subprocess.run(
-        [sys.executable, "-m", "camaudit", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
+    return run_camaudit(*args, env=env, timeout=120)
 
 
 def _sha(path: Path) -> str:

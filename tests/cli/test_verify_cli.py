@@ -45,13 +45,19 @@ def test_exit_code_and_json_verdict(
     jsonschema.validate(report, schema())
 
 
+def _policy(tmp_path: Path, file: str, **fields: object) -> str:
+    """A policy file (schema version 1) with ``fields``, written as TOML; its path."""
+    path = tmp_path / file
+    lines = ["schema_version = 1", *(f"{k} = {json.dumps(v)}" for k, v in fields.items())]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
 def test_fail_on_leaks_lets_attempts_exit_zero(tmp_path: Path) -> None:
-    policy = tmp_path / "p.toml"
-    policy.write_text(
-        'schema_version = 1\nname = "lenient"\nclosed_network = ["10.66.0.0/24"]\n'
-        'fail_on = "leaks"\n'
+    policy = _policy(
+        tmp_path, "p.toml", name="lenient", closed_network=["10.66.0.0/24"], fail_on="leaks"
     )
-    exit_code, _, _ = _run(str(_capture(tmp_path, ATTEMPT)), "--policy", str(policy))
+    exit_code, _, _ = _run(str(_capture(tmp_path, ATTEMPT)), "--policy", policy)
     assert exit_code == 0
 
 
@@ -117,12 +123,15 @@ def test_truncated_capture_gives_a_result_with_a_problem(tmp_path: Path) -> None
 
 
 def test_broken_policy_lists_its_errors_in_one_line_and_exits_3(tmp_path: Path) -> None:
-    policy = tmp_path / "bad.toml"
-    policy.write_text(
-        'schema_version = 1\nname = "x"\nclosed_network = ["10.66.0.0/33"]\n'
-        'fail_on = "never"\ncolour = "blue"\n'
+    policy = _policy(
+        tmp_path,
+        "bad.toml",
+        name="x",
+        closed_network=["10.66.0.0/33"],
+        fail_on="never",
+        colour="blue",
     )
-    exit_code, _, err = _run(str(_capture(tmp_path, LOCAL)), "--policy", str(policy))
+    exit_code, _, err = _run(str(_capture(tmp_path, LOCAL)), "--policy", policy)
     line = _one_line_error(err)
     assert exit_code == 3
     assert "bad.toml" in line and "fail_on" in line and "closed_network" in line

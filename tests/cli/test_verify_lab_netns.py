@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from tests.conftest import ROOT, need_tool
+from tests.command import run_camaudit
+from tests.conftest import ROOT
+from tests.netns import need_root
 
 pytestmark = pytest.mark.netns
 
@@ -32,12 +32,7 @@ def _make_pcaps() -> ModuleType:
 
 @pytest.fixture(scope="module")
 def make_pcaps() -> ModuleType:
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("the netns lab needs root")
-        pytest.skip("the netns lab needs root")
-    for tool in ("ip", "tcpdump", "nft", "tshark"):
-        need_tool(tool)
+    need_root("the netns lab", "ip", "tcpdump", "nft", "tshark")
     return _make_pcaps()
 
 
@@ -48,23 +43,7 @@ def _record(make_pcaps: ModuleType, name: str, out: Path) -> Path:
 
 
 def _verify(capture: Path) -> tuple[int, dict[str, object]]:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "camaudit",
-            "verify",
-            str(capture),
-            "-n",
-            "10.66.0.0/24",
-            "-f",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_camaudit("verify", str(capture), "-n", "10.66.0.0/24", "-f", "json", timeout=120)
     return done.returncode, json.loads(done.stdout)
 
 

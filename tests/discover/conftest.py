@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from camaudit.discover import Target
+from tests.stopping import stopping
 
 Answer = Callable[[bytes], list[bytes]]
 
@@ -58,16 +59,8 @@ class UdpResponder:
 @pytest.fixture
 def udp_responder() -> Iterator[Callable[[Answer], UdpResponder]]:
     """Start responders; all are closed after the test."""
-    started: list[UdpResponder] = []
-
-    def start(answer: Answer) -> UdpResponder:
-        responder = UdpResponder(answer)
-        started.append(responder)
-        return responder
-
-    yield start
-    for responder in started:
-        responder.close()
+    with stopping(UdpResponder, UdpResponder.close) as start:
+        yield start
 
 
 def loopback_target(timeout: float = 0.5, **extra: object) -> Target:

@@ -9,14 +9,14 @@ why), and the scanner's own address 10.66.0.10 (which nmap reports as up) is lef
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from tests.netns import need_root
 
 pytestmark = pytest.mark.netns
 
@@ -30,12 +30,7 @@ def _attempt(report: dict[str, Any], method: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def segment() -> Iterator[Any]:
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("the netns segment needs root")
-        pytest.skip("the netns segment needs root")
-    if shutil.which("ip") is None or shutil.which("nmap") is None:
-        pytest.skip("needs iproute2 and nmap")
+    need_root("the netns segment", "ip", "nmap")
     from lab.segment import Segment
 
     with Segment(["printer"]) as seg:

@@ -6,12 +6,18 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
-from camaudit.discover import Target
-from camaudit.discover.nmapscan import NmapServiceScan, nmap_arguments, parse_nmap_xml
+from camaudit.discover import Sighting, Target
+from camaudit.discover.nmapscan import (
+    CHUNK_HOSTS,
+    NmapServiceScan,
+    nmap_arguments,
+    parse_nmap_xml,
+    version_chunks,
+)
 from tests.conftest import need_tool
 
 Handler = Callable[[socket.socket], None]
@@ -163,3 +169,51 @@ def test_nmap_xml_gives_open_ports_mac_and_timed_out_hosts_sanitised() -> None:
         "8443/tcp ssl/http",
     ]
     assert timed_out == ["10.66.0.29"]
+
+
+def test_version_detection_skips_the_ports_camaudits_probes_ask(
+    tcp_listener: Callable[[Handler], int],
+) -> None:
+    need_tool("nmap")
+    asked, probed = tcp_listener(ssh_banner), tcp_listener(ssh_banner)
+    handed_on: list[Sighting] = []
+
+    def covered(hosts: Sequence[str]) -> dict[str, frozenset[int]]:
+        return {host: frozenset({probed}) for host in hosts}
+
+    scan = NmapServiceScan(host_timeout=30, covered=covered)
+    scan.sighted = handed_on.extend
+    target = Target(networks=("127.0.0.1/32",), ports=(asked, probed), timeout=2.0, budget=60)
+    attempt = scan.run(target)
+    assert attempt.status == "completed", attempt.error
+    (port_scan, version_scan) = [c.split() for c in attempt.commands]
+    assert "-sV" not in port_scan and "-sV" in version_scan
+    assert version_scan[version_scan.index("-p") + 1] == str(asked)
+    (sighting,) = attempt.sightings
+    services = {int(v.split("/")[0]): v for k, v in sighting.facts if k == "service"}
+    assert services[asked].startswith(f"{asked}/tcp ssh OpenSSH 8.9p1")
+    assert not services[probed].startswith(f"{probed}/tcp ssh OpenSSH")  # never version-scanned
+    # the port scan was handed on as it ended, before version detection named the service
+    (early,) = handed_on
+    assert early.ip == "127.0.0.1"
+    assert f"{asked}/tcp unknown" in [v for k, v in early.facts if k == "service"]
+
+
+def test_a_host_whose_open_ports_are_all_covered_is_not_version_scanned() -> None:
+    found = [
+        Sighting("nmap", f"10.66.0.{i}", None, (("service", "80/tcp http?"),)) for i in range(3)
+    ]
+    found.append(Sighting("nmap", "10.66.0.9", None, (("service", "8000/tcp irdmi?"),)))
+    assert version_chunks(found, lambda hosts: {h: frozenset({80}) for h in hosts}) == [
+        (("10.66.0.9",), "8000")
+    ]
+
+
+def test_version_detection_runs_in_chunks_of_hosts_asking_the_same_ports() -> None:
+    many = [
+        Sighting("nmap", f"10.66.0.{i}", None, (("service", "80/tcp http?"),))
+        for i in range(CHUNK_HOSTS + 2)
+    ]
+    chunks = version_chunks(many, None)
+    assert [len(hosts) for hosts, _ in chunks] == [CHUNK_HOSTS, 2]
+    assert {ports for _, ports in chunks} == {"80"}

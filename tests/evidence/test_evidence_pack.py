@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from camaudit.evidence import scrub_command_line
 from camaudit.evidence.manifest import sha256_tree
 from camaudit.fingerprint.interface import Credentials
 from camaudit.knowledge import default_profiles_dir
+from tests.command import run_camaudit
 from tests.conftest import PCAPS, need_tool
 
 CLOSED = ["-n", "10.66.0.0/24", "-n", "fd66::/64"]
@@ -39,16 +38,13 @@ CANARY = "c4nary-Pa55word-7f3e"
 
 def camaudit(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """Run the real command line, as a user would."""
-    done = subprocess.run(
-        [sys.executable, "-m", "camaudit", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
+    done = run_camaudit(*args, env=env, cwd=cwd)
     return done.returncode, done.stdout, done.stderr
+
+
+def verify_into(pack: Path) -> list[str]:
+    """``verify`` of the syn-rejected case writing its evidence pack into ``pack``."""
+    return ["verify", str(CASES["syn-rejected"]), "--evidence", str(pack)]
 
 
 def tshark_packets(path: Path, display_filter: str | None = None) -> list[dict[str, Any]]:
@@ -185,10 +181,7 @@ def test_report_in_the_pack_is_the_json_report(tmp_path: Path) -> None:
 def test_password_never_reaches_the_pack(tmp_path: Path) -> None:
     pack = tmp_path / "pack"
     code, _, err = camaudit(
-        "verify",
-        str(CASES["syn-rejected"]),
-        "--evidence",
-        str(pack),
+        *verify_into(pack),
         cwd=tmp_path,
         env={"CAMAUDIT_USERNAME": "admin", "CAMAUDIT_PASSWORD": CANARY},
     )
@@ -238,7 +231,7 @@ def test_non_empty_evidence_dir_needs_force(tmp_path: Path) -> None:
     pack = tmp_path / "pack"
     pack.mkdir()
     (pack / "notes.txt").write_text("mine")
-    args = ["verify", str(CASES["syn-rejected"]), "--evidence", str(pack)]
+    args = verify_into(pack)
     code, _, err = camaudit(*args, cwd=tmp_path)
     assert code == 2
     assert "--force" in err
@@ -250,15 +243,7 @@ def test_non_empty_evidence_dir_needs_force(tmp_path: Path) -> None:
 
 def test_report_output_inside_the_evidence_dir_is_refused(tmp_path: Path) -> None:
     pack = tmp_path / "pack"
-    code, _, err = camaudit(
-        "verify",
-        str(CASES["syn-rejected"]),
-        "--evidence",
-        str(pack),
-        "-o",
-        str(pack / "r.txt"),
-        cwd=tmp_path,
-    )
+    code, _, err = camaudit(*verify_into(pack), "-o", str(pack / "r.txt"), cwd=tmp_path)
     assert code == 2
     assert "inside --evidence" in err
     assert not pack.exists()

@@ -1,4 +1,4 @@
-"""Fixtures for the fingerprint tests: loopback device servers, torn down after each test."""
+"""Fixtures for the fingerprint tests: lab/devices personas on loopback, stopped after each test."""
 
 from __future__ import annotations
 
@@ -6,19 +6,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.fingerprint.servers import Behaviour, DeviceServer
+from lab.devices import Persona, RunningDevice, start_device
+from tests.stopping import stopping
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[Behaviour], DeviceServer]]:
-    """Start a device server on 127.0.0.1 for the test; every one is closed afterwards."""
-    started: list[DeviceServer] = []
-
-    def start(behaviour: Behaviour) -> DeviceServer:
-        server = DeviceServer(behaviour)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.close()
+def device() -> Iterator[Callable[[Persona | str], RunningDevice]]:
+    """Serve a persona on 127.0.0.1 (every port ephemeral) for the test."""
+    with stopping(start_device, RunningDevice.stop) as start:
+        yield start

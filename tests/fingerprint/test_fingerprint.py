@@ -13,48 +13,55 @@ import pytest
 from camaudit.discover.interface import Sighting
 from camaudit.errors import UsageError
 from camaudit.fingerprint import fingerprint, fingerprint_many, total_bound
-from camaudit.fingerprint.interface import Credentials
-from tests.fingerprint import devices as d
-from tests.fingerprint.servers import silent, trickle
+from tests.fingerprint.fakes import DAHUA, HIK, credentials, variant
 
-CREDS = Credentials(d.USER, d.PASSWORD)
+CREDS = credentials(HIK)
 CLOSED = ["10.66.0.0/24"]
+# the Dahua persona with its UPnP and P2P settings readable (configManager, behind digest)
+DAHUA_SETTINGS = variant(
+    DAHUA,
+    http={
+        "endpoints": [*DAHUA.http["endpoints"], "/cgi-bin/configManager.cgi"],
+        "config": {"UPnP": "true", "T2UServer": "false"},
+    },
+)
 
 
 def dump(value: object) -> str:
     return json.dumps(dataclasses.asdict(value), default=str)  # type: ignore[call-overload]
 
 
-def test_hikvision_camera_is_identified_with_cve_and_config_findings(serve):
-    http, onvif = serve(d.hikvision_http()), serve(d.onvif_device())
-    rtsp = serve(d.rtsp_device(None, "hikvision", "OPTIONS, DESCRIBE"))
-    ports = {"http": http.port, "rtsp": rtsp.port, "onvif": onvif.port}
+def test_hikvision_camera_is_identified_with_cve_and_config_findings(device):
+    camera = device(HIK)
+    http, rtsp = camera.ports["http"], camera.ports["rtsp"]
+    ports = {"http": http, "rtsp": rtsp, "onvif": http}
     result = fingerprint("127.0.0.1", ports, CREDS, 3.0, CLOSED)
     assert [a.status for a in result.attempts] == ["completed", "completed", "completed"]
     assert result.identity.vendor == "hikvision"
-    assert result.identity.build_date == dt.date(2021, 1, 1)
+    assert result.identity.build_date == dt.date(2020, 6, 12)
     cve = next(c for c in result.cves if c.cve == "CVE-2021-36260")
     assert cve.kev_date_added == dt.date(2022, 1, 10)
-    assert "NTP server 198.51.100.123 is outside the closed network" in " ".join(
-        f.summary for f in result.config_findings
+    assert "NTP server 192.0.2.123 is outside the closed network" in " ".join(
+        f.summary.text for f in result.config_findings
     )
-    assert any("default gateway (10.66.0.1) is set" in f.summary for f in result.config_findings)
+    assert any(
+        "default gateway (10.66.0.1) is set" in f.summary.text for f in result.config_findings
+    )
 
 
-def test_dahua_upnp_enabled_is_a_finding(serve):
-    http = serve(d.dahua_http())
-    result = fingerprint("127.0.0.1", {"http": http.port}, CREDS, 3.0)
+def test_dahua_upnp_enabled_is_a_finding(device):
+    http = device(DAHUA_SETTINGS).ports["http"]
+    result = fingerprint("127.0.0.1", {"http": http}, credentials(DAHUA), 3.0)
     assert result.identity.vendor == "dahua"
-    assert any(f.summary.startswith("UPnP is enabled") for f in result.config_findings)
-    assert not any(f.summary.startswith("P2P") for f in result.config_findings)
+    assert any(f.summary.text.startswith("UPnP is enabled") for f in result.config_findings)
+    assert not any(f.summary.text.startswith("P2P") for f in result.config_findings)
 
 
-def test_one_silent_probe_never_ends_the_scan_and_the_total_time_is_bounded(serve):
-    http, mute, slow = serve(d.hikvision_http()), serve(silent()), serve(trickle(every=1.0))
+def test_one_silent_probe_never_ends_the_scan_and_the_total_time_is_bounded(device):
+    http = device(HIK).ports["http"]
+    mute, slow = device("hostile-silent").ports["rtsp"], device("hostile-trickle").ports["http"]
     started = time.monotonic()
-    result = fingerprint(
-        "127.0.0.1", {"http": http.port, "rtsp": mute.port, "onvif": slow.port}, None, 2.0
-    )
+    result = fingerprint("127.0.0.1", {"http": http, "rtsp": mute, "onvif": slow}, None, 2.0)
     assert time.monotonic() - started < total_bound(2.0) + 1.0
     statuses = {a.probe.split(":")[0]: a.status for a in result.attempts}
     assert statuses["http"] == "completed"
@@ -62,23 +69,22 @@ def test_one_silent_probe_never_ends_the_scan_and_the_total_time_is_bounded(serv
     assert result.identity.vendor == "hikvision"
 
 
-def test_announced_ports_from_a_sighting_are_used(serve):
-    http = serve(d.hikvision_http())
-    sighting = Sighting("sadp", "127.0.0.1", None, (("http_port", str(http.port)),))
+def test_announced_ports_from_a_sighting_are_used(device):
+    http = device(HIK).ports["http"]
+    sighting = Sighting("sadp", "127.0.0.1", None, (("http_port", str(http)),))
     result = fingerprint("127.0.0.1", None, None, 2.0, (), [sighting])
     probes = [a.probe for a in result.attempts]
-    assert f"http:{http.port}" in probes
+    assert f"http:{http}" in probes
 
 
-def test_the_password_never_appears_in_results_errors_or_logs(serve, caplog):
+def test_the_password_never_appears_in_results_errors_or_logs(device, caplog):
     caplog.set_level(logging.DEBUG)
-    http, onvif = serve(d.hikvision_http()), serve(d.onvif_device())
-    mute = serve(silent())
-    ports = {"http": http.port, "onvif": onvif.port, "rtsp": mute.port}
+    http, mute = device(HIK).ports["http"], device("hostile-silent").ports["rtsp"]
+    ports = {"http": http, "onvif": http, "rtsp": mute}
     results = fingerprint_many(["127.0.0.1"], ports, CREDS, 2.0, CLOSED)
-    assert d.PASSWORD not in dump(results[0])
-    assert d.PASSWORD not in repr(results)
-    assert d.PASSWORD not in caplog.text
+    assert HIK.password not in dump(results[0])
+    assert HIK.password not in repr(results)
+    assert HIK.password not in caplog.text
 
 
 def test_a_name_instead_of_an_address_is_a_usage_error_and_is_never_resolved():
@@ -88,11 +94,11 @@ def test_a_name_instead_of_an_address_is_a_usage_error_and_is_never_resolved():
         fingerprint("127.0.0.1", closed_network=["10.0.0.0/33"])
 
 
-def test_a_config_finding_carries_the_probe_answer_as_evidence(serve):
-    http = serve(d.dahua_http())
-    result = fingerprint("127.0.0.1", {"http": http.port}, CREDS, 3.0)
+def test_a_config_finding_carries_the_probe_answer_as_evidence(device):
+    http = device(DAHUA_SETTINGS).ports["http"]
+    result = fingerprint("127.0.0.1", {"http": http}, credentials(DAHUA), 3.0)
     upnp = next(f for f in result.config_findings if f.rule == "config-upnp-enabled")
     assert upnp.device == "127.0.0.1"
     (evidence,) = upnp.evidence
-    assert evidence.capture == f"http:{http.port} upnp"
-    assert evidence.display_filter == f"ip.addr == 127.0.0.1 && tcp.port == {http.port}"
+    assert evidence.capture == f"http:{http} upnp"
+    assert evidence.display_filter == f"ip.addr == 127.0.0.1 && tcp.port == {http}"

@@ -13,9 +13,9 @@ from camaudit.fingerprint.http import HttpProbe, find_title, parse_challenge
 from camaudit.fingerprint.interface import ProbeAttempt, ProbeTarget
 from camaudit.fingerprint.onvif import OnvifProbe
 from camaudit.fingerprint.rtsp import RtspProbe
+from lab.devices.replies import http_response
 from lab.devices.runtime import RunningDevice, start_device
-from tests.fingerprint import devices as d
-from tests.fingerprint.servers import endless, huge, reply, reset, routes, silent, trickle
+from tests.fingerprint.fakes import HIK, crafted, variant
 
 TIMEOUT = 2.0
 SLACK = 2.5  # generous: thread start-up, a loaded CI machine
@@ -31,15 +31,19 @@ BILLION_LAUGHS = (
 EXTERNAL_ENTITY = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
 
 
-def soap(payload_head: bytes, body: bytes) -> bytes:
-    envelope = (
-        payload_head
-        + b'<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://www.w3.org/2003/05/soap-envelope">'
-        + b"<SOAP-ENV:Body>"
-        + body
-        + b"</SOAP-ENV:Body></SOAP-ENV:Envelope>"
-    )
-    return reply("200 OK", {"Content-Type": "application/soap+xml"}, envelope)
+# hostile behaviour -> (lab persona, its port that behaves so)
+HOSTILE = {
+    "huge": ("hostile-huge", "http"),
+    "endless": ("hostile-huge", "http_alt"),
+    "trickle": ("hostile-trickle", "http"),
+    "silent": ("hostile-silent", "http"),
+    "reset": ("hostile-reset", "http"),
+}
+
+
+def hostile_port(device, behaviour: str) -> int:  # type: ignore[no-untyped-def]
+    persona, port = HOSTILE[behaviour]
+    return int(device(persona).ports[port])
 
 
 def run(name: str, port: int) -> tuple[ProbeAttempt, float]:
@@ -56,16 +60,16 @@ def assert_sanitised(attempt: ProbeAttempt) -> None:
 
 
 @pytest.mark.parametrize("name", PROBES)
-def test_huge_reply_is_cut_at_the_byte_cap_and_ends_in_time(serve, name):
-    attempt, took = run(name, serve(huge(64 * 1024 * 1024)).port)
+def test_huge_reply_is_cut_at_the_byte_cap_and_ends_in_time(device, name):
+    attempt, took = run(name, hostile_port(device, "huge"))
     assert took < TIMEOUT + SLACK
     assert attempt.status in ("completed", "error")
     assert_sanitised(attempt)
 
 
 @pytest.mark.parametrize("name", PROBES)
-def test_endless_reply_is_cut_at_the_byte_cap_and_ends_in_time(serve, name):
-    attempt, took = run(name, serve(endless()).port)
+def test_endless_reply_is_cut_at_the_byte_cap_and_ends_in_time(device, name):
+    attempt, took = run(name, hostile_port(device, "endless"))
     assert took < TIMEOUT + SLACK
     if name == "http":
         assert dict(attempt.facts)["reply_truncated:/"] == "yes"
@@ -73,52 +77,49 @@ def test_endless_reply_is_cut_at_the_byte_cap_and_ends_in_time(serve, name):
 
 
 @pytest.mark.parametrize("name", PROBES)
-def test_one_byte_per_second_trickle_ends_within_the_timeout(serve, name):
-    attempt, took = run(name, serve(trickle(every=1.0)).port)
+def test_one_byte_per_second_trickle_ends_within_the_timeout(device, name):
+    attempt, took = run(name, hostile_port(device, "trickle"))
     assert took < TIMEOUT + SLACK, "a per-byte socket timeout would never end"
     assert attempt.status in ("timed_out", "error")
     assert_sanitised(attempt)
 
 
 @pytest.mark.parametrize("name", PROBES)
-def test_accept_and_never_answer_times_out(serve, name):
-    attempt, took = run(name, serve(silent()).port)
+def test_accept_and_never_answer_times_out(device, name):
+    attempt, took = run(name, hostile_port(device, "silent"))
     assert TIMEOUT - 0.1 <= took < TIMEOUT + SLACK
     assert attempt.status in ("timed_out", "error")
     assert "time limit" in (attempt.error or "")
 
 
 @pytest.mark.parametrize("name", PROBES)
-def test_reset_on_every_connection_is_an_error_attempt(serve, name):
-    attempt, took = run(name, serve(reset()).port)
+def test_reset_on_every_connection_is_an_error_attempt(device, name):
+    attempt, took = run(name, hostile_port(device, "reset"))
     assert took < TIMEOUT + SLACK
     assert attempt.status == "error"
     assert "reset" in (attempt.error or "")
 
 
-def test_billion_laughs_in_isapi_xml_is_refused_by_defusedxml(serve):
-    body = BILLION_LAUGHS + b"<SessionLoginCap>&lol3;</SessionLoginCap>"
+@pytest.mark.parametrize(
+    "document",
+    [
+        BILLION_LAUGHS + b"<SessionLoginCap>&lol3;</SessionLoginCap>",
+        EXTERNAL_ENTITY + b"<SessionLoginCap>&xxe;</SessionLoginCap>",
+    ],
+    ids=["billion-laughs", "external-entity"],
+)
+def test_entities_in_isapi_xml_are_refused_never_expanded_or_resolved(device, document):
     path = "/ISAPI/Security/sessionLogin/capabilities"
-    attempt, took = run("http", serve(routes({path: reply("200 OK", {}, body)})).port)
+    camera = device(crafted({path: http_response(200, "OK", [], document)}))
+    attempt, took = run("http", camera.ports["http"])
     seen = dict(attempt.facts)
     assert attempt.status == "completed" and took < TIMEOUT + SLACK
     assert seen[f"endpoint_error:{path}"].startswith("XML refused")
-    assert f"xml_root:{path}" not in seen
+    assert not any(key.startswith("xml_root:") or "root:" in v for key, v in seen.items())
 
 
-def test_external_entity_in_isapi_xml_is_refused_and_never_resolved(serve):
-    body = EXTERNAL_ENTITY + b"<SessionLoginCap>&xxe;</SessionLoginCap>"
-    path = "/ISAPI/Security/sessionLogin/capabilities"
-    attempt, _ = run("http", serve(routes({path: reply("200 OK", {}, body)})).port)
-    seen = dict(attempt.facts)
-    assert seen[f"endpoint_error:{path}"].startswith("XML refused")
-    assert not any("root:" in v for v in seen.values())
-
-
-def test_billion_laughs_in_onvif_reply_becomes_a_failed_call_with_a_reason(serve):
-    hostile = soap(BILLION_LAUGHS, b"&lol3;")
-    server = serve(d.onvif_device(raw={"GetSystemDateAndTime": hostile}))
-    attempt, took = run("onvif", server.port)
+def test_billion_laughs_in_onvif_reply_becomes_a_failed_call_with_a_reason(device):
+    attempt, took = run("onvif", device("hostile-xml-bomb").ports["http"])
     seen = dict(attempt.facts)
     assert took < TIMEOUT + SLACK
     assert seen["onvif_call:GetSystemDateAndTime"].startswith("failed: reply refused")
@@ -126,25 +127,18 @@ def test_billion_laughs_in_onvif_reply_becomes_a_failed_call_with_a_reason(serve
     assert_sanitised(attempt)
 
 
-def test_external_entity_in_onvif_reply_becomes_a_failed_call(serve):
-    hostile = soap(EXTERNAL_ENTITY, b"&xxe;")
-    server = serve(
-        d.onvif_device(raw={op: hostile for op in ("GetSystemDateAndTime", "GetServices")})
-    )
-    attempt, _ = run("onvif", server.port)
+def test_external_entity_in_onvif_reply_becomes_a_failed_call(device):
+    attempt, _ = run("onvif", device("hostile-xxe").ports["http"])
     seen = dict(attempt.facts)
-    assert seen["onvif_call:GetServices"].startswith("failed: reply refused")
+    assert seen["onvif_call:GetSystemDateAndTime"].startswith("failed: reply refused")
     assert "root:" not in str(attempt)
 
 
-def test_escape_sequences_control_characters_and_invalid_utf8_in_banners_are_sanitised(serve):
+def test_escape_sequences_control_characters_and_invalid_utf8_in_banners_are_sanitised(device):
     banner = b"\x1b[2J\x1b]0;owned\x07Hikvision\x00-Webs\x9b\xff"
     page = b"<title>\x1b[31mLogin\x08\x08\xc3\x28</title>"
-    hostile = (
-        b"HTTP/1.1 200 OK\r\nServer: " + banner + b"\r\nContent-Length: %d\r\n\r\n" % len(page)
-    )
-    server = serve(routes({"/": hostile + page}))
-    attempt, _ = run("http", server.port)
+    camera = device(crafted({"/": http_response(200, "OK", [("Server", banner)], page)}))
+    attempt, _ = run("http", camera.ports["http"])
     seen = dict(attempt.facts)
     assert_sanitised(attempt)
     assert seen["server"].startswith("\\x1b[2J\\x1b]0;owned\\x07Hikvision\\x00-Webs")
@@ -152,19 +146,17 @@ def test_escape_sequences_control_characters_and_invalid_utf8_in_banners_are_san
     assert seen["title"] == "\\x1b[31mLogin\\x08\\x08\\xc3("
 
 
-def test_escape_sequences_in_rtsp_banners_are_sanitised(serve):
-    server = serve(d.rtsp_device("Rtsp\x1b[5m Server\x07", "Login to \x1b]0;x\x07", "OPTIONS"))
-    attempt, _ = run("rtsp", server.port)
+def test_escape_sequences_in_rtsp_banners_are_sanitised(device):
+    attempt, _ = run("rtsp", device("hostile-escapes").ports["rtsp"])
     assert_sanitised(attempt)
-    assert dict(attempt.facts)["rtsp_server"] == "Rtsp\\x1b[5m Server\\x07"
-
-
-def test_escape_characters_returned_by_onvif_zeep_are_sanitised(serve):
-    bodies = d.onvif_bodies()
-    bodies["GetSystemDateAndTime"] = bodies["GetSystemDateAndTime"].replace(
-        "CST-8", "&#x9b;31mCST&#x202e;-8"
+    assert (
+        dict(attempt.facts)["rtsp_server"] == "Rtsp\\x1b[2J Server\\x1b]0;pwned\\x07\\x9b\\xff/1.0"
     )
-    attempt, _ = run("onvif", serve(d.onvif_device(bodies)).port)
+
+
+def test_escape_characters_returned_by_onvif_zeep_are_sanitised(device):
+    camera = device(variant(HIK, onvif={"tz": "&#x9b;31mCST&#x202e;-8"}))
+    attempt, _ = run("onvif", camera.ports["http"])
     assert_sanitised(attempt)
     assert dict(attempt.facts)["onvif_timezone"] == "\\x9b31mCST\\u202e-8"
 
@@ -181,10 +173,9 @@ def backtrack() -> Iterator[RunningDevice]:
 
 
 def test_a_256_kib_body_of_repeated_title_tags_is_parsed_within_the_deadline(backtrack):
-    started = time.monotonic()
-    attempt = HttpProbe().run(ProbeTarget("127.0.0.1", backtrack.ports["http"], TIMEOUT))
-    assert time.monotonic() - started < TIMEOUT + DEADLINE_SLACK
+    attempt, took = run("http", backtrack.ports["http"])
     seen = dict(attempt.facts)
+    assert took < TIMEOUT + DEADLINE_SLACK
     assert attempt.status == "completed" and seen["endpoint:/"] == "401"
     assert "title" not in seen  # no closing tag anywhere: no title is invented
     assert seen["auth_scheme"] == "digest" and "realm" not in seen
@@ -192,10 +183,9 @@ def test_a_256_kib_body_of_repeated_title_tags_is_parsed_within_the_deadline(bac
 
 
 def test_a_32_kib_challenge_token_in_rtsp_is_parsed_within_the_deadline(backtrack):
-    started = time.monotonic()
-    attempt = RtspProbe().run(ProbeTarget("127.0.0.1", backtrack.ports["rtsp"], TIMEOUT))
-    assert time.monotonic() - started < TIMEOUT + DEADLINE_SLACK
+    attempt, took = run("rtsp", backtrack.ports["rtsp"])
     seen = dict(attempt.facts)
+    assert took < TIMEOUT + DEADLINE_SLACK
     assert attempt.status == "completed" and seen["rtsp_status:OPTIONS"] == "401"
     assert seen["rtsp_auth_scheme"] == "digest" and "rtsp_realm" not in seen
     assert_sanitised(attempt)

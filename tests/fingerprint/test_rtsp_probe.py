@@ -4,32 +4,31 @@ from __future__ import annotations
 
 from camaudit.fingerprint.interface import ProbeTarget
 from camaudit.fingerprint.rtsp import RtspProbe
-from tests.fingerprint import devices as d
-from tests.fingerprint.servers import reply, routes
+from tests.fingerprint.fakes import DAHUA, HIK, variant
 
 
-def test_dahua_rtsp_server_realm_and_public_methods_are_read(serve):
+def test_dahua_rtsp_server_realm_and_public_methods_are_read(device):
     public = "OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER"
-    server = serve(d.rtsp_device("Rtsp Server/3.0", f"Login to {d.DAHUA_SERIAL}", public))
-    attempt = RtspProbe().run(ProbeTarget("127.0.0.1", server.port, 3.0))
+    camera = device(variant(DAHUA, rtsp={"public": public}))
+    attempt = RtspProbe().run(ProbeTarget("127.0.0.1", camera.ports["rtsp"], 3.0))
     seen = dict(attempt.facts)
-    assert attempt.status == "completed" and attempt.probe == f"rtsp:{server.port}"
+    assert attempt.status == "completed" and attempt.probe == f"rtsp:{camera.ports['rtsp']}"
     assert seen["rtsp_server"] == "Rtsp Server/3.0"
-    assert seen["rtsp_realm"] == f"Login to {d.DAHUA_SERIAL}"
+    assert seen["rtsp_realm"] == f"Login to {DAHUA.serial}"
     assert seen["rtsp_public"] == public
-    assert [r.method for r in server.requests] == ["OPTIONS", "DESCRIBE"]
-    assert not any("authorization" in r.headers for r in server.requests)
+    assert [r.method for r in camera.requests] == ["OPTIONS", "DESCRIBE"]
+    assert not any("authorization" in r.headers for r in camera.requests)
 
 
-def test_hikvision_rtsp_without_server_header_still_gives_the_realm(serve):
-    server = serve(d.rtsp_device(None, "hikvision", "OPTIONS, DESCRIBE"))
-    seen = dict(RtspProbe().run(ProbeTarget("127.0.0.1", server.port, 3.0)).facts)
+def test_hikvision_rtsp_without_server_header_still_gives_the_realm(device):
+    port = device(HIK).ports["rtsp"]
+    seen = dict(RtspProbe().run(ProbeTarget("127.0.0.1", port, 3.0)).facts)
     assert "rtsp_server" not in seen and seen["rtsp_realm"] == "hikvision"
 
 
-def test_a_web_server_on_the_rtsp_port_is_an_error_not_a_crash(serve):
-    server = serve(routes({}, default=reply("200 OK", {"Server": "nginx"}, b"hi")))
-    attempt = RtspProbe().run(ProbeTarget("127.0.0.1", server.port, 3.0))
+def test_a_web_server_on_the_rtsp_port_is_an_error_not_a_crash(device):
+    port = device("printer").ports["http"]
+    attempt = RtspProbe().run(ProbeTarget("127.0.0.1", port, 3.0))
     assert attempt.status == "error" and "not a RTSP reply" in (attempt.error or "")
 
 

@@ -18,77 +18,71 @@ from camaudit.attempt import hide_secrets
 from camaudit.discover.interface import Sighting
 from camaudit.fingerprint import KnownHosts, fingerprint, fingerprint_many, secret_forms
 from camaudit.fingerprint.http import HttpProbe
-from camaudit.fingerprint.interface import Credentials, ProbeTarget
+from camaudit.fingerprint.interface import ProbeTarget
 from camaudit.policy import DEFAULT_CLOSED_NETWORK
 from camaudit.report.model import to_dict
-from tests.fingerprint import devices as d
-from tests.fingerprint.servers import digest_challenge, reply, routes, self_signed_tls
+from lab.devices import RunningDevice
+from lab.devices.replies import hik_device_info, http_response
+from tests.fingerprint.fakes import HIK, crafted, credentials, variant
 
-CREDS = Credentials(d.USER, d.PASSWORD)
-BASIC_OK = Credentials(d.USER, d.PASSWORD, allow_basic=True)
+CREDS = credentials(HIK)
+BASIC_OK = credentials(HIK, allow_basic=True)
 INFO = "/ISAPI/System/deviceInfo"
-TOKEN = base64.b64encode(f"{d.USER}:{d.PASSWORD}".encode()).decode()
+TOKEN = base64.b64encode(f"{HIK.username}:{HIK.password}".encode()).decode()
+OK = http_response(200, "OK", [])
 
 
-def basic_challenge() -> bytes:
-    return reply("401 Unauthorized", {"WWW-Authenticate": 'Basic realm="cam"'})
+def challenge(*offers: bytes) -> bytes:
+    """A 401 with one WWW-Authenticate header per offer (as sent, control bytes and all)."""
+    return http_response(401, "Unauthorized", [("WWW-Authenticate", offer) for offer in offers])
 
 
-def authorizations(server) -> list[str]:  # type: ignore[no-untyped-def]
-    return [r.headers["authorization"] for r in server.requests if "authorization" in r.headers]
+BASIC_401 = challenge(b'Basic realm="cam"')
+DIGEST_401 = challenge(b'Digest realm="cam", qop="auth", nonce="abc"')
 
 
-def https_device(tmp_path, table):  # type: ignore[no-untyped-def]
-    context, sha256 = self_signed_tls(tmp_path)
-    return routes(table), context, sha256
+def authorizations(camera: RunningDevice) -> list[str]:
+    return [r.headers["authorization"] for r in camera.requests if "authorization" in r.headers]
 
 
-def test_basic_over_unverified_tls_gets_no_password_unless_basic_auth_is_allowed(serve, tmp_path):
-    behaviour, context, _ = https_device(tmp_path, {INFO: basic_challenge()})
-    server = serve(behaviour)
-    server.tls = context
-    attempt = HttpProbe(tls=True).run(ProbeTarget("127.0.0.1", server.port, 3.0, True, CREDS))
-    assert authorizations(server) == []
+def test_basic_over_unverified_tls_gets_no_password_unless_basic_auth_is_allowed(device):
+    camera = device(crafted({INFO: BASIC_401}, serve="https"))
+    target = ProbeTarget("127.0.0.1", camera.ports["http"], 3.0, True, CREDS)
+    attempt = HttpProbe(tls=True).run(target)
+    assert authorizations(camera) == []
     refused = dict(attempt.facts)[f"endpoint_error:{INFO}"]
     assert "basic authentication not allowed" in refused and "--allow-basic-auth" in refused
 
 
-def test_basic_is_sent_over_plain_http_only_when_the_user_allows_it(serve):
-    server = serve(routes({INFO: basic_challenge()}))
-    HttpProbe().run(ProbeTarget("127.0.0.1", server.port, 3.0, False, BASIC_OK))
-    assert authorizations(server) == [f"Basic {TOKEN}"]
+def test_basic_is_sent_over_plain_http_only_when_the_user_allows_it(device):
+    camera = device(crafted({INFO: BASIC_401}))
+    HttpProbe().run(ProbeTarget("127.0.0.1", camera.ports["http"], 3.0, False, BASIC_OK))
+    assert authorizations(camera) == [f"Basic {TOKEN}"]
 
 
-def test_digest_is_preferred_when_the_device_offers_basic_too(serve):
-    both = (
-        b'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="cam"\r\n'
-        b'WWW-Authenticate: Digest realm="cam", qop="auth", nonce="abc"\r\n'
-        b"Content-Length: 0\r\n\r\n"
-    )
-    server = serve(routes({INFO: both}))
-    HttpProbe().run(ProbeTarget("127.0.0.1", server.port, 3.0, False, BASIC_OK))
-    (sent,) = authorizations(server)
+def test_digest_is_preferred_when_the_device_offers_basic_too(device):
+    both = challenge(b'Basic realm="cam"', b'Digest realm="cam", qop="auth", nonce="abc"')
+    camera = device(crafted({INFO: both}))
+    HttpProbe().run(ProbeTarget("127.0.0.1", camera.ports["http"], 3.0, False, BASIC_OK))
+    (sent,) = authorizations(camera)
     assert sent.startswith("Digest ") and TOKEN not in sent
 
 
-def test_a_bare_line_feed_in_a_digest_realm_is_never_copied_into_a_request(serve):
-    forged = (
-        b"HTTP/1.1 401 Unauthorized\r\n"
-        b'WWW-Authenticate: Digest realm="cam\nX-Forged: yes", qop="auth", nonce="abc"\r\n'
-        b"Content-Length: 0\r\n\r\n"
-    )
-    server = serve(routes({INFO: forged}))
-    attempt = HttpProbe().run(ProbeTarget("127.0.0.1", server.port, 3.0, False, CREDS))
-    assert authorizations(server) == []
+def test_a_bare_line_feed_in_a_digest_realm_is_never_copied_into_a_request(device):
+    forged = challenge(b'Digest realm="cam\nX-Forged: yes", qop="auth", nonce="abc"')
+    camera = device(crafted({INFO: forged}))
+    attempt = HttpProbe().run(ProbeTarget("127.0.0.1", camera.ports["http"], 3.0, False, CREDS))
+    assert authorizations(camera) == []
     assert "control characters" in dict(attempt.facts)[f"endpoint_error:{INFO}"]
 
 
-def test_a_basic_token_reflected_by_the_device_is_hidden_in_the_facts(serve):
-    echoed = d.device_info_xml(model=f"Basic {TOKEN}")
-    server = serve(routes({INFO: reply("200 OK", {"Server": f"echo {TOKEN}"}, echoed)}))
-    attempt = HttpProbe().run(ProbeTarget("127.0.0.1", server.port, 3.0, False, BASIC_OK))
+def test_a_basic_token_reflected_by_the_device_is_hidden_in_the_facts(device):
+    echoed = hik_device_info(variant(HIK, model=f"Basic {TOKEN}"))
+    server = [("Server", f"echo {TOKEN}".encode())]
+    camera = device(crafted({INFO: http_response(200, "OK", server, echoed)}))
+    attempt = HttpProbe().run(ProbeTarget("127.0.0.1", camera.ports["http"], 3.0, False, BASIC_OK))
     text = json.dumps(attempt.facts)
-    assert TOKEN.rstrip("=") not in text and d.PASSWORD not in text
+    assert TOKEN.rstrip("=") not in text and HIK.password not in text
     assert "<hidden>" in text
 
 
@@ -100,55 +94,51 @@ def test_digest_responses_are_hidden_wherever_they_are_echoed():
     )
 
 
-def test_a_certificate_is_pinned_on_first_use_and_shown_in_the_report(serve, tmp_path):
-    behaviour, context, sha256 = https_device(tmp_path, {"/": reply("200 OK")})
-    server = serve(behaviour)
-    server.tls = context
+def test_a_certificate_is_pinned_on_first_use_and_shown_in_the_report(device, tmp_path):
+    camera = device(crafted({"/": OK}, serve="https"))
+    port, sha256 = camera.ports["http"], camera.certificates["http"]
     pins = tmp_path / "state" / "known_hosts"
-    result = identify(["127.0.0.1"], {"https": server.port}, None, 3.0, known_hosts=pins)
-    assert f"127.0.0.1 {server.port} sha256:{sha256}" in pins.read_text()
-    (device,) = to_dict(result.report)["inventory"]["devices"]
-    assert device["tls_certificates"] == [{"probe": f"https:{server.port}", "sha256": sha256}]
-    assert device["warnings"] == []
+    result = identify(["127.0.0.1"], {"https": port}, None, 3.0, known_hosts=pins)
+    assert f"127.0.0.1 {port} sha256:{sha256}" in pins.read_text()
+    (found,) = to_dict(result.report)["inventory"]["devices"]
+    assert found["tls_certificates"] == [{"probe": f"https:{port}", "sha256": sha256}]
+    assert found["warnings"] == []
 
 
-def test_a_changed_certificate_is_a_warning_and_the_device_gets_no_credentials(serve, tmp_path):
-    behaviour, context, sha256 = https_device(
-        tmp_path, {"/": reply("200 OK"), INFO: digest_challenge("cam")}
-    )
-    server = serve(behaviour)
-    server.tls = context
+def test_a_changed_certificate_is_a_warning_and_the_device_gets_no_credentials(device, tmp_path):
+    camera = device(crafted({"/": OK, INFO: DIGEST_401}, serve="https"))
+    port, sha256 = camera.ports["http"], camera.certificates["http"]
     pins = tmp_path / "known_hosts"
-    pins.write_text(f"127.0.0.1 {server.port} sha256:{'ab' * 32}\n")
+    pins.write_text(f"127.0.0.1 {port} sha256:{'ab' * 32}\n")
     (result,) = fingerprint_many(
-        ["127.0.0.1"], {"https": server.port}, CREDS, 3.0, known_hosts=KnownHosts(pins)
+        ["127.0.0.1"], {"https": port}, CREDS, 3.0, known_hosts=KnownHosts(pins)
     )
-    assert authorizations(server) == []
+    assert authorizations(camera) == []
     (warning,) = result.warnings
     assert f"now sha256:{sha256}" in warning and "credentials were not sent" in warning
-    assert pins.read_text() == f"127.0.0.1 {server.port} sha256:{'ab' * 32}\n"  # never overwritten
+    assert pins.read_text() == f"127.0.0.1 {port} sha256:{'ab' * 32}\n"  # never overwritten
 
 
-def test_a_sighting_without_an_address_is_no_host_s_evidence(serve):
-    server = serve(d.non_camera_http())
+def test_a_sighting_without_an_address_is_no_host_s_evidence(device):
+    port = device("printer").ports["http"]
     stray = Sighting("sadp", None, "44:19:b6:00:00:01", (("model", "DS-2CD2143G0-I"),))
-    result = fingerprint("127.0.0.1", {"http": server.port}, None, 3.0, sightings=[stray])
+    result = fingerprint("127.0.0.1", {"http": port}, None, 3.0, sightings=[stray])
     assert result.identity.vendor is None
     assert not any("sadp" in line for line in result.identity.evidence)
 
 
-def test_without_a_closed_network_verify_s_default_applies_and_the_report_says_so(serve):
-    onvif = serve(d.onvif_device())
-    result = identify(["127.0.0.1"], {"onvif": onvif.port}, CREDS, 3.0)
+def test_without_a_closed_network_verify_s_default_applies_and_the_report_says_so(device):
+    onvif = device(HIK).ports["http"]
+    result = identify(["127.0.0.1"], {"onvif": onvif}, CREDS, 3.0)
     (fp,) = result.fingerprints
-    assert "NTP server 198.51.100.123 is outside the closed network" in " ".join(
-        f.summary for f in fp.config_findings
+    assert "NTP server 192.0.2.123 is outside the closed network" in " ".join(
+        f.summary.text for f in fp.config_findings
     )
     scope = to_dict(result.report)["inventory"]["closed_network"]
     assert scope == {"networks": list(DEFAULT_CLOSED_NETWORK), "default": True}
-    given = identify(["127.0.0.1"], {"onvif": onvif.port}, CREDS, 3.0, ["198.51.100.0/24"])
+    given = identify(["127.0.0.1"], {"onvif": onvif}, CREDS, 3.0, ["192.0.2.0/24"])
     assert to_dict(given.report)["inventory"]["closed_network"]["default"] is False
-    assert not any("NTP" in f.summary for f in given.fingerprints[0].config_findings)
+    assert not any("NTP" in f.summary.text for f in given.fingerprints[0].config_findings)
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -163,31 +153,32 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 
 def test_the_cli_sends_basic_only_with_allow_basic_auth_and_names_the_default_scope(
-    serve, tmp_path
+    device, tmp_path
 ):
-    server = serve(routes({INFO: basic_challenge()}))
+    camera = device(crafted({INFO: BASIC_401}))
+    port = camera.ports["http"]
     env = {
-        "CAMAUDIT_USERNAME": d.USER,
-        "CAMAUDIT_PASSWORD": d.PASSWORD,
+        "CAMAUDIT_USERNAME": HIK.username,
+        "CAMAUDIT_PASSWORD": HIK.password,
         "CAMAUDIT_KNOWN_HOSTS": str(tmp_path / "known_hosts"),
         "COLUMNS": "200",
     }
-    plain = run_cli("127.0.0.1", "--port", f"http={server.port}", "--timeout", "3", env=env)
+    plain = run_cli("127.0.0.1", "--port", f"http={port}", "--timeout", "3", env=env)
     assert plain.returncode == 0, plain.stderr
-    assert authorizations(server) == []
+    assert authorizations(camera) == []
     assert "default closed network" in plain.stdout
     allowed = run_cli(
         "127.0.0.1",
         "--port",
-        f"http={server.port}",
+        f"http={port}",
         "--timeout",
         "3",
         "--allow-basic-auth",
         env=env,
     )
     assert allowed.returncode == 0, allowed.stderr
-    assert authorizations(server) == [f"Basic {TOKEN}"]
-    assert d.PASSWORD not in allowed.stdout + allowed.stderr
+    assert authorizations(camera) == [f"Basic {TOKEN}"]
+    assert HIK.password not in allowed.stdout + allowed.stderr
 
 
 def test_a_malformed_known_hosts_file_is_one_clear_error(tmp_path):

@@ -4,8 +4,6 @@ reported with its evidence and never probed, credentials or not (issue 9, item 1
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +13,7 @@ import jsonschema
 import pytest
 
 from camaudit.report.model import schema
+from tests.netns import need_root
 
 pytestmark = pytest.mark.netns
 
@@ -22,12 +21,7 @@ pytestmark = pytest.mark.netns
 def test_a_camera_outside_the_target_answering_multicast_is_reported_and_never_probed(
     tmp_path: Path,
 ) -> None:
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("the netns segment needs root")
-        pytest.skip("the netns segment needs root")
-    if shutil.which("ip") is None or shutil.which("tcpdump") is None:
-        pytest.skip("needs iproute2 and tcpdump")
+    need_root("the netns segment", "ip", "tcpdump")
     from lab.segment import Segment
 
     capture = tmp_path / "to-outsider.pcap"

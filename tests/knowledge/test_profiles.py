@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,37 +20,44 @@ from camaudit.knowledge.profiles import (
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "profiles"
 
-OUI_OK = """\
-schema_version = 1
-vendors = ["hikvision", "other-oem"]
 
-[[oui]]
-prefix = "04:03:12"
-organisation = "Test Hikvision"
-vendor = "hikvision"
-source = "test"
+def entry(table: str, **fields: object) -> str:
+    """One ``[[table]]`` entry of a profile file (values written as JSON, which TOML reads)."""
+    return f"\n[[{table}]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items())
 
-[[oui]]
-prefix = "04:03:12:50:00:00/28"
-organisation = "Test Hikrobot"
-vendor = "other-oem"
-source = "test"
-"""
 
-PHONE_HOME_OK = """\
-schema_version = 1
-vendors = ["ezviz"]
+def rule(rule_id: str, kind: str, **fields: object) -> str:
+    """A phone-home rule of vendor ezviz with the fields every rule needs."""
+    return entry("rule", id=rule_id, vendor="ezviz", label="x", kind=kind, **fields) + (
+        'purpose = "x"\nverified = true\nsource = "x"\n'
+    )
 
-[[rule]]
-id = "ezviz-cloud"
-vendor = "ezviz"
-label = "EZVIZ cloud"
-kind = "dns"
-domains = ["ezvizlife.com"]
-purpose = "test"
-verified = true
-source = "test"
-"""
+
+OUI_OK = (
+    'schema_version = 1\nvendors = ["hikvision", "other-oem"]\n'
+    + entry(
+        "oui", prefix="04:03:12", organisation="Test Hikvision", vendor="hikvision", source="test"
+    )
+    + entry(
+        "oui",
+        prefix="04:03:12:50:00:00/28",
+        organisation="Test Hikrobot",
+        vendor="other-oem",
+        source="test",
+    )
+)
+
+PHONE_HOME_OK = 'schema_version = 1\nvendors = ["ezviz"]\n' + entry(
+    "rule",
+    id="ezviz-cloud",
+    vendor="ezviz",
+    label="EZVIZ cloud",
+    kind="dns",
+    domains=["ezvizlife.com"],
+    purpose="test",
+    verified=True,
+    source="test",
+)
 
 CVE_OK = """\
 schema_version = 1
@@ -144,45 +152,38 @@ def test_product_code_holds_no_phone_home_domain(shipped: Profiles) -> None:
 # -- names ---------------------------------------------------------------------------------
 
 
-def test_ezviz_name_and_subdomain_match_their_rule(shipped: Profiles) -> None:
-    exact = shipped.match_name("litedev.ezvizlife.com")
-    assert exact is not None
-    assert exact.id == "ezviz-litedev"
-    sub = shipped.match_name("apiieu.ezvizlife.com")
-    assert sub is not None
-    assert sub.id == "ezviz-cloud"
-    assert sub.label == "EZVIZ / Hik-Connect cloud"
+# name -> the rule it must match: an exact name, a subdomain, case and a trailing dot
+# ignored, the most specific domain winning, a wildcard pattern beating a shorter suffix
+NAME_RULES = {
+    "litedev.ezvizlife.com": "ezviz-litedev",
+    "apiieu.ezvizlife.com": "ezviz-cloud",
+    "A.LiteDev.EZVIZLIFE.com.": "ezviz-litedev",
+    "time.ys7.com": "ezviz-ntp",
+    "open.ys7.com": "ezviz-ys7",
+    "cellphonepush.quickddns.com": "dahua-push",
+    "vtmtxeu.ezvizlife.com": "ezviz-vtm",
+}
+
+
+@pytest.mark.parametrize(("name", "rule_id"), NAME_RULES.items())
+def test_a_name_matches_its_most_specific_rule(shipped: Profiles, name: str, rule_id: str) -> None:
+    rule = shipped.match_name(name)
+    assert rule is not None
+    assert rule.id == rule_id
+
+
+def test_a_rule_match_carries_its_label(shipped: Profiles) -> None:
+    labels = {"apiieu.ezvizlife.com": "EZVIZ / Hik-Connect cloud", "time.ys7.com": "vendor NTP"}
+    for name, label in labels.items():
+        found = shipped.match_name(name)
+        assert found is not None
+        assert found.label == label
 
 
 def test_look_alike_domain_does_not_match(shipped: Profiles) -> None:
     assert shipped.match_name("notezvizlife.com") is None
     assert shipped.match_name("ezvizlife.com.attacker.example") is None
     assert shipped.match_name("") is None
-
-
-def test_name_match_ignores_case_and_trailing_dot(shipped: Profiles) -> None:
-    rule = shipped.match_name("A.LiteDev.EZVIZLIFE.com.")
-    assert rule is not None
-    assert rule.id == "ezviz-litedev"
-
-
-def test_most_specific_domain_wins(shipped: Profiles) -> None:
-    ntp = shipped.match_name("time.ys7.com")
-    assert ntp is not None
-    assert ntp.id == "ezviz-ntp"
-    assert ntp.label == "vendor NTP"
-    family = shipped.match_name("open.ys7.com")
-    assert family is not None
-    assert family.id == "ezviz-ys7"
-    push = shipped.match_name("cellphonepush.quickddns.com")
-    assert push is not None
-    assert push.id == "dahua-push"
-
-
-def test_wildcard_pattern_beats_the_shorter_suffix(shipped: Profiles) -> None:
-    vtm = shipped.match_name("vtmtxeu.ezvizlife.com")
-    assert vtm is not None
-    assert vtm.id == "ezviz-vtm"
 
 
 def test_public_ntp_names_are_not_attributed_to_a_vendor(shipped: Profiles) -> None:
@@ -351,19 +352,8 @@ def test_minimal_profiles_directory_loads(tmp_path: Path) -> None:
 
 
 def test_validation_reports_several_errors_at_once_with_file_and_field(tmp_path: Path) -> None:
-    broken_rules = (
-        PHONE_HOME_OK
-        + """
-[[rule]]
-id = "ezviz-mqtt"
-vendor = "ezviz"
-label = "MQTT"
-kind = "port"
-ports = [31006, 70000]
-purpose = "test"
-verified = "yes"
-source = "test"
-"""
+    broken_rules = PHONE_HOME_OK + rule("ezviz-mqtt", "port", ports=[31006, 70000]).replace(
+        "verified = true", 'verified = "yes"'
     )
     broken_cve = CVE_OK.replace("cvss = 9.8", "cvss = 12")
     directory = write_profiles(tmp_path / "p", phone_home=broken_rules, cve=broken_cve)
@@ -415,28 +405,8 @@ def test_vendor_outside_the_file_vocabulary_is_an_error(tmp_path: Path) -> None:
 def test_kind_specific_fields_are_checked(tmp_path: Path) -> None:
     rules = (
         PHONE_HOME_OK
-        + """
-[[rule]]
-id = "port-with-domain"
-vendor = "ezviz"
-label = "x"
-kind = "port"
-domains = ["example.com"]
-purpose = "x"
-verified = true
-source = "x"
-
-[[rule]]
-id = "payload-mismatch"
-vendor = "ezviz"
-label = "x"
-kind = "payload"
-payload_prefix_hex = "44 48"
-payload_prefix_text = "XX"
-purpose = "x"
-verified = true
-source = "x"
-"""
+        + rule("port-with-domain", "port", domains=["example.com"])
+        + rule("payload-mismatch", "payload", payload_prefix_hex="44 48", payload_prefix_text="XX")
     )
     errors = "\n".join(errors_of(write_profiles(tmp_path / "p", phone_home=rules)))
     assert "rule[2] (port-with-domain): ports: required for kind 'port'" in errors

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lab.segment import SCANNER_V4, Segment
+from tests.netns import need_root
 
 pytestmark = pytest.mark.netns
 
@@ -50,12 +50,7 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def segment() -> Iterator[Segment]:
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("the netns segment needs root")
-        pytest.skip("the netns segment needs root (ip netns, veth, bridge)")
-    if shutil.which("ip") is None:
-        pytest.skip("iproute2 (ip) is not installed")
+    need_root("the netns segment (ip netns, veth, bridge)", "ip")
     with Segment(["hik-ipc", "dahua-ipc", "hik-ipc-patched"]) as seg:
         yield seg
 

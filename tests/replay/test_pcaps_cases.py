@@ -109,6 +109,17 @@ def check_case(case: Case, run: Run) -> None:
         )
         assert got_dns == want_dns, where
 
+        # Only the case's regular timers are a rhythm; random gaps and single tries never.
+        got_rhythm = {
+            (r["device"], r["destination"], r["port"], r["count"]) for r in report.get("rhythm", [])
+        }
+        want_rhythm = {
+            (r["device"], r["dst"], r["port"], r["count"])
+            for r in expect.get("rhythm", [])
+            if r["regular"]
+        }
+        assert got_rhythm == want_rhythm, where
+
         foreign = {
             f["device"]: {n for e in f["evidence"] for n in e["frames"]}
             for f in report["findings"]

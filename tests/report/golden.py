@@ -12,6 +12,7 @@ golden file is a changed report.
 
 from __future__ import annotations
 
+import re
 import sys
 
 from camaudit.i18n import translator
@@ -53,7 +54,7 @@ def renderings() -> dict[str, str]:
 
 
 def html_renderings() -> dict[str, str]:
-    """Golden file name -> the HTML page, in English and Dutch, of a verify report with
+    """``<stem>.<lang>.html`` -> the HTML page, in English and Dutch, of a verify report with
     findings, of an inventory and of an audit."""
     from camaudit.i18n import LANGUAGES, translator
     from camaudit.report import html
@@ -75,9 +76,69 @@ def html_renderings() -> dict[str, str]:
     }
 
 
+# Every page shares one head (the stylesheet and the CSP), stored once; a page's golden
+# file holds its body. A Dutch page is the English page's markup with Dutch words: its golden
+# file holds those words only, and the markup is checked against the English body.
+HTML_HEAD = "report-head.html"
+_LANG = re.compile(r'<html lang="[^"]*">')
+_TITLE = re.compile(r"<title>[^<]*</title>")
+_TAG = re.compile(r"(<[^>]*>)")
+_WORDS_IN_TAG = re.compile(r'( aria-label=")([^"]*)(")')
+WORD = "\u2026"  # stands for one text of the page in its markup
+
+
+def page_parts(page: str) -> tuple[str, str]:
+    """A page's head (up to ``<body>``) and its body (from ``<body>``)."""
+    head, mark, body = page.partition("<body>")
+    return head, mark + body
+
+
+def same_language_as(head: str, other: str) -> str:
+    """``head`` with the language and title of ``other`` (the rest must be the same)."""
+    head = _LANG.sub(lambda _: _match(_LANG, other), head)
+    return _TITLE.sub(lambda _: _match(_TITLE, other), head)
+
+
+def _match(pattern: re.Pattern[str], text: str) -> str:
+    found = pattern.search(text)
+    return found.group(0) if found else ""
+
+
+def markup_and_words(body: str) -> tuple[str, list[str]]:
+    """A body's markup with every text (and every translated attribute) replaced by one
+    mark, and those texts in order."""
+    words: list[str] = []
+    markup: list[str] = []
+    for part in _TAG.split(body):
+        if part.startswith("<"):
+            for found in _WORDS_IN_TAG.finditer(part):
+                words.append(found.group(2))
+            markup.append(_WORDS_IN_TAG.sub(rf"\g<1>{WORD}\g<3>", part))
+        elif part.strip():
+            words.append(part)
+            markup.append(WORD)
+        else:
+            markup.append(part)
+    return "".join(markup), words
+
+
+def html_goldens(pages: dict[str, str]) -> dict[str, str]:
+    """Golden file name -> text: the shared head, each English body, each Dutch page's words."""
+    files: dict[str, str] = {}
+    for name, page in sorted(pages.items()):
+        head, body = page_parts(page)
+        if name.endswith(".en.html"):
+            files.setdefault(HTML_HEAD, head)
+            files[name] = body
+        else:
+            words = markup_and_words(body)[1]
+            files[name.removesuffix(".html") + ".words"] = "\n".join(words) + "\n"
+    return files
+
+
 def main() -> int:
     GOLDEN.mkdir(parents=True, exist_ok=True)
-    for name, text in {**renderings(), **html_renderings()}.items():
+    for name, text in {**renderings(), **html_goldens(html_renderings())}.items():
         # newline="": CSV's CRLF line ends are part of the format, written as made
         (GOLDEN / name).write_text(text, encoding="utf-8", newline="")
         print(f"wrote tests/golden/{name}")

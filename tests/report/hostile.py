@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TypeVar
 
-from camaudit.model import Evidence, HostInfo
+from camaudit.model import Evidence, HostInfo, Phrase
 from camaudit.report.model import AuditDeviceEntry, AuditReport, InventoryReport, VerifyReport
 from tests.report.reports import fake_camera_inventory, golden_audit, golden_verify
 
@@ -58,7 +58,7 @@ def _hostile_traffic(report: Traffic) -> Traffic:
     evidence = EVIDENCE
     return dataclasses.replace(
         report,
-        reasons=HOSTILE,
+        reasons=tuple(Phrase(h) for h in HOSTILE),
         policy=dataclasses.replace(report.policy, name=JOINED),
         devices=(*report.devices, *(HostInfo(h, h, h) for h in HOSTILE)),
         outbound=(
@@ -110,7 +110,7 @@ def _hostile_device(device: AuditDeviceEntry, h: str) -> AuditDeviceEntry:
     assert device.identity is not None
     identity = dataclasses.replace(device.identity, vendor=h, oem_brand=h, model=h, firmware=h)
     cves = tuple(dataclasses.replace(c, cve=h, reason=h, fixed_in=h) for c in device.cves)
-    verdict = dataclasses.replace(device.verdict, reasons=(h,), evidence=(EVIDENCE,))
+    verdict = dataclasses.replace(device.verdict, reasons=(Phrase(h),), evidence=(EVIDENCE,))
     return dataclasses.replace(
         device,
         ip=h,

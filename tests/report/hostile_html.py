@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TypeVar
 
-from camaudit.model import Evidence, HostInfo
+from camaudit.model import Evidence, HostInfo, Phrase
 from camaudit.report.model import AuditReport, IdentityEntry, InventoryReport, VerifyReport
 
 SCRIPT = "<script>alert(1)</script>"
@@ -65,7 +65,7 @@ def hostile_verify(report: Traffic) -> Traffic:
     inputs = tuple(dataclasses.replace(c, path=f"{IMG}{JINJA}") for c in report.inputs)
     return dataclasses.replace(
         report,
-        reasons=(*report.reasons, *HOSTILE),
+        reasons=(*report.reasons, *(Phrase(h) for h in HOSTILE)),
         devices=devices,
         outbound=outbound,
         dns=dns,
@@ -117,7 +117,9 @@ def hostile_audit(report: AuditReport) -> AuditReport:
             oui_vendor=BIDI,
             identity=IDENTITY,
             config_findings=(ESCAPE, LONG),
-            verdict=dataclasses.replace(d.verdict, reasons=HOSTILE, evidence=(evidence,)),
+            verdict=dataclasses.replace(
+                d.verdict, reasons=tuple(Phrase(h) for h in HOSTILE), evidence=(evidence,)
+            ),
             not_checked=(JINJA, BIDI),
         )
         for i, d in enumerate(report.audit.devices)

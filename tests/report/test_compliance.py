@@ -148,7 +148,7 @@ def test_an_inventory_config_finding_is_traced_back_to_the_rule_that_raised_it()
         "config-p2p-enabled",
     }
     for finding in raised:
-        assert config_rule(finding.summary) == finding.rule
+        assert config_rule(finding.summary.text) == finding.rule
 
 
 # ---- verify reports from the lab captures ------------------------------------------

@@ -31,30 +31,9 @@ from camaudit.report.render import FORMATS, render, renderer
 from camaudit.report.sarif import SCHEMA_URI
 from camaudit.report.table import council_rows
 from tests.report.hostile import BIDI, HOSTILE, hostile_audit, hostile_inventory, hostile_verify
-from tests.report.reports import fake_camera_inventory, golden_audit, golden_verify
 
 LANGS = ("en", "nl")
 NOT_HTML = [f for f in FORMATS if f != "html"]  # tests/report/test_html* check HTML
-
-
-@pytest.fixture(scope="module")
-def crossing() -> VerifyReport:
-    return golden_verify("tls-established")
-
-
-@pytest.fixture(scope="module")
-def attempts() -> VerifyReport:
-    return golden_verify("dns-nxdomain")
-
-
-@pytest.fixture(scope="module")
-def inventory() -> InventoryReport:
-    return fake_camera_inventory()
-
-
-@pytest.fixture(scope="module")
-def audit() -> AuditReport:
-    return golden_audit()
 
 
 Hostile = tuple[VerifyReport, InventoryReport, AuditReport]

@@ -10,9 +10,18 @@ from html.parser import HTMLParser
 import pytest
 
 from camaudit.i18n import translator
+from camaudit.phrases import reason_text
 from camaudit.report import html
 from camaudit.report.model import AuditReport, InventoryReport, Report, VerifyReport
-from tests.report.golden import REGENERATE, html_renderings
+from tests.report.golden import (
+    HTML_HEAD,
+    REGENERATE,
+    html_goldens,
+    html_renderings,
+    markup_and_words,
+    page_parts,
+    same_language_as,
+)
 from tests.report.hostile_html import (
     HOSTILE,
     LONG,
@@ -21,7 +30,7 @@ from tests.report.hostile_html import (
     hostile_inventory,
     hostile_verify,
 )
-from tests.report.reports import GOLDEN, fake_camera_inventory, golden_audit, golden_verify
+from tests.report.reports import GOLDEN
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 # The only elements the page is made of: anything else came from the report's text.
@@ -58,21 +67,6 @@ class Page(HTMLParser):
         return "".join(self.text)
 
 
-@pytest.fixture(scope="module")
-def verify_report() -> VerifyReport:
-    return golden_verify("tls-established")
-
-
-@pytest.fixture(scope="module")
-def inventory_report() -> InventoryReport:
-    return fake_camera_inventory()
-
-
-@pytest.fixture(scope="module")
-def audit_report() -> AuditReport:
-    return golden_audit()
-
-
 def _render(report: Report, lang: str) -> str:
     return html.render(report, translator(lang, strict=True))
 
@@ -81,26 +75,26 @@ def _render(report: Report, lang: str) -> str:
 
 
 def test_verify_page_shows_the_verdict_devices_findings_and_their_filters_in_english(
-    verify_report: VerifyReport,
+    crossing: VerifyReport,
 ) -> None:
-    page = Page(_render(verify_report, "en"))
+    page = Page(_render(crossing, "en"))
     assert "not isolated" in page.shown
-    for device in verify_report.devices:
+    for device in crossing.devices:
         assert device.ip in page.shown
         assert device.mac and device.mac in page.shown
-    assert verify_report.findings
-    for finding in verify_report.findings:
+    assert crossing.findings
+    for finding in crossing.findings:
         for evidence in finding.evidence:
             assert evidence.display_filter in page.shown
-    for capture in verify_report.inputs:
+    for capture in crossing.inputs:
         assert capture.sha256 in page.shown
     assert "litedev.hik-connect.com" in page.shown  # the DNS look-up
 
 
 def test_dutch_page_says_gesloten_netwerk_apparaat_bevinding_uitgaande_verbinding(
-    verify_report: VerifyReport,
+    crossing: VerifyReport,
 ) -> None:
-    text = _render(verify_report, "nl")
+    text = _render(crossing, "nl")
     page = Page(text)
     assert '<html lang="nl">' in text
     shown = page.shown.lower()
@@ -111,47 +105,47 @@ def test_dutch_page_says_gesloten_netwerk_apparaat_bevinding_uitgaande_verbindin
         assert english not in page.shown, english
 
 
-def test_dutch_page_writes_dates_and_numbers_the_dutch_way(verify_report: VerifyReport) -> None:
-    shown = Page(_render(verify_report, "nl")).shown
+def test_dutch_page_writes_dates_and_numbers_the_dutch_way(crossing: VerifyReport) -> None:
+    shown = Page(_render(crossing, "nl")).shown
     assert "23 november 2026, 12:00:00 UTC" in shown  # the report's date
     assert "32 pakketten" in shown
-    assert "23 November 2026" in Page(_render(verify_report, "en")).shown
+    assert "23 November 2026" in Page(_render(crossing, "en")).shown
 
 
 def test_timeline_has_a_mark_per_outbound_flow_with_a_tooltip(
-    verify_report: VerifyReport,
+    crossing: VerifyReport,
 ) -> None:
-    text = _render(verify_report, "en")
+    text = _render(crossing, "en")
     marks = re.findall(
         r'<rect class="(crossed|attempted|rejected)"[^>]*><title>([^<]*)</title>', text
     )
-    assert len(marks) == len(verify_report.outbound) == 1
+    assert len(marks) == len(crossing.outbound) == 1
     category, title = marks[0]
     assert category == "crossed"
     assert "10.66.0.21" in title and "203.0.113.5" in title and "crossed the boundary" in title
 
 
 def test_inventory_page_shows_each_device_with_make_model_firmware_and_cves(
-    inventory_report: InventoryReport,
+    inventory: InventoryReport,
 ) -> None:
     for lang in ("en", "nl"):
-        page = Page(_render(inventory_report, lang))
-        for device in inventory_report.inventory.devices:
+        page = Page(_render(inventory, lang))
+        for device in inventory.inventory.devices:
             assert device.ip and device.ip in page.shown
             assert device.identity and device.identity.model
             assert device.identity.model in page.shown
             assert device.identity.firmware and device.identity.firmware in page.shown
             for cve in device.cves:
                 assert cve.cve in page.shown
-    assert "Inventaris" in Page(_render(inventory_report, "nl")).shown
+    assert "Inventaris" in Page(_render(inventory, "nl")).shown
 
 
 # ---- self-contained, deterministic -------------------------------------------------------
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
-def test_page_fetches_nothing_and_forbids_fetching(verify_report: VerifyReport, lang: str) -> None:
-    text = _render(verify_report, lang)
+def test_page_fetches_nothing_and_forbids_fetching(crossing: VerifyReport, lang: str) -> None:
+    text = _render(crossing, lang)
     page = Page(text)
     assert ("content", CSP + "; base-uri 'none'; form-action 'none'") in page.attrs
     assert not {"script", "img", "link", "iframe", "object", "embed"} & set(page.tags)
@@ -161,17 +155,22 @@ def test_page_fetches_nothing_and_forbids_fetching(verify_report: VerifyReport, 
     assert "url(" not in text and "@import" not in text and "src=" not in text
 
 
-def test_same_report_and_language_give_the_same_bytes(verify_report: VerifyReport) -> None:
+def test_same_report_and_language_give_the_same_bytes(crossing: VerifyReport) -> None:
     for lang in ("en", "nl"):
-        assert _render(verify_report, lang) == _render(verify_report, lang)
-    assert _render(verify_report, "en") != _render(verify_report, "nl")
+        assert _render(crossing, lang) == _render(crossing, lang)
+    assert _render(crossing, "en") != _render(crossing, "nl")
 
 
-def test_html_golden_files_are_what_the_renderer_writes() -> None:
-    rendered = html_renderings()
-    stored = {p.name for p in GOLDEN.glob("*.html")}
-    assert stored == set(rendered), f"HTML golden files differ; run {REGENERATE}"
-    for name, got in rendered.items():
+@pytest.fixture(scope="module")
+def pages() -> dict[str, str]:
+    return html_renderings()
+
+
+def test_html_golden_files_are_what_the_renderer_writes(pages: dict[str, str]) -> None:
+    made = html_goldens(pages)
+    stored = {p.name for p in GOLDEN.glob("*.html")} | {p.name for p in GOLDEN.glob("*.words")}
+    assert stored == set(made), f"HTML golden files differ; run {REGENERATE}"
+    for name, got in made.items():
         expected = (GOLDEN / name).read_text(encoding="utf-8")
         if got != expected:
             diff = "".join(
@@ -180,6 +179,31 @@ def test_html_golden_files_are_what_the_renderer_writes() -> None:
                 )
             )
             pytest.fail(f"{name} differs from its golden file; run {REGENERATE}\n{diff[:4000]}")
+
+
+def test_every_html_page_has_the_one_stored_head_in_its_own_language(
+    pages: dict[str, str],
+) -> None:
+    stored = (GOLDEN / HTML_HEAD).read_text(encoding="utf-8")
+    for name, page in pages.items():
+        head, body = page_parts(page)
+        lang = name.split(".")[-2]
+        assert f'<html lang="{lang}">' in head, name
+        title = Page(head).shown.strip().splitlines()[0]
+        assert f"<h1>{title}</h1>" in body, f"{name}: the title is not the page's heading"
+        assert same_language_as(head, stored) == stored, f"{name}: head differs from {HTML_HEAD}"
+
+
+def test_a_dutch_page_is_the_english_page_with_dutch_words(pages: dict[str, str]) -> None:
+    dutch = [name for name in pages if name.endswith(".nl.html")]
+    assert dutch
+    for name in dutch:
+        english = name.replace(".nl.html", ".en.html")
+        nl_markup, nl_words = markup_and_words(page_parts(pages[name])[1])
+        en_markup, en_words = markup_and_words(page_parts(pages[english])[1])
+        assert nl_markup == en_markup, f"{name}: markup differs from {english}"
+        assert nl_words != en_words
+        assert not any("\n" in word for word in nl_words), "one word per golden line"
 
 
 # ---- hostile text --------------------------------------------------------------------------
@@ -200,20 +224,20 @@ def assert_shown_as_text(text: str) -> Page:
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
 def test_hostile_text_in_a_verify_report_is_shown_as_text(
-    verify_report: VerifyReport, lang: str
+    crossing: VerifyReport, lang: str
 ) -> None:
-    page = assert_shown_as_text(_render(hostile_verify(verify_report), lang))
+    page = assert_shown_as_text(_render(hostile_verify(crossing), lang))
     assert "{{ 7*7 }}" in page.shown
 
 
-def test_hostile_text_in_an_inventory_is_shown_as_text(inventory_report: InventoryReport) -> None:
-    assert_shown_as_text(_render(hostile_inventory(inventory_report), "nl"))
+def test_hostile_text_in_an_inventory_is_shown_as_text(inventory: InventoryReport) -> None:
+    assert_shown_as_text(_render(hostile_inventory(inventory), "nl"))
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
-def test_hostile_text_in_an_audit_is_shown_as_text(audit_report: AuditReport, lang: str) -> None:
-    page = assert_shown_as_text(_render(hostile_audit(audit_report), lang))
-    assert page.shown.count("{{ 7*7 }}") >= len(audit_report.audit.devices)
+def test_hostile_text_in_an_audit_is_shown_as_text(audit: AuditReport, lang: str) -> None:
+    page = assert_shown_as_text(_render(hostile_audit(audit), lang))
+    assert page.shown.count("{{ 7*7 }}") >= len(audit.audit.devices)
 
 
 # ---- audit: each device with its own verdict ----------------------------------------------
@@ -227,11 +251,11 @@ def test_hostile_text_in_an_audit_is_shown_as_text(audit_report: AuditReport, la
     ],
 )
 def test_audit_page_shows_each_device_with_its_own_verdict(
-    audit_report: AuditReport, lang: str, crossed: str, inside: str, unknown: str
+    audit: AuditReport, lang: str, crossed: str, inside: str, unknown: str
 ) -> None:
-    text = _render(audit_report, lang)
+    text = _render(audit, lang)
     rows = re.findall(r'<tr class="device">(.*?)</tr>', text)
-    assert len(rows) == len(audit_report.audit.devices) == 4
+    assert len(rows) == len(audit.audit.devices) == 4
     verdicts = {
         Page(row).text[0]: re.findall(r'<span class="verdict (\w+)">([^<]*)</span>', row)
         for row in rows
@@ -251,18 +275,18 @@ def test_audit_page_shows_each_device_with_its_own_verdict(
 
 
 def test_audit_page_has_a_verdict_card_per_device_with_the_frames_behind_it(
-    audit_report: AuditReport,
+    audit: AuditReport,
 ) -> None:
-    text = _render(audit_report, "nl")
+    text = _render(audit, "nl")
     cards = re.findall(r'<article class="device-verdict (\w+)">(.*?)</article>', text, re.S)
-    assert [c[0] for c in cards] == [d.verdict.verdict for d in audit_report.audit.devices]
+    assert [c[0] for c in cards] == [d.verdict.verdict for d in audit.audit.devices]
     camera = Page(cards[0][1]).shown
-    for e in audit_report.audit.devices[0].verdict.evidence:
+    for e in audit.audit.devices[0].verdict.evidence:
         assert e.capture in camera and e.display_filter in camera
-    for reason in audit_report.audit.devices[0].verdict.reasons:
-        assert reason in camera
+    for reason in audit.audit.devices[0].verdict.reasons:
+        assert reason_text(reason, translator("nl", strict=True)) in camera
     silent = Page(cards[2][1]).shown
     assert "Niet te controleren" in silent
-    assert all(n in silent for n in audit_report.audit.devices[2].not_checked)
+    assert all(n in silent for n in audit.audit.devices[2].not_checked)
     marks = re.findall(r'<rect class="(?:crossed|rejected|attempted)"', text)
-    assert len(marks) == len(audit_report.outbound)  # the timeline: a mark per flow
+    assert len(marks) == len(audit.outbound)  # the timeline: a mark per flow

@@ -28,7 +28,6 @@ from tests.report.hostile_html import (
     hostile_inventory,
     hostile_verify,
 )
-from tests.report.reports import fake_camera_inventory, golden_audit, golden_verify
 from tests.report.test_html import ELEMENTS, Page
 
 pytestmark = pytest.mark.browser
@@ -50,21 +49,6 @@ def chromium() -> str:
         pytest.skip("opens the page in a fresh network namespace: needs root")
     need_tool("unshare")
     return need_tool("chromium")
-
-
-@pytest.fixture(scope="module")
-def verify_report() -> VerifyReport:
-    return golden_verify("tls-established")
-
-
-@pytest.fixture(scope="module")
-def inventory_report() -> InventoryReport:
-    return fake_camera_inventory()
-
-
-@pytest.fixture(scope="module")
-def audit_report() -> AuditReport:
-    return golden_audit()
 
 
 def _run_chromium(chromium: str, page: Path, work: Path, *extra: str) -> str:
@@ -180,40 +164,38 @@ def png_colours(path: Path) -> set[tuple[int, int, int]]:
 )
 def test_reader_sees_the_verdict_each_device_and_each_finding_filter(
     chromium: str,
-    verify_report: VerifyReport,
+    crossing: VerifyReport,
     tmp_path: Path,
     lang: str,
     verdict: str,
     heading: str,
 ) -> None:
-    text = html.render(verify_report, translator(lang, strict=True))
+    text = html.render(crossing, translator(lang, strict=True))
     opened = open_page(chromium, text, tmp_path)
     shown = opened.dom.shown
     assert verdict in shown
     assert heading in shown
-    for device in verify_report.devices:
+    for device in crossing.devices:
         assert device.ip in shown
-    filters = [e.display_filter for f in verify_report.findings for e in f.evidence]
+    filters = [e.display_filter for f in crossing.findings for e in f.evidence]
     assert filters and all(f in shown for f in filters)
     assert "rect" in opened.dom.tags and "title" in opened.dom.tags  # the timeline
     assert opened.requests == ()
 
 
 def test_reader_sees_each_inventoried_device_in_dutch(
-    chromium: str, inventory_report: InventoryReport, tmp_path: Path
+    chromium: str, inventory: InventoryReport, tmp_path: Path
 ) -> None:
-    text = html.render(inventory_report, translator("nl", strict=True))
+    text = html.render(inventory, translator("nl", strict=True))
     shown = open_page(chromium, text, tmp_path).dom.shown
     assert "Inventaris" in shown
-    for device in inventory_report.inventory.devices:
+    for device in inventory.inventory.devices:
         assert device.ip and device.ip in shown
         assert device.identity and device.identity.model and device.identity.model in shown
 
 
-def test_screenshot_shows_a_page(
-    chromium: str, verify_report: VerifyReport, tmp_path: Path
-) -> None:
-    shot = screenshot(chromium, html.render(verify_report, translator("en")), tmp_path)
+def test_screenshot_shows_a_page(chromium: str, crossing: VerifyReport, tmp_path: Path) -> None:
+    shot = screenshot(chromium, html.render(crossing, translator("en")), tmp_path)
     assert _png_size(shot) == (1100, 1400)
     assert shot.stat().st_size > 20_000  # text and colour, not a blank page
 
@@ -240,13 +222,13 @@ def test_screenshot_shows_a_page(
     ],
 )
 def test_reader_sees_each_audited_device_with_its_own_verdict_and_evidence(
-    chromium: str, audit_report: AuditReport, tmp_path: Path, lang: str, words: dict[str, str]
+    chromium: str, audit: AuditReport, tmp_path: Path, lang: str, words: dict[str, str]
 ) -> None:
-    text = html.render(audit_report, translator(lang, strict=True))
+    text = html.render(audit, translator(lang, strict=True))
     opened = open_page(chromium, text, tmp_path)
     shown = opened.dom.shown
     assert opened.requests == ()
-    for device in audit_report.audit.devices:
+    for device in audit.audit.devices:
         assert device.ip is not None and device.mac is not None
         # the verdict card's heading, as Chromium laid the text out
         assert f"{device.ip} ({device.mac}): {words[device.verdict.verdict]}" in shown
@@ -257,9 +239,9 @@ def test_reader_sees_each_audited_device_with_its_own_verdict_and_evidence(
 
 
 def test_screenshot_of_an_audit_shows_the_banner_and_each_verdict_colour(
-    chromium: str, audit_report: AuditReport, tmp_path: Path
+    chromium: str, audit: AuditReport, tmp_path: Path
 ) -> None:
-    text = html.render(audit_report, translator("nl", strict=True))
+    text = html.render(audit, translator("nl", strict=True))
     shot = screenshot(chromium, text, tmp_path, height=2600)
     assert _png_size(shot) == (1100, 2600)
     colours = png_colours(shot)
@@ -288,17 +270,17 @@ def test_the_net_log_catches_a_page_that_fetches(chromium: str, tmp_path: Path) 
 @pytest.mark.parametrize("lang", ["en", "nl"])
 def test_hostile_report_makes_no_request_and_injects_no_element(
     chromium: str,
-    verify_report: VerifyReport,
-    inventory_report: InventoryReport,
-    audit_report: AuditReport,
+    crossing: VerifyReport,
+    inventory: InventoryReport,
+    audit: AuditReport,
     tmp_path: Path,
     lang: str,
 ) -> None:
     t = translator(lang, strict=True)
     reports: tuple[tuple[str, VerifyReport | InventoryReport | AuditReport], ...] = (
-        ("verify", hostile_verify(verify_report)),
-        ("inventory", hostile_inventory(inventory_report)),
-        ("audit", hostile_audit(audit_report)),
+        ("verify", hostile_verify(crossing)),
+        ("inventory", hostile_inventory(inventory)),
+        ("audit", hostile_audit(audit)),
     )
     for name, report in reports:
         opened = open_page(chromium, html.render(report, t), tmp_path / name)

@@ -7,6 +7,7 @@ import string
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from string import Formatter
 
 import pytest
 from babel.messages.catalog import Catalog, Message
@@ -140,8 +141,10 @@ def test_every_report_message_is_in_the_catalogue_for_both_languages() -> None:
         for table in tables:
             for text in table.values():
                 t.gettext(text)  # raises when the catalogue lacks it
-        for singular, plural in messages.PLURALS.values():
-            t.ngettext(singular, plural, 2, address="a", mac="m", targets="t")
+        for singular, plural in [*messages.PLURALS.values(), *messages.REASON_PLURALS.values()]:
+            fields = {name: name for _, name, _, _ in Formatter().parse(singular) if name}
+            fields.pop("count", None)
+            t.ngettext(singular, plural, 2, **fields)
 
 
 # -- the translator -------------------------------------------------------------------------

@@ -5,15 +5,14 @@ re-rendered without rescanning, byte for byte what the golden files hold; and
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from camaudit import cli
+from tests.command import run_camaudit
 from tests.report.golden import LANGS, TEXT_FORMATS, golden_name
 from tests.report.reports import AUDIT_STEM, GOLDEN, REPO
 
@@ -23,16 +22,8 @@ AUDIT = GOLDEN / f"{AUDIT_STEM}.json"
 
 
 def _camaudit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The real console entry point, as a shell calls it (stdout kept as bytes decode)."""
-    return subprocess.run(
-        [sys.executable, "-m", "camaudit", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, **(env or {})},
-        cwd=REPO,
-    )
+    """The real console entry point, as a shell calls it, from the repository."""
+    return run_camaudit(*args, env=env, cwd=REPO, timeout=120)
 
 
 def _in_process(*args: str) -> int:

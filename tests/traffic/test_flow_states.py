@@ -12,7 +12,7 @@ from scapy.packet import Packet
 from camaudit.model import Flow, FlowCategory
 from camaudit.report.model import to_dict
 from camaudit.traffic.engine import analyse
-from tests.captures import CAM, GW, OUT, eth, icmp, tcp, udp, write_pcap
+from tests.captures import CAM, GW, OUT, eth, icmp, one_side_of_a_connection, tcp, udp, write_pcap
 
 T0 = 1_700_000_000.0
 
@@ -65,14 +65,7 @@ def test_reply_first_in_capture_still_names_the_syn_sender_as_originator(tmp_pat
 
 
 def test_acks_after_a_syn_with_no_reply_captured_mean_the_reply_was_missed(tmp_path: Path) -> None:
-    flow = _one(
-        tmp_path,
-        [
-            eth(tcp(CAM, OUT, 40000, 443, "S")),
-            eth(tcp(CAM, OUT, 40000, 443, "A")),
-            eth(tcp(CAM, OUT, 40000, 443, "PA", b"data")),
-        ],
-    )
+    flow = _one(tmp_path, one_side_of_a_connection(CAM, OUT, 40000, 443, b"data"))
     assert flow.category == FlowCategory.ESTABLISHED and flow.reply_unseen
 
 

@@ -8,7 +8,6 @@ leave the namespace this test creates.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
 import sys
@@ -19,18 +18,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.command import CAMAUDIT
 from tests.conftest import PCAPS, need_tool
+from tests.netns import need_root
 
 pytestmark = pytest.mark.netns
 
 
 @pytest.fixture
 def veth_namespace() -> Iterator[str]:
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("live capture in a namespace needs root")
-        pytest.skip("live capture in a namespace needs root")
-    need_tool("ip")
+    need_root("live capture in a namespace", "ip")
     name = f"camlive-{secrets.token_hex(3)}"
     subprocess.run(["ip", "netns", "add", name], check=True)
     try:
@@ -72,9 +69,7 @@ def test_live_capture_of_replayed_evidence_reaches_the_same_verdict(
     done = subprocess.run(
         [
             *run,
-            sys.executable,
-            "-m",
-            "camaudit",
+            *CAMAUDIT,
             "verify",
             "--live",
             "cap0",

@@ -252,7 +252,7 @@ def test_a_damaged_log_stops_a_verdict_of_isolated(samples: Path, tmp_path: Path
     shutil.copy(samples / "zat-gz" / "http.log.corrupt.gz", damaged / "http.log.gz")
     result = verify([], inside, zeek=[damaged])
     assert result.assessment.verdict != Verdict.ISOLATED
-    assert any("damaged" in reason for reason in result.assessment.reasons)
+    assert any("damaged" in reason.text for reason in result.assessment.reasons)
 
 
 def test_a_conn_log_cut_short_keeps_the_rows_before_the_cut(samples: Path, tmp_path: Path) -> None:

@@ -1,0 +1,90 @@
+"""`watch` state across files, without recording: stored captures cut in two by editcap.
+
+Each piece is folded in as dumpcap's ring would hand it over; the running state must
+be the state of the whole capture, and an alert must be raised once, not per file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from camaudit import verify
+from camaudit.i18n import translator
+from camaudit.knowledge import load_knowledge
+from camaudit.policy.load import load_policy
+from camaudit.report.alerts import alert_line, file_line, write_json_line
+from camaudit.watch import Alert, Watch
+from tests.conftest import PCAPS, need_tool
+
+CLOSED = ("10.66.0.0/24", "fd66::/64")
+
+
+def _pieces(capture: Path, first: int, into: Path) -> list[Path]:
+    """``capture`` cut after frame ``first`` (editcap), as two files in time order."""
+    need_tool("editcap")
+    subprocess.run(
+        ["editcap", "-c", str(first), str(capture), str(into / "piece.pcap")], check=True
+    )
+    pieces = sorted(into.glob("piece_*.pcap"))
+    assert len(pieces) == 2
+    return pieces
+
+
+def _watch() -> Watch:
+    return Watch(load_policy(None, CLOSED), load_knowledge(None))
+
+
+def test_a_flow_cut_between_two_files_is_one_flow_and_alerted_once(tmp_path: Path) -> None:
+    # syn-dropped: frames 16-18 are one connection's SYN and its two retransmissions.
+    first, second = _pieces(PCAPS / "syn-dropped" / "syn-dropped.pcap", 16, tmp_path)
+    state = _watch()
+    alerts = state.add(first)
+    assert [(a.finding.rule, a.finding.device) for a in alerts if a.finding] == [
+        ("OUTBOUND-ATTEMPT", "10.66.0.21")
+    ]
+    assert state.add(second) == []  # the same attempt, grown by two SYNs: no new alert
+    report = state.report()
+    assert report is not None
+    (flow,) = report.outbound
+    assert (flow.packets_out, flow.capture, flow.first_frame) == (3, str(first), 16)
+    assert (flow.last_capture, flow.last_frame) == (str(second), 2)
+    whole = verify([PCAPS / "syn-dropped" / "syn-dropped.pcap"], closed_network=CLOSED).report
+    assert (report.verdict, report.summary.flows) == (whole.verdict, whole.summary.flows)
+
+
+def test_a_rhythm_is_alerted_once_when_it_first_shows(tmp_path: Path) -> None:
+    first, second = _pieces(PCAPS / "phone-home-rhythm" / "phone-home-rhythm.pcap", 40, tmp_path)
+    state = _watch()
+    early = [a.rhythm for a in state.add(first) if a.rhythm]
+    late = [a.rhythm for a in state.add(second) if a.rhythm]
+    assert len(early + late) == 1
+    (found,) = early + late
+    assert (found.device, found.destination, found.port) == ("10.66.0.21", "203.0.113.5", 443)
+    report = state.report()
+    assert report is not None
+    assert [r.count for r in report.rhythm] == [15]
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_alert_lines_are_one_translated_line_and_json(tmp_path: Path, lang: str) -> None:
+    state = _watch()
+    path = PCAPS / "phone-home-rhythm" / "phone-home-rhythm.pcap"
+    alerts: list[Alert] = state.add(path)
+    t = translator(lang, strict=True)
+    kinds = {"finding": 0, "rhythm": 0}
+    for alert in alerts:
+        line = alert_line(alert, t)
+        assert "\n" not in line and "10.66.0.21" in line
+        out = io.StringIO()
+        write_json_line(alert, out)
+        data = json.loads(out.getvalue())
+        kinds[data["alert"]] += 1
+        assert data["file"] == str(path)
+    # 30 rejected tries to two destinations: one alert per destination, and the rhythm
+    assert kinds == {"finding": 2, "rhythm": 1}
+    assert "phone-home-rhythm.pcap" in file_line(path, state, t)
