@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from camaudit.attempt import Facts
 from camaudit.fingerprint._net import Deadline, exchange
 from camaudit.fingerprint.onvif import _RECORDERS, _protocols_facts
-from tests.fingerprint.servers import DeviceServer, routes
+from lab.devices import Persona, RunningDevice
+from tests.fingerprint.fakes import crafted
 
 
 @pytest.mark.parametrize("length", ["\x1d0", "²", "1\x1c"])
-def test_reply_whose_content_length_is_no_ascii_number_is_read_to_the_close(length: str) -> None:
+def test_reply_whose_content_length_is_no_ascii_number_is_read_to_the_close(
+    device: Callable[[Persona | str], RunningDevice], length: str
+) -> None:
     # fuzz_http: "\x1d0".strip().isdigit() is true, int() refuses it
     answer = f"HTTP/1.1 200 OK\r\nContent-Length: {length}\r\n\r\nbody".encode()
-    with DeviceServer(routes({}, default=answer)) as server:
-        reply = exchange("127.0.0.1", server.port, b"GET / HTTP/1.1\r\n\r\n", Deadline(3.0))
+    port = device(crafted({"/": answer})).ports["http"]
+    reply = exchange("127.0.0.1", port, b"GET / HTTP/1.1\r\n\r\n", Deadline(3.0))
     assert (reply.status, reply.body) == (200, b"body")
 
 
