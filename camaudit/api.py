@@ -241,6 +241,7 @@ def audit(
     from camaudit.audit import build_audit_report
     from camaudit.audit.record import record
     from camaudit.errors import InputError, UsageError
+    from camaudit.report.compliance import with_controls
 
     if bool(captures) == (recording is not None):
         raise UsageError("give --duration to record, or --captures FILES (one of them)")
@@ -267,4 +268,4 @@ def audit(
     report = build_audit_report(
         verified.report, scanned.report, recording=entry, credentials=credentials is not None
     )
-    return AuditResult(scanned, verified, report)
+    return AuditResult(scanned, verified, with_controls(report, load_knowledge(profiles)))

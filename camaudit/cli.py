@@ -33,7 +33,7 @@ from camaudit.errors import CamauditError
 from camaudit.i18n import Translator, default_language, translator
 from camaudit.messages import VERDICT_NAMES
 from camaudit.report.console import render, render_inventory, render_report
-from camaudit.report.model import InventoryReport, Report, VerifyReport, from_json
+from camaudit.report.model import AuditReport, InventoryReport, Report, VerifyReport, from_json
 from camaudit.report.output import refuse_evidence_as_output, write_report
 from camaudit.sanitize import clean_text
 from camaudit.traffic.live import capture_live
@@ -147,9 +147,12 @@ def _read_register(path: Path | None) -> tuple[Path, tuple[RegisterRow, ...], st
     return (path, *read_register(path)) if path is not None else None
 
 
+Registered = TypeVar("Registered", InventoryReport, AuditReport)
+
+
 def _with_register(
-    report: InventoryReport, register: tuple[Path, tuple[RegisterRow, ...], str] | None
-) -> InventoryReport:
+    report: Registered, register: tuple[Path, tuple[RegisterRow, ...], str] | None
+) -> Registered:
     from camaudit.report.register import with_register
 
     if register is None:
@@ -407,12 +410,15 @@ def _write_evidence(
     profiles: Path | None,
     force: bool,
     timestamp: bool,
+    report: AuditReport | None = None,
+    creds: Credentials | None = None,
 ) -> None:
     from camaudit.evidence import write_evidence_pack
     from camaudit.fingerprint.interface import Credentials
 
     password = os.environ.get("CAMAUDIT_PASSWORD")
-    creds = Credentials(os.environ.get("CAMAUDIT_USERNAME", ""), password) if password else None
+    if creds is None and password:
+        creds = Credentials(os.environ.get("CAMAUDIT_USERNAME", ""), password)
     pack = write_evidence_pack(
         result,
         directory,
@@ -423,6 +429,7 @@ def _write_evidence(
         force=force,
         timestamp=datetime.now(UTC) if timestamp else None,
         given=given,
+        report=report,
     )
     short = [f for f in pack.manifest.flows if f.copied_packets != f.expected_packets]
     Console(stderr=True).print(
@@ -966,12 +973,14 @@ def audit(
         typer.Option(
             "--evidence",
             metavar="DIR",
-            help="Also write an evidence pack of the verify part (as verify --evidence).",
+            help="Also write an evidence pack: the audit report, the frames behind every "
+            "device's findings and a manifest; check it with check-evidence.",
         ),
     ] = None,
     force: ForceOption = False,
     timestamp: TimestampOption = False,
     profiles: ProfilesOption = None,
+    register: RegisterOption = None,
 ) -> None:
     """Discover and fingerprint a segment, record (or read) its traffic, and judge every
     device: identity, CVEs, settings and its own isolation verdict, in one report.
@@ -995,6 +1004,7 @@ def audit(
         raise _fail("--duration records an interface: give --interface", exitcodes.USAGE)
     segment = _segment(target, interface, ports, timeout, budget)
     with _user_errors():
+        book = _read_register(register)
         t = _translator(lang)
         plan = None
         line: _RecordLine | None = None
@@ -1031,11 +1041,13 @@ def audit(
         finally:
             if line is not None:
                 line.done()
+        report = _with_register(result.report, book)
         if evidence is not None:
-            recorded = result.report.audit.recording
+            recorded = report.audit.recording
             files = [Path(f) for f in recorded.files] if recorded is not None else given
-            _write_evidence(result.verify, evidence, files, policy, profiles, force, timestamp)
-    report = result.report
+            _write_evidence(
+                result.verify, evidence, files, policy, profiles, force, timestamp, report, creds
+            )
     _emit(report, output_format, output, None, t)
     if output is not None:
         verdict = t.gettext(VERDICT_NAMES[str(report.verdict)])

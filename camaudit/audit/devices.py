@@ -9,9 +9,12 @@ device in a capture with blocking problems, is ``inconclusive``, never ``isolate
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
+from camaudit.i18n import N_, Translator
 from camaudit.model import Evidence, HostInfo, Phrase, Verdict
 from camaudit.phrases import finding_phrase, phrase
 from camaudit.policy.evaluate import blocking_problems, tally
@@ -32,13 +35,67 @@ CROSSED_RULES = frozenset({"BOUNDARY-CROSSED-OUT", "BOUNDARY-CROSSED-IN", "DNS-E
 ATTEMPT_RULES = frozenset({"OUTBOUND-ATTEMPT", "DNS-EXTERNAL-LOOKUP"})
 
 NO_TRAFFIC = phrase("device_no_traffic")
-NO_CAPTURE = "no capture of this device's traffic"
-ISOLATED_REASON = "no packet from this device was addressed outside; it looked up no outside name"
-PASSIVE_NAMES_MISSING = (
-    "DHCP host names, mDNS and SSDP names are not read from traffic (the traffic stage does "
-    "not decode them): devices seen only in traffic are named by MAC/OUI and vendor-cloud "
-    "look-ups only"
+# What could not be checked, by code: each a catalogue message whose {fields} are filled in.
+# The JSON keeps the English sentence; :func:`audit_text` gives a renderer the sentence in
+# the reader's language.
+_SENTENCES: tuple[tuple[str, str], ...] = (
+    ("no_capture", N_("no capture of this device's traffic")),
+    (
+        "passive_names_missing",
+        N_(
+            "DHCP host names, mDNS and SSDP names are not read from traffic (the traffic "
+            "stage does not decode them): devices seen only in traffic are named by MAC/OUI "
+            "and vendor-cloud look-ups only"
+        ),
+    ),
+    ("no_identity", N_("identity unknown: the device was not fingerprinted or did not answer")),
+    ("firmware_silent", N_("firmware unknown: the device did not say")),
+    ("firmware_no_login", N_("firmware unknown: no credentials")),
+    ("no_cves", N_("CVEs not checked: firmware unknown")),
+    (
+        "onvif_no_login",
+        N_(
+            "ONVIF GetDeviceInformation and the network settings calls (GetNetworkInterfaces, "
+            "GetNTP, GetDNS, GetNetworkDefaultGateway, GetNetworkProtocols) not made: no "
+            "credentials"
+        ),
+    ),
+    ("onvif_failed", N_("ONVIF {call} failed: {error}")),
+    ("http_no_login", N_("web pages behind the login not read: no credentials")),
+    (
+        "settings_no_login",
+        N_("device settings (NTP, DNS, gateway, UPnP, P2P) not checked: no credentials"),
+    ),
+    ("probe_unfinished", N_("probe {probe} did not complete ({status}): {error}")),
+    (
+        "not_probed",
+        N_("not probed: seen only in traffic (outside --target or silent to discovery)"),
+    ),
+    ("nothing_known", N_("identity, firmware, CVEs and settings unknown")),
+    ("run_no_login", N_("no credentials: firmware and settings behind a login were not read")),
+    ("run_silent", N_("{count} device(s) sent nothing in the evidence: no verdict for them")),
 )
+SAY = dict(_SENTENCES)
+MESSAGES = tuple(SAY.values())
+NO_CAPTURE = SAY["no_capture"]
+
+
+@cache
+def _pattern(message: str) -> re.Pattern[str]:
+    """``message`` as a pattern whose groups are its ``{fields}``."""
+    parts = re.split(r"\{(\w+)\}", message)
+    text = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*)" for i, p in enumerate(parts))
+    return re.compile(text, re.DOTALL)
+
+
+def audit_text(text: str, t: Translator) -> str:
+    """A sentence of what an audit could not check in the language of ``t``; a sentence
+    this module did not write (an older report's) stays as it is."""
+    for message in MESSAGES:
+        found = _pattern(message).fullmatch(text)
+        if found:
+            return t.gettext(message, **found.groupdict())
+    return text
 
 
 @dataclass(frozen=True)
@@ -212,12 +269,12 @@ def _discovered(
     missing: list[str] = []
     identity = found.identity
     if identity is None:
-        missing.append("identity unknown: the device was not fingerprinted or did not answer")
+        missing.append(SAY["no_identity"])
     elif identity.firmware is None:
-        why = "the device did not say" if credentials else "no credentials"
-        missing.append(f"firmware unknown: {why}")
+        missing.append(SAY["firmware_silent"] if credentials else SAY["firmware_no_login"])
     if identity is None or identity.firmware is None:
-        missing.append("CVEs not checked: firmware unknown")
+        missing.append(SAY["no_cves"])
+    missing += _probe_gaps(found, credentials)
     if not ties.seen:
         missing.append(NO_CAPTURE)
     return AuditDeviceEntry(
@@ -236,6 +293,28 @@ def _discovered(
     )
 
 
+def _probe_gaps(found: DeviceEntry, credentials: bool) -> list[str]:
+    """What the device's own probes could not ask or read: the calls and pages behind a
+    login when there were no credentials, an ONVIF call that failed, a probe cut short."""
+    gaps: list[str] = []
+    names = {p.probe.split(":", 1)[0] for p in found.probes}
+    if not credentials and found.probes:
+        gaps += [SAY["onvif_no_login"]] if "onvif" in names else []
+        gaps += [SAY["http_no_login"]] if names & {"http", "https"} else []
+        gaps.append(SAY["settings_no_login"])
+    for probe in found.probes:
+        for key, value in probe.facts:
+            if key.startswith("onvif_call:") and value.startswith("failed: "):
+                call, error = key.split(":", 1)[1], value.removeprefix("failed: ")
+                gaps.append(SAY["onvif_failed"].format(call=call, error=error))
+        if probe.status in ("error", "timed_out"):
+            error = probe.error or "-"
+            gaps.append(
+                SAY["probe_unfinished"].format(probe=probe.probe, status=probe.status, error=error)
+            )
+    return gaps
+
+
 def _passive(
     verify: VerifyReport, host: HostInfo, ties: _Ties, blocking: Sequence[Phrase]
 ) -> AuditDeviceEntry:
@@ -251,10 +330,7 @@ def _passive(
         inventory_index=None,
         cloud_labels=_labels(verify, ties),
         verdict=device_verdict(verify, ties, blocking),
-        not_checked=(
-            "not probed: seen only in traffic (outside --target or silent to discovery)",
-            "identity, firmware, CVEs and settings unknown",
-        ),
+        not_checked=(SAY["not_probed"], SAY["nothing_known"]),
     )
 
 
@@ -274,10 +350,10 @@ def _summary(devices: Sequence[AuditDeviceEntry]) -> AuditSummary:
 
 
 def _run_not_checked(credentials: bool, devices: Sequence[AuditDeviceEntry]) -> tuple[str, ...]:
-    missing = [PASSIVE_NAMES_MISSING]
+    missing = [SAY["passive_names_missing"]]
     if not credentials:
-        missing.append("no credentials: firmware and settings behind a login were not read")
+        missing.append(SAY["run_no_login"])
     silent = sum(1 for d in devices if d.verdict.reasons == (NO_TRAFFIC,))
     if silent:
-        missing.append(f"{silent} device(s) sent nothing in the evidence: no verdict for them")
+        missing.append(SAY["run_silent"].format(count=silent))
     return tuple(missing)

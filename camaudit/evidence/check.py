@@ -18,6 +18,7 @@ from camaudit.evidence.frames import stored_time_ns
 from camaudit.evidence.manifest import (
     MANIFEST,
     PCAPNG,
+    REPORT,
     Manifest,
     ManifestError,
     sha256_file,
@@ -177,7 +178,61 @@ def check_evidence(directory: Path, captures: Sequence[Path] = ()) -> tuple[Chec
     checks += _versions(manifest)
     checks += _packets(directory, manifest, originals)
     checks += _coverage(manifest)
+    checks += _report(directory, manifest)
     return tuple(checks)
+
+
+def _report(directory: Path, manifest: Manifest) -> Iterator[Check]:
+    """``report.json`` read back, re-rendered and held against the manifest: a report whose
+    text, verdict or inputs do not follow from the pack fails even when its hash was
+    rewritten; an audit's every device must find the frames its verdict cites."""
+    from camaudit.i18n import translator
+    from camaudit.report.console import render_text
+    from camaudit.report.model import AuditReport, from_json, to_json
+
+    path = directory / REPORT
+    if REPORT not in manifest.files or not path.is_file():
+        return
+    try:
+        text = path.read_text(encoding="utf-8")
+        report = from_json(text)
+        render_text(report, translator("en"))
+    except (InputError, UnicodeDecodeError) as exc:
+        yield Check(CheckStatus.FAILED, REPORT, f"cannot be read back: {exc}")
+        return
+    same = to_json(report) == text
+    yield Check(
+        CheckStatus.OK if same else CheckStatus.FAILED,
+        f"{REPORT} ({report.kind} report)",
+        "re-rendered byte for byte" if same else "re-rendered, it differs from the file",
+    )
+    verdict = getattr(report, "verdict", None)
+    held = (str(verdict), report.exit_code) == (manifest.verdict, manifest.exit_code)
+    yield Check(
+        CheckStatus.OK if held else CheckStatus.FAILED,
+        f"{REPORT} verdict",
+        f"{verdict} (exit {report.exit_code}); manifest: {manifest.verdict} "
+        f"(exit {manifest.exit_code})",
+    )
+    inputs = {(i.path, i.sha256) for i in getattr(report, "inputs", ())}
+    listed = {(i.path, i.sha256) for i in manifest.inputs}
+    yield Check(
+        CheckStatus.OK if inputs == listed else CheckStatus.FAILED,
+        f"{REPORT} inputs",
+        f"{len(inputs)} capture(s) and hashes"
+        + (" as in the manifest" if inputs == listed else ", not the manifest's"),
+    )
+    if isinstance(report, AuditReport):
+        packed = {(p.capture, p.frame) for p in manifest.packets}
+        for device in report.audit.devices:
+            cited = {(e.capture, f) for e in device.verdict.evidence for f in e.frames}
+            lost = cited - packed
+            yield Check(
+                CheckStatus.FAILED if lost else CheckStatus.OK,
+                f"device {device.ip or device.mac}",
+                f"{len(cited) - len(lost)} of the {len(cited)} frame(s) its verdict cites "
+                "in the pack",
+            )
 
 
 def _versions(manifest: Manifest) -> Iterator[Check]:

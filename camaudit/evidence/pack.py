@@ -9,6 +9,7 @@ speaks for.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import os
@@ -36,8 +37,8 @@ from camaudit.evidence.manifest import (
 )
 from camaudit.evidence.pcapng import write_pcapng
 from camaudit.knowledge import default_profiles_dir
-from camaudit.report.build import build_report
-from camaudit.report.model import write_json
+from camaudit.report.build import build_report, generated_at
+from camaudit.report.model import AuditReport, Report, write_json
 from camaudit.report.output import refuse_evidence_as_output
 
 if TYPE_CHECKING:
@@ -158,6 +159,7 @@ def write_evidence_pack(
     force: bool = False,
     timestamp: datetime | None = None,
     given: Sequence[Path] = (),
+    report: AuditReport | None = None,
 ) -> EvidencePack:
     """Write ``evidence.pcapng``, ``report.json`` and ``manifest.json`` into ``directory``.
 
@@ -166,6 +168,10 @@ def write_evidence_pack(
     typed (directories too). ``timestamp`` (a wall clock the caller
     chose to record) goes into the manifest and the report; without it both are the
     same bytes on every run over the same inputs.
+
+    ``report``: the audit report ``result`` is the verify part of; the pack then holds
+    it (kind ``audit``) instead of the verify report. Every device's verdict cites only
+    the verify part's findings, so the frames copied are the same.
     """
     inputs = result.traffic.inputs
     refuse_evidence_dir(directory, [*given, *(Path(i.path) for i in inputs)], force)
@@ -186,9 +192,14 @@ def write_evidence_pack(
                     yield frame
 
     _write(directory / PCAPNG, lambda handle: write_pcapng(handle, frames()))
-    report = build_report(result.assessment, result.traffic, _generated(result, timestamp))
+    moment = _generated(result, timestamp)
+    written: Report = (
+        build_report(result.assessment, result.traffic, moment)
+        if report is None
+        else dataclasses.replace(report, generated=generated_at(moment))
+    )
     text = io.StringIO()
-    write_json(report, text)
+    write_json(written, text)
     _write(directory / REPORT, lambda handle: handle.write(text.getvalue().encode("utf-8")))
     profiles_dir = profiles or default_profiles_dir()
     manifest = Manifest(
@@ -197,7 +208,7 @@ def write_evidence_pack(
         tool_version=__version__,
         command=scrub_command_line(command, credentials),
         verdict=result.assessment.verdict.value,
-        exit_code=report.exit_code,
+        exit_code=written.exit_code,
         policy_name=result.assessment.policy_name,
         policy_path=str(policy) if policy else None,
         policy_sha256=sha256_file(policy) if policy else None,

@@ -31,7 +31,13 @@ from camaudit.knowledge.bio import Bio, Control
 from camaudit.model import Verdict
 
 if TYPE_CHECKING:  # model.py holds these sections as fields: it imports this module
-    from camaudit.report.model import DeviceEntry, InventoryReport, VerifyReport
+    from camaudit.report.model import (
+        AuditReport,
+        DeviceEntry,
+        InventoryReport,
+        Report,
+        VerifyReport,
+    )
     from camaudit.report.register import RegisterSection
 
 __all__ = [
@@ -59,6 +65,9 @@ NO_CONFIG = N_("no credentials: device settings not read")
 NO_FIRMWARE = N_("no credentials: firmware not read")
 NO_SWEEP = N_("no discovery sweep of the segment")
 NO_REGISTER = N_("no register given")
+# An audit device without a verdict of its own (it sent nothing, say): the capture does not
+# speak for every device, so a control that needs it is not passed (fail closed).
+DEVICE_INCONCLUSIVE = N_("a device has no isolation verdict of its own (see the audit's devices)")
 # bio.toml's reasons for controls no network audit can test (``evidence = ["never"]``):
 # listed here so that the catalogue holds them (a test keeps the two in step).
 DATA_REASONS = (
@@ -77,7 +86,10 @@ REGISTER_KINDS = {
     "not_found": N_("registered but not found"),
     "not_registered": N_("found but not registered"),
 }
-REASONS = (NO_CAPTURE, INCONCLUSIVE, NO_FINGERPRINT, NO_CONFIG, NO_FIRMWARE, NO_SWEEP, NO_REGISTER)
+REASONS = (
+    NO_CAPTURE, INCONCLUSIVE, NO_FINGERPRINT, NO_CONFIG, NO_FIRMWARE, NO_SWEEP, NO_REGISTER,
+    DEVICE_INCONCLUSIVE,
+)  # fmt: skip
 
 # Device setting facts a credentialed ONVIF read gives (fingerprint/findings.py reads these).
 _CONFIG_FACTS = frozenset({"ntp", "dns", "gateway", "upnp", "p2p"})
@@ -162,7 +174,7 @@ def _register_findings(register: RegisterSection | None) -> Iterator[ControlFind
             yield ControlFinding(rule, name, "register", index, where)
 
 
-def _findings(report: VerifyReport | InventoryReport) -> tuple[ControlFinding, ...]:
+def _findings(report: Report) -> tuple[ControlFinding, ...]:
     """Every finding of the report: the traffic's (verify, audit), the devices' (inventory,
     audit) and the register's."""
     from camaudit.report.model import InventoryReport, VerifyReport
@@ -197,15 +209,19 @@ def _device_gaps(devices: Sequence[DeviceEntry]) -> dict[str, str]:
     return missing
 
 
-def _missing(report: VerifyReport | InventoryReport) -> dict[str, str]:
+def _missing(report: Report) -> dict[str, str]:
     """Each evidence kind this report did not examine, with the reason why."""
-    from camaudit.report.model import InventoryReport, VerifyReport
+    from camaudit.report.model import AuditReport, InventoryReport, VerifyReport
 
     missing: dict[str, str] = {}
     if isinstance(report, InventoryReport):
         missing["capture"] = NO_CAPTURE
     elif report.verdict is Verdict.INCONCLUSIVE:
         missing["capture"] = INCONCLUSIVE
+    elif isinstance(report, AuditReport) and any(
+        d.verdict.verdict is Verdict.INCONCLUSIVE for d in report.audit.devices
+    ):
+        missing["capture"] = DEVICE_INCONCLUSIVE
     if isinstance(report, VerifyReport):
         missing.update(config=NO_FINGERPRINT, firmware=NO_FINGERPRINT, inventory=NO_SWEEP)
     else:
@@ -241,7 +257,7 @@ def _entry(
     )
 
 
-def compliance_section(report: VerifyReport | InventoryReport, bio: Bio) -> ControlsSection:
+def compliance_section(report: Report, bio: Bio) -> ControlsSection:
     """The control-by-control section of ``report`` under the mapping ``bio``."""
     findings = _findings(report)
     missing = _missing(report)
@@ -255,7 +271,7 @@ def compliance_section(report: VerifyReport | InventoryReport, bio: Bio) -> Cont
     )
 
 
-R = TypeVar("R", "VerifyReport", "InventoryReport")
+R = TypeVar("R", "VerifyReport", "InventoryReport", "AuditReport")
 
 
 def with_controls(report: R, knowledge: Knowledge | None = None) -> R:

@@ -15,10 +15,18 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from camaudit.audit.devices import audit_text
 from camaudit.i18n import N_, Translator, translator
-from camaudit.messages import HEADINGS, SEVERITIES, TERMS, VERDICT_NAMES
+from camaudit.messages import CATEGORIES, HEADINGS, SEVERITIES, TERMS, VERDICT_NAMES
 from camaudit.model import Direction, Rhythm
 from camaudit.phrases import label_text, problem_text, reason_text
+from camaudit.report.compliance import (
+    DATA_REASONS,
+    REASONS,
+    REGISTER_KINDS,
+    STATUS_NAMES,
+    ControlsSection,
+)
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -29,6 +37,7 @@ from camaudit.report.model import (
     Report,
     VerifyReport,
 )
+from camaudit.report.register import RegisterSection
 from camaudit.report.table import IdentifiedDevice, TrafficReport
 from camaudit.sanitize import clean_text
 
@@ -178,9 +187,10 @@ def _outbound(report: TrafficReport, t: Translator) -> Table:
     captures = len(report.inputs)
     for row in rows:
         arrow = "→" if row.direction == Direction.OUTBOUND else "←"
-        state = f"{row.state} [{row.conn_state}]"
+        word = t.gettext(CATEGORIES[row.state]) if row.state in CATEGORIES else row.state
+        state = f"{word} [{row.conn_state}]"
         if row.allowed_by:
-            state += f" (allowed: {row.allowed_basis})"
+            state += " " + t.gettext("(allowed: {basis})", basis=row.allowed_basis)
         port = f"{row.dport}/{row.proto}" if row.proto in ("tcp", "udp") else row.proto
         table.add_row(
             _t(row.device),
@@ -457,6 +467,7 @@ def render_inventory(
         console.print(note)
     if inv.attempts:
         console.print(_methods(inv.attempts, t))
+    _sections(report, console, t)
 
 
 # Where an audit found a device: by discovery (swept and probed), in the traffic, or both.
@@ -480,24 +491,90 @@ def _audit_notes(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     notes = [_t(f"{who}: {reason_text(r, t)}") for r in d.verdict.reasons]
     notes += [_t(f"{who}: {c}", "yellow") for c in d.config_findings]
     notes += [_t(f"{who}: {cloud}: {label}", "yellow") for label in d.cloud_labels]
-    notes += [_t(f"{who}: {not_checked}: {n}", "dim") for n in d.not_checked]
+    notes += [_t(f"{who}: {not_checked}: {audit_text(n, t)}", "dim") for n in d.not_checked]
     return notes
 
 
+def _words(t: Translator, *messages: str) -> tuple[str, ...]:
+    """Column headings (catalogue messages) in the reader's language."""
+    return tuple(t.gettext(m) for m in messages)
+
+
+def _compliance_text(text: str, t: Translator) -> str:
+    """A control's not-tested reason in the reader's language (a reason a custom bio.toml
+    brings along is shown as written)."""
+    return t.gettext(text) if text in (*REASONS, *DATA_REASONS) else text
+
+
+def _controls(section: ControlsSection, t: Translator) -> Table:
+    """The control-by-control section: each control's status and the findings behind it,
+    one line per rule with the devices it names."""
+    columns = _words(
+        t, N_("control"), N_("title"), N_("status"), N_("findings behind it, or why not tested")
+    )
+    # the framework's short name: its long form is English data (bio.toml)
+    name = clean_text(section.framework.split(" (", 1)[0])
+    table = _table(t.gettext("{framework} controls", framework=name), columns)
+    style = {"passed": "green", "failed": "red", "not_tested": "dim"}
+    for c in section.controls:
+        rules: dict[str, list[str]] = {}
+        for f in c.findings:
+            rules.setdefault(f.rule, []).append(f.device or "-")
+        behind = [f"{rule}: {', '.join(dict.fromkeys(who))}" for rule, who in rules.items()]
+        if c.reason is not None:
+            behind.append(_compliance_text(c.reason, t))
+        table.add_row(
+            _t(c.id),
+            _t(c.title_nl if t.lang == "nl" else c.title_en),
+            _t(t.gettext(STATUS_NAMES[c.status]), style[c.status]),
+            Text("\n").join(_t(line) for line in behind),
+        )
+    return table
+
+
+def _register(section: RegisterSection, t: Translator) -> Table:
+    """The register reconciliation: every row and every unregistered device, with what
+    differs."""
+    columns = _words(
+        t, N_("row"), N_("result"), HEADINGS["location"], HEADINGS["description"],
+        HEADINGS["device"], N_("expected make"), N_("found make"),
+    )  # fmt: skip
+    caption = t.gettext("{path}: {rows} row(s)", path=section.path, rows=section.rows)
+    table = _table(t.gettext("Register"), columns, caption)
+    for e in section.entries:
+        style = "" if e.kind == "matched" else "yellow"
+        table.add_row(
+            _t(e.row if e.row is not None else "-"),
+            _t(t.gettext(REGISTER_KINDS[e.kind]), style),
+            _t(e.location or "-"),
+            _t(e.description or "-"),
+            _t(" ".join(a for a in (e.ip, e.mac) if a) or "-"),
+            _t(e.expected_make or "-"),
+            _t(e.found_make or "-"),
+        )
+    return table
+
+
+def _sections(report: InventoryReport | AuditReport, console: Console, t: Translator) -> None:
+    """The register reconciliation and the BIO/BIO2 controls, where the report has them."""
+    if report.register is not None:
+        console.print(_register(report.register, t))
+    if report.controls is not None:
+        console.print(_controls(report.controls, t))
+        if report.controls.unmapped:
+            unmapped = ", ".join(report.controls.unmapped)
+            console.print(_t(t.gettext("rules mapped to no control: {rules}", rules=unmapped)))
+
+
 def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
-    """Print an audit: the overall verdict, then every device with its own verdict."""
+    """Print an audit: the overall verdict, then every device with its own verdict, the
+    register and the BIO/BIO2 controls."""
     console.print(_head(report, t))
     a = report.audit
-    columns = (
-        "ip",
-        "mac",
-        t.gettext("seen by"),
-        t.gettext("vendor"),
-        t.gettext("model"),
-        t.gettext("firmware"),
-        "CVEs",
-        t.gettext("verdict"),
-    )
+    columns = _words(
+        t, HEADINGS["ip"], HEADINGS["mac"], N_("seen by"), N_("vendor"), N_("model"),
+        N_("firmware"), N_("CVEs"), HEADINGS["verdict"],
+    )  # fmt: skip
     table = _table(t.gettext(HEADINGS["devices"]), columns, _more(len(a.devices), ROWS_SHOWN, t))
     notes: list[Text] = []
     for d in a.devices[:ROWS_SHOWN]:
@@ -523,8 +600,9 @@ def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
         console.print(_findings(report, t))
     if report.rhythm:
         console.print(_rhythm(report, t))
+    _sections(report, console, t)
     not_checked, problem = t.gettext(TERMS["not_checked"]), t.gettext("problem")
     for n in a.not_checked:
-        console.print(_t(f"{not_checked}: {n}", "dim"))
+        console.print(_t(f"{not_checked}: {audit_text(n, t)}", "dim"))
     for p in report.problems:
         console.print(_t(f"{problem} [{p.code}]: {problem_text(p, t)}", "yellow"))

@@ -483,6 +483,8 @@ class AuditReport:
     findings: tuple[FindingEntry, ...]
     inventory: InventorySection
     audit: AuditSection
+    controls: ControlsSection | None = None  # BIO/BIO2 controls (report/compliance.py)
+    register: RegisterSection | None = None  # --register reconciliation (report/register.py)
     rhythm: tuple[Rhythm, ...] = field(default=(), metadata={"omit_empty": True})  # as verify's
 
 

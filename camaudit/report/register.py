@@ -27,7 +27,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from camaudit.errors import InputError
 from camaudit.sanitize import clean_text
@@ -35,7 +35,7 @@ from camaudit.sanitize import clean_text
 if TYPE_CHECKING:  # model.py holds RegisterSection as a field: it imports this module
     from camaudit.knowledge import Knowledge
     from camaudit.knowledge.signatures import Signatures
-    from camaudit.report.model import DeviceEntry, InventoryReport
+    from camaudit.report.model import AuditReport, DeviceEntry, InventoryReport
 
 __all__ = [
     "RegisterEntry",
@@ -323,18 +323,54 @@ def reconcile(
     return RegisterSection(clean_text(path, 260), sha256, len(rows), tuple(entries))
 
 
+R = TypeVar("R", "InventoryReport", "AuditReport")
+
+
 def with_register(
-    report: InventoryReport,
+    report: R,
     rows: Sequence[RegisterRow],
     path: str,
     sha256: str,
     knowledge: Knowledge | None = None,
-) -> InventoryReport:
-    """``report`` with the register compared and its controls recomputed (5.9 needs it)."""
+) -> R:
+    """``report`` with the register compared and its controls recomputed (5.9 needs it).
+
+    An audit's devices seen only in its traffic are compared too (a camera outside
+    ``--target`` is still found); their entries have no ``device`` index, which points
+    into ``inventory.devices`` only."""
     from camaudit.knowledge import given_or_default
     from camaudit.report.compliance import with_controls
 
     known = given_or_default(knowledge)
-    devices = report.inventory.devices
-    section = reconcile(rows, devices, path, sha256, known.signatures)
+    devices: tuple[DeviceEntry, ...] = report.inventory.devices
+    section = reconcile(rows, (*devices, *_seen(report)), path, sha256, known.signatures)
+    entries = tuple(
+        dataclasses.replace(e, device=None) if (e.device or 0) >= len(devices) else e
+        for e in section.entries
+    )
+    section = dataclasses.replace(section, entries=entries)
     return with_controls(dataclasses.replace(report, register=section), known)
+
+
+def _seen(report: InventoryReport | AuditReport) -> tuple[DeviceEntry, ...]:
+    """An audit's devices seen only in traffic, as the inventory would list them (MAC and
+    its OUI, outside the target when their address is)."""
+    from camaudit.report.model import AuditReport, DeviceEntry
+
+    if not isinstance(report, AuditReport):
+        return ()
+    target = report.inventory.target
+    networks = [ipaddress.ip_network(n, strict=False) for n in (target.networks if target else ())]
+
+    def outside(ip: str | None) -> bool:
+        address = ipaddress.ip_address(ip) if ip else None
+        return address is None or not any(address in n for n in networks)
+
+    return tuple(
+        DeviceEntry(
+            d.ip, d.mac, d.oui_vendor, None, d.sources, (), False, (), (), None, (), (), (),
+            outside(d.ip), (), (),
+        )
+        for d in report.audit.devices
+        if d.inventory_index is None
+    )  # fmt: skip

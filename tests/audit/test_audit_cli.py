@@ -50,11 +50,25 @@ def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def register(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The council's register: the fake Hikvision listed as an Axis, and a camera that is
+    not there."""
+    path = tmp_path_factory.mktemp("register") / "register.csv"
+    path.write_text(
+        f"locatie;omschrijving;ip;merk\nStadhuis;Ingang;{CAMERA_IP};Axis\n"
+        "Bibliotheek;Leeszaal;127.0.11.99;Axis\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
 def audited(
-    camera: RunningDevice, pack: Path
+    camera: RunningDevice, pack: Path, register: Path
 ) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
     # One scan for the whole module: nmap's service scan is the slow part.
-    proc = _audit("--captures", str(capture("syn-dropped")), "--evidence", str(pack), "-f", "json")
+    given = ["--captures", str(capture("syn-dropped")), "--evidence", str(pack)]
+    proc = _audit(*given, "--register", str(register), "-f", "json")
     assert proc.returncode == 1, proc.stderr
     return json.loads(proc.stdout), proc
 
@@ -101,12 +115,32 @@ def test_the_console_report_has_a_device_table_with_a_verdict_column(audited: An
     out = io.StringIO()
     render_audit(report, Console(file=out, width=200, no_color=True), translator("en"))
     text = out.getvalue()
-    assert "camaudit audit" in text and "verdict" in text
+    assert "camaudit audit" in text and "Verdict" in text
+    assert "make differs from the register" in text and "registered but not found" in text
+    assert "BIO2" in text and "Segregation of networks" in text
     row = next(line for line in text.splitlines() if CAMERA_IP in line and "INCONCLUSIVE" in line)
     assert "hikvision" in row
     cam1 = next(line for line in text.splitlines() if line.startswith(f"│ {CAM1_IP} "))
     assert "ISOLATED, WITH ATTEMPTS" in cam1
     assert f"{CAMERA_IP}: no traffic from this device in the evidence" in text
+
+
+def test_the_audit_report_carries_the_bio_controls_and_the_register(audited: Any) -> None:
+    report, _proc = audited
+    controls = {c["id"]: c for c in report["controls"]["controls"]}
+    assert controls["8.20"]["status"] == "failed"  # the camera in the capture tried to leave
+    assert {f["rule"] for f in controls["8.20"]["findings"]} == {"OUTBOUND-ATTEMPT"}
+    assert controls["5.9"]["status"] == "failed"
+    kinds = {(e["kind"], e["ip"]) for e in report["register"]["entries"]}
+    assert kinds == {("make_differs", CAMERA_IP), ("not_found", "127.0.11.99")}
+
+
+def test_the_evidence_pack_holds_the_audit_report(audited: Any, pack: Path) -> None:
+    report, _proc = audited
+    packed = json.loads((pack / "report.json").read_text("utf-8"))
+    assert packed["kind"] == "audit"
+    del packed["generated"], report["generated"]  # the pack's: the last packet's time
+    assert packed == report
 
 
 def test_the_evidence_pack_of_an_audit_checks_out(audited: Any, pack: Path) -> None:
@@ -118,6 +152,8 @@ def test_the_evidence_pack_of_an_audit_checks_out(audited: Any, pack: Path) -> N
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.strip().endswith("OK")
+    assert "ok          report.json (audit report): re-rendered byte for byte" in check.stdout
+    assert f"ok          device {CAM1_IP}: " in check.stdout
 
 
 @pytest.mark.parametrize(

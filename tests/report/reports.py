@@ -120,6 +120,7 @@ def golden_audit() -> AuditReport:
     vulnerability), an NVR with a setting that needs attention, and a camera discovery
     found that sent nothing; the gateway joins from the traffic alone."""
     from camaudit.audit import build_audit_report
+    from camaudit.report.compliance import with_controls
     from tests.audit.reports import CAM1_IP, CAM1_MAC, CLOSED, device, identity, inventory
 
     captures = [case(name).captures[0].relative_to(REPO) for name in AUDIT_CASES]
@@ -133,6 +134,8 @@ def golden_audit() -> AuditReport:
         "10.66.0.10", "02:66:00:00:00:10", identity(None), config=("telnet is enabled (port 23)",)
     )
     silent = device("10.66.0.99", "02:66:00:00:00:99")
-    return build_audit_report(
-        verified, inventory(camera, nvr, silent), recording=None, credentials=True
+    return with_controls(  # as api.audit hands it over
+        build_audit_report(
+            verified, inventory(camera, nvr, silent), recording=None, credentials=True
+        )
     )
