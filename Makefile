@@ -57,6 +57,13 @@ bench: setup            ## speed and memory against tshark / tcpdump / nfstream 
 	$(VPY) -m pip install -q -e '.[bench]'
 	$(VPY) bench/run.py
 
+# Coverage-guided fuzzing (atheris) of every parser of untrusted bytes, one target at a time.
+SECONDS ?= 60
+.PHONY: fuzz
+fuzz: setup             ## fuzz each target in fuzz/ for SECONDS seconds (default 60)
+	$(VPY) -m pip install -q -e '.[fuzz]'
+	$(VPY) fuzz/run.py $(SECONDS)
+
 bench-discover: setup   ## discover+fingerprint on a netns /24 of fake cameras vs plain nmap -sV (root)
 	$(VPY) bench/discover_bench.py
 

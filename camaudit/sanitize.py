@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import re
 
-# C0/C1 controls, zero-width and direction marks, line/paragraph separators, bidi
-# embeddings/overrides/isolates, and lone surrogates (no valid UTF-8 holds one: a report
-# with one could not even be written as UTF-8).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+# C0/C1 controls, zero-width and direction marks (LRM, RLM and the Arabic letter mark),
+# line/paragraph separators, bidi embeddings/overrides/isolates, and lone surrogates (no
+# valid UTF-8 holds one: a report with one could not even be written as UTF-8).
+_CONTROL = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 # os.fsdecode turns a file name byte that is not UTF-8 into U+DC80..U+DCFF

@@ -59,6 +59,8 @@ def _parse(text: bytes) -> Element:
         raise ReplyError("XML refused: an external reference") from None
     except defusedxml.DefusedXmlException as error:
         raise ReplyError(f"XML refused: {one_line(error)}") from None
+    except (ValueError, LookupError) as error:  # expat: multi-byte or unknown encoding
+        raise ReplyError(f"unparsable XML: {one_line(error)}") from None
     return root
 
 

@@ -104,7 +104,10 @@ def _match_facts(match: Element) -> Facts:
 
 def _onvif_scope(scope: str) -> tuple[str, str]:
     """``onvif://www.onvif.org/hardware/DS-2CD2xx`` -> (``hardware``, ``DS-2CD2xx``)."""
-    parts = urlsplit(scope)
+    try:
+        parts = urlsplit(scope)
+    except ValueError:  # "onvif://[..." without its "]": not a scope we can read
+        return "", ""
     if parts.scheme.lower() != "onvif":
         return "", ""
     key, _, value = parts.path.strip("/").partition("/")

@@ -323,7 +323,9 @@ def exchange(
         peer = connection.tls_subject, connection.tls_sha256
         reply = Reply(status, reason, headers, b"", False, *peer)
         length_text = reply.header("Content-Length")
-        length = int(length_text) if length_text and length_text.strip().isdigit() else None
+        # ASCII digits only: str.isdigit() takes "²" and strip() takes "\x1d", int() neither
+        digits = (length_text or "").strip(" \t")
+        length = int(digits) if digits.isascii() and digits.isdigit() else None
         chunked = "chunked" in (reply.header("Transfer-Encoding") or "").lower()
         # RFC 2326 12.14: an RTSP message without Content-Length has no body (unlike HTTP,
         # where the body runs to the close); reading on would burn the whole deadline.

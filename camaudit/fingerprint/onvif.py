@@ -191,27 +191,43 @@ def _values(node: Any, *names: str) -> list[str]:
 
 
 def _datetime_facts(result: Any, facts: Facts) -> None:
+    result = _mapping(result)
     facts.add("onvif_datetime_type", result.get("DateTimeType"))
-    utc = result.get("UTCDateTime") or {}
-    date: dict[str, Any] = utc.get("Date") or {}
-    clock: dict[str, Any] = utc.get("Time") or {}
+    utc = _mapping(result.get("UTCDateTime"))
+    date = _mapping(utc.get("Date"))
+    clock = _mapping(utc.get("Time"))
     raw = [date.get("Year"), date.get("Month"), date.get("Day")]
     raw += [clock.get("Hour"), clock.get("Minute"), clock.get("Second")]
     parts = [part for part in raw if isinstance(part, int)]
     if len(parts) == len(raw):
         facts.add("onvif_utc_time", "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(*parts))
-    facts.add("onvif_timezone", (result.get("TimeZone") or {}).get("TZ"))
+    facts.add("onvif_timezone", _mapping(result.get("TimeZone")).get("TZ"))
+
+
+def _mapping(node: Any) -> dict[str, Any]:
+    """``node`` if zeep gave a mapping; ``{}`` for a reply of another shape (it breaks the
+    schema: zeep is not strict, so a list can come back as text or a dict)."""
+    return node if isinstance(node, dict) else {}
+
+
+def _records(node: Any) -> list[dict[str, Any]]:
+    """The mappings of a list (at most ``MAX_LIST_FACTS``), as :func:`_mapping`."""
+    return (
+        [r for r in node if isinstance(r, dict)][:MAX_LIST_FACTS] if isinstance(node, list) else []
+    )
 
 
 def _services_facts(result: Any, facts: Facts) -> None:
-    for service in (result or [])[:MAX_LIST_FACTS]:
+    for service in _records(result):
         facts.add("onvif_service", f"{service.get('Namespace')} {service.get('XAddr')}")
 
 
 def _capabilities_facts(result: Any, facts: Facts) -> None:
-    present = [name for name, value in (result or {}).items() if value and name != "_value_1"]
+    result = _mapping(result)
+    present = [name for name, value in result.items() if value and name != "_value_1"]
     facts.add("onvif_capabilities", ", ".join(present))
-    versions = ((result.get("Device") or {}).get("System") or {}).get("SupportedVersions") or []
+    system = _mapping(_mapping(result.get("Device")).get("System"))
+    versions = _records(system.get("SupportedVersions"))
     facts.add("onvif_versions", ", ".join(f"{v.get('Major')}.{v.get('Minor')}" for v in versions))
 
 
@@ -223,7 +239,7 @@ def _device_information_facts(result: Any, facts: Facts) -> None:
         ("SerialNumber", "serial"),
         ("HardwareId", "hardware_id"),
     ):
-        facts.add(key, result.get(field))
+        facts.add(key, _mapping(result).get(field))
 
 
 def _interfaces_facts(result: Any, facts: Facts) -> None:
@@ -244,7 +260,7 @@ def _hosts_facts(key: str) -> Callable[[Any, Facts], None]:
 
 
 def _protocols_facts(result: Any, facts: Facts) -> None:
-    for protocol in (result or [])[:MAX_LIST_FACTS]:
+    for protocol in _records(result):
         ports = ",".join(str(p) for p in protocol.get("Port") or [])
         state = "enabled" if protocol.get("Enabled") else "disabled"
         facts.add("protocol", f"{protocol.get('Name')} {state} {ports}".strip())

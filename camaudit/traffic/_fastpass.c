@@ -587,7 +587,9 @@ static PyObject *Pass_take(Pass *s, PyObject *Py_UNUSED(ignored)) {
     Handed *h = &s->h;
     if (!h->n) Py_RETURN_NONE;
     Py_ssize_t sz = h->n * 8;
-    PyObject *r = Py_BuildValue("y#y#y#y#y#y#y#", (char *)h->data, h->dlen, (char *)h->off, sz, (char *)h->cap, sz,
+    /* frames of caplen 0 only: no buffer yet, and y# would make NULL into None, not b"" */
+    char *data = h->data ? (char *)h->data : "";
+    PyObject *r = Py_BuildValue("y#y#y#y#y#y#y#", data, h->dlen, (char *)h->off, sz, (char *)h->cap, sz,
                                 (char *)h->orig, sz, (char *)h->ts, sz, (char *)h->frame, sz, (char *)h->lt, sz);
     h->n = 0;
     h->dlen = 0;

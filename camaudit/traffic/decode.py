@@ -123,7 +123,8 @@ class _Bytes:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self.raw = np.frombuffer(data, dtype=np.uint8)
+        # a batch of caplen-0 frames has no byte to clip to: one zero byte, past every end
+        self.raw = np.frombuffer(data or b"\0", dtype=np.uint8)
         self.last = len(self.raw) - 1
 
     def u8(self, idx: I64) -> I64:

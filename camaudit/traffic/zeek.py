@@ -98,8 +98,15 @@ class ZeekRow:
         value = self.text(name)
         try:
             return int(float(value)) if value is not None else 0
-        except ValueError:
+        except (ValueError, OverflowError):  # "x", "inf"
             return 0
+
+    def number(self, name: str) -> float:
+        """A number field; 0.0 when unset or not a number (a damaged or hostile log)."""
+        try:
+            return float(self.text(name) or 0.0)
+        except ValueError:
+            return 0.0
 
     def time(self, name: str = "ts") -> float | None:
         """A Zeek time (epoch seconds or ISO-8601); ``None`` when unset or redacted."""
@@ -502,7 +509,7 @@ def _dns(row: ZeekRow, capture: str, ts: float | None, dns: DnsLog) -> None:
     answers = tuple((name, _answer_type(a), a) for a in row.items("answers"))
     reply = DnsMessage(ident, True, ((name, qtype),), rcode, answers)
     # An unknown ts stays 0.0 (not 0 + rtt), so the answer is never "after" a flow.
-    rtt = float(row.text("rtt") or 0.0) if ts is not None else 0.0
+    rtt = row.number("rtt") if ts is not None else 0.0
     at = FrameRef(capture, row.line, when + rtt)
     dns.add(reply, at, server, sport, client, cport, truncated=row.text("TC") == "T")
 
@@ -552,7 +559,7 @@ def _flow(row: ZeekRow, capture: str, dns: DnsLog, join: _Join) -> Flow | None:
     )
     ts = row.time()
     start = ts if ts is not None else 0.0
-    duration = float(row.text("duration") or 0.0)
+    duration = row.number("duration")
     uid = row.text("uid")
     service = set(row.items("service"))
     o_port, r_port = row.integer("id.orig_p"), row.integer("id.resp_p")

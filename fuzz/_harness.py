@@ -1,0 +1,95 @@
+"""What every fuzz target shares: the crash rule, the instrumented import, the run.
+
+A target is a module ``fuzz_<name>.py`` with one function ``one(data: bytes) -> None`` that
+hands the bytes to one parser. Raising one of the project's own error types (camaudit/errors.py
+and the few reply errors the probes define, listed in :data:`EXPECTED`) is a parser saying
+"not this"; any other exception is a crash, and a run longer than libFuzzer's ``-timeout`` is
+a hang. ``python fuzz/fuzz_<name>.py [libFuzzer flags] [corpus dirs]`` runs one target;
+``fuzz/run.py`` runs them all (``make fuzz SECONDS=…``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import atheris
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python fuzz/fuzz_x.py` from a checkout
+    sys.path.insert(0, str(ROOT))
+
+with atheris.instrument_imports(include=["camaudit"]):
+    from camaudit.discover._common import ReplyError
+    from camaudit.errors import CamauditError
+    from camaudit.fingerprint._net import NotAReply, ReplyTooLarge, UnsafeXml
+
+
+def instrumented() -> contextlib.AbstractContextManager[None]:
+    """Import camaudit's modules inside this block: atheris adds coverage to their code."""
+    return atheris.instrument_imports(include=["camaudit"])  # type: ignore[no-any-return]
+
+
+# The project's own "this input is not valid" errors: raising one is the parser working.
+EXPECTED: tuple[type[BaseException], ...] = (
+    CamauditError,
+    ReplyError,
+    NotAReply,
+    UnsafeXml,
+    ReplyTooLarge,
+)
+
+# One scratch directory per process, in memory when the machine has /dev/shm. libFuzzer ends
+# the process without running atexit handlers: the next run removes what dead ones left.
+_SHM = Path("/dev/shm")  # noqa: S108  (a per-process directory named by pid)
+_BASE = _SHM if _SHM.is_dir() else Path(tempfile.gettempdir())
+SCRATCH = _BASE / f"camaudit-fuzz-{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+for _old in _BASE.glob("camaudit-fuzz-*"):
+    _pid = _old.name.rsplit("-", 1)[-1]
+    if _pid.isdigit() and not _alive(int(_pid)):
+        shutil.rmtree(_old, ignore_errors=True)
+SCRATCH.mkdir(exist_ok=True)
+
+
+@contextlib.contextmanager
+def as_file(data: bytes, name: str = "input") -> Iterator[Path]:
+    """``data`` as a file of that name in the scratch directory (parsers that read paths)."""
+    path = SCRATCH / name
+    path.write_bytes(data)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def checked(one: Callable[[bytes], None]) -> Callable[[bytes], None]:
+    """``one`` with the project's own errors swallowed: anything else reaches libFuzzer."""
+
+    def run(data: bytes) -> None:
+        with contextlib.suppress(EXPECTED):
+            one(data)
+
+    return run
+
+
+def main(one: Callable[[bytes], None]) -> None:
+    """Fuzz ``one`` with libFuzzer's command line (``sys.argv``)."""
+    atheris.Setup(sys.argv, checked(one))
+    atheris.Fuzz()

@@ -1,0 +1,54 @@
+"""Inputs the fuzzers (fuzz/) found crashing a reader, each kept as the spec it broke."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from camaudit.traffic import decode
+from camaudit.traffic.capfile import RawBatch
+from camaudit.traffic.engine import analyse
+from camaudit.traffic.zeek import analyse_zeek
+from tests.captures import eth, tcp, write_pcap
+
+
+def test_capture_whose_handed_over_frames_hold_no_bytes_reads_as_cut_frames(
+    tmp_path: Path,
+) -> None:
+    # fuzz_pcap: a record with caplen 0 is handed to Python with no bytes at all; the
+    # compiled pass gave None for the empty buffer and the decoder indexed into nothing.
+    whole = eth(tcp("10.66.0.10", "192.0.2.1", 40000, 443, "S"))
+    capture = write_pcap(tmp_path / "empty-frame.pcap", [(1.0, whole)], snaplen=0)
+    summary = analyse([capture])
+    assert [p.code for p in summary.problems if p.code == "snaplen"] == ["snaplen"]
+
+
+def test_batch_of_empty_frames_decodes_as_short() -> None:
+    # fuzz_packet: the same batch handed straight to the decoder
+    n = 2
+    zeros = np.zeros(n, dtype=np.int64)
+    batch = RawBatch(
+        "fuzz", b"", zeros, zeros, zeros, np.zeros(n), np.arange(1, n + 1), np.ones(n, np.int64)
+    )
+    cols, _ = decode.decode(batch)
+    assert cols.status.tolist() == [decode.SHORT, decode.SHORT]
+
+
+_CONN_HEAD = (
+    "#separator \\x09\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\t"
+    "id.resp_p\tproto\tduration\torig_pkts\tresp_pkts\torig_bytes\tresp_bytes\tconn_state\n"
+)
+
+
+@pytest.mark.parametrize(("duration", "port"), [("0.ato0", "443"), ("1.5", "inf")])
+def test_conn_log_row_with_a_field_that_is_no_number_still_gives_its_flow(
+    tmp_path: Path, duration: str, port: str
+) -> None:
+    # fuzz_zeek: float("0.ato0") and int(float("inf")) ended the whole analysis
+    fields = ["1700000000.0", "C1", "10.66.0.21", "40000", "203.0.113.5", port, "tcp", duration]
+    row = "\t".join([*fields, "1", "0", "60", "0", "S0"]) + "\n"
+    (tmp_path / "conn.log").write_text(_CONN_HEAD + row)
+    (flow,) = analyse_zeek([tmp_path]).flows
+    assert (flow.orig, flow.resp) == ("10.66.0.21", "203.0.113.5")
