@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from camaudit.i18n import N_
+from camaudit.i18n import N_, Translator
 from camaudit.knowledge import Knowledge, given_or_default
 from camaudit.knowledge.bio import Bio, Control
 from camaudit.model import Verdict
@@ -278,3 +278,33 @@ def with_controls(report: R, knowledge: Knowledge | None = None) -> R:
     """``report`` with its control-by-control section (re)computed from its findings."""
     bio = given_or_default(knowledge).bio
     return dataclasses.replace(report, controls=compliance_section(report, bio))
+
+
+@dataclass(frozen=True)
+class ControlRow:
+    """One control as a renderer shows it, in the reader's language."""
+
+    id: str
+    title: str
+    status: ControlStatus
+    status_word: str
+    behind: tuple[str, ...]  # one line per rule with the devices it names, or why not tested
+
+
+def control_rows(section: ControlsSection, t: Translator) -> list[ControlRow]:
+    """Every control of ``section`` for a table: title and status translated, the findings
+    behind it folded to one line per rule, a not-tested reason in the reader's language
+    (a reason a custom bio.toml brings along is shown as written)."""
+    rows = []
+    for c in section.controls:
+        rules: dict[str, list[str]] = {}
+        for f in c.findings:
+            rules.setdefault(f.rule, []).append(f.device or "-")
+        behind = [f"{rule}: {', '.join(dict.fromkeys(who))}" for rule, who in rules.items()]
+        if c.reason is not None:
+            known = c.reason in (*REASONS, *DATA_REASONS)
+            behind.append(t.gettext(c.reason) if known else c.reason)
+        title = c.title_nl if t.lang == "nl" else c.title_en
+        word = t.gettext(STATUS_NAMES[c.status])
+        rows.append(ControlRow(c.id, title, c.status, word, tuple(behind)))
+    return rows

@@ -20,13 +20,7 @@ from camaudit.i18n import N_, Translator, translator
 from camaudit.messages import CATEGORIES, HEADINGS, SEVERITIES, TERMS, VERDICT_NAMES
 from camaudit.model import Direction, Rhythm
 from camaudit.phrases import label_text, problem_text, reason_text
-from camaudit.report.compliance import (
-    DATA_REASONS,
-    REASONS,
-    REGISTER_KINDS,
-    STATUS_NAMES,
-    ControlsSection,
-)
+from camaudit.report.compliance import REGISTER_KINDS, ControlsSection, control_rows
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -518,12 +512,6 @@ def _words(t: Translator, *messages: str) -> tuple[str, ...]:
     return tuple(t.gettext(m) for m in messages)
 
 
-def _compliance_text(text: str, t: Translator) -> str:
-    """A control's not-tested reason in the reader's language (a reason a custom bio.toml
-    brings along is shown as written)."""
-    return t.gettext(text) if text in (*REASONS, *DATA_REASONS) else text
-
-
 def _controls(section: ControlsSection, t: Translator) -> Table:
     """The control-by-control section: each control's status and the findings behind it,
     one line per rule with the devices it names."""
@@ -534,18 +522,12 @@ def _controls(section: ControlsSection, t: Translator) -> Table:
     name = clean_text(section.framework.split(" (", 1)[0])
     table = _table(t.gettext("{framework} controls", framework=name), columns)
     style = {"passed": "green", "failed": "red", "not_tested": "dim"}
-    for c in section.controls:
-        rules: dict[str, list[str]] = {}
-        for f in c.findings:
-            rules.setdefault(f.rule, []).append(f.device or "-")
-        behind = [f"{rule}: {', '.join(dict.fromkeys(who))}" for rule, who in rules.items()]
-        if c.reason is not None:
-            behind.append(_compliance_text(c.reason, t))
+    for row in control_rows(section, t):
         table.add_row(
-            _t(c.id),
-            _t(c.title_nl if t.lang == "nl" else c.title_en),
-            _t(t.gettext(STATUS_NAMES[c.status]), style[c.status]),
-            Text("\n").join(_t(line) for line in behind),
+            _t(row.id),
+            _t(row.title),
+            _t(row.status_word, style[row.status]),
+            Text("\n").join(_t(line) for line in row.behind),
         )
     return table
 

@@ -413,3 +413,28 @@ def test_a_registered_camera_seen_only_in_the_traffic_is_found_not_missing(
     assert (entry.kind, entry.matched_by, entry.ip) == ("matched", "mac", CAM1_IP)
     assert entry.device is None  # it has no place in inventory.devices
     jsonschema.validate(to_dict(registered), schema())
+
+
+# -- the sections in the Markdown report ----------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_the_markdown_audit_report_shows_every_control_and_every_register_row(
+    tls: VerifyResult, register: Path, lang: str
+) -> None:
+    from camaudit.i18n import translator
+    from camaudit.report.render import render
+
+    report = _registered(_audit(tls, _camera()), register)
+    assert report.controls is not None and report.register is not None
+    t = translator(lang, strict=True)
+    text = render(report, "markdown", t)
+    controls = text[text.index(t.gettext("{framework} controls", framework="BIO2")) :]
+    rows = [line for line in controls.splitlines() if line.startswith("| ")][1:]
+    assert [r.split(" | ")[0].lstrip("| ") for r in rows] == [
+        c.id for c in report.controls.controls
+    ]
+    failed = t.gettext("failed")
+    assert any(r.startswith("| 8.22 |") and failed in r for r in rows)
+    registered = text[text.index(f"## {t.gettext('Register')}") :]
+    assert "Camera leeszaal" in registered and "Camera hoofdingang" in registered
