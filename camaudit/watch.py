@@ -32,7 +32,7 @@ from camaudit.model import Assessment, Finding, Rhythm, TrafficSummary
 from camaudit.policy.evaluate import assess
 from camaudit.policy.load import Policy, load_policy
 from camaudit.report.build import build_report
-from camaudit.report.model import VerifyReport
+from camaudit.report.model import VerifyReport, plain_params
 from camaudit.sanitize import clean_text
 from camaudit.traffic.parallel import Folder
 
@@ -65,7 +65,12 @@ class Alert:
         """One JSON line's object: ``alert`` is ``finding`` or ``rhythm``."""
         kind, body = ("finding", self.finding) if self.finding else ("rhythm", self.rhythm)
         assert body is not None
-        return {"alert": kind, "file": self.file, "verdict": self.verdict, **asdict(body)}
+        data = asdict(body)
+        if self.finding is not None:  # as the report's findings: English text, code, params
+            data["summary"] = self.finding.summary.text
+            data["code"] = self.finding.summary.code
+            data["params"] = plain_params(self.finding.summary.params)
+        return {"alert": kind, "file": self.file, "verdict": self.verdict, **data}
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import TextIO
 from camaudit.i18n import Translator
 from camaudit.messages import SEVERITIES, VERDICT_NAMES
 from camaudit.model import Evidence
+from camaudit.phrases import finding_text
 from camaudit.report.console import describe_rhythm, duration
 from camaudit.sanitize import clean_text
 from camaudit.watch import Alert, Watch
@@ -37,7 +38,7 @@ def alert_line(alert: Alert, t: Translator) -> str:
         severity=severity,
         rule=f.rule,
         device=f.device or "-",
-        summary=f.summary,
+        summary=finding_text(f, t),
         where=where,
     )
     return clean_text(text, 1000)

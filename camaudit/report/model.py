@@ -550,10 +550,10 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Phrase):
-        return {"text": value.text, "code": value.code, "params": _plain_params(value.params)}
+        return {"text": value.text, "code": value.code, "params": plain_params(value.params)}
     if is_dataclass(value) and not isinstance(value, type):
         return {
-            _json_key(f): (_plain_params if f.metadata.get("phrase_params") else _plain)(
+            _json_key(f): (plain_params if f.metadata.get("phrase_params") else _plain)(
                 getattr(value, f.name)
             )
             for f in fields(value)
@@ -603,7 +603,8 @@ def from_json(text: str) -> Report:
     return from_dict(data)
 
 
-def _plain_params(params: PhraseParams) -> dict[str, Any]:
+def plain_params(params: PhraseParams) -> dict[str, Any]:
+    """A phrase's parameters as JSON data (nested phrases as objects)."""
     return {name: _plain(value) for name, value in params}
 
 
