@@ -47,7 +47,7 @@ from camaudit.report.model import (
     Report,
     VerifyReport,
 )
-from camaudit.report.table import IdentifiedDevice, TrafficReport
+from camaudit.report.table import IdentifiedDevice, TrafficReport, passive_cells, passive_lines
 from camaudit.sanitize import clean_text
 
 __all__ = ["render"]
@@ -417,6 +417,7 @@ def _device_verdict(d: AuditDeviceEntry, t: Translator) -> dict[str, Any]:
         "verdict": _verdict(t, d.verdict.verdict.value),
         "reasons": [_text(reason_text(r, t), 2048) for r in d.verdict.reasons],
         "evidence": _evidence_rows(d.verdict.evidence, t),
+        "passive": [_text(line, 2048) for line in passive_lines(d, t)],
         "not_checked": [_text(audit_text(n, t), 2048) for n in d.not_checked],
     }
 
@@ -443,12 +444,16 @@ def _device_columns(t: Translator) -> list[str]:
 def _device_cells(d: IdentifiedDevice, open_ports: Sequence[str], t: Translator) -> list[str]:
     identity: IdentityEntry | None = d.identity
     make = (identity.vendor if identity else None) or d.oui_vendor
+    model = identity.model if identity else None
+    guess = d.passive_identity if isinstance(d, AuditDeviceEntry) else None
+    if identity is None and guess is not None:  # names the device chose: marked as such
+        make, model = passive_cells(guess.oem_brand or guess.vendor or "", guess.model or "", t)
     cves = ", ".join(c.cve for c in d.cves) or t.gettext(WORDS["none"])
     return [
         _text(d.ip, _ADDRESS_LIMIT),
         _text(d.mac, _ADDRESS_LIMIT),
         _text(make),
-        _text(identity.model if identity else None),
+        _text(model),
         _text(identity.firmware if identity else None),
         _text(cves),
         _text(", ".join(open_ports)),
