@@ -78,3 +78,16 @@ def test_csv_marks_the_passive_make_and_model(report: AuditReport, lang: str) ->
 def _between(text: str, start: str, end: str) -> list[str]:
     parts = text.split(start)[1:]
     return [p.split(end, 1)[0] for p in parts]
+
+
+def test_the_dutch_console_marks_the_passive_guess_and_names_in_dutch(report: AuditReport) -> None:
+    from rich.console import Console
+
+    from camaudit.report.console import render_audit
+
+    console = Console(record=True, width=240, color_system=None)
+    render_audit(report, console, translator("nl", strict=True))
+    text = console.export_text()
+    assert "hikvision (passief)" in text and "DS-2CD2143G0-I (passief)" in text
+    assert "passief dhcp (namen die het apparaat zelf koos, frame 3)" in text
+    assert "(passive)" not in text and "names the device chose" not in text
