@@ -66,6 +66,9 @@ TERMS = {
     "unknown": N_("unknown"),
     "not_checked": N_("not checked"),
     "no_answer": N_("no answer"),
+    # a make or model guessed from names the device chose (DHCP, mDNS, SSDP): marked so
+    "passive_mark": N_("{value} (passive)"),
+    "passive_names": N_("passive {protocol} (names the device chose, frame {frame}): {names}"),
 }
 
 # Column and section headings (capitalised as a heading).

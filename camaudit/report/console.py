@@ -32,7 +32,7 @@ from camaudit.report.model import (
     VerifyReport,
 )
 from camaudit.report.register import RegisterSection
-from camaudit.report.table import IdentifiedDevice, TrafficReport
+from camaudit.report.table import IdentifiedDevice, TrafficReport, passive_cells, passive_lines
 from camaudit.sanitize import clean_text
 
 _VERDICT_STYLE = {
@@ -472,27 +472,13 @@ def _audit_row(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     vendor, model, firmware, _confidence = _identity_cells(d, t)
     guess = d.passive_identity
     if d.identity is None and guess is not None:  # names the device chose: marked as such
-        vendor = f"{guess.oem_brand or guess.vendor or t.gettext(TERMS['unknown'])} (passive)"
-        model = f"{guess.model} (passive)" if guess.model else ""
+        vendor, model = passive_cells(guess.oem_brand or guess.vendor or "", guess.model or "", t)
     cves = ", ".join(c.cve + (" (KEV)" if c.kev_date_added else "") for c in d.cves)
     style = _VERDICT_STYLE[d.verdict.verdict]
     word = t.gettext(VERDICT_NAMES[d.verdict.verdict]).upper()
     seen = "+".join(t.gettext(SOURCES[s]) if s in SOURCES else s for s in d.sources)
     cells = [d.ip or "-", d.mac or "-", seen, vendor, model, firmware]
     return [*map(_t, cells), _t(cves or "-", "red" if d.cves else ""), _t(word, style)]
-
-
-def _passive_lines(d: AuditDeviceEntry) -> list[str]:
-    """The names a device gave itself, one line per protocol, from the first frame on."""
-    lines: dict[str, list[str]] = {}
-    first: dict[str, int] = {}
-    for f in d.passive:
-        lines.setdefault(f.protocol, []).append(f"{f.key}={f.value}")
-        first.setdefault(f.protocol, f.evidence.frames[0])
-    return [
-        f"passive {protocol} (names the device chose, frame {first[protocol]}): {', '.join(said)}"
-        for protocol, said in lines.items()
-    ]
 
 
 def _audit_notes(d: AuditDeviceEntry, t: Translator) -> list[Text]:
@@ -502,7 +488,7 @@ def _audit_notes(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     notes = [_t(f"{who}: {reason_text(r, t)}") for r in d.verdict.reasons]
     notes += [_t(f"{who}: {c}", "yellow") for c in d.config_findings]
     notes += [_t(f"{who}: {cloud}: {label}", "yellow") for label in d.cloud_labels]
-    notes += [_t(f"{who}: {line}", "dim") for line in _passive_lines(d)]
+    notes += [_t(f"{who}: {line}", "dim") for line in passive_lines(d, t)]
     notes += [_t(f"{who}: {not_checked}: {audit_text(n, t)}", "dim") for n in d.not_checked]
     return notes
 

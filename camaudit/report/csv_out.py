@@ -19,7 +19,7 @@ import io
 from camaudit.i18n import Translator
 from camaudit.messages import HEADINGS
 from camaudit.report.model import Report
-from camaudit.report.table import NOT_TESTED, CouncilRow, council_rows
+from camaudit.report.table import NOT_TESTED, CouncilRow, council_rows, passive_cells
 from camaudit.sanitize import clean_text
 
 __all__ = ["neutralise", "render"]
@@ -62,11 +62,12 @@ def closed_network_cell(verdict: str, t: Translator) -> str:
 
 
 def _row(row: CouncilRow, t: Translator) -> list[str]:
+    make, model = passive_cells(row.make, row.model, t) if row.passive else (row.make, row.model)
     cells = [
         row.location,
         row.description,
-        row.make,
-        row.model,
+        make,
+        model,
         row.firmware,
         closed_network_cell(row.verdict, t),
         row.ip,

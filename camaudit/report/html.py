@@ -37,6 +37,7 @@ from camaudit.messages import (
 )
 from camaudit.model import Evidence, Problem
 from camaudit.phrases import finding_text, problem_text, reason_text
+from camaudit.report.compliance import REGISTER_KINDS, control_rows
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -46,7 +47,7 @@ from camaudit.report.model import (
     Report,
     VerifyReport,
 )
-from camaudit.report.table import IdentifiedDevice, TrafficReport
+from camaudit.report.table import IdentifiedDevice, TrafficReport, passive_cells, passive_lines
 from camaudit.sanitize import clean_text
 
 __all__ = ["render"]
@@ -203,6 +204,8 @@ def _page(report: Report, t: Translator) -> dict[str, Any]:
         "problems": [],
         "device_verdicts": [],
         "not_checked": [],
+        "register": None,
+        "controls": None,
     }
     if isinstance(report, VerifyReport):
         page.update(_verify(report, t))
@@ -310,6 +313,7 @@ def _inventory(report: InventoryReport, t: Translator) -> dict[str, Any]:
             {"cells": _device_cells(d, d.open_ports, t), "verdict": None} for d in inv.devices
         ],
         "findings": _config_findings(inv.devices, t),
+        **_sections(report, t),
     }
 
 
@@ -335,7 +339,66 @@ def _audit(report: AuditReport, t: Translator) -> dict[str, Any]:
     page["findings"] = [*page["findings"], *_config_findings(audit.devices, t)]
     page["device_verdicts"] = [_device_verdict(d, t) for d in audit.devices]
     page["not_checked"] = [_text(audit_text(n, t), 2048) for n in audit.not_checked]
+    page.update(_sections(report, t))
     return page
+
+
+def _sections(report: InventoryReport | AuditReport, t: Translator) -> dict[str, Any]:
+    """The register reconciliation and the BIO/BIO2 controls, where the report has them:
+    the columns and words of the Markdown report (one catalogue, the same msgids)."""
+    sections: dict[str, Any] = {"register": None, "controls": None}
+    if report.register is not None:
+        header = [
+            t.gettext(w)
+            for w in (N_("row"), N_("result"), HEADINGS["location"], HEADINGS["description"])
+        ]
+        header += [
+            t.gettext(HEADINGS["device"]),
+            t.gettext(N_("expected make")),
+            t.gettext(N_("found make")),
+        ]
+        rows = [
+            [
+                _num(t, e.row) if e.row is not None else "-",
+                t.gettext(REGISTER_KINDS[e.kind]),
+                _text(e.location or "-"),
+                _text(e.description or "-"),
+                _text(" ".join(x for x in (e.ip, e.mac) if x) or "-"),
+                _text(e.expected_make or "-"),
+                _text(e.found_make or "-"),
+            ]
+            for e in report.register.entries
+        ]
+        sections["register"] = {"title": t.gettext("Register"), "columns": header, "rows": rows}
+    if report.controls is not None:
+        name = _text(report.controls.framework.split(" (", 1)[0])
+        header = [
+            t.gettext(w)
+            for w in (
+                N_("control"),
+                N_("title"),
+                N_("status"),
+                N_("findings behind it, or why not tested"),
+            )
+        ]
+        controls: list[dict[str, Any]] = [
+            {
+                "status": r.status,
+                "cells": [
+                    _text(r.id),
+                    _text(r.title),
+                    r.status_word,
+                    "; ".join(_text(b, 1000) for b in r.behind),
+                ],
+            }
+            for r in control_rows(report.controls, t)
+        ]
+        sections["controls"] = {
+            "title": t.gettext("{framework} controls", framework=name),
+            "columns": header,
+            "rows": controls,
+        }
+    return sections
 
 
 def _open_ports(report: AuditReport, index: int | None) -> tuple[str, ...]:
@@ -354,6 +417,7 @@ def _device_verdict(d: AuditDeviceEntry, t: Translator) -> dict[str, Any]:
         "verdict": _verdict(t, d.verdict.verdict.value),
         "reasons": [_text(reason_text(r, t), 2048) for r in d.verdict.reasons],
         "evidence": _evidence_rows(d.verdict.evidence, t),
+        "passive": [_text(line, 2048) for line in passive_lines(d, t)],
         "not_checked": [_text(audit_text(n, t), 2048) for n in d.not_checked],
     }
 
@@ -380,12 +444,16 @@ def _device_columns(t: Translator) -> list[str]:
 def _device_cells(d: IdentifiedDevice, open_ports: Sequence[str], t: Translator) -> list[str]:
     identity: IdentityEntry | None = d.identity
     make = (identity.vendor if identity else None) or d.oui_vendor
+    model = identity.model if identity else None
+    guess = d.passive_identity if isinstance(d, AuditDeviceEntry) else None
+    if identity is None and guess is not None:  # names the device chose: marked as such
+        make, model = passive_cells(guess.oem_brand or guess.vendor or "", guess.model or "", t)
     cves = ", ".join(c.cve for c in d.cves) or t.gettext(WORDS["none"])
     return [
         _text(d.ip, _ADDRESS_LIMIT),
         _text(d.mac, _ADDRESS_LIMIT),
         _text(make),
-        _text(identity.model if identity else None),
+        _text(model),
         _text(identity.firmware if identity else None),
         _text(cves),
         _text(", ".join(open_ports)),

@@ -41,7 +41,13 @@ from camaudit.report.model import (
     Report,
     VerifyReport,
 )
-from camaudit.report.table import IdentifiedDevice, TrafficReport, council_rows
+from camaudit.report.table import (
+    IdentifiedDevice,
+    TrafficReport,
+    council_rows,
+    passive_cells,
+    passive_lines,
+)
 from camaudit.sanitize import clean_text
 
 __all__ = ["code", "render", "text"]
@@ -110,8 +116,7 @@ def _inventory_table(report: Report, t: Translator) -> list[str]:
         [
             text(r.location),
             text(r.description),
-            text(r.make),
-            text(r.model),
+            *map(text, passive_cells(r.make, r.model, t) if r.passive else (r.make, r.model)),
             text(r.firmware),
             text(closed_network_cell(r.verdict, t)),
             text(r.ip),
@@ -237,6 +242,7 @@ def _device_verdict(d: AuditDeviceEntry, t: Translator) -> list[str]:
             f"- **{t.gettext(HEADINGS['evidence'])}:**",
             *_evidence_lines(d.verdict.evidence, t),
         ]
+    lines += [f"- {text(line, 1000)}" for line in passive_lines(d, t)]
     lines += _device_notes(d, (), t, "- ")
     lines += [
         f"- {t.gettext(TERMS['not_checked'])}: {text(audit_text(n, t), 1000)}"

@@ -20,10 +20,13 @@ report carries one; otherwise they are empty.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from camaudit.i18n import Translator
+from camaudit.messages import TERMS
 from camaudit.model import Evidence
 from camaudit.report.model import (
     AuditDeviceEntry,
@@ -43,6 +46,8 @@ __all__ = [
     "TrafficReport",
     "council_rows",
     "evidence_refs",
+    "passive_cells",
+    "passive_lines",
 ]
 
 # The verify part of a report: a verify report, or the same fields inside an audit one.
@@ -89,6 +94,9 @@ class CouncilRow:
     mac: str
     cves: tuple[str, ...]
     evidence: tuple[str, ...]  # "capture#frames" or a JSON pointer into the report
+    # make and model are guessed from names the device chose (no identity of its own):
+    # a renderer marks them with passive_cells
+    passive: bool = False
 
 
 def council_rows(report: Report) -> tuple[CouncilRow, ...]:
@@ -126,9 +134,41 @@ def _inventory_row(index: int, d: DeviceEntry) -> CouncilRow:
 
 def _audit_row(index: int, d: AuditDeviceEntry) -> CouncilRow:
     """The device's own verdict; its evidence is the frames behind it, or where the report
-    says why there are none."""
+    says why there are none. With no identity of its own, the make and model its passive
+    names suggest (marked passive)."""
     frames = evidence_refs(d.verdict.evidence)
-    return _identified_row(d, d.verdict.verdict.value, frames or (f"#/audit/devices/{index}",))
+    row = _identified_row(d, d.verdict.verdict.value, frames or (f"#/audit/devices/{index}",))
+    guess = d.passive_identity
+    if d.identity is not None or guess is None:
+        return row
+    make = guess.oem_brand or guess.vendor or ""
+    return dataclasses.replace(row, make=make, model=guess.model or "", passive=True)
+
+
+def passive_cells(make: str, model: str, t: Translator) -> tuple[str, str]:
+    """A make and model guessed from names the device chose, marked "(passive)" in the
+    reader's language (an unknown make is said so: the mark must show)."""
+    mark = t.gettext(TERMS["passive_mark"], value=make or t.gettext(TERMS["unknown"]))
+    return mark, t.gettext(TERMS["passive_mark"], value=model) if model else ""
+
+
+def passive_lines(d: AuditDeviceEntry, t: Translator) -> list[str]:
+    """The names a device gave itself, one line per protocol, from the first frame on
+    (untrusted text: escape it per format)."""
+    said: dict[str, list[str]] = {}
+    first: dict[str, int] = {}
+    for f in d.passive:
+        said.setdefault(f.protocol, []).append(f"{f.key}={f.value}")
+        first.setdefault(f.protocol, f.evidence.frames[0])
+    return [
+        t.gettext(
+            TERMS["passive_names"],
+            protocol=protocol,
+            frame=t.format_number(first[protocol]),
+            names=", ".join(names),
+        )
+        for protocol, names in said.items()
+    ]
 
 
 def evidence_refs(evidence: Iterable[Evidence]) -> tuple[str, ...]:

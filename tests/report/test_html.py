@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +14,10 @@ from camaudit.audit.devices import audit_text
 from camaudit.i18n import translator
 from camaudit.phrases import reason_text
 from camaudit.report import html
+from camaudit.report.compliance import REGISTER_KINDS, STATUS_NAMES, control_rows, with_controls
 from camaudit.report.model import AuditReport, InventoryReport, Report, VerifyReport
+from camaudit.report.register import read_register, with_register
+from tests.audit.reports import CAM1_IP
 from tests.report.golden import (
     HTML_HEAD,
     REGENERATE,
@@ -292,3 +296,40 @@ def test_audit_page_has_a_verdict_card_per_device_with_the_frames_behind_it(
     assert all(audit_text(n, nl) in silent for n in audit.audit.devices[2].not_checked)
     marks = re.findall(r'<rect class="(?:crossed|rejected|attempted)"', text)
     assert len(marks) == len(audit.outbound)  # the timeline: a mark per flow
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_audit_page_shows_every_bio_control_with_its_status_and_every_register_row(
+    audit: AuditReport, lang: str, tmp_path: Path
+) -> None:
+    register = tmp_path / "register.csv"
+    register.write_text(
+        "Locatie;Omschrijving;IP-adres;MAC-adres;Merk\r\n"
+        f"Stadhuis;Camera hoofdingang;{CAM1_IP};;Dahua\r\n"
+        "Bibliotheek;Camera leeszaal;10.66.0.98;;Axis\r\n",
+        encoding="utf-8",
+    )
+    rows, sha256 = read_register(register)
+    report = with_controls(with_register(audit, rows, str(register), sha256))
+    assert report.controls is not None and report.register is not None
+    t = translator(lang, strict=True)
+    text = _render(report, lang)
+    controls = re.search(r'<section id="controls">(.*?)</section>', text, re.S)
+    assert controls is not None
+    shown = {
+        tuple(Page(row).text[:3])
+        for row in re.findall(r'<tr class="control \w+">(.*?)</tr>', controls.group(1))
+    }
+    assert shown == {(r.id, r.title, r.status_word) for r in control_rows(report.controls, t)}
+    assert len(shown) == len(report.controls.controls)
+    assert t.gettext(STATUS_NAMES["failed"]) in {s for _, _, s in shown}
+    section = re.search(r'<section id="register">(.*?)</section>', text, re.S)
+    assert section is not None
+    entries = re.findall(r'<tr class="register-entry">(.*?)</tr>', section.group(1))
+    assert len(entries) == len(report.register.entries) >= 4
+    kinds = {Page(row).text[1] for row in entries}
+    assert kinds == {t.gettext(REGISTER_KINDS[e.kind]) for e in report.register.entries}
+    page = Page(section.group(1)).shown
+    assert "Bibliotheek" in page and "Dahua" in page and "Axis" in page
+    if lang == "nl":
+        assert "not tested" not in Page(text).shown and "expected make" not in text
