@@ -482,7 +482,10 @@ def _audit_row(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     return [*map(_t, cells), _t(cves or "-", "red" if d.cves else ""), _t(word, style)]
 
 
-def _passive_lines(d: AuditDeviceEntry) -> list[str]:
+PASSIVE_LINE = N_("passive {protocol} (names the device chose, frame {frame}): {names}")
+
+
+def _passive_lines(d: AuditDeviceEntry, t: Translator) -> list[str]:
     """The names a device gave itself, one line per protocol, from the first frame on."""
     lines: dict[str, list[str]] = {}
     first: dict[str, int] = {}
@@ -490,7 +493,12 @@ def _passive_lines(d: AuditDeviceEntry) -> list[str]:
         lines.setdefault(f.protocol, []).append(f"{f.key}={f.value}")
         first.setdefault(f.protocol, f.evidence.frames[0])
     return [
-        f"passive {protocol} (names the device chose, frame {first[protocol]}): {', '.join(said)}"
+        t.gettext(
+            PASSIVE_LINE,
+            protocol=protocol,
+            frame=str(first[protocol]),
+            names=", ".join(said),
+        )
         for protocol, said in lines.items()
     ]
 
@@ -502,7 +510,7 @@ def _audit_notes(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     notes = [_t(f"{who}: {reason_text(r, t)}") for r in d.verdict.reasons]
     notes += [_t(f"{who}: {config_text(c, t)}", "yellow") for c in d.config_findings]
     notes += [_t(f"{who}: {cloud}: {label}", "yellow") for label in d.cloud_labels]
-    notes += [_t(f"{who}: {line}", "dim") for line in _passive_lines(d)]
+    notes += [_t(f"{who}: {line}", "dim") for line in _passive_lines(d, t)]
     notes += [_t(f"{who}: {not_checked}: {audit_text(n, t)}", "dim") for n in d.not_checked]
     return notes
 

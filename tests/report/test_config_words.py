@@ -53,3 +53,41 @@ def test_the_report_json_keeps_the_english_sentences() -> None:
     text = render(golden_audit(), "json", translator("nl", strict=True))
     for sentence in (*ENGLISH, UPNP[0]):
         assert sentence in text
+
+
+def test_passive_name_lines_are_dutch_in_the_console() -> None:
+    from rich.console import Console
+
+    from camaudit.report.console import render_audit
+    from tests.audit.reports import audit_of
+
+    console = Console(record=True, width=200, color_system=None)
+    render_audit(audit_of(["passive-names"]), console, translator("nl", strict=True))
+    text = console.export_text()
+    assert "names the device chose" not in text
+    said = "passief dhcp (namen die het apparaat zelf koos, frame 3): message=DISCOVER"
+    assert said in text
+
+
+# What the traffic stage writes when a capture is readable but not all of it is understood
+PROBLEMS = {
+    "problem_fragments": {"count": 2},
+    "problem_dns_undecodable": {"count": 2},
+    "problem_flows_summarised": {"count": 1234, "limit": 1000000},
+    "problem_asymmetric": {"count": 2},
+    "problem_unknown_linktype": {"count": 2, "linktype": "IEEE802_15_4"},
+    "problem_passive_undecodable": {"count": 2, "protocol": "MDNS"},
+    "problem_passive_bounded": {"count": 2, "hosts": 4096, "names": 64},
+    "problem_timestamp": {"count": 2, "frame": "7"},
+}
+
+
+@pytest.mark.parametrize("code", sorted(PROBLEMS))
+def test_non_blocking_capture_problems_are_dutch(code: str) -> None:
+    from camaudit.phrases import phrase, problem, problem_text
+
+    found = problem("kind", phrase(code, **PROBLEMS[code]))  # type: ignore[arg-type]
+    dutch = problem_text(found, translator("nl", strict=True))
+    assert dutch != found.message
+    assert "packet(s)" not in dutch and " were " not in dutch
+    assert " 2 " in f" {dutch}" or "1.234" in dutch
