@@ -314,6 +314,26 @@ REASON_PLURALS = {
         "{count} packet(s) carry a timestamp outside the years 1-9999 "
         "(first: frame {frame}); the capture's clock or timestamp resolution is wrong",
     ),
+    "problem_skipped_captures": NP_(
+        "{path}: {count} file(s) are not captures and were not read: {files}{more}",
+        "{path}: {count} file(s) are not captures and were not read: {files}{more}",
+    ),
+    "problem_skipped_zeek": NP_(
+        "{path}: {count} other Zeek log(s) not used (only {wanted})",
+        "{path}: {count} other Zeek log(s) not used (only {wanted})",
+    ),
+    "problem_zeek_summarised": NP_(
+        "more than {limit} conn rows: {count} later row(s) ({packets} packet(s)) are "
+        "counted per address pair, without ports or names from ssl/http logs",
+        "more than {limit} conn rows: {count} later row(s) ({packets} packet(s)) are "
+        "counted per address pair, without ports or names from ssl/http logs",
+    ),
+    "problem_zeek_no_ts": NP_(
+        "{count} log row(s) have no usable ts (redacted or unset); their times are shown "
+        "as 0 and DNS answers are matched to flows regardless of order",
+        "{count} log row(s) have no usable ts (redacted or unset); their times are shown "
+        "as 0 and DNS answers are matched to flows regardless of order",
+    ),
     "problem_bad_rows": NP_(
         "{count} line(s) could not be read as {kind} log rows, so no statement covers them; "
         "first at line {line}",

@@ -68,16 +68,15 @@ def expand_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem
             files.extend(found)
             if skipped:
                 shown = ", ".join(str(p) for p in skipped[:5])
-                more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-                problems.append(
-                    Problem(
-                        "skipped_files",
-                        f"{path}: {len(skipped)} file(s) are not captures and were "
-                        f"not read: {shown}{more}",
-                        str(path),
-                        len(skipped),
-                    )
+                more = ", ..." if len(skipped) > 5 else ""  # the count says how many
+                said = phrase(
+                    "problem_skipped_captures",
+                    count=len(skipped),
+                    path=str(path),
+                    files=shown,
+                    more=more,
                 )
+                problems.append(problem("skipped_files", said, str(path), len(skipped)))
         elif path.exists() or path.is_symlink():
             files.append(path)
         else:
