@@ -277,6 +277,66 @@ REASON_PLURALS = {
         "{detail}; {count} row(s) were read, the rest is lost",
         "{detail}; {count} row(s) were read, the rest is lost",
     ),
+    "problem_fragments": NP_(
+        "{count} fragment(s) arrived without their first fragment; counted without ports",
+        "{count} fragment(s) arrived without their first fragment; counted without ports",
+    ),
+    "problem_dns_undecodable": NP_(
+        "{count} packet(s) on port 53 are not decodable DNS",
+        "{count} packet(s) on port 53 are not decodable DNS",
+    ),
+    "problem_flows_summarised": NP_(
+        "more than {limit} flows in one part of the input (a scan or a flood?): "
+        "{count} packet(s) of later flows are counted per address pair, without ports or payload",
+        "more than {limit} flows in one part of the input (a scan or a flood?): "
+        "{count} packet(s) of later flows are counted per address pair, without ports or payload",
+    ),
+    "problem_asymmetric": NP_(
+        "{count} TCP connection(s) show only the originator's side "
+        "(asymmetric routing or capture point)",
+        "{count} TCP connection(s) show only the originator's side "
+        "(asymmetric routing or capture point)",
+    ),
+    "problem_unknown_linktype": NP_(
+        "{count} packet(s) on link type {linktype} were not decoded",
+        "{count} packet(s) on link type {linktype} were not decoded",
+    ),
+    "problem_passive_undecodable": NP_(
+        "{count} {protocol} packet(s) did not decode: names they may carry were not read",
+        "{count} {protocol} packet(s) did not decode: names they may carry were not read",
+    ),
+    "problem_passive_bounded": NP_(
+        "{count} DHCP/mDNS/SSDP name(s) past the limit of {hosts} hosts "
+        "or {names} names per host were not kept",
+        "{count} DHCP/mDNS/SSDP name(s) past the limit of {hosts} hosts "
+        "or {names} names per host were not kept",
+    ),
+    "problem_timestamp": NP_(
+        "{count} packet(s) carry a timestamp outside the years 1-9999 "
+        "(first: frame {frame}); the capture's clock or timestamp resolution is wrong",
+        "{count} packet(s) carry a timestamp outside the years 1-9999 "
+        "(first: frame {frame}); the capture's clock or timestamp resolution is wrong",
+    ),
+    "problem_skipped_captures": NP_(
+        "{path}: {count} file(s) are not captures and were not read: {files}{more}",
+        "{path}: {count} file(s) are not captures and were not read: {files}{more}",
+    ),
+    "problem_skipped_zeek": NP_(
+        "{path}: {count} other Zeek log(s) not used (only {wanted})",
+        "{path}: {count} other Zeek log(s) not used (only {wanted})",
+    ),
+    "problem_zeek_summarised": NP_(
+        "more than {limit} conn rows: {count} later row(s) ({packets} packet(s)) are "
+        "counted per address pair, without ports or names from ssl/http logs",
+        "more than {limit} conn rows: {count} later row(s) ({packets} packet(s)) are "
+        "counted per address pair, without ports or names from ssl/http logs",
+    ),
+    "problem_zeek_no_ts": NP_(
+        "{count} log row(s) have no usable ts (redacted or unset); their times are shown "
+        "as 0 and DNS answers are matched to flows regardless of order",
+        "{count} log row(s) have no usable ts (redacted or unset); their times are shown "
+        "as 0 and DNS answers are matched to flows regardless of order",
+    ),
     "problem_bad_rows": NP_(
         "{count} line(s) could not be read as {kind} log rows, so no statement covers them; "
         "first at line {line}",

@@ -9,6 +9,7 @@ report never shows an English sentence the catalogue can translate.
 
 from __future__ import annotations
 
+import re
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUILT_IN_LABELS",
+    "config_text",
     "finding_phrase",
     "finding_text",
     "label_phrase",
@@ -168,5 +170,32 @@ def finding_phrase(finding: FindingEntry | Finding) -> Phrase:
 
 
 def finding_text(finding: FindingEntry | Finding, t: Translator) -> str:
-    """A finding's text in ``t``'s language."""
-    return phrase_text(finding_phrase(finding), t)
+    """A finding's text in ``t``'s language (a device setting's finding has no code yet:
+    its English sentence is matched, :func:`config_text`)."""
+    found = finding_phrase(finding)
+    return phrase_text(found, t) if found.code else config_text(found.text, t)
+
+
+@cache
+def _config_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    # imported here: camaudit.fingerprint imports much that imports this module
+    from camaudit.fingerprint.findings import MESSAGES
+
+    return tuple((message, _pattern(message)) for message in MESSAGES)
+
+
+def _pattern(message: str) -> re.Pattern[str]:
+    """``message`` as a pattern whose groups are its ``{fields}``."""
+    parts = re.split(r"\{(\w+)\}", message)
+    text = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*)" for i, p in enumerate(parts))
+    return re.compile(text, re.DOTALL)
+
+
+def config_text(text: str, t: Translator) -> str:
+    """A device setting's finding (the report keeps the English sentence the fingerprint
+    stage wrote) in ``t``'s language; a sentence it did not write stays as it is."""
+    for message, pattern in _config_patterns():
+        found = pattern.fullmatch(text)
+        if found:
+            return t.gettext(message, **found.groupdict())
+    return text

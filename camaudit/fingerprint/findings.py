@@ -11,18 +11,39 @@ import ipaddress
 from collections.abc import Sequence
 
 from camaudit.fingerprint.interface import ProbeAttempt
+from camaudit.i18n import N_
 from camaudit.model import Evidence, Finding, Phrase
 from camaudit.policy.load import ClosedNetwork
 
-__all__ = ["config_findings"]
+__all__ = ["MESSAGES", "config_findings"]
 
-_LABELS = {"ntp": "NTP server", "dns": "DNS server", "gateway": "default gateway"}
+# One whole sentence per setting (not a label spliced in), so a translation reads naturally;
+# the report keeps the English, renderers translate it (camaudit.phrases.config_text).
+_OUTSIDE = {
+    "ntp": N_("NTP server {address} is outside the closed network ({source})"),
+    "dns": N_("DNS server {address} is outside the closed network ({source})"),
+    "gateway": N_("default gateway {address} is outside the closed network ({source})"),
+}
+_NAME = {
+    "ntp": N_("NTP server {value} is a name, not an address in the closed network ({source})"),
+    "dns": N_("DNS server {value} is a name, not an address in the closed network ({source})"),
+    "gateway": N_(
+        "default gateway {value} is a name, not an address in the closed network ({source})"
+    ),
+}
+_GATEWAY_SET = N_("a default gateway ({address}) is set on a closed network ({source})")
 _ENABLED = {"true", "1", "yes", "on", "enabled", "enable"}
 _UNSET = {"0.0.0.0", "::", ""}  # noqa: S104 (an unset address, nothing binds here)
 _SWITCHES = {
-    "upnp": ("config-upnp-enabled", "medium", "UPnP is enabled"),
-    "p2p": ("config-p2p-enabled", "high", "P2P cloud access is enabled"),
+    "upnp": ("config-upnp-enabled", "medium", N_("UPnP is enabled ({source})")),
+    "p2p": ("config-p2p-enabled", "high", N_("P2P cloud access is enabled ({source})")),
 }
+MESSAGES = (
+    *_OUTSIDE.values(),
+    *_NAME.values(),
+    _GATEWAY_SET,
+    *(what for _, _, what in _SWITCHES.values()),
+)
 
 
 def _evidence(attempt: ProbeAttempt, key: str) -> Evidence:
@@ -47,18 +68,18 @@ def _finding(rule: str, severity: str, summary: str, attempt: ProbeAttempt, key:
 def _address_findings(
     key: str, value: str, attempt: ProbeAttempt, scope: ClosedNetwork
 ) -> list[Finding]:
-    label, source = _LABELS[key], attempt.probe
+    source = attempt.probe
     try:
         address = ipaddress.ip_address(value.split("%")[0])
     except ValueError:
-        text = f"{label} {value!r} is a name, not an address in the closed network ({source})"
+        text = _NAME[key].format(value=repr(value), source=source)
         return [_finding("config-name-not-address", "medium", text, attempt, key)]
     out = []
     if key == "gateway":
-        text = f"a default gateway ({address}) is set on a closed network ({source})"
+        text = _GATEWAY_SET.format(address=address, source=source)
         out.append(_finding("config-gateway-set", "medium", text, attempt, key))
     if not scope.contains(str(address)):
-        text = f"{label} {address} is outside the closed network ({source})"
+        text = _OUTSIDE[key].format(address=address, source=source)
         out.append(_finding("config-address-outside", "high", text, attempt, key))
     return out
 
@@ -70,11 +91,12 @@ def config_findings(attempts: Sequence[ProbeAttempt], scope: ClosedNetwork) -> t
     for attempt in attempts:
         for key, value in attempt.facts:
             setting = value.strip()
-            if key in _LABELS and setting not in _UNSET:
+            if key in _OUTSIDE and setting not in _UNSET:
                 new = _address_findings(key, setting, attempt, scope)
             elif key in _SWITCHES and setting.lower() in _ENABLED:
                 rule, severity, what = _SWITCHES[key]
-                new = [_finding(rule, severity, f"{what} ({attempt.probe})", attempt, key)]
+                text = what.format(source=attempt.probe)
+                new = [_finding(rule, severity, text, attempt, key)]
             else:
                 continue
             for finding in new:

@@ -19,7 +19,7 @@ from camaudit.audit.devices import audit_text
 from camaudit.i18n import N_, Translator, translator
 from camaudit.messages import CATEGORIES, HEADINGS, SEVERITIES, TERMS, VERDICT_NAMES
 from camaudit.model import Direction, Rhythm
-from camaudit.phrases import label_text, problem_text, reason_text
+from camaudit.phrases import config_text, label_text, problem_text, reason_text
 from camaudit.report.compliance import REGISTER_KINDS, ControlsSection, control_rows
 from camaudit.report.model import (
     AuditDeviceEntry,
@@ -373,12 +373,12 @@ def _device_row(d: DeviceEntry, t: Translator) -> list[Text]:
     return [*map(_t, cells), _t(cves or "-", "red" if d.cves else "")]
 
 
-def _device_notes(d: DeviceEntry) -> list[Text]:
+def _device_notes(d: DeviceEntry, t: Translator) -> list[Text]:
     """What a reader must know about one device beyond its table row."""
     who = d.ip or d.mac or "?"
     conflicts = d.identity.conflicts if d.identity else ()
     notes = [_t(f"{who}: conflicting evidence: {c}", "yellow") for c in conflicts]
-    notes += [_t(f"{who}: {c}", "yellow") for c in d.config_findings]
+    notes += [_t(f"{who}: {config_text(c, t)}", "yellow") for c in d.config_findings]
     notes += [_t(f"{who}: {w}", "red") for w in d.warnings]
     if d.mac_conflicts:
         notes.append(_t(f"{who}: several MACs answered: {', '.join(d.mac_conflicts)}", "yellow"))
@@ -447,7 +447,7 @@ def render_inventory(
     notes: list[Text] = []
     for d in inv.devices[:ROWS_SHOWN]:
         table.add_row(*_device_row(d, t))
-        notes += _device_notes(d)
+        notes += _device_notes(d, t)
     notes += [_t(o.finding, "red") for o in inv.outside_target]
     if inv.closed_network.default:
         notes.append(
@@ -486,7 +486,7 @@ def _audit_notes(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     who = d.ip or d.mac or "?"
     cloud, not_checked = t.gettext("vendor cloud"), t.gettext(TERMS["not_checked"])
     notes = [_t(f"{who}: {reason_text(r, t)}") for r in d.verdict.reasons]
-    notes += [_t(f"{who}: {c}", "yellow") for c in d.config_findings]
+    notes += [_t(f"{who}: {config_text(c, t)}", "yellow") for c in d.config_findings]
     notes += [_t(f"{who}: {cloud}: {label}", "yellow") for label in d.cloud_labels]
     notes += [_t(f"{who}: {line}", "dim") for line in passive_lines(d, t)]
     notes += [_t(f"{who}: {not_checked}: {audit_text(n, t)}", "dim") for n in d.not_checked]

@@ -36,7 +36,7 @@ from camaudit.messages import (
     VERDICT_NAMES,
 )
 from camaudit.model import Evidence, Problem
-from camaudit.phrases import finding_text, problem_text, reason_text
+from camaudit.phrases import config_text, finding_text, problem_text, reason_text
 from camaudit.report.compliance import REGISTER_KINDS, control_rows
 from camaudit.report.model import (
     AuditDeviceEntry,
@@ -425,7 +425,9 @@ def _device_verdict(d: AuditDeviceEntry, t: Translator) -> dict[str, Any]:
 def _config_findings(devices: Iterable[IdentifiedDevice], t: Translator) -> list[dict[str, Any]]:
     """Each device's settings that need attention, as findings located at the device."""
     return [
-        _finding("CONFIG", "medium", d.ip, c, (), t) for d in devices for c in d.config_findings
+        _finding("CONFIG", "medium", d.ip, config_text(c, t), (), t)
+        for d in devices
+        for c in d.config_findings
     ]
 
 

@@ -31,7 +31,7 @@ from camaudit.messages import (
     VERDICT_NAMES,
 )
 from camaudit.model import Evidence
-from camaudit.phrases import finding_text, reason_text
+from camaudit.phrases import config_text, finding_text, reason_text
 from camaudit.report.compliance import REGISTER_KINDS, control_rows
 from camaudit.report.csv_out import closed_network_cell
 from camaudit.report.model import (
@@ -261,7 +261,7 @@ def _device_notes(
         notes.append(
             f"{prefix}{text(c.cve)} (CVSS {t.format_number(c.cvss)}){kev}: " + text(c.reason, 1000)
         )
-    notes += [f"{prefix}{text(c, 1000)}" for c in d.config_findings]
+    notes += [f"{prefix}{text(config_text(c, t), 1000)}" for c in d.config_findings]
     notes += [f"{prefix}{text(w, 1000)}" for w in warnings]
     return notes
 

@@ -27,7 +27,7 @@ from camaudit.audit.devices import audit_text
 from camaudit.i18n import N_, Translator
 from camaudit.messages import FINDING_TITLES, VERDICT_NAMES
 from camaudit.model import Evidence, Verdict
-from camaudit.phrases import finding_text, reason_text
+from camaudit.phrases import config_text, finding_text, reason_text
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -249,7 +249,7 @@ def _device_results(d: IdentifiedDevice, rules: _Rules, t: Translator) -> list[d
                 "ruleId": CONFIG_RULE,
                 "ruleIndex": index,
                 "level": "warning",
-                "message": _message(finding),
+                "message": _message(config_text(finding, t)),
                 "locations": [where],
             }
         )

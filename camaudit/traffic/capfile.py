@@ -407,11 +407,11 @@ class CaptureFile:
             )
         if stats.bad_ts:
             problems.append(
-                Problem(
+                problem(
                     "timestamp",
-                    f"{stats.bad_ts} packet(s) carry a timestamp outside the years 1-9999 "
-                    f"(first: frame {stats.first_bad_ts_frame}); the capture's clock or "
-                    "timestamp resolution is wrong",
+                    phrase(
+                        "problem_timestamp", count=stats.bad_ts, frame=str(stats.first_bad_ts_frame)
+                    ),
                     self.display,
                     stats.bad_ts,
                 )

@@ -68,16 +68,15 @@ def expand_inputs(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem
             files.extend(found)
             if skipped:
                 shown = ", ".join(str(p) for p in skipped[:5])
-                more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-                problems.append(
-                    Problem(
-                        "skipped_files",
-                        f"{path}: {len(skipped)} file(s) are not captures and were "
-                        f"not read: {shown}{more}",
-                        str(path),
-                        len(skipped),
-                    )
+                more = ", ..." if len(skipped) > 5 else ""  # the count says how many
+                said = phrase(
+                    "problem_skipped_captures",
+                    count=len(skipped),
+                    path=str(path),
+                    files=shown,
+                    more=more,
                 )
+                problems.append(problem("skipped_files", said, str(path), len(skipped)))
         elif path.exists() or path.is_symlink():
             files.append(path)
         else:
@@ -355,9 +354,9 @@ def file_problems(
         )
     for kind, count in sorted(unknown.items()):
         problems.append(
-            Problem(
+            problem(
                 "unknown_linktype",
-                f"{count} packet(s) on link type {linktype_name(kind)} were not decoded",
+                phrase("problem_unknown_linktype", count=count, linktype=linktype_name(kind)),
                 info.path,
                 count,
             )
@@ -446,30 +445,27 @@ def summarise(
     problems.extend(run.unread[capture].problem(capture) for capture in sorted(run.unread))
     if run.slow.orphan_fragments:
         problems.append(
-            Problem(
+            problem(
                 "fragments",
-                f"{run.slow.orphan_fragments} fragment(s) arrived "
-                "without their first fragment; counted without ports",
+                phrase("problem_fragments", count=run.slow.orphan_fragments),
                 None,
                 run.slow.orphan_fragments,
             )
         )
     if run.dns_undecodable:
         problems.append(
-            Problem(
+            problem(
                 "dns_undecodable",
-                f"{run.dns_undecodable} packet(s) on port 53 are not decodable DNS",
+                phrase("problem_dns_undecodable", count=run.dns_undecodable),
                 None,
                 run.dns_undecodable,
             )
         )
     if run.flows.summarised:
         problems.append(
-            Problem(
+            problem(
                 "flows_summarised",
-                f"more than {FLOW_LIMIT:,} flows in one part of the input (a scan or a flood?): "
-                f"{run.flows.summarised:,} packet(s) of later flows are counted per address "
-                "pair, without ports or payload",
+                phrase("problem_flows_summarised", count=run.flows.summarised, limit=FLOW_LIMIT),
                 None,
                 run.flows.summarised,
             )
@@ -565,10 +561,9 @@ def _direction_problems(flows: tuple[Flow, ...]) -> list[Problem]:
         ]
     if one_sided:
         return [
-            Problem(
+            problem(
                 "asymmetric",
-                f"{len(one_sided)} TCP connection(s) show only the "
-                "originator's side (asymmetric routing or capture point)",
+                phrase("problem_asymmetric", count=len(one_sided)),
                 None,
                 len(one_sided),
             )

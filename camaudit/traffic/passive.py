@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from camaudit.model import FrameRef, PassiveFact, PassiveHost, Problem
+from camaudit.phrases import phrase, problem
 from camaudit.sanitize import clean_name, clean_text
 
 DHCP_PORTS = (67, 68)
@@ -360,10 +361,9 @@ class PassiveLog:
     def problems(self) -> list[Problem]:
         """What a reader must know: packets not decoded, facts not kept."""
         problems = [
-            Problem(
+            problem(
                 "passive_undecodable",
-                f"{count} {protocol.upper()} packet(s) did not decode: names they may carry "
-                "were not read",
+                phrase("problem_passive_undecodable", count=count, protocol=protocol.upper()),
                 None,
                 count,
             )
@@ -371,10 +371,14 @@ class PassiveLog:
         ]
         if self.dropped:
             problems.append(
-                Problem(
+                problem(
                     "passive_bounded",
-                    f"{self.dropped} DHCP/mDNS/SSDP name(s) past the limit of {MAX_HOSTS} hosts "
-                    f"or {MAX_FACTS_PER_HOST} names per host were not kept",
+                    phrase(
+                        "problem_passive_bounded",
+                        count=self.dropped,
+                        hosts=MAX_HOSTS,
+                        names=MAX_FACTS_PER_HOST,
+                    ),
                     None,
                     self.dropped,
                 )

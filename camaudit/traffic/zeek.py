@@ -310,9 +310,14 @@ def find_logs(directories: Sequence[str | Path]) -> tuple[list[Path], list[Probl
             raise InputError(f"{root}: no Zeek conn log (conn.log, conn.*.log.gz, conn.json ...)")
         if skipped:
             problems.append(
-                Problem(
+                problem(
                     "skipped_files",
-                    f"{root}: {skipped} other Zeek log(s) not used (only {', '.join(WANTED)})",
+                    phrase(
+                        "problem_skipped_zeek",
+                        count=skipped,
+                        path=str(root),
+                        wanted=", ".join(WANTED),
+                    ),
                     str(root),
                     skipped,
                 )
@@ -394,22 +399,23 @@ def analyse_zeek(directories: Sequence[str | Path]) -> TrafficSummary:
     unknown_time += pairs.unknown_time
     if pairs.rows:
         problems.append(
-            Problem(
+            problem(
                 "flows_summarised",
-                f"more than {FLOW_LIMIT:,} conn rows: {pairs.rows:,} later row(s) "
-                f"({pairs.packets:,} packet(s)) are counted per address pair, without ports "
-                "or names from ssl/http logs",
+                phrase(
+                    "problem_zeek_summarised",
+                    count=pairs.rows,
+                    packets=pairs.packets,
+                    limit=FLOW_LIMIT,
+                ),
                 None,
                 pairs.packets,
             )
         )
     if unknown_time:
         problems.append(
-            Problem(
+            problem(
                 "timestamps_unknown",
-                f"{unknown_time} log row(s) have no usable ts (redacted or unset); "
-                "their times are shown as 0 and DNS answers are matched to flows regardless "
-                "of order",
+                phrase("problem_zeek_no_ts", count=unknown_time),
                 None,
                 unknown_time,
             )

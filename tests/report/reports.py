@@ -130,9 +130,9 @@ def golden_audit() -> AuditReport:
     # the fake camera as fingerprinting really reported it, moved to the lab camera's address
     fingerprinted = fake_camera_inventory().inventory.devices[0]
     camera = dataclasses.replace(fingerprinted, ip=CAM1_IP, mac=CAM1_MAC)
-    nvr = device(
-        "10.66.0.10", "02:66:00:00:00:10", identity(None), config=("telnet is enabled (port 23)",)
-    )
+    # a sentence the fingerprint stage writes (translated) and one it does not (kept as it is)
+    config = ("UPnP is enabled (onvif:80)", "telnet is enabled (port 23)")
+    nvr = device("10.66.0.10", "02:66:00:00:00:10", identity(None), config=config)
     silent = device("10.66.0.99", "02:66:00:00:00:99")
     return with_controls(  # as api.audit hands it over
         build_audit_report(
