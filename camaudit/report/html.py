@@ -37,7 +37,6 @@ from camaudit.messages import (
 )
 from camaudit.model import Evidence, Problem
 from camaudit.phrases import config_text, finding_text, problem_text, reason_text
-from camaudit.report.compliance import REGISTER_KINDS, control_rows
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -47,6 +46,7 @@ from camaudit.report.model import (
     Report,
     VerifyReport,
 )
+from camaudit.report.sections import controls_table, register_table
 from camaudit.report.table import IdentifiedDevice, TrafficReport, passive_cells, passive_lines
 from camaudit.sanitize import clean_text
 
@@ -345,58 +345,17 @@ def _audit(report: AuditReport, t: Translator) -> dict[str, Any]:
 
 def _sections(report: InventoryReport | AuditReport, t: Translator) -> dict[str, Any]:
     """The register reconciliation and the BIO/BIO2 controls, where the report has them:
-    the columns and words of the Markdown report (one catalogue, the same msgids)."""
+    the columns and words of the Markdown report (report/sections.py)."""
     sections: dict[str, Any] = {"register": None, "controls": None}
     if report.register is not None:
-        header = [
-            t.gettext(w)
-            for w in (N_("row"), N_("result"), HEADINGS["location"], HEADINGS["description"])
-        ]
-        header += [
-            t.gettext(HEADINGS["device"]),
-            t.gettext(N_("expected make")),
-            t.gettext(N_("found make")),
-        ]
-        rows = [
-            [
-                _num(t, e.row) if e.row is not None else "-",
-                t.gettext(REGISTER_KINDS[e.kind]),
-                _text(e.location or "-"),
-                _text(e.description or "-"),
-                _text(" ".join(x for x in (e.ip, e.mac) if x) or "-"),
-                _text(e.expected_make or "-"),
-                _text(e.found_make or "-"),
-            ]
-            for e in report.register.entries
-        ]
+        header, rows = register_table(report.register, t, _text)
         sections["register"] = {"title": t.gettext("Register"), "columns": header, "rows": rows}
     if report.controls is not None:
-        name = _text(report.controls.framework.split(" (", 1)[0])
-        header = [
-            t.gettext(w)
-            for w in (
-                N_("control"),
-                N_("title"),
-                N_("status"),
-                N_("findings behind it, or why not tested"),
-            )
-        ]
-        controls: list[dict[str, Any]] = [
-            {
-                "status": r.status,
-                "cells": [
-                    _text(r.id),
-                    _text(r.title),
-                    r.status_word,
-                    "; ".join(_text(b, 1000) for b in r.behind),
-                ],
-            }
-            for r in control_rows(report.controls, t)
-        ]
+        title, header, controls = controls_table(report.controls, t, _text)
         sections["controls"] = {
-            "title": t.gettext("{framework} controls", framework=name),
+            "title": title,
             "columns": header,
-            "rows": controls,
+            "rows": [{"status": status, "cells": cells} for status, cells in controls],
         }
     return sections
 

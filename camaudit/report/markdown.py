@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from camaudit.audit.devices import audit_text
-from camaudit.i18n import N_, Translator
+from camaudit.i18n import Translator
 from camaudit.messages import (
     FINDING_TITLES,
     HEADINGS,
@@ -32,7 +32,6 @@ from camaudit.messages import (
 )
 from camaudit.model import Evidence
 from camaudit.phrases import config_text, finding_text, reason_text
-from camaudit.report.compliance import REGISTER_KINDS, control_rows
 from camaudit.report.csv_out import closed_network_cell
 from camaudit.report.model import (
     AuditDeviceEntry,
@@ -41,6 +40,7 @@ from camaudit.report.model import (
     Report,
     VerifyReport,
 )
+from camaudit.report.sections import controls_table, register_table
 from camaudit.report.table import (
     IdentifiedDevice,
     TrafficReport,
@@ -286,44 +286,11 @@ def _sections(report: InventoryReport | AuditReport, t: Translator) -> list[str]
     """The register reconciliation and the BIO/BIO2 controls, where the report has them."""
     lines: list[str] = []
     if report.register is not None:
-        header = [
-            t.gettext(w)
-            for w in (N_("row"), N_("result"), HEADINGS["location"], HEADINGS["description"])
-        ] + [
-            t.gettext(HEADINGS["device"]),
-            t.gettext(N_("expected make")),
-            t.gettext(N_("found make")),
-        ]
-        rows = [
-            [
-                text(e.row if e.row is not None else "-"),
-                t.gettext(REGISTER_KINDS[e.kind]),
-                text(e.location or "-"),
-                text(e.description or "-"),
-                text(" ".join(x for x in (e.ip, e.mac) if x) or "-"),
-                text(e.expected_make or "-"),
-                text(e.found_make or "-"),
-            ]
-            for e in report.register.entries
-        ]
+        header, rows = register_table(report.register, t, text)
         lines += [f"## {t.gettext('Register')}", "", *_table(header, rows)]
     if report.controls is not None:
-        name = text(report.controls.framework.split(" (", 1)[0])
-        header = [
-            t.gettext(w)
-            for w in (
-                N_("control"),
-                N_("title"),
-                N_("status"),
-                N_("findings behind it, or why not tested"),
-            )
-        ]
-        rows = [
-            [text(r.id), text(r.title), r.status_word, "; ".join(text(b, 1000) for b in r.behind)]
-            for r in control_rows(report.controls, t)
-        ]
-        title = t.gettext("{framework} controls", framework=name)
-        lines += [f"## {title}", "", *_table(header, rows)]
+        title, header, controls = controls_table(report.controls, t, text)
+        lines += [f"## {title}", "", *_table(header, [cells for _, cells in controls])]
     return lines
 
 

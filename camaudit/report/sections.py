@@ -1,0 +1,67 @@
+"""The register reconciliation and the BIO/BIO2 controls as tables, for every renderer.
+
+One place decides the columns, their words and the order of the cells; each renderer
+passes its own ``escape`` for the untrusted cells (Markdown, HTML) and lays the table out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from camaudit.i18n import N_, Translator
+from camaudit.messages import HEADINGS
+from camaudit.report.compliance import REGISTER_KINDS, ControlsSection, control_rows
+from camaudit.report.register import RegisterSection
+
+Escape = Callable[[str], str]
+
+_REGISTER_COLUMNS = (
+    N_("row"),
+    N_("result"),
+    HEADINGS["location"],
+    HEADINGS["description"],
+    HEADINGS["device"],
+    N_("expected make"),
+    N_("found make"),
+)
+_CONTROL_COLUMNS = (
+    N_("control"),
+    N_("title"),
+    N_("status"),
+    N_("findings behind it, or why not tested"),
+)
+
+
+def register_table(
+    section: RegisterSection, t: Translator, escape: Escape
+) -> tuple[list[str], list[list[str]]]:
+    """The register's header and one row per entry (cells escaped by ``escape``)."""
+    rows = [
+        [
+            t.format_number(e.row) if e.row is not None else "-",
+            t.gettext(REGISTER_KINDS[e.kind]),
+            escape(e.location or "-"),
+            escape(e.description or "-"),
+            escape(" ".join(x for x in (e.ip, e.mac) if x) or "-"),
+            escape(e.expected_make or "-"),
+            escape(e.found_make or "-"),
+        ]
+        for e in section.entries
+    ]
+    return [t.gettext(c) for c in _REGISTER_COLUMNS], rows
+
+
+def controls_table(
+    section: ControlsSection, t: Translator, escape: Escape
+) -> tuple[str, list[str], list[tuple[str, list[str]]]]:
+    """The controls' title, header and one (status, cells) row per control."""
+    name = escape(section.framework.split(" (", 1)[0])  # its long form is English data
+    rows = [
+        (
+            str(r.status),
+            [escape(r.id), escape(r.title), r.status_word, "; ".join(escape(b) for b in r.behind)],
+        )
+        for r in control_rows(section, t)
+    ]
+    title = t.gettext("{framework} controls", framework=name)
+    return title, [t.gettext(c) for c in _CONTROL_COLUMNS], rows
