@@ -138,16 +138,24 @@ def test_the_installed_camaudit_ships_the_dutch_catalogue(installed: CleanInstal
 def test_the_installed_camaudit_renders_the_html_report_from_its_own_template(
     installed: CleanInstall,
 ) -> None:
-    """The template and jinja2 come with the wheel: the page is the golden one, byte for byte."""
+    """The template and jinja2 come with the wheel: the pages (English and Dutch) are the
+    golden ones, byte for byte, in the form tests/golden stores them."""
+    from tests.report.golden import html_goldens
+
     report = ROOT / "tests" / "golden" / "verify-tls-established.json"
-    done = installed.python(
-        "import sys, camaudit.report.html as h; from camaudit.i18n import translator; "
-        "from camaudit.report.model import from_json; "
-        f"r = from_json(open({str(report)!r}, encoding='utf-8').read()); "
-        "sys.stdout.write(h.render(r, translator('nl', strict=True))); print(h.__file__)"
-    )
-    _must(done, "html")
-    page, _, where = done.stdout.rpartition("\n</html>\n")
-    assert Path(where.strip()).is_relative_to(installed.venv)
-    golden = ROOT / "tests" / "golden" / "verify-tls-established.nl.html"
-    assert page + "\n</html>\n" == golden.read_text(encoding="utf-8")
+    pages: dict[str, str] = {}
+    for lang in ("en", "nl"):
+        done = installed.python(
+            "import sys, camaudit.report.html as h; from camaudit.i18n import translator; "
+            "from camaudit.report.model import from_json; "
+            f"r = from_json(open({str(report)!r}, encoding='utf-8').read()); "
+            f"sys.stdout.write(h.render(r, translator({lang!r}, strict=True))); print(h.__file__)"
+        )
+        _must(done, "html")
+        page, _, where = done.stdout.rpartition("\n</html>\n")
+        assert Path(where.strip()).is_relative_to(installed.venv)
+        pages[f"verify-tls-established.{lang}.html"] = page + "\n</html>\n"
+    made = html_goldens(pages)
+    assert len(made) == 3  # the shared head, the English body, the Dutch words
+    for name, text in made.items():
+        assert text == (ROOT / "tests" / "golden" / name).read_text(encoding="utf-8"), name

@@ -42,12 +42,28 @@ def _third_party_imports() -> dict[str, set[str]]:
     return found
 
 
+# Optional packages: imported only inside the one module that needs them, which turns their
+# absence into a one-line usage error (tested with the feature); declared in their extra.
+OPTIONAL = {"distributed": ("cluster", {"camaudit/traffic/cluster.py"})}
+
+
+def _extra(name: str) -> set[str]:
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        deps = tomllib.load(handle)["project"]["optional-dependencies"][name]
+    return {_normal(re.split(r"[ <>=!~;\[]", d, maxsplit=1)[0]) for d in deps}
+
+
 def test_every_module_camaudit_imports_is_a_declared_dependency() -> None:
     declared = _declared()
     dists = packages_distributions()
+    imports = _third_party_imports()
+    for module, (extra, allowed) in OPTIONAL.items():
+        files = imports.pop(module, set())
+        assert files <= allowed, f"{module} is optional: import it only in {sorted(allowed)}"
+        assert _normal(module) in _extra(extra), f"{module} is not in the extra {extra!r}"
     undeclared = {
         f"{module} ({', '.join(dists.get(module, [module]))}) in {sorted(files)}"
-        for module, files in _third_party_imports().items()
+        for module, files in imports.items()
         if not any(_normal(d) in declared for d in dists.get(module, [module]))
     }
     assert not undeclared, "imported but not in [project] dependencies: " + "; ".join(
