@@ -8,7 +8,7 @@ STAMP = $(VENV)/.installed
 # the tests call `camaudit`, `ruff` ... by name: the environment's come first
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup system-deps venv test lint demo bench bench-discover pcaps clean distclean i18n
+.PHONY: setup system-deps venv test lint demo bench bench-discover pcaps clean distclean i18n lock audit
 
 system-deps:            ## Debian packages the tests, the lab and the venv need (root; Debian)
 	@command -v dpkg-query >/dev/null || { echo "not Debian/Ubuntu: install the packages in lab/apt-packages.txt yourself"; exit 0; }; \
@@ -22,9 +22,13 @@ $(VPY): | system-deps
 
 venv: $(VPY)
 
-$(STAMP): $(VPY) pyproject.toml lab/requirements.txt camaudit/traffic/_fastpass.c hatch_build.py
-	$(VPY) -m pip install -q --upgrade pip
-	$(VPY) -m pip install -q -r lab/requirements.txt -e '.[dev,cluster]'
+# Every install takes its versions from constraints.txt (`make lock` writes it), on top of
+# whatever constraints the machine's own pip configuration sets.
+CONSTRAINTS = constraints.txt
+
+$(STAMP): $(VPY) pyproject.toml lab/requirements.txt $(CONSTRAINTS) camaudit/traffic/_fastpass.c hatch_build.py
+	$(VPY) -m pip install -q -c $(CONSTRAINTS) --upgrade pip
+	$(VPY) -m pip install -q -c $(CONSTRAINTS) -r lab/requirements.txt -e '.[dev,cluster]'
 	@touch $@
 
 setup: system-deps $(STAMP) ## camaudit with its test tools, in .venv
@@ -34,6 +38,14 @@ demo: setup             ## run camaudit verify on the bundled captures
 
 test: setup lint        ## the full test suite
 	$(VPY) -m pytest -q
+
+# constraints.txt: the versions of a fresh resolve of pyproject.toml (every extra) and
+# lab/requirements.txt, in a new venv of $(PY); commit the result with the change that needed it.
+lock:                   ## re-resolve every dependency and rewrite constraints.txt
+	$(PY) tools/lock.py $(PY)
+
+audit: setup            ## pip-audit constraints.txt (says "NOT AUDITED" when no service answers)
+	$(VPY) tools/audit.py
 
 # One gettext catalogue (domain camaudit): extract the marked strings of camaudit/, merge them
 # into the Dutch catalogue (new ones arrive untranslated/fuzzy: translate them, then rerun),
@@ -54,15 +66,19 @@ lint: setup
 
 bench: setup            ## speed and memory against tshark / tcpdump / nfstream (on demand)
 	@[ -x /usr/bin/time ] || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q time)
-	$(VPY) -m pip install -q -e '.[bench]'
+	$(VPY) -m pip install -q -c $(CONSTRAINTS) -e '.[bench]'
 	$(VPY) bench/run.py
 
-# Coverage-guided fuzzing (atheris) of every parser of untrusted bytes, one target at a time.
+# Coverage-guided fuzzing (atheris) of every parser of untrusted bytes, one target at a time:
+# SECONDS each, or RUNS executions each (`make fuzz RUNS=1000000`; with both, whichever first).
 SECONDS ?= 60
+RUNS ?=
+FUZZ_LIMITS = $(if $(RUNS),--runs $(RUNS)) \
+	$(if $(and $(RUNS),$(filter file,$(origin SECONDS))),,--seconds $(SECONDS))
 .PHONY: fuzz
-fuzz: setup             ## fuzz each target in fuzz/ for SECONDS seconds (default 60)
-	$(VPY) -m pip install -q -e '.[fuzz]'
-	$(VPY) fuzz/run.py $(SECONDS)
+fuzz: setup             ## fuzz each target in fuzz/ for SECONDS seconds (default 60) or RUNS executions
+	$(VPY) -m pip install -q -c $(CONSTRAINTS) -e '.[fuzz]'
+	$(VPY) fuzz/run.py $(FUZZ_LIMITS)
 
 bench-discover: setup   ## discover+fingerprint on a netns /24 of fake cameras vs plain nmap -sV (root)
 	$(VPY) bench/discover_bench.py

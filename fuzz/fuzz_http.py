@@ -10,12 +10,14 @@ from __future__ import annotations
 from _harness import instrumented, main
 
 with instrumented():
+    from camaudit.attempt import Facts
     from camaudit.fingerprint import _net, http
-    from camaudit.fingerprint._attempt import facts_for
+    from camaudit.fingerprint._attempt import secret_forms
     from camaudit.fingerprint.interface import Credentials
     from camaudit.knowledge import load_knowledge
 
 CREDENTIALS = Credentials("admin", "canary-Pa55", allow_basic=True)
+SECRETS = secret_forms(CREDENTIALS)  # once: the probe's facts_for(CREDENTIALS) per reply
 # the probe parses only the kinds it has a parser for (the others it only counts)
 ENDPOINTS = [e for e in load_knowledge().signatures.endpoints if e.parse in http._PARSERS]
 
@@ -55,7 +57,7 @@ def reply(data: bytes, protocol: bytes) -> _net.Reply:
 
 def one(data: bytes) -> None:
     got = reply(data, b"HTTP")
-    facts = facts_for(CREDENTIALS)
+    facts = Facts(SECRETS)
     http.HttpProbe()._root_facts(got, facts)
     challenges = [v for k, v in got.headers if k.lower() == "www-authenticate"]
     scheme, params = http.preferred_challenge(challenges)

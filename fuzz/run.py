@@ -1,61 +1,114 @@
-"""Run every fuzz target for SECONDS each, one at a time, and print executions and crashes.
+"""Run fuzz targets one at a time, for a time or a number of executions each, and print the
+executions, the rate and the result of each.
 
-``python fuzz/run.py SECONDS [target ...]``. New inputs libFuzzer finds go to
-build/fuzz/<target>/ (not the committed seeds); a crash or hang is written to
-build/fuzz/crashes/ and makes the exit status 1.
+``python fuzz/run.py SECONDS [target ...]`` (as before) or
+``python fuzz/run.py [--seconds S] [--runs N] [target ...]``: libFuzzer's ``-max_total_time``
+and ``-runs`` (with both, a target stops at whichever comes first). New inputs libFuzzer finds
+go to build/fuzz/<target>/ (not the committed seeds; a later run starts from them), libFuzzer's
+output to build/fuzz/<target>.log; a crash or hang is written to build/fuzz/crashes/ and makes
+the exit status 1.
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 FUZZ = Path(__file__).resolve().parent
 WORK = FUZZ.parent / "build" / "fuzz"
 HANG_SECONDS = 10
+# Largest input per target (libFuzzer -max_len): room for what the parser reads in one piece
+# (a capture cut to a few records, 16 frames, a DNS message, a reply, a TOML file) and no more:
+# a longer input mostly costs time in code that loops over what it has already seen.
+MAX_LEN = {
+    "pcap": 4096,
+    "pcapng": 4096,
+    "packet": 2048,
+    "dns": 1024,
+    "tls": 2048,
+    "http": 4096,
+    "rtsp": 2048,
+    "onvif": 4096,
+    "wsdiscovery": 4096,
+    "sadp": 2048,
+    "dhip": 2048,
+    "policy": 4096,
+    "profiles": 8192,
+    "zeek": 4096,
+}
 
 
 def targets() -> list[str]:
     return sorted(p.stem.removeprefix("fuzz_") for p in FUZZ.glob("fuzz_*.py"))
 
 
-def run(target: str, seconds: int) -> tuple[int, bool]:
-    """(executions, crashed) of one target."""
-    found = WORK / target
+def command(target: str, seconds: int | None, runs: int | None) -> list[str]:
+    """The libFuzzer command line of one target."""
     crashes = WORK / "crashes"
-    found.mkdir(parents=True, exist_ok=True)
-    crashes.mkdir(parents=True, exist_ok=True)
-    command = [
+    limits = [f"-max_total_time={seconds}"] if seconds else []
+    limits += [f"-runs={runs}"] if runs else []
+    return [
         sys.executable,
         str(FUZZ / f"fuzz_{target}.py"),
-        f"-max_total_time={seconds}",
+        *limits,
+        f"-max_len={MAX_LEN.get(target, 4096)}",
         f"-timeout={HANG_SECONDS}",
         "-rss_limit_mb=2048",
         "-print_final_stats=1",
         f"-artifact_prefix={crashes}/{target}-",
-        str(found),
+        str(WORK / target),
         str(FUZZ / "corpus" / target),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    runs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", done.stderr)
+
+
+def run(target: str, seconds: int | None, runs: int | None) -> tuple[int, float, bool]:
+    """(executions, seconds taken, crashed) of one target."""
+    (WORK / target).mkdir(parents=True, exist_ok=True)
+    (WORK / "crashes").mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    done = subprocess.run(
+        command(target, seconds, runs), capture_output=True, text=True, check=False
+    )
+    took = time.monotonic() - start
+    (WORK / f"{target}.log").write_text(done.stderr, encoding="utf-8")  # libFuzzer's own output
+    executed = re.findall(r"stat::number_of_executed_units:\s*(\d+)", done.stderr)
     if done.returncode:
         sys.stderr.write(done.stderr[-4000:])
-    return int(runs[-1]) if runs else 0, done.returncode != 0
+    return int(executed[-1]) if executed else 0, took, done.returncode != 0
 
 
-def main() -> int:
-    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 60
-    chosen = sys.argv[2:] or targets()
+def arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, help="stop each target after this many seconds")
+    parser.add_argument("--runs", type=int, help="stop each target after this many executions")
+    parser.add_argument("targets", nargs="*", help=f"default: all ({', '.join(targets())})")
+    args = parser.parse_args(argv)
+    if args.targets and args.targets[0].isdigit():  # the old form: run.py SECONDS [target ...]
+        args.seconds = int(args.targets.pop(0))
+    if not args.seconds and not args.runs:
+        args.seconds = 60
+    unknown = sorted(set(args.targets) - set(targets()))
+    if unknown:
+        parser.error(f"no such target: {', '.join(unknown)}")
+    return args
+
+
+def main(argv: list[str]) -> int:
+    args = arguments(argv)
     failed = False
-    print(f"{'target':<14} {'executions':>12}  result")
-    for target in chosen:
-        executions, crashed = run(target, seconds)
+    print(f"{'target':<14} {'executions':>12} {'seconds':>9} {'exec/s':>8}  result", flush=True)
+    for target in args.targets or targets():
+        executions, took, crashed = run(target, args.seconds, args.runs)
         failed |= crashed
-        print(f"{target:<14} {executions:>12}  {'CRASH' if crashed else 'ok'}", flush=True)
+        rate = executions / took if took else 0.0
+        result = "CRASH" if crashed else "ok"
+        print(f"{target:<14} {executions:>12} {took:>9.0f} {rate:>8.0f}  {result}", flush=True)
     return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
