@@ -2,7 +2,8 @@
 exactly as expect.toml says, and reads the TLS server name (issue 8, item 5).
 
 Nothing of the development environment leaks in: no PYTHONPATH, no source tree on
-sys.path, no lab or test packages; only what pyproject.toml declares, from PyPI.
+sys.path, no lab or test packages; only what pyproject.toml declares, from PyPI, in the
+versions constraints.txt locks.
 """
 
 from __future__ import annotations
@@ -88,7 +89,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> CleanInstall:
     wheels = sorted(dist.glob("camaudit-*.whl"))
     assert len(wheels) == 1, wheels
     _must(clean.run([sys.executable, "-m", "venv", str(clean.venv)]), "venv")
-    pip = [str(clean.venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheels[0])]
+    # the versions a fresh install gets are the locked ones (constraints.txt, `make lock`)
+    locked = ["-c", str(ROOT / "constraints.txt")]
+    pip = [str(clean.venv / "bin" / "python"), "-m", "pip", "install", "-q", *locked]
+    pip.append(str(wheels[0]))
     _must(clean.run(pip), "pip install")
     return clean
 
