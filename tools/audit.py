@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSTRAINTS = ROOT / "constraints.txt"
@@ -35,8 +37,14 @@ def ask(service: str) -> tuple[dict[str, list[str]] | None, str]:
     try:
         report = json.loads(done.stdout)
     except json.JSONDecodeError:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return None, f"{service}: {last[:200]}"
+        return None, f"{service}: {_failure(done.stderr)}"
+    return read_report(service, report)
+
+
+def read_report(service: str, report: dict[str, Any]) -> tuple[dict[str, list[str]] | None, str]:
+    """pip-audit's JSON report read as :func:`ask` answers: an answer only if every package
+    was looked up (pip-audit skips a package the service does not know, and still says
+    "No known vulnerabilities found")."""
     found: dict[str, list[str]] = {}
     skipped = []
     for dep in report.get("dependencies", []):
@@ -44,11 +52,24 @@ def ask(service: str) -> tuple[dict[str, list[str]] | None, str]:
             skipped.append(dep["name"])
         else:
             found[dep["name"]] = [v["id"] for v in dep.get("vulns", [])]
+    if not found and not skipped:
+        return None, f"{service}: no package in its report"
     if skipped:
         shown = ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else "")
         total = len(skipped) + len(found)
-        return None, f"{service}: {len(skipped)} of {total} packages unknown to it ({shown})"
+        return None, f"{service}: {len(skipped)} of {total} packages not found by it ({shown})"
     return found, ""
+
+
+def _failure(stderr: str) -> str:
+    """Why pip-audit gave no report, in a few words (the host it could not reach)."""
+    host = re.search(r"host='([^']+)'", stderr)
+    if host and ("NameResolutionError" in stderr or "Failed to resolve" in stderr):
+        return f"cannot resolve {host[1]}"
+    if host:
+        return f"cannot connect to {host[1]}"
+    last = (stderr.strip().splitlines() or ["no output"])[-1]
+    return last[:160]
 
 
 def main() -> int:
