@@ -37,7 +37,7 @@ MAX_LEN = {
     "sadp": 2048,
     "dhip": 2048,
     "policy": 4096,
-    "profiles": 8192,
+    "profiles": 4096,
     "zeek": 4096,
 }
 
