@@ -519,11 +519,11 @@ def _emit(
     text (camaudit.report.render), so a file holds the same bytes as ``camaudit report``
     makes from the saved JSON.
     """
-    from camaudit.report.render import renderer as find_renderer
+    from camaudit.report.render import writer as find_writer
 
     with _user_errors():
         t = t or _translator(None)
-        draw = find_renderer(output_format.value)
+        draw = find_writer(output_format.value)
 
         def write(handle: TextIO) -> None:
             if output_format == OutputFormat.console and output is None:
@@ -532,7 +532,7 @@ def _emit(
                 else:
                     render_report(report, Console(file=handle), t)
             else:
-                handle.write(draw(report, t))
+                draw(report, t, handle)
 
         write_report(output, write)
 
