@@ -37,6 +37,7 @@ from camaudit.messages import (
 )
 from camaudit.model import Evidence, Problem
 from camaudit.phrases import config_text, finding_text, problem_text, reason_text
+from camaudit.report.compliance import report_findings
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -351,7 +352,8 @@ def _sections(report: InventoryReport | AuditReport, t: Translator) -> dict[str,
         header, rows = register_table(report.register, t, _text)
         sections["register"] = {"title": t.gettext("Register"), "columns": header, "rows": rows}
     if report.controls is not None:
-        title, header, controls = controls_table(report.controls, t, _text)
+        cited = report_findings(report)
+        title, header, controls = controls_table(report.controls, t, _text, cited)
         sections["controls"] = {
             "title": title,
             "columns": header,

@@ -32,6 +32,7 @@ from camaudit.messages import (
 )
 from camaudit.model import Evidence
 from camaudit.phrases import config_text, finding_text, reason_text
+from camaudit.report.compliance import report_findings
 from camaudit.report.csv_out import closed_network_cell
 from camaudit.report.model import (
     AuditDeviceEntry,
@@ -289,7 +290,8 @@ def _sections(report: InventoryReport | AuditReport, t: Translator) -> list[str]
         header, rows = register_table(report.register, t, text)
         lines += [f"## {t.gettext('Register')}", "", *_table(header, rows)]
     if report.controls is not None:
-        title, header, controls = controls_table(report.controls, t, text)
+        cited = report_findings(report)
+        title, header, controls = controls_table(report.controls, t, text, cited)
         lines += [f"## {title}", "", *_table(header, [cells for _, cells in controls])]
     return lines
 
