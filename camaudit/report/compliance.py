@@ -307,7 +307,7 @@ def report_findings(report: Report) -> tuple[FindingEntry, ...]:
 
 
 def control_rows(
-    section: ControlsSection, t: Translator, findings: Sequence[FindingEntry] = ()
+    section: ControlsSection, t: Translator, findings: Sequence[FindingEntry]
 ) -> list[ControlRow]:
     """Every control of ``section`` for a table: title and status translated, the findings
     behind it folded to one line per rule, a not-tested reason in the reader's language

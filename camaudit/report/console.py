@@ -504,9 +504,7 @@ def _words(t: Translator, *messages: str) -> tuple[str, ...]:
     return tuple(t.gettext(m) for m in messages)
 
 
-def _controls(
-    section: ControlsSection, t: Translator, findings: Sequence[FindingEntry] = ()
-) -> Table:
+def _controls(section: ControlsSection, t: Translator, findings: Sequence[FindingEntry]) -> Table:
     """The control-by-control section: each control's status and the findings behind it,
     one line per rule with the devices it names."""
     columns = _words(

@@ -59,7 +59,7 @@ def controls_table(
     section: ControlsSection,
     t: Translator,
     escape: Escape,
-    findings: Sequence[FindingEntry] = (),
+    findings: Sequence[FindingEntry],
 ) -> tuple[str, list[str], list[tuple[str, list[str]]]]:
     """The controls' title, header and one (status, cells) row per control (``findings``:
     the report's, which the controls cite by index)."""
