@@ -322,7 +322,12 @@ def fmt(value: float | None, spec: str = ".1f") -> str:
 
 
 def print_table(
-    runs: list[Run], repeat: int, truth: dict[str, Any], meta: dict[str, Any], tools: Sequence[str]
+    runs: list[Run],
+    repeat: int,
+    truth: dict[str, Any],
+    meta: dict[str, Any],
+    tools: Sequence[str],
+    nmap_reference: float | None = None,
 ) -> None:
     print(
         f"\ncamaudit discover benchmark, {meta['date']}, {meta['cpu']}, {meta['cores']} cores, "
@@ -350,7 +355,8 @@ def print_table(
             msg = failed[0].error if failed else "not run"
             print(f"{tool:<14} {'-':>7} {'-':>5} {'-':>5} {'-':>7}  {'':<10} FAILED: {msg}")
             continue
-        ratio = r.wall_s / nm.wall_s if nm and nm.wall_s else None
+        nmap_s = nm.wall_s if nm else nmap_reference
+        ratio = r.wall_s / nmap_s if nmap_s else None
         target = ""
         if tool == "camaudit" and ratio is not None:
             target = f"<={TARGET_RATIO:g}x " + ("met" if ratio <= TARGET_RATIO else "MISSED")
@@ -366,6 +372,8 @@ def print_table(
             "\nall runs (wall s): "
             + "; ".join(f"{t} {', '.join(fmt(w) for w in ws)}" for t, ws in all_walls.items())
         )
+    if nm is None and nmap_reference:
+        print(f"\n(vs nmap: against --nmap-reference {nmap_reference:g} s, nmap was not run)")
     print(
         "\nfound = devices on the segment that were reported (the scanner itself excluded); "
         "ident = camaudit: devices\nwith a vendor identity; nmap: hosts with at least one "
@@ -521,6 +529,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"comma-separated tools to run, in this order (default {','.join(TOOLS)}); "
         "e.g. --tools camaudit to iterate without nmap's minutes",
     )
+    ap.add_argument(
+        "--nmap-reference",
+        type=float,
+        help="seconds of an earlier plain nmap -sV run: the ratio when nmap is not in --tools",
+    )
     args = ap.parse_args(argv)
     if not 1 <= args.devices <= 233:
         ap.error("--devices must be 1..233 (a /24 from .21)")
@@ -586,7 +599,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 for signo, handler in old.items():
                     signal.signal(signo, handler)
-        print_table(runs, args.repeat, truth, meta, args.tools)
+        print_table(runs, args.repeat, truth, meta, args.tools, args.nmap_reference)
         print_identifications(runs, per_device)
         print_profile(runs)
         if args.results:
