@@ -223,7 +223,7 @@ def _open(ip: str, *ports: int) -> Sighting:
     return Sighting("nmap", ip, None, tuple(("service", f"{p}/tcp unknown") for p in ports))
 
 
-def test_hosts_left_with_different_ports_share_one_version_run_when_none_is_asked_a_covered_port() -> (
+def test_hosts_left_with_other_ports_share_a_version_run_when_none_is_asked_a_covered_port() -> (
     None
 ):
     # a Hikvision host left with 8000 and a Dahua host left with 37777 (80 and 554 covered):
