@@ -223,9 +223,7 @@ def _open(ip: str, *ports: int) -> Sighting:
     return Sighting("nmap", ip, None, tuple(("service", f"{p}/tcp unknown") for p in ports))
 
 
-def test_hosts_left_with_other_ports_share_a_version_run_when_none_is_asked_a_covered_port() -> (
-    None
-):
+def test_hosts_left_with_other_ports_share_a_version_run_if_none_is_asked_a_covered_one() -> None:
     # a Hikvision host left with 8000 and a Dahua host left with 37777 (80 and 554 covered):
     # one nmap asks both ports of both, since neither has the other's port open
     found = [_open("10.66.0.21", 80, 554, 37777), _open("10.66.0.27", 80, 554, 8000)]
