@@ -161,9 +161,9 @@ class DnsLookup:
     client: str
     server: str
     query: FrameRef | None
-    response: FrameRef | None
-    rcode: str | None  # None: no response in the capture
-    answers: tuple[str, ...]  # addresses (A/AAAA) and names (CNAME ...), in order
+    response: FrameRef | None = None  # the defaults: a question nothing (yet) answered
+    rcode: str | None = None  # None: no response in the capture
+    answers: tuple[str, ...] = ()  # addresses (A/AAAA) and names (CNAME ...), in order
     truncated: bool = False  # the packet was cut by the snaplen
     zeek_uid: str | None = None  # read from a Zeek dns.log: its uid (query/response: file, line)
 
