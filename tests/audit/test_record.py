@@ -10,11 +10,16 @@ import struct
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from camaudit.audit.record import RecordPlan, count_packets, record
+from camaudit import verify
+from camaudit.audit.record import Judge, RecordPlan, RecordStatus, count_packets, record
 from camaudit.errors import InputError, UsageError
+from camaudit.knowledge import load_knowledge
+from camaudit.policy.load import load_policy
+from camaudit.watch import Watch
 
 PCAPS = Path(__file__).resolve().parents[2] / "pcaps"
 TWO_INTERFACES = PCAPS / "pcapng-two-interfaces"
@@ -70,29 +75,93 @@ def test_an_interface_that_does_not_exist_is_one_input_error(tmp_path: Path) -> 
         record(RecordPlan("no-such-if0", 2, tmp_path / "rec"))
 
 
-def test_loopback_is_recorded_into_rotated_files_with_progress(tmp_path: Path) -> None:
+def _chatter(stop: threading.Event) -> None:
+    """Loopback only: one socket sends a datagram to ourselves every 0.1 s (one flow)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        while not stop.is_set():
+            s.sendto(b"camaudit-record-test", ("127.0.0.1", 9))
+            time.sleep(0.1)
+
+
+def _record_loopback(plan: RecordPlan, judge: Judge | None = None) -> tuple[Any, list[Any]]:
     if os.geteuid() != 0 or shutil.which("dumpcap") is None:
         pytest.skip("capturing needs root and dumpcap")
     stop = threading.Event()
-
-    def chatter() -> None:  # loopback only: a datagram to ourselves every 0.1 s
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            while not stop.is_set():
-                s.sendto(b"camaudit-record-test", ("127.0.0.1", 9))
-                time.sleep(0.1)
-
-    seen: list[tuple[int, float]] = []
-    thread = threading.Thread(target=chatter)
+    seen: list[RecordStatus] = []
+    thread = threading.Thread(target=_chatter, args=(stop,))
     thread.start()
     try:
-        entry = record(
-            RecordPlan("lo", 4, tmp_path / "rec", rotate=2), lambda p, e: seen.append((p, e))
-        )
+        entry = record(plan, seen.append, judge)
     finally:
         stop.set()
         thread.join()
+    return entry, seen
+
+
+def test_loopback_is_recorded_into_rotated_files_with_progress(tmp_path: Path) -> None:
+    entry, seen = _record_loopback(RecordPlan("lo", 4, tmp_path / "rec", rotate=2))
     files = [Path(f) for f in entry.files]
     assert len(files) >= 2 and all(f.parent == tmp_path / "rec" for f in files)
     assert entry.tool == "dumpcap" and entry.interface == "lo"
-    assert seen and seen[-1][0] == count_packets(files) > 10
-    assert [p for p, _e in seen] == sorted(p for p, _e in seen)  # the count only grows
+    assert seen and seen[-1].packets == count_packets(files) > 10
+    assert [s.packets for s in seen] == sorted(s.packets for s in seen)  # the count only grows
+    assert all(s.flows is None and s.findings is None for s in seen)  # no judge, no tally
+
+
+class _Counted(Watch):
+    """watch's running state, noting each file it is handed (to prove: once each)."""
+
+    def __init__(self) -> None:
+        super().__init__(load_policy(None, ("127.0.0.0/8",)), load_knowledge(None))
+        self.handed: list[Path] = []
+        self.chatter: list[list[int]] = []  # per file: packets of each flow to port 9
+
+    def tally(self, path: Path) -> tuple[int, int]:
+        self.handed.append(path)
+        got = super().tally(path)
+        assert self.traffic is not None
+        self.chatter.append(
+            [f.orig_packets for f in self.traffic.flows if (f.proto, f.resp_port) == ("udp", 9)]
+        )
+        return got
+
+
+def test_each_closed_file_is_judged_once_and_the_last_tally_is_the_verify_of_all(
+    tmp_path: Path,
+) -> None:
+    judge = _Counted()
+    entry, seen = _record_loopback(RecordPlan("lo", 6, tmp_path / "rec", rotate=2), judge)
+    files = [Path(f) for f in entry.files]
+    assert len(files) >= 2
+    assert judge.handed == files  # each file once, in time order, the last at the end
+    closed = [s for s in seen if s.closed is not None]
+    assert [s.closed for s in closed] == files
+    assert [s.files for s in closed] == list(range(1, len(files) + 1))
+    # The first files closed while dumpcap was still writing the next one.
+    assert closed[0].elapsed < 5
+    # One socket talking across every rotation is one flow in every tally, and grows.
+    # (Other loopback traffic on this machine may add flows of its own.)
+    assert all(len(flows) == 1 for flows in judge.chatter), judge.chatter
+    grown = [flows[0] for flows in judge.chatter]
+    assert grown == sorted(set(grown)) and grown[-1] > 40
+    assert all(s.flows is not None and s.flows >= 1 for s in closed)
+    whole = verify(files, closed_network=("127.0.0.0/8",)).report
+    last = closed[-1]
+    assert (last.packets, last.flows, last.findings) == (
+        whole.summary.packets,
+        whole.summary.flows,
+        whole.summary.findings,
+    )
+
+
+class _Broken:
+    def tally(self, path: Path) -> tuple[int, int]:
+        raise InputError(f"{path.name}: not a capture")
+
+
+def test_a_judge_that_fails_loses_only_the_view(tmp_path: Path) -> None:
+    entry, seen = _record_loopback(RecordPlan("lo", 3, tmp_path / "rec", rotate=1), _Broken())
+    assert len(entry.files) >= 2  # the recording went on and kept every file
+    closed = [s for s in seen if s.closed is not None]
+    assert [s.closed for s in closed] == [Path(f) for f in entry.files]
+    assert all(s.flows is None and "not a capture" in (s.unjudged or "") for s in closed)
