@@ -3,10 +3,13 @@ packet count the progress line shows, read from files still being written."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import socket
 import struct
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -20,6 +23,7 @@ from camaudit.errors import InputError, UsageError
 from camaudit.knowledge import load_knowledge
 from camaudit.policy.load import load_policy
 from camaudit.watch import Watch
+from tests.command import CAMAUDIT
 
 PCAPS = Path(__file__).resolve().parents[2] / "pcaps"
 TWO_INTERFACES = PCAPS / "pcapng-two-interfaces"
@@ -31,8 +35,6 @@ def _pcapng() -> Path:
 
 
 def test_packets_are_counted_in_a_finished_pcapng(tmp_path: Path) -> None:
-    import subprocess
-
     out = subprocess.run(
         ["capinfos", "-c", "-M", str(_pcapng())], capture_output=True, text=True, check=True
     ).stdout
@@ -165,3 +167,70 @@ def test_a_judge_that_fails_loses_only_the_view(tmp_path: Path) -> None:
     closed = [s for s in seen if s.closed is not None]
     assert [s.closed for s in closed] == [Path(f) for f in entry.files]
     assert all(s.flows is None and "not a capture" in (s.unjudged or "") for s in closed)
+
+
+def _on_a_terminal(argv: list[str], cwd: Path) -> tuple[int, str]:
+    """Run ``argv`` with a pseudo-terminal as stdin, stdout and stderr; all it wrote."""
+    master, slave = os.openpty()
+    env = {**os.environ, "COLUMNS": "200", "TERM": "xterm"}
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the last writer closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    return proc.wait(timeout=120), out.decode("utf-8", "replace")
+
+
+def test_on_a_terminal_the_progress_is_one_live_line_with_flows_and_findings(
+    tmp_path: Path,
+) -> None:
+    if os.geteuid() != 0 or not all(shutil.which(t) for t in ("dumpcap", "nmap")):
+        pytest.skip("recording needs root and dumpcap; discovery needs nmap")
+    stop = threading.Event()
+    thread = threading.Thread(target=_chatter, args=(stop,))
+    thread.start()
+    try:
+        code, shown = _on_a_terminal(
+            [
+                *CAMAUDIT,
+                "audit",
+                "--target",
+                "127.0.11.99/32",  # loopback: nothing answers, nothing leaves
+                "--methods",
+                "nmap",
+                "--interface",
+                "lo",
+                "--duration",
+                "4s",
+                "--rotate",
+                "2s",
+                "--record-dir",
+                "rec",
+                "-n",
+                "127.0.0.0/8",
+                "-f",
+                "json",
+                "-o",
+                "report.json",
+            ],
+            tmp_path,
+        )
+    finally:
+        stop.set()
+        thread.join()
+    assert code in (0, 1, 4), shown
+    # One line redrawn in place (rich's live display), never a line per poll.
+    assert "\x1b[2K" in shown and shown.count("\ncamaudit: recording lo:") <= 1
+    tallies = re.findall(
+        r"camaudit: recording lo: [^\r\n\x1b]*?(\d+) flows?, (\d+) findings? so far", shown
+    )
+    assert tallies, shown
+    summary = json.loads((tmp_path / "report.json").read_text())["summary"]
+    assert tallies[-1] == (str(summary["flows"]), str(summary["findings"]))
