@@ -127,6 +127,7 @@ class _View:
     ) -> None:
         self.directory, self.progress, self.judge, self.start = directory, progress, judge, start
         self.done = 0
+        self.packets = PacketCounter()
         self.tally: tuple[int, int] | None = None
         self.unjudged: str | None = None
 
@@ -153,7 +154,7 @@ class _View:
         if self.progress is None:
             return
         flows, findings = self.tally if self.tally is not None else (None, None)
-        packets = count_packets(ring_files(self.directory))
+        packets = self.packets.count(ring_files(self.directory))
         judged = self.done if self.tally is not None else 0
         self.progress(
             RecordStatus(packets, self.elapsed(), judged, flows, findings, closed, self.unjudged)
@@ -206,22 +207,38 @@ def ring_files(directory: Path, prefix: str = PREFIX) -> list[Path]:
 
 def count_packets(files: list[Path]) -> int:
     """Packets in (possibly still growing) pcapng files: complete packet blocks only."""
-    return sum(_count(f) for f in files)
+    return PacketCounter().count(files)
 
 
-def _count(path: Path) -> int:
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return 0
-    if len(data) < 12 or struct.unpack_from("<I", data)[0] != _SHB:
-        return 0
-    endian = "<" if data[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
-    count, offset = 0, 0
-    while offset + 12 <= len(data):
-        kind, length = struct.unpack_from(f"{endian}II", data, offset)
-        if length < 12 or offset + length > len(data):
-            break  # the block dumpcap is still writing
-        count += kind in (_EPB, _SPB)
-        offset += length
-    return count
+class PacketCounter:
+    """Counts packets in growing pcapng files, reading only what was added since the
+    last count (a recording polls twice a second; its files only grow)."""
+
+    def __init__(self) -> None:
+        # per file: the byte offset of the next block, packets before it, byte order
+        self.seen: dict[Path, tuple[int, int, str]] = {}
+
+    def count(self, files: list[Path]) -> int:
+        return sum(self._one(f) for f in files)
+
+    def _one(self, path: Path) -> int:
+        offset, count, endian = self.seen.get(path, (0, 0, ""))
+        try:
+            with path.open("rb") as handle:
+                handle.seek(offset)
+                data = handle.read()
+        except OSError:
+            return count
+        at = 0
+        if not endian:  # the section header block: its byte-order magic
+            if len(data) < 12 or struct.unpack_from("<I", data)[0] != _SHB:
+                return 0
+            endian = "<" if data[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+        while at + 12 <= len(data):
+            kind, length = struct.unpack_from(f"{endian}II", data, at)
+            if length < 12 or at + length > len(data):
+                break  # the block dumpcap is still writing
+            count += kind in (_EPB, _SPB)
+            at += length
+        self.seen[path] = (offset + at, count, endian)
+        return count

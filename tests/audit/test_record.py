@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 
 from camaudit import verify
-from camaudit.audit.record import Judge, RecordPlan, RecordStatus, count_packets, record
+from camaudit.audit.record import (
+    Judge,
+    PacketCounter,
+    RecordPlan,
+    RecordStatus,
+    count_packets,
+    record,
+)
 from camaudit.errors import InputError, UsageError
 from camaudit.knowledge import load_knowledge
 from camaudit.policy.load import load_policy
@@ -55,6 +62,17 @@ def test_a_block_still_being_written_is_not_counted(tmp_path: Path) -> None:
     empty = tmp_path / "audit_00003_x.pcapng"
     empty.write_bytes(b"")
     assert count_packets([growing, empty]) == whole
+
+
+def test_a_growing_file_is_counted_from_where_the_last_count_stopped(tmp_path: Path) -> None:
+    data = _pcapng().read_bytes()
+    growing = tmp_path / "audit_00001_x.pcapng"
+    counter = PacketCounter()
+    for cut in (5, 40, 41, len(data) // 3, len(data) // 3 + 7, len(data) - 3, len(data)):
+        growing.write_bytes(data[:cut])  # as dumpcap appends, block by block or mid-block
+        assert counter.count([growing]) == count_packets([growing])
+    assert counter.count([growing]) == count_packets([_pcapng()]) > 0
+    assert counter.seen[growing][0] == len(data)  # every complete block read once
 
 
 def test_a_directory_holding_files_is_refused_recordings_are_never_overwritten(
