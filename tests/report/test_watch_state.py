@@ -165,3 +165,20 @@ def test_a_rhythm_over_three_files_is_one_series_alerted_once(tmp_path: Path) ->
     (rhythm,) = report.rhythm
     assert (rhythm.destination, rhythm.port, rhythm.count) == ("203.0.113.5", 443, 15)
     assert rhythm.first.capture == str(files[0]) and rhythm.last.capture == str(files[2])
+
+
+def test_summarising_leaves_the_folded_state_whole(tmp_path: Path) -> None:
+    # The summary after each file must not eat the state the next file folds into.
+    whole_path = PCAPS / "phone-home-rhythm" / "phone-home-rhythm.pcap"
+    first, second = _ranges(whole_path, ["1-40", "41-200"], tmp_path)
+    folder = parallel.Folder()
+    folder.add(first, str(first))
+    once = folder.summary()
+    assert folder.summary() == once and once.flows
+    folder.add(second, str(second))
+    both = folder.summary()
+    whole = verify([whole_path], closed_network=CLOSED).traffic
+    assert (len(both.flows), both.packets) == (len(whole.flows), whole.packets)
+    assert [(f.orig, f.orig_port, f.resp, f.resp_port, f.conn_state) for f in both.flows] == [
+        (f.orig, f.orig_port, f.resp, f.resp_port, f.conn_state) for f in whole.flows
+    ]
