@@ -531,6 +531,7 @@ def _group_findings(
     text = phrase(
         "flows_summarised",
         flow=where,
+        network=network,  # the group's (watch keys its alert on it: the flow text grows)
         state=phrase(_STATES[flow.category]),
         label=_label_param(label),
         count=group.count,
