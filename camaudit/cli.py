@@ -15,32 +15,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from camaudit import __version__, exitcodes
-from camaudit.api import VerifyResult
-from camaudit.api import verify as run_verify
 from camaudit.errors import CamauditError
-from camaudit.i18n import Translator, default_language, translator
-from camaudit.messages import VERDICT_NAMES
-from camaudit.report.console import render, render_inventory, render_report
-from camaudit.report.model import AuditReport, InventoryReport, Report, VerifyReport, from_json
 from camaudit.report.output import refuse_evidence_as_output, write_report
 from camaudit.sanitize import clean_text, shown_path
-from camaudit.traffic.live import capture_live
 
-if TYPE_CHECKING:  # the fingerprint package loads onvif-zeep: only `fingerprint` needs it
+# Each command imports its own stage in its body: `verify` on a small capture must not pay
+# for the probe stacks (onvif-zeep, requests, scapy), rich's progress bar or a renderer it
+# does not use (tests/cli/test_startup.py keeps it so).
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, ProgressColumn
+
+    from camaudit.api import VerifyResult
     from camaudit.discover.interface import Target
     from camaudit.fingerprint.interface import Credentials, Fingerprint
+    from camaudit.i18n import Translator
+    from camaudit.report.model import AuditReport, InventoryReport, Report, VerifyReport
     from camaudit.report.register import RegisterRow
 
 app = typer.Typer(
@@ -147,7 +139,7 @@ def _read_register(path: Path | None) -> tuple[Path, tuple[RegisterRow, ...], st
     return (path, *read_register(path)) if path is not None else None
 
 
-Registered = TypeVar("Registered", InventoryReport, AuditReport)
+Registered = TypeVar("Registered", "InventoryReport", "AuditReport")
 
 
 def _with_register(
@@ -163,7 +155,16 @@ def _with_register(
 
 def _translator(lang: str | None) -> Translator:
     """The translator for --lang, or for the locale when it is not given."""
+    from camaudit.i18n import default_language, translator
+
     return translator(lang if lang is not None else default_language(os.environ))
+
+
+def _stderr() -> Console:
+    """rich's console on stderr (imported on first use: it is not free to load)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 @app.command()
@@ -263,7 +264,9 @@ def verify(
     attempts), 2 usage, 3 unreadable input or report not written, 4 inconclusive,
     70 internal error (a bug, never a verdict).
     """
-    err = Console(stderr=True)
+    from camaudit.api import verify as run_verify
+
+    err = _stderr()
     _check_format(output_format)
     if scheduler is not None:
         with _user_errors():
@@ -305,6 +308,8 @@ def verify(
                 markup=False,
                 highlight=False,
             )
+            from camaudit.traffic.live import capture_live
+
             captures = [capture_live(live, duration, target)]
         elif output is not None:
             refuse_evidence_as_output(output, captures or [])
@@ -312,6 +317,8 @@ def verify(
             from camaudit.evidence import refuse_evidence_dir
 
             refuse_evidence_dir(evidence, captures or [], force)
+        from rich.progress import DownloadColumn, TimeRemainingColumn
+
         with _progress_bar(err, DownloadColumn(), TimeRemainingColumn()) as bar:
             task = bar.add_task("reading captures", total=None, visible=False)
 
@@ -341,9 +348,11 @@ def _finish_verify(
     err: Console,
 ) -> NoReturn:
     """Render the verify report, say where it went, and exit with its code."""
-    _emit(report, output_format, output, render, t)
+    _emit(report, output_format, output, _console_verify, t)
     code = report.exit_code
     if output is not None:
+        from camaudit.messages import VERDICT_NAMES
+
         verdict = t.gettext(VERDICT_NAMES[str(report.verdict)])
         summary = t.gettext(
             "verdict {verdict} (exit {code}); report written to {path}",
@@ -393,7 +402,7 @@ def baseline(
     """
     from camaudit.api import baseline as run_baseline
 
-    err = Console(stderr=True)
+    err = _stderr()
     with _user_errors():
         if output is not None:
             refuse_evidence_as_output(output, captures)
@@ -450,7 +459,7 @@ def _write_evidence(
         report=report,
     )
     short = [f for f in pack.manifest.flows if f.copied_packets != f.expected_packets]
-    Console(stderr=True).print(
+    _stderr().print(
         f"camaudit: evidence pack ({len(pack.manifest.packets)} packet(s)) written to "
         f"{shown_path(directory)}"
         + (f"; {len(short)} cited flow(s) not complete, see manifest.json" if short else ""),
@@ -502,7 +511,21 @@ def _user_errors() -> Iterator[None]:
         raise _fail("out of memory", exitcodes.INPUT_ERROR) from None
 
 
-AnyReport = TypeVar("AnyReport", bound=Report)
+AnyReport = TypeVar("AnyReport", bound="Report")
+
+
+def _console_verify(report: VerifyReport, console: Console) -> None:
+    """verify's own terminal view (the console renderer loads only when it is shown)."""
+    from camaudit.report.console import render
+
+    render(report, console)
+
+
+def _console_inventory(report: InventoryReport, console: Console) -> None:
+    """discover's and fingerprint's own terminal view."""
+    from camaudit.report.console import render_inventory
+
+    render_inventory(report, console)
 
 
 def _emit(
@@ -527,6 +550,10 @@ def _emit(
 
         def write(handle: TextIO) -> None:
             if output_format == OutputFormat.console and output is None:
+                from rich.console import Console
+
+                from camaudit.report.console import render_report
+
                 if renderer is not None and t.lang == "en":
                     renderer(report, Console(file=handle))
                 else:
@@ -570,6 +597,8 @@ def report_command(
         _check_format(output_format)
         if output is not None:
             refuse_evidence_as_output(output, [report_file], "report")
+        from camaudit.report.model import from_json
+
         saved = from_json(_read_report(report_file))
     _emit(saved, output_format, output, None, t)
     raise typer.Exit(0)
@@ -700,6 +729,8 @@ def _segment(
 
 def _progress_bar(err: Console, *columns: ProgressColumn) -> Progress:
     """A bar on stderr, only on a terminal; by default it counts items (done of total)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     return Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -752,7 +783,7 @@ def discover(
     """
     from camaudit.api import scan
 
-    err = Console(stderr=True)
+    err = _stderr()
     with _user_errors():
         t = _translator(lang)
     _check_format(output_format)
@@ -791,7 +822,7 @@ def discover(
             highlight=False,
             soft_wrap=True,  # one line, whatever the terminal width
         )
-    _emit(_with_register(result.report, book), output_format, output, render_inventory, t)
+    _emit(_with_register(result.report, book), output_format, output, _console_inventory, t)
     raise typer.Exit(0)
 
 
@@ -833,7 +864,7 @@ def fingerprint(
     """
     from camaudit.api import identify
 
-    err = Console(stderr=True)
+    err = _stderr()
     with _user_errors():
         t = _translator(lang)
     _check_format(output_format)
@@ -861,7 +892,7 @@ def fingerprint(
                 on_host,
                 _known_hosts(known_hosts),
             )
-    _emit(_with_register(result.report, book), output_format, output, render_inventory, t)
+    _emit(_with_register(result.report, book), output_format, output, _console_inventory, t)
     raise typer.Exit(0)
 
 
@@ -1010,7 +1041,7 @@ def audit(
     from camaudit.audit import parse_duration
     from camaudit.audit.record import RecordPlan
 
-    err = Console(stderr=True)
+    err = _stderr()
     given = [*(captures or ()), *(more_captures or ())]
     if bool(given) == (duration is not None):
         raise _fail(
@@ -1068,6 +1099,8 @@ def audit(
             )
     _emit(report, output_format, output, None, t)
     if output is not None:
+        from camaudit.messages import VERDICT_NAMES
+
         verdict = t.gettext(VERDICT_NAMES[str(report.verdict)])
         summary = t.gettext(
             "verdict {verdict} (exit {code}); report written to {path}",
@@ -1152,6 +1185,8 @@ def watch(
         plan = WatchPlan(interface, where, parse_duration(rotate, "--rotate"), seconds)
         if output is not None and _inside(output, where):
             raise _fail(f"--output {output} lies inside --record-dir", exitcodes.USAGE)
+        from rich.console import Console
+
         human = Console(stderr=alerts == "-", highlight=False)
         sink = sys.stdout if alerts == "-" else None
         if alerts not in (None, "-"):
@@ -1191,12 +1226,14 @@ def watch(
     if result.report is None:
         raise _fail("no capture file was completed: nothing to verify", exitcodes.INPUT_ERROR)
     if result.recorder_error is not None:
-        Console(stderr=True).print(
+        _stderr().print(
             f"camaudit: warning: {result.recorder_error}; the files up to then were verified",
             markup=False,
             highlight=False,
             soft_wrap=True,
         )
+    from camaudit.report.console import render_report
+
     render_report(result.report, human, t)
     if output is not None:
         _emit(result.report, output_format, output, None, t)
