@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO, TypeVar
 
 import typer
 
@@ -80,6 +80,49 @@ def main_options(
     """camaudit: turn a "closed network" claim into evidence."""
 
 
+# Options that several commands take, each with its own sentence: the names and the metavar
+# are declared once here, the help says what the option means for that command.
+def _closed_network(help: str) -> Any:
+    return typer.Option("--closed-network", "-n", metavar="CIDR", help=help)
+
+
+def _policy(help: str) -> Any:
+    return typer.Option("--policy", "-p", help=help)
+
+
+def _output(help: str) -> Any:
+    return typer.Option("--output", "-o", help=help)
+
+
+def _target(help: str) -> Any:
+    return typer.Option("--target", "-t", metavar="CIDR", help=help)
+
+
+def _interface(help: str) -> Any:
+    return typer.Option("--interface", "-i", help=help)
+
+
+def _budget(help: str) -> Any:
+    return typer.Option("--budget", help=help)
+
+
+def _duration(help: str) -> Any:
+    """--duration TIME of the recording commands (verify --live takes seconds)."""
+    return typer.Option("--duration", "-d", metavar="TIME", help=help)
+
+
+def _record_dir(help: str) -> Any:
+    return typer.Option("--record-dir", metavar="DIR", help=help)
+
+
+def _rotate(help: str) -> Any:
+    return typer.Option("--rotate", metavar="TIME", help=help)
+
+
+def _evidence(help: str) -> Any:
+    return typer.Option("--evidence", metavar="DIR", help=help)
+
+
 FormatOption = Annotated[
     OutputFormat,
     typer.Option(
@@ -89,9 +132,7 @@ FormatOption = Annotated[
         "csv (the council's inventory table), sarif (2.1.0).",
     ),
 ]
-OutputOption = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")
-]
+OutputOption = Annotated[Path | None, _output("Write the report here instead of stdout.")]
 LangOption = Annotated[
     str | None,
     typer.Option(
@@ -128,6 +169,66 @@ RegisterOption = Annotated[
         help="The council's camera register (CSV, ';' or ',': locatie/location, "
         "omschrijving/description, ip, mac, merk/make): report devices found but not "
         "registered, registered but not found, and makes that differ.",
+    ),
+]
+PolicyAsVerify = Annotated[Path | None, _policy("Policy TOML, as for verify.")]
+CredentialsFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--credentials-file",
+        help="File with 'username = ...' / 'password = ...' (TOML) or 'user:password'; "
+        "mode 600. Or set CAMAUDIT_USERNAME / CAMAUDIT_PASSWORD. Never on the command line.",
+    ),
+]
+AskPassword = Annotated[
+    bool, typer.Option("--ask-password", help="Prompt for the user name and password.")
+]
+ClosedNetworkOption = Annotated[
+    list[str] | None,
+    _closed_network(
+        "Inside ranges: device NTP/DNS/gateway settings pointing elsewhere are reported "
+        "(default: the same private ranges as verify; the report says so)."
+    ),
+]
+AllowBasicAuth = Annotated[
+    bool,
+    typer.Option(
+        "--allow-basic-auth",
+        help="Also answer HTTP Basic challenges (off by default: Basic hands the password "
+        "itself to whoever answers on the device's address, over HTTP or unverified TLS). "
+        "Digest is always preferred.",
+    ),
+]
+KnownHostsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--known-hosts",
+        metavar="FILE",
+        help="Device TLS certificates pinned on first use; a changed one is warned about and "
+        "gets no credentials. Default: $CAMAUDIT_KNOWN_HOSTS, else "
+        "$XDG_STATE_HOME/camaudit/known_hosts, else ~/.local/state/camaudit/known_hosts.",
+    ),
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", help="Seconds each probe / method may wait for replies.")
+]
+MethodsOption = Annotated[
+    str | None,
+    typer.Option("--methods", help="Comma-separated subset of: arp,wsdiscovery,sadp,dhip,nmap."),
+]
+PortsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ports",
+        help="Comma-separated TCP ports for the service scan (default: profiles/ports.toml).",
+    ),
+]
+AllowPublicOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-public",
+        help="Allow probing public address space (refused by default: scanning networks "
+        "you do not own is an attack).",
     ),
 ]
 
@@ -178,21 +279,14 @@ def verify(
     ] = None,
     closed_network: Annotated[
         list[str] | None,
-        typer.Option(
-            "--closed-network",
-            "-n",
-            metavar="CIDR",
-            help="A range that is inside the closed network (repeat). Replaces the policy's list; "
-            "default: RFC 1918, 100.64/10, link-local, ULA.",
+        _closed_network(
+            "A range that is inside the closed network (repeat). Replaces the policy's list; "
+            "default: RFC 1918, 100.64/10, link-local, ULA."
         ),
     ] = None,
     policy: Annotated[
         Path | None,
-        typer.Option(
-            "--policy",
-            "-p",
-            help="Policy TOML: closed network, allowed services, exceptions, fail_on.",
-        ),
+        _policy("Policy TOML: closed network, allowed services, exceptions, fail_on."),
     ] = None,
     output_format: FormatOption = OutputFormat.console,
     output: OutputOption = None,
@@ -229,11 +323,9 @@ def verify(
     ] = 0,
     evidence: Annotated[
         Path | None,
-        typer.Option(
-            "--evidence",
-            metavar="DIR",
-            help="Also write an evidence pack here: the frames behind the findings "
-            "(evidence.pcapng), report.json and a manifest; check it with check-evidence.",
+        _evidence(
+            "Also write an evidence pack here: the frames behind the findings "
+            "(evidence.pcapng), report.json and a manifest; check it with check-evidence."
         ),
     ] = None,
     force: ForceOption = False,
@@ -379,18 +471,9 @@ def baseline(
         ),
     ],
     closed_network: Annotated[
-        list[str],
-        typer.Option(
-            "--closed-network",
-            "-n",
-            metavar="CIDR",
-            help="A range that is inside the closed network (repeat; required).",
-        ),
+        list[str], _closed_network("A range that is inside the closed network (repeat; required).")
     ],
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write the policy here instead of stdout."),
-    ] = None,
+    output: Annotated[Path | None, _output("Write the policy here instead of stdout.")] = None,
     name: Annotated[str, typer.Option("--name", help="The policy's name.")] = "baseline",
     profiles: ProfilesOption = None,
 ) -> None:
@@ -629,48 +712,6 @@ def _credentials(file: Path | None, ask: bool) -> Credentials | None:
     return load_credentials(os.environ, file, ask)
 
 
-CredentialsFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--credentials-file",
-        help="File with 'username = ...' / 'password = ...' (TOML) or 'user:password'; "
-        "mode 600. Or set CAMAUDIT_USERNAME / CAMAUDIT_PASSWORD. Never on the command line.",
-    ),
-]
-AskPassword = Annotated[
-    bool, typer.Option("--ask-password", help="Prompt for the user name and password.")
-]
-ClosedNetworkOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--closed-network",
-        "-n",
-        metavar="CIDR",
-        help="Inside ranges: device NTP/DNS/gateway settings pointing elsewhere are reported "
-        "(default: the same private ranges as verify; the report says so).",
-    ),
-]
-AllowBasicAuth = Annotated[
-    bool,
-    typer.Option(
-        "--allow-basic-auth",
-        help="Also answer HTTP Basic challenges (off by default: Basic hands the password "
-        "itself to whoever answers on the device's address, over HTTP or unverified TLS). "
-        "Digest is always preferred.",
-    ),
-]
-KnownHostsOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--known-hosts",
-        metavar="FILE",
-        help="Device TLS certificates pinned on first use; a changed one is warned about and "
-        "gets no credentials. Default: $CAMAUDIT_KNOWN_HOSTS, else "
-        "$XDG_STATE_HOME/camaudit/known_hosts, else ~/.local/state/camaudit/known_hosts.",
-    ),
-]
-
-
 def _with_basic(creds: Credentials | None, allow_basic_auth: bool) -> Credentials | None:
     if creds is None or not allow_basic_auth:
         return creds
@@ -681,30 +722,6 @@ def _known_hosts(path: Path | None) -> Path:
     from camaudit.fingerprint.known_hosts import default_known_hosts_path
 
     return path if path is not None else default_known_hosts_path(os.environ)
-
-
-TimeoutOption = Annotated[
-    float, typer.Option("--timeout", help="Seconds each probe / method may wait for replies.")
-]
-MethodsOption = Annotated[
-    str | None,
-    typer.Option("--methods", help="Comma-separated subset of: arp,wsdiscovery,sadp,dhip,nmap."),
-]
-PortsOption = Annotated[
-    str | None,
-    typer.Option(
-        "--ports",
-        help="Comma-separated TCP ports for the service scan (default: profiles/ports.toml).",
-    ),
-]
-AllowPublicOption = Annotated[
-    bool,
-    typer.Option(
-        "--allow-public",
-        help="Allow probing public address space (refused by default: scanning networks "
-        "you do not own is an attack).",
-    ),
-]
 
 
 def _method_list(methods: str | None) -> list[str] | None:
@@ -745,24 +762,16 @@ def _progress_bar(err: Console, *columns: ProgressColumn) -> Progress:
 def discover(
     target: Annotated[
         list[str],
-        typer.Option(
-            "--target",
-            "-t",
-            metavar="CIDR",
-            help="Segment to sweep (repeat); private ranges only unless --allow-public.",
-        ),
+        _target("Segment to sweep (repeat); private ranges only unless --allow-public."),
     ],
     interface: Annotated[
-        str | None,
-        typer.Option("--interface", "-i", help="Interface for ARP and multicast discovery."),
+        str | None, _interface("Interface for ARP and multicast discovery.")
     ] = None,
     methods: MethodsOption = None,
     allow_public: AllowPublicOption = False,
     ports: PortsOption = None,
     timeout: TimeoutOption = 3.0,
-    budget: Annotated[
-        float, typer.Option("--budget", help="Wall-clock bound for the whole run, seconds.")
-    ] = 300.0,
+    budget: Annotated[float, _budget("Wall-clock bound for the whole run, seconds.")] = 300.0,
     no_fingerprint: Annotated[
         bool, typer.Option("--no-fingerprint", help="Only discover; do not probe each device.")
     ] = False,
@@ -942,12 +951,9 @@ class _RecordLine:
 def audit(
     target: Annotated[
         list[str],
-        typer.Option(
-            "--target",
-            "-t",
-            metavar="CIDR",
-            help="Segment to discover, fingerprint and judge (repeat); private ranges only "
-            "unless --allow-public.",
+        _target(
+            "Segment to discover, fingerprint and judge (repeat); private ranges only "
+            "unless --allow-public."
         ),
     ],
     more_captures: Annotated[
@@ -960,20 +966,11 @@ def audit(
     ] = None,
     interface: Annotated[
         str | None,
-        typer.Option(
-            "--interface",
-            "-i",
-            help="Interface for discovery and for recording (a mirror port sees the segment).",
-        ),
+        _interface("Interface for discovery and for recording (a mirror port sees the segment)."),
     ] = None,
     duration: Annotated[
         str | None,
-        typer.Option(
-            "--duration",
-            "-d",
-            metavar="TIME",
-            help="Record the segment this long (seconds, or 90s, 10m, 2h) with dumpcap.",
-        ),
+        _duration("Record the segment this long (seconds, or 90s, 10m, 2h) with dumpcap."),
     ] = None,
     captures: Annotated[
         list[Path] | None,
@@ -987,29 +984,19 @@ def audit(
     ] = None,
     record_dir: Annotated[
         Path | None,
-        typer.Option(
-            "--record-dir",
-            metavar="DIR",
-            help="New or empty directory for the recorded files (kept: they are the evidence); "
-            "default ./camaudit-audit-<time>.",
+        _record_dir(
+            "New or empty directory for the recorded files (kept: they are the evidence); "
+            "default ./camaudit-audit-<time>."
         ),
     ] = None,
-    rotate: Annotated[
-        str,
-        typer.Option("--rotate", metavar="TIME", help="Start a new capture file this often."),
-    ] = "5m",
+    rotate: Annotated[str, _rotate("Start a new capture file this often.")] = "5m",
     closed_network: ClosedNetworkOption = None,
-    policy: Annotated[
-        Path | None,
-        typer.Option("--policy", "-p", help="Policy TOML, as for verify."),
-    ] = None,
+    policy: PolicyAsVerify = None,
     methods: MethodsOption = None,
     allow_public: AllowPublicOption = False,
     ports: PortsOption = None,
     timeout: TimeoutOption = 3.0,
-    budget: Annotated[
-        float, typer.Option("--budget", help="Wall-clock bound for discovery, seconds.")
-    ] = 300.0,
+    budget: Annotated[float, _budget("Wall-clock bound for discovery, seconds.")] = 300.0,
     credentials_file: CredentialsFile = None,
     ask_password: AskPassword = False,
     allow_basic_auth: AllowBasicAuth = False,
@@ -1019,11 +1006,9 @@ def audit(
     lang: LangOption = None,
     evidence: Annotated[
         Path | None,
-        typer.Option(
-            "--evidence",
-            metavar="DIR",
-            help="Also write an evidence pack: the audit report, the frames behind every "
-            "device's findings and a manifest; check it with check-evidence.",
+        _evidence(
+            "Also write an evidence pack: the audit report, the frames behind every "
+            "device's findings and a manifest; check it with check-evidence."
         ),
     ] = None,
     force: ForceOption = False,
@@ -1114,22 +1099,10 @@ def audit(
 
 @app.command()
 def watch(
-    interface: Annotated[
-        str, typer.Option("--interface", "-i", help="Interface to record (a mirror port).")
-    ],
-    rotate: Annotated[
-        str,
-        typer.Option(
-            "--rotate", metavar="TIME", help="Close a file and verify it this often (90s, 5m)."
-        ),
-    ] = "5m",
-    closed_network: Annotated[
-        list[str] | None,
-        typer.Option("--closed-network", "-n", metavar="CIDR", help="As for verify (repeat)."),
-    ] = None,
-    policy: Annotated[
-        Path | None, typer.Option("--policy", "-p", help="Policy TOML, as for verify.")
-    ] = None,
+    interface: Annotated[str, _interface("Interface to record (a mirror port).")],
+    rotate: Annotated[str, _rotate("Close a file and verify it this often (90s, 5m).")] = "5m",
+    closed_network: Annotated[list[str] | None, _closed_network("As for verify (repeat).")] = None,
+    policy: PolicyAsVerify = None,
     alerts: Annotated[
         str | None,
         typer.Option(
@@ -1146,21 +1119,15 @@ def watch(
     ] = False,
     record_dir: Annotated[
         Path | None,
-        typer.Option(
-            "--record-dir",
-            metavar="DIR",
-            help="New or empty directory for the files (kept: the evidence); "
-            "default ./camaudit-watch-<time>.",
+        _record_dir(
+            "New or empty directory for the files (kept: the evidence); "
+            "default ./camaudit-watch-<time>."
         ),
     ] = None,
-    duration: Annotated[
-        str | None,
-        typer.Option("--duration", "-d", metavar="TIME", help="Stop after this long."),
-    ] = None,
+    duration: Annotated[str | None, _duration("Stop after this long.")] = None,
     output_format: FormatOption = OutputFormat.json,
     output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Also write the final report here (see --format)."),
+        Path | None, _output("Also write the final report here (see --format).")
     ] = None,
     lang: LangOption = None,
     profiles: ProfilesOption = None,
