@@ -8,7 +8,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -409,27 +409,33 @@ def verify(
             from camaudit.evidence import refuse_evidence_dir
 
             refuse_evidence_dir(evidence, captures or [], force)
-        from rich.progress import DownloadColumn, TimeRemainingColumn
-
-        with _progress_bar(err, DownloadColumn(), TimeRemainingColumn()) as bar:
-            task = bar.add_task("reading captures", total=None, visible=False)
-
-            def progress(done: int, total: int) -> None:
-                if total >= PROGRESS_FROM_BYTES:
-                    bar.update(task, completed=done, total=total, visible=True)
-
+        with ExitStack() as bar:
             result = run_verify(
                 captures or [],
                 closed_network or (),
                 policy,
                 profiles,
-                progress,
+                _bytes_bar(err, bar) if err.is_terminal else None,
                 jobs=jobs or os.cpu_count() or 1,
                 scheduler=scheduler,
             )
         if evidence is not None:
             _write_evidence(result, evidence, captures or [], policy, profiles, force, timestamp)
     _finish_verify(result.report, output_format, output, t, err)
+
+
+def _bytes_bar(err: Console, stack: ExitStack) -> Callable[[int, int], None]:
+    """A bar of the bytes read, shown once the captures are large enough to wait for."""
+    from rich.progress import DownloadColumn, TimeRemainingColumn
+
+    bar = stack.enter_context(_progress_bar(err, DownloadColumn(), TimeRemainingColumn()))
+    task = bar.add_task("reading captures", total=None, visible=False)
+
+    def progress(done: int, total: int) -> None:
+        if total >= PROGRESS_FROM_BYTES:
+            bar.update(task, completed=done, total=total, visible=True)
+
+    return progress
 
 
 def _finish_verify(
