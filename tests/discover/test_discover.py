@@ -174,3 +174,34 @@ def test_a_reply_from_outside_the_target_is_reported_and_never_probed(
     assert inventory["summary"]["outside_target"] == 1
     (device,) = inventory["devices"]
     assert device["outside_target"] is True and device["probes"] == []
+
+
+class OtherSeer(Seer):
+    name = "other-seer"
+
+
+def test_a_slow_stream_holds_up_neither_the_methods_ends_nor_loses_a_sighting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # planning forty hosts' probes took seconds on a loaded machine; while the stream
+    # planned, the other methods' ends (and with them nmap's version detection) waited
+    from camaudit.discover import Stream
+
+    monkeypatch.setitem(registry.METHODS, "seer", Seer)
+    monkeypatch.setitem(registry.METHODS, "other-seer", OtherSeer)
+    handed: list[str] = []
+
+    def slow_sighted(sightings: object) -> None:
+        time.sleep(0.8)
+        handed.extend(s.method for s in sightings)  # type: ignore[attr-defined]
+
+    ended: dict[str, float] = {}
+    started = time.monotonic()
+    discover(
+        Target(networks=("127.0.0.1/32",), timeout=0.5, budget=5.0),
+        methods=["seer", "other-seer"],
+        progress=lambda name, *_: ended.setdefault(name, time.monotonic() - started),
+        stream=Stream(slow_sighted, lambda _ip, _s: frozenset()),
+    )
+    assert ended["seer"] < 0.5 and ended["other-seer"] < 0.5
+    assert len(handed) == 2  # both methods' sightings, before discover returned
