@@ -414,8 +414,8 @@ def _registered_organisation(oui: int) -> tuple[str, str]:
     version = str(getattr(netaddr, "__version__", "?"))
     index = _registry_index()
     key = b"%d," % oui
-    start = 0 if index.startswith(key) else index.find(b"\n" + key) + 1
-    if start == 0 and not index.startswith(key):
+    start = 0 if index.startswith(key) else index.find(b"\n" + key) + 1  # 0: not found
+    if not index.startswith(key, start):
         return "", version
     _key, offset, size = (int(n) for n in index[start:].split(b"\n", 1)[0].split(b","))
     with (resources.files("netaddr.eui") / "oui.txt").open("rb") as registry:
