@@ -15,7 +15,6 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from camaudit.audit.devices import audit_text
 from camaudit.i18n import N_, Translator, translator
 from camaudit.messages import CATEGORIES, HEADINGS, SEVERITIES, TERMS, VERDICT_NAMES
 from camaudit.model import Direction, Rhythm
@@ -489,6 +488,8 @@ def _audit_row(d: AuditDeviceEntry, t: Translator) -> list[Text]:
 
 def _audit_notes(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     """Why each device got its verdict, and what could not be checked for it."""
+    from camaudit.audit.devices import audit_text  # audits only: verify loads no audit code
+
     who = d.ip or d.mac or "?"
     cloud, not_checked = t.gettext("vendor cloud"), t.gettext(TERMS["not_checked"])
     notes = [_t(f"{who}: {reason_text(r, t)}") for r in d.verdict.reasons]
@@ -561,6 +562,8 @@ def _sections(report: InventoryReport | AuditReport, console: Console, t: Transl
 def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
     """Print an audit: the overall verdict, then every device with its own verdict, the
     register and the BIO/BIO2 controls."""
+    from camaudit.audit.devices import audit_text  # audits only: verify loads no audit code
+
     console.print(_head(report, t))
     a = report.audit
     columns = _words(

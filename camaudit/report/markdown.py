@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from camaudit.audit.devices import audit_text
 from camaudit.i18n import Translator
 from camaudit.messages import (
     FINDING_TITLES,
@@ -234,6 +233,8 @@ def _verify(report: VerifyReport, t: Translator) -> list[str]:
 def _device_verdict(d: AuditDeviceEntry, t: Translator) -> list[str]:
     """One device of an audit: its own verdict, why, the frames behind it, what it runs
     and what could not be checked."""
+    from camaudit.audit.devices import audit_text  # audits only: verify loads no audit code
+
     verdict = t.gettext(VERDICT_NAMES[d.verdict.verdict])
     who = text(d.ip or d.mac or "?") + (f" ({text(d.mac)})" if d.ip and d.mac else "")
     lines = [f"### {who}: {verdict}", ""]
@@ -268,6 +269,8 @@ def _device_notes(
 
 
 def _audit(report: AuditReport, t: Translator) -> list[str]:
+    from camaudit.audit.devices import audit_text  # audits only: verify loads no audit code
+
     a = report.audit
     lines = _traffic_head(report, t)
     lines += _inventory_table(report, t)
