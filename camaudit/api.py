@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from camaudit.knowledge import load_knowledge
 from camaudit.model import Assessment, TrafficSummary
-from camaudit.policy.baseline import Baseline, make_baseline, render_policy
 from camaudit.policy.evaluate import assess
 from camaudit.policy.load import load_policy
 from camaudit.report.build import build_report
@@ -23,6 +22,7 @@ if TYPE_CHECKING:  # importing these packages loads the probe stacks (zeep, scap
     from camaudit.fingerprint.interface import Credentials, Fingerprint, IdentifiedDevice
     from camaudit.fingerprint.known_hosts import KnownHosts
     from camaudit.knowledge import Knowledge
+    from camaudit.policy.baseline import Baseline
     from camaudit.policy.load import ClosedNetwork
 
 
@@ -86,6 +86,8 @@ def baseline(
     Traffic that crossed the closed network's boundary is listed in the policy as
     commented-out exceptions and in ``baseline.warnings``, never allowed.
     """
+    from camaudit.policy.baseline import make_baseline, render_policy
+
     load_policy(None, closed_network)  # a bad CIDR is a usage error before any reading
     knowledge = load_knowledge(profiles)
     traffic = analyse(captures, progress=progress)
@@ -248,7 +250,7 @@ def audit(
     if bool(captures) == (recording is not None):
         raise UsageError("give --duration to record, or --captures FILES (one of them)")
     # Usage and input errors before a single probe is sent.
-    load_policy(Path(policy) if policy else None, closed_network)
+    loaded = load_policy(Path(policy) if policy else None, closed_network)
     missing = [str(c) for c in captures if not Path(c).exists()]
     if missing:
         raise InputError(f"{missing[0]}: no such file or directory")
@@ -264,7 +266,14 @@ def audit(
         known_hosts,
         profiles,
     )
-    entry = record(recording, record_progress) if recording is not None else None
+    entry = None
+    if recording is not None:
+        from camaudit.watch import Watch
+
+        # The progress line's flows and findings: each closed file folded once, judged
+        # by the verify policy. Only a view: the report below verifies every file.
+        judge = Watch(loaded, load_knowledge(profiles)) if record_progress else None
+        entry = record(recording, record_progress, judge)
     files: Sequence[str | Path] = entry.files if entry is not None else captures
     verified = verify(files, closed_network, policy, profiles, progress)
     report = build_audit_report(

@@ -45,7 +45,6 @@ from camaudit.traffic.capfile import (
 from camaudit.traffic.slowpath import IcmpError
 
 SPLIT_FROM = 64 << 20  # smaller files are read whole: a range costs a process start
-PARALLEL_FROM = 32 << 20  # below this in all, one process reads everything
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
@@ -99,7 +98,7 @@ def plan(
     if (
         not cuts
         and not always
-        and (sum(sizes) < PARALLEL_FROM or (len(captures) == 1 and jobs < 2))
+        and (sum(sizes) < engine.PARALLEL_FROM or (len(captures) == 1 and jobs < 2))
     ):
         return None
     result = Plan()
@@ -333,5 +332,13 @@ class Folder:
         self.inputs.append(result.info)
 
     def summary(self) -> TrafficSummary:
-        """Everything folded so far; the state stays foldable (summarising consumes a copy)."""
-        return engine.summarise(copy.deepcopy(self.run), list(self.inputs), [], self.segments)
+        """Everything folded so far; the state stays foldable.
+
+        Summarising only reads the state, but for the flow table, which it empties as it
+        goes: it gets a copy of that table alone. (A deep copy of the whole state, ICMP
+        errors and payload chunks included, cost more than the summary after each file.)
+        """
+        view = copy.copy(self.run)
+        view.flows = copy.copy(self.run.flows)
+        view.flows.flows = dict(self.run.flows.flows)
+        return engine.summarise(view, list(self.inputs), [], self.segments)
