@@ -271,8 +271,6 @@ def verify(
 
             check_address(scheduler)
     if zeek:
-        if scheduler is not None:
-            raise _fail("--zeek logs are read on this machine: no --scheduler", exitcodes.USAGE)
         if captures or live or evidence is not None:
             raise _fail(
                 "--zeek reads logs instead of captures: give no capture files, --live "
@@ -283,7 +281,15 @@ def verify(
             t = _translator(lang)
             if output is not None:
                 refuse_evidence_as_output(output, zeek)
-            result = run_verify([], closed_network or (), policy, profiles, zeek=zeek)
+            result = run_verify(
+                [],
+                closed_network or (),
+                policy,
+                profiles,
+                zeek=zeek,
+                jobs=jobs or os.cpu_count() or 1,
+                scheduler=scheduler,
+            )
         _finish_verify(result.report, output_format, output, t, err)
     if bool(captures) == bool(live):
         raise _fail("give capture files, or --live INTERFACE (not both)", exitcodes.USAGE)

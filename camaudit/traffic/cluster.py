@@ -203,3 +203,20 @@ def analyse(
         return parallel.run(todo, problems, jobs, progress, pool=ClusterExecutor(client))
     finally:
         client.close()
+
+
+def analyse_zeek(directories: Sequence[str | Path], address: str) -> TrafficSummary:
+    """``verify --zeek DIR --scheduler ADDRESS``: the conn logs past the flow limit (the
+    bulk of a week: one part per rotated file) are read by the cluster's workers and
+    merged as ``--jobs`` merges them; the other logs and the first rows, which become
+    flows of their own and meet the DNS, TLS and HTTP logs, are read here."""
+    from camaudit.traffic import zeek
+
+    paths, _ = zeek.find_logs(directories)  # no conn log: one line before any connection
+    conn = [p for p in paths if zeek.log_kind(p.name) == "conn"]
+    client = connect(address)
+    try:
+        check_workers(client, [(str(p.absolute()), engine._size(p)) for p in conn])
+        return zeek.read_zeek(directories, pool=ClusterExecutor(client))
+    finally:
+        client.close()
