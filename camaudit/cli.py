@@ -222,7 +222,8 @@ def verify(
             "--jobs",
             "-j",
             min=0,
-            help="Processes reading the captures (0: one per CPU core). The result is the "
+            help="Processes reading the captures or Zeek conn logs (0: one per CPU core). "
+            "The result is the "
             "same for every value.",
         ),
     ] = 0,
@@ -251,7 +252,8 @@ def verify(
         typer.Option(
             "--scheduler",
             metavar="tcp://HOST:PORT",
-            help="Read the captures on this Dask cluster's workers instead of --jobs "
+            help="Read the captures (or Zeek conn logs) on this Dask cluster's workers "
+            "instead of --jobs "
             "processes (pip install 'camaudit[cluster]'); every worker must be able to read "
             "the same paths. The result is the same.",
         ),

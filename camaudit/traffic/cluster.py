@@ -4,7 +4,8 @@ The plan, the worker's task and the exact merge are :mod:`camaudit.traffic.paral
 this module only connects to the scheduler, checks that every worker can read every
 input (the same path, the same size), and hands ``parallel.run`` an executor that
 submits to the cluster. Inputs are paths: workers read the files themselves (a shared
-mount), nothing but the parts' results travels over the network.
+mount), nothing but the parts' results travels over the network. ``--zeek`` sends the
+same way each conn log past the flow limit (:func:`analyse_zeek`).
 
 Every failure is one line: the client package missing (usage, exit 2), the scheduler
 not answering within :data:`CONNECT_TIMEOUT` or having no worker within
