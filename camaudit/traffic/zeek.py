@@ -35,12 +35,9 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import IO
-
-import numpy as np
 
 from camaudit.errors import InputError
 from camaudit.model import (
@@ -872,8 +869,6 @@ def _picker(fields: tuple[str, ...]) -> Callable[[list[str]], PairRow] | None:
 
 _BLOCK = 1 << 18  # bytes read (and at most 8x this inflated) at a time
 _HOT_FIELDS = _PAIR_FIELDS[:10]  # what a row of a pair seen before adds (not uid, type)
-_UNSET = {b"-": 0.0}
-_HUGE = 1 << 40  # a count past this in a row: one by one (numpy's int64 sums stay exact)
 
 
 @dataclass
@@ -949,201 +944,121 @@ def _blocks(log: ZeekLog) -> Iterator[bytes]:
 
 def _fast_conn(log: ZeekLog, pairs: _Pairs) -> None:
     """Every row of one conn log into ``pairs``, as :func:`_conn_rows` past the limit adds
-    them, but from bytes and a run of plain rows at a time: the columns are cut out of
-    the run by one split, converted by ``map`` and added up per pair by numpy. Anything
-    else (headers, JSON, escapes, non-ASCII text, a pair's first row, a number that is not
-    plain) goes line by line through the careful code, in its place among the rows."""
-    _Columns(log, pairs).read()
+    them, but from bytes: a row of a pair seen before is split and added up here without
+    a call; anything else (headers, JSON, escapes, non-ASCII text, a pair's first row, a
+    number that is not plain) goes line by line through the careful code."""
+    capture = log.name
+    add = pairs.add
+    fields: tuple[str, ...] = ()
+    pick: Callable[[list[str]], PairRow] | None = None
+    hot: Callable[[list[bytes]], tuple[bytes, ...]] | None = None
+    width = 0
+    sep = b"\t"
+    known: dict[tuple[bytes, bytes, bytes], _Pair] = {}
+    bits_of: dict[bytes, tuple[int, int]] = {}
+    rows = packets = 0
+    low, high = _INF, -_INF
 
-
-class _Columns:
-    """The state of :func:`_fast_conn` over one file."""
-
-    def __init__(self, log: ZeekLog, pairs: _Pairs) -> None:
-        self.log, self.pairs, self.capture = log, pairs, log.name
-        self.fields: tuple[str, ...] = ()
-        self.pick: Callable[[list[str]], PairRow] | None = None
-        self.hot: list[int] | None = None  # column indexes of _HOT_FIELDS
-        self.width = 0
-        self.sep = b"\t"
-        self.slot: dict[tuple[bytes, bytes, bytes], int] = {}  # pair key (bytes) -> index
-        self.slots: list[_Pair] = []
-        self.o_bits: dict[bytes, int] = {}
-        self.r_bits: dict[bytes, int] = {}
-
-    def read(self) -> None:
-        number = 0
-        rest = b""
-        for block in _blocks(self.log):
-            data = rest + block
-            lines = data.split(b"\n")
-            rest = lines.pop()
-            self.block(data, lines, number)
-            number += len(lines)
-        if rest:
-            self.block(rest, [rest], number)
-
-    def careful(self, text: str, number: int) -> None:
+    def careful(text: str, number: int) -> None:
         """One line as :func:`_conn_rows` reads it past the limit."""
-        log, pairs = self.log, self.pairs
-        if self.pick is not None and text and text[0] not in "#{":
+        nonlocal fields, pick, hot, width, sep
+        if pick is not None and text and text[0] not in "#{":
             parts = text.split(log._sep)
-            if len(parts) == len(self.fields) and "\\x" not in text:
-                if not pairs.add(self.pick(parts), self.capture, number):
+            if len(parts) == len(fields) and "\\x" not in text:
+                if not add(pick(parts), capture, number):
                     log._bad(number)
                 return
         row = log._row(text, number)
-        if log.fields is not self.fields:
-            self.fields = log.fields
-            self.pick = _picker(self.fields)
-            self.hot = (
-                [self.fields.index(n) for n in _HOT_FIELDS] if self.pick is not None else None
-            )
-            self.width = len(self.fields)
-        self.sep = log._sep.encode()
-        if row is not None and not pairs.add(
-            tuple(row.text(name) for name in _PAIR_FIELDS), self.capture, number
+        if log.fields is not fields:
+            fields = log.fields
+            pick = _picker(fields)
+            hot = _hot_picker(fields) if pick is not None else None
+            width = len(fields)
+        sep = log._sep.encode()
+        if row is not None and not add(
+            tuple(row.text(name) for name in _PAIR_FIELDS), capture, number
         ):
             log._bad(number)
 
-    def block(self, data: bytes, lines: list[bytes], base: int) -> None:
-        """``lines`` (line ``base + 1`` on) of ``data``: runs of plain rows by columns,
-        the lines between them carefully."""
+    number = 0
+    rest = b""
+    blocks = _blocks(log)
+    ended = False
+    while not ended:
+        block = next(blocks, None)
+        if block is None:
+            ended = True
+            data = rest
+            lines = [rest] if rest else []
+        else:
+            data = rest + block
+            lines = data.split(b"\n")
+            rest = lines.pop()
         if b"\r" in data:
             lines = [line.rstrip(b"\r") for line in lines]
         if not data.isascii():
-            for i, line in enumerate(lines):
-                self.careful(line.decode("utf-8", "replace"), base + i + 1)
-            return
-        pos, end = 0, len(lines)
-        while pos < end:
-            if self.hot is None:
-                self.careful(lines[pos].decode(), base + pos + 1)
-                pos += 1
+            for line in lines:
+                number += 1
+                careful(line.decode("utf-8", "replace"), number)
+            continue
+        for line in lines:
+            number += 1
+            if not line:
                 continue
-            state = (self.fields, self.sep)
-            for odd in self.odd_lines(lines, pos):
-                if odd > pos:
-                    self.columns(lines[pos:odd], base + pos)
-                pos = odd
-                if odd == end:
-                    break
-                self.careful(lines[odd].decode(), base + odd + 1)
-                pos = odd + 1
-                if (self.fields, self.sep) != state:
-                    break  # a header changed the columns: look at the rest again
-
-    def odd_lines(self, lines: list[bytes], pos: int) -> list[int]:
-        """Indexes (from ``pos``) of the lines a run of plain rows cannot take, then
-        ``len(lines)``: another number of separators, a ``#`` or ``{`` first, an escape."""
-        sub = lines[pos:]
-        counts = np.fromiter(map(bytes.count, sub, repeat(self.sep)), np.int64, len(sub))
-        odd = set((np.flatnonzero(counts != self.width - 1) + pos).tolist())
-        if sub[0][:1] in (b"#", b"{"):
-            odd.add(pos)
-        joined = b"\n".join(sub)
-        for needle, after in ((b"\n#", 1), (b"\n{", 1), (b"\\x", 0)):
-            at = joined.find(needle)
-            seen = line = 0
-            while at >= 0:
-                line += joined.count(b"\n", seen, at)
-                seen = at
-                odd.add(pos + line + after)
-                at = joined.find(needle, at + 1)
-        return [*sorted(odd), len(lines)]
-
-    def columns(self, run: list[bytes], base: int) -> None:
-        """A run of plain rows (lines ``base + 1`` on), column by column."""
-        assert self.hot is not None
-        width = self.width
-        flat = self.sep.join(run).split(self.sep)
-        proto, orig, resp, history, o_pk, r_pk, o_b, r_b, ts, duration = (
-            flat[i::width] for i in self.hot
-        )
-        keys = list(zip(map(bytes.lower, proto), orig, resp, strict=True))
-        group: list[int | None] = list(map(self.slot.get, keys))
-        taken: list[int] = []  # rows read carefully: the first row of a pair, a bad key
-        at = -1
-        while True:
+            if hot is None or line[0] in b"#{":
+                careful(line.decode(), number)
+                continue
+            parts = line.split(sep)
+            if len(parts) != width or b"\\x" in line:
+                careful(line.decode(), number)
+                continue
+            proto, orig, resp, history, o_pk, r_pk, o_b, r_b, ts, duration = hot(parts)
+            pair = known.get((proto, orig, resp))
+            if pair is None:
+                careful(line.decode(), number)  # the first row: the pair is made there
+                if proto and orig and resp and b"-" not in (proto, orig, resp):
+                    key = (proto.decode().lower(), orig.decode(), resp.decode())
+                    known[(proto, orig, resp)] = pairs.pairs[key]
+                continue
             try:
-                at = group.index(None, at + 1)
+                o_packets, r_packets = int(o_pk), int(r_pk)
+                o_bytes, r_bytes = int(o_b), int(r_b)
+                when = float(ts)
+                # an unset duration (no reply) adds 0.0, as the careful add() does
+                end = when + (float(duration) if duration != b"-" else 0.0)
             except ValueError:
-                break
-            key = keys[at]
-            if key in self.slot:
-                group[at] = self.slot[key]
+                careful(line.decode(), number)  # "-", a redacted or ISO time: the slow way
                 continue
-            self.careful(run[at].decode(), base + at + 1)
-            taken.append(at)
-            group[at] = -1
-            if all(key) and b"-" not in key:
-                name = (key[0].decode(), key[1].decode(), key[2].decode())
-                self.slot[key] = len(self.slots)
-                self.slots.append(self.pairs.pairs[name])
-        try:
-            counts = [list(map(int, c)) for c in (o_pk, r_pk, o_b, r_b)]
-            times = np.array(list(map(float, ts)))
-            # an unset duration ("-", a connection without a reply) adds 0.0, as in add()
-            ends = times + np.array(list(map(float, map(_UNSET.get, duration, duration))))
-        except ValueError:
-            counts = []
-        if not counts or any(max(c) >= _HUGE or min(c) <= -_HUGE for c in counts):
-            self.one_by_one(run, base, taken)  # "-", a redacted time, a hostile number
-            return
-        for h in set(history) - self.o_bits.keys():
-            self.o_bits[h], self.r_bits[h] = history_bits(h.decode())
-        rows = np.array(group, np.int64)
-        keep = rows >= 0
-        if taken:
-            # (the numbers of the rows read carefully are in their pairs already)
-            rows, times, ends = rows[keep], times[keep], ends[keep]
-        if not len(rows):
-            return
-        if np.isnan(times).any() or np.isnan(ends).any():
-            self.one_by_one(run, base, taken)  # NaN compares unlike a sorted order
-            return
-        numbers = np.flatnonzero(keep) + base + 1
-        columns = [np.array(c, np.int64)[keep] for c in counts]
-        columns.append(np.array(list(map(self.o_bits.__getitem__, history)), np.int64)[keep])
-        columns.append(np.array(list(map(self.r_bits.__getitem__, history)), np.int64)[keep])
-        order = np.argsort(rows, kind="stable")
-        sorted_rows = rows[order]
-        starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
-        sums = [np.add.reduceat(c[order], starts).tolist() for c in columns[:4]]
-        o_bits, r_bits = (np.bitwise_or.reduceat(c[order], starts).tolist() for c in columns[4:])
-        # the earliest start (on a tie the first row) and the latest end of each pair
-        firsts = np.lexsort((numbers, times, rows))[starts]
-        lasts = np.lexsort((numbers, -ends, rows))[starts]
-        first_t, first_n = times[firsts].tolist(), numbers[firsts].tolist()
-        last_t, last_n = ends[lasts].tolist(), numbers[lasts].tolist()
-        capture = self.capture
-        for k, index in enumerate(sorted_rows[starts].tolist()):
-            pair = self.slots[index]
-            if first_t[k] < pair.first:
-                pair.first, pair.first_at = first_t[k], (capture, first_n[k])
-            if last_t[k] > pair.last:
-                pair.last, pair.last_at = last_t[k], (capture, last_n[k])
-            pair.o_bits |= o_bits[k]
-            pair.r_bits |= r_bits[k]
-            pair.o_pk += sums[0][k]
-            pair.r_pk += sums[1][k]
-            pair.o_bytes += sums[2][k]
-            pair.r_bytes += sums[3][k]
-        pairs = self.pairs
-        pairs.file_rows += len(rows)
-        pairs.file_packets += sum(sums[0]) + sum(sums[1])
-        span = pairs.file_span
-        low, high = float(times.min()), float(ends.max())
-        if low < span[0]:
-            span[0] = low
-        if high > span[1]:
-            span[1] = high
+            bits = bits_of.get(history)
+            if bits is None:
+                bits = bits_of[history] = history_bits(history.decode())
+            if when < low:
+                low = when
+            if end > high:
+                high = end
+            if when < pair.first:
+                pair.first, pair.first_at = when, (capture, number)
+            if end > pair.last:
+                pair.last, pair.last_at = end, (capture, number)
+            pair.o_bits |= bits[0]
+            pair.r_bits |= bits[1]
+            pair.o_pk += o_packets
+            pair.r_pk += r_packets
+            pair.o_bytes += o_bytes
+            pair.r_bytes += r_bytes
+            rows += 1
+            packets += o_packets + r_packets
+    pairs.file_rows += rows
+    pairs.file_packets += packets
+    span = pairs.file_span
+    if low < span[0]:
+        span[0] = low
+    if high > span[1]:
+        span[1] = high
 
-    def one_by_one(self, run: list[bytes], base: int, taken: list[int]) -> None:
-        done = set(taken)
-        for i, line in enumerate(run):
-            if i not in done:
-                self.careful(line.decode(), base + i + 1)
+
+def _hot_picker(fields: tuple[str, ...]) -> Callable[[list[bytes]], tuple[bytes, ...]]:
+    return itemgetter(*(fields.index(name) for name in _HOT_FIELDS))
 
 
 def _conn_parts(paths: Sequence[Path], jobs: int, pool: Executor | None) -> Iterator[ConnPart]:

@@ -1,5 +1,5 @@
-"""Conn logs past the flow limit are read fast (runs of plain rows by columns, from
-bytes) and by several processes; what they give is what the careful line-by-line
+"""Conn logs past the flow limit are read fast (from bytes, a row of a pair seen before
+added up in place) and by several processes; what they give is what the careful line-by-line
 reader gives, row for row, down to which line each pair's first and last time cite."""
 
 from __future__ import annotations
