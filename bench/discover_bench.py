@@ -321,7 +321,14 @@ def fmt(value: float | None, spec: str = ".1f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def print_table(runs: list[Run], repeat: int, truth: dict[str, Any], meta: dict[str, Any]) -> None:
+def print_table(
+    runs: list[Run],
+    repeat: int,
+    truth: dict[str, Any],
+    meta: dict[str, Any],
+    tools: Sequence[str],
+    nmap_reference: float | None = None,
+) -> None:
     print(
         f"\ncamaudit discover benchmark, {meta['date']}, {meta['cpu']}, {meta['cores']} cores, "
         f"Python {meta['python']}"
@@ -341,14 +348,15 @@ def print_table(runs: list[Run], repeat: int, truth: dict[str, Any], meta: dict[
     )
     print(header)
     print("-" * len(header))
-    for tool in TOOLS:
+    for tool in tools:
         r = best(runs, tool)
         failed = [x for x in runs if x.tool == tool and not x.ok]
         if r is None:
             msg = failed[0].error if failed else "not run"
             print(f"{tool:<14} {'-':>7} {'-':>5} {'-':>5} {'-':>7}  {'':<10} FAILED: {msg}")
             continue
-        ratio = r.wall_s / nm.wall_s if nm and nm.wall_s else None
+        nmap_s = nm.wall_s if nm else nmap_reference
+        ratio = r.wall_s / nmap_s if nmap_s else None
         target = ""
         if tool == "camaudit" and ratio is not None:
             target = f"<={TARGET_RATIO:g}x " + ("met" if ratio <= TARGET_RATIO else "MISSED")
@@ -358,12 +366,14 @@ def print_table(runs: list[Run], repeat: int, truth: dict[str, Any], meta: dict[
         )
         for x in failed:
             print(f"{'':<14} (another run failed: {x.error})")
-    all_walls = {t: [r.wall_s for r in runs if r.tool == t and r.ok] for t in TOOLS}
+    all_walls = {t: [r.wall_s for r in runs if r.tool == t and r.ok] for t in tools}
     if repeat > 1:
         print(
             "\nall runs (wall s): "
             + "; ".join(f"{t} {', '.join(fmt(w) for w in ws)}" for t, ws in all_walls.items())
         )
+    if nm is None and nmap_reference:
+        print(f"\n(vs nmap: against --nmap-reference {nmap_reference:g} s, nmap was not run)")
     print(
         "\nfound = devices on the segment that were reported (the scanner itself excluded); "
         "ident = camaudit: devices\nwith a vendor identity; nmap: hosts with at least one "
@@ -513,11 +523,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="how to start camaudit (default: this Python's -m camaudit)",
     )
     ap.add_argument("--keep", action="store_true", help="keep the JSON reports and nmap XML")
+    ap.add_argument(
+        "--tools",
+        default=",".join(TOOLS),
+        help=f"comma-separated tools to run, in this order (default {','.join(TOOLS)}); "
+        "e.g. --tools camaudit to iterate without nmap's minutes",
+    )
+    ap.add_argument(
+        "--nmap-reference",
+        type=float,
+        help="seconds of an earlier plain nmap -sV run: the ratio when nmap is not in --tools",
+    )
     args = ap.parse_args(argv)
     if not 1 <= args.devices <= 233:
         ap.error("--devices must be 1..233 (a /24 from .21)")
     if args.repeat < 1:
         ap.error("--repeat must be at least 1")
+    args.tools = tuple(dict.fromkeys(t.strip() for t in args.tools.split(",") if t.strip()))
+    unknown = [t for t in args.tools if t not in TOOLS]
+    if unknown or not args.tools:
+        ap.error(f"--tools takes {', '.join(TOOLS)} (got {', '.join(unknown) or 'none'})")
     return args
 
 
@@ -558,7 +583,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for dev in seg.devices.values()
             }
             for i in range(args.repeat):
-                for tool in TOOLS:
+                for tool in args.tools:
                     print(f"round {i + 1}/{args.repeat}: {tool} ...", file=sys.stderr, flush=True)
                     if tool == "nmap":
                         run = run_nmap(seg, nmap, workdir, i)
@@ -574,7 +599,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 for signo, handler in old.items():
                     signal.signal(signo, handler)
-        print_table(runs, args.repeat, truth, meta)
+        print_table(runs, args.repeat, truth, meta, args.tools, args.nmap_reference)
         print_identifications(runs, per_device)
         print_profile(runs)
         if args.results:

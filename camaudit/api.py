@@ -248,7 +248,7 @@ def audit(
     if bool(captures) == (recording is not None):
         raise UsageError("give --duration to record, or --captures FILES (one of them)")
     # Usage and input errors before a single probe is sent.
-    load_policy(Path(policy) if policy else None, closed_network)
+    loaded = load_policy(Path(policy) if policy else None, closed_network)
     missing = [str(c) for c in captures if not Path(c).exists()]
     if missing:
         raise InputError(f"{missing[0]}: no such file or directory")
@@ -264,7 +264,14 @@ def audit(
         known_hosts,
         profiles,
     )
-    entry = record(recording, record_progress) if recording is not None else None
+    entry = None
+    if recording is not None:
+        from camaudit.watch import Watch
+
+        # The progress line's flows and findings: each closed file folded once, judged
+        # by the verify policy. Only a view: the report below verifies every file.
+        judge = Watch(loaded, load_knowledge(profiles)) if record_progress else None
+        entry = record(recording, record_progress, judge)
     files: Sequence[str | Path] = entry.files if entry is not None else captures
     verified = verify(files, closed_network, policy, profiles, progress)
     report = build_audit_report(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO, TypeVar
 
 import typer
 from rich.console import Console
+from rich.live import Live
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -25,6 +26,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from camaudit import __version__, exitcodes
 from camaudit.api import VerifyResult
@@ -39,6 +41,7 @@ from camaudit.sanitize import clean_text, shown_path
 from camaudit.traffic.live import capture_live
 
 if TYPE_CHECKING:  # the fingerprint package loads onvif-zeep: only `fingerprint` needs it
+    from camaudit.audit.record import RecordStatus
     from camaudit.discover.interface import Target
     from camaudit.fingerprint.interface import Credentials, Fingerprint
     from camaudit.report.register import RegisterRow
@@ -885,34 +888,55 @@ def _port_list(ports: str | None) -> tuple[int, ...]:
 
 
 class _RecordLine:
-    """The live progress line while ``audit`` records: packets in the files, time elapsed.
+    """The live progress line while ``audit`` records: packets and time, and the flows
+    and findings in the files closed so far (each folded once as it closes and judged
+    by the verify policy; the report still verifies every file when recording ends).
 
-    On a terminal one line rewritten in place; otherwise a line every ``every`` seconds,
-    so a log shows the recording is alive. Flows and findings are only known once the
-    files are read after recording, and the line says so rather than guessing.
+    On a terminal a rich live line redrawn in place; otherwise (a log, CI) one plain
+    line per closed file, without escape codes.
     """
 
-    def __init__(self, interface: str, duration: float, every: float = 10.0) -> None:
-        self.interface, self.duration, self.every = clean_text(interface), duration, every
+    def __init__(self, interface: str, duration: float) -> None:
+        self.interface, self.duration = clean_text(interface), duration
         self.tty = sys.stderr.isatty()
-        self.last = -every
+        self.live: Live | None = None
 
-    def __call__(self, packets: int, elapsed: float) -> None:
-        line = (
-            f"camaudit: recording {self.interface}: {packets} packets, "
-            f"{min(elapsed, self.duration):.0f} s of {self.duration:g} s "
-            "(flows and findings are counted when recording ends)"
-        )
+    def __call__(self, status: RecordStatus) -> None:
         if self.tty:
-            sys.stderr.write(f"\r{line}\x1b[K")
-        elif elapsed - self.last >= self.every:
-            sys.stderr.write(line + "\n")
-            self.last = elapsed
-        sys.stderr.flush()
+            if self.live is None:
+                err = Console(stderr=True, highlight=False)
+                self.live = Live(console=err, auto_refresh=False, redirect_stdout=False)
+                self.live.start()
+            line = Text(self.text(status), no_wrap=True, overflow="ellipsis")
+            self.live.update(line, refresh=True)
+        elif status.closed is not None:
+            sys.stderr.write(self.text(status) + "\n")
+            sys.stderr.flush()
+
+    def text(self, status: RecordStatus) -> str:
+        head = (
+            f"camaudit: recording {self.interface}: "
+            f"{min(status.elapsed, self.duration):.0f} s of {self.duration:g} s, "
+            f"{_count(status.packets, 'packet')}"
+        )
+        if status.closed is not None:  # a log line: which file the counts include
+            head += f"; file {status.files or '?'} ({clean_text(status.closed.name)}) read:"
+        else:
+            head += ","
+        if status.flows is not None and status.findings is not None:
+            flows, findings = _count(status.flows, "flow"), _count(status.findings, "finding")
+            return f"{head} {flows}, {findings} so far"
+        if status.unjudged is not None:
+            return f"{head} flows and findings not shown: {status.unjudged}"
+        return f"{head} flows and findings when the first file closes"
 
     def done(self) -> None:
-        if self.tty:
-            sys.stderr.write("\n")
+        if self.live is not None:
+            self.live.stop()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @app.command()

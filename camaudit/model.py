@@ -105,14 +105,9 @@ class CaptureInput:
 
 
 @dataclass(frozen=True)
-class Flow:
-    """A bidirectional conversation, its state modelled on Zeek's ``conn_state``.
-
-    ``orig`` is the side that started it (the SYN sender, else the first sender).
-    Packet and byte counts are frames and frame lengths on the wire, as in
-    Wireshark's Conversations view. ICMP errors that refer to the flow are not
-    counted in it; they are kept in ``rejected_by``.
-    """
+class FlowCore:
+    """The two ends of a conversation, its state and its counts: the first fields of a
+    :class:`Flow` and of the traffic stage's record it is made from (traffic/flows.py)."""
 
     proto: str  # "tcp" | "udp" | "icmp" | "icmpv6" | "ip-<n>"
     orig: str
@@ -127,6 +122,18 @@ class Flow:
     orig_bytes: int
     resp_packets: int
     resp_bytes: int
+
+
+@dataclass(frozen=True)
+class Flow(FlowCore):
+    """A bidirectional conversation, its state modelled on Zeek's ``conn_state``.
+
+    ``orig`` is the side that started it (the SYN sender, else the first sender).
+    Packet and byte counts are frames and frame lengths on the wire, as in
+    Wireshark's Conversations view. ICMP errors that refer to the flow are not
+    counted in it; they are kept in ``rejected_by``.
+    """
+
     orig_mac: str | None = None
     resp_mac: str | None = None
     vlan: int | None = None
@@ -161,9 +168,9 @@ class DnsLookup:
     client: str
     server: str
     query: FrameRef | None
-    response: FrameRef | None
-    rcode: str | None  # None: no response in the capture
-    answers: tuple[str, ...]  # addresses (A/AAAA) and names (CNAME ...), in order
+    response: FrameRef | None = None  # the defaults: a question nothing (yet) answered
+    rcode: str | None = None  # None: no response in the capture
+    answers: tuple[str, ...] = ()  # addresses (A/AAAA) and names (CNAME ...), in order
     truncated: bool = False  # the packet was cut by the snaplen
     zeek_uid: str | None = None  # read from a Zeek dns.log: its uid (query/response: file, line)
 

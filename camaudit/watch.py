@@ -102,6 +102,14 @@ class Watch:
         ]
         return alerts
 
+    def tally(self, path: Path) -> tuple[int, int]:
+        """Fold the next complete file in (as :meth:`add`); the flows and findings so far.
+
+        ``audit``'s recording progress line (:class:`camaudit.audit.record.Judge`)."""
+        self.add(path)
+        assert self.traffic is not None and self.assessment is not None
+        return len(self.traffic.flows), len(self.assessment.findings)
+
     def _new(self, key: tuple[Any, ...]) -> bool:
         if key in self.alerted:
             return False

@@ -17,6 +17,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import atheris
 
@@ -87,6 +88,17 @@ def checked(one: Callable[[bytes], None]) -> Callable[[bytes], None]:
             one(data)
 
     return run
+
+
+def facts_of(parse: Callable[[bytes], tuple[Any, Any] | None]) -> Callable[[bytes], None]:
+    """A target for a discovery reply reader: ``(facts, mac)`` or ``None``, every fact read."""
+
+    def one(data: bytes) -> None:
+        parsed = parse(data)
+        if parsed is not None:
+            parsed[0].items()
+
+    return one
 
 
 def main(one: Callable[[bytes], None]) -> None:

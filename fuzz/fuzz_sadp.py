@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from _harness import instrumented, main
+from _harness import facts_of, instrumented, main
 
 with instrumented():
     from camaudit.discover.sadp import parse_probe_match
 
 
-def one(data: bytes) -> None:
-    parsed = parse_probe_match(data)
-    if parsed is not None:
-        parsed[0].items()
+one = facts_of(parse_probe_match)
 
 
 if __name__ == "__main__":

@@ -269,7 +269,31 @@ class Lifecycle:
         self.down()
 
 
-class Lab(Lifecycle):
+class Namespaces(Lifecycle):
+    """A lab of named network namespaces (one a role) and the commands run inside them."""
+
+    run_timeout: float = 30  # seconds a run() may take unless told
+
+    def ns(self, role: str) -> str:
+        raise NotImplementedError
+
+    def ip(self, role: str, *args: str) -> str:
+        """``ip -n <ns> ...``."""
+        return sh(["ip", "-n", self.ns(role), *args])
+
+    def exec_argv(self, role: str, argv: Sequence[str]) -> list[str]:
+        """argv that runs ``argv`` inside a role's namespace."""
+        return ["ip", "netns", "exec", self.ns(role), *argv]
+
+    def run(
+        self, role: str, argv: Sequence[str], *, check: bool = True, timeout: float | None = None
+    ) -> str:
+        """Run a command to completion inside a namespace; return its stdout."""
+        limit = self.run_timeout if timeout is None else timeout
+        return sh(self.exec_argv(role, argv), check=check, timeout=limit)
+
+
+class Lab(Namespaces):
     """Builds the namespaces on enter and always removes them on exit."""
 
     def __init__(self, suffix: str | None = None, workdir: Path | None = None) -> None:
@@ -373,20 +397,8 @@ class Lab(Lifecycle):
 
     # ------------------------------------------------------------ commands
 
-    def ip(self, role: str, *args: str) -> str:
-        return sh(["ip", "-n", self.ns(role), *args])
-
     def sysctl(self, role: str, values: Mapping[str, str]) -> None:
         self.run(role, ["sysctl", "-q", *[f"{k}={v}" for k, v in values.items()]])
-
-    def exec_argv(self, role: str, argv: Sequence[str]) -> list[str]:
-        return ["ip", "netns", "exec", self.ns(role), *argv]
-
-    def run(
-        self, role: str, argv: Sequence[str], *, check: bool = True, timeout: float = 30
-    ) -> str:
-        """Run a command to completion inside a namespace; return its stdout."""
-        return sh(self.exec_argv(role, argv), check=check, timeout=timeout)
 
     def popen(self, role: str, argv: Sequence[str]) -> subprocess.Popen[bytes]:
         """Start a background process in a namespace; it is stopped in down()."""

@@ -44,7 +44,7 @@ from lab.devices.runtime import DeviceProcess
 from lab.netlab import (
     HOST_SYSCTLS,
     SWITCH_SYSCTLS,
-    Lifecycle,
+    Namespaces,
     add_bridge,
     add_namespace,
     plug_host,
@@ -71,8 +71,10 @@ class SegmentDevice:
     port: str  # its bridge port in the switch namespace
 
 
-class Segment(Lifecycle):
+class Segment(Namespaces):
     """Builds switch + scanner + one namespace per persona; always torn down on exit."""
+
+    run_timeout = 60
 
     def __init__(
         self,
@@ -207,20 +209,6 @@ class Segment(Lifecycle):
     def device_mac(self, name: str) -> str:
         """MAC (lower-case) the device's eth0 carries."""
         return self.devices[name].persona.mac.lower()
-
-    def ip(self, role: str, *args: str) -> str:
-        """``ip -n <ns> ...``."""
-        return sh(["ip", "-n", self.ns(role), *args])
-
-    def exec_argv(self, role: str, argv: Sequence[str]) -> list[str]:
-        """argv that runs ``argv`` inside a role's namespace."""
-        return ["ip", "netns", "exec", self.ns(role), *argv]
-
-    def run(
-        self, role: str, argv: Sequence[str], *, check: bool = True, timeout: float = 60
-    ) -> str:
-        """Run a command to completion in a namespace; return stdout (raise on failure)."""
-        return sh(self.exec_argv(role, argv), check=check, timeout=timeout)
 
     def popen(self, role: str, argv: Sequence[str], **kwargs: object) -> subprocess.Popen[bytes]:
         """Start a background command in a namespace (killed in ``down()`` with the namespace)."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from camaudit.attempt import AttemptStatus, guarded, run_all
@@ -115,7 +116,11 @@ def discover(
     started_wall = time.time()
     started = time.monotonic()
     relay = _Relay(stream, networks, runners, started + target.budget) if stream else None
-    attempts = _run_all(target, runners, progress, max(1, max_workers), relay)
+    try:
+        attempts = _run_all(target, runners, progress, max(1, max_workers), relay)
+    finally:
+        if relay is not None:
+            relay.close()
     if sweeps_a_network(networks):  # reading the host's addresses costs a scapy import
         attempts = leave_out_scanner(attempts, networks, own_addresses())
     return Inventory(
@@ -180,7 +185,9 @@ class _Relay:
     nmap's version detection waits for the methods whose replies announce ports
     (WS-Discovery ``xaddrs``, SADP/DHIP ``http_port`` ...; bounded by the budget), so the
     probes' ports are known by then; an ARP sighting names none, so the sweep is not
-    waited for.
+    waited for. The stream is fed from one thread of its own, in order: planning forty
+    hosts' probes took seconds on a loaded machine, and neither nmap's thread (on to
+    version detection) nor the thread reporting methods' ends should wait for it.
     """
 
     def __init__(
@@ -199,6 +206,7 @@ class _Relay:
         self._others_ended = threading.Event()
         if not self._others:
             self._others_ended.set()
+        self._feed = ThreadPoolExecutor(1, "camaudit-relay")
         for runner in runners:
             if isinstance(runner, NmapServiceScan):
                 runner.covered, runner.sighted = self.covered, self.sighted
@@ -212,12 +220,16 @@ class _Relay:
         return leave_out_scanner((attempt,), self.networks, self._own)[0].sightings
 
     def sighted(self, sightings: Sequence[Sighting]) -> None:
-        kept = self._leave_out_scanner(sightings)
         with self._lock:
-            self._seen += kept
+            self._seen += sightings  # for covered(), which asks about the hosts nmap found
+        # best effort: whatever the stream misses here, the caller plans at the end
+        self._feed.submit(guarded, lambda: self._hand_over(sightings), lambda _error: None)
+
+    def _hand_over(self, sightings: Sequence[Sighting]) -> None:
+        # on the feed thread: reading the host's own addresses imports scapy (a second)
+        kept = self._leave_out_scanner(sightings)
         if kept:
-            # best effort: whatever the stream misses here, the caller plans at the end
-            guarded(lambda: self.stream.sighted(kept), lambda _error: None)
+            self.stream.sighted(kept)
 
     def ended(self, attempt: MethodAttempt) -> None:
         if attempt.method != NmapServiceScan.name:  # nmap handed its port scan on itself
@@ -226,6 +238,10 @@ class _Relay:
             self._others.discard(attempt.method)
             if not self._others:
                 self._others_ended.set()
+
+    def close(self) -> None:
+        """Wait until the stream has every sighting handed over (discovery has ended)."""
+        self._feed.shutdown(wait=True)
 
     def covered(self, hosts: Sequence[str]) -> Mapping[str, frozenset[int]]:
         self._others_ended.wait(max(0.0, self.deadline - time.monotonic()))

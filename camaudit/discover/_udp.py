@@ -239,13 +239,37 @@ def in_target(ip: str | None, target: Target) -> bool:
 class UdpDiscovery(DiscoveryMethod):
     """A discovery protocol of one UDP request and parsed replies (SADP, DHIP, WS-Discovery).
 
-    ``port`` and ``group`` are overridable so tests can run responders on loopback.
+    A protocol declares itself in its class line, ``class Sadp(UdpDiscovery, name=...,
+    port=..., group=..., request=..., reply=...)``; a subclass of a protocol (a test's
+    loopback variant) keeps what it does not give. ``port`` and ``group`` are overridable
+    per instance so tests can run responders on loopback.
     """
 
     name: str
     default_port: int
     default_group: str
     max_reply: int = 16384  # real replies are a few kB; larger ones are not parsed
+
+    def __init_subclass__(
+        cls,
+        *,
+        name: str | None = None,
+        port: int | None = None,
+        group: str | None = None,
+        request: Callable[[], bytes] | None = None,
+        reply: Callable[[bytes], tuple[Facts, str | None] | None] | None = None,
+    ) -> None:
+        super().__init_subclass__()
+        declared = {
+            "name": name,
+            "default_port": port,
+            "default_group": group,
+            "new_request": staticmethod(request) if request else None,
+            "read_reply": staticmethod(reply) if reply else None,
+        }
+        for attribute, value in declared.items():
+            if value is not None:
+                setattr(cls, attribute, value)
 
     def __init__(
         self,
@@ -257,7 +281,7 @@ class UdpDiscovery(DiscoveryMethod):
         self.port = port if port is not None else self.default_port
         self.group = group if group is not None else self.default_group
 
-    # The protocol's request, made afresh for each run (a new id each time). Set by a subclass.
+    # The protocol's request, made afresh for each run (a new id each time): ``request``.
     new_request: Callable[[], bytes]
 
     def probe(self) -> bytes:
@@ -265,7 +289,7 @@ class UdpDiscovery(DiscoveryMethod):
         return type(self).new_request()
 
     # The protocol's reply reader: (facts, MAC) of one reply, ``None`` for a packet that is
-    # not a reply (another scanner's probe). Set by a subclass unless it overrides parse.
+    # not a reply (another scanner's probe): ``reply``, unless a subclass overrides parse.
     read_reply: Callable[[bytes], tuple[Facts, str | None] | None]
 
     def parse(self, reply: Datagram) -> Sighting | None:

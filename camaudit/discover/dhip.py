@@ -122,12 +122,7 @@ def parse_reply(data: bytes) -> tuple[Facts, str | None] | None:
     return facts, mac
 
 
-class DhipSearch(UdpDiscovery):
+class DhipSearch(
+    UdpDiscovery, name="dhip", port=PORT, group=GROUP, request=search_request, reply=parse_reply
+):
     """Dahua (and Dahua-firmware OEM) devices answering ``DHDiscover.search``."""
-
-    name = "dhip"
-    default_port = PORT
-    default_group = GROUP
-
-    new_request = staticmethod(search_request)
-    read_reply = staticmethod(parse_reply)

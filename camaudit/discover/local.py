@@ -3,13 +3,16 @@
 Used when the user names no interface (pick the one that routes to the target, as nmap
 does, and only when the target is directly connected: ARP and multicast never cross a
 gateway) and to leave the scanner's own address out of the inventory. Both read the
-kernel's tables through scapy (``conf.route``, ``conf.ifaces``), re-read on each call.
+kernel's tables on each call: routes through scapy (``conf.route``), addresses over
+rtnetlink.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -93,9 +96,61 @@ def sweeps_a_network(networks: Sequence[IPv4Network]) -> bool:
 
 
 def own_addresses() -> frozenset[str]:
-    """Every IPv4 address configured on this host's interfaces (this network namespace)."""
-    import scapy.route  # noqa: F401  (loads the interface list too)
-    from scapy.config import conf
+    """Every IPv4 address configured on this host's interfaces (this network namespace).
 
-    conf.ifaces.reload()
-    return frozenset(ip for iface in conf.ifaces.values() for ip in iface.ips.get(4, ()))
+    Read from the kernel over rtnetlink (an ``RTM_GETADDR`` dump), secondary addresses
+    included: scapy's interface list gave the same and cost a second to import.
+    """
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE) as sock:
+        sock.bind((0, 0))
+        # nlmsghdr (len, type, flags, seq, pid) + ifaddrmsg (family, prefixlen, flags, scope, index)
+        request = struct.pack("=LHHLL", 24, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, 1, 0)
+        sock.send(request + struct.pack("=BBBBI", socket.AF_INET, 0, 0, 0, 0))
+        found: set[str] = set()
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return frozenset(found)
+            for kind, body in _netlink_messages(data):
+                if kind == NLMSG_DONE:
+                    return frozenset(found)
+                if kind == NLMSG_ERROR:
+                    raise OSError("rtnetlink refused the address dump")
+                if kind == RTM_NEWADDR and len(body) >= 8 and body[0] == socket.AF_INET:
+                    found |= _ipv4_of(body[8:])
+
+
+NETLINK_ROUTE = 0
+RTM_NEWADDR, RTM_GETADDR = 20, 22
+NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+IFA_ADDRESS, IFA_LOCAL = 1, 2
+
+
+def _netlink_messages(data: bytes) -> list[tuple[int, bytes]]:
+    """(type, payload) of each netlink message in one datagram."""
+    messages = []
+    offset = 0
+    while offset + 16 <= len(data):
+        length, kind = struct.unpack_from("=LH", data, offset)
+        if length < 16:
+            break
+        messages.append((kind, data[offset + 16 : offset + length]))
+        offset += (length + 3) & ~3
+    return messages
+
+
+def _ipv4_of(attributes: bytes) -> set[str]:
+    """The address of one ``ifaddrmsg``: ``IFA_LOCAL`` (the own end), else ``IFA_ADDRESS``."""
+    found: dict[int, str] = {}
+    offset = 0
+    while offset + 4 <= len(attributes):
+        length, kind = struct.unpack_from("=HH", attributes, offset)
+        if length < 4:
+            break
+        value = attributes[offset + 4 : offset + length]
+        if kind in (IFA_ADDRESS, IFA_LOCAL) and len(value) == 4:
+            found[kind] = socket.inet_ntoa(value)
+        offset += (length + 3) & ~3
+    address = found.get(IFA_LOCAL, found.get(IFA_ADDRESS))
+    return {address} if address else set()

@@ -78,12 +78,7 @@ def parse_probe_match(payload: bytes) -> tuple[Facts, str | None] | None:
     return facts, mac
 
 
-class SadpInquiry(UdpDiscovery):
+class SadpInquiry(
+    UdpDiscovery, name="sadp", port=PORT, group=GROUP, request=inquiry, reply=parse_probe_match
+):
     """Hikvision (and Hikvision-firmware OEM) devices answering a SADP inquiry."""
-
-    name = "sadp"
-    default_port = PORT
-    default_group = GROUP
-
-    new_request = staticmethod(inquiry)
-    read_reply = staticmethod(parse_probe_match)

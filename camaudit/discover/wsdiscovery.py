@@ -114,14 +114,8 @@ def _onvif_scope(scope: str) -> tuple[str, str]:
     return key.lower(), unquote(value).strip()
 
 
-class WsDiscovery(UdpDiscovery):
+class WsDiscovery(UdpDiscovery, name="wsdiscovery", port=PORT, group=GROUP, request=probe_message):
     """ONVIF devices answering a WS-Discovery Probe."""
-
-    name = "wsdiscovery"
-    default_port = PORT
-    default_group = GROUP
-
-    new_request = staticmethod(probe_message)
 
     def parse(self, reply: Datagram) -> Sighting | None:
         """One sighting per reply; a reply with several matches keeps them all as facts."""

@@ -15,6 +15,7 @@ Without credentials only the ONVIF pre-authentication calls are made
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -132,6 +133,17 @@ def _settings() -> Any:
 
 
 _WSDL_LOCK = threading.Lock()
+
+
+def prepare() -> None:
+    """Import onvif-zeep and parse the WSDL now, so that no probe's time limit pays for it.
+
+    The first probes of a run used to parse it inside their device's time limit; with
+    forty starting at once on a loaded machine every one of them timed out. Idempotent
+    and cheap after the first call; a failure is left for the probe to report.
+    """
+    with contextlib.suppress(Exception):
+        _wsdl_document(_wsdl_path(_import_onvif()))
 
 
 def _wsdl_document(wsdl: str) -> Any:
@@ -331,6 +343,7 @@ class OnvifProbe(Probe):
         """The pre-authentication calls, then (with credentials) the identity and network ones."""
         started = time.monotonic()
         probe = f"{self.name}:{target.port}"
+        prepare()  # local work (imports, the WSDL parse): not the device's time
         deadline = Deadline(target.timeout)
         credentials = target.credentials
         facts = facts_for(credentials)

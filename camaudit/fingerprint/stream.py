@@ -33,6 +33,7 @@ from camaudit.fingerprint import (
     _check_host,
     conclude,
     identify_devices,
+    onvif,
     total_bound,
 )
 from camaudit.fingerprint.interface import (
@@ -96,6 +97,8 @@ class SightingStream:
         self._pool = ThreadPoolExecutor(max(1, threads), "camaudit-stream")
         self._lock = threading.RLock()  # a probe may end while it is being started
         self._hosts: dict[str, _Host] = {}
+        if self.live:  # parse the ONVIF WSDL while the first discovery methods still listen
+            self._pool.submit(onvif.prepare)
 
     def _plan(self, ip: str, sightings: Sequence[Sighting]) -> list[Job]:
         batch = self._batch

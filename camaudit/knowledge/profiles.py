@@ -16,6 +16,7 @@ import fnmatch
 import os
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -585,6 +586,25 @@ def _document(
     return out
 
 
+def _tables(
+    doc: dict[str, Any],
+    key: str,
+    spec: dict[str, v.Field],
+    label: tuple[str, str | None],
+    errors: list[str],
+) -> Iterator[tuple[int, str, dict[str, Any], dict[str, Any]]]:
+    """Each well-formed ``[[key]]`` table of ``doc``: its number, where it is for messages
+    (``label`` = the file shown, the field that names an entry), the table, its values.
+    A table with a wrong field has its errors appended and is not given."""
+    display, name_field = label
+    for index, raw in enumerate(doc.get(key, []), start=1):
+        named = v.entry_label(raw, name_field) if name_field else ""
+        where = f"{display}: {key}[{index}]{named}"
+        values = v.check_table(raw, spec, where, errors)
+        if values is not None:
+            yield index, where, raw, values
+
+
 def _check_vendor(
     values: dict[str, Any], doc: dict[str, Any], where: str, errors: list[str]
 ) -> bool:
@@ -607,10 +627,8 @@ def _load_ouis(
     doc = _document(directory / OUI_FILE, display, ("oui", "registrant"), errors, extra)
     entries: list[OuiEntry] = []
     seen: dict[str, int] = {}
-    for index, raw in enumerate(doc.get("oui", []), start=1):
-        where = f"{display}: oui[{index}]{v.entry_label(raw, 'prefix')}"
-        values = v.check_table(raw, _OUI_SPEC, where, errors)
-        if values is None or not _check_vendor(values, doc, where, errors):
+    for index, where, _raw, values in _tables(doc, "oui", _OUI_SPEC, (display, "prefix"), errors):
+        if not _check_vendor(values, doc, where, errors):
             continue
         prefix = values["prefix"]
         if prefix in seen:
@@ -620,10 +638,9 @@ def _load_ouis(
         bits = _parse_prefix(prefix)[1]
         entries.append(OuiEntry(bits=bits, **values))
     registrants: list[Registrant] = []
-    for index, raw in enumerate(doc.get("registrant", []), start=1):
-        where = f"{display}: registrant[{index}]{v.entry_label(raw, 'contains')}"
-        values = v.check_table(raw, _REGISTRANT_SPEC, where, errors)
-        if values is not None and _check_vendor(values, doc, where, errors):
+    named = (display, "contains")
+    for _index, where, _raw, values in _tables(doc, "registrant", _REGISTRANT_SPEC, named, errors):
+        if _check_vendor(values, doc, where, errors):
             values["contains"] = values["contains"].lower()
             registrants.append(Registrant(**values))
     skip = tuple(name.lower() for name in doc.get("fallback_skip", ()))
@@ -637,12 +654,8 @@ def _load_rules(directory: Path, errors: list[str]) -> tuple[PhoneHomeRule, ...]
     ids: dict[str, int] = {}
     domains: dict[str, str] = {}
     derived: list[tuple[str, str]] = []
-    for index, raw in enumerate(doc.get("rule", []), start=1):
-        where = f"{display}: rule[{index}]{v.entry_label(raw, 'id')}"
+    for index, where, raw, values in _tables(doc, "rule", _RULE_SPEC, (display, "id"), errors):
         problems = len(errors)
-        values = v.check_table(raw, _RULE_SPEC, where, errors)
-        if values is None:
-            continue
         _check_vendor(values, doc, where, errors)
         rule_id, kind = values["id"], values["kind"]
         if rule_id in ids:
@@ -682,12 +695,8 @@ def _load_cves(directory: Path, errors: list[str]) -> tuple[CveEntry, ...]:
     doc = _document(directory / CVE_FILE, display, ("cve",), errors)
     entries: list[CveEntry] = []
     seen: dict[tuple[str, str], int] = {}
-    for index, raw in enumerate(doc.get("cve", []), start=1):
-        where = f"{display}: cve[{index}]{v.entry_label(raw, 'id')}"
+    for index, where, _raw, values in _tables(doc, "cve", _CVE_SPEC, (display, "id"), errors):
         problems = len(errors)
-        values = v.check_table(raw, _CVE_SPEC, where, errors)
-        if values is None:
-            continue
         _check_vendor(values, doc, where, errors)
         key = (values["id"], values["product_scope"])
         if key in seen:
@@ -738,11 +747,7 @@ def _load_ports(
     doc = _document(directory / PORTS_FILE, display, ("port",), errors)
     ports: list[int] = []
     probes: dict[str, int] = {}
-    for index, raw in enumerate(doc.get("port", []), start=1):
-        where = f"{display}: port[{index}]"
-        values = v.check_table(raw, _PORT_SPEC, where, errors)
-        if values is None:
-            continue
+    for _index, where, _raw, values in _tables(doc, "port", _PORT_SPEC, (display, None), errors):
         _check_vendor(values, doc, where, errors)
         if values["port"] in ports:
             errors.append(f"{where}: port: {values['port']} is listed twice")

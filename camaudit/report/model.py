@@ -193,11 +193,12 @@ class FindingEntry:
 
 
 @dataclass(frozen=True)
-class VerifyReport:
-    """``camaudit verify``: the verdict and every piece of evidence behind it."""
+class TrafficVerdict:
+    """The part ``verify`` and ``audit`` share, first in both: the overall verdict and
+    every piece of traffic evidence behind it. Each report appends its own fields."""
 
     schema_version: int
-    kind: Literal["verify"]
+    kind: str  # each report narrows it to its own literal
     tool: ToolInfo
     generated: str
     verdict: Verdict
@@ -212,6 +213,13 @@ class VerifyReport:
     outbound: tuple[BoundaryFlowEntry, ...]
     dns: tuple[LookupEntry, ...]
     findings: tuple[FindingEntry, ...]
+
+
+@dataclass(frozen=True)
+class VerifyReport(TrafficVerdict):
+    """``camaudit verify``: the verdict and every piece of evidence behind it."""
+
+    kind: Literal["verify"]  # keeps its place after schema_version
     controls: ControlsSection | None = None  # BIO/BIO2 controls (report/compliance.py)
     register: RegisterSection | None = None  # never set on verify; kept for one shape
     # Repeated connections (policy/rhythm.py); left out of the JSON when there are none.
@@ -476,26 +484,11 @@ class AuditSection:
 
 
 @dataclass(frozen=True)
-class AuditReport:
+class AuditReport(TrafficVerdict):
     """``camaudit audit``: the verify part (overall verdict and its evidence), the
     inventory part, and every device with its own verdict (JSON ``audit``)."""
 
-    schema_version: int
-    kind: Literal["audit"]
-    tool: ToolInfo
-    generated: str
-    verdict: Verdict
-    exit_code: int
-    reasons: tuple[Phrase, ...]
-    closed_network: ClosedNetworkEntry
-    policy: PolicyEntry
-    summary: VerifySummary
-    inputs: tuple[CaptureEntry, ...]
-    problems: tuple[Problem, ...]
-    devices: tuple[HostInfo, ...]
-    outbound: tuple[BoundaryFlowEntry, ...]
-    dns: tuple[LookupEntry, ...]
-    findings: tuple[FindingEntry, ...]
+    kind: Literal["audit"]  # keeps its place after schema_version
     inventory: InventorySection
     audit: AuditSection
     controls: ControlsSection | None = None  # BIO/BIO2 controls (report/compliance.py)

@@ -41,7 +41,10 @@ class DnsLog:
                 if index is not None and self.lookups[index].response is None:
                     continue  # a retransmitted question: the first one stands
                 self.pending[key] = len(self.lookups)
-                self.lookups.append(_question(name, qtype, src, dst, where, truncated))
+                question = DnsLookup(
+                    name, qtype, client=src, server=dst, query=where, truncated=truncated
+                )
+                self.lookups.append(question)
 
     def _response(
         self,
@@ -60,8 +63,8 @@ class DnsLog:
                     names[name] = where.time
         index = self.pending.pop(key, None)
         if index is None:
-            client, _port, server, _ident, _name = key
-            unasked = _question(name, qtype, client, server, None, truncated)  # not captured
+            client, _port, server, _ident, _name = key  # its question was not captured
+            unasked = DnsLookup(name, qtype, client, server, query=None, truncated=truncated)
             self.lookups.append(replace(unasked, response=where, rcode=msg.rcode, answers=answers))
             return
         self.lookups[index] = replace(
@@ -87,20 +90,3 @@ class DnsLog:
             return ref.time if ref else 0.0
 
         return tuple(sorted(self.lookups, key=when))
-
-
-def _question(
-    name: str, qtype: str, client: str, server: str, query: FrameRef | None, truncated: bool
-) -> DnsLookup:
-    """A look-up of ``name`` not (yet) answered."""
-    return DnsLookup(
-        name=name,
-        qtype=qtype,
-        client=client,
-        server=server,
-        query=query,
-        response=None,
-        rcode=None,
-        answers=(),
-        truncated=truncated,
-    )

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from camaudit.model import FlowCategory, FrameRef
+from camaudit.model import FlowCategory, FlowCore, FrameRef
 from camaudit.traffic import apps
 from camaudit.traffic._lazy import LazyModule
 from camaudit.traffic.capfile import RawBatch
@@ -126,22 +126,9 @@ def _keep_more(acc: FlowAcc, side: int) -> bool:
 
 
 @dataclass(frozen=True)
-class FlowRecord:
+class FlowRecord(FlowCore):
     """A finished flow before names and policy are attached (see :mod:`engine`)."""
 
-    proto: str
-    orig: str
-    orig_port: int
-    resp: str
-    resp_port: int
-    conn_state: str
-    category: FlowCategory
-    first: FrameRef
-    last: FrameRef
-    orig_packets: int
-    orig_bytes: int
-    resp_packets: int
-    resp_bytes: int
     vlan: int | None
     payload_orig: bytes
     payload_resp: bytes

@@ -12,7 +12,10 @@ The spec this test states:
 - dahua-ipc and axis-ipc only talk locally (ping the scanner): each is `isolated`;
 - the overall verdict follows: `isolated_with_attempts`, exit code 1;
 - every device keeps the identity fingerprinting found, and the recorded ring files
-  are kept as the evidence the report cites.
+  are kept as the evidence the report cites;
+- while recording, each closed ring file gives one plain progress line (stderr is no
+  terminal here: no escape codes) with the packets, flows and findings so far; the
+  camera's attempt is a finding in the first file's line, long before the end.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +34,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from camaudit import verify
 from camaudit.report.model import from_json, schema
 from tests.netns import CAMAUDIT, SEGMENT_DISCOVERY, need_root
 
@@ -40,6 +45,12 @@ PHONES_HOME = "hik-ipc"
 GATEWAY_V4, GATEWAY_MAC = "10.66.0.1", "02:66:00:00:00:01"
 CLOUD = "203.0.113.5"
 RECORD_SECONDS = 12
+CLOSED = ("10.66.0.0/24", "fd66::/64")
+PROGRESS = re.compile(
+    rf"^camaudit: recording eth0: (\d+) s of {RECORD_SECONDS} s, (\d+) packets?; "
+    r"file (\d+) \((\S+)\) read: (\d+) flows?, (\d+) findings? so far$",
+    re.MULTILINE,
+)
 
 SYN_LOOP = f"""
 import socket, time
@@ -214,3 +225,29 @@ def test_the_recording_is_rotated_files_kept_as_the_evidence(audited: Any) -> No
     assert all(f.is_file() for f in files)
     assert {i["path"] for i in report["inputs"]} == {str(f) for f in files}
     assert "camaudit: recording eth0:" in err and "packets" in err
+
+
+def test_each_closed_file_gives_one_plain_line_with_flows_and_findings(audited: Any) -> None:
+    report, err, run = audited
+    assert "\x1b" not in err and "\x1b" not in run["text"] and "\r" not in err
+    files = [Path(f) for f in report["audit"]["recording"]["files"]]
+    lines = [tuple(int(g) if g.isdigit() else g for g in m) for m in PROGRESS.findall(err)]
+    assert [(n, name) for _s, _p, n, name, _f, _k in lines] == [
+        (i, f.name) for i, f in enumerate(files, 1)
+    ], err
+    # The phoning-home camera's attempt is a finding as soon as the first file closed,
+    # while the recording still ran; the numbers are verify's for that file alone.
+    seconds, _packets, _n, _name, flows, findings = lines[0]
+    assert seconds < RECORD_SECONDS and findings >= 1
+    alone = verify([files[0]], closed_network=CLOSED).report
+    assert (flows, findings) == (alone.summary.flows, alone.summary.findings)
+    assert {f.rule for f in alone.findings} == {"OUTBOUND-ATTEMPT"}
+    assert {f.device for f in alone.findings} == {run["ips"][PHONES_HOME]}
+    # The last line, after recording, is the tally of the report itself.
+    _s, packets, _n, _name, flows, findings = lines[-1]
+    summary = report["summary"]
+    assert (packets, flows, findings) == (
+        summary["packets"],
+        summary["flows"],
+        summary["findings"],
+    )

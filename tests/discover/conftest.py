@@ -17,18 +17,27 @@ Answer = Callable[[bytes], list[bytes]]
 
 @dataclass
 class UdpResponder:
-    """A UDP server on 127.0.0.1 that answers each datagram with ``answer(probe)``."""
+    """A UDP server on 127.0.0.1 that answers each datagram with ``answer(probe)``.
+
+    With ``sender``, the answers leave from that (loopback) address instead, as a device
+    outside the target answers a multicast probe.
+    """
 
     answer: Answer
     sock: socket.socket = field(init=False)
     received: list[bytes] = field(default_factory=list)
     port: int = 0
+    sender: str | None = None
 
     def __post_init__(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
+        self.speaker = self.sock
+        if self.sender is not None:
+            self.speaker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.speaker.bind((self.sender, 0))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -46,7 +55,7 @@ class UdpResponder:
                 if self._stop.is_set():
                     return
                 try:
-                    self.sock.sendto(reply, peer)
+                    self.speaker.sendto(reply, peer)
                 except OSError:
                     return
 
@@ -54,6 +63,7 @@ class UdpResponder:
         self._stop.set()
         self._thread.join(timeout=2)
         self.sock.close()
+        self.speaker.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 
 import pytest
@@ -18,6 +17,7 @@ from camaudit.report.model import to_dict
 from lab.devices import replies
 from lab.devices.persona import load_persona
 from lab.devices.runtime import start_device
+from tests.discover.conftest import Answer, UdpResponder
 
 
 class Sleeper(DiscoveryMethod):
@@ -118,47 +118,27 @@ def test_discover_finds_a_fake_hikvision_on_loopback(monkeypatch: pytest.MonkeyP
     assert inventory.duration < LOOPBACK.budget + 0.5
 
 
-class Relay:
-    """Answers a SADP inquiry on 127.0.0.1 from another address, as a device that is not in
-    the target answers a multicast probe: the reply's sender is ``sender``."""
+def outsider_sadp(sender: str, http_port: int) -> Answer:
+    """The hik-ipc persona's SADP answer as a device with address ``sender`` gives it."""
+    persona = load_persona("hik-ipc")
 
-    def __init__(self, sender: str, http_port: int) -> None:
-        self.persona = load_persona("hik-ipc")
-        self.listen = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.listen.bind(("127.0.0.1", 0))
-        self.listen.settimeout(0.2)
-        self.speaker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.speaker.bind((sender, 0))
-        self.port = self.listen.getsockname()[1]
-        self.sender, self.http_port = sender, http_port
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
+    def answer(data: bytes) -> list[bytes]:
+        probe = replies.sadp_parse_probe(data)
+        if probe is None:
+            return []
+        return [
+            replies.sadp_probe_match(
+                persona,
+                *probe,
+                ip=sender,
+                mask="255.0.0.0",
+                gateway="127.0.0.1",
+                http_port=http_port,
+                sdk_port=8000,
+            )
+        ]
 
-    def serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                data, peer = self.listen.recvfrom(65535)
-            except (TimeoutError, OSError):
-                continue
-            probe = replies.sadp_parse_probe(data)
-            if probe is not None:
-                answer = replies.sadp_probe_match(
-                    self.persona,
-                    *probe,
-                    ip=self.sender,
-                    mask="255.0.0.0",
-                    gateway="127.0.0.1",
-                    http_port=self.http_port,
-                    sdk_port=8000,
-                )
-                self.speaker.sendto(answer, peer)
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(2)
-        self.listen.close()
-        self.speaker.close()
+    return answer
 
 
 def test_a_reply_from_outside_the_target_is_reported_and_never_probed(
@@ -169,7 +149,7 @@ def test_a_reply_from_outside_the_target_is_reported_and_never_probed(
     trap.bind((outsider, 0))
     trap.listen(8)
     trap.setblocking(False)
-    relay = Relay(outsider, http_port=trap.getsockname()[1])
+    relay = UdpResponder(outsider_sadp(outsider, trap.getsockname()[1]), sender=outsider)
     try:
 
         class LoopbackSadp(SadpInquiry):
@@ -194,3 +174,34 @@ def test_a_reply_from_outside_the_target_is_reported_and_never_probed(
     assert inventory["summary"]["outside_target"] == 1
     (device,) = inventory["devices"]
     assert device["outside_target"] is True and device["probes"] == []
+
+
+class OtherSeer(Seer):
+    name = "other-seer"
+
+
+def test_a_slow_stream_holds_up_neither_the_methods_ends_nor_loses_a_sighting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # planning forty hosts' probes took seconds on a loaded machine; while the stream
+    # planned, the other methods' ends (and with them nmap's version detection) waited
+    from camaudit.discover import Stream
+
+    monkeypatch.setitem(registry.METHODS, "seer", Seer)
+    monkeypatch.setitem(registry.METHODS, "other-seer", OtherSeer)
+    handed: list[str] = []
+
+    def slow_sighted(sightings: object) -> None:
+        time.sleep(0.8)
+        handed.extend(s.method for s in sightings)  # type: ignore[attr-defined]
+
+    ended: dict[str, float] = {}
+    started = time.monotonic()
+    discover(
+        Target(networks=("127.0.0.1/32",), timeout=0.5, budget=5.0),
+        methods=["seer", "other-seer"],
+        progress=lambda name, *_: ended.setdefault(name, time.monotonic() - started),
+        stream=Stream(slow_sighted, lambda _ip, _s: frozenset()),
+    )
+    assert ended["seer"] < 0.5 and ended["other-seer"] < 0.5
+    assert len(handed) == 2  # both methods' sightings, before discover returned

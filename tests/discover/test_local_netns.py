@@ -132,3 +132,29 @@ def test_the_scanner_is_left_out_of_its_own_inventory_and_the_report_says_so(
 
 def test_targets_on_two_interfaces_get_no_guessed_interface(two_links: dict[str, Any]) -> None:
     assert two_links["inventory"]["target"]["interface"] is None
+
+
+ARP_AND_OWN = """
+import json, sys
+from camaudit.discover.arp import ArpSweep
+from camaudit.discover.interface import Target
+from camaudit.discover.local import own_addresses
+attempt = ArpSweep().run(Target(networks=("10.66.0.0/24",), interface="eth0", timeout=1.0))
+print(json.dumps({
+    "status": attempt.status,
+    "seen": sorted([s.ip, s.mac] for s in attempt.sightings),
+    "own": sorted(own_addresses()),
+    "scapy": sorted(m for m in sys.modules if m.split(".")[0] == "scapy"),
+}))
+"""
+
+
+def test_the_arp_sweep_and_the_scanners_own_addresses_are_read_without_scapy(
+    segment: Any,
+) -> None:
+    # scapy cost a second to import and, on a loaded machine, doubled the sweep's time
+    got = json.loads(segment.python("scanner", ARP_AND_OWN).strip().splitlines()[-1])
+    assert got["status"] == "completed"
+    assert got["seen"] == [[segment.device_ip("printer"), segment.device_mac("printer")]]
+    assert got["own"] == ["10.66.0.10", "10.77.0.1", "127.0.0.1"]
+    assert got["scapy"] == []

@@ -217,3 +217,29 @@ def test_version_detection_runs_in_chunks_of_hosts_asking_the_same_ports() -> No
     chunks = version_chunks(many, None)
     assert [len(hosts) for hosts, _ in chunks] == [CHUNK_HOSTS, 2]
     assert {ports for _, ports in chunks} == {"80"}
+
+
+def _open(ip: str, *ports: int) -> Sighting:
+    return Sighting("nmap", ip, None, tuple(("service", f"{p}/tcp unknown") for p in ports))
+
+
+def test_hosts_left_with_other_ports_share_a_version_run_if_none_is_asked_a_covered_one() -> None:
+    # a Hikvision host left with 8000 and a Dahua host left with 37777 (80 and 554 covered):
+    # one nmap asks both ports of both, since neither has the other's port open
+    found = [_open("10.66.0.21", 80, 554, 37777), _open("10.66.0.27", 80, 554, 8000)]
+    found.append(_open("10.66.0.22", 80, 37777))
+    assert version_chunks(found, lambda hosts: {h: frozenset({80, 554}) for h in hosts}) == [
+        (("10.66.0.21", "10.66.0.27", "10.66.0.22"), "8000,37777")
+    ]
+
+
+def test_a_version_run_never_asks_a_host_a_port_its_probes_cover() -> None:
+    # 8080 is covered on .31 (it announced ONVIF there) but left to nmap on .32: a run
+    # asking 8080 must not include .31, whose 8080 is open
+    found = [_open("10.66.0.31", 8000, 8080), _open("10.66.0.32", 8080)]
+    covered = {"10.66.0.31": frozenset({8080}), "10.66.0.32": frozenset()}
+    chunks = version_chunks(found, lambda hosts: {h: covered[h] for h in hosts})
+    assert sorted(chunks) == [(("10.66.0.31",), "8000"), (("10.66.0.32",), "8080")]
+    for hosts, ports in chunks:
+        for host in hosts:
+            assert not covered[host] & {int(p) for p in ports.split(",")}

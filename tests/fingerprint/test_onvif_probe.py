@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import subprocess
@@ -81,3 +82,23 @@ def test_probe_threads_starting_together_parse_the_wsdl_once():
     for thread in threads:
         thread.join()
     assert onvif._parse_wsdl.cache_info().misses == 1
+
+
+def test_a_slow_wsdl_parse_does_not_count_against_the_devices_time_limit(device, monkeypatch):
+    # the first probes of a run parse the ONVIF WSDL; on a loaded machine that took longer
+    # than the device's whole time limit, and every ONVIF probe of the bench timed out
+    import time
+
+    from camaudit.fingerprint import onvif
+
+    parse = onvif._parse_wsdl.__wrapped__
+
+    def slow_parse(wsdl: str) -> object:
+        time.sleep(1.5)
+        return parse(wsdl)
+
+    monkeypatch.setattr(onvif, "_parse_wsdl", functools.lru_cache(maxsize=4)(slow_parse))
+    camera = device(HIK)
+    attempt = OnvifProbe().run(ProbeTarget("127.0.0.1", camera.ports["http"], 1.0))
+    assert attempt.status == "completed", attempt.error
+    assert dict(attempt.facts)["onvif_call:GetSystemDateAndTime"] == "ok"

@@ -170,6 +170,14 @@ def _html(markdown: str) -> str:
     return parser.render(markdown)
 
 
+def _markdown_with(report: Report, lang: str, words: list[str]) -> tuple[str, str]:
+    """The Markdown rendering, checked to hold each of ``words``, and its HTML."""
+    text = render(report, "markdown", translator(lang, strict=True))
+    for word in words:
+        assert word in text
+    return text, _html(text)
+
+
 @pytest.mark.parametrize(
     ("lang", "words"),
     [
@@ -180,10 +188,7 @@ def _html(markdown: str) -> str:
 def test_markdown_has_verdict_inventory_flows_and_findings(
     crossing: VerifyReport, lang: str, words: list[str]
 ) -> None:
-    text = render(crossing, "markdown", translator(lang, strict=True))
-    for word in words:
-        assert word in text
-    html = _html(text)
+    _, html = _markdown_with(crossing, lang, words)
     assert html.count("<table>") == 2  # the inventory and the outbound flows
     assert html.count("<h3>") == len(crossing.findings)
     filters = [e.display_filter for f in crossing.findings for e in f.evidence]
@@ -202,10 +207,7 @@ def test_markdown_has_verdict_inventory_flows_and_findings(
 def test_markdown_of_an_audit_gives_each_device_its_verdict_and_evidence(
     audit: AuditReport, lang: str, words: list[str]
 ) -> None:
-    text = render(audit, "markdown", translator(lang, strict=True))
-    for word in words:
-        assert word in text
-    html = _html(text)
+    text, html = _markdown_with(audit, lang, words)
     devices = re.search(r"<table>.*?</table>", html, re.S)
     assert devices is not None
     rows = re.findall(r"<tr>(.*?)</tr>", devices.group(0), re.S)[1:]

@@ -1,7 +1,8 @@
-"""`watch` state across files, without recording: stored captures cut in two by editcap.
+"""`watch` state across files, without recording: stored captures cut up by editcap.
 
 Each piece is folded in as dumpcap's ring would hand it over; the running state must
-be the state of the whole capture, and an alert must be raised once, not per file.
+be the state of the whole capture, each file must be read once (never again when the
+next one closes), and an alert must be raised once, not per file.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from camaudit.i18n import translator
 from camaudit.knowledge import load_knowledge
 from camaudit.policy.load import load_policy
 from camaudit.report.alerts import alert_line, file_line, write_json_line
+from camaudit.traffic import parallel
 from camaudit.watch import Alert, Watch
 from tests.conftest import PCAPS, need_tool
 
@@ -32,6 +34,17 @@ def _pieces(capture: Path, first: int, into: Path) -> list[Path]:
     )
     pieces = sorted(into.glob("piece_*.pcap"))
     assert len(pieces) == 2
+    return pieces
+
+
+def _ranges(capture: Path, ranges: list[str], into: Path) -> list[Path]:
+    """``capture``'s frames in ``ranges`` ("1-16" ...), one file each, in time order."""
+    need_tool("editcap")
+    pieces = []
+    for i, frames in enumerate(ranges, 1):
+        piece = into / f"ring_{i:05d}.pcap"
+        subprocess.run(["editcap", "-r", str(capture), str(piece), frames], check=True)
+        pieces.append(piece)
     return pieces
 
 
@@ -88,3 +101,84 @@ def test_alert_lines_are_one_translated_line_and_json(tmp_path: Path, lang: str)
     # 30 rejected tries to two destinations: one alert per destination, and the rhythm
     assert kinds == {"finding": 2, "rhythm": 1}
     assert "phone-home-rhythm.pcap" in file_line(path, state, t)
+
+
+def test_each_file_is_read_once_and_a_flow_over_three_files_is_one_flow_alerted_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # syn-dropped frames 16, 17, 18: one connection's SYN and its two retransmissions,
+    # each in a file of its own, as a ring rotating every second would cut them.
+    whole_path = PCAPS / "syn-dropped" / "syn-dropped.pcap"
+    files = _ranges(whole_path, ["1-16", "17", "18"], tmp_path)
+    read: list[Path] = []
+    real_work = parallel.work
+
+    def counted(part: parallel.Part) -> parallel.PartResult:  # the real reader, noted
+        read.append(part.path)
+        return real_work(part)
+
+    monkeypatch.setattr(parallel, "work", counted)
+    state = _watch()
+    alerts = [state.add(f) for f in files]
+    assert read == files  # one read per file: nothing read again when the next closes
+    assert [(a.finding.rule, a.finding.device) for a in alerts[0] if a.finding] == [
+        ("OUTBOUND-ATTEMPT", "10.66.0.21")
+    ]
+    assert alerts[1:] == [[], []]  # the same attempt, grown by a SYN per file: no new alert
+    report = state.report()
+    assert report is not None
+    (flow,) = report.outbound
+    assert flow.packets_out == 3
+    assert (flow.capture, flow.first_frame, flow.last_capture, flow.last_frame) == (
+        str(files[0]),
+        16,
+        str(files[2]),
+        1,
+    )
+    whole = verify([whole_path], closed_network=CLOSED).report
+    assert (report.verdict, report.summary.flows, report.summary.findings) == (
+        whole.verdict,
+        whole.summary.flows,
+        whole.summary.findings,
+    )
+    assert [f.rule for f in report.findings] == [f.rule for f in whole.findings]
+
+
+def test_a_rhythm_over_three_files_is_one_series_alerted_once(tmp_path: Path) -> None:
+    capture = PCAPS / "phone-home-rhythm" / "phone-home-rhythm.pcap"
+    files = _ranges(capture, ["1-30", "31-60", "61-200"], tmp_path)
+    state = _watch()
+    alerts = [a for f in files for a in state.add(f)]
+    assert len([a for a in alerts if a.rhythm]) == 1  # shown once, when it first shows
+    found = [a.finding.summary.text for a in alerts if a.finding]
+    # 30 tries to two destinations over three files, each alerted once. One SYN to :443
+    # (frame 60) is the last frame of the second file and its reset the first of the
+    # third: until the third is read that try is "attempted", a state not seen before,
+    # so alerted; once its reset is read it is "rejected" as before: no new alert.
+    assert sorted(found) == [
+        "10.66.0.21 → 198.51.100.10:8443/tcp: rejected",
+        "10.66.0.21 → 203.0.113.5:443/tcp: attempted",
+        "10.66.0.21 → 203.0.113.5:443/tcp: rejected",
+    ]
+    report = state.report()
+    assert report is not None
+    (rhythm,) = report.rhythm
+    assert (rhythm.destination, rhythm.port, rhythm.count) == ("203.0.113.5", 443, 15)
+    assert rhythm.first.capture == str(files[0]) and rhythm.last.capture == str(files[2])
+
+
+def test_summarising_leaves_the_folded_state_whole(tmp_path: Path) -> None:
+    # The summary after each file must not eat the state the next file folds into.
+    whole_path = PCAPS / "phone-home-rhythm" / "phone-home-rhythm.pcap"
+    first, second = _ranges(whole_path, ["1-40", "41-200"], tmp_path)
+    folder = parallel.Folder()
+    folder.add(first, str(first))
+    once = folder.summary()
+    assert folder.summary() == once and once.flows
+    folder.add(second, str(second))
+    both = folder.summary()
+    whole = verify([whole_path], closed_network=CLOSED).traffic
+    assert (len(both.flows), both.packets) == (len(whole.flows), whole.packets)
+    assert [(f.orig, f.orig_port, f.resp, f.resp_port, f.conn_state) for f in both.flows] == [
+        (f.orig, f.orig_port, f.resp, f.resp_port, f.conn_state) for f in whole.flows
+    ]
