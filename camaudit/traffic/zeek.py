@@ -1074,6 +1074,9 @@ def _conn_parts(paths: Sequence[Path], jobs: int, pool: Executor | None) -> Iter
         futures = [pool.submit(conn_part, path) for path in paths]
     else:
         futures = [pool.submit(conn_part, path.absolute(), str(path)) for path in paths]
-    with pool:
+    try:
         while futures:
             yield futures.pop(0).result()  # a part merged is a part let go
+    finally:
+        # after an error the files not yet started are not read for nothing
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from camaudit.errors import InputError
 from camaudit.traffic import zeek
 from camaudit.traffic.zeek import ConnPart, analyse_zeek, conn_part
 from tests.traffic.test_zeek_logs import _samples
@@ -186,3 +187,25 @@ def test_a_corrupt_conn_log_read_by_a_worker_keeps_its_rows_and_says_so(
     damaged = one.inputs[1]
     assert [p.code for p in damaged.problems] == ["truncated"]
     assert one.packets > 0
+
+
+def test_a_conn_log_that_vanishes_before_its_process_reads_it_is_an_input_error(
+    samples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One clear error from the part that could not open its file, not a traceback, and
+    the files after it are not read for nothing."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    for hour in range(4):
+        shutil.copy(samples / RITA_HOUR, folder / f"conn.0{hour}:00:00-0{hour + 1}:00:00.log.gz")
+    monkeypatch.setattr(zeek, "FLOW_LIMIT", 0)
+    found = zeek.find_logs
+
+    def and_one_goes(directories: list[Path]) -> tuple[list[Path], list[object]]:
+        paths, problems = found(directories)
+        paths[1].unlink()
+        return paths, problems
+
+    monkeypatch.setattr(zeek, "find_logs", and_one_goes)
+    with pytest.raises(InputError, match=r"conn\.01:00:00-02:00:00\.log\.gz: cannot read"):
+        analyse_zeek([folder], jobs=2)
