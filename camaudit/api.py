@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from camaudit.knowledge import load_knowledge
 from camaudit.model import Assessment, TrafficSummary
-from camaudit.policy.baseline import Baseline, make_baseline, render_policy
 from camaudit.policy.evaluate import assess
 from camaudit.policy.load import load_policy
 from camaudit.report.build import build_report
@@ -23,6 +22,7 @@ if TYPE_CHECKING:  # importing these packages loads the probe stacks (zeep, scap
     from camaudit.fingerprint.interface import Credentials, Fingerprint, IdentifiedDevice
     from camaudit.fingerprint.known_hosts import KnownHosts
     from camaudit.knowledge import Knowledge
+    from camaudit.policy.baseline import Baseline
     from camaudit.policy.load import ClosedNetwork
 
 
@@ -86,6 +86,8 @@ def baseline(
     Traffic that crossed the closed network's boundary is listed in the policy as
     commented-out exceptions and in ``baseline.warnings``, never allowed.
     """
+    from camaudit.policy.baseline import make_baseline, render_policy
+
     load_policy(None, closed_network)  # a bad CIDR is a usage error before any reading
     knowledge = load_knowledge(profiles)
     traffic = analyse(captures, progress=progress)

@@ -8,42 +8,33 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO, TypeVar
 
 import typer
-from rich.console import Console
-from rich.live import Live
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from camaudit import __version__, exitcodes
-from camaudit.api import VerifyResult
-from camaudit.api import verify as run_verify
 from camaudit.errors import CamauditError
-from camaudit.i18n import Translator, default_language, translator
-from camaudit.messages import VERDICT_NAMES
-from camaudit.report.console import render, render_inventory, render_report
-from camaudit.report.model import AuditReport, InventoryReport, Report, VerifyReport, from_json
 from camaudit.report.output import refuse_evidence_as_output, write_report
 from camaudit.sanitize import clean_text, shown_path
-from camaudit.traffic.live import capture_live
 
-if TYPE_CHECKING:  # the fingerprint package loads onvif-zeep: only `fingerprint` needs it
+# Each command imports its own stage in its body: `verify` on a small capture must not pay
+# for the probe stacks (onvif-zeep, requests, scapy), rich's progress bar or a renderer it
+# does not use (tests/cli/test_startup.py keeps it so).
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.live import Live
+    from rich.progress import Progress, ProgressColumn
+
+    from camaudit.api import VerifyResult
     from camaudit.audit.record import RecordStatus
     from camaudit.discover.interface import Target
     from camaudit.fingerprint.interface import Credentials, Fingerprint
+    from camaudit.i18n import Translator
+    from camaudit.report.model import AuditReport, InventoryReport, Report, VerifyReport
     from camaudit.report.register import RegisterRow
 
 app = typer.Typer(
@@ -91,6 +82,49 @@ def main_options(
     """camaudit: turn a "closed network" claim into evidence."""
 
 
+# Options that several commands take, each with its own sentence: the names and the metavar
+# are declared once here, the help says what the option means for that command.
+def _closed_network(help: str) -> Any:
+    return typer.Option("--closed-network", "-n", metavar="CIDR", help=help)
+
+
+def _policy(help: str) -> Any:
+    return typer.Option("--policy", "-p", help=help)
+
+
+def _output(help: str) -> Any:
+    return typer.Option("--output", "-o", help=help)
+
+
+def _target(help: str) -> Any:
+    return typer.Option("--target", "-t", metavar="CIDR", help=help)
+
+
+def _interface(help: str) -> Any:
+    return typer.Option("--interface", "-i", help=help)
+
+
+def _budget(help: str) -> Any:
+    return typer.Option("--budget", help=help)
+
+
+def _duration(help: str) -> Any:
+    """--duration TIME of the recording commands (verify --live takes seconds)."""
+    return typer.Option("--duration", "-d", metavar="TIME", help=help)
+
+
+def _record_dir(help: str) -> Any:
+    return typer.Option("--record-dir", metavar="DIR", help=help)
+
+
+def _rotate(help: str) -> Any:
+    return typer.Option("--rotate", metavar="TIME", help=help)
+
+
+def _evidence(help: str) -> Any:
+    return typer.Option("--evidence", metavar="DIR", help=help)
+
+
 FormatOption = Annotated[
     OutputFormat,
     typer.Option(
@@ -100,9 +134,7 @@ FormatOption = Annotated[
         "csv (the council's inventory table), sarif (2.1.0).",
     ),
 ]
-OutputOption = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")
-]
+OutputOption = Annotated[Path | None, _output("Write the report here instead of stdout.")]
 LangOption = Annotated[
     str | None,
     typer.Option(
@@ -141,6 +173,66 @@ RegisterOption = Annotated[
         "registered, registered but not found, and makes that differ.",
     ),
 ]
+PolicyAsVerify = Annotated[Path | None, _policy("Policy TOML, as for verify.")]
+CredentialsFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--credentials-file",
+        help="File with 'username = ...' / 'password = ...' (TOML) or 'user:password'; "
+        "mode 600. Or set CAMAUDIT_USERNAME / CAMAUDIT_PASSWORD. Never on the command line.",
+    ),
+]
+AskPassword = Annotated[
+    bool, typer.Option("--ask-password", help="Prompt for the user name and password.")
+]
+ClosedNetworkOption = Annotated[
+    list[str] | None,
+    _closed_network(
+        "Inside ranges: device NTP/DNS/gateway settings pointing elsewhere are reported "
+        "(default: the same private ranges as verify; the report says so)."
+    ),
+]
+AllowBasicAuth = Annotated[
+    bool,
+    typer.Option(
+        "--allow-basic-auth",
+        help="Also answer HTTP Basic challenges (off by default: Basic hands the password "
+        "itself to whoever answers on the device's address, over HTTP or unverified TLS). "
+        "Digest is always preferred.",
+    ),
+]
+KnownHostsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--known-hosts",
+        metavar="FILE",
+        help="Device TLS certificates pinned on first use; a changed one is warned about and "
+        "gets no credentials. Default: $CAMAUDIT_KNOWN_HOSTS, else "
+        "$XDG_STATE_HOME/camaudit/known_hosts, else ~/.local/state/camaudit/known_hosts.",
+    ),
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", help="Seconds each probe / method may wait for replies.")
+]
+MethodsOption = Annotated[
+    str | None,
+    typer.Option("--methods", help="Comma-separated subset of: arp,wsdiscovery,sadp,dhip,nmap."),
+]
+PortsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ports",
+        help="Comma-separated TCP ports for the service scan (default: profiles/ports.toml).",
+    ),
+]
+AllowPublicOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-public",
+        help="Allow probing public address space (refused by default: scanning networks "
+        "you do not own is an attack).",
+    ),
+]
 
 
 def _read_register(path: Path | None) -> tuple[Path, tuple[RegisterRow, ...], str] | None:
@@ -150,7 +242,7 @@ def _read_register(path: Path | None) -> tuple[Path, tuple[RegisterRow, ...], st
     return (path, *read_register(path)) if path is not None else None
 
 
-Registered = TypeVar("Registered", InventoryReport, AuditReport)
+Registered = TypeVar("Registered", "InventoryReport", "AuditReport")
 
 
 def _with_register(
@@ -166,7 +258,16 @@ def _with_register(
 
 def _translator(lang: str | None) -> Translator:
     """The translator for --lang, or for the locale when it is not given."""
+    from camaudit.i18n import default_language, translator
+
     return translator(lang if lang is not None else default_language(os.environ))
+
+
+def _stderr() -> Console:
+    """rich's console on stderr (imported on first use: it is not free to load)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 @app.command()
@@ -180,21 +281,14 @@ def verify(
     ] = None,
     closed_network: Annotated[
         list[str] | None,
-        typer.Option(
-            "--closed-network",
-            "-n",
-            metavar="CIDR",
-            help="A range that is inside the closed network (repeat). Replaces the policy's list; "
-            "default: RFC 1918, 100.64/10, link-local, ULA.",
+        _closed_network(
+            "A range that is inside the closed network (repeat). Replaces the policy's list; "
+            "default: RFC 1918, 100.64/10, link-local, ULA."
         ),
     ] = None,
     policy: Annotated[
         Path | None,
-        typer.Option(
-            "--policy",
-            "-p",
-            help="Policy TOML: closed network, allowed services, exceptions, fail_on.",
-        ),
+        _policy("Policy TOML: closed network, allowed services, exceptions, fail_on."),
     ] = None,
     output_format: FormatOption = OutputFormat.console,
     output: OutputOption = None,
@@ -232,11 +326,9 @@ def verify(
     ] = 0,
     evidence: Annotated[
         Path | None,
-        typer.Option(
-            "--evidence",
-            metavar="DIR",
-            help="Also write an evidence pack here: the frames behind the findings "
-            "(evidence.pcapng), report.json and a manifest; check it with check-evidence.",
+        _evidence(
+            "Also write an evidence pack here: the frames behind the findings "
+            "(evidence.pcapng), report.json and a manifest; check it with check-evidence."
         ),
     ] = None,
     force: ForceOption = False,
@@ -268,7 +360,9 @@ def verify(
     attempts), 2 usage, 3 unreadable input or report not written, 4 inconclusive,
     70 internal error (a bug, never a verdict).
     """
-    err = Console(stderr=True)
+    from camaudit.api import verify as run_verify
+
+    err = _stderr()
     _check_format(output_format)
     if scheduler is not None:
         with _user_errors():
@@ -316,6 +410,8 @@ def verify(
                 markup=False,
                 highlight=False,
             )
+            from camaudit.traffic.live import capture_live
+
             captures = [capture_live(live, duration, target)]
         elif output is not None:
             refuse_evidence_as_output(output, captures or [])
@@ -323,25 +419,33 @@ def verify(
             from camaudit.evidence import refuse_evidence_dir
 
             refuse_evidence_dir(evidence, captures or [], force)
-        with _progress_bar(err, DownloadColumn(), TimeRemainingColumn()) as bar:
-            task = bar.add_task("reading captures", total=None, visible=False)
-
-            def progress(done: int, total: int) -> None:
-                if total >= PROGRESS_FROM_BYTES:
-                    bar.update(task, completed=done, total=total, visible=True)
-
+        with ExitStack() as bar:
             result = run_verify(
                 captures or [],
                 closed_network or (),
                 policy,
                 profiles,
-                progress,
+                _bytes_bar(err, bar) if err.is_terminal else None,
                 jobs=jobs or os.cpu_count() or 1,
                 scheduler=scheduler,
             )
         if evidence is not None:
             _write_evidence(result, evidence, captures or [], policy, profiles, force, timestamp)
     _finish_verify(result.report, output_format, output, t, err)
+
+
+def _bytes_bar(err: Console, stack: ExitStack) -> Callable[[int, int], None]:
+    """A bar of the bytes read, shown once the captures are large enough to wait for."""
+    from rich.progress import DownloadColumn, TimeRemainingColumn
+
+    bar = stack.enter_context(_progress_bar(err, DownloadColumn(), TimeRemainingColumn()))
+    task = bar.add_task("reading captures", total=None, visible=False)
+
+    def progress(done: int, total: int) -> None:
+        if total >= PROGRESS_FROM_BYTES:
+            bar.update(task, completed=done, total=total, visible=True)
+
+    return progress
 
 
 def _finish_verify(
@@ -352,9 +456,11 @@ def _finish_verify(
     err: Console,
 ) -> NoReturn:
     """Render the verify report, say where it went, and exit with its code."""
-    _emit(report, output_format, output, render, t)
+    _emit(report, output_format, output, _console_verify, t)
     code = report.exit_code
     if output is not None:
+        from camaudit.messages import VERDICT_NAMES
+
         verdict = t.gettext(VERDICT_NAMES[str(report.verdict)])
         summary = t.gettext(
             "verdict {verdict} (exit {code}); report written to {path}",
@@ -381,18 +487,9 @@ def baseline(
         ),
     ],
     closed_network: Annotated[
-        list[str],
-        typer.Option(
-            "--closed-network",
-            "-n",
-            metavar="CIDR",
-            help="A range that is inside the closed network (repeat; required).",
-        ),
+        list[str], _closed_network("A range that is inside the closed network (repeat; required).")
     ],
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write the policy here instead of stdout."),
-    ] = None,
+    output: Annotated[Path | None, _output("Write the policy here instead of stdout.")] = None,
     name: Annotated[str, typer.Option("--name", help="The policy's name.")] = "baseline",
     profiles: ProfilesOption = None,
 ) -> None:
@@ -404,7 +501,7 @@ def baseline(
     """
     from camaudit.api import baseline as run_baseline
 
-    err = Console(stderr=True)
+    err = _stderr()
     with _user_errors():
         if output is not None:
             refuse_evidence_as_output(output, captures)
@@ -461,7 +558,7 @@ def _write_evidence(
         report=report,
     )
     short = [f for f in pack.manifest.flows if f.copied_packets != f.expected_packets]
-    Console(stderr=True).print(
+    _stderr().print(
         f"camaudit: evidence pack ({len(pack.manifest.packets)} packet(s)) written to "
         f"{shown_path(directory)}"
         + (f"; {len(short)} cited flow(s) not complete, see manifest.json" if short else ""),
@@ -513,7 +610,21 @@ def _user_errors() -> Iterator[None]:
         raise _fail("out of memory", exitcodes.INPUT_ERROR) from None
 
 
-AnyReport = TypeVar("AnyReport", bound=Report)
+AnyReport = TypeVar("AnyReport", bound="Report")
+
+
+def _console_verify(report: VerifyReport, console: Console) -> None:
+    """verify's own terminal view (the console renderer loads only when it is shown)."""
+    from camaudit.report.console import render
+
+    render(report, console)
+
+
+def _console_inventory(report: InventoryReport, console: Console) -> None:
+    """discover's and fingerprint's own terminal view."""
+    from camaudit.report.console import render_inventory
+
+    render_inventory(report, console)
 
 
 def _emit(
@@ -530,20 +641,24 @@ def _emit(
     text (camaudit.report.render), so a file holds the same bytes as ``camaudit report``
     makes from the saved JSON.
     """
-    from camaudit.report.render import renderer as find_renderer
+    from camaudit.report.render import writer as find_writer
 
     with _user_errors():
         t = t or _translator(None)
-        draw = find_renderer(output_format.value)
+        draw = find_writer(output_format.value)
 
         def write(handle: TextIO) -> None:
             if output_format == OutputFormat.console and output is None:
+                from rich.console import Console
+
+                from camaudit.report.console import render_report
+
                 if renderer is not None and t.lang == "en":
                     renderer(report, Console(file=handle))
                 else:
                     render_report(report, Console(file=handle), t)
             else:
-                handle.write(draw(report, t))
+                draw(report, t, handle)
 
         write_report(output, write)
 
@@ -581,6 +696,8 @@ def report_command(
         _check_format(output_format)
         if output is not None:
             refuse_evidence_as_output(output, [report_file], "report")
+        from camaudit.report.model import from_json
+
         saved = from_json(_read_report(report_file))
     _emit(saved, output_format, output, None, t)
     raise typer.Exit(0)
@@ -611,48 +728,6 @@ def _credentials(file: Path | None, ask: bool) -> Credentials | None:
     return load_credentials(os.environ, file, ask)
 
 
-CredentialsFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--credentials-file",
-        help="File with 'username = ...' / 'password = ...' (TOML) or 'user:password'; "
-        "mode 600. Or set CAMAUDIT_USERNAME / CAMAUDIT_PASSWORD. Never on the command line.",
-    ),
-]
-AskPassword = Annotated[
-    bool, typer.Option("--ask-password", help="Prompt for the user name and password.")
-]
-ClosedNetworkOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--closed-network",
-        "-n",
-        metavar="CIDR",
-        help="Inside ranges: device NTP/DNS/gateway settings pointing elsewhere are reported "
-        "(default: the same private ranges as verify; the report says so).",
-    ),
-]
-AllowBasicAuth = Annotated[
-    bool,
-    typer.Option(
-        "--allow-basic-auth",
-        help="Also answer HTTP Basic challenges (off by default: Basic hands the password "
-        "itself to whoever answers on the device's address, over HTTP or unverified TLS). "
-        "Digest is always preferred.",
-    ),
-]
-KnownHostsOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--known-hosts",
-        metavar="FILE",
-        help="Device TLS certificates pinned on first use; a changed one is warned about and "
-        "gets no credentials. Default: $CAMAUDIT_KNOWN_HOSTS, else "
-        "$XDG_STATE_HOME/camaudit/known_hosts, else ~/.local/state/camaudit/known_hosts.",
-    ),
-]
-
-
 def _with_basic(creds: Credentials | None, allow_basic_auth: bool) -> Credentials | None:
     if creds is None or not allow_basic_auth:
         return creds
@@ -663,30 +738,6 @@ def _known_hosts(path: Path | None) -> Path:
     from camaudit.fingerprint.known_hosts import default_known_hosts_path
 
     return path if path is not None else default_known_hosts_path(os.environ)
-
-
-TimeoutOption = Annotated[
-    float, typer.Option("--timeout", help="Seconds each probe / method may wait for replies.")
-]
-MethodsOption = Annotated[
-    str | None,
-    typer.Option("--methods", help="Comma-separated subset of: arp,wsdiscovery,sadp,dhip,nmap."),
-]
-PortsOption = Annotated[
-    str | None,
-    typer.Option(
-        "--ports",
-        help="Comma-separated TCP ports for the service scan (default: profiles/ports.toml).",
-    ),
-]
-AllowPublicOption = Annotated[
-    bool,
-    typer.Option(
-        "--allow-public",
-        help="Allow probing public address space (refused by default: scanning networks "
-        "you do not own is an attack).",
-    ),
-]
 
 
 def _method_list(methods: str | None) -> list[str] | None:
@@ -711,6 +762,8 @@ def _segment(
 
 def _progress_bar(err: Console, *columns: ProgressColumn) -> Progress:
     """A bar on stderr, only on a terminal; by default it counts items (done of total)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     return Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -725,24 +778,16 @@ def _progress_bar(err: Console, *columns: ProgressColumn) -> Progress:
 def discover(
     target: Annotated[
         list[str],
-        typer.Option(
-            "--target",
-            "-t",
-            metavar="CIDR",
-            help="Segment to sweep (repeat); private ranges only unless --allow-public.",
-        ),
+        _target("Segment to sweep (repeat); private ranges only unless --allow-public."),
     ],
     interface: Annotated[
-        str | None,
-        typer.Option("--interface", "-i", help="Interface for ARP and multicast discovery."),
+        str | None, _interface("Interface for ARP and multicast discovery.")
     ] = None,
     methods: MethodsOption = None,
     allow_public: AllowPublicOption = False,
     ports: PortsOption = None,
     timeout: TimeoutOption = 3.0,
-    budget: Annotated[
-        float, typer.Option("--budget", help="Wall-clock bound for the whole run, seconds.")
-    ] = 300.0,
+    budget: Annotated[float, _budget("Wall-clock bound for the whole run, seconds.")] = 300.0,
     no_fingerprint: Annotated[
         bool, typer.Option("--no-fingerprint", help="Only discover; do not probe each device.")
     ] = False,
@@ -763,7 +808,7 @@ def discover(
     """
     from camaudit.api import scan
 
-    err = Console(stderr=True)
+    err = _stderr()
     with _user_errors():
         t = _translator(lang)
     _check_format(output_format)
@@ -802,7 +847,7 @@ def discover(
             highlight=False,
             soft_wrap=True,  # one line, whatever the terminal width
         )
-    _emit(_with_register(result.report, book), output_format, output, render_inventory, t)
+    _emit(_with_register(result.report, book), output_format, output, _console_inventory, t)
     raise typer.Exit(0)
 
 
@@ -844,7 +889,7 @@ def fingerprint(
     """
     from camaudit.api import identify
 
-    err = Console(stderr=True)
+    err = _stderr()
     with _user_errors():
         t = _translator(lang)
     _check_format(output_format)
@@ -872,7 +917,7 @@ def fingerprint(
                 on_host,
                 _known_hosts(known_hosts),
             )
-    _emit(_with_register(result.report, book), output_format, output, render_inventory, t)
+    _emit(_with_register(result.report, book), output_format, output, _console_inventory, t)
     raise typer.Exit(0)
 
 
@@ -903,6 +948,10 @@ class _RecordLine:
 
     def __call__(self, status: RecordStatus) -> None:
         if self.tty:
+            from rich.console import Console
+            from rich.live import Live
+            from rich.text import Text
+
             if self.live is None:
                 err = Console(stderr=True, highlight=False)
                 self.live = Live(console=err, auto_refresh=False, redirect_stdout=False)
@@ -943,12 +992,9 @@ def _count(n: int, noun: str) -> str:
 def audit(
     target: Annotated[
         list[str],
-        typer.Option(
-            "--target",
-            "-t",
-            metavar="CIDR",
-            help="Segment to discover, fingerprint and judge (repeat); private ranges only "
-            "unless --allow-public.",
+        _target(
+            "Segment to discover, fingerprint and judge (repeat); private ranges only "
+            "unless --allow-public."
         ),
     ],
     more_captures: Annotated[
@@ -961,20 +1007,11 @@ def audit(
     ] = None,
     interface: Annotated[
         str | None,
-        typer.Option(
-            "--interface",
-            "-i",
-            help="Interface for discovery and for recording (a mirror port sees the segment).",
-        ),
+        _interface("Interface for discovery and for recording (a mirror port sees the segment)."),
     ] = None,
     duration: Annotated[
         str | None,
-        typer.Option(
-            "--duration",
-            "-d",
-            metavar="TIME",
-            help="Record the segment this long (seconds, or 90s, 10m, 2h) with dumpcap.",
-        ),
+        _duration("Record the segment this long (seconds, or 90s, 10m, 2h) with dumpcap."),
     ] = None,
     captures: Annotated[
         list[Path] | None,
@@ -988,29 +1025,19 @@ def audit(
     ] = None,
     record_dir: Annotated[
         Path | None,
-        typer.Option(
-            "--record-dir",
-            metavar="DIR",
-            help="New or empty directory for the recorded files (kept: they are the evidence); "
-            "default ./camaudit-audit-<time>.",
+        _record_dir(
+            "New or empty directory for the recorded files (kept: they are the evidence); "
+            "default ./camaudit-audit-<time>."
         ),
     ] = None,
-    rotate: Annotated[
-        str,
-        typer.Option("--rotate", metavar="TIME", help="Start a new capture file this often."),
-    ] = "5m",
+    rotate: Annotated[str, _rotate("Start a new capture file this often.")] = "5m",
     closed_network: ClosedNetworkOption = None,
-    policy: Annotated[
-        Path | None,
-        typer.Option("--policy", "-p", help="Policy TOML, as for verify."),
-    ] = None,
+    policy: PolicyAsVerify = None,
     methods: MethodsOption = None,
     allow_public: AllowPublicOption = False,
     ports: PortsOption = None,
     timeout: TimeoutOption = 3.0,
-    budget: Annotated[
-        float, typer.Option("--budget", help="Wall-clock bound for discovery, seconds.")
-    ] = 300.0,
+    budget: Annotated[float, _budget("Wall-clock bound for discovery, seconds.")] = 300.0,
     credentials_file: CredentialsFile = None,
     ask_password: AskPassword = False,
     allow_basic_auth: AllowBasicAuth = False,
@@ -1020,11 +1047,9 @@ def audit(
     lang: LangOption = None,
     evidence: Annotated[
         Path | None,
-        typer.Option(
-            "--evidence",
-            metavar="DIR",
-            help="Also write an evidence pack: the audit report, the frames behind every "
-            "device's findings and a manifest; check it with check-evidence.",
+        _evidence(
+            "Also write an evidence pack: the audit report, the frames behind every "
+            "device's findings and a manifest; check it with check-evidence."
         ),
     ] = None,
     force: ForceOption = False,
@@ -1042,7 +1067,7 @@ def audit(
     from camaudit.audit import parse_duration
     from camaudit.audit.record import RecordPlan
 
-    err = Console(stderr=True)
+    err = _stderr()
     given = [*(captures or ()), *(more_captures or ())]
     if bool(given) == (duration is not None):
         raise _fail(
@@ -1100,6 +1125,8 @@ def audit(
             )
     _emit(report, output_format, output, None, t)
     if output is not None:
+        from camaudit.messages import VERDICT_NAMES
+
         verdict = t.gettext(VERDICT_NAMES[str(report.verdict)])
         summary = t.gettext(
             "verdict {verdict} (exit {code}); report written to {path}",
@@ -1113,22 +1140,10 @@ def audit(
 
 @app.command()
 def watch(
-    interface: Annotated[
-        str, typer.Option("--interface", "-i", help="Interface to record (a mirror port).")
-    ],
-    rotate: Annotated[
-        str,
-        typer.Option(
-            "--rotate", metavar="TIME", help="Close a file and verify it this often (90s, 5m)."
-        ),
-    ] = "5m",
-    closed_network: Annotated[
-        list[str] | None,
-        typer.Option("--closed-network", "-n", metavar="CIDR", help="As for verify (repeat)."),
-    ] = None,
-    policy: Annotated[
-        Path | None, typer.Option("--policy", "-p", help="Policy TOML, as for verify.")
-    ] = None,
+    interface: Annotated[str, _interface("Interface to record (a mirror port).")],
+    rotate: Annotated[str, _rotate("Close a file and verify it this often (90s, 5m).")] = "5m",
+    closed_network: Annotated[list[str] | None, _closed_network("As for verify (repeat).")] = None,
+    policy: PolicyAsVerify = None,
     alerts: Annotated[
         str | None,
         typer.Option(
@@ -1145,21 +1160,15 @@ def watch(
     ] = False,
     record_dir: Annotated[
         Path | None,
-        typer.Option(
-            "--record-dir",
-            metavar="DIR",
-            help="New or empty directory for the files (kept: the evidence); "
-            "default ./camaudit-watch-<time>.",
+        _record_dir(
+            "New or empty directory for the files (kept: the evidence); "
+            "default ./camaudit-watch-<time>."
         ),
     ] = None,
-    duration: Annotated[
-        str | None,
-        typer.Option("--duration", "-d", metavar="TIME", help="Stop after this long."),
-    ] = None,
+    duration: Annotated[str | None, _duration("Stop after this long.")] = None,
     output_format: FormatOption = OutputFormat.json,
     output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Also write the final report here (see --format)."),
+        Path | None, _output("Also write the final report here (see --format).")
     ] = None,
     lang: LangOption = None,
     profiles: ProfilesOption = None,
@@ -1184,6 +1193,8 @@ def watch(
         plan = WatchPlan(interface, where, parse_duration(rotate, "--rotate"), seconds)
         if output is not None and _inside(output, where):
             raise _fail(f"--output {output} lies inside --record-dir", exitcodes.USAGE)
+        from rich.console import Console
+
         human = Console(stderr=alerts == "-", highlight=False)
         sink = sys.stdout if alerts == "-" else None
         if alerts not in (None, "-"):
@@ -1223,12 +1234,14 @@ def watch(
     if result.report is None:
         raise _fail("no capture file was completed: nothing to verify", exitcodes.INPUT_ERROR)
     if result.recorder_error is not None:
-        Console(stderr=True).print(
+        _stderr().print(
             f"camaudit: warning: {result.recorder_error}; the files up to then were verified",
             markup=False,
             highlight=False,
             soft_wrap=True,
         )
+    from camaudit.report.console import render_report
+
     render_report(result.report, human, t)
     if output is not None:
         _emit(result.report, output_format, output, None, t)

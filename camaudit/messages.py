@@ -215,6 +215,27 @@ REASON_PLURALS = {
         "{count} flow(s) had neither end inside the closed network and were not judged "
         "(check --closed-network)",
     ),
+    # count: how many flows past the first {limit} of {device} (policy/evaluate.py DETAIL_LIMIT)
+    "summarised_device": NP_(
+        "{device}: {count} boundary flow(s) past its first {limit} are summarised per "
+        "destination network, state and label (see the findings marked summarised)",
+        "{device}: {count} boundary flow(s) past its first {limit} are summarised per "
+        "destination network, state and label (see the findings marked summarised)",
+    ),
+    # TRANSLATORS: as "flow" ("device → network:ports/protocol", state, " — label"); count:
+    # how many alike flows past the device's first {limit}; cited: how many are cited by frame
+    "flows_summarised": NP_(
+        "{flow}: {state}{label} — summarised: {count} flow(s) past the device's first {limit}, "
+        "the first {cited} cited by frame",
+        "{flow}: {state}{label} — summarised: {count} flow(s) past the device's first {limit}, "
+        "the first {cited} cited by frame",
+    ),
+    "exception_expired_summarised": NP_(
+        "a policy exception matched these flows but has expired — summarised: {count} flow(s) "
+        "past the device's first {limit}",
+        "a policy exception matched these flows but has expired — summarised: {count} flow(s) "
+        "past the device's first {limit}",
+    ),
     # count: how many hosts
     "foreign_hosts": NP_(
         "host(s) on the segment send link-local multicast/broadcast from an address outside "

@@ -295,6 +295,10 @@ class Assessment:
     policy_name: str
     policy_path: str | None
     rhythms: tuple[Rhythm, ...] = ()  # repeated connections (policy/rhythm.py): never judged
+    # Boundary flows judged but not listed in ``outbound``: past a device's first
+    # policy.evaluate.DETAIL_LIMIT, summarised in findings per destination network
+    summarised: int = 0
+    summarised_crossed: int = 0  # of those, crossings no policy rule accepts
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,9 @@ def clean_text(value: str | bytes, limit: int = 256) -> str:
     """
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="backslashreplace")
-    text = _CONTROL.sub(_escape, value)
+    # isprintable() is false for every character _CONTROL matches (a test holds the two
+    # together): most text is clean, and this skips the regex for it
+    text = value if value.isprintable() else _CONTROL.sub(_escape, value)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text

@@ -28,7 +28,7 @@ from typing import Any
 from camaudit.audit.record import dumpcap_argv, dumpcap_path, prepare, ring_files
 from camaudit.errors import InputError
 from camaudit.knowledge import Knowledge, load_knowledge
-from camaudit.model import Assessment, Finding, Rhythm, TrafficSummary
+from camaudit.model import Assessment, Finding, Phrase, Rhythm, TrafficSummary
 from camaudit.policy.evaluate import assess
 from camaudit.policy.load import Policy, load_policy
 from camaudit.report.build import build_report
@@ -93,7 +93,7 @@ class Watch:
         alerts = [
             Alert(str(path), verdict, finding=f)
             for f in self.assessment.findings
-            if self._new(("finding", f.rule, f.device, f.summary))
+            if self._new(("finding", f.rule, f.device, _lasting(f.summary)))
         ]
         alerts += [
             Alert(str(path), verdict, rhythm=r)
@@ -231,3 +231,15 @@ def _failure(errors: Any, interface: str) -> str:
     said = [line.removeprefix("dumpcap: ") for line in lines if line.startswith("dumpcap: ")]
     text = clean_text((said or lines or ["dumpcap failed"])[-1])
     return f"recording on {clean_text(interface)} failed: {text}"
+
+
+# A summarised finding's count, cited flows, ports and remotes grow as files come in: what
+# stays is its group (device, rule, network, state, label); its alert is raised once.
+_GROWING = ("flow", "count", "cited")
+
+
+def _lasting(summary: Phrase) -> object:
+    """The part of a finding's text that names it for good (see _GROWING)."""
+    if summary.code != "flows_summarised":
+        return summary
+    return summary.code, tuple(p for p in summary.params if p[0] not in _GROWING)

@@ -91,7 +91,8 @@ def make_baseline(
         from camaudit.errors import UsageError
 
         raise UsageError("baseline needs --closed-network: the boundary is what it records")
-    assessment = assess(traffic, policy, profiles)
+    # every crossing by itself: the baseline lists them, never a summary of them
+    assessment = assess(traffic, policy, profiles, detail_limit=None)
     services = _unsafe_marked(_services(traffic.flows, policy), traffic, policy, profiles)
     crossings = _crossings(assessment)
     entries = sorted(services, key=_service_key) + sorted(crossings, key=_crossing_key)
@@ -156,7 +157,7 @@ def _rule(item: Service) -> ServiceRule:
 
 
 def _flagged(traffic: TrafficSummary, policy: Policy, profiles: Profiles) -> int:
-    return len(assess(traffic, policy, profiles).findings)
+    return len(assess(traffic, policy, profiles, detail_limit=None).findings)
 
 
 def _unsafe_marked(

@@ -36,6 +36,11 @@ from camaudit.phrases import BUILT_IN_LABELS, label_phrase, phrase, problem_phra
 from camaudit.policy import rhythm
 from camaudit.policy.load import Policy, ServiceRule, in_networks, networks, never_leaves_link
 
+# Boundary flows listed one by one per device (an outbound entry and a finding each); a
+# device's later ones (a scan, a flood, a week of phone-homes) are summarised per
+# destination network, state and label in one finding each, citing its first flows.
+DETAIL_LIMIT = 1000
+SUMMARY_CITED = 3  # flows of a summarised group whose frames its finding cites
 # Evidence problems that stop a capture from proving isolation (they never hide a leak).
 BLOCKING_PROBLEMS = ("truncated", "corrupt", "drops", "one_direction", "snaplen", "undecoded")
 _CROSSING = (FlowCategory.ESTABLISHED, FlowCategory.TWO_WAY)
@@ -362,15 +367,48 @@ class _Tallies:
     attempts: _Tally = field(default_factory=_Tally)
     transit: int = 0  # flows with neither end inside: not judged
     foreign: dict[str, list[Flow]] = field(default_factory=dict)  # misaddressed neighbours
+    accepted: int = 0  # boundary flows a policy rule accepts (listed or summarised)
+    summarised: dict[str, int] = field(default_factory=dict)  # per device: flows summarised
+    summarised_crossed: int = 0  # of those, crossings no rule accepts
+
+
+@dataclass
+class _Group:
+    """Boundary flows of one device past :data:`DETAIL_LIMIT` that read alike: the same
+    direction, outcome, protocol, remote network and label."""
+
+    judged: list[OutboundFlow] = field(default_factory=list)  # the first SUMMARY_CITED
+    count: int = 0
+    ports: set[int] = field(default_factory=set)
+    remotes: set[str] = field(default_factory=set)
+
+    def add(self, judged: OutboundFlow) -> None:
+        self.count += 1
+        if len(self.judged) < SUMMARY_CITED:
+            self.judged.append(judged)
+        if len(self.ports) <= 64:  # enough to tell one port from a range
+            self.ports.add(judged.flow.resp_port)
+        if len(self.remotes) <= 1:
+            self.remotes.add(judged.remote)
 
 
 def assess(
-    traffic: TrafficSummary, policy: Policy, profiles: Profiles, today: date | None = None
+    traffic: TrafficSummary,
+    policy: Policy,
+    profiles: Profiles,
+    today: date | None = None,
+    detail_limit: int | None = DETAIL_LIMIT,
 ) -> Assessment:
-    """Judge the traffic against the policy; the verdict comes back in the result."""
+    """Judge the traffic against the policy; the verdict comes back in the result.
+
+    Each device's first ``detail_limit`` boundary flows are listed one by one, later ones
+    summarised (None: every flow listed). Every flow is judged either way: summarising
+    changes how findings are listed, never the verdict.
+    """
     judge = _Judge(policy, profiles, today or date.today())
     tallies = _Tallies()
-    outbound, findings = _judge_flows(traffic, judge, tallies)
+    series = rhythm.Series()
+    outbound, findings = _judge_flows(traffic, judge, tallies, series, detail_limit)
     dns = tuple(_classify(lookup, judge) for lookup in traffic.dns)
     findings += _judge_lookups(dns, judge, tallies)
     findings += [_foreign_finding(address, flows) for address, flows in tallies.foreign.items()]
@@ -378,7 +416,7 @@ def assess(
     verdict, reasons = _verdict(
         tallies.crossed, tallies.attempts, _blocking(traffic, devices, policy)
     )
-    reasons = _explain(verdict, reasons, outbound, tallies, policy)
+    reasons = _explain(verdict, reasons, tallies, policy, detail_limit)
     return Assessment(
         verdict=verdict,
         reasons=tuple(reasons),
@@ -391,17 +429,26 @@ def assess(
         devices=devices,
         policy_name=policy.name,
         policy_path=policy.path,
-        rhythms=rhythm.detect(outbound),
+        rhythms=series.detect(),
+        summarised=sum(tallies.summarised.values()),
+        summarised_crossed=tallies.summarised_crossed,
     )
 
 
 def _judge_flows(
-    traffic: TrafficSummary, judge: _Judge, tallies: _Tallies
+    traffic: TrafficSummary,
+    judge: _Judge,
+    tallies: _Tallies,
+    series: rhythm.Series,
+    limit: int | None,
 ) -> tuple[list[OutboundFlow], list[Finding]]:
-    """Every flow across the boundary, judged, and the findings it raises, in flow order."""
+    """Every flow across the boundary, judged, and the findings it raises, in flow order;
+    past ``limit`` flows of a device, one finding per group of alike flows, after them."""
     resolutions = _Resolutions(traffic.dns)
     outbound: list[OutboundFlow] = []
     findings: list[Finding] = []
+    listed: dict[str, int] = {}
+    groups: dict[tuple[object, ...], _Group] = {}
     for flow in traffic.flows:
         if _foreign_on_link(flow, judge):
             tallies.foreign.setdefault(flow.orig, []).append(flow)
@@ -413,9 +460,92 @@ def _judge_flows(
             tallies.transit += 1
             continue
         judged, expired = _boundary_flow(flow, direction, judge, resolutions)
-        outbound.append(judged)
-        findings += _flow_findings(judged, expired, tallies)
+        series.add(judged)
+        if judged.allowed_by:
+            tallies.accepted += 1
+        seen = listed.get(judged.device, 0)
+        if limit is None or seen < limit:
+            listed[judged.device] = seen + 1
+            outbound.append(judged)
+            findings += _flow_findings(judged, expired, tallies)
+        else:
+            tallies.summarised[judged.device] = tallies.summarised.get(judged.device, 0) + 1
+            tallies.summarised_crossed += judged.crossed and not judged.allowed_by
+            network = _network(judged.remote)
+            alike = (judged.device, _outcome(judged), expired, flow.proto, flow.category)
+            groups.setdefault((*alike, network, judged.label), _Group()).add(judged)
+    for key, group in groups.items():
+        findings += _group_findings(group, bool(key[2]), str(key[5]), limit or 0, tallies)
     return outbound, findings
+
+
+def _outcome(judged: OutboundFlow) -> str:
+    """What a boundary flow amounts to: the finding it raises, or the rule accepting it."""
+    if judged.allowed_by:
+        return "allowed: " + judged.allowed_by
+    if judged.crossed:
+        return (
+            "BOUNDARY-CROSSED-OUT"
+            if judged.direction == Direction.OUTBOUND
+            else "BOUNDARY-CROSSED-IN"
+        )
+    return "OUTBOUND-ATTEMPT"
+
+
+@lru_cache(maxsize=65536)
+def _network(address: str) -> str:
+    """The network a summarised remote address is counted in: its /24 (IPv4) or /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    prefix = 24 if ip.version == 4 else 64
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def _group_findings(
+    group: _Group, expired: bool, network: str, limit: int, tallies: _Tallies
+) -> list[Finding]:
+    """A summarised group's findings, as :func:`_flow_findings` words one flow's, citing the
+    frames of its first flows (each by its own filter)."""
+    first = group.judged[0]
+    flow, device, label = first.flow, first.device, first.label
+    evidence = tuple(e for judged in group.judged for e in flow_evidence(judged.flow))
+    found: list[Finding] = []
+    if expired:
+        text = phrase("exception_expired_summarised", count=group.count, limit=limit)
+        found.append(Finding("POLICY-EXCEPTION-EXPIRED", "medium", device, text, evidence, label))
+    if first.allowed_by:
+        return found
+    ports = sorted(group.ports)
+    if flow.proto not in ("tcp", "udp"):
+        port = ""
+    elif len(ports) == 1:
+        port = f":{ports[0]}"
+    else:
+        more = "+" if len(ports) > 64 else ""
+        port = f":{ports[0]}-{ports[-1]}{more}"
+    remote = first.remote if len(group.remotes) == 1 else network
+    ends = (device, remote) if first.direction == Direction.OUTBOUND else (remote, device)
+    where = f"{ends[0]} → {ends[1]}{port}/{flow.proto}"
+    text = phrase(
+        "flows_summarised",
+        flow=where,
+        network=network,  # the group's (watch keys its alert on it: the flow text grows)
+        state=phrase(_STATES[flow.category]),
+        label=_label_param(label),
+        count=group.count,
+        limit=limit,
+        cited=len(group.judged),
+    )
+    rule = _outcome(first)
+    if first.crossed:
+        found.append(Finding(rule, "high", device, text, evidence, label))
+        tallies.crossed.add(text)
+    else:
+        found.append(Finding(rule, "medium", device, text, evidence, label))
+        tallies.attempts.add(text)
+    return found
 
 
 def _boundary_flow(
@@ -508,14 +638,15 @@ def _lookup_finding(item: ClassifiedLookup, tallies: _Tallies) -> Finding:
 def _explain(
     verdict: Verdict,
     reasons: list[Phrase],
-    outbound: Iterable[OutboundFlow],
     tallies: _Tallies,
     policy: Policy,
+    limit: int | None,
 ) -> list[Phrase]:
     """The verdict's reasons, plus what a reader must know about how it was reached."""
-    accepted = sum(1 for o in outbound if o.allowed_by)
-    if accepted and verdict == Verdict.ISOLATED:
-        reasons = [phrase("allowed", count=accepted)]
+    if tallies.accepted and verdict == Verdict.ISOLATED:
+        reasons = [phrase("allowed", count=tallies.accepted)]
+    for device, count in tallies.summarised.items():
+        reasons.append(phrase("summarised_device", device=device, count=count, limit=limit or 0))
     if tallies.foreign:
         hosts = sorted(tallies.foreign, key=_sort_key)
         reasons.append(phrase("foreign_hosts", addresses=", ".join(hosts), count=len(hosts)))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from statistics import median
 
-from camaudit.model import Direction, Flow, OutboundFlow, Rhythm
+from camaudit.model import Direction, Flow, FrameRef, OutboundFlow, Rhythm
 
 MIN_COUNT = 4  # three intervals at least: fewer cannot show a timer
 MIN_PERIOD = 0.5  # seconds: closer starts are a burst (a browser's parallel connections)
@@ -97,43 +97,73 @@ def _sent(flow: Flow, device: str) -> int:
     return flow.orig_bytes if flow.orig == device else flow.resp_bytes
 
 
+class Series:
+    """Outbound connections per device and destination, gathered one judged flow at a time.
+
+    Each connection is kept as a few numbers, not as its flow: the verdict stage feeds
+    every boundary flow here, also those it summarises instead of listing.
+    """
+
+    def __init__(self) -> None:
+        # per (device, destination, kind, proto, port): (start, sent, remote, crossed,
+        # label, first frame) of each connection
+        self.series: dict[tuple[str, str, str, str, int], list[_Start]] = {}
+
+    def add(self, judged: OutboundFlow) -> None:
+        if judged.direction != Direction.OUTBOUND:
+            return
+        flow = judged.flow
+        destination, kind = _destination(judged)
+        key = (judged.device, destination, kind, flow.proto, flow.resp_port)
+        start = (
+            flow.first.time,
+            _sent(flow, judged.device),
+            judged.remote,
+            judged.crossed,
+            judged.label,
+            flow.first,
+        )
+        self.series.setdefault(key, []).append(start)
+
+    def detect(self) -> tuple[Rhythm, ...]:
+        """Every regular series, best first."""
+        found = []
+        for (device, destination, kind, proto, port), group in self.series.items():
+            if len(group) < MIN_COUNT:
+                continue
+            starts = sorted(group, key=lambda s: s[0])
+            scores = score_series([s[0] for s in starts], [s[1] for s in starts])
+            if scores.score < REPORT_FROM:
+                continue
+            found.append(
+                Rhythm(
+                    device=device,
+                    destination=destination,
+                    destination_kind=kind,
+                    remotes=tuple(dict.fromkeys(s[2] for s in starts)),
+                    proto=proto,
+                    port=port,
+                    count=len(starts),
+                    period=round(scores.period, 3),
+                    jitter=round(scores.jitter, 3),
+                    first=starts[0][5],
+                    last=starts[-1][5],
+                    score=round(scores.score, 3),
+                    timing_score=round(scores.timing, 3),
+                    size_score=round(scores.size, 3),
+                    crossed=sum(1 for s in starts if s[3]),
+                    label=next((s[4] for s in starts if s[4]), None),
+                )
+            )
+        return tuple(sorted(found, key=lambda r: (-r.score, r.device, r.destination, r.port)))
+
+
+_Start = tuple[float, int, str, bool, "str | None", FrameRef]
+
+
 def detect(outbound: Iterable[OutboundFlow]) -> tuple[Rhythm, ...]:
     """Every regular series of outbound connections, per device and destination, best first."""
-    series: dict[tuple[str, str, str, str, int], list[OutboundFlow]] = {}
+    series = Series()
     for judged in outbound:
-        if judged.direction != Direction.OUTBOUND:
-            continue
-        destination, kind = _destination(judged)
-        key = (judged.device, destination, kind, judged.flow.proto, judged.flow.resp_port)
-        series.setdefault(key, []).append(judged)
-    found = []
-    for (device, destination, kind, proto, port), group in series.items():
-        if len(group) < MIN_COUNT:
-            continue
-        flows = sorted(group, key=lambda o: o.flow.first.time)
-        scores = score_series(
-            [o.flow.first.time for o in flows], [_sent(o.flow, device) for o in flows]
-        )
-        if scores.score < REPORT_FROM:
-            continue
-        found.append(
-            Rhythm(
-                device=device,
-                destination=destination,
-                destination_kind=kind,
-                remotes=tuple(dict.fromkeys(o.remote for o in flows)),
-                proto=proto,
-                port=port,
-                count=len(flows),
-                period=round(scores.period, 3),
-                jitter=round(scores.jitter, 3),
-                first=flows[0].flow.first,
-                last=flows[-1].flow.first,
-                score=round(scores.score, 3),
-                timing_score=round(scores.timing, 3),
-                size_score=round(scores.size, 3),
-                crossed=sum(1 for o in flows if o.crossed),
-                label=next((o.label for o in flows if o.label), None),
-            )
-        )
-    return tuple(sorted(found, key=lambda r: (-r.score, r.device, r.destination, r.port)))
+        series.add(judged)
+    return series.detect()

@@ -117,8 +117,10 @@ def _summary(assessment: Assessment, traffic: TrafficSummary) -> VerifySummary:
         packets=traffic.packets,
         flows=len(traffic.flows),
         devices=len(assessment.devices),
-        outbound=len(assessment.outbound),
-        crossed=sum(1 for o in assessment.outbound if o.crossed and not o.allowed_by),
+        # flows summarised past a device's detail limit count too (see the reasons)
+        outbound=len(assessment.outbound) + assessment.summarised,
+        crossed=sum(1 for o in assessment.outbound if o.crossed and not o.allowed_by)
+        + assessment.summarised_crossed,
         dns_lookups=len(assessment.dns),
         external_lookups=sum(1 for d in assessment.dns if d.external),
         findings=len(assessment.findings),

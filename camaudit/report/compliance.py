@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # model.py holds these sections as fields: it imports this mo
     from camaudit.report.model import (
         AuditReport,
         DeviceEntry,
+        FindingEntry,
         InventoryReport,
         Report,
         VerifyReport,
@@ -124,7 +125,13 @@ class ControlFinding:
 
 @dataclass(frozen=True)
 class ControlEntry:
-    """One control as judged on this report."""
+    """One control as judged on this report.
+
+    The report's own findings behind it are cited by their index (0-based) into the
+    report's ``findings`` (``finding_indices``), not copied: a flood's findings would be
+    written once per control. ``findings`` holds the rest (a device's, the register's),
+    and, in a report saved before findings were cited, every one as a :class:`ControlFinding`.
+    """
 
     id: str
     title_en: str
@@ -134,6 +141,7 @@ class ControlEntry:
     findings: tuple[ControlFinding, ...]
     tests: str
     source: str
+    finding_indices: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,16 +183,14 @@ def _register_findings(register: RegisterSection | None) -> Iterator[ControlFind
 
 
 def _findings(report: Report) -> tuple[ControlFinding, ...]:
-    """Every finding of the report: the traffic's (verify, audit), the devices' (inventory,
-    audit) and the register's."""
-    from camaudit.report.model import InventoryReport, VerifyReport
+    """Every finding of the report: the traffic's (verify, audit: only cited, ``detail``
+    left empty), the devices' (inventory, audit) and the register's."""
+    from camaudit.report.model import VerifyReport
 
-    found: list[ControlFinding] = []
-    if not isinstance(report, InventoryReport):
-        found += [
-            ControlFinding(f.rule, f.device, "findings", i, f.summary)
-            for i, f in enumerate(report.findings)
-        ]
+    found: list[ControlFinding] = [
+        ControlFinding(f.rule, f.device, "findings", i, "")
+        for i, f in enumerate(report_findings(report))
+    ]
     if not isinstance(report, VerifyReport):
         devices = report.inventory.devices
         found += [f for i, d in enumerate(devices) for f in _device_findings(i, d)]
@@ -237,6 +243,7 @@ def _entry(
     control: Control, findings: tuple[ControlFinding, ...], missing: dict[str, str], bio: Bio
 ) -> ControlEntry:
     behind = tuple(f for f in findings if control.id in bio.controls_for(f.rule))
+    cited = tuple(f.index for f in behind if f.source == "findings")
     reason: str | None = None
     if behind:
         status: ControlStatus = "failed"
@@ -251,9 +258,10 @@ def _entry(
         control.title_nl,
         status,
         reason,
-        behind,
+        tuple(f for f in behind if f.source != "findings"),
         control.tests,
         control.source,
+        cited,
     )
 
 
@@ -291,13 +299,25 @@ class ControlRow:
     behind: tuple[str, ...]  # one line per rule with the devices it names, or why not tested
 
 
-def control_rows(section: ControlsSection, t: Translator) -> list[ControlRow]:
+def report_findings(report: Report) -> tuple[FindingEntry, ...]:
+    """The report's own findings (a verify's or an audit's traffic; none in an inventory)."""
+    from camaudit.report.model import InventoryReport
+
+    return () if isinstance(report, InventoryReport) else report.findings
+
+
+def control_rows(
+    section: ControlsSection, t: Translator, findings: Sequence[FindingEntry]
+) -> list[ControlRow]:
     """Every control of ``section`` for a table: title and status translated, the findings
     behind it folded to one line per rule, a not-tested reason in the reader's language
-    (a reason a custom bio.toml brings along is shown as written)."""
+    (a reason a custom bio.toml brings along is shown as written). ``findings``: the
+    report's findings, which the controls cite by index."""
     rows = []
     for c in section.controls:
         rules: dict[str, list[str]] = {}
+        for i in c.finding_indices:
+            rules.setdefault(findings[i].rule, []).append(findings[i].device or "-")
         for f in c.findings:
             rules.setdefault(f.rule, []).append(f.device or "-")
         behind = [f"{rule}: {', '.join(dict.fromkeys(who))}" for rule, who in rules.items()]

@@ -7,7 +7,7 @@ itself (addresses, names, filters, the policy's reasons) is shown as seen, clean
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from rich.console import Console, Group
@@ -15,17 +15,22 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from camaudit.audit.devices import audit_text
 from camaudit.i18n import N_, Translator, translator
 from camaudit.messages import CATEGORIES, HEADINGS, SEVERITIES, TERMS, VERDICT_NAMES
 from camaudit.model import Direction, Rhythm
 from camaudit.phrases import config_text, label_text, problem_text, reason_text
-from camaudit.report.compliance import REGISTER_KINDS, ControlsSection, control_rows
+from camaudit.report.compliance import (
+    REGISTER_KINDS,
+    ControlsSection,
+    control_rows,
+    report_findings,
+)
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
     BoundaryFlowEntry,
     DeviceEntry,
+    FindingEntry,
     InventoryReport,
     MethodEntry,
     Report,
@@ -483,6 +488,8 @@ def _audit_row(d: AuditDeviceEntry, t: Translator) -> list[Text]:
 
 def _audit_notes(d: AuditDeviceEntry, t: Translator) -> list[Text]:
     """Why each device got its verdict, and what could not be checked for it."""
+    from camaudit.audit.devices import audit_text  # audits only: verify loads no audit code
+
     who = d.ip or d.mac or "?"
     cloud, not_checked = t.gettext("vendor cloud"), t.gettext(TERMS["not_checked"])
     notes = [_t(f"{who}: {reason_text(r, t)}") for r in d.verdict.reasons]
@@ -498,7 +505,7 @@ def _words(t: Translator, *messages: str) -> tuple[str, ...]:
     return tuple(t.gettext(m) for m in messages)
 
 
-def _controls(section: ControlsSection, t: Translator) -> Table:
+def _controls(section: ControlsSection, t: Translator, findings: Sequence[FindingEntry]) -> Table:
     """The control-by-control section: each control's status and the findings behind it,
     one line per rule with the devices it names."""
     columns = _words(
@@ -508,7 +515,7 @@ def _controls(section: ControlsSection, t: Translator) -> Table:
     name = clean_text(section.framework.split(" (", 1)[0])
     table = _table(t.gettext("{framework} controls", framework=name), columns)
     style = {"passed": "green", "failed": "red", "not_tested": "dim"}
-    for row in control_rows(section, t):
+    for row in control_rows(section, t, findings):
         table.add_row(
             _t(row.id),
             _t(row.title),
@@ -546,7 +553,7 @@ def _sections(report: InventoryReport | AuditReport, console: Console, t: Transl
     if report.register is not None:
         console.print(_register(report.register, t))
     if report.controls is not None:
-        console.print(_controls(report.controls, t))
+        console.print(_controls(report.controls, t, report_findings(report)))
         if report.controls.unmapped:
             unmapped = ", ".join(report.controls.unmapped)
             console.print(_t(t.gettext("rules mapped to no control: {rules}", rules=unmapped)))
@@ -555,6 +562,8 @@ def _sections(report: InventoryReport | AuditReport, console: Console, t: Transl
 def render_audit(report: AuditReport, console: Console, t: Translator) -> None:
     """Print an audit: the overall verdict, then every device with its own verdict, the
     register and the BIO/BIO2 controls."""
+    from camaudit.audit.devices import audit_text  # audits only: verify loads no audit code
+
     console.print(_head(report, t))
     a = report.audit
     columns = _words(

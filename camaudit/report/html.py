@@ -25,7 +25,6 @@ from typing import Any
 
 import jinja2
 
-from camaudit.audit.devices import audit_text
 from camaudit.i18n import N_, NP_, Translator
 from camaudit.messages import (
     CATEGORIES,
@@ -37,6 +36,7 @@ from camaudit.messages import (
 )
 from camaudit.model import Evidence, Problem
 from camaudit.phrases import config_text, finding_text, problem_text, reason_text
+from camaudit.report.compliance import report_findings
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -320,6 +320,8 @@ def _inventory(report: InventoryReport, t: Translator) -> dict[str, Any]:
 def _audit(report: AuditReport, t: Translator) -> dict[str, Any]:
     """The verify part as ``verify`` shows it, the inventory with each device's own
     verdict, and per device the reasons and the frames behind that verdict."""
+    from camaudit.audit.devices import audit_text  # audits only: verify loads no audit code
+
     page = _verify(report, t)
     audit = report.audit
     counts = audit.summary
@@ -351,7 +353,8 @@ def _sections(report: InventoryReport | AuditReport, t: Translator) -> dict[str,
         header, rows = register_table(report.register, t, _text)
         sections["register"] = {"title": t.gettext("Register"), "columns": header, "rows": rows}
     if report.controls is not None:
-        title, header, controls = controls_table(report.controls, t, _text)
+        cited = report_findings(report)
+        title, header, controls = controls_table(report.controls, t, _text, cited)
         sections["controls"] = {
             "title": title,
             "columns": header,
@@ -368,6 +371,8 @@ def _open_ports(report: AuditReport, index: int | None) -> tuple[str, ...]:
 
 def _device_verdict(d: AuditDeviceEntry, t: Translator) -> dict[str, Any]:
     """One device's verdict card: who, the verdict in words, why, and the evidence."""
+    from camaudit.audit.devices import audit_text  # audits only: verify loads no audit code
+
     who = _text(d.ip or d.mac or "?", _ADDRESS_LIMIT)
     if d.ip and d.mac:
         who += f" ({_text(d.mac, _ADDRESS_LIMIT)})"

@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from camaudit.audit.devices import audit_text
 from camaudit.i18n import Translator
 from camaudit.messages import (
     FINDING_TITLES,
@@ -32,6 +31,7 @@ from camaudit.messages import (
 )
 from camaudit.model import Evidence
 from camaudit.phrases import config_text, finding_text, reason_text
+from camaudit.report.compliance import report_findings
 from camaudit.report.csv_out import closed_network_cell
 from camaudit.report.model import (
     AuditDeviceEntry,
@@ -233,6 +233,8 @@ def _verify(report: VerifyReport, t: Translator) -> list[str]:
 def _device_verdict(d: AuditDeviceEntry, t: Translator) -> list[str]:
     """One device of an audit: its own verdict, why, the frames behind it, what it runs
     and what could not be checked."""
+    from camaudit.audit.devices import audit_text  # audits only: verify loads no audit code
+
     verdict = t.gettext(VERDICT_NAMES[d.verdict.verdict])
     who = text(d.ip or d.mac or "?") + (f" ({text(d.mac)})" if d.ip and d.mac else "")
     lines = [f"### {who}: {verdict}", ""]
@@ -267,6 +269,8 @@ def _device_notes(
 
 
 def _audit(report: AuditReport, t: Translator) -> list[str]:
+    from camaudit.audit.devices import audit_text  # audits only: verify loads no audit code
+
     a = report.audit
     lines = _traffic_head(report, t)
     lines += _inventory_table(report, t)
@@ -289,7 +293,8 @@ def _sections(report: InventoryReport | AuditReport, t: Translator) -> list[str]
         header, rows = register_table(report.register, t, text)
         lines += [f"## {t.gettext('Register')}", "", *_table(header, rows)]
     if report.controls is not None:
-        title, header, controls = controls_table(report.controls, t, text)
+        cited = report_findings(report)
+        title, header, controls = controls_table(report.controls, t, text, cited)
         lines += [f"## {title}", "", *_table(header, [cells for _, cells in controls])]
     return lines
 

@@ -8,15 +8,14 @@ name maps to ``(module, function)``. ``json`` is the report itself, language-neu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from importlib import import_module
-from typing import Any
+from typing import TextIO
 
 from camaudit.errors import UsageError
 from camaudit.i18n import Translator
-from camaudit.report.model import Report, to_dict
-from camaudit.sanitize import clean_text
+from camaudit.report import jsonwrite
+from camaudit.report.model import Report
 
 __all__ = [
     "FORMATS",
@@ -24,9 +23,11 @@ __all__ = [
     "extension",
     "render",
     "renderer",
+    "writer",
 ]
 
 Renderer = Callable[[Report, Translator], str]
+Writer = Callable[[Report, Translator, TextIO], None]
 
 # format name -> (module, function); the order is the order --help lists them in.
 _REGISTRY: dict[str, tuple[str, str]] = {
@@ -56,17 +57,13 @@ def render_json(report: Report, t: Translator) -> str:
     camaudit made is clean already and comes out byte for byte as ``to_json`` writes it.
     """
     del t  # JSON is for machines: the same bytes in every language
-    return json.dumps(_clean(to_dict(report)), indent=2, ensure_ascii=False) + "\n"
+    return jsonwrite.dumps(report, jsonwrite.clean_all)
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, str):
-        return clean_text(value, 6 * len(value) + 1)  # never cut: at most 6 chars each
-    if isinstance(value, dict):
-        return {_clean(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
+def write_json(report: Report, t: Translator, handle: TextIO) -> None:
+    """:func:`render_json` written to ``handle`` in pieces, never held whole in memory."""
+    del t
+    jsonwrite.write(report, handle, jsonwrite.clean_all)
 
 
 def renderer(name: str) -> Renderer:
@@ -84,6 +81,19 @@ def renderer(name: str) -> Renderer:
         ) from None
     found: Renderer = getattr(module, function)
     return found
+
+
+def writer(name: str) -> Writer:
+    """What writes format ``name`` to a file: the JSON in pieces as it is made (a report
+    of a big capture is never held whole), every other format as its renderer's text."""
+    if name == "json":
+        return write_json
+    draw = renderer(name)
+
+    def write(report: Report, t: Translator, handle: TextIO) -> None:
+        handle.write(draw(report, t))
+
+    return write
 
 
 def render(report: Report, name: str, t: Translator) -> str:

@@ -23,7 +23,6 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from camaudit.audit.devices import audit_text
 from camaudit.i18n import N_, Translator
 from camaudit.messages import FINDING_TITLES, VERDICT_NAMES
 from camaudit.model import Evidence, Verdict
@@ -289,6 +288,8 @@ def _verdict_result(
 ) -> dict[str, Any]:
     """A device's own isolation verdict: ``pass`` when isolated, else a result at the
     device and at every capture and frames its verdict rests on."""
+    from camaudit.audit.devices import audit_text  # audits only: verify loads no audit code
+
     verdict = d.verdict.verdict
     rule_id = DEVICE_VERDICT_RULES[verdict]
     index = rules.add(rule_id, _verdict_rule(verdict, t))
@@ -319,6 +320,8 @@ def _verdict_result(
 def _audit_run(report: AuditReport, t: Translator) -> dict[str, Any]:
     """The verify part's run, then one verdict result per device and each device's
     vulnerabilities and settings."""
+    from camaudit.audit.devices import audit_text  # audits only: verify loads no audit code
+
     rules = _Rules()
     run = _traffic_run(report, rules, t)
     artifacts = _artifacts(report)

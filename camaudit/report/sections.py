@@ -6,12 +6,16 @@ passes its own ``escape`` for the untrusted cells (Markdown, HTML) and lays the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from camaudit.i18n import N_, Translator
 from camaudit.messages import HEADINGS
 from camaudit.report.compliance import REGISTER_KINDS, ControlsSection, control_rows
 from camaudit.report.register import RegisterSection
+
+if TYPE_CHECKING:
+    from camaudit.report.model import FindingEntry
 
 Escape = Callable[[str], str]
 
@@ -52,16 +56,20 @@ def register_table(
 
 
 def controls_table(
-    section: ControlsSection, t: Translator, escape: Escape
+    section: ControlsSection,
+    t: Translator,
+    escape: Escape,
+    findings: Sequence[FindingEntry],
 ) -> tuple[str, list[str], list[tuple[str, list[str]]]]:
-    """The controls' title, header and one (status, cells) row per control."""
+    """The controls' title, header and one (status, cells) row per control (``findings``:
+    the report's, which the controls cite by index)."""
     name = escape(section.framework.split(" (", 1)[0])  # its long form is English data
     rows = [
         (
             str(r.status),
             [escape(r.id), escape(r.title), r.status_word, "; ".join(escape(b) for b in r.behind)],
         )
-        for r in control_rows(section, t)
+        for r in control_rows(section, t, findings)
     ]
     title = t.gettext("{framework} controls", framework=name)
     return title, [t.gettext(c) for c in _CONTROL_COLUMNS], rows

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from camaudit.traffic import decode as d
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+PARALLEL_FROM = 32 << 20  # below this in all, one process reads everything (--jobs)
 # msg, frame, source, source port, destination, destination port, cut by the snaplen
 DnsEvent = tuple[apps.DnsMessage, FrameRef, str, int, str, int, bool]
 
@@ -390,8 +391,8 @@ def analyse(
             for capture in captures:
                 capture.close()
             return cluster.analyse(captures, problems, scheduler, progress)
-        if jobs > 1:
-            from camaudit.traffic import parallel
+        if jobs > 1 and sum(_size(c.path) for c in captures) >= PARALLEL_FROM:
+            from camaudit.traffic import parallel  # processes: not worth starting below
 
             plan = parallel.plan(captures, jobs)
             if plan is not None:

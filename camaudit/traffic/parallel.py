@@ -45,7 +45,6 @@ from camaudit.traffic.capfile import (
 from camaudit.traffic.slowpath import IcmpError
 
 SPLIT_FROM = 64 << 20  # smaller files are read whole: a range costs a process start
-PARALLEL_FROM = 32 << 20  # below this in all, one process reads everything
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
@@ -99,7 +98,7 @@ def plan(
     if (
         not cuts
         and not always
-        and (sum(sizes) < PARALLEL_FROM or (len(captures) == 1 and jobs < 2))
+        and (sum(sizes) < engine.PARALLEL_FROM or (len(captures) == 1 and jobs < 2))
     ):
         return None
     result = Plan()

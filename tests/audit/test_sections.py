@@ -68,7 +68,8 @@ def _audit(result: VerifyResult, *devices: DeviceEntry, credentials: bool = Fals
 def _control(report: AuditReport, control: str) -> tuple[str, set[tuple[str, str]]]:
     assert report.controls is not None
     (entry,) = [c for c in report.controls.controls if c.id == control]
-    return entry.status, {(f.source, f.rule) for f in entry.findings}
+    cited = {("findings", report.findings[i].rule) for i in entry.finding_indices}
+    return entry.status, cited | {(f.source, f.rule) for f in entry.findings}
 
 
 @pytest.fixture(scope="module")

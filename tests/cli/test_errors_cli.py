@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from camaudit import cli, exitcodes
+from camaudit import api, cli, exitcodes
 from camaudit.errors import OutputError
 from camaudit.report.output import write_report
 from tests.captures import CAM, NVR, OUT, eth, tcp, write_pcap, write_pcapng
@@ -60,7 +60,7 @@ def test_a_bug_exits_with_the_internal_error_code_one_line_and_a_traceback_file(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(cli, "run_verify", broken)
+    monkeypatch.setattr(api, "verify", broken)  # verify imports the library when it runs
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr(sys, "argv", ["camaudit", "verify", str(_capture(tmp_path))])
     import tempfile

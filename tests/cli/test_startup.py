@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("numpy", "scapy", "jsonschema", "dns", "cryptography", "zeep", "nmap", "jinja2")
 
@@ -35,3 +37,73 @@ def test_verifying_a_pcap_never_loads_the_zeek_reader_or_the_schema_validator() 
         "assert 'camaudit.traffic.zeek' not in sys.modules\n"
     )
     assert "jsonschema" not in _loaded_after(code)
+
+
+# What only discovery, fingerprinting and the audit use: a verify of captures never needs it.
+PROBE_STACKS = (
+    "zeep",
+    "requests",
+    "onvif",
+    "scapy",
+    "netaddr.eui.ieee",
+    "camaudit.discover",
+    "camaudit.fingerprint",
+    "camaudit.audit",
+)
+
+
+def _loaded_by_command(*args: str) -> tuple[int, set[str]]:
+    """Run ``camaudit ARGS`` in a fresh interpreter: its exit code and every module it loaded."""
+    script = (
+        "import sys\n"
+        "from camaudit.cli import main\n"
+        f"sys.argv = ['camaudit', *{list(args)!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "sys.__stdout__.write(f'{code} ' + ' '.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], check=True, cwd=ROOT, capture_output=True, text=True
+    ).stdout
+    code, *modules = out.split()
+    return int(code), set(modules)
+
+
+def _among(loaded: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in loaded if any(m == n or m.startswith(n + ".") for n in names))
+
+
+@pytest.mark.parametrize("output_format", ["json", "console", "html", "markdown", "csv", "sarif"])
+def test_verifying_a_small_capture_loads_no_probe_stack(tmp_path: Path, output_format: str) -> None:
+    capture = ROOT / "pcaps" / "tls-established" / "tls-established.pcap"
+    report = tmp_path / f"report.{output_format}"
+    code, loaded = _loaded_by_command(
+        "verify", str(capture), "-n", "10.66.0.0/24", "-f", output_format, "-o", str(report)
+    )
+    assert code == 1, "the capture's own verdict: not isolated"
+    assert report.stat().st_size > 0
+    assert not _among(loaded, PROBE_STACKS)
+    for renderer in ("html", "console"):  # jinja2's templates, rich's tables
+        loaded_too = f"camaudit.report.{renderer}" in loaded
+        assert loaded_too == (output_format == renderer), "only the chosen format's renderer"
+
+
+def test_a_capture_the_compiled_pass_reads_alone_loads_neither_numpy_nor_dnspython(
+    tmp_path: Path,
+) -> None:
+    # The TCP frames without payload of a real capture: the compiled pass folds every one
+    # of them itself, so nothing reaches the (numpy) decoder or the DNS parser.
+    capture = tmp_path / "handshakes.pcap"
+    source = ROOT / "pcaps" / "syn-dropped" / "syn-dropped.pcap"
+    subprocess.run(
+        ["tshark", "-r", str(source), "-Y", "tcp.len == 0", "-w", str(capture), "-F", "pcap"],
+        check=True,
+        capture_output=True,
+    )
+    code, loaded = _loaded_by_command(
+        "verify", str(capture), "-n", "10.66.0.0/24", "-f", "json", "-o", str(tmp_path / "r.json")
+    )
+    assert code == 1, "the dropped SYNs to the vendor cloud: isolated with attempts"
+    assert not _among(loaded, ("numpy", "dns", *PROBE_STACKS))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -242,6 +244,41 @@ def test_fallback_names_a_non_camera_maker_other(shipped: Profiles) -> None:
     assert "cisco" in entry.organisation.lower()
     assert "netaddr" in entry.source
     assert shipped.oui_lookup("00:00:0c:12:34:56", fallback=False) is None
+
+
+def test_fallback_reads_one_block_without_loading_netaddrs_whole_index() -> None:
+    # netaddr.OUI() first parses the index of all ~40 000 blocks (a quarter of a second);
+    # a verify names a device outside our blocks with one look-up.
+    script = (
+        "import sys\n"
+        "from camaudit.knowledge.profiles import load_profiles\n"
+        "entry = load_profiles(None).oui_lookup('00:00:0c:12:34:56')\n"
+        "assert 'netaddr.eui.ieee' not in sys.modules, 'the whole index was loaded'\n"
+        "import netaddr\n"
+        "assert entry.organisation == netaddr.OUI(0x00000C).registration().org.strip()\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
+
+
+def test_fallback_names_every_block_as_netaddr_does(shipped: Profiles) -> None:
+    import netaddr
+    from netaddr.eui import ieee
+
+    blocks = sorted(ieee.OUI_INDEX)  # a spread of the registry, its first and last block too
+    unregistered = next(n for n in range(1 << 24) if n not in ieee.OUI_INDEX)
+    for oui in [*blocks[::97], blocks[0], blocks[-1], unregistered]:
+        mac = ":".join(f"{b:02x}" for b in (oui << 24 | 0x000001).to_bytes(6, "big"))
+        if (oui >> 16) & 0x03 or shipped.oui_lookup(mac, fallback=False) is not None:
+            continue  # multicast or local: no maker; one of our blocks: our own entry
+        try:
+            expected = str(netaddr.OUI(oui).registration().org).strip()
+        except netaddr.NotRegisteredError:
+            expected = ""
+        found = shipped.oui_lookup(mac)
+        if found is None:
+            assert not expected or any(s in expected.lower() for s in shipped.fallback_skip)
+        else:
+            assert found.organisation == expected, mac
 
 
 def test_fallback_maps_a_newer_vendor_block_through_the_registrant_table(

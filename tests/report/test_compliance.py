@@ -160,11 +160,11 @@ def test_a_crossing_fails_segregation_with_the_finding_behind_it() -> None:
     segregation = _control(report, "8.22")
     assert segregation.status == "failed"
     assert segregation.reason is None
-    (behind,) = segregation.findings
-    assert behind.rule == "BOUNDARY-CROSSED-OUT"
-    assert behind.source == "findings"
-    assert report.findings[behind.index].rule == "BOUNDARY-CROSSED-OUT"
-    assert report.findings[behind.index].device == behind.device
+    # cited by its index into the report's findings, not copied into the control
+    assert segregation.findings == ()
+    (index,) = segregation.finding_indices
+    assert report.findings[index].rule == "BOUNDARY-CROSSED-OUT"
+    assert report.findings[index].device == "10.66.0.21"
 
 
 def test_an_isolated_camera_passes_segregation_and_network_security() -> None:
@@ -181,7 +181,7 @@ def test_attempts_that_the_boundary_held_pass_segregation_but_fail_network_servi
     assert _control(report, "8.22").status == "passed"
     services = _control(report, "8.21")
     assert services.status == "failed"
-    assert {f.rule for f in services.findings} == {"DNS-EXTERNAL-LOOKUP"}
+    assert {report.findings[i].rule for i in services.finding_indices} == {"DNS-EXTERNAL-LOOKUP"}
 
 
 def test_an_inconclusive_capture_leaves_segregation_not_tested_and_says_why() -> None:
@@ -268,6 +268,55 @@ def test_a_report_saved_before_the_controls_existed_still_loads() -> None:
     assert isinstance(read, VerifyReport)
     assert read.controls is None and read.register is None
     assert read.findings == report.findings
+
+
+def _copied_as_before(report: Report) -> str:
+    """``report``'s JSON as camaudit wrote it before controls cited findings: each finding
+    behind a control copied into it (rule, device, index and its summary as ``detail``)."""
+    data = json.loads(to_json(report))
+    for control in data["controls"]["controls"]:
+        copied = [
+            {
+                "rule": data["findings"][i]["rule"],
+                "device": data["findings"][i]["device"],
+                "source": "findings",
+                "index": i,
+                "detail": data["findings"][i]["summary"],
+            }
+            for i in control.pop("finding_indices")
+        ]
+        control["findings"] = copied + control["findings"]
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize("name", ["tls-established", "dns-nxdomain"])
+def test_a_report_that_copied_findings_into_controls_loads_and_renders_the_same(
+    name: str,
+) -> None:
+    from camaudit.i18n import translator
+    from camaudit.report.render import render
+
+    report = golden_verify(name)
+    assert report.controls is not None
+    cites = [i for c in report.controls.controls for i in c.finding_indices]
+    assert cites, "the report has findings behind its controls"
+    old = from_json(_copied_as_before(report))
+    assert isinstance(old, VerifyReport) and old.controls is not None
+    assert all(c.finding_indices == () for c in old.controls.controls)
+    for lang in ("en", "nl"):
+        t = translator(lang, strict=True)
+        rows = compliance.control_rows(old.controls, t, old.findings)
+        assert rows == compliance.control_rows(report.controls, t, report.findings)
+        for fmt in ("console", "markdown", "html"):
+            assert render(old, fmt, t) == render(report, fmt, t)
+
+
+def test_controls_cite_each_finding_by_index_not_by_copy() -> None:
+    report = golden_verify("tls-established")
+    controls = json.dumps(json.loads(to_json(report))["controls"], ensure_ascii=False)
+    assert report.findings
+    for finding in report.findings:
+        assert finding.summary not in controls
 
 
 def test_a_dutch_reader_sees_every_status_and_reason_in_dutch() -> None:

@@ -182,3 +182,29 @@ def test_summarising_leaves_the_folded_state_whole(tmp_path: Path) -> None:
     assert [(f.orig, f.orig_port, f.resp, f.resp_port, f.conn_state) for f in both.flows] == [
         (f.orig, f.orig_port, f.resp, f.resp_port, f.conn_state) for f in whole.flows
     ]
+
+
+def test_a_flood_summarised_past_the_limit_is_alerted_once_as_its_count_grows(
+    tmp_path: Path,
+) -> None:
+    from camaudit.policy.evaluate import DETAIL_LIMIT
+    from tests.captures import CAM, eth, tcp, write_pcap
+
+    def syns(start: int, count: int) -> list[tuple[float, bytes]]:
+        return [
+            (1_700_000_000 + i / 100, eth(tcp(CAM, f"203.0.113.{1 + i % 200}", 20000 + i, 80, "S")))
+            for i in range(start, start + count)
+        ]
+
+    first = write_pcap(tmp_path / "ring_00001.pcap", syns(0, DETAIL_LIMIT + 10))
+    second = write_pcap(tmp_path / "ring_00002.pcap", syns(DETAIL_LIMIT + 10, 20))
+    state = _watch()
+    alerts = [a.finding for a in state.add(first) if a.finding]
+    summarised = [f for f in alerts if f.summary.code == "flows_summarised"]
+    # one alert per remote listed (200 of them: the same words), one for the summary
+    assert len(alerts) == 200 + 1 and len(summarised) == 1
+    assert dict(summarised[0].summary.params)["count"] == 10
+    assert [a for a in state.add(second) if a.finding] == []
+    assert state.assessment is not None
+    (grown,) = [f for f in state.assessment.findings if f.summary.code == "flows_summarised"]
+    assert dict(grown.summary.params)["count"] == 30

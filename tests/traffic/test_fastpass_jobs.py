@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from camaudit.traffic import capfile, parallel
+from camaudit.traffic import capfile, engine, parallel
 from camaudit.traffic.capfile import CaptureFile
 from camaudit.traffic.engine import analyse
 from camaudit.traffic.flows import TLS_KEEP
@@ -71,7 +71,7 @@ def test_a_cut_off_the_record_boundary_is_noticed_and_the_file_read_whole() -> N
 def test_all_stored_captures_with_jobs_match_one_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(parallel, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(engine, "PARALLEL_FROM", 0)
     assert analyse([PCAPS], jobs=2) == analyse([PCAPS], jobs=1)
 
 
