@@ -58,7 +58,7 @@ def verify(
     if zeek:
         from camaudit.traffic.zeek import analyse_zeek  # its reader needs numpy; pcaps may not
 
-        traffic = analyse_zeek(zeek)
+        traffic = analyse_zeek(zeek, jobs=jobs, scheduler=scheduler)
     else:
         traffic = analyse(captures, progress=progress, jobs=jobs, scheduler=scheduler)
     assessment = assess(traffic, loaded_policy, knowledge.profiles, today=today)

@@ -319,7 +319,8 @@ def verify(
             "--jobs",
             "-j",
             min=0,
-            help="Processes reading the captures (0: one per CPU core). The result is the "
+            help="Processes reading the captures or Zeek conn logs (0: one per CPU core). "
+            "The result is the "
             "same for every value.",
         ),
     ] = 0,
@@ -346,7 +347,8 @@ def verify(
         typer.Option(
             "--scheduler",
             metavar="tcp://HOST:PORT",
-            help="Read the captures on this Dask cluster's workers instead of --jobs "
+            help="Read the captures (or Zeek conn logs) on this Dask cluster's workers "
+            "instead of --jobs "
             "processes (pip install 'camaudit[cluster]'); every worker must be able to read "
             "the same paths. The result is the same.",
         ),
@@ -368,8 +370,6 @@ def verify(
 
             check_address(scheduler)
     if zeek:
-        if scheduler is not None:
-            raise _fail("--zeek logs are read on this machine: no --scheduler", exitcodes.USAGE)
         if captures or live or evidence is not None:
             raise _fail(
                 "--zeek reads logs instead of captures: give no capture files, --live "
@@ -380,7 +380,15 @@ def verify(
             t = _translator(lang)
             if output is not None:
                 refuse_evidence_as_output(output, zeek)
-            result = run_verify([], closed_network or (), policy, profiles, zeek=zeek)
+            result = run_verify(
+                [],
+                closed_network or (),
+                policy,
+                profiles,
+                zeek=zeek,
+                jobs=jobs or os.cpu_count() or 1,
+                scheduler=scheduler,
+            )
         _finish_verify(result.report, output_format, output, t, err)
     if bool(captures) == bool(live):
         raise _fail("give capture files, or --live INTERFACE (not both)", exitcodes.USAGE)

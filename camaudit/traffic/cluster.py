@@ -4,7 +4,8 @@ The plan, the worker's task and the exact merge are :mod:`camaudit.traffic.paral
 this module only connects to the scheduler, checks that every worker can read every
 input (the same path, the same size), and hands ``parallel.run`` an executor that
 submits to the cluster. Inputs are paths: workers read the files themselves (a shared
-mount), nothing but the parts' results travels over the network.
+mount), nothing but the parts' results travels over the network. ``--zeek`` sends the
+same way each conn log past the flow limit (:func:`analyse_zeek`).
 
 Every failure is one line: the client package missing (usage, exit 2), the scheduler
 not answering within :data:`CONNECT_TIMEOUT` or having no worker within
@@ -201,5 +202,22 @@ def analyse(
         assert todo is not None
         todo = _absolute(todo)
         return parallel.run(todo, problems, jobs, progress, pool=ClusterExecutor(client))
+    finally:
+        client.close()
+
+
+def analyse_zeek(directories: Sequence[str | Path], address: str) -> TrafficSummary:
+    """``verify --zeek DIR --scheduler ADDRESS``: the conn logs past the flow limit (the
+    bulk of a week: one part per rotated file) are read by the cluster's workers and
+    merged as ``--jobs`` merges them; the other logs and the first rows, which become
+    flows of their own and meet the DNS, TLS and HTTP logs, are read here."""
+    from camaudit.traffic import zeek
+
+    paths, _ = zeek.find_logs(directories)  # no conn log: one line before any connection
+    conn = [p for p in paths if zeek.log_kind(p.name) == "conn"]
+    client = connect(address)
+    try:
+        check_workers(client, [(str(p.absolute()), engine._size(p)) for p in conn])
+        return zeek.read_zeek(directories, pool=ClusterExecutor(client))
     finally:
         client.close()

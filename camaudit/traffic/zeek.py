@@ -20,14 +20,19 @@ first and last time are ``None``, and a ``timestamps_unknown`` problem says so.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import hashlib
 import ipaddress
 import json
+import multiprocessing
 import os
 import re
+import sys
 import zlib
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import itemgetter
@@ -140,11 +145,18 @@ class ZeekLog:
     first_bad: int | None = None
     damage: Phrase | None = None
     fields: tuple[str, ...] = ()
+    #: the name evidence gives the file (a Dask worker reads it by an absolute path)
+    display: str | None = None
     _sep: str = field(default="\t", repr=False)
     _set_sep: str = field(default=",", repr=False)
     _empty: str = field(default="(empty)", repr=False)
     _unset: str = field(default="-", repr=False)
     _containers: frozenset[str] = field(default=frozenset(), repr=False)  # set/vector fields
+
+    @property
+    def name(self) -> str:
+        """The file as evidence names it."""
+        return self.display if self.display is not None else str(self.path)
 
     @property
     def kind(self) -> str:
@@ -335,13 +347,51 @@ class _Join:
     ntp: set[str] = field(default_factory=set)
 
 
-def analyse_zeek(directories: Sequence[str | Path]) -> TrafficSummary:
+def analyse_zeek(
+    directories: Sequence[str | Path], jobs: int = 1, scheduler: str | None = None
+) -> TrafficSummary:
     """Read the Zeek logs under ``directories`` into the summary the pcap path makes.
 
-    Raises :class:`InputError` when a directory has no conn log or a log cannot be
+    Conn logs whose rows all lie past the flow limit are read by ``jobs`` processes, or
+    by the workers of the Dask ``scheduler`` (``tcp://HOST:PORT``); the result is the
+    same. Raises :class:`InputError` when a directory has no conn log or a log cannot be
     opened; a log damaged part-way keeps the rows read and becomes a ``truncated``
     problem (which, like a truncated capture, stops a verdict of isolated).
     """
+    if scheduler is not None:
+        from camaudit.traffic import cluster
+
+        return cluster.analyse_zeek(directories, scheduler)
+    return read_zeek(directories, jobs)
+
+
+def read_zeek(
+    directories: Sequence[str | Path],
+    jobs: int = 1,
+    pool: Executor | None = None,
+) -> TrafficSummary:
+    """:func:`analyse_zeek` here, or with ``pool`` (a Dask cluster's executor) reading
+    the conn logs past the flow limit."""
+    with _no_gc():
+        return _read_zeek(directories, jobs, pool)
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """No cycle collection while reading: the reader makes no cycles, and a collection
+    walks every tuple and flow held so far (before: most of the time of a long log)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read_zeek(
+    directories: Sequence[str | Path], jobs: int, pool: Executor | None
+) -> TrafficSummary:
     paths, problems = find_logs(directories)
     by_kind: dict[str, list[Path]] = {}
     for path in paths:
@@ -369,7 +419,12 @@ def analyse_zeek(directories: Sequence[str | Path]) -> TrafficSummary:
     flows: list[Flow] = []
     macs: dict[str, str] = {}
     pairs = _Pairs()
-    for path in by_kind.get("conn", []):
+    conn = by_kind.get("conn", [])
+    exact_files = 0
+    for path in conn:
+        if len(flows) >= FLOW_LIMIT:
+            break  # this file and the later ones are added up per pair only: in parallel
+        exact_files += 1
         log = ZeekLog(path)
         times = []
         packets = 0
@@ -395,6 +450,10 @@ def analyse_zeek(directories: Sequence[str | Path]) -> TrafficSummary:
             log.rows += pairs.file_rows
             pairs.next_file()
         inputs.append(_input(log, times, packets))
+    later = conn[exact_files:]
+    for part in _conn_parts(later, jobs, pool):
+        pairs.merge(part)
+        inputs.append(part.info)
     flows.extend(pairs.flows(dns))
     unknown_time += pairs.unknown_time
     if pairs.rows:
@@ -440,7 +499,7 @@ def _with_uid(lookup: DnsLookup, uids: dict[tuple[str, int], str]) -> DnsLookup:
 
 def _input(log: ZeekLog, times: list[float], packets: int) -> CaptureInput:
     problems: list[Problem] = []
-    where = str(log.path)
+    where = log.name
     if log.damage:
         problems.append(
             problem(
@@ -713,6 +772,28 @@ class _Pairs:
         self.file_packets += o_packets + r_packets
         return True
 
+    def merge(self, part: ConnPart) -> None:
+        """Add a later file's pairs, as if its rows had been added here one by one: the
+        earliest start and the latest end keep the first row that had them."""
+        for key, theirs in part.pairs.items():
+            pair = self.pairs.get(key)
+            if pair is None:
+                self.pairs[key] = theirs
+                continue
+            if theirs.first < pair.first:
+                pair.first, pair.first_at = theirs.first, theirs.first_at
+            if theirs.last > pair.last:
+                pair.last, pair.last_at = theirs.last, theirs.last_at
+            pair.o_bits |= theirs.o_bits
+            pair.r_bits |= theirs.r_bits
+            pair.o_pk += theirs.o_pk
+            pair.r_pk += theirs.r_pk
+            pair.o_bytes += theirs.o_bytes
+            pair.r_bytes += theirs.r_bytes
+        self.rows += part.rows
+        self.packets += part.packets
+        self.unknown_time += part.unknown_time
+
     def flows(self, dns: DnsLog) -> list[Flow]:
         result = []
         for (proto, orig, resp), pair in self.pairs.items():
@@ -750,7 +831,7 @@ def _conn_rows(log: ZeekLog, pairs: _Pairs, exact: int) -> Iterator[ZeekRow]:
     """The rows of one conn log that become flows of their own (while fewer than
     :data:`FLOW_LIMIT` flows are kept); later rows go into ``pairs`` instead, plain TSV
     lines straight from their fields, without ever becoming a :class:`ZeekRow`."""
-    capture = str(log.path)
+    capture = log.name
     fields: tuple[str, ...] = ()
     pick: Callable[[list[str]], PairRow] | None = None
     add = pairs.add
@@ -782,3 +863,220 @@ def _picker(fields: tuple[str, ...]) -> Callable[[list[str]], PairRow] | None:
     if not all(name in fields for name in _PAIR_FIELDS):
         return None
     return itemgetter(*(fields.index(name) for name in _PAIR_FIELDS))
+
+
+# --- conn files read wholly past the flow limit: fast, and in several processes ---------
+
+_BLOCK = 1 << 18  # bytes read (and at most 8x this inflated) at a time
+_HOT_FIELDS = _PAIR_FIELDS[:10]  # what a row of a pair seen before adds (not uid, type)
+
+
+@dataclass
+class ConnPart:
+    """One conn log read wholly past the flow limit (in a worker process, or a Dask
+    worker): its rows added up per address pair, and the file as an input."""
+
+    pairs: dict[tuple[str, str, str], _Pair]
+    rows: int
+    packets: int
+    unknown_time: int
+    info: CaptureInput
+
+
+class _Careful(Exception):
+    """Something the fast reader leaves to the careful one (damage, another gzip member):
+    the file is read again, the careful way, so the result never depends on the reader."""
+
+
+def conn_part(path: Path, display: str | None = None) -> ConnPart:
+    """Read one conn log every row of which is past the flow limit (the task ``--jobs``
+    and ``--scheduler`` send out). ``display`` names the file in evidence when the
+    worker reads it by another path."""
+    with _no_gc():
+        return _conn_part(path, display)
+
+
+def _conn_part(path: Path, display: str | None) -> ConnPart:
+    log = ZeekLog(path, display=display)
+    pairs = _Pairs()
+    try:
+        _fast_conn(log, pairs)
+    except _Careful:
+        log = ZeekLog(path, display=display)
+        pairs = _Pairs()
+        rows = _conn_rows(log, pairs, exact=sys.maxsize)
+        assert next(rows, None) is None  # past the limit no row becomes a flow
+    log.rows += pairs.file_rows
+    times = [t for t in pairs.file_span if abs(t) != _INF]
+    info = _input(log, times, pairs.file_packets)
+    return ConnPart(pairs.pairs, pairs.file_rows, pairs.file_packets, pairs.unknown_time, info)
+
+
+def _blocks(log: ZeekLog) -> Iterator[bytes]:
+    """The file's bytes (inflated when gzip'd) in large blocks; :class:`_Careful` for
+    anything but one whole gzip member."""
+    try:
+        handle = log.path.open("rb")
+    except OSError:
+        raise _Careful from None  # the careful reader says why, in one line
+    with handle:
+        head = handle.read(2)
+        handle.seek(0)
+        if head != b"\x1f\x8b":
+            while block := handle.read(_BLOCK):
+                yield block
+            return
+        log.compression = "gzip"
+        inflate = zlib.decompressobj(wbits=31)
+        try:
+            while chunk := handle.read(_BLOCK):
+                while chunk:
+                    yield inflate.decompress(chunk, 8 * _BLOCK)
+                    chunk = inflate.unconsumed_tail
+                if inflate.eof:
+                    if inflate.unused_data or handle.read(1):
+                        raise _Careful  # another member or trailing bytes
+                    return
+        except zlib.error:
+            raise _Careful from None
+        raise _Careful  # cut short: the careful reader reports the damage
+
+
+def _fast_conn(log: ZeekLog, pairs: _Pairs) -> None:
+    """Every row of one conn log into ``pairs``, as :func:`_conn_rows` past the limit adds
+    them, but from bytes: a row of a pair seen before is split and added up here without
+    a call; anything else (headers, JSON, escapes, non-ASCII text, a pair's first row, a
+    number that is not plain) goes line by line through the careful code."""
+    capture = log.name
+    add = pairs.add
+    fields: tuple[str, ...] = ()
+    pick: Callable[[list[str]], PairRow] | None = None
+    hot: Callable[[list[bytes]], tuple[bytes, ...]] | None = None
+    width = 0
+    sep = b"\t"
+    known: dict[tuple[bytes, bytes, bytes], _Pair] = {}
+    bits_of: dict[bytes, tuple[int, int]] = {}
+    rows = packets = 0
+    low, high = _INF, -_INF
+
+    def careful(text: str, number: int) -> None:
+        """One line as :func:`_conn_rows` reads it past the limit."""
+        nonlocal fields, pick, hot, width, sep
+        if pick is not None and text and text[0] not in "#{":
+            parts = text.split(log._sep)
+            if len(parts) == len(fields) and "\\x" not in text:
+                if not add(pick(parts), capture, number):
+                    log._bad(number)
+                return
+        row = log._row(text, number)
+        if log.fields is not fields:
+            fields = log.fields
+            pick = _picker(fields)
+            hot = _hot_picker(fields) if pick is not None else None
+            width = len(fields)
+        sep = log._sep.encode()
+        if row is not None and not add(
+            tuple(row.text(name) for name in _PAIR_FIELDS), capture, number
+        ):
+            log._bad(number)
+
+    number = 0
+    rest = b""
+    blocks = _blocks(log)
+    ended = False
+    while not ended:
+        block = next(blocks, None)
+        if block is None:
+            ended = True
+            data = rest
+            lines = [rest] if rest else []
+        else:
+            data = rest + block
+            lines = data.split(b"\n")
+            rest = lines.pop()
+        if b"\r" in data:
+            lines = [line.rstrip(b"\r") for line in lines]
+        if not data.isascii():
+            for line in lines:
+                number += 1
+                careful(line.decode("utf-8", "replace"), number)
+            continue
+        for line in lines:
+            number += 1
+            if not line:
+                continue
+            if hot is None or line[0] in b"#{":
+                careful(line.decode(), number)
+                continue
+            parts = line.split(sep)
+            if len(parts) != width or b"\\x" in line:
+                careful(line.decode(), number)
+                continue
+            proto, orig, resp, history, o_pk, r_pk, o_b, r_b, ts, duration = hot(parts)
+            pair = known.get((proto, orig, resp))
+            if pair is None:
+                careful(line.decode(), number)  # the first row: the pair is made there
+                if proto and orig and resp and b"-" not in (proto, orig, resp):
+                    key = (proto.decode().lower(), orig.decode(), resp.decode())
+                    known[(proto, orig, resp)] = pairs.pairs[key]
+                continue
+            try:
+                o_packets, r_packets = int(o_pk), int(r_pk)
+                o_bytes, r_bytes = int(o_b), int(r_b)
+                when = float(ts)
+                # an unset duration (no reply) adds 0.0, as the careful add() does
+                end = when + (float(duration) if duration != b"-" else 0.0)
+            except ValueError:
+                careful(line.decode(), number)  # "-", a redacted or ISO time: the slow way
+                continue
+            bits = bits_of.get(history)
+            if bits is None:
+                bits = bits_of[history] = history_bits(history.decode())
+            if when < low:
+                low = when
+            if end > high:
+                high = end
+            if when < pair.first:
+                pair.first, pair.first_at = when, (capture, number)
+            if end > pair.last:
+                pair.last, pair.last_at = end, (capture, number)
+            pair.o_bits |= bits[0]
+            pair.r_bits |= bits[1]
+            pair.o_pk += o_packets
+            pair.r_pk += r_packets
+            pair.o_bytes += o_bytes
+            pair.r_bytes += r_bytes
+            rows += 1
+            packets += o_packets + r_packets
+    pairs.file_rows += rows
+    pairs.file_packets += packets
+    span = pairs.file_span
+    if low < span[0]:
+        span[0] = low
+    if high > span[1]:
+        span[1] = high
+
+
+def _hot_picker(fields: tuple[str, ...]) -> Callable[[list[bytes]], tuple[bytes, ...]]:
+    return itemgetter(*(fields.index(name) for name in _HOT_FIELDS))
+
+
+def _conn_parts(paths: Sequence[Path], jobs: int, pool: Executor | None) -> Iterator[ConnPart]:
+    """:func:`conn_part` of each file, in file order: here, on ``jobs`` processes (forked,
+    as ``--jobs`` reads captures), or on ``pool`` (a Dask cluster's executor: its workers
+    get absolute paths, and the evidence names each file as a local run does)."""
+    if pool is None and (jobs < 2 or len(paths) < 2):
+        yield from map(conn_part, paths)
+        return
+    if pool is None:
+        context = multiprocessing.get_context("fork")
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=context)
+        futures = [pool.submit(conn_part, path) for path in paths]
+    else:
+        futures = [pool.submit(conn_part, path.absolute(), str(path)) for path in paths]
+    try:
+        while futures:
+            yield futures.pop(0).result()  # a part merged is a part let go
+    finally:
+        # after an error the files not yet started are not read for nothing
+        pool.shutdown(wait=True, cancel_futures=True)

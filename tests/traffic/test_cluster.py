@@ -4,6 +4,7 @@ and the report is the one a single local process writes."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -11,12 +12,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from camaudit import verify
 from camaudit.errors import InputError
-from camaudit.traffic import cluster, parallel
+from camaudit.traffic import cluster, parallel, zeek
 from camaudit.traffic.capfile import CaptureFile
 from camaudit.traffic.engine import analyse
 from tests.conftest import PCAPS
@@ -31,6 +33,7 @@ from tests.dask_cluster import (
 )
 from tests.replay.cases import Case, cases
 from tests.traffic.test_fastpass_jobs import record_starts
+from tests.traffic.test_zeek_logs import _samples
 
 pytestmark = pytest.mark.cluster
 
@@ -226,7 +229,52 @@ def test_without_the_dask_client_installed_the_option_is_one_line_and_exit_2() -
     )
 
 
-def test_zeek_logs_are_not_sent_to_a_cluster(tmp_path: Path) -> None:
+@pytest.mark.parametrize("limit", [0, 200])
+def test_zeek_conn_logs_past_the_flow_limit_are_read_on_the_cluster_as_here(
+    scheduler: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    """RITA's two real hourly archives (290 and 7,260 rows): past the limit (0: both; 200: the
+    second, the first is partly exact) each conn file is a task on a worker, read there by
+    its absolute path and named as here (a relative directory); the merged summary and
+    the report are the local run's."""
+    folder = tmp_path / "rita"
+    shutil.copytree(_samples() / "rita-rotated-gz", folder)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(zeek, "FLOW_LIMIT", limit)
+    sent: list[tuple[str, tuple[object, ...]]] = []
+    submit = cluster.ClusterExecutor.submit
+
+    def spy(self: cluster.ClusterExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        sent.append((fn.__name__, args))
+        return submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(cluster.ClusterExecutor, "submit", spy)
+    nets = ["10.0.0.0/8"]
+    local = verify([], closed_network=nets, zeek=["rita"])
+    remote = verify([], closed_network=nets, zeek=["rita"], scheduler=scheduler)
+    conn = sorted(p.name for p in folder.glob("conn.*"))
+    tasks = conn if limit == 0 else conn[1:]
+    assert sent == [("conn_part", (folder.absolute() / name, f"rita/{name}")) for name in tasks]
+    assert remote.traffic == local.traffic
+    assert replace(remote.report, generated="") == replace(local.report, generated="")
+    assert any(p.code == "flows_summarised" for p in remote.traffic.problems)
+
+
+def test_zeek_logs_with_a_scheduler_that_does_not_answer_are_one_line_and_exit_3() -> None:
+    port = free_port()  # nothing listens there
+    zeek_dir = str(_samples() / "rita-rotated-gz")
+    result = _cli("verify", "--zeek", zeek_dir, "--scheduler", f"tcp://127.0.0.1:{port}")
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"tcp://127.0.0.1:{port}: no Dask scheduler answered within" in lines[0]
+
+
+def test_a_zeek_set_without_conn_log_is_refused_before_the_cluster_is_asked(
+    tmp_path: Path,
+) -> None:
     result = _cli("verify", "--zeek", str(tmp_path), "--scheduler", "tcp://127.0.0.1:9")
-    assert result.returncode == 2
-    assert "--scheduler" in result.stderr
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines() == [
+        f"camaudit: error: {tmp_path}: no Zeek conn log (conn.log, conn.*.log.gz, conn.json ...)"
+    ]
