@@ -60,7 +60,7 @@ i18n: setup             ## extract messages, update the Dutch catalogue, compile
 	$(VENV)/bin/pybabel compile -d $(I18N) -D camaudit -l nl --statistics
 
 lint: setup
-	$(VENV)/bin/ruff check camaudit tests bench lab pcaps
+	$(VENV)/bin/ruff check camaudit tests bench lab pcaps fuzz tools
 	$(VENV)/bin/ruff format --check camaudit tests
 	$(VENV)/bin/mypy
 
