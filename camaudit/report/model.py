@@ -32,6 +32,7 @@ from camaudit.model import (
     Rhythm,
     Verdict,
 )
+from camaudit.report import jsonwrite
 from camaudit.report.compliance import ControlsSection
 from camaudit.report.register import RegisterSection
 
@@ -560,14 +561,15 @@ def _plain(value: Any) -> Any:
 
 
 def to_json(report: Report) -> str:
-    """The report as pretty JSON text."""
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    """The report as pretty JSON text: ``json.dumps(to_dict(report), indent=2,
+    ensure_ascii=False)`` and a newline, written by the one JSON writer
+    (:mod:`camaudit.report.jsonwrite`) without building the dict tree."""
+    return jsonwrite.dumps(report)
 
 
 def write_json(report: Report, handle: TextIO) -> None:
     """Write the report as pretty JSON (the same bytes as :func:`to_json`)."""
-    json.dump(to_dict(report), handle, indent=2, ensure_ascii=False)
-    handle.write("\n")
+    jsonwrite.write(report, handle)
 
 
 def from_dict(data: Any) -> Report:
