@@ -69,15 +69,17 @@ def run(target: str, seconds: int | None, runs: int | None) -> tuple[int, float,
     """(executions, seconds taken, crashed) of one target."""
     (WORK / target).mkdir(parents=True, exist_ok=True)
     (WORK / "crashes").mkdir(parents=True, exist_ok=True)
+    log = WORK / f"{target}.log"  # libFuzzer's own output, as it runs (`tail -f` a long run)
     start = time.monotonic()
-    done = subprocess.run(
-        command(target, seconds, runs), capture_output=True, text=True, check=False
-    )
+    with log.open("w", encoding="utf-8") as out:
+        done = subprocess.run(
+            command(target, seconds, runs), stdout=out, stderr=out, text=True, check=False
+        )
     took = time.monotonic() - start
-    (WORK / f"{target}.log").write_text(done.stderr, encoding="utf-8")  # libFuzzer's own output
-    executed = re.findall(r"stat::number_of_executed_units:\s*(\d+)", done.stderr)
+    output = log.read_text(encoding="utf-8", errors="replace")
+    executed = re.findall(r"stat::number_of_executed_units:\s*(\d+)", output)
     if done.returncode:
-        sys.stderr.write(done.stderr[-4000:])
+        sys.stderr.write(output[-4000:])
     return int(executed[-1]) if executed else 0, took, done.returncode != 0
 
 
