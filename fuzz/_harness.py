@@ -20,7 +20,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-import atheris
+import atheris  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python fuzz/fuzz_x.py` from a checkout
@@ -106,14 +106,14 @@ def hash_inline() -> None:
     """Make camaudit.traffic.capfile hash in the calling thread (see :class:`InlineExecutor`)."""
     from camaudit.traffic import capfile
 
-    capfile.ThreadPoolExecutor = InlineExecutor  # type: ignore[misc,assignment]
+    capfile.ThreadPoolExecutor = InlineExecutor  # type: ignore[attr-defined,assignment]
 
 
 def checked(one: Callable[[bytes], None]) -> Callable[[bytes], None]:
     """``one`` with the project's own errors swallowed: anything else reaches libFuzzer."""
 
     def run(data: bytes) -> None:
-        with contextlib.suppress(EXPECTED):
+        with contextlib.suppress(*EXPECTED):
             one(data)
 
     return run
