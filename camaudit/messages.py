@@ -312,6 +312,18 @@ REASON_PLURALS = {
         "more than {limit} flows in one part of the input (a scan or a flood?): "
         "{count} packet(s) of later flows are counted per address pair, without ports or payload",
     ),
+    # TRANSLATORS: {frames} are the first frames of the first networks, {more} is ", ..."
+    # when there are more networks.
+    "problem_flows_networks": NP_(
+        "more than {pairs} address pairs past the flow limit too (a scan of many addresses?): "
+        "{count} packet(s) to or from {networks} network(s) are counted per source address "
+        "and destination network (/24, IPv6 /64), without the addresses, ports or payload; "
+        "the networks' first frame(s) {frames}{more}",
+        "more than {pairs} address pairs past the flow limit too (a scan of many addresses?): "
+        "{count} packet(s) to or from {networks} network(s) are counted per source address "
+        "and destination network (/24, IPv6 /64), without the addresses, ports or payload; "
+        "the networks' first frame(s) {frames}{more}",
+    ),
     "problem_asymmetric": NP_(
         "{count} TCP connection(s) show only the originator's side "
         "(asymmetric routing or capture point)",

@@ -34,7 +34,14 @@ from camaudit.model import (
 )
 from camaudit.phrases import BUILT_IN_LABELS, label_phrase, phrase, problem_phrase
 from camaudit.policy import rhythm
-from camaudit.policy.load import Policy, ServiceRule, in_networks, networks, never_leaves_link
+from camaudit.policy.load import (
+    ALWAYS_LOCAL,
+    Policy,
+    ServiceRule,
+    in_networks,
+    networks,
+    never_leaves_link,
+)
 
 # Boundary flows listed one by one per device (an outbound entry and a finding each); a
 # device's later ones (a scan, a flood, a week of phone-homes) are summarised per
@@ -55,6 +62,8 @@ class _Judge:
         self.today = today
 
     def inside(self, ip: str) -> bool:
+        if "/" in ip:  # a network the traffic stage pooled a scan's flows to (flows.PAIR_LIMIT)
+            return _all_inside(ip, (*self.policy.scope.cidrs, *ALWAYS_LOCAL))
         return self.policy.scope.is_local(ip)
 
     def direction(self, flow: Flow) -> Direction:
@@ -107,6 +116,17 @@ class _Judge:
                     continue
                 return rule, basis, expired
         return None, None, expired
+
+
+@lru_cache(maxsize=4096)
+def _all_inside(network: str, cidrs: tuple[str, ...]) -> bool:
+    """Every address of ``network`` is in one of ``cidrs``: a network partly outside is
+    outside (its pooled flows went to addresses no one can tell apart any more)."""
+    pooled = ipaddress.ip_network(network, strict=False)
+    return any(
+        pooled.version == net.version and pooled.subnet_of(net)  # type: ignore[arg-type]
+        for net in networks(cidrs)
+    )
 
 
 @dataclass(frozen=True)
@@ -204,11 +224,14 @@ def _quote(text: str) -> str:
 
 
 def _address_term(ip: str) -> str:
-    """Match ``ip`` in a display filter. camaudit reads IPv4-mapped IPv6 (::ffff:a.b.c.d)
-    as IPv4, so an IPv4 flow may hold IPv6 packets: the filter must take both."""
+    """Match ``ip`` (or a pooled network, a CIDR) in a display filter. camaudit reads
+    IPv4-mapped IPv6 (::ffff:a.b.c.d) as IPv4, so an IPv4 flow may hold IPv6 packets: the
+    filter must take both."""
     if ":" in ip:
         return f"ipv6.addr=={ip}"
-    return f"(ip.addr=={ip} || ipv6.addr==::ffff:{ip})"
+    address, slash, prefix = ip.partition("/")
+    mapped = f"/{96 + int(prefix)}" if slash else ""
+    return f"(ip.addr=={ip} || ipv6.addr==::ffff:{address}{mapped})"
 
 
 def flow_filter(flow: Flow) -> str:
@@ -223,8 +246,11 @@ def flow_filter(flow: Flow) -> str:
     if flow.proto in ("tcp", "udp"):
         # ICMP errors quote the flow's header (ports included) but are not its packets.
         no_icmp = "!icmpv6" if v6_only else "!(icmp || icmpv6)"
-        parts += [f"{flow.proto}.port=={flow.orig_port}", f"{flow.proto}.port=={flow.resp_port}"]
-        return " && ".join([*parts, no_icmp])
+        if flow.orig_port or flow.resp_port:
+            ports = [f"{flow.proto}.port=={flow.orig_port}", f"{flow.proto}.port=={flow.resp_port}"]
+        else:  # flows pooled past the traffic stage's limits: their ports were not kept
+            ports = [flow.proto]
+        return " && ".join([*parts, *ports, no_icmp])
     if flow.proto in ("icmp", "icmpv6"):
         types = (
             sorted({flow.orig_port, flow.resp_port})
