@@ -230,6 +230,28 @@ REASON_PLURALS = {
         "{flow}: {state}{label} — summarised: {count} flow(s) past the device's first {limit}, "
         "the first {cited} cited by frame",
     ),
+    # TRANSLATORS: a device's look-ups of outside names past its first {limit}, one line
+    # per resolver: {names} are the first {cited} names, each cited by frame.
+    "dns_summarised": NP_(
+        "{client} looked up {count} outside name(s) at {server}{label} — summarised: past the "
+        "device's first {limit} look-ups; the first {cited} ({names}) cited by frame",
+        "{client} looked up {count} outside name(s) at {server}{label} — summarised: past the "
+        "device's first {limit} look-ups; the first {cited} ({names}) cited by frame",
+    ),
+    "dns_resolved_summarised": NP_(
+        "resolver {server} answered {count} of {client}'s look-ups of outside names with "
+        "outside addresses{label} — summarised: past the device's first {limit} look-ups; the "
+        "first {cited} ({names}) cited by frame",
+        "resolver {server} answered {count} of {client}'s look-ups of outside names with "
+        "outside addresses{label} — summarised: past the device's first {limit} look-ups; the "
+        "first {cited} ({names}) cited by frame",
+    ),
+    "summarised_lookups": NP_(
+        "{device}: {count} look-up(s) of outside names past its first {limit} are summarised "
+        "per resolver, outcome and label (see the findings marked summarised)",
+        "{device}: {count} look-up(s) of outside names past its first {limit} are summarised "
+        "per resolver, outcome and label (see the findings marked summarised)",
+    ),
     "exception_expired_summarised": NP_(
         "a policy exception matched these flows but has expired — summarised: {count} flow(s) "
         "past the device's first {limit}",

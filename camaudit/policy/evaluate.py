@@ -395,6 +395,7 @@ class _Tallies:
     foreign: dict[str, list[Flow]] = field(default_factory=dict)  # misaddressed neighbours
     accepted: int = 0  # boundary flows a policy rule accepts (listed or summarised)
     summarised: dict[str, int] = field(default_factory=dict)  # per device: flows summarised
+    lookups_summarised: dict[str, int] = field(default_factory=dict)  # per device: look-ups
     summarised_crossed: int = 0  # of those, crossings no rule accepts
 
 
@@ -436,7 +437,7 @@ def assess(
     series = rhythm.Series()
     outbound, findings = _judge_flows(traffic, judge, tallies, series, detail_limit)
     dns = tuple(_classify(lookup, judge) for lookup in traffic.dns)
-    findings += _judge_lookups(dns, judge, tallies)
+    findings += _judge_lookups(dns, judge, tallies, detail_limit)
     findings += [_foreign_finding(address, flows) for address, flows in tallies.foreign.items()]
     devices = _devices(traffic, judge, profiles)
     verdict, reasons = _verdict(
@@ -613,14 +614,71 @@ def _flow_findings(judged: OutboundFlow, expired: bool, tallies: _Tallies) -> li
 
 
 def _judge_lookups(
-    dns: Iterable[ClassifiedLookup], judge: _Judge, tallies: _Tallies
+    dns: Iterable[ClassifiedLookup], judge: _Judge, tallies: _Tallies, limit: int | None
 ) -> list[Finding]:
-    """A finding for each look-up of an outside name the policy does not allow."""
+    """A finding for each look-up of an outside name the policy does not allow; past
+    ``limit`` of a device's, one per resolver, outcome and label (a DNS flood, names made
+    up by the hundred thousand), after them."""
     findings: list[Finding] = []
+    listed: dict[str, int] = {}
+    groups: dict[tuple[str, bool, str, str | None], _LookupGroup] = {}
     for item in dns:
-        if item.external and not _lookup_allowed(item.lookup, judge):
+        if not item.external or _lookup_allowed(item.lookup, judge):
+            continue
+        client = item.lookup.client
+        seen = listed.get(client, 0)
+        if limit is None or seen < limit:
+            listed[client] = seen + 1
             findings.append(_lookup_finding(item, tallies))
+            continue
+        tallies.lookups_summarised[client] = tallies.lookups_summarised.get(client, 0) + 1
+        key = (client, item.answered_with_addresses, item.lookup.server, item.label)
+        groups.setdefault(key, _LookupGroup()).add(item)
+    findings += [group.finding(limit or 0, tallies) for group in groups.values()]
     return findings
+
+
+@dataclass
+class _LookupGroup:
+    """Look-ups of one device past :data:`DETAIL_LIMIT` that read alike: the same resolver,
+    outcome (answered with outside addresses or not) and label.
+
+    Grouped by resolver, not by registered domain: a flood's names may each be under a
+    domain of their own (and telling the registered domain needs the public suffix list),
+    while a device asks few resolvers, so the groups stay few whatever the names."""
+
+    cited: list[ClassifiedLookup] = field(default_factory=list)  # the first SUMMARY_CITED
+    count: int = 0
+
+    def add(self, item: ClassifiedLookup) -> None:
+        self.count += 1
+        if len(self.cited) < SUMMARY_CITED:
+            self.cited.append(item)
+
+    def finding(self, limit: int, tallies: _Tallies) -> Finding:
+        """One finding for the group, as :func:`_lookup_finding` words one look-up's."""
+        first = self.cited[0]
+        lookup = first.lookup
+        names = ", ".join(dict.fromkeys(item.lookup.name for item in self.cited))
+        evidence = tuple(e for item in self.cited for e in dns_evidence(item.lookup))
+        code = "dns_resolved_summarised" if first.answered_with_addresses else "dns_summarised"
+        text = phrase(
+            code,
+            client=lookup.client,
+            server=lookup.server,
+            names=names,
+            label=_label_param(first.label),
+            count=self.count,
+            limit=limit,
+            cited=len(self.cited),
+        )
+        if first.answered_with_addresses:
+            tallies.crossed.add(text)
+            return Finding(
+                "DNS-EXTERNAL-RESOLVED", "high", lookup.client, text, evidence, first.label
+            )
+        tallies.attempts.add(text)
+        return Finding("DNS-EXTERNAL-LOOKUP", "medium", lookup.client, text, evidence, first.label)
 
 
 def _lookup_allowed(lookup: DnsLookup, judge: _Judge) -> bool:
@@ -673,6 +731,8 @@ def _explain(
         reasons = [phrase("allowed", count=tallies.accepted)]
     for device, count in tallies.summarised.items():
         reasons.append(phrase("summarised_device", device=device, count=count, limit=limit or 0))
+    for device, count in tallies.lookups_summarised.items():
+        reasons.append(phrase("summarised_lookups", device=device, count=count, limit=limit or 0))
     if tallies.foreign:
         hosts = sorted(tallies.foreign, key=_sort_key)
         reasons.append(phrase("foreign_hosts", addresses=", ".join(hosts), count=len(hosts)))
