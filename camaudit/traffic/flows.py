@@ -480,37 +480,33 @@ def _server_side_first(src: int, dst: int) -> bool:
     return src < dst
 
 
+# How a TCP connection ended, by the flags each side sent: the first row whose originator
+# and responder flags were all sent gives Zeek's conn_state. After a SYN and its SYN-ACK:
+_ANSWERED = ((RST, 0, "RSTO"), (0, RST, "RSTR"), (FIN, FIN, "SF"), (FIN, 0, "S2"), (0, FIN, "S3"))
+_UNANSWERED = ((RST, 0, "RSTOS0"), (FIN, 0, "SH"))  # a SYN with no reply at all
+_SYN_UNSEEN = ((0, RST, "RSTRH"), (0, FIN, "SHR"))  # a SYN-ACK whose SYN was not captured
+
+
+def _ending(rows: tuple[tuple[int, int, str], ...], o: int, r: int, otherwise: str) -> str:
+    return next((state for ob, rb, state in rows if o & ob == ob and r & rb == rb), otherwise)
+
+
 def _tcp_state(o: int, r: int, o_pk: int, r_pk: int) -> tuple[str, FlowCategory, bool]:
     """Zeek-style conn_state from the flags each side sent."""
     if o & SYN:
         if r & SYNACK:
-            if o & RST:
-                return "RSTO", FlowCategory.ESTABLISHED, False
-            if r & RST:
-                return "RSTR", FlowCategory.ESTABLISHED, False
-            if o & FIN and r & FIN:
-                return "SF", FlowCategory.ESTABLISHED, False
-            if o & FIN:
-                return "S2", FlowCategory.ESTABLISHED, False
-            if r & FIN:
-                return "S3", FlowCategory.ESTABLISHED, False
-            return "S1", FlowCategory.ESTABLISHED, False
+            return _ending(_ANSWERED, o, r, "S1"), FlowCategory.ESTABLISHED, False
         if r & RST:
             return "REJ", FlowCategory.REJECTED, False
         if r_pk == 0:
             if o & (ACK | DATA) and not o & RST:
                 # The originator acknowledged a SYN-ACK this capture does not hold.
                 return "OTH", FlowCategory.ESTABLISHED, True
-            if o & RST:
-                return "RSTOS0", FlowCategory.ATTEMPTED, False
-            if o & FIN:
-                return "SH", FlowCategory.ATTEMPTED, False
-            return "S0", FlowCategory.ATTEMPTED, False
+            return _ending(_UNANSWERED, o, r, "S0"), FlowCategory.ATTEMPTED, False
         return "OTH", FlowCategory.ESTABLISHED, False
     if r & SYNACK:
         # The SYN was not captured; the SYN-ACK shows the originator did send one.
-        state = "RSTRH" if r & RST else "SHR" if r & FIN else "OTH"
-        return state, FlowCategory.ESTABLISHED, False
+        return _ending(_SYN_UNSEEN, o, r, "OTH"), FlowCategory.ESTABLISHED, False
     if r_pk and o_pk:
         return "OTH", FlowCategory.ESTABLISHED, False
     if (o | r) & (ACK | DATA) and not (o | r) & RST:
