@@ -239,11 +239,11 @@ REASON_PLURALS = {
         "device's first {limit} look-ups; the first {cited} ({names}) cited by frame",
     ),
     "dns_resolved_summarised": NP_(
-        "resolver {server} answered {count} of {client}'s look-ups of outside names with "
-        "outside addresses{label} — summarised: past the device's first {limit} look-ups; the "
+        "resolver {server} gave outside addresses in answer to {count} look-up(s) of outside "
+        "names by {client}{label} — summarised: past the device's first {limit} look-ups; the "
         "first {cited} ({names}) cited by frame",
-        "resolver {server} answered {count} of {client}'s look-ups of outside names with "
-        "outside addresses{label} — summarised: past the device's first {limit} look-ups; the "
+        "resolver {server} gave outside addresses in answer to {count} look-up(s) of outside "
+        "names by {client}{label} — summarised: past the device's first {limit} look-ups; the "
         "first {cited} ({names}) cited by frame",
     ),
     "summarised_lookups": NP_(
