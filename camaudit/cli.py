@@ -308,6 +308,8 @@ def _with_groups(command: Callable[..., None]) -> Callable[..., None]:
             options[name] = group(**{field.name: options.pop(field.name) for field in fields})
         command(**options)
 
+    # All keyword-only: typer calls with keywords, and defaulted options may then stand
+    # before the group parameters, which have no default.
     laid_out: list[inspect.Parameter] = []
     for param in own:
         group = groups.get(param.name)
