@@ -65,7 +65,6 @@ def extra_methods(monkeypatch: pytest.MonkeyPatch) -> None:
 LOOPBACK = Target(networks=("127.0.0.1/32",), timeout=0.5, budget=1.0)
 
 
-@pytest.mark.usefixtures("extra_methods")
 def test_every_discovery_method_and_probe_is_an_attempter_under_its_registry_name() -> None:
     """One attempt contract for both stages: a name, and run(target) -> attempt."""
     knowledge = load_knowledge()
@@ -76,6 +75,7 @@ def test_every_discovery_method_and_probe_is_an_attempter_under_its_registry_nam
         assert attempter.name == name
 
 
+@pytest.mark.usefixtures("extra_methods")
 def test_a_method_still_running_at_the_budget_is_reported_timed_out() -> None:
     started = time.monotonic()
     inventory = discover(LOOPBACK, methods=["sleeper", "seer"])
