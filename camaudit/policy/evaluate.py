@@ -94,21 +94,13 @@ class _Judge:
             return phrase(BUILT_IN_LABELS[flow.app]).text, None
         return None, None
 
-    def rule_for(
-        self,
-        device: str,
-        remote: str,
-        port: int,
-        proto: str,
-        names: FlowNames,
-        by_name_only: bool = False,
-    ) -> tuple[ServiceRule | None, AllowBasis | None, bool]:
-        """The allow rule or live exception accepting this, on what basis; and whether an
-        expired one matched. ``by_name_only``: only a rule's ``names`` may accept it."""
+    def rule_for(self, query: RuleQuery) -> tuple[ServiceRule | None, AllowBasis | None, bool]:
+        """The allow rule or live exception accepting ``query``, on what basis; and whether
+        an expired one matched."""
         expired = False
         for kind, rules in (("allow", self.policy.allow), ("exception", self.policy.exceptions)):
             for rule in rules:
-                basis = _rule_matches(rule, device, remote, port, proto, names, by_name_only)
+                basis = _rule_matches(rule, query)
                 if basis is None:
                     continue
                 if kind == "exception" and rule.expires is not None and rule.expires < self.today:
@@ -140,6 +132,20 @@ class FlowNames:
 
     resolved: tuple[str, ...] = ()
     claimed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleQuery:
+    """Traffic a policy rule may accept: its inside device, remote end, destination port
+    and protocol, and the names the remote goes by. ``by_name_only``: only a rule's
+    ``names`` may accept it (a DNS look-up, whose question is the name itself)."""
+
+    device: str
+    remote: str
+    port: int
+    proto: str
+    names: FlowNames
+    by_name_only: bool = False
 
 
 class _Resolutions:
@@ -190,26 +196,19 @@ def _name_in(name: str, suffixes: Iterable[str]) -> bool:
     )
 
 
-def _rule_matches(
-    rule: ServiceRule,
-    device: str,
-    remote: str,
-    port: int,
-    proto: str,
-    names: FlowNames,
-    by_name_only: bool = False,
-) -> AllowBasis | None:
-    if rule.proto and rule.proto != proto:
+def _rule_matches(rule: ServiceRule, query: RuleQuery) -> AllowBasis | None:
+    names = query.names
+    if rule.proto and rule.proto != query.proto:
         return None
-    if rule.ports and port not in rule.ports:
+    if rule.ports and query.port not in rule.ports:
         return None
-    if rule.devices and not in_networks(device, networks(rule.devices)):
+    if rule.devices and not in_networks(query.device, networks(rule.devices)):
         return None
-    if by_name_only:
+    if query.by_name_only:
         return AllowBasis.DNS if any(_name_in(n, rule.names) for n in names.resolved) else None
     if not rule.hosts and not rule.names:
         return AllowBasis.ANY_REMOTE
-    if rule.hosts and in_networks(remote, networks(rule.hosts)):
+    if rule.hosts and in_networks(query.remote, networks(rule.hosts)):
         return AllowBasis.ADDRESS
     if rule.names and any(_name_in(n, rule.names) for n in names.resolved):
         return AllowBasis.DNS
@@ -584,7 +583,8 @@ def _boundary_flow(
     device, remote = (flow.orig, flow.resp) if out else (flow.resp, flow.orig)
     label, source = judge.label(flow, out)
     names = _flow_names(flow, device, remote, resolutions)
-    rule, basis, expired = judge.rule_for(device, remote, flow.resp_port, flow.proto, names)
+    query = RuleQuery(device, remote, flow.resp_port, flow.proto, names)
+    rule, basis, expired = judge.rule_for(query)
     allowed = f"{rule.name}: {rule.reason}" if rule else None
     crossed = _crossed(flow, out, judge)
     judged = OutboundFlow(flow, direction, device, remote, crossed, label, source, allowed, basis)
@@ -687,9 +687,8 @@ def _lookup_allowed(lookup: DnsLookup, judge: _Judge) -> bool:
     outside name a device asks it for: those look-ups are what a phone-home starts with."""
     # The question is the look-up itself, so its name counts as a DNS name here.
     asked = FlowNames(resolved=(lookup.name,))
-    rule, _basis, _expired = judge.rule_for(
-        lookup.client, lookup.server, 53, "udp", asked, by_name_only=True
-    )
+    query = RuleQuery(lookup.client, lookup.server, 53, "udp", asked, by_name_only=True)
+    rule, _basis, _expired = judge.rule_for(query)
     return rule is not None
 
 
