@@ -200,7 +200,7 @@ class ZeekLog:
             self.format = "zeek-json"
             return self._json(line, number)
         if line.startswith("#"):
-            self._header(line)
+            self._header(line, number)
             return None
         parts = line.split(self._sep)
         if not self.fields or len(parts) != len(self.fields):
@@ -221,13 +221,18 @@ class ZeekLog:
             )
         return ZeekRow(number, values)
 
-    def _header(self, line: str) -> None:
-        tag, _, rest = line.partition("\t")
-        if tag == "#separator":
-            tag, _, rest = line.partition(" ")
-            self._sep = _unescape(rest.strip())
-        elif tag == "#set_separator":
-            self._set_sep = _unescape(rest)
+    def _header(self, line: str, number: int) -> None:
+        tag, _, rest = line.partition(self._sep)  # Zeek separates header fields like rows
+        if tag == "#separator" or tag.startswith("#separator "):  # "#separator \x09"
+            tag, rest = "#separator", line[len("#separator") :].strip()
+        if tag in ("#separator", "#set_separator"):
+            separator = _unescape(rest)
+            if not separator:  # Zeek never writes one; rows cannot be split by nothing
+                self._bad(number)
+            elif tag == "#separator":
+                self._sep = separator
+            else:
+                self._set_sep = separator
         elif tag == "#empty_field":
             self._empty = rest
         elif tag == "#unset_field":

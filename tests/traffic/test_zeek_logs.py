@@ -272,6 +272,30 @@ def test_a_line_that_is_not_a_row_is_reported_not_skipped(samples: Path, tmp_pat
     assert result.assessment.verdict != Verdict.ISOLATED
 
 
+@pytest.mark.parametrize("header", ["#separator", "#separator \t", "#set_separator\t"])
+def test_an_empty_separator_is_a_damaged_line_not_a_crash(
+    samples: Path, tmp_path: Path, header: str
+) -> None:
+    # Found by fuzz/fuzz_zeek.py: str.split("") raised ValueError out of the reader.
+    text = (samples / "zeek-btest-xmpp-starttls" / "conn.log").read_text()
+    head, _, rows = text.partition("#fields")
+    (tmp_path / "conn.log").write_text(head + header + "\n#fields" + rows)
+    result = verify([], ("198.128.203.0/24", "146.255.57.0/24"), zeek=[tmp_path])
+    assert "undecoded" in {p.code for i in result.traffic.inputs for p in i.problems}
+    assert result.assessment.verdict != Verdict.ISOLATED
+    whole = analyse_zeek([samples / "zeek-btest-xmpp-starttls"])
+    assert len(result.traffic.flows) == len(whole.flows)
+
+
+def test_a_separator_header_names_the_column_separator(tmp_path: Path) -> None:
+    (tmp_path / "conn.log").write_text(
+        "#separator \\x2c\n#fields,ts,uid,id.orig_h,id.orig_p,id.resp_h,id.resp_p,proto\n"
+        "1.5,C1,10.66.0.21,40000,10.66.0.1,554,tcp\n"
+    )
+    (flow,) = analyse_zeek([tmp_path]).flows
+    assert (flow.orig, flow.resp, flow.resp_port) == ("10.66.0.21", "10.66.0.1", 554)
+
+
 def test_a_header_only_conn_log_reads_as_no_flows(tmp_path: Path) -> None:
     (tmp_path / "conn.log").write_text("#separator \\x09\n#fields\tts\tuid\n")
     assert analyse_zeek([tmp_path]).flows == ()
