@@ -66,10 +66,24 @@ def _import_onvif() -> Any:
     try:
         import onvif
 
+        _quiet_zeep()
         return onvif
     finally:
         if guard is not None:
             root.removeHandler(guard)
+
+
+def _quiet_zeep() -> None:
+    """Keep zeep's log records off the user's stderr.
+
+    zeep logs a reply value it cannot convert (``<Year>20x6</Year>``) with the whole
+    traceback and goes on with ``None``, which the recorders handle. With no handler set up,
+    logging's last resort printed that traceback: a hostile reply is recorded, not printed.
+    """
+    zeep_log = logging.getLogger("zeep")
+    if not zeep_log.handlers:
+        zeep_log.addHandler(logging.NullHandler())
+    zeep_log.propagate = False
 
 
 def _wsdl_path(onvif_module: Any) -> str:
