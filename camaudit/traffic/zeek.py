@@ -30,7 +30,7 @@ import os
 import re
 import sys
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -703,6 +703,31 @@ class _Pair:
     uid: str | None
     itype: int
 
+    def fold(
+        self,
+        first: float,
+        first_at: tuple[str, int],
+        last: float,
+        last_at: tuple[str, int],
+        bits: tuple[int, int],
+        o_pk: int,
+        r_pk: int,
+        o_bytes: int,
+        r_bytes: int,
+    ) -> None:
+        """Add a row of this pair (or a later file's sums of it): the earliest start and
+        the latest end keep the first row that had them."""
+        if first < self.first:
+            self.first, self.first_at = first, first_at
+        if last > self.last:
+            self.last, self.last_at = last, last_at
+        self.o_bits |= bits[0]
+        self.r_bits |= bits[1]
+        self.o_pk += o_pk
+        self.r_pk += r_pk
+        self.o_bytes += o_bytes
+        self.r_bytes += r_bytes
+
 
 class _Pairs:
     """Conn rows past :data:`FLOW_LIMIT`, counted per address pair without ports (as the
@@ -755,24 +780,14 @@ class _Pairs:
                 span = self.file_span
                 span[0], span[1] = min(span[0], when), max(span[1], end)
         key = (proto.lower(), orig, resp)
+        at = (capture, line)
         pair = self.pairs.get(key)
         if pair is None:
-            at = (capture, line)
             known = uid if uid and uid != "-" else None
             pair = self.pairs[key] = _Pair(
                 0, 0, 0, 0, 0, 0, when, at, end, at, known, _count(itype)
             )
-        else:
-            if when < pair.first:
-                pair.first, pair.first_at = when, (capture, line)
-            if end > pair.last:
-                pair.last, pair.last_at = end, (capture, line)
-        pair.o_bits |= bits[0]
-        pair.r_bits |= bits[1]
-        pair.o_pk += o_packets
-        pair.r_pk += r_packets
-        pair.o_bytes += o_bytes
-        pair.r_bytes += r_bytes
+        pair.fold(when, at, end, at, bits, o_packets, r_packets, o_bytes, r_bytes)
         self.file_rows += 1
         self.file_packets += o_packets + r_packets
         return True
@@ -785,16 +800,17 @@ class _Pairs:
             if pair is None:
                 self.pairs[key] = theirs
                 continue
-            if theirs.first < pair.first:
-                pair.first, pair.first_at = theirs.first, theirs.first_at
-            if theirs.last > pair.last:
-                pair.last, pair.last_at = theirs.last, theirs.last_at
-            pair.o_bits |= theirs.o_bits
-            pair.r_bits |= theirs.r_bits
-            pair.o_pk += theirs.o_pk
-            pair.r_pk += theirs.r_pk
-            pair.o_bytes += theirs.o_bytes
-            pair.r_bytes += theirs.r_bytes
+            pair.fold(
+                theirs.first,
+                theirs.first_at,
+                theirs.last,
+                theirs.last_at,
+                (theirs.o_bits, theirs.r_bits),
+                theirs.o_pk,
+                theirs.r_pk,
+                theirs.o_bytes,
+                theirs.r_bytes,
+            )
         self.rows += part.rows
         self.packets += part.packets
         self.unknown_time += part.unknown_time
@@ -834,32 +850,60 @@ def _seconds(text: str | None) -> float | None:
 
 def _conn_rows(log: ZeekLog, pairs: _Pairs, exact: int) -> Iterator[ZeekRow]:
     """The rows of one conn log that become flows of their own (while fewer than
-    :data:`FLOW_LIMIT` flows are kept); later rows go into ``pairs`` instead, plain TSV
-    lines straight from their fields, without ever becoming a :class:`ZeekRow`."""
-    capture = log.name
-    fields: tuple[str, ...] = ()
-    pick: Callable[[list[str]], PairRow] | None = None
-    add = pairs.add
-    for number, line in log.lines():
-        if exact >= FLOW_LIMIT and pick is not None and line and line[0] not in "#{":
-            # plain_tsv_fields, inlined: this loop runs for every row of a week
-            parts = line.split(log._sep)
-            if len(parts) == len(fields) and "\\x" not in line:
-                if not add(pick(parts), capture, number):
-                    log._bad(number)
-                continue
+    :data:`FLOW_LIMIT` flows are kept); later rows go into ``pairs`` instead."""
+    past = _PastLimit(log, pairs)
+    lines = log.lines()
+    if exact < FLOW_LIMIT:
+        for number, line in lines:
+            row = past.row(line, number)
+            if row is not None:
+                exact += 1
+                log.rows += 1
+                yield row
+                if exact >= FLOW_LIMIT:
+                    break
+    past.fold(lines)
+
+
+class _PastLimit:
+    """Folds the lines of one conn log past :data:`FLOW_LIMIT` into ``pairs``: a plain TSV
+    line straight from its fields, without ever becoming a :class:`ZeekRow`; anything
+    else (headers, JSON, escapes) as a row."""
+
+    def __init__(self, log: ZeekLog, pairs: _Pairs) -> None:
+        self.log = log
+        self.capture = log.name
+        self.add = pairs.add
+        self.fields: tuple[str, ...] = ()
+        self.pick: Callable[[list[str]], PairRow] | None = None
+
+    def row(self, line: str, number: int) -> ZeekRow | None:
+        """The line as a row (None for a header, blank or bad line), the header followed."""
+        log = self.log
         row = log._row(line, number)
-        if log.fields is not fields:
-            fields = log.fields
-            pick = _picker(fields)
-        if row is None:
-            continue
-        if exact < FLOW_LIMIT:
-            exact += 1
-            log.rows += 1
-            yield row
-        elif not add(tuple(row.text(name) for name in _PAIR_FIELDS), capture, number):
-            log._bad(number)
+        if log.fields is not self.fields:
+            self.fields = log.fields
+            self.pick = _picker(self.fields)
+        return row
+
+    def fold(self, lines: Iterable[tuple[int, str]]) -> None:
+        """Add up (line number, text) lines."""
+        log, add, capture = self.log, self.add, self.capture
+        fields, pick = self.fields, self.pick
+        for number, line in lines:
+            if pick is not None and line and line[0] not in "#{":
+                # plain_tsv_fields, inlined: this loop runs for every row of a week
+                parts = line.split(log._sep)
+                if len(parts) == len(fields) and "\\x" not in line:
+                    if not add(pick(parts), capture, number):
+                        log._bad(number)
+                    continue
+            row = self.row(line, number)
+            fields, pick = self.fields, self.pick
+            if row is not None and not add(
+                tuple(row.text(name) for name in _PAIR_FIELDS), capture, number
+            ):
+                log._bad(number)
 
 
 def _picker(fields: tuple[str, ...]) -> Callable[[list[str]], PairRow] | None:
@@ -949,13 +993,12 @@ def _blocks(log: ZeekLog) -> Iterator[bytes]:
 
 def _fast_conn(log: ZeekLog, pairs: _Pairs) -> None:
     """Every row of one conn log into ``pairs``, as :func:`_conn_rows` past the limit adds
-    them, but from bytes: a row of a pair seen before is split and added up here without
-    a call; anything else (headers, JSON, escapes, non-ASCII text, a pair's first row, a
-    number that is not plain) goes line by line through the careful code."""
+    them, but from bytes: a row of a pair seen before is split here and added up by
+    :meth:`_Pair.fold` alone; anything else (headers, JSON, escapes, non-ASCII text, a
+    pair's first row, a number that is not plain) goes line by line through the careful
+    code."""
     capture = log.name
-    add = pairs.add
-    fields: tuple[str, ...] = ()
-    pick: Callable[[list[str]], PairRow] | None = None
+    past = _PastLimit(log, pairs)
     hot: Callable[[list[bytes]], tuple[bytes, ...]] | None = None
     width = 0
     sep = b"\t"
@@ -966,24 +1009,13 @@ def _fast_conn(log: ZeekLog, pairs: _Pairs) -> None:
 
     def careful(text: str, number: int) -> None:
         """One line as :func:`_conn_rows` reads it past the limit."""
-        nonlocal fields, pick, hot, width, sep
-        if pick is not None and text and text[0] not in "#{":
-            parts = text.split(log._sep)
-            if len(parts) == len(fields) and "\\x" not in text:
-                if not add(pick(parts), capture, number):
-                    log._bad(number)
-                return
-        row = log._row(text, number)
-        if log.fields is not fields:
-            fields = log.fields
-            pick = _picker(fields)
-            hot = _hot_picker(fields) if pick is not None else None
-            width = len(fields)
+        nonlocal hot, width, sep
+        fields = past.fields
+        past.fold(((number, text),))
+        if past.fields is not fields:
+            hot = _hot_picker(past.fields) if past.pick is not None else None
+            width = len(past.fields)
         sep = log._sep.encode()
-        if row is not None and not add(
-            tuple(row.text(name) for name in _PAIR_FIELDS), capture, number
-        ):
-            log._bad(number)
 
     number = 0
     rest = b""
@@ -1041,16 +1073,8 @@ def _fast_conn(log: ZeekLog, pairs: _Pairs) -> None:
                 low = when
             if end > high:
                 high = end
-            if when < pair.first:
-                pair.first, pair.first_at = when, (capture, number)
-            if end > pair.last:
-                pair.last, pair.last_at = end, (capture, number)
-            pair.o_bits |= bits[0]
-            pair.r_bits |= bits[1]
-            pair.o_pk += o_packets
-            pair.r_pk += r_packets
-            pair.o_bytes += o_bytes
-            pair.r_bytes += r_bytes
+            at = (capture, number)
+            pair.fold(when, at, end, at, bits, o_packets, r_packets, o_bytes, r_bytes)
             rows += 1
             packets += o_packets + r_packets
     pairs.file_rows += rows
