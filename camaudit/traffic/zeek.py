@@ -622,17 +622,27 @@ def _flow(row: ZeekRow, capture: str, dns: DnsLog, join: _Join) -> Flow | None:
     orig, resp = row.text("id.orig_h"), row.text("id.resp_h")
     if not proto or not orig or not resp:
         return None
-    o_pk, r_pk = row.integer("orig_pkts"), row.integer("resp_pkts")
     o_bits, r_bits = history_bits(row.text("history") or "")
-    state, category, unseen, mid = _state(
-        proto, o_bits, r_bits, o_pk, r_pk, row.integer("id.orig_p")
-    )
     ts = row.time()
     start = ts if ts is not None else 0.0
-    duration = row.number("duration")
+    at = (capture, row.line)
     uid = row.text("uid")
-    service = set(row.items("service"))
     o_port, r_port = row.integer("id.orig_p"), row.integer("id.resp_p")
+    sums = _Pair(
+        o_bits,
+        r_bits,
+        row.integer("orig_pkts"),
+        row.integer("resp_pkts"),
+        row.integer("orig_ip_bytes"),
+        row.integer("resp_ip_bytes"),
+        start,
+        at,
+        start + row.number("duration"),
+        at,
+        uid,
+        o_port,
+    )
+    service = set(row.items("service"))
     sni = join.sni.get(uid or "")
     host = None if sni else join.host.get(uid or "")
     app: str | None = "tls" if "ssl" in service else "http" if host or "http" in service else None
@@ -640,31 +650,9 @@ def _flow(row: ZeekRow, capture: str, dns: DnsLog, join: _Join) -> Flow | None:
         app = "dns"
     elif proto == "udp" and r_port == 123 and ("ntp" in service or (uid or "") in join.ntp):
         app = "ntp"
-    return Flow(
-        proto=proto,
-        orig=orig,
-        orig_port=o_port,
-        resp=resp,
-        resp_port=r_port,
-        conn_state=state,
-        category=category,
-        first=FrameRef(capture, row.line, start),
-        last=FrameRef(capture, row.line, start + duration),
-        orig_packets=o_pk,
-        orig_bytes=row.integer("orig_ip_bytes"),
-        resp_packets=r_pk,
-        resp_bytes=row.integer("resp_ip_bytes"),
-        orig_mac=row.text("orig_l2_addr"),
-        resp_mac=row.text("resp_l2_addr"),
-        vlan=row.integer("vlan") if row.text("vlan") else None,
-        sni=sni,
-        http_host=host,
-        app=app,
-        dns_names=dns.names_before(resp, start),
-        reply_unseen=unseen,
-        mid_stream=mid,
-        zeek_uid=uid,
-    )
+    vlan = row.integer("vlan") if row.text("vlan") else None
+    macs = (row.text("orig_l2_addr"), row.text("resp_l2_addr"))
+    return _conn_flow(proto, orig, resp, sums, dns, (o_port, r_port), macs, vlan, sni, host, app)
 
 
 # The conn columns a row past the flow limit is summarised from, in this order.
@@ -688,7 +676,8 @@ _INF = float("inf")
 
 @dataclass(slots=True)
 class _Pair:
-    """The conn rows of one (proto, orig, resp) past the flow limit, added up."""
+    """Conn rows added up: those of one (proto, orig, resp) past the flow limit, or one
+    row of its own."""
 
     o_bits: int
     r_bits: int
@@ -816,23 +805,53 @@ class _Pairs:
         self.unknown_time += part.unknown_time
 
     def flows(self, dns: DnsLog) -> list[Flow]:
-        result = []
-        for (proto, orig, resp), pair in self.pairs.items():
-            state, category, unseen, mid = _state(
-                proto, pair.o_bits, pair.r_bits, pair.o_pk, pair.r_pk, pair.itype
-            )
-            first = FrameRef(*pair.first_at, pair.first)
-            last = FrameRef(*pair.last_at, pair.last)
-            counts = (pair.o_pk, pair.o_bytes, pair.r_pk, pair.r_bytes)
-            # no ports, MACs, VLAN, names from ssl/http or app: as the pcap path's summaries
-            flow = Flow(proto, orig, 0, resp, 0, state, category, first, last, *counts)
-            names = dns.names_before(resp, pair.first)
-            result.append(
-                replace(
-                    flow, dns_names=names, reply_unseen=unseen, mid_stream=mid, zeek_uid=pair.uid
-                )
-            )
-        return result
+        # no ports, MACs, VLAN, names from ssl/http or app: as the pcap path's summaries
+        return [_conn_flow(*key, pair, dns) for key, pair in self.pairs.items()]
+
+
+def _conn_flow(
+    proto: str,
+    orig: str,
+    resp: str,
+    sums: _Pair,
+    dns: DnsLog,
+    ports: tuple[int, int] = (0, 0),
+    macs: tuple[str | None, str | None] = (None, None),
+    vlan: int | None = None,
+    sni: str | None = None,
+    host: str | None = None,
+    app: str | None = None,
+) -> Flow:
+    """The flow of one conn row, or of the rows of an address pair added up, judged as
+    the pcap path judges one."""
+    state, category, unseen, mid = _state(
+        proto, sums.o_bits, sums.r_bits, sums.o_pk, sums.r_pk, sums.itype
+    )
+    return Flow(
+        proto,
+        orig,
+        ports[0],
+        resp,
+        ports[1],
+        state,
+        category,
+        FrameRef(*sums.first_at, sums.first),
+        FrameRef(*sums.last_at, sums.last),
+        sums.o_pk,
+        sums.o_bytes,
+        sums.r_pk,
+        sums.r_bytes,
+        orig_mac=macs[0],
+        resp_mac=macs[1],
+        vlan=vlan,
+        sni=sni,
+        http_host=host,
+        app=app,
+        dns_names=dns.names_before(resp, sums.first),
+        reply_unseen=unseen,
+        mid_stream=mid,
+        zeek_uid=sums.uid,
+    )
 
 
 def _count(text: str | None) -> int:
