@@ -364,6 +364,13 @@ class Tcp:
         self.c(t + 30, ACK)
         return t + 30
 
+    def close(self, t: int, rtt: int, by_client: bool) -> None:
+        """FIN from one side at ``t``, FIN back half a round trip later, the last ACK after one."""
+        first, second = (self.c, self.s) if by_client else (self.s, self.c)
+        first(t, FIN | ACK)
+        second(t + rtt // 2, FIN | ACK)
+        first(t + rtt, ACK)
+
 
 # --------------------------------------------------------------------------- video
 
@@ -566,6 +573,28 @@ def rtsp(lines: list[str], body: bytes = b"") -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+@dataclass(frozen=True)
+class RtspStep:
+    """One RTSP request (``METHOD URL``, its headers after CSeq, its body) and the headers
+    and body of its 200 OK."""
+
+    request: str
+    headers: tuple[str, ...] = ()
+    body: bytes = b""
+    reply_headers: tuple[str, ...] = ()
+    reply_body: bytes = b""
+
+
+def rtsp_dialogue(conn: Tcp, t: int, rtt: int, steps: list[RtspStep]) -> int:
+    """The client's requests on ``conn`` from ``t`` (CSeq 1, 2 ...), each answered 200 OK;
+    returns when the last exchange ends."""
+    for cseq, step in enumerate(steps, 1):
+        request = rtsp([f"{step.request} RTSP/1.0", f"CSeq: {cseq}", *step.headers], step.body)
+        reply = rtsp(["RTSP/1.0 200 OK", f"CSeq: {cseq}", *step.reply_headers], step.reply_body)
+        t = conn.exchange(t, request, reply, rtt)
+    return t
+
+
 WSD_PROBE = (
     '<?xml version="1.0" encoding="utf-8"?><Envelope xmlns:tds="http://www.onvif.org/ver10/'
     'device/wsdl" xmlns="http://www.w3.org/2003/05/soap-envelope"><Header><wsa:MessageID '
@@ -684,43 +713,38 @@ class Chatter:
         )
         net.push(t + self.ms(0.1, 1), net.ether(self.gw, cam, 0x0806, tell))
 
+    def outbound(self, net: str, hosts: tuple[int, int], port: int) -> Tcp:
+        """A TCP connection from a random camera to a host of ``net`` in ``hosts`` (inclusive)."""
+        return Tcp(
+            self.net, self.cam(), self.remote(net, self.rng.randint(*hosts)), self.net.port(), port
+        )
+
+    def connected(
+        self, t: int, net: str, hosts: tuple[int, int], port: int
+    ) -> tuple[Tcp, int, int]:
+        """An ``outbound`` connection after its handshake at ``t``: it, its round trip, and the
+        time the handshake ends."""
+        conn = self.outbound(net, hosts, port)
+        rtt = self.ms(25, 90)
+        return conn, rtt, conn.handshake(t, rtt)
+
     def syn_8666(self, t: int) -> None:
         """Unanswered SYN with the usual retransmissions (Zeek S0)."""
-        conn = Tcp(
-            self.net,
-            self.cam(),
-            self.remote("203.0.113", self.rng.randint(10, 19)),
-            self.net.port(),
-            8666,
-        )
+        conn = self.outbound("203.0.113", (10, 19), 8666)
         for delay in (0, 1, 3, 7):
             conn.cseq = (conn.cseq - (1 if delay else 0)) & 0xFFFFFFFF
             conn.c(t + delay * 1_000_000 + self.ms(0, 5), SYN)
 
     def rst_443(self, t: int) -> None:
         """SYN answered by RST (Zeek REJ)."""
-        conn = Tcp(
-            self.net,
-            self.cam(),
-            self.remote("198.51.100", self.rng.randint(20, 29)),
-            self.net.port(),
-            443,
-        )
+        conn = self.outbound("198.51.100", (20, 29), 443)
         conn.c(t, SYN)
         conn.s(t + self.ms(20, 80), RST | ACK)
 
     def tls(self, t: int) -> None:
         """A full TLS 1.3 session with an SNI, closed with FINs (Zeek SF)."""
         rng = self.rng
-        conn = Tcp(
-            self.net,
-            self.cam(),
-            self.remote("203.0.113", rng.randint(40, 49)),
-            self.net.port(),
-            443,
-        )
-        rtt = self.ms(25, 90)
-        t = conn.handshake(t, rtt)
+        conn, rtt, t = self.connected(t, "203.0.113", (40, 49), 443)
         hello = client_hello(rng, rng.choice(SNI_NAMES))
         flight = (
             server_hello(rng, hello[44:76])
@@ -738,10 +762,7 @@ class Chatter:
                 tls_record(0x17, rng.randbytes(rng.randint(80, 4000))),
                 rtt,
             )
-        t += self.ms(100, 2000)
-        conn.c(t, FIN | ACK)
-        conn.s(t + rtt // 2, FIN | ACK)
-        conn.c(t + rtt, ACK)
+        conn.close(t + self.ms(100, 2000), rtt, by_client=True)
 
     def dhget(self, t: int) -> None:
         cam, net = self.cam(), self.net
@@ -752,17 +773,8 @@ class Chatter:
 
     def http(self, t: int) -> None:
         """A plain-HTTP firmware check with a Host header, answered 404 (Zeek SF)."""
-        rng = self.rng
-        conn = Tcp(
-            self.net,
-            self.cam(),
-            self.remote("198.51.100", rng.randint(60, 69)),
-            self.net.port(),
-            80,
-        )
-        rtt = self.ms(25, 90)
-        t = conn.handshake(t, rtt)
-        host = rng.choice(HTTP_HOSTS)
+        conn, rtt, t = self.connected(t, "198.51.100", (60, 69), 80)
+        host = self.rng.choice(HTTP_HOSTS)
         request = (
             f"GET /api/firmware/check?model=DS-2CD2143G2-I&ver=V5.7.3 HTTP/1.1\r\n"
             f"Host: {host}\r\nUser-Agent: CameraUpgrade/1.0\r\nAccept: */*\r\n\r\n"
@@ -772,9 +784,7 @@ class Chatter:
             b"Content-Length: 0\r\nConnection: close\r\n\r\n"
         )
         t = conn.exchange(t, request.encode(), reply, rtt)
-        conn.s(t + 1000, FIN | ACK)
-        conn.c(t + 1000 + rtt // 2, FIN | ACK)
-        conn.s(t + 1000 + rtt, ACK)
+        conn.close(t + 1000, rtt, by_client=False)
 
     def ntp(self, t: int) -> None:
         cam, net = self.cam(), self.net
@@ -836,87 +846,60 @@ def build(net: Net, noise: Noise) -> None:
             conn = Tcp(net, nvr, cam, net.port(), 554)
             cport, sport = 2 * rng.randint(20000, 29999), 2 * rng.randint(4000, 4999)
             ssrc = rng.getrandbits(32)
-            u = conn.handshake(t, rtt)
-            u = conn.exchange(
-                u,
-                rtsp([f"OPTIONS {url} RTSP/1.0", "CSeq: 1"]),
-                rtsp(
-                    [
-                        "RTSP/1.0 200 OK",
-                        "CSeq: 1",
-                        "Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER",
-                    ]
-                ),
+            u = rtsp_dialogue(
+                conn,
+                conn.handshake(t, rtt),
                 rtt,
-            )
-            u = conn.exchange(
-                u,
-                rtsp([f"DESCRIBE {url} RTSP/1.0", "CSeq: 2", "Accept: application/sdp"]),
-                rtsp(["RTSP/1.0 200 OK", "CSeq: 2", f"Content-Base: {url}/"], sdp(ip)),
-                rtt,
-            )
-            u = conn.exchange(
-                u,
-                rtsp(
-                    [
-                        f"SETUP {url}/trackID=1 RTSP/1.0",
-                        "CSeq: 3",
-                        f"Transport: RTP/AVP;unicast;client_port={cport}-{cport + 1}",
-                    ]
-                ),
-                rtsp(
-                    [
-                        "RTSP/1.0 200 OK",
-                        "CSeq: 3",
-                        "Session: 1273222;timeout=60",
-                        f"Transport: RTP/AVP;unicast;client_port={cport}-{cport + 1};"
-                        f"server_port={sport}-{sport + 1};ssrc={ssrc:08X}",
-                    ]
-                ),
-                rtt,
-            )
-            u = conn.exchange(
-                u,
-                rtsp([f"PLAY {url} RTSP/1.0", "CSeq: 4", "Session: 1273222", "Range: npt=0.000-"]),
-                rtsp(["RTSP/1.0 200 OK", "CSeq: 4", "Session: 1273222"]),
-                rtt,
+                [
+                    RtspStep(
+                        f"OPTIONS {url}",
+                        reply_headers=(
+                            "Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER",
+                        ),
+                    ),
+                    RtspStep(
+                        f"DESCRIBE {url}",
+                        ("Accept: application/sdp",),
+                        reply_headers=(f"Content-Base: {url}/",),
+                        reply_body=sdp(ip),
+                    ),
+                    RtspStep(
+                        f"SETUP {url}/trackID=1",
+                        (f"Transport: RTP/AVP;unicast;client_port={cport}-{cport + 1}",),
+                        reply_headers=(
+                            "Session: 1273222;timeout=60",
+                            f"Transport: RTP/AVP;unicast;client_port={cport}-{cport + 1};"
+                            f"server_port={sport}-{sport + 1};ssrc={ssrc:08X}",
+                        ),
+                    ),
+                    RtspStep(
+                        f"PLAY {url}",
+                        ("Session: 1273222", "Range: npt=0.000-"),
+                        reply_headers=("Session: 1273222",),
+                    ),
+                ],
             )
             net.flows += 1
             net.push(u + 2000, UdpVideo(rng, u + 2000, noise, net, cam, nvr, sport, cport))
         else:  # camera pushes: ANNOUNCE/SETUP/RECORD to nvr:554, RTP interleaved on the TCP
             conn = Tcp(net, cam, nvr, net.port(), 554)
             url = f"rtsp://{nvr_ip}:554/live/cam{cam.ip[3]}"
-            u = conn.handshake(t, rtt)
-            u = conn.exchange(
-                u,
-                rtsp([f"ANNOUNCE {url} RTSP/1.0", "CSeq: 1"], sdp(ip)),
-                rtsp(["RTSP/1.0 200 OK", "CSeq: 1"]),
+            record = "Transport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=record"
+            u = rtsp_dialogue(
+                conn,
+                conn.handshake(t, rtt),
                 rtt,
-            )
-            u = conn.exchange(
-                u,
-                rtsp(
-                    [
-                        f"SETUP {url}/trackID=1 RTSP/1.0",
-                        "CSeq: 2",
-                        "Transport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=record",
-                    ]
-                ),
-                rtsp(
-                    [
-                        "RTSP/1.0 200 OK",
-                        "CSeq: 2",
-                        "Session: 88123;timeout=60",
-                        "Transport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=record",
-                    ]
-                ),
-                rtt,
-            )
-            u = conn.exchange(
-                u,
-                rtsp([f"RECORD {url} RTSP/1.0", "CSeq: 3", "Session: 88123"]),
-                rtsp(["RTSP/1.0 200 OK", "CSeq: 3", "Session: 88123"]),
-                rtt,
+                [
+                    RtspStep(f"ANNOUNCE {url}", body=sdp(ip)),
+                    RtspStep(
+                        f"SETUP {url}/trackID=1",
+                        (record,),
+                        reply_headers=("Session: 88123;timeout=60", record),
+                    ),
+                    RtspStep(
+                        f"RECORD {url}", ("Session: 88123",), reply_headers=("Session: 88123",)
+                    ),
+                ],
             )
             net.push(u + 2000, TcpVideo(rng, u + 2000, noise, net, conn, sender_is_client=True))
     chatter = Chatter(net, START_US + 500_000, gw, nvr, cams)

@@ -6,7 +6,13 @@ each with its own destination address, port and source port: N flows, N packets,
 bytes a record. Written directly with numpy; nothing is sent anywhere. Checksums are
 left zero (camaudit does not check them).
 
+``--addresses``: a scan of N distinct destination *addresses* instead, over IPv6 from the
+camera's fd66::21 to 2001:db8::/32 (documentation range): the i-th SYN goes to
+2001:db8:0:(i mod 256)::(i div 256 + 1), port 443, so N addresses in 256 /64 networks;
+90 bytes a record.
+
     python bench/make_flood.py bench/.cache/flood-5M.pcap --flows 5000000
+    python bench/make_flood.py bench/.cache/scan-5M.pcap --flows 5000000 --addresses
 """
 
 from __future__ import annotations
@@ -18,22 +24,61 @@ from pathlib import Path
 import numpy as np
 
 FRAME = 54  # Ethernet 14 + IPv4 20 + TCP 20
-RECORD = 16 + FRAME
+FRAME6 = 74  # Ethernet 14 + IPv6 40 + TCP 20
 BATCH = 1_000_000
+CAMERA6 = bytes.fromhex("fd66" + "00" * 12 + "0021")  # fd66::21
+NETWORKS6 = 256  # destination /64s of an --addresses scan
 
 
-def records(start: int, count: int, t0: int) -> bytes:
-    i = np.arange(start, start + count, dtype=np.int64)
-    rec = np.zeros((count, RECORD), dtype=np.uint8)
+def _headers(i: np.ndarray, frame: int, t0: int) -> np.ndarray:
+    """Records of ``frame`` bytes each: pcap record header and Ethernet, gateway <- camera."""
+    rec = np.zeros((len(i), 16 + frame), dtype=np.uint8)
     usec = i * 10  # 100 k packets/s
     hdr = rec[:, :16].view("<u4")
     hdr[:, 0] = t0 + usec // 1_000_000
     hdr[:, 1] = usec % 1_000_000
-    hdr[:, 2] = FRAME
-    hdr[:, 3] = FRAME
+    hdr[:, 2] = frame
+    hdr[:, 3] = frame
     f = rec[:, 16:]
     f[:, 0:6] = [0x02, 0, 0, 0, 0, 0x01]  # gateway
     f[:, 6:12] = [0xC0, 0x56, 0xE3, 0, 0, 0x21]  # the camera
+    return rec
+
+
+def _syn(tcp: np.ndarray, sport: np.ndarray, dport: np.ndarray | int) -> None:
+    tcp[:, 0] = (sport >> 8).astype(np.uint8)
+    tcp[:, 1] = (sport & 0xFF).astype(np.uint8)
+    tcp[:, 2] = np.right_shift(dport, 8)
+    tcp[:, 3] = np.bitwise_and(dport, 0xFF)
+    tcp[:, 12] = 0x50
+    tcp[:, 13] = 0x02  # SYN
+    tcp[:, 14:16] = [0xFF, 0xFF]
+
+
+def address_records(start: int, count: int, t0: int) -> bytes:
+    """SYNs from fd66::21 to ``count`` distinct addresses in 2001:db8::/32, port 443."""
+    i = np.arange(start, start + count, dtype=np.int64)
+    rec = _headers(i, FRAME6, t0)
+    f = rec[:, 16:]
+    f[:, 12:14] = [0x86, 0xDD]
+    f[:, 14] = 0x60
+    f[:, 18:20] = [0, 20]  # payload length: the TCP header
+    f[:, 20] = 6
+    f[:, 21] = 64
+    f[:, 22:38] = np.frombuffer(CAMERA6, dtype=np.uint8)
+    f[:, 38:42] = [0x20, 0x01, 0x0D, 0xB8]
+    f[:, 45] = (i % NETWORKS6).astype(np.uint8)  # 2001:db8:0:<net>::/64
+    host = i // NETWORKS6 + 1
+    for byte in range(4):  # the low 32 bits of the interface id
+        f[:, 53 - byte] = ((host >> (8 * byte)) & 0xFF).astype(np.uint8)
+    _syn(f[:, 54:], 1024 + i % 60000, 443)
+    return rec.tobytes()
+
+
+def records(start: int, count: int, t0: int) -> bytes:
+    i = np.arange(start, start + count, dtype=np.int64)
+    rec = _headers(i, FRAME, t0)
+    f = rec[:, 16:]
     f[:, 12:14] = [0x08, 0x00]
     f[:, 14] = 0x45
     f[:, 16:18] = [0, 40]
@@ -44,13 +89,7 @@ def records(start: int, count: int, t0: int) -> bytes:
     f[:, 33] = (i % 254 + 1).astype(np.uint8)
     sport = 1024 + (i // 254) % 60000
     dport = 1 + (i // (254 * 60000)) % 65535
-    f[:, 34] = (sport >> 8).astype(np.uint8)
-    f[:, 35] = (sport & 0xFF).astype(np.uint8)
-    f[:, 36] = (dport >> 8).astype(np.uint8)
-    f[:, 37] = (dport & 0xFF).astype(np.uint8)
-    f[:, 46] = 0x50
-    f[:, 47] = 0x02  # SYN
-    f[:, 48:50] = [0xFF, 0xFF]
+    _syn(f[:, 34:], sport, dport)
     return rec.tobytes()
 
 
@@ -58,12 +97,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--flows", type=int, default=5_000_000)
+    parser.add_argument(
+        "--addresses",
+        action="store_true",
+        help="each flow to its own IPv6 address in 2001:db8::/32 (a scan of N addresses)",
+    )
     args = parser.parse_args()
+    make = address_records if args.addresses else records
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("wb") as out:
         out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         for start in range(0, args.flows, BATCH):
-            out.write(records(start, min(BATCH, args.flows - start), 1_700_000_000))
+            out.write(make(start, min(BATCH, args.flows - start), 1_700_000_000))
     print(f"{args.out}: {args.flows:,} flows, {args.out.stat().st_size:,} bytes")
 
 

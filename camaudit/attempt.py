@@ -1,6 +1,7 @@
 """Attempts: what every discovery method and fingerprint probe returns, never raises.
 
-One toolkit for both stages: the :class:`AttemptStatus` vocabulary, the sanitised
+One toolkit for both stages: the :class:`Attempter` contract (a discovery method and a
+fingerprint probe are each one), the :class:`AttemptStatus` vocabulary, the sanitised
 :class:`Facts` a device gave, :func:`guarded` (an exception becomes a failed attempt) and
 :func:`run_all` (jobs run concurrently under one deadline; a job still running when it
 passes is ``timed_out``, one never started ``not_scheduled``).
@@ -9,20 +10,23 @@ passes is ``timed_out``, one never started ``not_scheduled``).
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from enum import StrEnum
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from camaudit.sanitize import clean_text
 
-__all__ = ["HIDDEN", "AttemptStatus", "Facts", "guarded", "hide_secrets", "run_all"]
+__all__ = ["HIDDEN", "AttemptStatus", "Attempter", "Facts", "guarded", "hide_secrets", "run_all"]
 
 HIDDEN = "<hidden>"
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 Job = TypeVar("Job")
 Attempt = TypeVar("Attempt")
+Subject = TypeVar("Subject", contravariant=True)  # what an attempter is run against
+Outcome = TypeVar("Outcome", covariant=True)  # the attempt it returns
 
 
 class AttemptStatus(StrEnum):
@@ -33,6 +37,17 @@ class AttemptStatus(StrEnum):
     TIMED_OUT = "timed_out"  # still running when its time ran out
     NOT_SCHEDULED = "not_scheduled"  # never run: the budget ran out first, or it cannot run here
     NOT_APPLICABLE = "not_applicable"  # nothing to ask: the device refused the connection
+
+
+class Attempter(ABC, Generic[Subject, Outcome]):
+    """A discovery method or a fingerprint probe: registered by ``name`` in its stage's
+    registry; :meth:`run` returns an attempt with an :class:`AttemptStatus`."""
+
+    name: str
+
+    @abstractmethod
+    def run(self, target: Subject) -> Outcome:
+        """Try ``target``; every failure becomes the attempt's status, never an exception."""
 
 
 def _hide_digest_responses(text: str) -> str:

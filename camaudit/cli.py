@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import os
 import sys
 import tempfile
@@ -12,7 +14,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO, TypeVar, get_type_hints
 
 import typer
 
@@ -233,6 +235,99 @@ AllowPublicOption = Annotated[
         "you do not own is an attack).",
     ),
 ]
+
+
+# Option groups: options that several commands take together and use alike, declared once as
+# the fields of a frozen dataclass. A command takes the group as one keyword-only parameter;
+# @_with_groups lays the fields out for typer in that place (the help lists them there) and
+# hands the command the group built from them.
+@dataclasses.dataclass(frozen=True)
+class _DeviceLogin:
+    """How the probes of discover, fingerprint and audit may log in to a device."""
+
+    credentials_file: CredentialsFile = None
+    ask_password: AskPassword = False
+    allow_basic_auth: AllowBasicAuth = False
+    known_hosts: KnownHostsOption = None
+
+    def credentials(self) -> Credentials | None:
+        """From CAMAUDIT_USERNAME/CAMAUDIT_PASSWORD, a file, or a prompt; never argv."""
+        from camaudit.credentials import load_credentials
+
+        if self.ask_password and not sys.stdin.isatty():
+            raise _fail(
+                "--ask-password needs a terminal; use a credentials file or "
+                "CAMAUDIT_USERNAME/CAMAUDIT_PASSWORD",
+                exitcodes.USAGE,
+            )
+        creds = load_credentials(os.environ, self.credentials_file, self.ask_password)
+        if creds is None or not self.allow_basic_auth:
+            return creds
+        return dataclasses.replace(creds, allow_basic=True)
+
+    def known_hosts_file(self) -> Path:
+        from camaudit.fingerprint.known_hosts import default_known_hosts_path
+
+        given = self.known_hosts
+        return given if given is not None else default_known_hosts_path(os.environ)
+
+
+@dataclasses.dataclass(frozen=True)
+class _InventoryOutput:
+    """How discover and fingerprint write their inventory report."""
+
+    output_format: FormatOption = OutputFormat.console
+    output: OutputOption = None
+    register: RegisterOption = None
+    lang: LangOption = None
+
+    def emit(
+        self,
+        report: InventoryReport,
+        book: tuple[Path, tuple[RegisterRow, ...], str] | None,
+        t: Translator,
+    ) -> None:
+        _emit(_with_register(report, book), self.output_format, self.output, _console_inventory, t)
+
+
+def _with_groups(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` as typer should see it: each option-group parameter laid out as the
+    group's options, in its place; called with those options, it calls ``command`` with
+    the groups built from them."""
+    own = inspect.signature(command, eval_str=True).parameters.values()
+    groups = {
+        p.name: p.annotation
+        for p in own
+        if isinstance(p.annotation, type) and dataclasses.is_dataclass(p.annotation)
+    }
+
+    @functools.wraps(command)
+    def with_groups_built(**options: Any) -> None:
+        for name, group in groups.items():
+            fields = dataclasses.fields(group)
+            options[name] = group(**{field.name: options.pop(field.name) for field in fields})
+        command(**options)
+
+    # All keyword-only: typer calls with keywords, and defaulted options may then stand
+    # before the group parameters, which have no default.
+    laid_out: list[inspect.Parameter] = []
+    for param in own:
+        group = groups.get(param.name)
+        if group is None:
+            laid_out.append(param.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+            continue
+        hints = get_type_hints(group, include_extras=True)
+        laid_out += [
+            inspect.Parameter(
+                field.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=field.default,
+                annotation=hints[field.name],
+            )
+            for field in dataclasses.fields(group)
+        ]
+    with_groups_built.__signature__ = inspect.Signature(laid_out)  # type: ignore[attr-defined]
+    return with_groups_built
 
 
 def _read_register(path: Path | None) -> tuple[Path, tuple[RegisterRow, ...], str] | None:
@@ -715,31 +810,6 @@ def _read_report(path: Path) -> str:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def _credentials(file: Path | None, ask: bool) -> Credentials | None:
-    """Credentials from CAMAUDIT_USERNAME/CAMAUDIT_PASSWORD, a file, or a prompt; never argv."""
-    from camaudit.credentials import load_credentials
-
-    if ask and not sys.stdin.isatty():
-        raise _fail(
-            "--ask-password needs a terminal; use a credentials file or "
-            "CAMAUDIT_USERNAME/CAMAUDIT_PASSWORD",
-            exitcodes.USAGE,
-        )
-    return load_credentials(os.environ, file, ask)
-
-
-def _with_basic(creds: Credentials | None, allow_basic_auth: bool) -> Credentials | None:
-    if creds is None or not allow_basic_auth:
-        return creds
-    return dataclasses.replace(creds, allow_basic=True)
-
-
-def _known_hosts(path: Path | None) -> Path:
-    from camaudit.fingerprint.known_hosts import default_known_hosts_path
-
-    return path if path is not None else default_known_hosts_path(os.environ)
-
-
 def _method_list(methods: str | None) -> list[str] | None:
     """--methods as names; None (every method) when not given."""
     return [m.strip() for m in methods.split(",") if m.strip()] if methods else None
@@ -775,6 +845,7 @@ def _progress_bar(err: Console, *columns: ProgressColumn) -> Progress:
 
 
 @app.command()
+@_with_groups
 def discover(
     target: Annotated[
         list[str],
@@ -792,14 +863,9 @@ def discover(
         bool, typer.Option("--no-fingerprint", help="Only discover; do not probe each device.")
     ] = False,
     closed_network: ClosedNetworkOption = None,
-    credentials_file: CredentialsFile = None,
-    ask_password: AskPassword = False,
-    allow_basic_auth: AllowBasicAuth = False,
-    known_hosts: KnownHostsOption = None,
-    output_format: FormatOption = OutputFormat.console,
-    output: OutputOption = None,
-    register: RegisterOption = None,
-    lang: LangOption = None,
+    *,
+    login: _DeviceLogin,
+    report_options: _InventoryOutput,
 ) -> None:
     """Find the cameras on a segment (ARP, WS-Discovery, SADP, DHIP, nmap) and identify them.
 
@@ -810,13 +876,13 @@ def discover(
 
     err = _stderr()
     with _user_errors():
-        t = _translator(lang)
-    _check_format(output_format)
+        t = _translator(report_options.lang)
+    _check_format(report_options.output_format)
     chosen = _method_list(methods)
     segment = _segment(target, interface, ports, timeout, budget)
     with _user_errors():
-        book = _read_register(register)
-        creds = _with_basic(_credentials(credentials_file, ask_password), allow_basic_auth)
+        book = _read_register(report_options.register)
+        creds = login.credentials()
         with _progress_bar(err) as bar:
             sweep = bar.add_task("discovering", total=None)
             probing = bar.add_task("identifying", total=None, visible=False)
@@ -838,7 +904,7 @@ def discover(
                 closed_network or (),
                 on_method,
                 on_host,
-                _known_hosts(known_hosts),
+                login.known_hosts_file(),
             )
     if result.inventory is not None and result.inventory.target.interface_note:
         err.print(
@@ -847,7 +913,7 @@ def discover(
             highlight=False,
             soft_wrap=True,  # one line, whatever the terminal width
         )
-    _emit(_with_register(result.report, book), output_format, output, _console_inventory, t)
+    report_options.emit(result.report, book, t)
     raise typer.Exit(0)
 
 
@@ -859,6 +925,7 @@ def _identified_line(fp: Fingerprint) -> str:
 
 
 @app.command()
+@_with_groups
 def fingerprint(
     hosts: Annotated[
         list[str], typer.Argument(help="IP addresses to identify (names are not resolved).")
@@ -873,14 +940,9 @@ def fingerprint(
     ] = None,
     timeout: TimeoutOption = 5.0,
     closed_network: ClosedNetworkOption = None,
-    credentials_file: CredentialsFile = None,
-    ask_password: AskPassword = False,
-    allow_basic_auth: AllowBasicAuth = False,
-    known_hosts: KnownHostsOption = None,
-    output_format: FormatOption = OutputFormat.console,
-    output: OutputOption = None,
-    register: RegisterOption = None,
-    lang: LangOption = None,
+    *,
+    login: _DeviceLogin,
+    report_options: _InventoryOutput,
 ) -> None:
     """Identify vendor (incl. OEM relabels), model, firmware and known CVEs of given hosts.
 
@@ -891,8 +953,8 @@ def fingerprint(
 
     err = _stderr()
     with _user_errors():
-        t = _translator(lang)
-    _check_format(output_format)
+        t = _translator(report_options.lang)
+    _check_format(report_options.output_format)
     ports: dict[str, int] = {}
     for item in port or ():
         name, _, number = item.partition("=")
@@ -900,8 +962,8 @@ def fingerprint(
             raise _fail(f"--port {item!r}: expected PROBE=PORT, e.g. http=8080", exitcodes.USAGE)
         ports[name.strip()] = int(number)
     with _user_errors():
-        book = _read_register(register)
-        creds = _with_basic(_credentials(credentials_file, ask_password), allow_basic_auth)
+        book = _read_register(report_options.register)
+        creds = login.credentials()
         with _progress_bar(err) as bar:
             task = bar.add_task("identifying", total=len(hosts))
 
@@ -915,9 +977,9 @@ def fingerprint(
                 timeout,
                 closed_network or (),
                 on_host,
-                _known_hosts(known_hosts),
+                login.known_hosts_file(),
             )
-    _emit(_with_register(result.report, book), output_format, output, _console_inventory, t)
+    report_options.emit(result.report, book, t)
     raise typer.Exit(0)
 
 
@@ -989,6 +1051,7 @@ def _count(n: int, noun: str) -> str:
 
 
 @app.command()
+@_with_groups
 def audit(
     target: Annotated[
         list[str],
@@ -1038,10 +1101,8 @@ def audit(
     ports: PortsOption = None,
     timeout: TimeoutOption = 3.0,
     budget: Annotated[float, _budget("Wall-clock bound for discovery, seconds.")] = 300.0,
-    credentials_file: CredentialsFile = None,
-    ask_password: AskPassword = False,
-    allow_basic_auth: AllowBasicAuth = False,
-    known_hosts: KnownHostsOption = None,
+    *,
+    login: _DeviceLogin,
     output_format: FormatOption = OutputFormat.console,
     output: OutputOption = None,
     lang: LangOption = None,
@@ -1096,7 +1157,7 @@ def audit(
             from camaudit.evidence import refuse_evidence_dir
 
             refuse_evidence_dir(evidence, given, force)
-        creds = _with_basic(_credentials(credentials_file, ask_password), allow_basic_auth)
+        creds = login.credentials()
         chosen = _method_list(methods)
         err.print("camaudit: discovering and identifying devices", markup=False, highlight=False)
         try:
@@ -1109,7 +1170,7 @@ def audit(
                 policy=policy,
                 methods=chosen,
                 allow_public=allow_public,
-                known_hosts=_known_hosts(known_hosts),
+                known_hosts=login.known_hosts_file(),
                 profiles=profiles,
                 record_progress=line,
             )

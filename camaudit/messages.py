@@ -230,6 +230,28 @@ REASON_PLURALS = {
         "{flow}: {state}{label} — summarised: {count} flow(s) past the device's first {limit}, "
         "the first {cited} cited by frame",
     ),
+    # TRANSLATORS: a device's look-ups of outside names past its first {limit}, one line
+    # per resolver: {names} are the first {cited} names, each cited by frame.
+    "dns_summarised": NP_(
+        "{client} looked up {count} outside name(s) at {server}{label} — summarised: past the "
+        "device's first {limit} look-ups; the first {cited} ({names}) cited by frame",
+        "{client} looked up {count} outside name(s) at {server}{label} — summarised: past the "
+        "device's first {limit} look-ups; the first {cited} ({names}) cited by frame",
+    ),
+    "dns_resolved_summarised": NP_(
+        "resolver {server} gave outside addresses in answer to {count} look-up(s) of outside "
+        "names by {client}{label} — summarised: past the device's first {limit} look-ups; the "
+        "first {cited} ({names}) cited by frame",
+        "resolver {server} gave outside addresses in answer to {count} look-up(s) of outside "
+        "names by {client}{label} — summarised: past the device's first {limit} look-ups; the "
+        "first {cited} ({names}) cited by frame",
+    ),
+    "summarised_lookups": NP_(
+        "{device}: {count} look-up(s) of outside names past its first {limit} are summarised "
+        "per resolver, outcome and label (see the findings marked summarised)",
+        "{device}: {count} look-up(s) of outside names past its first {limit} are summarised "
+        "per resolver, outcome and label (see the findings marked summarised)",
+    ),
     "exception_expired_summarised": NP_(
         "a policy exception matched these flows but has expired — summarised: {count} flow(s) "
         "past the device's first {limit}",
@@ -311,6 +333,18 @@ REASON_PLURALS = {
         "{count} packet(s) of later flows are counted per address pair, without ports or payload",
         "more than {limit} flows in one part of the input (a scan or a flood?): "
         "{count} packet(s) of later flows are counted per address pair, without ports or payload",
+    ),
+    # TRANSLATORS: {frames} are the first frames of the first networks, {more} is ", ..."
+    # when there are more networks.
+    "problem_flows_networks": NP_(
+        "more than {pairs} address pairs past the flow limit too (a scan of many addresses?): "
+        "{count} packet(s) to or from {networks} network(s) are counted per source address "
+        "and destination network (/24, IPv6 /64), without the addresses, ports or payload; "
+        "the networks' first frame(s) {frames}{more}",
+        "more than {pairs} address pairs past the flow limit too (a scan of many addresses?): "
+        "{count} packet(s) to or from {networks} network(s) are counted per source address "
+        "and destination network (/24, IPv6 /64), without the addresses, ports or payload; "
+        "the networks' first frame(s) {frames}{more}",
     ),
     "problem_asymmetric": NP_(
         "{count} TCP connection(s) show only the originator's side "

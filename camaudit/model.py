@@ -86,7 +86,7 @@ class Problem:
     params: PhraseParams = field(default=(), metadata={"phrase_params": True})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)  # fields in the report's JSON order (report.inputs)
 class CaptureInput:
     """One capture file as read."""
 
@@ -95,13 +95,13 @@ class CaptureInput:
     format: str  # "pcap" | "pcapng"
     compression: str | None  # "gzip" or None
     packets: int
+    ip_packets: int = 0  # decoded into a flow
+    other_packets: int = 0  # not IP (ARP, LLDP, STP ...): counted, not flows
     first_time: float | None
     last_time: float | None
     link_types: tuple[str, ...]
     snaplen: int | None
     problems: tuple[Problem, ...]
-    ip_packets: int = 0  # decoded into a flow
-    other_packets: int = 0  # not IP (ARP, LLDP, STP ...): counted, not flows
 
 
 @dataclass(frozen=True)

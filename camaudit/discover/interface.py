@@ -8,10 +8,9 @@ segment and reports what each device said about itself as :class:`Sighting` s.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from camaudit.attempt import AttemptStatus
+from camaudit.attempt import Attempter, AttemptStatus
 
 
 @dataclass(frozen=True)
@@ -65,14 +64,9 @@ class MethodAttempt:
     commands: tuple[str, ...] = ()  # external command lines run (nmap), as run
 
 
-class DiscoveryMethod(ABC):
-    """A way of finding devices; registered by name in :mod:`camaudit.discover.registry`."""
-
-    name: str
-
-    @abstractmethod
-    def run(self, target: Target) -> MethodAttempt:
-        """Look for devices; every failure becomes the attempt's status, never an exception."""
+class DiscoveryMethod(Attempter[Target, MethodAttempt]):
+    """A way of finding devices (``run`` looks on the target's networks); registered by
+    name in :mod:`camaudit.discover.registry`."""
 
 
 @dataclass(frozen=True)

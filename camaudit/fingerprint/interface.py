@@ -9,11 +9,10 @@ to advisories. Nothing here ever sends an exploit or guesses credentials.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date
 
-from camaudit.attempt import AttemptStatus
+from camaudit.attempt import Attempter, AttemptStatus
 from camaudit.discover.interface import InventoryDevice
 from camaudit.model import Finding
 
@@ -67,14 +66,9 @@ class ProbeAttempt:
     duration: float = 0.0
 
 
-class Probe(ABC):
-    """A fingerprint probe; registered by name in :mod:`camaudit.fingerprint.registry`."""
-
-    name: str
-
-    @abstractmethod
-    def run(self, target: ProbeTarget) -> ProbeAttempt:
-        """Probe one host; every failure becomes the attempt's status, never an exception."""
+class Probe(Attempter[ProbeTarget, ProbeAttempt]):
+    """A fingerprint probe (``run`` probes one host); registered by name in
+    :mod:`camaudit.fingerprint.registry`."""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,14 @@ from camaudit.model import (
 )
 from camaudit.phrases import BUILT_IN_LABELS, label_phrase, phrase, problem_phrase
 from camaudit.policy import rhythm
-from camaudit.policy.load import Policy, ServiceRule, in_networks, networks, never_leaves_link
+from camaudit.policy.load import (
+    ALWAYS_LOCAL,
+    Policy,
+    ServiceRule,
+    in_networks,
+    networks,
+    never_leaves_link,
+)
 
 # Boundary flows listed one by one per device (an outbound entry and a finding each); a
 # device's later ones (a scan, a flood, a week of phone-homes) are summarised per
@@ -55,6 +62,8 @@ class _Judge:
         self.today = today
 
     def inside(self, ip: str) -> bool:
+        if "/" in ip:  # a network the traffic stage pooled a scan's flows to (flows.PAIR_LIMIT)
+            return _all_inside(ip, (*self.policy.scope.cidrs, *ALWAYS_LOCAL))
         return self.policy.scope.is_local(ip)
 
     def direction(self, flow: Flow) -> Direction:
@@ -85,21 +94,13 @@ class _Judge:
             return phrase(BUILT_IN_LABELS[flow.app]).text, None
         return None, None
 
-    def rule_for(
-        self,
-        device: str,
-        remote: str,
-        port: int,
-        proto: str,
-        names: FlowNames,
-        by_name_only: bool = False,
-    ) -> tuple[ServiceRule | None, AllowBasis | None, bool]:
-        """The allow rule or live exception accepting this, on what basis; and whether an
-        expired one matched. ``by_name_only``: only a rule's ``names`` may accept it."""
+    def rule_for(self, query: RuleQuery) -> tuple[ServiceRule | None, AllowBasis | None, bool]:
+        """The allow rule or live exception accepting ``query``, on what basis; and whether
+        an expired one matched."""
         expired = False
         for kind, rules in (("allow", self.policy.allow), ("exception", self.policy.exceptions)):
             for rule in rules:
-                basis = _rule_matches(rule, device, remote, port, proto, names, by_name_only)
+                basis = _rule_matches(rule, query)
                 if basis is None:
                     continue
                 if kind == "exception" and rule.expires is not None and rule.expires < self.today:
@@ -107,6 +108,17 @@ class _Judge:
                     continue
                 return rule, basis, expired
         return None, None, expired
+
+
+@lru_cache(maxsize=4096)
+def _all_inside(network: str, cidrs: tuple[str, ...]) -> bool:
+    """Every address of ``network`` is in one of ``cidrs``: a network partly outside is
+    outside (its pooled flows went to addresses no one can tell apart any more)."""
+    pooled = ipaddress.ip_network(network, strict=False)
+    return any(
+        pooled.version == net.version and pooled.subnet_of(net)  # type: ignore[arg-type]
+        for net in networks(cidrs)
+    )
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,20 @@ class FlowNames:
 
     resolved: tuple[str, ...] = ()
     claimed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleQuery:
+    """Traffic a policy rule may accept: its inside device, remote end, destination port
+    and protocol, and the names the remote goes by. ``by_name_only``: only a rule's
+    ``names`` may accept it (a DNS look-up, whose question is the name itself)."""
+
+    device: str
+    remote: str
+    port: int
+    proto: str
+    names: FlowNames
+    by_name_only: bool = False
 
 
 class _Resolutions:
@@ -170,26 +196,19 @@ def _name_in(name: str, suffixes: Iterable[str]) -> bool:
     )
 
 
-def _rule_matches(
-    rule: ServiceRule,
-    device: str,
-    remote: str,
-    port: int,
-    proto: str,
-    names: FlowNames,
-    by_name_only: bool = False,
-) -> AllowBasis | None:
-    if rule.proto and rule.proto != proto:
+def _rule_matches(rule: ServiceRule, query: RuleQuery) -> AllowBasis | None:
+    names = query.names
+    if rule.proto and rule.proto != query.proto:
         return None
-    if rule.ports and port not in rule.ports:
+    if rule.ports and query.port not in rule.ports:
         return None
-    if rule.devices and not in_networks(device, networks(rule.devices)):
+    if rule.devices and not in_networks(query.device, networks(rule.devices)):
         return None
-    if by_name_only:
+    if query.by_name_only:
         return AllowBasis.DNS if any(_name_in(n, rule.names) for n in names.resolved) else None
     if not rule.hosts and not rule.names:
         return AllowBasis.ANY_REMOTE
-    if rule.hosts and in_networks(remote, networks(rule.hosts)):
+    if rule.hosts and in_networks(query.remote, networks(rule.hosts)):
         return AllowBasis.ADDRESS
     if rule.names and any(_name_in(n, rule.names) for n in names.resolved):
         return AllowBasis.DNS
@@ -204,11 +223,14 @@ def _quote(text: str) -> str:
 
 
 def _address_term(ip: str) -> str:
-    """Match ``ip`` in a display filter. camaudit reads IPv4-mapped IPv6 (::ffff:a.b.c.d)
-    as IPv4, so an IPv4 flow may hold IPv6 packets: the filter must take both."""
+    """Match ``ip`` (or a pooled network, a CIDR) in a display filter. camaudit reads
+    IPv4-mapped IPv6 (::ffff:a.b.c.d) as IPv4, so an IPv4 flow may hold IPv6 packets: the
+    filter must take both."""
     if ":" in ip:
         return f"ipv6.addr=={ip}"
-    return f"(ip.addr=={ip} || ipv6.addr==::ffff:{ip})"
+    address, slash, prefix = ip.partition("/")
+    mapped = f"/{96 + int(prefix)}" if slash else ""
+    return f"(ip.addr=={ip} || ipv6.addr==::ffff:{address}{mapped})"
 
 
 def flow_filter(flow: Flow) -> str:
@@ -223,8 +245,11 @@ def flow_filter(flow: Flow) -> str:
     if flow.proto in ("tcp", "udp"):
         # ICMP errors quote the flow's header (ports included) but are not its packets.
         no_icmp = "!icmpv6" if v6_only else "!(icmp || icmpv6)"
-        parts += [f"{flow.proto}.port=={flow.orig_port}", f"{flow.proto}.port=={flow.resp_port}"]
-        return " && ".join([*parts, no_icmp])
+        if flow.orig_port or flow.resp_port:
+            ports = [f"{flow.proto}.port=={flow.orig_port}", f"{flow.proto}.port=={flow.resp_port}"]
+        else:  # flows pooled past the traffic stage's limits: their ports were not kept
+            ports = [flow.proto]
+        return " && ".join([*parts, *ports, no_icmp])
     if flow.proto in ("icmp", "icmpv6"):
         types = (
             sorted({flow.orig_port, flow.resp_port})
@@ -369,6 +394,7 @@ class _Tallies:
     foreign: dict[str, list[Flow]] = field(default_factory=dict)  # misaddressed neighbours
     accepted: int = 0  # boundary flows a policy rule accepts (listed or summarised)
     summarised: dict[str, int] = field(default_factory=dict)  # per device: flows summarised
+    lookups_summarised: dict[str, int] = field(default_factory=dict)  # per device: look-ups
     summarised_crossed: int = 0  # of those, crossings no rule accepts
 
 
@@ -410,7 +436,7 @@ def assess(
     series = rhythm.Series()
     outbound, findings = _judge_flows(traffic, judge, tallies, series, detail_limit)
     dns = tuple(_classify(lookup, judge) for lookup in traffic.dns)
-    findings += _judge_lookups(dns, judge, tallies)
+    findings += _judge_lookups(dns, judge, tallies, detail_limit)
     findings += [_foreign_finding(address, flows) for address, flows in tallies.foreign.items()]
     devices = _devices(traffic, judge, profiles)
     verdict, reasons = _verdict(
@@ -557,7 +583,8 @@ def _boundary_flow(
     device, remote = (flow.orig, flow.resp) if out else (flow.resp, flow.orig)
     label, source = judge.label(flow, out)
     names = _flow_names(flow, device, remote, resolutions)
-    rule, basis, expired = judge.rule_for(device, remote, flow.resp_port, flow.proto, names)
+    query = RuleQuery(device, remote, flow.resp_port, flow.proto, names)
+    rule, basis, expired = judge.rule_for(query)
     allowed = f"{rule.name}: {rule.reason}" if rule else None
     crossed = _crossed(flow, out, judge)
     judged = OutboundFlow(flow, direction, device, remote, crossed, label, source, allowed, basis)
@@ -587,14 +614,71 @@ def _flow_findings(judged: OutboundFlow, expired: bool, tallies: _Tallies) -> li
 
 
 def _judge_lookups(
-    dns: Iterable[ClassifiedLookup], judge: _Judge, tallies: _Tallies
+    dns: Iterable[ClassifiedLookup], judge: _Judge, tallies: _Tallies, limit: int | None
 ) -> list[Finding]:
-    """A finding for each look-up of an outside name the policy does not allow."""
+    """A finding for each look-up of an outside name the policy does not allow; past
+    ``limit`` of a device's, one per resolver, outcome and label (a DNS flood, names made
+    up by the hundred thousand), after them."""
     findings: list[Finding] = []
+    listed: dict[str, int] = {}
+    groups: dict[tuple[str, bool, str, str | None], _LookupGroup] = {}
     for item in dns:
-        if item.external and not _lookup_allowed(item.lookup, judge):
+        if not item.external or _lookup_allowed(item.lookup, judge):
+            continue
+        client = item.lookup.client
+        seen = listed.get(client, 0)
+        if limit is None or seen < limit:
+            listed[client] = seen + 1
             findings.append(_lookup_finding(item, tallies))
+            continue
+        tallies.lookups_summarised[client] = tallies.lookups_summarised.get(client, 0) + 1
+        key = (client, item.answered_with_addresses, item.lookup.server, item.label)
+        groups.setdefault(key, _LookupGroup()).add(item)
+    findings += [group.finding(limit or 0, tallies) for group in groups.values()]
     return findings
+
+
+@dataclass
+class _LookupGroup:
+    """Look-ups of one device past :data:`DETAIL_LIMIT` that read alike: the same resolver,
+    outcome (answered with outside addresses or not) and label.
+
+    Grouped by resolver, not by registered domain: a flood's names may each be under a
+    domain of their own (and telling the registered domain needs the public suffix list),
+    while a device asks few resolvers, so the groups stay few whatever the names."""
+
+    cited: list[ClassifiedLookup] = field(default_factory=list)  # the first SUMMARY_CITED
+    count: int = 0
+
+    def add(self, item: ClassifiedLookup) -> None:
+        self.count += 1
+        if len(self.cited) < SUMMARY_CITED:
+            self.cited.append(item)
+
+    def finding(self, limit: int, tallies: _Tallies) -> Finding:
+        """One finding for the group, as :func:`_lookup_finding` words one look-up's."""
+        first = self.cited[0]
+        lookup = first.lookup
+        names = ", ".join(dict.fromkeys(item.lookup.name for item in self.cited))
+        evidence = tuple(e for item in self.cited for e in dns_evidence(item.lookup))
+        code = "dns_resolved_summarised" if first.answered_with_addresses else "dns_summarised"
+        text = phrase(
+            code,
+            client=lookup.client,
+            server=lookup.server,
+            names=names,
+            label=_label_param(first.label),
+            count=self.count,
+            limit=limit,
+            cited=len(self.cited),
+        )
+        if first.answered_with_addresses:
+            tallies.crossed.add(text)
+            return Finding(
+                "DNS-EXTERNAL-RESOLVED", "high", lookup.client, text, evidence, first.label
+            )
+        tallies.attempts.add(text)
+        return Finding("DNS-EXTERNAL-LOOKUP", "medium", lookup.client, text, evidence, first.label)
 
 
 def _lookup_allowed(lookup: DnsLookup, judge: _Judge) -> bool:
@@ -603,9 +687,8 @@ def _lookup_allowed(lookup: DnsLookup, judge: _Judge) -> bool:
     outside name a device asks it for: those look-ups are what a phone-home starts with."""
     # The question is the look-up itself, so its name counts as a DNS name here.
     asked = FlowNames(resolved=(lookup.name,))
-    rule, _basis, _expired = judge.rule_for(
-        lookup.client, lookup.server, 53, "udp", asked, by_name_only=True
-    )
+    query = RuleQuery(lookup.client, lookup.server, 53, "udp", asked, by_name_only=True)
+    rule, _basis, _expired = judge.rule_for(query)
     return rule is not None
 
 
@@ -647,6 +730,8 @@ def _explain(
         reasons = [phrase("allowed", count=tallies.accepted)]
     for device, count in tallies.summarised.items():
         reasons.append(phrase("summarised_device", device=device, count=count, limit=limit or 0))
+    for device, count in tallies.lookups_summarised.items():
+        reasons.append(phrase("summarised_lookups", device=device, count=count, limit=limit or 0))
     if tallies.foreign:
         hosts = sorted(tallies.foreign, key=_sort_key)
         reasons.append(phrase("foreign_hosts", addresses=", ".join(hosts), count=len(hosts)))

@@ -12,7 +12,6 @@ from camaudit import __version__, exitcodes
 from camaudit.knowledge import Knowledge
 from camaudit.model import (
     Assessment,
-    CaptureInput,
     ClassifiedLookup,
     Finding,
     OutboundFlow,
@@ -21,7 +20,6 @@ from camaudit.model import (
 from camaudit.report.model import (
     SCHEMA_VERSION,
     BoundaryFlowEntry,
-    CaptureEntry,
     ClosedNetworkEntry,
     FindingEntry,
     LookupEntry,
@@ -39,10 +37,6 @@ TOOL = ToolInfo("camaudit", __version__)
 def generated_at(when: datetime | None) -> str:
     """The report's time stamp: ``when``, else now (UTC), to the second."""
     return (when or datetime.now(UTC)).isoformat(timespec="seconds")
-
-
-def _input(i: CaptureInput) -> CaptureEntry:
-    return copy_fields(CaptureEntry, i)
 
 
 # Report column <- Flow attribute, where the report names it from the device's side.
@@ -150,7 +144,7 @@ def build_report(
         closed_network=ClosedNetworkEntry(a.closed_network, a.closed_network_is_default),
         policy=PolicyEntry(a.policy_name, a.policy_path, a.fail_on),
         summary=_summary(a, traffic),
-        inputs=tuple(_input(i) for i in traffic.inputs),
+        inputs=traffic.inputs,
         problems=traffic.problems,
         devices=a.devices,
         outbound=tuple(_outbound(o) for o in a.outbound),

@@ -37,6 +37,7 @@ from camaudit.report.model import (
     VerifyReport,
 )
 from camaudit.report.register import RegisterSection
+from camaudit.report.render import by_kind
 from camaudit.report.table import IdentifiedDevice, TrafficReport, passive_cells, passive_lines
 from camaudit.sanitize import clean_text
 
@@ -330,14 +331,7 @@ def render(report: VerifyReport, console: Console, t: Translator | None = None) 
 
 def render_report(report: Report, console: Console, t: Translator | None = None) -> None:
     """Print any report on ``console``: a verify report, an inventory or an audit."""
-    if isinstance(report, VerifyReport):
-        render(report, console, t)
-    elif isinstance(report, InventoryReport):
-        render_inventory(report, console, t)
-    elif isinstance(report, AuditReport):
-        render_audit(report, console, t if t is not None else translator("en"))
-    else:  # pragma: no cover - a new report kind must be added here
-        raise TypeError(f"no console rendering for {type(report).__name__}")
+    by_kind(report, render, render_inventory, render_audit, console, t or translator("en"))
 
 
 def render_text(report: Report, t: Translator) -> str:

@@ -16,10 +16,16 @@ from __future__ import annotations
 import csv
 import io
 
-from camaudit.i18n import Translator
-from camaudit.messages import HEADINGS
+from camaudit.i18n import N_, Translator
 from camaudit.report.model import Report
-from camaudit.report.table import NOT_TESTED, CouncilRow, council_rows, passive_cells
+from camaudit.report.sections import headings
+from camaudit.report.table import (
+    NOT_TESTED,
+    CouncilRow,
+    council_header,
+    council_rows,
+    passive_cells,
+)
 from camaudit.sanitize import clean_text
 
 __all__ = ["neutralise", "render"]
@@ -36,17 +42,9 @@ def neutralise(value: str) -> str:
 
 def _header(t: Translator) -> list[str]:
     return [
-        t.gettext(HEADINGS["location"]),
-        t.gettext(HEADINGS["description"]),
-        t.gettext(HEADINGS["make"]),
-        t.gettext(HEADINGS["model"]),
-        t.gettext(HEADINGS["firmware"]),
-        t.gettext("Closed network (yes/no)"),
-        t.gettext(HEADINGS["ip"]),
-        t.gettext(HEADINGS["mac"]),
-        t.gettext(HEADINGS["cves"]),
+        *council_header(t, N_("Closed network (yes/no)")),
         t.gettext("Verdict code"),
-        t.gettext(HEADINGS["evidence"]),
+        *headings(t, "evidence"),
     ]
 
 

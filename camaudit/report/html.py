@@ -44,9 +44,9 @@ from camaudit.report.model import (
     IdentityEntry,
     InventoryReport,
     Report,
-    VerifyReport,
 )
-from camaudit.report.sections import controls_table, register_table
+from camaudit.report.render import by_kind
+from camaudit.report.sections import controls_table, headings, register_table
 from camaudit.report.table import IdentifiedDevice, TrafficReport, passive_cells, passive_lines
 from camaudit.sanitize import clean_text
 
@@ -207,14 +207,7 @@ def _page(report: Report, t: Translator) -> dict[str, Any]:
         "register": None,
         "controls": None,
     }
-    if isinstance(report, VerifyReport):
-        page.update(_verify(report, t))
-    elif isinstance(report, InventoryReport):
-        page.update(_inventory(report, t))
-    elif isinstance(report, AuditReport):
-        page.update(_audit(report, t))
-    else:  # pragma: no cover - the Report union is exhaustive
-        raise TypeError(f"not a report: {type(report).__name__}")
+    page.update(by_kind(report, _verify, _inventory, _audit, t))
     return page
 
 
@@ -253,11 +246,9 @@ def _verify(report: TrafficReport, t: Translator) -> dict[str, Any]:
             ]
         ),
         "device_columns": [
-            t.gettext(HEADINGS["ip"]),
-            t.gettext(HEADINGS["mac"]),
+            *headings(t, "ip", "mac"),
             t.gettext(WORDS["vendor_oui"]),
-            t.gettext(HEADINGS["outbound"]),
-            t.gettext(HEADINGS["findings"]),
+            *headings(t, "outbound", "findings"),
         ],
         "devices": devices,
         "timeline": _timeline(report.outbound, [d.ip for d in report.devices], t),
@@ -329,7 +320,7 @@ def _audit(report: AuditReport, t: Translator) -> dict[str, Any]:
         *page["summary"],
         *(f"{t.gettext(VERDICT_NAMES[v])}: {_num(t, getattr(counts, v))}" for v in VERDICT_NAMES),
     ]
-    page["device_columns"] = [*_device_columns(t), t.gettext(HEADINGS["device_verdict"])]
+    page["device_columns"] = [*_device_columns(t), *headings(t, "device_verdict")]
     page["devices"] = [
         {
             "cells": _device_cells(d, _open_ports(report, d.inventory_index), t),
@@ -397,12 +388,7 @@ def _config_findings(devices: Iterable[IdentifiedDevice], t: Translator) -> list
 
 def _device_columns(t: Translator) -> list[str]:
     return [
-        t.gettext(HEADINGS["ip"]),
-        t.gettext(HEADINGS["mac"]),
-        t.gettext(HEADINGS["make"]),
-        t.gettext(HEADINGS["model"]),
-        t.gettext(HEADINGS["firmware"]),
-        t.gettext(HEADINGS["cves"]),
+        *headings(t, "ip", "mac", "make", "model", "firmware", "cves"),
         t.gettext(WORDS["open_ports"]),
     ]
 

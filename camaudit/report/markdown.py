@@ -40,10 +40,12 @@ from camaudit.report.model import (
     Report,
     VerifyReport,
 )
-from camaudit.report.sections import controls_table, register_table
+from camaudit.report.render import by_kind
+from camaudit.report.sections import controls_table, headings, register_table
 from camaudit.report.table import (
     IdentifiedDevice,
     TrafficReport,
+    council_header,
     council_rows,
     passive_cells,
     passive_lines,
@@ -98,20 +100,10 @@ def _verdict_lines(verdict: str, exit_code: int, t: Translator) -> list[str]:
 
 def _inventory_table(report: Report, t: Translator) -> list[str]:
     rows = council_rows(report)
-    header = [
-        t.gettext(HEADINGS["location"]),
-        t.gettext(HEADINGS["description"]),
-        t.gettext(HEADINGS["make"]),
-        t.gettext(HEADINGS["model"]),
-        t.gettext(HEADINGS["firmware"]),
-        t.gettext(HEADINGS["closed_network"]),
-        t.gettext(HEADINGS["ip"]),
-        t.gettext(HEADINGS["mac"]),
-        t.gettext(HEADINGS["cves"]),
-    ]
+    header = council_header(t, HEADINGS["closed_network"])
     audit = isinstance(report, AuditReport)
     if audit:  # an audit's devices carry their own verdict: it is named, not only yes/no
-        header.append(t.gettext(HEADINGS["device_verdict"]))
+        header += headings(t, "device_verdict")
     body = [
         [
             text(r.location),
@@ -165,13 +157,12 @@ def _outbound_table(report: TrafficReport, t: Translator) -> list[str]:
     if not report.outbound:
         return []
     header = [
-        t.gettext(HEADINGS["device"]),
+        *headings(t, "device"),
         t.gettext("remote"),
         t.gettext("port"),
         t.gettext("state"),
         t.gettext("names"),
-        t.gettext(HEADINGS["allowed_by"]),
-        t.gettext(HEADINGS["frames"]),
+        *headings(t, "allowed_by", "frames"),
     ]
     body = [
         [
@@ -335,13 +326,6 @@ def _inventory(report: InventoryReport, t: Translator) -> list[str]:
 
 def render(report: Report, t: Translator) -> str:
     """``report`` as a Markdown document in the language of ``t``."""
-    if isinstance(report, VerifyReport):
-        lines = _verify(report, t)
-    elif isinstance(report, InventoryReport):
-        lines = _inventory(report, t)
-    elif isinstance(report, AuditReport):
-        lines = _audit(report, t)
-    else:  # pragma: no cover - a new report kind must be added here
-        raise TypeError(f"no Markdown rendering for {type(report).__name__}")
+    lines = by_kind(report, _verify, _inventory, _audit, t)
     lines += [t.gettext(HEADINGS["generated_by"], version=text(report.tool.version))]
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -2,8 +2,8 @@
 
 Each report is a tree of frozen dataclasses whose fields are, in order, the keys of
 the JSON document that ``report.schema.json`` pins; where the verdict stage's own
-type has that shape already (:class:`Evidence`, :class:`Problem`, :class:`HostInfo`)
-the report holds it as it is. :func:`to_json` writes a report,
+type has that shape already (:class:`CaptureInput`, :class:`Evidence`, :class:`Problem`,
+:class:`HostInfo`) the report holds it as it is. :func:`to_json` writes a report,
 :func:`from_json` reads one back (validated against the schema first), and every
 renderer works from these types, never from the JSON text. The text fields are the
 evidence as seen: untrusted, and sanitised by each renderer at its edge.
@@ -22,6 +22,7 @@ from typing import Any, Literal, TextIO, TypeVar, Union, get_args, get_origin, g
 from camaudit.errors import InputError
 from camaudit.model import (
     AllowBasis,
+    CaptureInput,
     Direction,
     Evidence,
     FlowCategory,
@@ -53,24 +54,6 @@ class ToolInfo:
 
 
 # ---- verify -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CaptureEntry:
-    """One capture file as read: its hash ties the report to the evidence."""
-
-    path: str
-    sha256: str
-    format: str
-    compression: str | None
-    packets: int
-    ip_packets: int
-    other_packets: int
-    first_time: float | None
-    last_time: float | None
-    link_types: tuple[str, ...]
-    snaplen: int | None
-    problems: tuple[Problem, ...]
 
 
 @dataclass(frozen=True)
@@ -208,7 +191,8 @@ class TrafficVerdict:
     closed_network: ClosedNetworkEntry
     policy: PolicyEntry
     summary: VerifySummary
-    inputs: tuple[CaptureEntry, ...]
+    # every capture file as read: its SHA-256 ties the report to the evidence
+    inputs: tuple[CaptureInput, ...]
     problems: tuple[Problem, ...]
     devices: tuple[HostInfo, ...]
     outbound: tuple[BoundaryFlowEntry, ...]

@@ -2,24 +2,27 @@
 
 Every format is a function ``render(report, t) -> str`` in its own module, imported only
 when asked for (the HTML renderer loads its templates, the console one rich): a format
-name maps to ``(module, function)``. ``json`` is the report itself, language-neutral
-(codes, not words: a pipeline reads it), so its renderer ignores the translator.
+name maps to its module, function and file name extension. ``json`` is the report itself,
+language-neutral (codes, not words: a pipeline reads it), so its renderer ignores the
+translator. Inside a renderer, :func:`by_kind` picks its function for the report's kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import import_module
-from typing import TextIO
+from typing import Concatenate, ParamSpec, TextIO, TypeVar
 
 from camaudit.errors import UsageError
 from camaudit.i18n import Translator
 from camaudit.report import jsonwrite
-from camaudit.report.model import Report
+from camaudit.report.model import AuditReport, InventoryReport, Report, VerifyReport
 
 __all__ = [
     "FORMATS",
     "Renderer",
+    "by_kind",
     "extension",
     "render",
     "renderer",
@@ -28,25 +31,27 @@ __all__ = [
 
 Renderer = Callable[[Report, Translator], str]
 Writer = Callable[[Report, Translator, TextIO], None]
+T = TypeVar("T")
+P = ParamSpec("P")
 
-# format name -> (module, function); the order is the order --help lists them in.
-_REGISTRY: dict[str, tuple[str, str]] = {
-    "console": ("camaudit.report.console", "render_text"),
-    "json": ("camaudit.report.render", "render_json"),
-    "html": ("camaudit.report.html", "render"),
-    "markdown": ("camaudit.report.markdown", "render"),
-    "csv": ("camaudit.report.csv_out", "render"),
-    "sarif": ("camaudit.report.sarif", "render"),
+
+@dataclass(frozen=True)
+class _Format:
+    module: str
+    function: str  # the module's ``render(report, t) -> str``
+    extension: str  # of a file in this format
+
+
+# format name -> where its renderer is; the order is the order --help lists them in.
+_REGISTRY = {
+    "console": _Format("camaudit.report.console", "render_text", "txt"),
+    "json": _Format("camaudit.report.render", "render_json", "json"),
+    "html": _Format("camaudit.report.html", "render", "html"),
+    "markdown": _Format("camaudit.report.markdown", "render", "md"),
+    "csv": _Format("camaudit.report.csv_out", "render", "csv"),
+    "sarif": _Format("camaudit.report.sarif", "render", "sarif"),
 }
 FORMATS = tuple(_REGISTRY)
-_EXTENSIONS = {
-    "console": "txt",
-    "json": "json",
-    "html": "html",
-    "markdown": "md",
-    "csv": "csv",
-    "sarif": "sarif",
-}
 
 
 def render_json(report: Report, t: Translator) -> str:
@@ -70,16 +75,16 @@ def renderer(name: str) -> Renderer:
     """The render function of format ``name``; a one-line usage error when there is none."""
     if name not in _REGISTRY:
         raise UsageError(f"--format {name!r}: expected one of {', '.join(FORMATS)}")
-    module_name, function = _REGISTRY[name]
+    where = _REGISTRY[name]
     try:
-        module = import_module(module_name)
+        module = import_module(where.module)
     except ModuleNotFoundError as exc:
-        if exc.name != module_name:  # a dependency of the renderer is missing: a bug
+        if exc.name != where.module:  # a dependency of the renderer is missing: a bug
             raise
         raise UsageError(
             f"--format {name}: this build of camaudit has no {name} renderer yet"
         ) from None
-    found: Renderer = getattr(module, function)
+    found: Renderer = getattr(module, where.function)
     return found
 
 
@@ -103,4 +108,24 @@ def render(report: Report, name: str, t: Translator) -> str:
 
 def extension(name: str) -> str:
     """The usual file name extension of format ``name`` (``md`` for markdown)."""
-    return _EXTENSIONS[name]
+    return _REGISTRY[name].extension
+
+
+def by_kind(
+    report: Report,
+    verify: Callable[Concatenate[VerifyReport, P], T],
+    inventory: Callable[Concatenate[InventoryReport, P], T],
+    audit: Callable[Concatenate[AuditReport, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """What the function for ``report``'s kind returns for it (and ``args``): the one
+    place that tells the three kinds apart; a new kind is added here, and every
+    renderer then has to name its function for it."""
+    if isinstance(report, VerifyReport):
+        return verify(report, *args, **kwargs)
+    if isinstance(report, InventoryReport):
+        return inventory(report, *args, **kwargs)
+    if isinstance(report, AuditReport):
+        return audit(report, *args, **kwargs)
+    raise TypeError(f"not a report: {type(report).__name__}")  # pragma: no cover

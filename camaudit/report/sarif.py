@@ -34,6 +34,7 @@ from camaudit.report.model import (
     Report,
     VerifyReport,
 )
+from camaudit.report.render import by_kind
 from camaudit.report.table import IdentifiedDevice, TrafficReport
 from camaudit.sanitize import clean_text
 
@@ -190,6 +191,10 @@ def _traffic_run(report: TrafficReport, rules: _Rules, t: Translator) -> dict[st
             "reasons": [clean_text(reason_text(r, t), MESSAGE_LIMIT) for r in report.reasons],
         },
     }
+
+
+def _verify_run(report: VerifyReport, t: Translator) -> dict[str, Any]:
+    return _traffic_run(report, _Rules(), t)
 
 
 def _device_location(ip: str | None, mac: str | None) -> dict[str, Any]:
@@ -360,14 +365,7 @@ def _drop_none(value: Any) -> Any:
 
 def render(report: Report, t: Translator) -> str:
     """``report`` as a SARIF 2.1.0 log (JSON text) in the language of ``t``."""
-    if isinstance(report, VerifyReport):
-        run = _traffic_run(report, _Rules(), t)
-    elif isinstance(report, InventoryReport):
-        run = _inventory_run(report, t)
-    elif isinstance(report, AuditReport):
-        run = _audit_run(report, t)
-    else:  # pragma: no cover - a new report kind must be added here
-        raise TypeError(f"no SARIF rendering for {type(report).__name__}")
+    run = by_kind(report, _verify_run, _inventory_run, _audit_run, t)
     # SARIF has no null for "not known": such a property is left out.
     log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [_drop_none(run)]}
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

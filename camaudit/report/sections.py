@@ -2,6 +2,7 @@
 
 One place decides the columns, their words and the order of the cells; each renderer
 passes its own ``escape`` for the untrusted cells (Markdown, HTML) and lays the table out.
+:func:`headings` words the columns of every renderer's other tables.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ if TYPE_CHECKING:
     from camaudit.report.model import FindingEntry
 
 Escape = Callable[[str], str]
+
+
+def headings(t: Translator, *keys: str) -> list[str]:
+    """The column headings ``keys`` name (keys of :data:`HEADINGS`), in ``t``'s language."""
+    return [t.gettext(HEADINGS[key]) for key in keys]
+
 
 _REGISTER_COLUMNS = (
     N_("row"),

@@ -38,12 +38,15 @@ from camaudit.report.model import (
     Report,
     VerifyReport,
 )
+from camaudit.report.render import by_kind
+from camaudit.report.sections import headings
 
 __all__ = [
     "NOT_TESTED",
     "CouncilRow",
     "IdentifiedDevice",
     "TrafficReport",
+    "council_header",
     "council_rows",
     "evidence_refs",
     "passive_cells",
@@ -99,15 +102,31 @@ class CouncilRow:
     passive: bool = False
 
 
+def council_header(t: Translator, closed_network: str) -> list[str]:
+    """The headings of a :class:`CouncilRow`'s columns up to its CVEs, in ``t``'s language;
+    ``closed_network`` is the message (untranslated) that heads the yes/no column."""
+    return [
+        *headings(t, "location", "description", "make", "model", "firmware"),
+        t.gettext(closed_network),
+        *headings(t, "ip", "mac", "cves"),
+    ]
+
+
 def council_rows(report: Report) -> tuple[CouncilRow, ...]:
     """The rows of ``report``'s devices, in the report's device order."""
-    if isinstance(report, InventoryReport):
-        return tuple(_inventory_row(i, d) for i, d in enumerate(report.inventory.devices))
-    if isinstance(report, VerifyReport):
-        return tuple(_verify_row(report, h.ip, h.mac, h.oui_vendor) for h in report.devices)
-    if isinstance(report, AuditReport):
-        return tuple(_audit_row(i, d) for i, d in enumerate(report.audit.devices))
-    raise TypeError(f"no council table for {type(report).__name__}")  # pragma: no cover
+    return by_kind(report, _verify_rows, _inventory_rows, _audit_rows)
+
+
+def _verify_rows(report: VerifyReport) -> tuple[CouncilRow, ...]:
+    return tuple(_verify_row(report, h.ip, h.mac, h.oui_vendor) for h in report.devices)
+
+
+def _inventory_rows(report: InventoryReport) -> tuple[CouncilRow, ...]:
+    return tuple(_inventory_row(i, d) for i, d in enumerate(report.inventory.devices))
+
+
+def _audit_rows(report: AuditReport) -> tuple[CouncilRow, ...]:
+    return tuple(_audit_row(i, d) for i, d in enumerate(report.audit.devices))
 
 
 def _identified_row(d: IdentifiedDevice, verdict: str, evidence: tuple[str, ...]) -> CouncilRow:

@@ -15,6 +15,10 @@
  *
  * Order of frames: "ord" = segment << 40 | frame, where a segment is a file (or a
  * range of one, under --jobs) in reading order. Earliest/latest are by ord.
+ *
+ * Bounded: past max_flows flows, later flows are pooled per address pair (no ports); past
+ * max_pairs pairs, per source address and destination network (/24, IPv6 /64), so that a
+ * scan of millions of addresses keeps a few entries per network (flows.py does the same).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -29,11 +33,17 @@
 #define KEEP_CHUNKS 64u
 
 enum { B_SYN = 1, B_SYNACK = 2, B_ACK = 4, B_FIN = 8, B_RST = 16, B_DATA = 32 };
+/* What a table entry holds: one flow, one address pair's pooled flows, or one source
+ * address's pooled flows to one network (flows.py: PAIR and NETWORK, shifted into the key's
+ * protocol). */
+enum { P_FLOW = 0, P_PAIR = 1, P_NETWORK = 2 };
+enum { F_CREATE = 0, F_FORCE = 1, F_FIND = 2 };
 
 typedef struct {
     uint64_t ahi, alo, bhi, blo;
     uint16_t ap, bp;
     uint8_t proto;
+    uint8_t pool; /* P_FLOW, P_PAIR, P_NETWORK: part of the key */
     uint8_t first_dir;
     int8_t syn_dir, synack_dir; /* -1: none seen */
     int32_t vlan;               /* VLAN of the earliest frame, -1 none */
@@ -71,6 +81,8 @@ typedef struct {
     size_t hmask;
     Handed h;
     Py_ssize_t max_flows; /* 0: unbounded */
+    Py_ssize_t max_pairs; /* address pairs pooled before pooling per network; 0: unbounded */
+    Py_ssize_t npairs;
     long long folded;     /* frames decoded and folded here (not handed over) */
     long long summarised; /* packets counted per address pair once the table was full */
     int upto; /* -1 index every frame (CaptureFile.batches); bench only: 0 walk, 1 decode; 2 all */
@@ -155,7 +167,7 @@ static int flow_grow(Pass *s) {
     if (!idx) return -1;
     for (Py_ssize_t i = 0; i < s->nflows; i++) {
         Flow *f = &s->flows[i];
-        uint64_t h = mix(mix(mix(mix(mix(mix(f->proto, f->ahi), f->alo), f->ap), f->bhi), f->blo), f->bp);
+        uint64_t h = mix(mix(mix(mix(mix(mix(f->proto | f->pool << 8, f->ahi), f->alo), f->ap), f->bhi), f->blo), f->bp);
         size_t j = h & (cap - 1);
         while (idx[j]) j = (j + 1) & (cap - 1);
         idx[j] = (uint32_t)(i + 1);
@@ -166,26 +178,26 @@ static int flow_grow(Pass *s) {
     return 0;
 }
 
-/* Find or create; NULL with no exception when the table is full (unless ``force``), NULL
- * with one on error. */
-static Flow *flow_get(Pass *s, uint8_t proto, uint64_t ahi, uint64_t alo, uint16_t ap, uint64_t bhi,
-                      uint64_t blo, uint16_t bp, int force) {
+/* Find or create; NULL with no exception when the table is full (F_CREATE) or the entry is
+ * not there (F_FIND), NULL with one on error. */
+static Flow *flow_get(Pass *s, uint8_t pool, uint8_t proto, uint64_t ahi, uint64_t alo, uint16_t ap,
+                      uint64_t bhi, uint64_t blo, uint16_t bp, int mode) {
     if ((size_t)(s->nflows + 1) * 2 > s->fmask + 1 || !s->fidx) {
         if (flow_grow(s) < 0) {
             PyErr_NoMemory();
             return NULL;
         }
     }
-    uint64_t h = mix(mix(mix(mix(mix(mix(proto, ahi), alo), ap), bhi), blo), bp);
+    uint64_t h = mix(mix(mix(mix(mix(mix(proto | pool << 8, ahi), alo), ap), bhi), blo), bp);
     size_t j = h & s->fmask;
     while (s->fidx[j]) {
         Flow *f = &s->flows[s->fidx[j] - 1];
         if (f->alo == alo && f->blo == blo && f->ap == ap && f->bp == bp && f->proto == proto &&
-            f->ahi == ahi && f->bhi == bhi)
+            f->pool == pool && f->ahi == ahi && f->bhi == bhi)
             return f;
         j = (j + 1) & s->fmask;
     }
-    if (!force && s->max_flows && s->nflows >= s->max_flows) return NULL;
+    if (mode == F_FIND || (mode == F_CREATE && s->max_flows && s->nflows >= s->max_flows)) return NULL;
     if (s->nflows == s->flow_alloc) {
         Py_ssize_t n = s->flow_alloc ? s->flow_alloc * 2 : 2048;
         Flow *p = PyMem_Realloc(s->flows, (size_t)n * sizeof(Flow));
@@ -199,6 +211,7 @@ static Flow *flow_get(Pass *s, uint8_t proto, uint64_t ahi, uint64_t alo, uint16
     Flow *f = &s->flows[s->nflows];
     memset(f, 0, sizeof(Flow));
     f->proto = proto;
+    f->pool = pool;
     f->ahi = ahi;
     f->alo = alo;
     f->ap = ap;
@@ -265,6 +278,40 @@ static int host_note(Pass *s, uint64_t hi, uint64_t lo, int64_t mac, int64_t ord
 /* The ports of traffic/passive.py's PASSIVE_PORTS (a test keeps the two lists equal). */
 static int is_passive_port(uint16_t port) {
     return port == 67 || port == 68 || port == 5353 || port == 1900;
+}
+
+/* The network an address is pooled in: its /24 (IPv4, held IPv4-mapped), else its /64. */
+static void network_of(uint64_t hi, uint64_t lo, uint64_t *nhi, uint64_t *nlo) {
+    *nhi = hi;
+    *nlo = (hi == 0 && (lo >> 32) == 0xFFFF) ? lo & ~0xFFull : 0;
+}
+
+/* The entry a flow past the table's limit is counted in (``dir``: which end sent it): its
+ * address pair's, or past max_pairs pairs, per source address and destination network. A
+ * network entry's first end is the address, its second the network; a packet the other way
+ * (a reply) is counted in the entry of its destination if there is one. */
+static Flow *pooled(Pass *s, uint8_t proto, uint64_t shi, uint64_t slo, uint64_t dhi, uint64_t dlo, int *dir) {
+    int d = (shi > dhi) || (shi == dhi && slo > dlo);
+    int room = !s->max_pairs || s->npairs < s->max_pairs;
+    Flow *f = d ? flow_get(s, P_PAIR, proto, dhi, dlo, 0, shi, slo, 0, room ? F_FORCE : F_FIND)
+                : flow_get(s, P_PAIR, proto, shi, slo, 0, dhi, dlo, 0, room ? F_FORCE : F_FIND);
+    if (f) {
+        if (f->packets[0] + f->packets[1] == 0) s->npairs++;
+        *dir = d;
+        return f;
+    }
+    if (PyErr_Occurred()) return NULL;
+    uint64_t nhi, nlo;
+    network_of(shi, slo, &nhi, &nlo);
+    f = flow_get(s, P_NETWORK, proto, dhi, dlo, 0, nhi, nlo, 0, F_FIND);
+    if (f) {
+        *dir = 1;
+        return f;
+    }
+    if (PyErr_Occurred()) return NULL;
+    network_of(dhi, dlo, &nhi, &nlo);
+    *dir = 0;
+    return flow_get(s, P_NETWORK, proto, shi, slo, 0, nhi, nlo, 0, F_FORCE);
 }
 
 /* 0: folded into a flow; 1: to be handed over; -1: error (exception set). */
@@ -372,15 +419,14 @@ static int frame_fast(Pass *s, const uint8_t *p, int64_t caplen, int64_t origlen
     int64_t pay_cap = cap_end - pay > 0 ? cap_end - pay : 0;
 
     int dir = (shi > dhi) || (shi == dhi && (slo > dlo || (slo == dlo && sport > dport)));
-    Flow *f = dir ? flow_get(s, proto, dhi, dlo, dport, shi, slo, sport, 0)
-                  : flow_get(s, proto, shi, slo, sport, dhi, dlo, dport, 0);
+    Flow *f = dir ? flow_get(s, P_FLOW, proto, dhi, dlo, dport, shi, slo, sport, F_CREATE)
+                  : flow_get(s, P_FLOW, proto, shi, slo, sport, dhi, dlo, dport, F_CREATE);
     int summarised = 0;
     if (!f) {
         if (PyErr_Occurred()) return -1;
-        /* The table is full (a scan, a flood): later flows are counted per address pair,
-         * without ports, so that memory stays bounded and no address is lost. */
-        dir = (shi > dhi) || (shi == dhi && slo > dlo);
-        f = dir ? flow_get(s, proto, dhi, dlo, 0, shi, slo, 0, 1) : flow_get(s, proto, shi, slo, 0, dhi, dlo, 0, 1);
+        /* The table is full (a scan, a flood): later flows are pooled, without ports, so that
+         * memory stays bounded and no address or network is lost. */
+        f = pooled(s, proto, shi, slo, dhi, dlo, &dir);
         if (!f) return -1;
         summarised = 1;
         s->summarised++;
@@ -618,7 +664,7 @@ static PyObject *Pass_flows(Pass *s, PyObject *Py_UNUSED(ignored)) {
             return NULL;
         }
         PyObject *t = Py_BuildValue(
-            "((iKKiKKi)(KK)(KK)(ii)(dLi)(dL)NNi)", f->proto, (unsigned long long)f->ahi, (unsigned long long)f->alo,
+            "((iKKiKKi)(KK)(KK)(ii)(dLi)(dL)NNi)", f->proto | f->pool << 8, (unsigned long long)f->ahi, (unsigned long long)f->alo,
             f->ap, (unsigned long long)f->bhi, (unsigned long long)f->blo, f->bp, (unsigned long long)f->packets[0],
             (unsigned long long)f->packets[1], (unsigned long long)f->octets[0], (unsigned long long)f->octets[1],
             f->bits[0], f->bits[1], f->first_ts, (long long)f->first_ord, f->first_dir, f->last_ts,
@@ -635,6 +681,7 @@ static PyObject *Pass_flows(Pass *s, PyObject *Py_UNUSED(ignored)) {
     s->flows = NULL;
     s->fidx = NULL;
     s->nflows = s->flow_alloc = 0;
+    s->npairs = 0;
     s->fmask = 0;
     return out;
 }
@@ -672,11 +719,12 @@ static PyObject *Pass_get_pending(Pass *s, void *Py_UNUSED(c)) {
 }
 
 static int Pass_init(Pass *s, PyObject *args, PyObject *kw) {
-    static char *names[] = {"max_flows", "upto", NULL};
-    Py_ssize_t max_flows = 0;
+    static char *names[] = {"max_flows", "upto", "max_pairs", NULL};
+    Py_ssize_t max_flows = 0, max_pairs = 0;
     int upto = 2;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|ni", names, &max_flows, &upto)) return -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|nin", names, &max_flows, &upto, &max_pairs)) return -1;
     s->max_flows = max_flows;
+    s->max_pairs = max_pairs;
     s->upto = upto;
     return 0;
 }
@@ -747,5 +795,7 @@ PyMODINIT_FUNC PyInit__fastpass(void) {
     }
     PyModule_AddIntConstant(m, "TLS_KEEP", TLS_KEEP);
     PyModule_AddIntConstant(m, "KEEP_CHUNKS", KEEP_CHUNKS);
+    PyModule_AddIntConstant(m, "PAIR", P_PAIR << 8);
+    PyModule_AddIntConstant(m, "NETWORK", P_NETWORK << 8);
     return m;
 }

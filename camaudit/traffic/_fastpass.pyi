@@ -4,6 +4,8 @@ from typing import Any
 
 TLS_KEEP: int
 KEEP_CHUNKS: int
+PAIR: int
+NETWORK: int
 
 class Pass:
     """Flow aggregate of the frames the compiled pass understood."""
@@ -12,7 +14,7 @@ class Pass:
     folded: int
     pending: tuple[int, int]
     summarised: int
-    def __init__(self, max_flows: int = 0, upto: int = 2) -> None: ...
+    def __init__(self, max_flows: int = 0, upto: int = 2, max_pairs: int = 0) -> None: ...
     def pcap(
         self,
         data: bytes,

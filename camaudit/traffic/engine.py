@@ -27,7 +27,15 @@ from camaudit.traffic import apps
 from camaudit.traffic._fastpass import Pass
 from camaudit.traffic.capfile import SUPPORTED_LINKTYPES, CaptureFile, RawBatch, linktype_name
 from camaudit.traffic.dnslog import DnsLog
-from camaudit.traffic.flows import FLOW_LIMIT, SEG_SHIFT, FlowRecord, FlowTable, Segments
+from camaudit.traffic.flows import (
+    FLOW_LIMIT,
+    PAIR_LIMIT,
+    SEG_SHIFT,
+    FlowRecord,
+    FlowTable,
+    Segments,
+    frame_ref,
+)
 from camaudit.traffic.passive import PassiveLog
 from camaudit.traffic.slowpath import IcmpError, SlowPath, address
 
@@ -112,7 +120,7 @@ class _Run:
     """State of one analysis across all its files (or, under ``--jobs``, one part of it)."""
 
     def __init__(self, collect_dns: bool = False) -> None:
-        self.fp: Pass | None = Pass(max_flows=FLOW_LIMIT)
+        self.fp: Pass | None = Pass(max_flows=FLOW_LIMIT, max_pairs=PAIR_LIMIT)
         self.flows = FlowTable()
         self.slow = SlowPath()
         self.dns = DnsLog()
@@ -464,6 +472,7 @@ def summarise(
                 run.dns_undecodable,
             )
         )
+    run.flows.settle()
     if run.flows.summarised:
         problems.append(
             problem(
@@ -473,6 +482,7 @@ def summarise(
                 run.flows.summarised,
             )
         )
+    problems.extend(_network_problems(run.flows, segments))
     cut = run.dns_cut + sum(1 for lookup in run.dns.lookups if lookup.truncated)
     if cut:
         problems.append(problem("snaplen", phrase("problem_snaplen_dns", count=cut), None, cut))
@@ -493,6 +503,30 @@ def summarise(
         packets=sum(i.packets for i in inputs),
         passive=run.passive.summary(),
     )
+
+
+def _network_problems(table: FlowTable, segments: Segments) -> list[Problem]:
+    """Per capture, the flows pooled per source and destination network past
+    :data:`PAIR_LIMIT` address pairs: packets, networks and their first frames (each
+    network's entry counted in the capture of its first frame)."""
+    by_capture: dict[str, list[tuple[int, int]]] = {}
+    for order, packets in sorted(table.networks()):
+        ref = frame_ref(segments, 0.0, order)
+        by_capture.setdefault(ref.capture, []).append((ref.frame, packets))
+    problems = []
+    for capture, pools in sorted(by_capture.items()):
+        count = sum(packets for _, packets in pools)
+        first = [frame for frame, _ in pools[:_FIRST_FRAMES]]
+        message = phrase(
+            "problem_flows_networks",
+            count=count,
+            networks=len(pools),
+            pairs=PAIR_LIMIT,
+            frames=", ".join(str(f) for f in first),
+            more=", ..." if len(pools) > len(first) else "",
+        )
+        problems.append(problem("flows_networks", message, capture, count))
+    return problems
 
 
 # A flow takes the FlowCore fields of its record, but for the category (an ICMP error may

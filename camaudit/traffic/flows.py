@@ -2,7 +2,8 @@
 
 Aggregates are order-free (counts, sums, flag unions, earliest and latest
 packet), so flows that span several files merge correctly whatever order the
-files are read in. Memory is one small accumulator per flow.
+files are read in. Memory is one small accumulator per flow, up to a limit (see
+:data:`FLOW_LIMIT` and :data:`PAIR_LIMIT`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from camaudit.model import FlowCategory, FlowCore, FrameRef
 from camaudit.traffic import apps
+from camaudit.traffic._fastpass import NETWORK, PAIR
 from camaudit.traffic._lazy import LazyModule
 from camaudit.traffic.capfile import RawBatch
 from camaudit.traffic.slowpath import IcmpError, address
@@ -22,7 +24,9 @@ if TYPE_CHECKING:
 else:
     d = LazyModule("camaudit.traffic.decode")  # numpy: only once a frame is handed over
 
-Key = tuple[int, int, int, int, int, int, int]  # proto, a_hi, a_lo, a_port, b_hi, b_lo, b_port
+# proto, a_hi, a_lo, a_port, b_hi, b_lo, b_port; a pooled entry has no ports and PAIR or
+# NETWORK added to its protocol (a NETWORK entry: a is an address, b a network's first one)
+Key = tuple[int, int, int, int, int, int, int]
 
 # per-direction flag bits
 SYN, SYNACK, ACK, FIN, RST, DATA = 1, 2, 4, 8, 16, 32
@@ -32,8 +36,13 @@ TLS_KEEP = 16384
 TCP, UDP, ICMP, ICMPV6 = 6, 17, 1, 58  # IP protocol numbers
 _PROTO_NAMES = {TCP: "tcp", UDP: "udp", ICMP: "icmp", ICMPV6: "icmpv6"}
 # Flows kept exactly per table; later ones (a scan, a flood) are counted per address pair,
-# without ports, so that memory stays bounded (the compiled pass does the same).
+# without ports, so that memory stays bounded (the compiled pass does the same). Past
+# PAIR_LIMIT pairs (a scan of many addresses), per source address and destination network
+# (:func:`network`): then memory grows with networks, not addresses.
 FLOW_LIMIT = 100_000
+PAIR_LIMIT = 100_000
+_PROTO = 0xFF  # a key's protocol without its pool mark
+_V4_MAPPED = 0xFFFF << 32
 KEEP_CHUNKS = 64  # payload chunks kept per side at most (a TLS record in tiny segments)
 SEG_SHIFT = 40  # ord = segment << SEG_SHIFT | frame (the compiled pass uses the same)
 FRAME_MASK = (1 << SEG_SHIFT) - 1
@@ -145,7 +154,8 @@ class FlowTable:
 
     def __init__(self) -> None:
         self.flows: dict[Key, FlowAcc] = {}
-        self.summarised = 0  # packets counted per address pair (see FLOW_LIMIT)
+        self.summarised = 0  # packets counted per address pair (see FLOW_LIMIT, settle)
+        self.pairs = 0  # address pairs pooled while read (see PAIR_LIMIT)
 
     def __len__(self) -> int:
         return len(self.flows)
@@ -203,13 +213,7 @@ class FlowTable:
             acc = flows.get(key)
             keep = True
             if acc is None and len(flows) >= FLOW_LIMIT:
-                side = int((s_hi, s_lo) > (t_hi, t_lo))
-                key = (
-                    (proto, t_hi, t_lo, 0, s_hi, s_lo, 0)
-                    if side
-                    else (proto, s_hi, s_lo, 0, t_hi, t_lo, 0)
-                )
-                acc = flows.get(key)
+                acc, side = self._pooled(proto, s_hi, s_lo, t_hi, t_lo)
                 keep = False
                 self.summarised += 1
             if acc is None:
@@ -232,6 +236,32 @@ class FlowTable:
                 acc.last = (ts, order)
             if keep and cap > 0 and _keep_more(acc, side):
                 acc._keep(side, data[start : start + cap])
+
+    def _pooled(
+        self, proto: int, s_hi: int, s_lo: int, t_hi: int, t_lo: int
+    ) -> tuple[FlowAcc, int]:
+        """The entry a flow past :data:`FLOW_LIMIT` is counted in, and the sender's side: its
+        address pair's, or past :data:`PAIR_LIMIT` pairs, its source's entry for the
+        destination network; a reply counts in its destination's entry, if there is one
+        (``pooled`` in the compiled pass)."""
+        flows = self.flows
+        side = int((s_hi, s_lo) > (t_hi, t_lo))
+        ends = ((t_hi, t_lo), (s_hi, s_lo)) if side else ((s_hi, s_lo), (t_hi, t_lo))
+        key: Key = (proto | PAIR, *ends[0], 0, *ends[1], 0)
+        acc = flows.get(key)
+        if acc is None and (not PAIR_LIMIT or self.pairs < PAIR_LIMIT):
+            self.pairs += 1
+            acc = flows[key] = FlowAcc(key=key)
+        if acc is not None:
+            return acc, side
+        reply = flows.get((proto | NETWORK, t_hi, t_lo, 0, *network(s_hi, s_lo), 0))
+        if reply is not None:
+            return reply, 1
+        key = (proto | NETWORK, s_hi, s_lo, 0, *network(t_hi, t_lo), 0)
+        acc = flows.get(key)
+        if acc is None:
+            acc = flows[key] = FlowAcc(key=key)
+        return acc, 0
 
     def add_compiled(self, rows: Iterable[tuple[Any, ...]]) -> None:
         """Fold in the compiled pass's aggregates (``_fastpass.Pass.flows()``)."""
@@ -266,6 +296,55 @@ class FlowTable:
                 mine.merge(acc)
                 mine.merge_chunks(acc)
 
+    def settle(self) -> None:
+        """Hold the whole table to the limits each part of it was held to as it was read.
+
+        Under ``--jobs`` (and between the compiled pass's table and Python's) each part
+        pools past its own limits; once merged, the flows past the first
+        :data:`FLOW_LIMIT` (in frame order) are pooled per address pair, and the pairs past
+        the first :data:`PAIR_LIMIT` per source and network, as one reading would have
+        done. Pooling only adds totals up, so this is exact whatever the parts were.
+        ``summarised`` is then the packets pooled per address pair.
+        """
+        flows = self.flows
+        moving = _past([acc for key, acc in flows.items() if key[0] <= _PROTO], FLOW_LIMIT)
+        firsts = {key: acc.first[1] for key, acc in flows.items() if key[0] & PAIR}
+        for acc in moving:
+            del flows[acc.key]
+            pair = _pair_key(acc.key)
+            firsts[pair] = min(firsts.get(pair, _MAX_ORD), acc.first[1])
+        kept = set(sorted(firsts, key=firsts.__getitem__)[:PAIR_LIMIT] if PAIR_LIMIT else firsts)
+        for acc in moving:  # by its ports, a flow knows its originator better than a pair
+            pair = _pair_key(acc.key)
+            if pair in kept:
+                self._fold(acc, pair, 0)
+            else:
+                self._fold(acc, *_network_key(acc))
+        for key in firsts.keys() - kept:
+            pooled = flows.pop(key, None)  # None: a pair only the moving flows made
+            if pooled is not None:
+                self._fold(pooled, *_network_key(pooled))
+        self.summarised = sum(
+            acc.packets[0] + acc.packets[1] for key, acc in self.flows.items() if key[0] & PAIR
+        )
+
+    def _fold(self, acc: FlowAcc, key: Key, flip: int) -> None:
+        """Add ``acc`` (out of the table) to the pooled entry ``key``, sides swapped if ``flip``."""
+        moved = _turned(acc, key, flip)
+        mine = self.flows.get(key)
+        if mine is None:
+            self.flows[key] = moved
+        else:
+            mine.merge(moved)
+
+    def networks(self) -> list[tuple[int, int]]:
+        """Per entry pooled by network: the ``ord`` of its first frame and its packets."""
+        return [
+            (acc.first[1], acc.packets[0] + acc.packets[1])
+            for key, acc in self.flows.items()
+            if key[0] & NETWORK
+        ]
+
     def records(
         self, icmp_errors: list[IcmpError], segments: Segments
     ) -> Iterator[tuple[FlowRecord, list[IcmpError]]]:
@@ -280,6 +359,58 @@ class FlowTable:
         while self.flows:
             key, acc = self.flows.popitem()
             yield _finish(acc, segments), quoted.get(key, [])
+
+
+def network(hi: int, lo: int) -> tuple[int, int]:
+    """The network an address is pooled in: its /24 (IPv4, held IPv4-mapped), else its /64."""
+    if hi == 0 and lo >> 32 == 0xFFFF:
+        return hi, lo & ~0xFF
+    return hi, 0
+
+
+def _pair_key(key: Key) -> Key:
+    """The address pair entry a flow is pooled in (its ends stay in order: addresses first)."""
+    return (key[0] | PAIR, key[1], key[2], 0, key[4], key[5], 0)
+
+
+def _network_key(acc: FlowAcc) -> tuple[Key, int]:
+    """The network entry a flow or pair is pooled in, as its originator's (the first SYN's
+    sender would have made it), and whether its sides swap."""
+    proto = acc.key[0] & _PROTO
+    ends = ((acc.key[1], acc.key[2]), (acc.key[4], acc.key[5]))
+    o = _origin(acc, proto)
+    return (proto | NETWORK, *ends[o], 0, *network(*ends[1 - o]), 0), o
+
+
+def _past(accs: list[FlowAcc], limit: int) -> list[FlowAcc]:
+    """The accumulators after the first ``limit`` in frame order (none if unbounded)."""
+    if not limit or len(accs) <= limit:
+        return []
+    return sorted(accs, key=lambda acc: acc.first[1])[limit:]
+
+
+def _turned(acc: FlowAcc, key: Key, flip: int) -> FlowAcc:
+    """``acc``'s totals under ``key``, sides swapped if ``flip``; pooled: no payload kept."""
+
+    def sides(pair: list[int]) -> list[int]:
+        return pair[::-1] if flip else list(pair)
+
+    def event(at: tuple[float, int, int] | None) -> tuple[float, int, int] | None:
+        return None if at is None else (at[0], at[1], at[2] ^ flip)
+
+    first = event(acc.first)
+    assert first is not None
+    return FlowAcc(
+        key=key,
+        packets=sides(acc.packets),
+        octets=sides(acc.octets),
+        bits=sides(acc.bits),
+        first=first,
+        last=acc.last,
+        syn=event(acc.syn),
+        synack=event(acc.synack),
+        vlan=acc.vlan,
+    )
 
 
 def _tcp_bits(flags: int) -> int:
@@ -349,37 +480,33 @@ def _server_side_first(src: int, dst: int) -> bool:
     return src < dst
 
 
+# How a TCP connection ended, by the flags each side sent: the first row whose originator
+# and responder flags were all sent gives Zeek's conn_state. After a SYN and its SYN-ACK:
+_ANSWERED = ((RST, 0, "RSTO"), (0, RST, "RSTR"), (FIN, FIN, "SF"), (FIN, 0, "S2"), (0, FIN, "S3"))
+_UNANSWERED = ((RST, 0, "RSTOS0"), (FIN, 0, "SH"))  # a SYN with no reply at all
+_SYN_UNSEEN = ((0, RST, "RSTRH"), (0, FIN, "SHR"))  # a SYN-ACK whose SYN was not captured
+
+
+def _ending(rows: tuple[tuple[int, int, str], ...], o: int, r: int, otherwise: str) -> str:
+    return next((state for ob, rb, state in rows if o & ob == ob and r & rb == rb), otherwise)
+
+
 def _tcp_state(o: int, r: int, o_pk: int, r_pk: int) -> tuple[str, FlowCategory, bool]:
     """Zeek-style conn_state from the flags each side sent."""
     if o & SYN:
         if r & SYNACK:
-            if o & RST:
-                return "RSTO", FlowCategory.ESTABLISHED, False
-            if r & RST:
-                return "RSTR", FlowCategory.ESTABLISHED, False
-            if o & FIN and r & FIN:
-                return "SF", FlowCategory.ESTABLISHED, False
-            if o & FIN:
-                return "S2", FlowCategory.ESTABLISHED, False
-            if r & FIN:
-                return "S3", FlowCategory.ESTABLISHED, False
-            return "S1", FlowCategory.ESTABLISHED, False
+            return _ending(_ANSWERED, o, r, "S1"), FlowCategory.ESTABLISHED, False
         if r & RST:
             return "REJ", FlowCategory.REJECTED, False
         if r_pk == 0:
             if o & (ACK | DATA) and not o & RST:
                 # The originator acknowledged a SYN-ACK this capture does not hold.
                 return "OTH", FlowCategory.ESTABLISHED, True
-            if o & RST:
-                return "RSTOS0", FlowCategory.ATTEMPTED, False
-            if o & FIN:
-                return "SH", FlowCategory.ATTEMPTED, False
-            return "S0", FlowCategory.ATTEMPTED, False
+            return _ending(_UNANSWERED, o, r, "S0"), FlowCategory.ATTEMPTED, False
         return "OTH", FlowCategory.ESTABLISHED, False
     if r & SYNACK:
         # The SYN was not captured; the SYN-ACK shows the originator did send one.
-        state = "RSTRH" if r & RST else "SHR" if r & FIN else "OTH"
-        return state, FlowCategory.ESTABLISHED, False
+        return _ending(_SYN_UNSEEN, o, r, "OTH"), FlowCategory.ESTABLISHED, False
     if r_pk and o_pk:
         return "OTH", FlowCategory.ESTABLISHED, False
     if (o | r) & (ACK | DATA) and not (o | r) & RST:
@@ -397,8 +524,17 @@ def icmp_category(answered: bool, paired: bool) -> FlowCategory:
     return FlowCategory.ATTEMPTED if paired else FlowCategory.ONE_WAY
 
 
+def _end_text(acc: FlowAcc, end: int) -> str:
+    """An end's address, or for a network entry's second end, its network (a CIDR)."""
+    hi, lo = acc.key[1 + 3 * end], acc.key[2 + 3 * end]
+    text = address(hi, lo)
+    if end and acc.key[0] & NETWORK:
+        return f"{text}/24" if "." in text else f"{text}/64"
+    return text
+
+
 def _finish(acc: FlowAcc, segments: Segments) -> FlowRecord:
-    proto_num = acc.key[0]
+    proto_num = acc.key[0] & _PROTO
     o = _origin(acc, proto_num)
     r = 1 - o
     ends = ((acc.key[1], acc.key[2], acc.key[3]), (acc.key[4], acc.key[5], acc.key[6]))
@@ -421,9 +557,9 @@ def _finish(acc: FlowAcc, segments: Segments) -> FlowRecord:
             category = FlowCategory.TWO_WAY if r_pk else FlowCategory.ONE_WAY
     return FlowRecord(
         proto=_PROTO_NAMES.get(proto_num, f"ip-{proto_num}"),
-        orig=address(ends[o][0], ends[o][1]),
+        orig=_end_text(acc, o),
         orig_port=ends[o][2],
-        resp=address(ends[r][0], ends[r][1]),
+        resp=_end_text(acc, r),
         resp_port=ends[r][2],
         conn_state=state,
         category=category,

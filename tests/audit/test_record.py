@@ -30,7 +30,7 @@ from camaudit.errors import InputError, UsageError
 from camaudit.knowledge import load_knowledge
 from camaudit.policy.load import load_policy
 from camaudit.watch import Watch
-from tests.command import CAMAUDIT
+from tests.command import CAMAUDIT, read_terminal
 
 PCAPS = Path(__file__).resolve().parents[2] / "pcaps"
 TWO_INTERFACES = PCAPS / "pcapng-two-interfaces"
@@ -193,16 +193,10 @@ def _on_a_terminal(argv: list[str], cwd: Path) -> tuple[int, str]:
     env = {**os.environ, "COLUMNS": "200", "TERM": "xterm"}
     proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env)
     os.close(slave)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the last writer closed the terminal
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(master)
+    try:
+        out = b"".join(data for _, data in read_terminal(master, proc, time.monotonic()))
+    finally:
+        os.close(master)
     return proc.wait(timeout=120), out.decode("utf-8", "replace")
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import jsonschema
 import pytest
+import typer.main
 from typer.testing import CliRunner
 
 from camaudit.cli import app
@@ -96,3 +97,22 @@ def test_ask_password_without_a_terminal_is_refused() -> None:
     result = runner.invoke(app, ["fingerprint", "127.0.0.1", "--ask-password"])
     assert result.exit_code == 2
     assert "terminal" in result.stderr
+
+
+LOGIN_OPTIONS = ["credentials_file", "ask_password", "allow_basic_auth", "known_hosts"]
+
+
+@pytest.mark.parametrize(
+    ("command", "before", "after"),
+    [
+        ("discover", "closed_network", "output_format"),
+        ("fingerprint", "closed_network", "output_format"),
+        ("audit", "budget", "output_format"),
+    ],
+)
+def test_the_shared_login_options_stand_where_each_command_takes_them(
+    command: str, before: str, after: str
+) -> None:
+    names = [p.name for p in typer.main.get_command(app).commands[command].params]  # type: ignore[attr-defined]
+    at = names.index(before)
+    assert names[at : at + len(LOGIN_OPTIONS) + 2] == [before, *LOGIN_OPTIONS, after]

@@ -7,21 +7,20 @@ run costs is imports, so the heavy ones wait until an input asks for them.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.command import camaudit_main, in_a_fresh_interpreter
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("numpy", "scapy", "jsonschema", "dns", "cryptography", "zeep", "nmap", "jinja2")
 
 
 def _loaded_after(code: str) -> set[str]:
-    script = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))\n"
-    out = subprocess.run(
-        [sys.executable, "-c", script], check=True, cwd=ROOT, capture_output=True, text=True
-    ).stdout
-    return {name.split(".")[0] for name in out.split()}
+    done, loaded = in_a_fresh_interpreter(code)
+    assert done.returncode == 0, done.stderr
+    return {name.split(".")[0] for name in loaded}
 
 
 def test_importing_the_command_line_loads_no_heavy_library() -> None:
@@ -54,21 +53,9 @@ PROBE_STACKS = (
 
 def _loaded_by_command(*args: str) -> tuple[int, set[str]]:
     """Run ``camaudit ARGS`` in a fresh interpreter: its exit code and every module it loaded."""
-    script = (
-        "import sys\n"
-        "from camaudit.cli import main\n"
-        f"sys.argv = ['camaudit', *{list(args)!r}]\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit as exc:\n"
-        "    code = exc.code\n"
-        "sys.__stdout__.write(f'{code} ' + ' '.join(sorted(sys.modules)))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script], check=True, cwd=ROOT, capture_output=True, text=True
-    ).stdout
-    code, *modules = out.split()
-    return int(code), set(modules)
+    done, loaded = in_a_fresh_interpreter(camaudit_main(*args))
+    assert "Traceback" not in done.stderr, done.stderr  # a crash exits 1 too, not a verdict
+    return done.returncode, loaded
 
 
 def _among(loaded: set[str], names: tuple[str, ...]) -> list[str]:

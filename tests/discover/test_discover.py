@@ -8,11 +8,13 @@ import time
 import pytest
 
 from camaudit.api import scan
-from camaudit.attempt import AttemptStatus
+from camaudit.attempt import Attempter, AttemptStatus
 from camaudit.discover import MethodAttempt, Sighting, Target, discover, registry
 from camaudit.discover.interface import DiscoveryMethod
 from camaudit.discover.sadp import SadpInquiry
 from camaudit.fingerprint.interface import Credentials
+from camaudit.fingerprint.registry import PROBES, get_probe
+from camaudit.knowledge import load_knowledge
 from camaudit.report.model import to_dict
 from lab.devices import replies
 from lab.devices.persona import load_persona
@@ -61,6 +63,16 @@ def extra_methods(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 LOOPBACK = Target(networks=("127.0.0.1/32",), timeout=0.5, budget=1.0)
+
+
+def test_every_discovery_method_and_probe_is_an_attempter_under_its_registry_name() -> None:
+    """One attempt contract for both stages: a name, and run(target) -> attempt."""
+    knowledge = load_knowledge()
+    registered = {name: registry.create(name) for name in registry.METHODS}
+    registered |= {name: get_probe(name, knowledge) for name in PROBES}
+    for name, attempter in registered.items():
+        assert isinstance(attempter, Attempter)
+        assert attempter.name == name
 
 
 @pytest.mark.usefixtures("extra_methods")

@@ -7,10 +7,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import pytest
 
-from camaudit.discover import Sighting, Target
+from camaudit.discover import MethodAttempt, Sighting, Target
 from camaudit.discover.nmapscan import (
     CHUNK_HOSTS,
     NmapServiceScan,
@@ -72,6 +73,30 @@ def trickle(connection: socket.socket) -> None:
         time.sleep(0.5)
 
 
+@dataclass(frozen=True)
+class LocalScan:
+    port: int  # the one port scanned, served on 127.0.0.1
+    attempt: MethodAttempt
+    seconds: float  # how long the scan took
+
+
+@pytest.fixture
+def scan_local(tcp_listener: Callable[[Handler], int]) -> Callable[..., LocalScan]:
+    """The real nmap's service scan of one port on 127.0.0.1 that ``handler`` serves."""
+    need_tool("nmap")
+
+    def scan(
+        handler: Handler, host_timeout: float, timeout: float = 2.0, budget: float = 60
+    ) -> LocalScan:
+        port = tcp_listener(handler)
+        target = Target(networks=("127.0.0.1/32",), ports=(port,), timeout=timeout, budget=budget)
+        started = time.monotonic()
+        attempt = NmapServiceScan(host_timeout=host_timeout).run(target)
+        return LocalScan(port, attempt, time.monotonic() - started)
+
+    return scan
+
+
 @pytest.mark.parametrize("intensity", [None, 2])
 def test_nmap_always_runs_without_reverse_dns_and_with_a_host_timeout(
     intensity: int | None,
@@ -84,57 +109,43 @@ def test_nmap_always_runs_without_reverse_dns_and_with_a_host_timeout(
 
 
 def test_a_local_service_is_named_with_product_and_version(
-    tcp_listener: Callable[[Handler], int],
+    scan_local: Callable[..., LocalScan],
 ) -> None:
-    need_tool("nmap")
-    port = tcp_listener(ssh_banner)
-    target = Target(networks=("127.0.0.1/32",), ports=(port,), timeout=2.0, budget=60)
-    attempt = NmapServiceScan(host_timeout=30).run(target)
-    assert attempt.status == "completed", attempt.error
-    (sighting,) = attempt.sightings
+    scan = scan_local(ssh_banner, host_timeout=30)
+    assert scan.attempt.status == "completed", scan.attempt.error
+    (sighting,) = scan.attempt.sightings
     assert sighting.ip == "127.0.0.1"
     service = sighting.fact("service") or ""
-    assert service.startswith(f"{port}/tcp ssh OpenSSH 8.9p1")
-    assert attempt.timed_out_hosts == ()
+    assert service.startswith(f"{scan.port}/tcp ssh OpenSSH 8.9p1")
+    assert scan.attempt.timed_out_hosts == ()
 
 
 def test_a_trickling_device_keeps_its_open_port_from_the_port_scan(
-    tcp_listener: Callable[[Handler], int],
+    scan_local: Callable[..., LocalScan],
 ) -> None:
-    need_tool("nmap")
-    port = tcp_listener(trickle)
-    target = Target(networks=("127.0.0.1/32",), ports=(port,), timeout=2.0, budget=60)
-    attempt = NmapServiceScan(host_timeout=4).run(target)
-    (sighting,) = attempt.sightings
-    assert (sighting.fact("service") or "").startswith(f"{port}/tcp ")
-    assert attempt.timed_out_hosts == ("127.0.0.1",)
+    scan = scan_local(trickle, host_timeout=4)
+    (sighting,) = scan.attempt.sightings
+    assert (sighting.fact("service") or "").startswith(f"{scan.port}/tcp ")
+    assert scan.attempt.timed_out_hosts == ("127.0.0.1",)
 
 
 def test_a_trickling_device_ends_at_the_host_timeout_and_is_reported_timed_out(
-    tcp_listener: Callable[[Handler], int],
+    scan_local: Callable[..., LocalScan],
 ) -> None:
-    need_tool("nmap")
-    port = tcp_listener(trickle)
-    target = Target(networks=("127.0.0.1/32",), ports=(port,), timeout=2.0, budget=60)
-    started = time.monotonic()
-    attempt = NmapServiceScan(host_timeout=4).run(target)
-    assert time.monotonic() - started < 20
-    assert attempt.status == "completed", attempt.error
-    assert attempt.timed_out_hosts == ("127.0.0.1",)
+    scan = scan_local(trickle, host_timeout=4)
+    assert scan.seconds < 20
+    assert scan.attempt.status == "completed", scan.attempt.error
+    assert scan.attempt.timed_out_hosts == ("127.0.0.1",)
 
 
 def test_a_run_past_the_budget_is_stopped_and_timed_out(
-    tcp_listener: Callable[[Handler], int],
+    scan_local: Callable[..., LocalScan],
 ) -> None:
-    need_tool("nmap")
-    port = tcp_listener(trickle)
-    target = Target(networks=("127.0.0.1/32",), ports=(port,), timeout=1.0, budget=1.0)
-    started = time.monotonic()
-    attempt = NmapServiceScan(host_timeout=120).run(target)
-    assert time.monotonic() - started < 15
+    scan = scan_local(trickle, host_timeout=120, timeout=1.0, budget=1.0)
+    assert scan.seconds < 15
     # the host timeout is clamped to the budget, so nmap gives up on the host by itself
-    assert attempt.status in ("completed", "timed_out")
-    assert attempt.status == "timed_out" or attempt.timed_out_hosts == ("127.0.0.1",)
+    assert scan.attempt.status in ("completed", "timed_out")
+    assert scan.attempt.status == "timed_out" or scan.attempt.timed_out_hosts == ("127.0.0.1",)
 
 
 def test_a_missing_nmap_is_an_error_attempt() -> None:

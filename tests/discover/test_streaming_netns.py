@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import re
-import select
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from tests.command import read_terminal
 from tests.conftest import need_tool
 
 pytestmark = pytest.mark.netns
@@ -51,24 +51,6 @@ class Run:
     def device(self, persona: str) -> dict[str, Any]:
         devices = self.report["inventory"]["devices"]
         return next(d for d in devices if d["ip"] == self.ips[persona])
-
-
-def read_terminal(master: int, process: subprocess.Popen[bytes], started: float) -> list:
-    """(seconds after ``started``, bytes) for everything written to the terminal."""
-    chunks: list[tuple[float, bytes]] = []
-    while True:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the last writer closed the terminal
-                break
-            if not data:
-                break
-            chunks.append((time.monotonic() - started, data))
-        elif process.poll() is not None:
-            break
-    return chunks
 
 
 def identified_lines(chunks: list[tuple[float, bytes]]) -> dict[str, tuple[float, str]]:

@@ -13,6 +13,7 @@ from camaudit.fingerprint.http import HttpProbe, find_title, parse_challenge
 from camaudit.fingerprint.interface import ProbeAttempt, ProbeTarget
 from camaudit.fingerprint.onvif import OnvifProbe
 from camaudit.fingerprint.rtsp import RtspProbe
+from lab.devices import all_personas
 from lab.devices.replies import http_response
 from lab.devices.runtime import RunningDevice, start_device
 from tests.fingerprint.fakes import HIK, crafted, variant
@@ -31,18 +32,15 @@ BILLION_LAUGHS = (
 EXTERNAL_ENTITY = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
 
 
-# hostile behaviour -> (lab persona, its port that behaves so)
-HOSTILE = {
-    "huge": ("hostile-huge", "http"),
-    "endless": ("hostile-huge", "http_alt"),
-    "trickle": ("hostile-trickle", "http"),
-    "silent": ("hostile-silent", "http"),
-    "reset": ("hostile-reset", "http"),
-}
-
-
 def hostile_port(device, behaviour: str) -> int:  # type: ignore[no-untyped-def]
-    persona, port = HOSTILE[behaviour]
+    """The first port of the lab's hostile personas that behaves so, as its persona file says."""
+    persona, port = next(
+        (persona.name, port.name)
+        for persona in all_personas()
+        if persona.kind == "hostile"
+        for port in persona.ports
+        if port.serve == behaviour
+    )
     return int(device(persona).ports[port])
 
 

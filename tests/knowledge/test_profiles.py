@@ -107,6 +107,14 @@ def errors_of(directory: Path) -> tuple[str, ...]:
     return info.value.errors
 
 
+def only_error(tmp_path: Path, **files: str) -> tuple[Path, str]:
+    """A profiles directory with ``files`` (oui, phone_home, cve) in place of the good ones,
+    and the one error it gets."""
+    directory = write_profiles(tmp_path / "p", **files)
+    (error,) = errors_of(directory)
+    return directory, error
+
+
 # -- the shipped data ----------------------------------------------------------------------
 
 
@@ -405,19 +413,15 @@ def test_validation_reports_several_errors_at_once_with_file_and_field(tmp_path:
 
 
 def test_unknown_field_is_reported_with_file_and_field(tmp_path: Path) -> None:
-    directory = write_profiles(
-        tmp_path / "p", oui=OUI_OK.replace('source = "test"', 'source = "test"\nsorce = "x"', 1)
+    directory, error = only_error(
+        tmp_path, oui=OUI_OK.replace('source = "test"', 'source = "test"\nsorce = "x"', 1)
     )
-    (error,) = errors_of(directory)
     assert error.startswith(f"{directory / 'oui.toml'}: oui[1] (04:03:12): 'sorce': unknown field")
     assert "did you mean 'source'" in error
 
 
 def test_missing_required_field_is_reported(tmp_path: Path) -> None:
-    directory = write_profiles(
-        tmp_path / "p", phone_home=PHONE_HOME_OK.replace('source = "test"\n', "")
-    )
-    (error,) = errors_of(directory)
+    _, error = only_error(tmp_path, phone_home=PHONE_HOME_OK.replace('source = "test"\n', ""))
     assert error.endswith("rule[1] (ezviz-cloud): source: missing (required)")
 
 
@@ -435,7 +439,7 @@ def test_domain_in_two_rules_is_an_error(tmp_path: Path) -> None:
 
 def test_vendor_outside_the_file_vocabulary_is_an_error(tmp_path: Path) -> None:
     typo = PHONE_HOME_OK.replace('vendor = "ezviz"', 'vendor = "ezivz"')
-    (error,) = errors_of(write_profiles(tmp_path / "p", phone_home=typo))
+    _, error = only_error(tmp_path, phone_home=typo)
     assert "rule[1] (ezviz-cloud): vendor: expected one of the file's vendors (ezviz)" in error
 
 
@@ -454,8 +458,7 @@ def test_kind_specific_fields_are_checked(tmp_path: Path) -> None:
 
 
 def test_toml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
-    directory = write_profiles(tmp_path / "p", cve=CVE_OK.replace("cvss = 9.8", "cvss = = 9.8"))
-    (error,) = errors_of(directory)
+    directory, error = only_error(tmp_path, cve=CVE_OK.replace("cvss = 9.8", "cvss = = 9.8"))
     assert error.startswith(f"{directory / 'cve.toml'}: line 10, column ")
     assert "TOML syntax error" in error
 
@@ -480,7 +483,7 @@ def test_missing_profiles_directory_is_a_profile_error(tmp_path: Path) -> None:
 
 def test_cve_range_needs_a_bound(tmp_path: Path) -> None:
     cve = CVE_OK.replace("build_before = 2021-06-28", 'component = "firmware"')
-    (error,) = errors_of(write_profiles(tmp_path / "p", cve=cve))
+    _, error = only_error(tmp_path, cve=cve)
     assert "cve[1] (CVE-2021-36260): range[1]: expected at least one of" in error
 
 

@@ -53,6 +53,11 @@ def in_repo() -> Iterator[None]:
         os.chdir(before)
 
 
+def reread(report: Report) -> Report:
+    """``report`` as a saved file gives it back: written as JSON and read again."""
+    return from_json(to_json(report))
+
+
 def case(name: str) -> Case:
     (found,) = [c for c in cases() if c.name == name]
     return found

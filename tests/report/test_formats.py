@@ -25,13 +25,13 @@ from camaudit.report.model import (
     InventoryReport,
     Report,
     VerifyReport,
-    from_json,
     to_json,
 )
 from camaudit.report.render import FORMATS, render, renderer
 from camaudit.report.sarif import SCHEMA_URI
 from camaudit.report.table import council_rows
 from tests.report.hostile import BIDI, HOSTILE, hostile_audit, hostile_inventory, hostile_verify
+from tests.report.reports import reread
 
 LANGS = ("en", "nl")
 NOT_HTML = [f for f in FORMATS if f != "html"]  # tests/report/test_html* check HTML
@@ -66,7 +66,7 @@ def test_an_unknown_format_is_a_one_line_usage_error() -> None:
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_same_report_gives_the_same_bytes(crossing: VerifyReport, fmt: str, lang: str) -> None:
     t = translator(lang, strict=True)
-    again = from_json(to_json(crossing))
+    again = reread(crossing)
     assert render(crossing, fmt, t) == render(again, fmt, t)
 
 
@@ -76,8 +76,8 @@ def test_an_audit_read_back_from_its_json_renders_to_the_same_bytes(
     audit: AuditReport, fmt: str, lang: str
 ) -> None:
     t = translator(lang, strict=True)
-    first = render(from_json(to_json(audit)), fmt, t)
-    assert first == render(from_json(to_json(audit)), fmt, t) == render(audit, fmt, t)
+    first = render(reread(audit), fmt, t)
+    assert first == render(reread(audit), fmt, t) == render(audit, fmt, t)
 
 
 def test_json_is_language_neutral_and_is_the_saved_report(crossing: VerifyReport) -> None:

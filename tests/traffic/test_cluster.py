@@ -21,6 +21,7 @@ from camaudit.errors import InputError
 from camaudit.traffic import cluster, parallel, zeek
 from camaudit.traffic.capfile import CaptureFile
 from camaudit.traffic.engine import analyse
+from tests.command import camaudit_main, in_a_fresh_interpreter
 from tests.conftest import PCAPS
 from tests.dask_cluster import (
     LOOPBACK,
@@ -170,19 +171,12 @@ def test_a_scheduler_that_accepts_but_never_speaks_is_one_line_and_exit_3() -> N
         silent.bind((LOOPBACK, 0))
         silent.listen()
         port = silent.getsockname()[1]
-        code = (
-            "import sys; from camaudit.traffic import cluster; cluster.CONNECT_TIMEOUT = 2.0; "
-            "from camaudit.cli import main; sys.argv = ['camaudit', 'verify', 'pcaps/vlan', "
-            f"'--scheduler', 'tcp://{LOOPBACK}:{port}']; main()"
-        )
+        shorter_wait = "from camaudit.traffic import cluster\ncluster.CONNECT_TIMEOUT = 2.0\n"
         started = time.monotonic()
-        result = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
+        result, _ = in_a_fresh_interpreter(
+            shorter_wait
+            + camaudit_main("verify", "pcaps/vlan", "--scheduler", f"tcp://{LOOPBACK}:{port}"),
             timeout=120,
-            check=False,
         )
     assert result.returncode == 3, result.stderr
     assert result.stderr.strip().splitlines() == [
@@ -214,14 +208,9 @@ def test_a_malformed_scheduler_address_is_a_usage_error(address: str) -> None:
 
 def test_without_the_dask_client_installed_the_option_is_one_line_and_exit_2() -> None:
     """``distributed`` made unimportable, as on an install without the ``cluster`` extra."""
-    code = (
-        "import sys; sys.modules['distributed'] = None; "
-        "from camaudit.cli import main; "
-        "sys.argv = ['camaudit', 'verify', 'pcaps/vlan', '--scheduler', 'tcp://127.0.0.1:9']; "
-        "main()"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False
+    result, _ = in_a_fresh_interpreter(
+        "sys.modules['distributed'] = None\n"
+        + camaudit_main("verify", "pcaps/vlan", "--scheduler", "tcp://127.0.0.1:9")
     )
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == (
