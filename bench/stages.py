@@ -38,36 +38,35 @@ from pathlib import Path
 
 from camaudit.api import verify
 from camaudit.traffic._fastpass import Pass
-from camaudit.traffic.capfile import CHUNK, pcap_boundaries, pcap_header
+from camaudit.traffic.capfile import (
+    CHUNK,
+    pcap_boundaries,
+    pcap_header,
+    range_chunks,
+    walk_pcap_range,
+)
 from camaudit.traffic.engine import analyse
 
 NETS = ("10.66.0.0/24", "fd66::/64")
 
 
 def read_range(path: Path, start: int, end: int, upto: int | None) -> float:
-    """Seconds to read (and, unless ``upto`` is None, run the pass over) one range."""
-    order, scale, _snaplen, linktype = pcap_header(path)
-    fp = Pass(upto=upto if upto is not None else 0)
+    """Seconds to read (and, unless ``upto`` is None, run the pass over) one range, as
+    camaudit reads it (the frames the pass hands over are dropped)."""
     began = time.perf_counter()
-    carry = b""
-    frame = 0
-    with path.open("rb") as handle:
-        handle.seek(start)
-        left = end - start
-        while left > 0:
-            chunk = handle.read(min(CHUNK, left))
-            if not chunk:
-                break
-            left -= len(chunk)
-            if upto is None:
-                continue
-            data = carry + chunk if carry else chunk
-            pos, count, *_ = fp.pcap(data, 0, order == ">", scale, linktype, frame, 0, -1)
-            frame += count
-            carry = data[pos:]
+    if upto is None:
+        with path.open("rb") as handle:
+            for _chunk in range_chunks(handle, start, end):
+                pass
+    else:
+        fp = Pass(upto=upto)
+
+        def drop() -> None:
             fp.take()
-    if upto == 2:
-        fp.flows()
+
+        walk_pcap_range(path, start, end, fp, 0, drop)
+        if upto == 2:
+            fp.flows()
     return time.perf_counter() - began
 
 

@@ -19,7 +19,7 @@ from camaudit.i18n import N_, Translator
 from camaudit.knowledge import Knowledge, given_or_default
 from camaudit.model import Evidence, HostInfo, PassiveHost, Phrase, Verdict
 from camaudit.phrases import finding_phrase, phrase
-from camaudit.policy.evaluate import blocking_problems, tally
+from camaudit.policy.evaluate import DEVICE, blocking_problems, decide, tally
 from camaudit.report.model import (
     AuditDeviceEntry,
     AuditReport,
@@ -228,27 +228,14 @@ def device_verdict(
     attempts = tally(finding_phrase(f) for f in findings if f.rule in ATTEMPT_RULES)
     crossed = tally(crossed)
     evidence = tuple(e for f in findings for e in f.evidence)
-    reasons: list[Phrase]
-    if crossed:
-        verdict, reasons = (
-            Verdict.NOT_ISOLATED,
-            [phrase("device_crossed", detail=c) for c in crossed],
-        )
-    elif not ties.seen:
-        verdict, reasons = Verdict.INCONCLUSIVE, [NO_TRAFFIC]
-    elif blocking:
-        verdict = Verdict.INCONCLUSIVE
-        reasons = [phrase("cannot_show", detail=b) for b in blocking]
-        reasons += [phrase("attempt", detail=a) for a in attempts]
-    elif attempts:
-        verdict = Verdict.ISOLATED_WITH_ATTEMPTS
-        reasons = [phrase("device_tried", detail=a) for a in attempts]
-    elif verify.verdict == Verdict.INCONCLUSIVE:
-        # The overall verdict could not be reached for a reason this device shares.
-        verdict = Verdict.INCONCLUSIVE
-        reasons = [phrase("whole_inconclusive", detail=r) for r in verify.reasons]
-    else:
-        verdict, reasons = Verdict.ISOLATED, [phrase("device_nothing_out")]
+    verdict, reasons = decide(
+        crossed,
+        attempts,
+        blocking,
+        DEVICE,
+        unseen=None if ties.seen else NO_TRAFFIC,
+        inherited=verify.reasons if verify.verdict == Verdict.INCONCLUSIVE else (),
+    )
     return DeviceVerdictEntry(
         verdict=verdict,
         reasons=tuple(reasons),

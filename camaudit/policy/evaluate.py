@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -439,8 +439,8 @@ def assess(
     findings += _judge_lookups(dns, judge, tallies, detail_limit)
     findings += [_foreign_finding(address, flows) for address, flows in tallies.foreign.items()]
     devices = _devices(traffic, judge, profiles)
-    verdict, reasons = _verdict(
-        tallies.crossed, tallies.attempts, _blocking(traffic, devices, policy)
+    verdict, reasons = decide(
+        tallies.crossed.lines(), tallies.attempts.lines(), _blocking(traffic, devices, policy)
     )
     reasons = _explain(verdict, reasons, tallies, policy, detail_limit)
     return Assessment(
@@ -876,15 +876,46 @@ def _problem(problem: Problem) -> Phrase:
     return message
 
 
-def _verdict(
-    crossed: _Tally, attempts: _Tally, blocking: list[Phrase]
+@dataclass(frozen=True)
+class VerdictWords:
+    """The phrase keys a verdict speaks with: the whole evidence's, or one device's."""
+
+    crossed: str
+    tried: str
+    nothing_out: str
+
+
+WHOLE = VerdictWords("crossed", "tried", "nothing_out")
+DEVICE = VerdictWords("device_crossed", "device_tried", "device_nothing_out")
+
+
+def decide(
+    crossed: Sequence[Phrase],
+    attempts: Sequence[Phrase],
+    blocking: Sequence[Phrase],
+    words: VerdictWords = WHOLE,
+    *,
+    unseen: Phrase | None = None,
+    inherited: Sequence[Phrase] = (),
 ) -> tuple[Verdict, list[Phrase]]:
+    """The one fail-closed order of verdicts, for the whole evidence and for each device.
+
+    A crossing makes it not_isolated; then whatever the evidence cannot show (the device
+    never ``unseen`` in it, ``blocking`` problems) makes it inconclusive; then attempts make
+    it isolated_with_attempts; a verdict ``inherited`` as inconclusive stays so; only then
+    isolated.
+    """
     if crossed:
-        return Verdict.NOT_ISOLATED, [phrase("crossed", detail=c) for c in crossed.lines()]
+        return Verdict.NOT_ISOLATED, [phrase(words.crossed, detail=c) for c in crossed]
+    if unseen is not None:
+        return Verdict.INCONCLUSIVE, [unseen]
     if blocking:
         reasons = [phrase("cannot_show", detail=b) for b in blocking]
-        reasons += [phrase("attempt", detail=a) for a in attempts.lines()]
+        reasons += [phrase("attempt", detail=a) for a in attempts]
         return Verdict.INCONCLUSIVE, reasons
     if attempts:
-        return Verdict.ISOLATED_WITH_ATTEMPTS, [phrase("tried", detail=a) for a in attempts.lines()]
-    return Verdict.ISOLATED, [phrase("nothing_out")]
+        return Verdict.ISOLATED_WITH_ATTEMPTS, [phrase(words.tried, detail=a) for a in attempts]
+    if inherited:
+        # The whole verdict could not be reached for a reason this device shares.
+        return Verdict.INCONCLUSIVE, [phrase("whole_inconclusive", detail=r) for r in inherited]
+    return Verdict.ISOLATED, [phrase(words.nothing_out)]

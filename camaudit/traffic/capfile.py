@@ -152,11 +152,26 @@ class _HashingSource:
 
 
 @dataclass
-class _Stats:
+class _Counts:
+    """The packets of a file (or a range of one) so far: how many, the first and last
+    timestamps, and how many of each link type."""
+
     packets: int = 0
     first_ts: float | None = None
     last_ts: float | None = None
     linktypes: dict[int, int] = field(default_factory=dict)
+
+    def _count(self, count: int, first: float, last: float, linktype: int) -> None:
+        if count:
+            if self.first_ts is None:
+                self.first_ts = first
+            self.last_ts = last
+            self.packets += count
+            self.linktypes[linktype] = self.linktypes.get(linktype, 0) + count
+
+
+@dataclass
+class _Stats(_Counts):
     snaplen: int | None = None
     drops: int = 0
     isb_drops: dict[int, int] = field(default_factory=dict)
@@ -329,13 +344,7 @@ class CaptureFile:
         self._stats.problems.append(problem(code, message, self.display, count))
 
     def _count(self, count: int, first: float, last: float, linktype: int) -> None:
-        stats = self._stats
-        if count:
-            if stats.first_ts is None:
-                stats.first_ts = first
-            stats.last_ts = last
-            stats.packets += count
-            stats.linktypes[linktype] = stats.linktypes.get(linktype, 0) + count
+        self._stats._count(count, first, last, linktype)
 
     def _hand_over(self, fp: Pass, seg: int, sink: Sink | None, final: bool = False) -> None:
         # The Python decoder has a fixed cost per call: give it the handed-over frames
@@ -455,24 +464,12 @@ def _raw_batch(capture: str, seg: int, taken: tuple[bytes, ...]) -> RawBatch:
 
 
 @dataclass
-class RangeStats:
+class RangeStats(_Counts):
     """What one range of a pcap file held (see :func:`walk_pcap_range`)."""
 
-    packets: int = 0
-    first_ts: float | None = None
-    last_ts: float | None = None
-    linktypes: dict[int, int] = field(default_factory=dict)
     snaplen: int = 0
     problems: list[Problem] = field(default_factory=list)
     exact: bool = True  # ended exactly at the range's end, on a record boundary
-
-    def _count(self, count: int, first: float, last: float, linktype: int) -> None:
-        if count:
-            if self.first_ts is None:
-                self.first_ts = first
-            self.last_ts = last
-            self.packets += count
-            self.linktypes[linktype] = self.linktypes.get(linktype, 0) + count
 
     def _problem(self, code: str, message: Phrase, count: int = 1) -> None:
         self.problems.append(problem(code, message, None, count))
@@ -504,22 +501,24 @@ def walk_pcap_range(
     stats = RangeStats(snaplen=snaplen)
     walk = _PcapRun(stats, fp, seg, order, scale, linktype, -1)
     with path.open("rb") as handle:
-        handle.seek(start)
-
-        def chunks() -> Iterator[bytes]:
-            left = end - start
-            while left > 0:
-                data = handle.read(min(CHUNK, left))
-                if not data:
-                    return
-                left -= len(data)
-                yield data
-
         fp.bad_timestamps()
-        carry = _drain(walk.chunks(chunks(), sink))
+        carry = _drain(walk.chunks(range_chunks(handle, start, end), sink))
     bad, _first = fp.bad_timestamps()  # its message needs whole-file frame numbers
     stats.exact = not carry and not walk.done and not stats.problems and not bad
     return stats
+
+
+def range_chunks(handle: BinaryIO, start: int, end: int) -> Iterator[bytes]:
+    """The bytes of ``handle`` from offset ``start`` up to ``end``, :data:`CHUNK` at a time
+    (fewer where the file ends first)."""
+    handle.seek(start)
+    left = end - start
+    while left > 0:
+        data = handle.read(min(CHUNK, left))
+        if not data:
+            return
+        left -= len(data)
+        yield data
 
 
 def _drain(steps: Generator[None, None, bytes]) -> bytes:

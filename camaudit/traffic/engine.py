@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from camaudit.model import (
     CaptureInput,
     Flow,
     FlowCategory,
+    FlowCore,
     FrameRef,
     HostInfo,
     Problem,
@@ -527,6 +529,13 @@ def _network_problems(table: FlowTable, segments: Segments) -> list[Problem]:
     return problems
 
 
+# A flow takes the FlowCore fields of its record, but for the category (an ICMP error may
+# make it rejected): those before and those after it, each read in one call.
+_CORE = [f.name for f in fields(FlowCore)]
+_BEFORE_CATEGORY = attrgetter(*_CORE[: _CORE.index("category")])
+_AFTER_CATEGORY = attrgetter(*_CORE[_CORE.index("category") + 1 :])
+
+
 def _flow(record: FlowRecord, errors: list[IcmpError], run: _Run) -> Flow:
     sni = host = app = None
     payload = record.payload_orig
@@ -546,20 +555,12 @@ def _flow(record: FlowRecord, errors: list[IcmpError], run: _Run) -> Flow:
             category = FlowCategory.REJECTED
     if record.is_icmp_error:
         app = "icmp-error"
+    before: tuple[str, str, int, str, int, str] = _BEFORE_CATEGORY(record)
+    after: tuple[FrameRef, FrameRef, int, int, int, int] = _AFTER_CATEGORY(record)
     return Flow(
-        proto=record.proto,
-        orig=record.orig,
-        orig_port=record.orig_port,
-        resp=record.resp,
-        resp_port=record.resp_port,
-        conn_state=record.conn_state,
-        category=category,
-        first=record.first,
-        last=record.last,
-        orig_packets=record.orig_packets,
-        orig_bytes=record.orig_bytes,
-        resp_packets=record.resp_packets,
-        resp_bytes=record.resp_bytes,
+        *before,
+        category,
+        *after,
         orig_mac=_mac_of(run, record.orig),
         resp_mac=_mac_of(run, record.resp),
         vlan=record.vlan,
@@ -583,24 +584,11 @@ def _mac_of(run: _Run, addr: str) -> str | None:
 
 def _direction_problems(flows: tuple[Flow, ...]) -> list[Problem]:
     """A capture that holds only one direction of traffic cannot show what came back."""
-    tcp = [f for f in flows if f.proto == "tcp"]
-    one_sided = [f for f in tcp if f.reply_unseen]
-    if one_sided and not any(f.orig_packets and f.resp_packets for f in flows):
-        return [
-            problem(
-                "one_direction",
-                phrase("problem_one_direction", count=len(one_sided)),
-                None,
-                len(one_sided),
-            )
-        ]
-    if one_sided:
-        return [
-            problem(
-                "asymmetric",
-                phrase("problem_asymmetric", count=len(one_sided)),
-                None,
-                len(one_sided),
-            )
-        ]
-    return []
+    one_sided = sum(1 for f in flows if f.proto == "tcp" and f.reply_unseen)
+    if not one_sided:
+        return []
+    if any(f.orig_packets and f.resp_packets for f in flows):
+        code, key = "asymmetric", "problem_asymmetric"
+    else:
+        code, key = "one_direction", "problem_one_direction"
+    return [problem(code, phrase(key, count=one_sided), None, one_sided)]

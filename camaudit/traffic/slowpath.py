@@ -37,24 +37,23 @@ class IcmpError:
     inner_key: tuple[int, int, int, int, int, int, int]  # canonical flow key, see flows.py
 
 
-_ICMP4_NAMES = {
-    (3, 0): "net unreachable",
-    (3, 1): "host unreachable",
-    (3, 2): "protocol unreachable",
-    (3, 3): "port unreachable",
-    (3, 9): "net prohibited",
-    (3, 10): "host prohibited",
-    (3, 13): "administratively prohibited",
-    (11, 0): "TTL exceeded",
-}
-_ICMP6_NAMES = {
-    (1, 0): "no route",
-    (1, 1): "administratively prohibited",
-    (1, 3): "address unreachable",
-    (1, 4): "port unreachable",
-    (1, 5): "source address failed policy",
-    (1, 6): "reject route",
-    (3, 0): "hop limit exceeded",
+# The errors a flow's ICMP (or ICMPv6) answer can name, by (protocol, type, code).
+_ICMP_ERROR_NAMES = {
+    ("icmp", 3, 0): "net unreachable",
+    ("icmp", 3, 1): "host unreachable",
+    ("icmp", 3, 2): "protocol unreachable",
+    ("icmp", 3, 3): "port unreachable",
+    ("icmp", 3, 9): "net prohibited",
+    ("icmp", 3, 10): "host prohibited",
+    ("icmp", 3, 13): "administratively prohibited",
+    ("icmp", 11, 0): "TTL exceeded",
+    ("icmpv6", 1, 0): "no route",
+    ("icmpv6", 1, 1): "administratively prohibited",
+    ("icmpv6", 1, 3): "address unreachable",
+    ("icmpv6", 1, 4): "port unreachable",
+    ("icmpv6", 1, 5): "source address failed policy",
+    ("icmpv6", 1, 6): "reject route",
+    ("icmpv6", 3, 0): "hop limit exceeded",
 }
 
 
@@ -168,9 +167,8 @@ class SlowPath:
         l4 = int(cols.l4[row])
         limit = int(batch.off[row] + batch.caplen[row])
         itype, icode = data[l4], data[l4 + 1]
-        v6 = bool(cols.v6[row])
-        names = _ICMP6_NAMES if v6 else _ICMP4_NAMES
-        kind = f"{'icmpv6' if v6 else 'icmp'} {itype}/{icode} {names.get((itype, icode), 'error')}"
+        proto = "icmpv6" if cols.v6[row] else "icmp"
+        kind = f"{proto} {itype}/{icode} {_ICMP_ERROR_NAMES.get((proto, itype, icode), 'error')}"
         inner = _quoted_flow(data, l4 + 8, limit)
         cols.status[row] = d.OK  # the error itself is also a (one-way) ICMP flow
         if inner is None:

@@ -30,7 +30,7 @@ import os
 import re
 import sys
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -622,17 +622,27 @@ def _flow(row: ZeekRow, capture: str, dns: DnsLog, join: _Join) -> Flow | None:
     orig, resp = row.text("id.orig_h"), row.text("id.resp_h")
     if not proto or not orig or not resp:
         return None
-    o_pk, r_pk = row.integer("orig_pkts"), row.integer("resp_pkts")
     o_bits, r_bits = history_bits(row.text("history") or "")
-    state, category, unseen, mid = _state(
-        proto, o_bits, r_bits, o_pk, r_pk, row.integer("id.orig_p")
-    )
     ts = row.time()
     start = ts if ts is not None else 0.0
-    duration = row.number("duration")
+    at = (capture, row.line)
     uid = row.text("uid")
-    service = set(row.items("service"))
     o_port, r_port = row.integer("id.orig_p"), row.integer("id.resp_p")
+    sums = _Pair(
+        o_bits,
+        r_bits,
+        row.integer("orig_pkts"),
+        row.integer("resp_pkts"),
+        row.integer("orig_ip_bytes"),
+        row.integer("resp_ip_bytes"),
+        start,
+        at,
+        start + row.number("duration"),
+        at,
+        uid,
+        o_port,
+    )
+    service = set(row.items("service"))
     sni = join.sni.get(uid or "")
     host = None if sni else join.host.get(uid or "")
     app: str | None = "tls" if "ssl" in service else "http" if host or "http" in service else None
@@ -640,31 +650,9 @@ def _flow(row: ZeekRow, capture: str, dns: DnsLog, join: _Join) -> Flow | None:
         app = "dns"
     elif proto == "udp" and r_port == 123 and ("ntp" in service or (uid or "") in join.ntp):
         app = "ntp"
-    return Flow(
-        proto=proto,
-        orig=orig,
-        orig_port=o_port,
-        resp=resp,
-        resp_port=r_port,
-        conn_state=state,
-        category=category,
-        first=FrameRef(capture, row.line, start),
-        last=FrameRef(capture, row.line, start + duration),
-        orig_packets=o_pk,
-        orig_bytes=row.integer("orig_ip_bytes"),
-        resp_packets=r_pk,
-        resp_bytes=row.integer("resp_ip_bytes"),
-        orig_mac=row.text("orig_l2_addr"),
-        resp_mac=row.text("resp_l2_addr"),
-        vlan=row.integer("vlan") if row.text("vlan") else None,
-        sni=sni,
-        http_host=host,
-        app=app,
-        dns_names=dns.names_before(resp, start),
-        reply_unseen=unseen,
-        mid_stream=mid,
-        zeek_uid=uid,
-    )
+    vlan = row.integer("vlan") if row.text("vlan") else None
+    macs = (row.text("orig_l2_addr"), row.text("resp_l2_addr"))
+    return _conn_flow(proto, orig, resp, sums, dns, (o_port, r_port), macs, vlan, sni, host, app)
 
 
 # The conn columns a row past the flow limit is summarised from, in this order.
@@ -688,7 +676,8 @@ _INF = float("inf")
 
 @dataclass(slots=True)
 class _Pair:
-    """The conn rows of one (proto, orig, resp) past the flow limit, added up."""
+    """Conn rows added up: those of one (proto, orig, resp) past the flow limit, or one
+    row of its own."""
 
     o_bits: int
     r_bits: int
@@ -702,6 +691,31 @@ class _Pair:
     last_at: tuple[str, int]
     uid: str | None
     itype: int
+
+    def fold(
+        self,
+        first: float,
+        first_at: tuple[str, int],
+        last: float,
+        last_at: tuple[str, int],
+        bits: tuple[int, int],
+        o_pk: int,
+        r_pk: int,
+        o_bytes: int,
+        r_bytes: int,
+    ) -> None:
+        """Add a row of this pair (or a later file's sums of it): the earliest start and
+        the latest end keep the first row that had them."""
+        if first < self.first:
+            self.first, self.first_at = first, first_at
+        if last > self.last:
+            self.last, self.last_at = last, last_at
+        self.o_bits |= bits[0]
+        self.r_bits |= bits[1]
+        self.o_pk += o_pk
+        self.r_pk += r_pk
+        self.o_bytes += o_bytes
+        self.r_bytes += r_bytes
 
 
 class _Pairs:
@@ -755,24 +769,14 @@ class _Pairs:
                 span = self.file_span
                 span[0], span[1] = min(span[0], when), max(span[1], end)
         key = (proto.lower(), orig, resp)
+        at = (capture, line)
         pair = self.pairs.get(key)
         if pair is None:
-            at = (capture, line)
             known = uid if uid and uid != "-" else None
             pair = self.pairs[key] = _Pair(
                 0, 0, 0, 0, 0, 0, when, at, end, at, known, _count(itype)
             )
-        else:
-            if when < pair.first:
-                pair.first, pair.first_at = when, (capture, line)
-            if end > pair.last:
-                pair.last, pair.last_at = end, (capture, line)
-        pair.o_bits |= bits[0]
-        pair.r_bits |= bits[1]
-        pair.o_pk += o_packets
-        pair.r_pk += r_packets
-        pair.o_bytes += o_bytes
-        pair.r_bytes += r_bytes
+        pair.fold(when, at, end, at, bits, o_packets, r_packets, o_bytes, r_bytes)
         self.file_rows += 1
         self.file_packets += o_packets + r_packets
         return True
@@ -785,38 +789,69 @@ class _Pairs:
             if pair is None:
                 self.pairs[key] = theirs
                 continue
-            if theirs.first < pair.first:
-                pair.first, pair.first_at = theirs.first, theirs.first_at
-            if theirs.last > pair.last:
-                pair.last, pair.last_at = theirs.last, theirs.last_at
-            pair.o_bits |= theirs.o_bits
-            pair.r_bits |= theirs.r_bits
-            pair.o_pk += theirs.o_pk
-            pair.r_pk += theirs.r_pk
-            pair.o_bytes += theirs.o_bytes
-            pair.r_bytes += theirs.r_bytes
+            pair.fold(
+                theirs.first,
+                theirs.first_at,
+                theirs.last,
+                theirs.last_at,
+                (theirs.o_bits, theirs.r_bits),
+                theirs.o_pk,
+                theirs.r_pk,
+                theirs.o_bytes,
+                theirs.r_bytes,
+            )
         self.rows += part.rows
         self.packets += part.packets
         self.unknown_time += part.unknown_time
 
     def flows(self, dns: DnsLog) -> list[Flow]:
-        result = []
-        for (proto, orig, resp), pair in self.pairs.items():
-            state, category, unseen, mid = _state(
-                proto, pair.o_bits, pair.r_bits, pair.o_pk, pair.r_pk, pair.itype
-            )
-            first = FrameRef(*pair.first_at, pair.first)
-            last = FrameRef(*pair.last_at, pair.last)
-            counts = (pair.o_pk, pair.o_bytes, pair.r_pk, pair.r_bytes)
-            # no ports, MACs, VLAN, names from ssl/http or app: as the pcap path's summaries
-            flow = Flow(proto, orig, 0, resp, 0, state, category, first, last, *counts)
-            names = dns.names_before(resp, pair.first)
-            result.append(
-                replace(
-                    flow, dns_names=names, reply_unseen=unseen, mid_stream=mid, zeek_uid=pair.uid
-                )
-            )
-        return result
+        # no ports, MACs, VLAN, names from ssl/http or app: as the pcap path's summaries
+        return [_conn_flow(*key, pair, dns) for key, pair in self.pairs.items()]
+
+
+def _conn_flow(
+    proto: str,
+    orig: str,
+    resp: str,
+    sums: _Pair,
+    dns: DnsLog,
+    ports: tuple[int, int] = (0, 0),
+    macs: tuple[str | None, str | None] = (None, None),
+    vlan: int | None = None,
+    sni: str | None = None,
+    host: str | None = None,
+    app: str | None = None,
+) -> Flow:
+    """The flow of one conn row, or of the rows of an address pair added up, judged as
+    the pcap path judges one."""
+    state, category, unseen, mid = _state(
+        proto, sums.o_bits, sums.r_bits, sums.o_pk, sums.r_pk, sums.itype
+    )
+    return Flow(
+        proto,
+        orig,
+        ports[0],
+        resp,
+        ports[1],
+        state,
+        category,
+        FrameRef(*sums.first_at, sums.first),
+        FrameRef(*sums.last_at, sums.last),
+        sums.o_pk,
+        sums.o_bytes,
+        sums.r_pk,
+        sums.r_bytes,
+        orig_mac=macs[0],
+        resp_mac=macs[1],
+        vlan=vlan,
+        sni=sni,
+        http_host=host,
+        app=app,
+        dns_names=dns.names_before(resp, sums.first),
+        reply_unseen=unseen,
+        mid_stream=mid,
+        zeek_uid=sums.uid,
+    )
 
 
 def _count(text: str | None) -> int:
@@ -834,32 +869,60 @@ def _seconds(text: str | None) -> float | None:
 
 def _conn_rows(log: ZeekLog, pairs: _Pairs, exact: int) -> Iterator[ZeekRow]:
     """The rows of one conn log that become flows of their own (while fewer than
-    :data:`FLOW_LIMIT` flows are kept); later rows go into ``pairs`` instead, plain TSV
-    lines straight from their fields, without ever becoming a :class:`ZeekRow`."""
-    capture = log.name
-    fields: tuple[str, ...] = ()
-    pick: Callable[[list[str]], PairRow] | None = None
-    add = pairs.add
-    for number, line in log.lines():
-        if exact >= FLOW_LIMIT and pick is not None and line and line[0] not in "#{":
-            # plain_tsv_fields, inlined: this loop runs for every row of a week
-            parts = line.split(log._sep)
-            if len(parts) == len(fields) and "\\x" not in line:
-                if not add(pick(parts), capture, number):
-                    log._bad(number)
-                continue
+    :data:`FLOW_LIMIT` flows are kept); later rows go into ``pairs`` instead."""
+    past = _PastLimit(log, pairs)
+    lines = log.lines()
+    if exact < FLOW_LIMIT:
+        for number, line in lines:
+            row = past.row(line, number)
+            if row is not None:
+                exact += 1
+                log.rows += 1
+                yield row
+                if exact >= FLOW_LIMIT:
+                    break
+    past.fold(lines)
+
+
+class _PastLimit:
+    """Folds the lines of one conn log past :data:`FLOW_LIMIT` into ``pairs``: a plain TSV
+    line straight from its fields, without ever becoming a :class:`ZeekRow`; anything
+    else (headers, JSON, escapes) as a row."""
+
+    def __init__(self, log: ZeekLog, pairs: _Pairs) -> None:
+        self.log = log
+        self.capture = log.name
+        self.add = pairs.add
+        self.fields: tuple[str, ...] = ()
+        self.pick: Callable[[list[str]], PairRow] | None = None
+
+    def row(self, line: str, number: int) -> ZeekRow | None:
+        """The line as a row (None for a header, blank or bad line), the header followed."""
+        log = self.log
         row = log._row(line, number)
-        if log.fields is not fields:
-            fields = log.fields
-            pick = _picker(fields)
-        if row is None:
-            continue
-        if exact < FLOW_LIMIT:
-            exact += 1
-            log.rows += 1
-            yield row
-        elif not add(tuple(row.text(name) for name in _PAIR_FIELDS), capture, number):
-            log._bad(number)
+        if log.fields is not self.fields:
+            self.fields = log.fields
+            self.pick = _picker(self.fields)
+        return row
+
+    def fold(self, lines: Iterable[tuple[int, str]]) -> None:
+        """Add up (line number, text) lines."""
+        log, add, capture = self.log, self.add, self.capture
+        fields, pick = self.fields, self.pick
+        for number, line in lines:
+            if pick is not None and line and line[0] not in "#{":
+                # plain_tsv_fields, inlined: this loop runs for every row of a week
+                parts = line.split(log._sep)
+                if len(parts) == len(fields) and "\\x" not in line:
+                    if not add(pick(parts), capture, number):
+                        log._bad(number)
+                    continue
+            row = self.row(line, number)
+            fields, pick = self.fields, self.pick
+            if row is not None and not add(
+                tuple(row.text(name) for name in _PAIR_FIELDS), capture, number
+            ):
+                log._bad(number)
 
 
 def _picker(fields: tuple[str, ...]) -> Callable[[list[str]], PairRow] | None:
@@ -949,13 +1012,12 @@ def _blocks(log: ZeekLog) -> Iterator[bytes]:
 
 def _fast_conn(log: ZeekLog, pairs: _Pairs) -> None:
     """Every row of one conn log into ``pairs``, as :func:`_conn_rows` past the limit adds
-    them, but from bytes: a row of a pair seen before is split and added up here without
-    a call; anything else (headers, JSON, escapes, non-ASCII text, a pair's first row, a
-    number that is not plain) goes line by line through the careful code."""
+    them, but from bytes: a row of a pair seen before is split here and added up by
+    :meth:`_Pair.fold` alone; anything else (headers, JSON, escapes, non-ASCII text, a
+    pair's first row, a number that is not plain) goes line by line through the careful
+    code."""
     capture = log.name
-    add = pairs.add
-    fields: tuple[str, ...] = ()
-    pick: Callable[[list[str]], PairRow] | None = None
+    past = _PastLimit(log, pairs)
     hot: Callable[[list[bytes]], tuple[bytes, ...]] | None = None
     width = 0
     sep = b"\t"
@@ -966,24 +1028,13 @@ def _fast_conn(log: ZeekLog, pairs: _Pairs) -> None:
 
     def careful(text: str, number: int) -> None:
         """One line as :func:`_conn_rows` reads it past the limit."""
-        nonlocal fields, pick, hot, width, sep
-        if pick is not None and text and text[0] not in "#{":
-            parts = text.split(log._sep)
-            if len(parts) == len(fields) and "\\x" not in text:
-                if not add(pick(parts), capture, number):
-                    log._bad(number)
-                return
-        row = log._row(text, number)
-        if log.fields is not fields:
-            fields = log.fields
-            pick = _picker(fields)
-            hot = _hot_picker(fields) if pick is not None else None
-            width = len(fields)
+        nonlocal hot, width, sep
+        fields = past.fields
+        past.fold(((number, text),))
+        if past.fields is not fields:
+            hot = _hot_picker(past.fields) if past.pick is not None else None
+            width = len(past.fields)
         sep = log._sep.encode()
-        if row is not None and not add(
-            tuple(row.text(name) for name in _PAIR_FIELDS), capture, number
-        ):
-            log._bad(number)
 
     number = 0
     rest = b""
@@ -1041,16 +1092,8 @@ def _fast_conn(log: ZeekLog, pairs: _Pairs) -> None:
                 low = when
             if end > high:
                 high = end
-            if when < pair.first:
-                pair.first, pair.first_at = when, (capture, number)
-            if end > pair.last:
-                pair.last, pair.last_at = end, (capture, number)
-            pair.o_bits |= bits[0]
-            pair.r_bits |= bits[1]
-            pair.o_pk += o_packets
-            pair.r_pk += r_packets
-            pair.o_bytes += o_bytes
-            pair.r_bytes += r_bytes
+            at = (capture, number)
+            pair.fold(when, at, end, at, bits, o_packets, r_packets, o_bytes, r_bytes)
             rows += 1
             packets += o_packets + r_packets
     pairs.file_rows += rows

@@ -9,7 +9,8 @@ import pytest
 
 from camaudit.knowledge.profiles import load_profiles
 from camaudit.model import AllowBasis, Assessment, Verdict
-from camaudit.policy.evaluate import assess, link_scoped
+from camaudit.phrases import phrase
+from camaudit.policy.evaluate import DEVICE, WHOLE, VerdictWords, assess, decide, link_scoped
 from camaudit.policy.load import Policy, ServiceRule, load_policy
 from camaudit.traffic.engine import analyse
 from tests.captures import (
@@ -434,3 +435,41 @@ def test_report_and_console_say_on_what_basis_a_flow_was_allowed(tmp_path: Path)
     console = Console(file=io.StringIO(), width=200, record=True)
     render(report, console)
     assert "(allowed: dns)" in console.export_text()
+
+
+# The fail-closed order, once for the whole evidence and for each device (policy.evaluate.decide).
+_SAID = phrase("nothing_out")
+
+
+@pytest.mark.parametrize("words", [WHOLE, DEVICE])
+@pytest.mark.parametrize(
+    ("crossed", "unseen", "blocking", "attempts", "inherited", "verdict"),
+    [
+        (True, True, True, True, True, Verdict.NOT_ISOLATED),
+        (False, True, True, True, True, Verdict.INCONCLUSIVE),
+        (False, False, True, True, True, Verdict.INCONCLUSIVE),
+        (False, False, False, True, True, Verdict.ISOLATED_WITH_ATTEMPTS),
+        (False, False, False, False, True, Verdict.INCONCLUSIVE),
+        (False, False, False, False, False, Verdict.ISOLATED),
+    ],
+)
+def test_a_crossing_outranks_what_cannot_be_shown_which_outranks_attempts(
+    words: VerdictWords,
+    crossed: bool,
+    unseen: bool,
+    blocking: bool,
+    attempts: bool,
+    inherited: bool,
+    verdict: Verdict,
+) -> None:
+    said = [_SAID]
+    got, reasons = decide(
+        said if crossed else [],
+        said if attempts else [],
+        said if blocking else [],
+        words,
+        unseen=_SAID if unseen else None,
+        inherited=said if inherited else (),
+    )
+    assert got == verdict
+    assert reasons  # every verdict says why
