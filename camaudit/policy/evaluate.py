@@ -34,14 +34,7 @@ from camaudit.model import (
 )
 from camaudit.phrases import BUILT_IN_LABELS, label_phrase, phrase, problem_phrase
 from camaudit.policy import rhythm
-from camaudit.policy.load import (
-    ALWAYS_LOCAL,
-    Policy,
-    ServiceRule,
-    in_networks,
-    networks,
-    never_leaves_link,
-)
+from camaudit.policy.load import Policy, ServiceRule, in_networks, networks, never_leaves_link
 
 # Boundary flows listed one by one per device (an outbound entry and a finding each); a
 # device's later ones (a scan, a flood, a week of phone-homes) are summarised per
@@ -62,8 +55,6 @@ class _Judge:
         self.today = today
 
     def inside(self, ip: str) -> bool:
-        if "/" in ip:  # a network the traffic stage pooled a scan's flows to (flows.PAIR_LIMIT)
-            return _all_inside(ip, (*self.policy.scope.cidrs, *ALWAYS_LOCAL))
         return self.policy.scope.is_local(ip)
 
     def direction(self, flow: Flow) -> Direction:
@@ -108,17 +99,6 @@ class _Judge:
                     continue
                 return rule, basis, expired
         return None, None, expired
-
-
-@lru_cache(maxsize=4096)
-def _all_inside(network: str, cidrs: tuple[str, ...]) -> bool:
-    """Every address of ``network`` is in one of ``cidrs``: a network partly outside is
-    outside (its pooled flows went to addresses no one can tell apart any more)."""
-    pooled = ipaddress.ip_network(network, strict=False)
-    return any(
-        pooled.version == net.version and pooled.subnet_of(net)  # type: ignore[arg-type]
-        for net in networks(cidrs)
-    )
 
 
 @dataclass(frozen=True)
@@ -831,6 +811,7 @@ def _devices(traffic: TrafficSummary, judge: _Judge, profiles: Profiles) -> tupl
             seen.add(flow.orig)
         if flow.resp_packets:
             seen.add(flow.resp)
+    seen = {ip for ip in seen if "/" not in ip}  # a network a scan was pooled to is no device
     chosen = sorted(
         (ip for ip in seen if judge.policy.scope.contains(ip) and not never_leaves_link(ip)),
         key=_sort_key,

@@ -88,6 +88,19 @@ def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     return address
 
 
+def _whole(cidr: str, nets: Sequence[_Network]) -> bool:
+    """Every address of the network ``cidr`` lies in one of ``nets``: a network partly
+    outside is outside (the addresses pooled in it can no longer be told apart)."""
+    try:
+        pooled = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False
+    return any(
+        pooled.version == net.version and pooled.subnet_of(net)  # type: ignore[arg-type]
+        for net in nets
+    )
+
+
 def _member(
     address: ipaddress.IPv4Address | ipaddress.IPv6Address, nets: Sequence[_Network]
 ) -> bool:
@@ -118,12 +131,15 @@ class ClosedNetwork:
     def _where(self, ip: str) -> tuple[bool, bool]:
         hit = self._cache.get(ip)
         if hit is None:
-            address = _address(ip)
-            hit = (
-                (False, False)
-                if address is None
-                else (_member(address, self._nets), _member(address, _ALWAYS_LOCAL_NETS))
-            )
+            if "/" in ip:  # a network the traffic stage pooled a scan to (flows.PAIR_LIMIT)
+                hit = _whole(ip, self._nets), _whole(ip, _ALWAYS_LOCAL_NETS)
+            else:
+                address = _address(ip)
+                hit = (
+                    (False, False)
+                    if address is None
+                    else (_member(address, self._nets), _member(address, _ALWAYS_LOCAL_NETS))
+                )
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[ip] = hit
@@ -134,7 +150,8 @@ class ClosedNetwork:
         return self._where(ip)[0]
 
     def is_local(self, ip: str) -> bool:
-        """True when traffic to ``ip`` stays inside: the closed network or :data:`ALWAYS_LOCAL`."""
+        """True when traffic to ``ip`` stays inside: the closed network or :data:`ALWAYS_LOCAL`
+        (for a pooled network, a CIDR: when all of it does)."""
         inside, link = self._where(ip)
         return inside or link
 
