@@ -18,7 +18,9 @@ a verdict from being ``isolated``: it must be a statement about every frame.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -118,6 +120,24 @@ class Columns:
     ethertype: I64
 
 
+def among(values: npt.NDArray[np.integer[Any]], codes: Iterable[int]) -> Bool:
+    """``values`` that are one of a handful of ``codes``: ``np.isin`` for a few constants.
+
+    One comparison per code: ``np.isin`` sorts or builds a table on every call, which on the
+    batches of a few frames that live capture and tunnels hand over costs more than the
+    decoding itself.
+    """
+    hit = np.zeros(values.shape, dtype=np.bool_)
+    for code in codes:
+        hit |= values == code
+    return hit
+
+
+def _bounded(idx: I64, last: int) -> I64:
+    """``idx`` clipped to ``0..last`` with two ufuncs (``np.clip``'s wrapper costs more)."""
+    return np.minimum(np.maximum(idx, 0), last)
+
+
 class _Bytes:
     """Bounds-safe big-endian gathers from a batch's buffer."""
 
@@ -128,7 +148,7 @@ class _Bytes:
         self.last = len(self.raw) - 1
 
     def u8(self, idx: I64) -> I64:
-        return self.raw[np.clip(idx, 0, self.last)].astype(np.int64)
+        return self.raw[_bounded(idx, self.last)].astype(np.int64)
 
     def u16(self, idx: I64) -> I64:
         return (self.u8(idx) << 8) | self.u8(idx + 1)
@@ -174,7 +194,7 @@ def _link_layer(b: _Bytes, batch: RawBatch, cols: Columns, end: I64) -> None:
         mac = (b.u16(s_off + 12) << 32) | b.u32(s_off + 14)
         cols.smac[sll2] = np.where(halen == 6, mac, -1)
 
-    raw = np.isin(lt, (12, 14, 101, 228, 229))
+    raw = among(lt, (12, 14, 101, 228, 229))
     if raw.any():
         r_off = off[raw]
         version = b.u8(r_off) >> 4
@@ -190,11 +210,11 @@ def _link_layer(b: _Bytes, batch: RawBatch, cols: Columns, end: I64) -> None:
         et[loop] = np.where(
             family == 2,
             ETH_IPV4,
-            np.where(np.isin(family, (10, 24, 28, 30)), ETH_IPV6, UNKNOWN_TYPE),
+            np.where(among(family, (10, 24, 28, 30)), ETH_IPV6, UNKNOWN_TYPE),
         )
         l3[loop] = l_off + 4
 
-    ppp = np.isin(lt, (9, 50))
+    ppp = among(lt, (9, 50))
     et[ppp] = PPP_FRAMED
     ppp_dir = lt == 204  # one direction byte, then as DLT_PPP
     et[ppp_dir], l3[ppp_dir] = PPP_FRAMED, off[ppp_dir] + 1
@@ -205,7 +225,7 @@ def _link_layer(b: _Bytes, batch: RawBatch, cols: Columns, end: I64) -> None:
     et[inner] = -lt[inner]
 
     _vlan_tags(b, cols, et, l3, end)
-    known = _KNOWN_LINK[np.clip(lt, 0, len(_KNOWN_LINK) - 1)] | inner
+    known = _KNOWN_LINK[_bounded(lt, len(_KNOWN_LINK) - 1)] | inner
     cols.status[~known] = UNKNOWN_LINK
     short = known & (end < l3 + 1)
     cols.status[short] = SHORT
@@ -221,7 +241,7 @@ def _classify(b: _Bytes, cols: Columns, end: I64, rows: I64) -> None:
     """Rows that are not IP at the link layer: unwrap, understood non-IP, or not understood."""
     et = cols.ethertype[rows]
     wrapped = _wrapped(et)
-    cols.status[rows] = np.where(np.isin(et, _HARMLESS), NOT_IP, NOT_UNDERSTOOD)
+    cols.status[rows] = np.where(among(et, _HARMLESS), NOT_IP, NOT_UNDERSTOOD)
     if wrapped.any():
         _unwrap_rows(b, cols, end, rows[wrapped])
 
@@ -242,10 +262,10 @@ def _sll_protocol(protocol: I64, hatype: I64) -> I64:
 def _vlan_tags(b: _Bytes, cols: Columns, et: I64, l3: I64, end: I64) -> None:
     """Step over any depth of 802.1Q / 802.1ad / 0x9100 tags; the outer tag is the VLAN.
 
-    The first pass is one ``isin`` over the batch; deeper passes touch only the
+    The first pass is one membership test over the batch; deeper passes touch only the
     rows still tagged, so untagged traffic pays for a single comparison.
     """
-    rows = np.nonzero(np.isin(et, _VLAN_TYPES))[0]
+    rows = np.nonzero(among(et, _VLAN_TYPES))[0]
     first = True
     for _ in range(_MAX_HEADERS):
         if not len(rows):
@@ -261,13 +281,13 @@ def _vlan_tags(b: _Bytes, cols: Columns, et: I64, l3: I64, end: I64) -> None:
             first = False
         et[rows] = b.u16(tag_at + 2)
         l3[rows] = tag_at + 4
-        rows = rows[np.isin(et[rows], _VLAN_TYPES)]
+        rows = rows[among(et[rows], _VLAN_TYPES)]
     et[rows] = UNKNOWN_TYPE  # tags past any real network: a crafted frame, not read
 
 
 def _wrapped(et: I64) -> Bool:
     """EtherTypes whose payload must be unwrapped one packet at a time (rare encapsulations)."""
-    wrapped: Bool = np.isin(et, _UNWRAP) | ((et >= 0) & (et <= 1500)) | (et == LLC_FRAME)
+    wrapped: Bool = among(et, _UNWRAP) | ((et >= 0) & (et <= 1500)) | (et == LLC_FRAME)
     return wrapped
 
 
@@ -435,7 +455,7 @@ def _ipv6(b: _Bytes, cols: Columns, end: I64, rows: I64) -> None:
     cols.dst_hi[rows], cols.dst_lo[rows] = b.u64(l3 + 24), b.u64(l3 + 32)
     cols.l4[rows] = l3 + 40
     cols.pay_len[rows] = l3 + 40 + b.u16(l3 + 4)
-    status = np.where(np.isin(nxt, _IPV6_EXTENSIONS), SLOW, OK)
+    status = np.where(among(nxt, _IPV6_EXTENSIONS), SLOW, OK)
     cols.status[rows] = np.where(short, SHORT, np.where(bad, MALFORMED, status))
 
 
@@ -470,7 +490,7 @@ def transport(b: _Bytes, cols: Columns, end: I64, rows: I64) -> None:
     sport = np.where(icmp, itype, sport)
     dport = np.where(icmp, np.where(counterpart >= 0, counterpart, icode), dport)
     need = np.where(icmp, l4 + 4, need)
-    error = (icmp4 & np.isin(itype, _ICMP4_ERRORS)) | (icmp6 & np.isin(itype, _ICMP6_ERRORS))
+    error = (icmp4 & among(itype, _ICMP4_ERRORS)) | (icmp6 & among(itype, _ICMP6_ERRORS))
 
     short = end[rows] < need
     live = status == OK
@@ -540,7 +560,7 @@ def tunnel_payloads(batch: RawBatch, cols: Columns) -> RawBatch | None:
     :func:`_link_layer` reads. A payload this decoder cannot follow gets
     ``UNREADABLE`` and so is counted as not understood, never dropped.
     """
-    rows = np.nonzero((cols.status == OK) & np.isin(cols.proto, (GRE, IPIP, IPV6_IN_IP)))[0]
+    rows = np.nonzero((cols.status == OK) & among(cols.proto, (GRE, IPIP, IPV6_IN_IP)))[0]
     if not len(rows):
         return None
     data = batch.data

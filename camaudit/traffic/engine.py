@@ -178,7 +178,7 @@ class _Run:
 
         from camaudit.traffic import decode as d
 
-        rows = np.nonzero(np.isin(cols.status, d.UNREAD))[0]
+        rows = np.nonzero(d.among(cols.status, d.UNREAD))[0]
         if not len(rows):
             return
         unread = self.unread.setdefault(batch.capture, _Unread())
@@ -261,7 +261,7 @@ class _Run:
 
         ports = list(passive.PASSIVE_PORTS)
         udp = (cols.status == d.OK) & (cols.proto == d.UDP) & (cols.pay_cap > 0)
-        wanted = udp & (np.isin(cols.sport, ports) | np.isin(cols.dport, ports))
+        wanted = udp & (d.among(cols.sport, ports) | d.among(cols.dport, ports))
         seg = batch.seg << SEG_SHIFT
         for row in np.nonzero(wanted)[0].tolist():
             start, cap = int(cols.pay_off[row]), int(cols.pay_cap[row])
