@@ -507,23 +507,33 @@ def summarise(
 
 def _network_problems(table: FlowTable, segments: Segments) -> list[Problem]:
     """Per capture, the flows pooled per source and destination network past
-    :data:`PAIR_LIMIT` address pairs: packets, networks and their first frames (each
-    network's entry counted in the capture of its first frame)."""
-    by_capture: dict[str, list[tuple[int, int]]] = {}
+    :data:`PAIR_LIMIT` address pairs (each network's entry counted in the capture of its
+    first frame)."""
+    pools = []
     for order, packets in sorted(table.networks()):
         ref = frame_ref(segments, 0.0, order)
-        by_capture.setdefault(ref.capture, []).append((ref.frame, packets))
+        pools.append((ref.capture, ref.frame, packets))
+    return network_problems(pools)
+
+
+def network_problems(pools: Iterable[tuple[str, int, int]]) -> list[Problem]:
+    """One ``flows_networks`` problem per capture (or Zeek log) from its pooled networks,
+    given as (capture, first frame or line, packets) in the order of their first frames:
+    packets, networks and the first networks' first frames."""
+    by_capture: dict[str, list[tuple[int, int]]] = {}
+    for capture, frame, packets in pools:
+        by_capture.setdefault(capture, []).append((frame, packets))
     problems = []
-    for capture, pools in sorted(by_capture.items()):
-        count = sum(packets for _, packets in pools)
-        first = [frame for frame, _ in pools[:_FIRST_FRAMES]]
+    for capture, pooled in sorted(by_capture.items()):
+        count = sum(packets for _, packets in pooled)
+        first = [frame for frame, _ in pooled[:_FIRST_FRAMES]]
         message = phrase(
             "problem_flows_networks",
             count=count,
-            networks=len(pools),
+            networks=len(pooled),
             pairs=PAIR_LIMIT,
             frames=", ".join(str(f) for f in first),
-            more=", ..." if len(pools) > len(first) else "",
+            more=", ..." if len(pooled) > len(first) else "",
         )
         problems.append(problem("flows_networks", message, capture, count))
     return problems

@@ -8,6 +8,7 @@ files are read in. Memory is one small accumulator per flow, up to a limit (see
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,7 @@ FLOW_LIMIT = 100_000
 PAIR_LIMIT = 100_000
 _PROTO = 0xFF  # a key's protocol without its pool mark
 _V4_MAPPED = 0xFFFF << 32
+_LOW64 = (1 << 64) - 1
 KEEP_CHUNKS = 64  # payload chunks kept per side at most (a TLS record in tiny segments)
 SEG_SHIFT = 40  # ord = segment << SEG_SHIFT | frame (the compiled pass uses the same)
 FRAME_MASK = (1 << SEG_SHIFT) - 1
@@ -368,6 +370,24 @@ def network(hi: int, lo: int) -> tuple[int, int]:
     return hi, 0
 
 
+def network_of(text: str) -> str | None:
+    """The network (a CIDR) an address written as text is pooled in past :data:`PAIR_LIMIT`,
+    as :func:`network` pools a packet's (Zeek logs give addresses as text); None when the
+    text is no address."""
+    try:
+        value = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    number = int(value)
+    hi, lo = (0, _V4_MAPPED | number) if value.version == 4 else (number >> 64, number & _LOW64)
+    return _cidr(address(*network(hi, lo)))
+
+
+def _cidr(text: str) -> str:
+    """A pooled network's first address as the network it stands for."""
+    return f"{text}/24" if "." in text else f"{text}/64"
+
+
 def _pair_key(key: Key) -> Key:
     """The address pair entry a flow is pooled in (its ends stay in order: addresses first)."""
     return (key[0] | PAIR, key[1], key[2], 0, key[4], key[5], 0)
@@ -529,7 +549,7 @@ def _end_text(acc: FlowAcc, end: int) -> str:
     hi, lo = acc.key[1 + 3 * end], acc.key[2 + 3 * end]
     text = address(hi, lo)
     if end and acc.key[0] & NETWORK:
-        return f"{text}/24" if "." in text else f"{text}/64"
+        return _cidr(text)
     return text
 
 

@@ -55,17 +55,19 @@ from camaudit.phrases import phrase, problem
 from camaudit.traffic import decode as d
 from camaudit.traffic.apps import DnsMessage
 from camaudit.traffic.dnslog import DnsLog
-from camaudit.traffic.engine import _direction_problems
+from camaudit.traffic.engine import _direction_problems, network_problems
 from camaudit.traffic.flows import (
     ACK,
     DATA,
     FIN,
     FLOW_LIMIT,
+    PAIR_LIMIT,
     RST,
     SYN,
     SYNACK,
     _tcp_state,
     icmp_category,
+    network_of,
 )
 
 #: The logs camaudit reads; every other Zeek log (weird, x509, files ...) is skipped.
@@ -475,6 +477,7 @@ def _read_zeek(
                 pairs.packets,
             )
         )
+    problems.extend(_network_problems(pairs))
     if unknown_time:
         problems.append(
             problem(
@@ -494,6 +497,17 @@ def _read_zeek(
         problems=tuple(problems),
         packets=sum(i.packets for i in inputs),
     )
+
+
+def _network_problems(pairs: _Pairs) -> list[Problem]:
+    """The rows pooled per originator and responder network past :data:`PAIR_LIMIT`, said
+    as the pcap path says them (a frame is a log line here)."""
+    pooled = sorted(
+        (pair.first, *pair.first_at, pair.o_pk + pair.r_pk)
+        for key, pair in pairs.pairs.items()
+        if "/" in key[2]
+    )
+    return network_problems(entry[1:] for entry in pooled)
 
 
 def _with_uid(lookup: DnsLookup, uids: dict[tuple[str, int], str]) -> DnsLookup:
@@ -719,11 +733,14 @@ class _Pair:
 
 
 class _Pairs:
-    """Conn rows past :data:`FLOW_LIMIT`, counted per address pair without ports (as the
-    pcap path summarises flows past its limit): memory stays bounded for a week of logs."""
+    """Conn rows past :data:`FLOW_LIMIT`, counted per address pair without ports, and past
+    :data:`PAIR_LIMIT` pairs per originator and responder network (a CIDR in place of the
+    responder, :func:`flows.network_of`), as the pcap path pools flows past its limits:
+    memory stays bounded for a week of logs, or a log of a scan of millions of addresses."""
 
     def __init__(self) -> None:
         self.pairs: dict[tuple[str, str, str], _Pair] = {}
+        self.kept = 0  # address pairs (the other entries are networks)
         self.rows = self.packets = self.unknown_time = 0
         self.file_rows = self.file_packets = 0
         self.file_span = [_INF, -_INF]  # earliest start, latest end of this file's rows
@@ -772,6 +789,11 @@ class _Pairs:
         at = (capture, line)
         pair = self.pairs.get(key)
         if pair is None:
+            pooled = self._pooled(key)
+            if pooled is None:
+                return False  # past the pair limit, a responder that is no address: unread
+            key, pair = pooled, self.pairs.get(pooled)
+        if pair is None:
             known = uid if uid and uid != "-" else None
             pair = self.pairs[key] = _Pair(
                 0, 0, 0, 0, 0, 0, when, at, end, at, known, _count(itype)
@@ -781,11 +803,25 @@ class _Pairs:
         self.file_packets += o_packets + r_packets
         return True
 
+    def _pooled(self, key: tuple[str, str, str]) -> tuple[str, str, str] | None:
+        """The entry a new address pair is counted in: its own while fewer than
+        :data:`PAIR_LIMIT` pairs are kept, else its originator's for the responder's
+        network (None when the responder is no address)."""
+        if PAIR_LIMIT and self.kept >= PAIR_LIMIT:
+            cidr = network_of(key[2])
+            return None if cidr is None else (key[0], key[1], cidr)
+        self.kept += 1
+        return key
+
     def merge(self, part: ConnPart) -> None:
         """Add a later file's pairs, as if its rows had been added here one by one: the
-        earliest start and the latest end keep the first row that had them."""
+        earliest start and the latest end keep the first row that had them; a pair new
+        here once :data:`PAIR_LIMIT` pairs are kept is pooled in its network's entry."""
         for key, theirs in part.pairs.items():
             pair = self.pairs.get(key)
+            if pair is None and "/" not in key[2]:
+                key = self._pooled(key) or key  # no address: only a part's own pairs hold one
+                pair = self.pairs.get(key)
             if pair is None:
                 self.pairs[key] = theirs
                 continue
@@ -1074,7 +1110,9 @@ def _fast_conn(log: ZeekLog, pairs: _Pairs) -> None:
                 careful(line.decode(), number)  # the first row: the pair is made there
                 if proto and orig and resp and b"-" not in (proto, orig, resp):
                     key = (proto.decode().lower(), orig.decode(), resp.decode())
-                    known[(proto, orig, resp)] = pairs.pairs[key]
+                    pair = pairs.pairs.get(key)
+                    if pair is not None:  # else pooled in its network: careful every time
+                        known[(proto, orig, resp)] = pair
                 continue
             try:
                 o_packets, r_packets = int(o_pk), int(r_pk)

@@ -1,0 +1,166 @@
+"""A conn log of a scan of many addresses: past the flow limit rows are counted per
+address pair, and past :data:`flows.PAIR_LIMIT` pairs per originator and responder
+network (/24, IPv6 /64), as the pcap path pools a scan; the report says what was pooled
+(``flows_networks``, the networks' first lines), and nothing is lost: every packet is
+still in some flow, and a network outside the closed one is judged as outside."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from camaudit.traffic import zeek
+from camaudit.traffic.zeek import analyse_zeek, conn_part
+
+FIELDS = [
+    "ts",
+    "uid",
+    "id.orig_h",
+    "id.orig_p",
+    "id.resp_h",
+    "id.resp_p",
+    "proto",
+    "duration",
+    "history",
+    "orig_pkts",
+    "orig_ip_bytes",
+    "resp_pkts",
+    "resp_ip_bytes",
+]
+HEADER = 2  # lines before the first row
+CAMERA = "10.66.0.21"
+
+
+def _targets() -> list[str]:
+    """40 addresses in 203.0.113.0/24, 20 in 198.51.100.0/24, 10 in 2001:db8:0:7::/64,
+    interleaved as a scan sends them."""
+    v4a = [f"203.0.113.{i}" for i in range(1, 41)]
+    v4b = [f"198.51.100.{i}" for i in range(1, 21)]
+    v6 = [f"2001:db8:0:7::{i:x}" for i in range(1, 11)]
+    out: list[str] = []
+    for i in range(40):
+        out.append(v4a[i])
+        if i < 20:
+            out.append(v4b[i])
+        if i < 10:
+            out.append(v6[i])
+    return out
+
+
+def _write(path: Path, targets: list[str], start: int = 0) -> None:
+    """One row per target: a SYN answered by a RST (REJ), 1 packet each way."""
+    lines = ["#separator \\x09", "#fields\t" + "\t".join(FIELDS)]
+    for n, target in enumerate(targets, start):
+        row = (
+            f"{1700000000 + n}.0",
+            f"C{n:05d}",
+            CAMERA,
+            str(40000 + n),
+            target,
+            "443",
+            "tcp",
+            "0.001",
+            "Sr",
+            "1",
+            "60",
+            "1",
+            "40",
+        )
+        lines.append("\t".join(row))
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def small_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zeek, "FLOW_LIMIT", 5)
+    monkeypatch.setattr(zeek, "PAIR_LIMIT", 10)
+
+
+def test_a_conn_log_scan_past_the_pair_limit_is_counted_per_responder_network(
+    small_limits: None, tmp_path: Path
+) -> None:
+    targets = _targets()
+    _write(tmp_path / "conn.log", targets)
+    summary = analyse_zeek([tmp_path])
+    exact = [f for f in summary.flows if f.resp_port]
+    pairs = [f for f in summary.flows if not f.resp_port and "/" not in f.resp]
+    networks = {f.resp: f for f in summary.flows if "/" in f.resp}
+    assert [f.resp for f in exact] == targets[:5]
+    assert [f.resp for f in pairs] == targets[5:15]
+    assert set(networks) == {"203.0.113.0/24", "198.51.100.0/24", "2001:db8:0:7::/64"}
+    pooled = targets[15:]
+    for cidr, flow in networks.items():
+        rows = [t for t in pooled if zeek.network_of(t) == cidr]
+        assert (flow.orig, flow.orig_packets, flow.resp_packets) == (CAMERA, len(rows), len(rows))
+        assert flow.conn_state == "REJ"  # the state the rows had
+        first_line = HEADER + 1 + targets.index(rows[0])
+        assert flow.first.frame == first_line
+    # every packet is counted once, in a flow, a pair or a network
+    assert sum(f.orig_packets + f.resp_packets for f in summary.flows) == 2 * len(targets)
+    (problem,) = [p for p in summary.problems if p.code == "flows_networks"]
+    assert problem.count == 2 * len(pooled)
+    params = dict(problem.params)
+    assert params["networks"] == 3
+    firsts = sorted(f.first.frame for f in networks.values())
+    assert params["frames"] == ", ".join(map(str, firsts)) == "18, 19, 20"
+
+
+def test_a_responder_that_is_no_address_past_the_pair_limit_is_an_unread_row(
+    small_limits: None, tmp_path: Path
+) -> None:
+    targets = [*_targets()[:20], "not-an-address"]
+    _write(tmp_path / "conn.log", targets)
+    summary = analyse_zeek([tmp_path])
+    assert "not-an-address" not in {f.resp for f in summary.flows}
+    (bad,) = [p for p in summary.inputs[0].problems if p.code == "undecoded"]
+    assert bad.count == 1
+
+
+def test_conn_logs_pooled_per_network_read_the_same_by_one_or_two_processes(
+    small_limits: None, tmp_path: Path
+) -> None:
+    targets = _targets()
+    for part in range(3):  # conn logs of one scan, rotated: later ones all past the limit
+        chunk = targets[part * 25 : (part + 1) * 25]
+        _write(tmp_path / f"conn.{part:02d}:00:00-{part + 1:02d}:00:00.log", chunk, part * 25)
+    one = analyse_zeek([tmp_path], jobs=1)
+    two = analyse_zeek([tmp_path], jobs=2)
+    assert one == two
+    assert any("/" in f.resp for f in one.flows)
+    assert sum(f.orig_packets + f.resp_packets for f in one.flows) == 2 * len(targets)
+
+
+def test_a_log_wholly_past_the_limits_reads_the_same_fast_and_carefully(
+    small_limits: None, tmp_path: Path
+) -> None:
+    path = tmp_path / "conn.log"
+    _write(path, _targets() * 2)  # each pair twice: the fast reader's own path too
+    fast = conn_part(path)
+    log = zeek.ZeekLog(path)
+    careful = zeek._Pairs()
+    assert next(zeek._conn_rows(log, careful, exact=1 << 62), None) is None
+    assert repr(fast.pairs) == repr(careful.pairs)
+    assert sum("/" in key[2] for key in fast.pairs) == 3
+
+
+def test_an_outside_network_pooled_from_a_conn_log_is_not_isolated(
+    small_limits: None, tmp_path: Path
+) -> None:
+    """The first 15 rows (5 flows, 10 pairs) stay inside the closed network; only rows
+    past the pair limit reach an outside network, answered: the verdict rests on it."""
+    from camaudit.api import verify
+
+    targets = [f"10.66.0.{i}" for i in range(100, 115)] + _targets()[:30]
+    path = tmp_path / "conn.log"
+    _write(path, targets)
+    path.write_text(path.read_text().replace("\tSr\t", "\tShAFf\t"))  # answered, closed
+    result = verify([], closed_network=["10.66.0.0/24"], zeek=[tmp_path])
+    assert result.assessment.verdict == "not_isolated"
+    cited = {
+        (finding.rule, frame)
+        for finding in result.assessment.findings
+        for evidence in finding.evidence
+        for frame in evidence.frames
+    }
+    assert ("BOUNDARY-CROSSED-OUT", HEADER + 16) in cited  # the first outside network's line
