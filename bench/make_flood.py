@@ -13,6 +13,12 @@ camera's fd66::21 to 2001:db8::/32 (documentation range): the i-th SYN goes to
 
     python bench/make_flood.py bench/.cache/flood-5M.pcap --flows 5000000
     python bench/make_flood.py bench/.cache/scan-5M.pcap --flows 5000000 --addresses
+
+``--conn``: the same scan of N addresses as a Zeek conn log (TSV) instead of a pcap, one
+row a flow (an unanswered SYN, S0), for ``verify --zeek DIR`` (``OUT`` is the log, e.g.
+``DIR/conn.log``).
+
+    python bench/make_flood.py bench/.cache/zeek-scan/conn.log --flows 2000000 --conn
 """
 
 from __future__ import annotations
@@ -93,6 +99,46 @@ def records(start: int, count: int, t0: int) -> bytes:
     return rec.tobytes()
 
 
+CONN_FIELDS = (
+    "ts",
+    "uid",
+    "id.orig_h",
+    "id.orig_p",
+    "id.resp_h",
+    "id.resp_p",
+    "proto",
+    "duration",
+    "conn_state",
+    "history",
+    "orig_pkts",
+    "orig_ip_bytes",
+    "resp_pkts",
+    "resp_ip_bytes",
+)
+
+
+def conn_rows(start: int, count: int, t0: int) -> str:
+    """Conn rows of :func:`address_records`' scan: fd66::21 to 2001:db8:0:<net>::<host>."""
+    rows = []
+    for i in range(start, start + count):
+        usec = i * 10
+        net, host = i % NETWORKS6, i // NETWORKS6 + 1
+        # as Zeek writes it: the longest run of zero groups as "::"
+        target = f"2001:db8:0:{net:x}::{host:x}" if net else f"2001:db8::{host:x}"
+        rows.append(
+            f"{t0 + usec // 1_000_000}.{usec % 1_000_000:06d}\tC{i:x}\tfd66::21\t"
+            f"{1024 + i % 60000}\t{target}\t443\ttcp\t-\tS0\tS\t1\t80\t0\t0\n"
+        )
+    return "".join(rows)
+
+
+def write_conn(out: Path, flows: int) -> None:
+    with out.open("w") as handle:
+        handle.write("#separator \\x09\n#fields\t" + "\t".join(CONN_FIELDS) + "\n")
+        for start in range(0, flows, BATCH):
+            handle.write(conn_rows(start, min(BATCH, flows - start), 1_700_000_000))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
@@ -102,9 +148,18 @@ def main() -> None:
         action="store_true",
         help="each flow to its own IPv6 address in 2001:db8::/32 (a scan of N addresses)",
     )
+    parser.add_argument(
+        "--conn",
+        action="store_true",
+        help="the --addresses scan as a Zeek conn log (TSV), not a pcap",
+    )
     args = parser.parse_args()
     make = address_records if args.addresses else records
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.conn:
+        write_conn(args.out, args.flows)
+        print(f"{args.out}: {args.flows:,} conn rows, {args.out.stat().st_size:,} bytes")
+        return
     with args.out.open("wb") as out:
         out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         for start in range(0, args.flows, BATCH):

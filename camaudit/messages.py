@@ -346,6 +346,16 @@ REASON_PLURALS = {
         "and destination network (/24, IPv6 /64), without the addresses, ports or payload; "
         "the networks' first frame(s) {frames}{more}",
     ),
+    # TRANSLATORS: {frames} are the first frames from addresses past the limit, {more} is
+    # ", ..." when there are more.
+    "problem_hosts_bounded": NP_(
+        "more than {limit} source addresses (spoofed senders, or a scan answered from every "
+        "address?): the MAC address of {count} frame(s) from later addresses is not kept, so "
+        "their flows show none; first frame(s) {frames}{more}",
+        "more than {limit} source addresses (spoofed senders, or a scan answered from every "
+        "address?): the MAC address of {count} frame(s) from later addresses is not kept, so "
+        "their flows show none; first frame(s) {frames}{more}",
+    ),
     "problem_asymmetric": NP_(
         "{count} TCP connection(s) show only the originator's side "
         "(asymmetric routing or capture point)",

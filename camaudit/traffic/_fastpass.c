@@ -19,6 +19,9 @@
  * Bounded: past max_flows flows, later flows are pooled per address pair (no ports); past
  * max_pairs pairs, per source address and destination network (/24, IPv6 /64), so that a
  * scan of millions of addresses keeps a few entries per network (flows.py does the same).
+ * The host table (source address -> earliest MAC) keeps max_hosts addresses, the first
+ * seen; a later address's frames are only counted, with the first few ords (engine.py's
+ * HostTable does the same, and holds the merged tables to the limit).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -57,8 +60,10 @@ typedef struct {
 
 typedef struct {
     uint64_t hi, lo;
-    int64_t mac, ord;
+    int64_t mac, ord, frames;
 } Host;
+
+#define DROPPED_FIRST 10 /* engine._FIRST_FRAMES */
 
 /* Frames handed over: copied out, so that Python can take them in large batches. */
 typedef struct {
@@ -79,6 +84,10 @@ typedef struct {
     Py_ssize_t nhosts, host_alloc;
     uint32_t *hidx;
     size_t hmask;
+    Py_ssize_t max_hosts;       /* 0: unbounded */
+    long long hosts_dropped;    /* frames whose source address found the host table full */
+    int64_t dropped_first[DROPPED_FIRST]; /* the smallest ords of them, ascending */
+    int ndropped_first;
     Handed h;
     Py_ssize_t max_flows; /* 0: unbounded */
     Py_ssize_t max_pairs; /* address pairs pooled before pooling per network; 0: unbounded */
@@ -229,31 +238,51 @@ static Flow *flow_get(Pass *s, uint8_t pool, uint8_t proto, uint64_t ahi, uint64
     return f;
 }
 
+static void host_drop(Pass *s, int64_t ord) {
+    s->hosts_dropped++;
+    int n = s->ndropped_first;
+    if (n == DROPPED_FIRST && ord >= s->dropped_first[n - 1]) return;
+    if (n < DROPPED_FIRST) s->ndropped_first = ++n;
+    int i = n - 1;
+    for (; i > 0 && s->dropped_first[i - 1] > ord; i--) s->dropped_first[i] = s->dropped_first[i - 1];
+    s->dropped_first[i] = ord;
+}
+
 static int host_note(Pass *s, uint64_t hi, uint64_t lo, int64_t mac, int64_t ord) {
+    size_t j = 0;
+    if (s->hidx) {
+        j = mix(hi, lo) & s->hmask;
+        while (s->hidx[j]) {
+            Host *x = &s->hosts[s->hidx[j] - 1];
+            if (x->hi == hi && x->lo == lo) {
+                if (ord < x->ord) {
+                    x->ord = ord;
+                    x->mac = mac;
+                }
+                x->frames++;
+                return 0;
+            }
+            j = (j + 1) & s->hmask;
+        }
+    }
+    if (s->max_hosts && s->nhosts >= s->max_hosts) {
+        host_drop(s, ord); /* a new address, the table full: its MAC is not kept */
+        return 0;
+    }
     if ((size_t)(s->nhosts + 1) * 2 > s->hmask + 1 || !s->hidx) {
         size_t cap = s->hmask ? (s->hmask + 1) * 2 : 1024;
         uint32_t *idx = PyMem_Calloc(cap, sizeof(uint32_t));
         if (!idx) return -1;
         for (Py_ssize_t i = 0; i < s->nhosts; i++) {
-            size_t j = mix(s->hosts[i].hi, s->hosts[i].lo) & (cap - 1);
-            while (idx[j]) j = (j + 1) & (cap - 1);
-            idx[j] = (uint32_t)(i + 1);
+            size_t k = mix(s->hosts[i].hi, s->hosts[i].lo) & (cap - 1);
+            while (idx[k]) k = (k + 1) & (cap - 1);
+            idx[k] = (uint32_t)(i + 1);
         }
         PyMem_Free(s->hidx);
         s->hidx = idx;
         s->hmask = cap - 1;
-    }
-    size_t j = mix(hi, lo) & s->hmask;
-    while (s->hidx[j]) {
-        Host *x = &s->hosts[s->hidx[j] - 1];
-        if (x->hi == hi && x->lo == lo) {
-            if (ord < x->ord) {
-                x->ord = ord;
-                x->mac = mac;
-            }
-            return 0;
-        }
-        j = (j + 1) & s->hmask;
+        j = mix(hi, lo) & s->hmask;
+        while (s->hidx[j]) j = (j + 1) & s->hmask;
     }
     if (s->nhosts == s->host_alloc) {
         Py_ssize_t n = s->host_alloc ? s->host_alloc * 2 : 512;
@@ -267,6 +296,7 @@ static int host_note(Pass *s, uint64_t hi, uint64_t lo, int64_t mac, int64_t ord
     x->lo = lo;
     x->mac = mac;
     x->ord = ord;
+    x->frames = 1;
     s->hidx[j] = (uint32_t)s->nhosts;
     return 0;
 }
@@ -686,14 +716,14 @@ static PyObject *Pass_flows(Pass *s, PyObject *Py_UNUSED(ignored)) {
     return out;
 }
 
-/* hosts() -> list of (hi, lo, mac, ord) */
+/* hosts() -> list of (hi, lo, mac, ord, frames) */
 static PyObject *Pass_hosts(Pass *s, PyObject *Py_UNUSED(ignored)) {
     PyObject *out = PyList_New(s->nhosts);
     if (!out) return NULL;
     for (Py_ssize_t i = 0; i < s->nhosts; i++) {
         Host *x = &s->hosts[i];
-        PyObject *t = Py_BuildValue("(KKLL)", (unsigned long long)x->hi, (unsigned long long)x->lo,
-                                    (long long)x->mac, (long long)x->ord);
+        PyObject *t = Py_BuildValue("(KKLLL)", (unsigned long long)x->hi, (unsigned long long)x->lo,
+                                    (long long)x->mac, (long long)x->ord, (long long)x->frames);
         if (!t) {
             Py_DECREF(out);
             return NULL;
@@ -701,6 +731,25 @@ static PyObject *Pass_hosts(Pass *s, PyObject *Py_UNUSED(ignored)) {
         PyList_SET_ITEM(out, i, t);
     }
     return out;
+}
+
+/* hosts_dropped() -> (frames whose source address found the host table full, the smallest
+ * ords of them); counts from zero again after each call (one call per file) */
+static PyObject *Pass_hosts_dropped(Pass *s, PyObject *Py_UNUSED(ignored)) {
+    PyObject *ords = PyList_New(s->ndropped_first);
+    if (!ords) return NULL;
+    for (int i = 0; i < s->ndropped_first; i++) {
+        PyObject *o = PyLong_FromLongLong((long long)s->dropped_first[i]);
+        if (!o) {
+            Py_DECREF(ords);
+            return NULL;
+        }
+        PyList_SET_ITEM(ords, i, o);
+    }
+    PyObject *r = Py_BuildValue("(LN)", s->hosts_dropped, ords);
+    s->hosts_dropped = 0;
+    s->ndropped_first = 0;
+    return r;
 }
 
 /* bad_timestamps() -> (frames with a time outside years 1-9999, the first one's number);
@@ -719,12 +768,15 @@ static PyObject *Pass_get_pending(Pass *s, void *Py_UNUSED(c)) {
 }
 
 static int Pass_init(Pass *s, PyObject *args, PyObject *kw) {
-    static char *names[] = {"max_flows", "upto", "max_pairs", NULL};
-    Py_ssize_t max_flows = 0, max_pairs = 0;
+    static char *names[] = {"max_flows", "upto", "max_pairs", "max_hosts", NULL};
+    Py_ssize_t max_flows = 0, max_pairs = 0, max_hosts = 0;
     int upto = 2;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|nin", names, &max_flows, &upto, &max_pairs)) return -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|ninn", names, &max_flows, &upto, &max_pairs,
+                                     &max_hosts))
+        return -1;
     s->max_flows = max_flows;
     s->max_pairs = max_pairs;
+    s->max_hosts = max_hosts;
     s->upto = upto;
     return 0;
 }
@@ -751,6 +803,8 @@ static PyMethodDef Pass_methods[] = {
     {"take", (PyCFunction)Pass_take, METH_NOARGS, "The frames handed over since the last call."},
     {"flows", (PyCFunction)Pass_flows, METH_NOARGS, "Every flow's aggregate; empties the table."},
     {"hosts", (PyCFunction)Pass_hosts, METH_NOARGS, "Each source address's earliest MAC."},
+    {"hosts_dropped", (PyCFunction)Pass_hosts_dropped, METH_NOARGS,
+     "Frames of addresses past max_hosts, and the first ords of them."},
     {"bad_timestamps", (PyCFunction)Pass_bad_timestamps, METH_NOARGS, "Frames with an impossible time."},
     {NULL, NULL, 0, NULL},
 };

@@ -29,6 +29,7 @@ from camaudit.traffic.capfile import SUPPORTED_LINKTYPES, CaptureFile, RawBatch,
 from camaudit.traffic.dnslog import DnsLog
 from camaudit.traffic.flows import (
     FLOW_LIMIT,
+    FRAME_MASK,
     PAIR_LIMIT,
     SEG_SHIFT,
     FlowRecord,
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 PARALLEL_FROM = 32 << 20  # below this in all, one process reads everything (--jobs)
+# Source addresses whose MAC is kept (the compiled pass keeps as many); a flood of spoofed
+# sources (or a scan answered from every address) past them is counted, not kept.
+HOST_LIMIT = 100_000
 # msg, frame, source, source port, destination, destination port, cut by the snaplen
 DnsEvent = tuple[apps.DnsMessage, FrameRef, str, int, str, int, bool]
 
@@ -120,12 +124,14 @@ class _Run:
     """State of one analysis across all its files (or, under ``--jobs``, one part of it)."""
 
     def __init__(self, collect_dns: bool = False) -> None:
-        self.fp: Pass | None = Pass(max_flows=FLOW_LIMIT, max_pairs=PAIR_LIMIT)
+        self.fp: Pass | None = Pass(
+            max_flows=FLOW_LIMIT, max_pairs=PAIR_LIMIT, max_hosts=HOST_LIMIT
+        )
         self.flows = FlowTable()
         self.slow = SlowPath()
         self.dns = DnsLog()
         self.passive = PassiveLog()
-        self.macs: dict[str, tuple[int, str]] = {}  # address -> (ord of earliest frame, MAC)
+        self.hosts = HostTable()
         self.status_counts: dict[int, int] = {}  # decode's status -> frames (0: OK)
         self.unread: dict[str, _Unread] = {}  # per capture: frames no statement covers
         self.dns_undecodable = 0
@@ -169,9 +175,7 @@ class _Run:
 
     def note_mac(self, addr: str, mac: str, order: int) -> None:
         """An address seen with a MAC: the earliest frame's MAC stands."""
-        seen = self.macs.get(addr)
-        if seen is None or order < seen[0]:
-            self.macs[addr] = (order, mac)
+        self.hosts.note(addr, mac, order)
 
     def _unread(self, batch: RawBatch, cols: d.Columns) -> None:
         import numpy as np
@@ -288,8 +292,11 @@ class _Run:
             return
         self.flows.add_compiled(self.fp.flows())
         self.flows.summarised += self.fp.summarised
-        for hi, lo, mac, order in self.fp.hosts():
-            self.note_mac(address(hi, lo), _mac_text(mac), order)
+        compiled = HostTable()
+        for hi, lo, mac, order, frames in self.fp.hosts():
+            compiled.macs[address(hi, lo)] = (order, _mac_text(mac), frames)
+        compiled.drop(*self.fp.hosts_dropped())
+        self.hosts.merge(compiled)
         self.fp = None  # a C object: not sent between processes
 
     def read(self, capture: CaptureFile, seg: int, tick: Callable[[], None] | None) -> CaptureInput:
@@ -299,6 +306,7 @@ class _Run:
         folded = self.fp.folded
         capture.walk(self.fp, seg, self.feed, tick=tick)
         self.fast(self.fp.folded - folded)
+        self.hosts.drop(*self.fp.hosts_dropped())
         info = capture.summary()
         return file_problems(
             capture.linktype_counts,
@@ -310,6 +318,99 @@ class _Run:
 
 _MAX_TUNNELS = 8
 _FIRST_FRAMES = 10
+
+
+class HostTable:
+    """Each source address's MAC, as its earliest frame gives it, for the first
+    :data:`HOST_LIMIT` addresses by first frame (and address, for one frame's two). A later
+    address's MAC is not kept, never guessed: its flows show none, and its frames are
+    counted per segment with the first few (``hosts_bounded``).
+
+    Never a wrong MAC: an address whose earliest frame a table did not keep had the limit's
+    worth of addresses before it there, so it is past the limit in any merge too. Frames
+    arrive here nearly in order (a tunnel's after its batch): the table holds up to twice
+    the limit and is cut back to the first ones (:meth:`settle`), so what it keeps does not
+    depend on the order.
+    """
+
+    def __init__(self) -> None:
+        self.macs: dict[str, tuple[int, str, int]] = {}  # address -> (earliest ord, MAC, frames)
+        self.dropped: dict[int, list[int]] = {}  # segment -> [frames, first ords ...]
+        self.cutoff: tuple[int, str] | None = None  # the last address kept when cut back
+
+    def note(self, addr: str, mac: str, order: int) -> None:
+        seen = self.macs.get(addr)
+        if seen is not None:
+            earliest = (order, mac) if order < seen[0] else seen[:2]
+            self.macs[addr] = (*earliest, seen[2] + 1)
+        elif self.cutoff is not None and (order, addr) > self.cutoff:
+            self.drop(1, (order,))
+        else:
+            self.macs[addr] = (order, mac, 1)
+            if HOST_LIMIT and len(self.macs) >= 2 * HOST_LIMIT:
+                self.settle()
+
+    def mac(self, addr: str) -> str | None:
+        seen = self.macs.get(addr)
+        return seen[1] if seen else None
+
+    def drop(self, frames: int, orders: Iterable[int]) -> None:
+        """``frames`` not kept, the first of them at ``orders`` (all of one segment)."""
+        orders = list(orders)
+        if not frames:
+            return
+        entry = self.dropped.setdefault(orders[0] >> SEG_SHIFT, [0])
+        entry[0] += frames
+        if len(entry) <= _FIRST_FRAMES or min(orders) < entry[-1]:
+            entry[1:] = sorted({*entry[1:], *orders})[:_FIRST_FRAMES]
+
+    def merge(self, other: HostTable) -> None:
+        """Fold in another table (the compiled pass's, or another range's under ``--jobs``)
+        and hold the whole to the limit as one reading would (:meth:`settle`)."""
+        macs = self.macs
+        for addr, (order, mac, frames) in other.macs.items():
+            seen = macs.get(addr)
+            if seen is None:
+                macs[addr] = (order, mac, frames)
+            else:
+                earliest = (order, mac) if order < seen[0] else seen[:2]
+                macs[addr] = (*earliest, seen[2] + frames)
+        for entry in other.dropped.values():
+            self.drop(entry[0], entry[1:])
+        self.settle()
+
+    def settle(self) -> None:
+        """Keep the first :data:`HOST_LIMIT` addresses by first frame; the frames of the
+        others are counted as not kept, each address's first frame among the first ones."""
+        if not HOST_LIMIT or len(self.macs) <= HOST_LIMIT:
+            return
+        ranked = sorted(self.macs.items(), key=lambda item: (item[1][0], item[0]))
+        for addr, (order, _mac, frames) in ranked[HOST_LIMIT:]:
+            del self.macs[addr]
+            self.drop(frames, (order,))
+        last, (order, *_) = ranked[HOST_LIMIT - 1]
+        self.cutoff = (order, last)  # later additions come before it: it never grows
+
+    def problems(self, segments: Segments) -> list[Problem]:
+        """Per capture, the frames whose source address was past the limit."""
+        by_capture: dict[str, list[int]] = {}
+        for seg, (count, *orders) in sorted(self.dropped.items()):
+            capture, base = segments[seg]
+            entry = by_capture.setdefault(capture, [0])
+            entry[0] += count
+            entry.extend(base + (order & FRAME_MASK) for order in orders)
+        problems = []
+        for capture, (count, *shown) in sorted(by_capture.items()):
+            first = sorted(shown)[:_FIRST_FRAMES]
+            message = phrase(
+                "problem_hosts_bounded",
+                count=count,
+                limit=HOST_LIMIT,
+                frames=", ".join(str(f) for f in first),
+                more=", ..." if count > len(first) else "",
+            )
+            problems.append(problem("hosts_bounded", message, capture, count))
+        return problems
 
 
 @dataclass
@@ -483,6 +584,8 @@ def summarise(
             )
         )
     problems.extend(_network_problems(run.flows, segments))
+    run.hosts.settle()  # before any flow takes a MAC from it
+    problems.extend(run.hosts.problems(segments))
     cut = run.dns_cut + sum(1 for lookup in run.dns.lookups if lookup.truncated)
     if cut:
         problems.append(problem("snaplen", phrase("problem_snaplen_dns", count=cut), None, cut))
@@ -493,7 +596,7 @@ def summarise(
     flows = tuple(sorted(flows, key=lambda f: (f.first.time, f.first.capture, f.first.frame)))
     problems.extend(_direction_problems(flows))
     problems.extend(run.passive.problems())
-    hosts = tuple(HostInfo(ip=ip, mac=mac) for ip, (_order, mac) in sorted(run.macs.items()))
+    hosts = tuple(HostInfo(ip=ip, mac=mac) for ip, (_, mac, _) in sorted(run.hosts.macs.items()))
     return TrafficSummary(
         inputs=tuple(inputs),
         flows=flows,
@@ -588,8 +691,7 @@ def _flow(record: FlowRecord, errors: list[IcmpError], run: _Run) -> Flow:
 
 
 def _mac_of(run: _Run, addr: str) -> str | None:
-    seen = run.macs.get(addr)
-    return seen[1] if seen else None
+    return run.hosts.mac(addr)
 
 
 def _direction_problems(flows: tuple[Flow, ...]) -> list[Problem]:

@@ -261,8 +261,7 @@ def _shift(ref: FrameRef, base: int) -> FrameRef:
 
 def _fold(merged: engine._Run, part: engine._Run, base: int) -> None:
     merged.flows.merge(part.flows)
-    for addr, (order, mac) in part.macs.items():
-        merged.note_mac(addr, mac, order)
+    merged.hosts.merge(part.hosts)
     for msg, where, src, sport, dst, dport, truncated in part.dns_events or ():
         merged.add_dns((msg, _shift(where, base), src, sport, dst, dport, truncated))
     merged.slow.icmp_errors.extend(

@@ -75,6 +75,7 @@ PROBLEMS = {
     "problem_dns_undecodable": {"count": 2},
     "problem_flows_summarised": {"count": 1234, "limit": 1000000},
     "problem_asymmetric": {"count": 2},
+    "problem_hosts_bounded": {"count": 2, "limit": 100000, "frames": "7, 9", "more": ""},
     "problem_unknown_linktype": {"count": 2, "linktype": "IEEE802_15_4"},
     "problem_passive_undecodable": {"count": 2, "protocol": "MDNS"},
     "problem_passive_bounded": {"count": 2, "hosts": 4096, "names": 64},
