@@ -233,13 +233,19 @@ def _failure(errors: Any, interface: str) -> str:
     return f"recording on {clean_text(interface)} failed: {text}"
 
 
-# A summarised finding's count, cited flows, ports and remotes grow as files come in: what
-# stays is its group (device, rule, network, state, label); its alert is raised once.
-_GROWING = ("flow", "count", "cited")
+# A summarised finding's count, cited flows or names, ports and remotes grow as files come
+# in: what stays is its group (flows: device, rule, network, state, label; look-ups: device,
+# resolver, outcome, label); its alert is raised once.
+_GROWING = {
+    "flows_summarised": ("flow", "count", "cited"),
+    "dns_summarised": ("names", "count", "cited"),
+    "dns_resolved_summarised": ("names", "count", "cited"),
+}
 
 
 def _lasting(summary: Phrase) -> object:
     """The part of a finding's text that names it for good (see _GROWING)."""
-    if summary.code != "flows_summarised":
+    growing = _GROWING.get(summary.code)
+    if growing is None:
         return summary
-    return summary.code, tuple(p for p in summary.params if p[0] not in _GROWING)
+    return summary.code, tuple(p for p in summary.params if p[0] not in growing)

@@ -21,6 +21,7 @@ from camaudit.policy.load import load_policy
 from camaudit.report.alerts import alert_line, file_line, write_json_line
 from camaudit.traffic import parallel
 from camaudit.watch import Alert, Watch
+from tests.captures import write_pcap
 from tests.conftest import PCAPS, need_tool
 
 CLOSED = ("10.66.0.0/24", "fd66::/64")
@@ -208,3 +209,35 @@ def test_a_flood_summarised_past_the_limit_is_alerted_once_as_its_count_grows(
     assert state.assessment is not None
     (grown,) = [f for f in state.assessment.findings if f.summary.code == "flows_summarised"]
     assert dict(grown.summary.params)["count"] == 30
+
+
+@pytest.mark.parametrize("answered", [False, True], ids=["asked", "resolved"])
+def test_a_dns_flood_summarised_past_the_limit_is_alerted_once_as_its_count_grows(
+    tmp_path: Path, answered: bool
+) -> None:
+    """Past a device's first look-ups, its outside names are one finding per resolver,
+    outcome and label: as more files come in its count and names grow, its alert is the
+    group's, raised once."""
+    from camaudit.policy.evaluate import DETAIL_LIMIT
+    from tests.policy.test_dns_flood import T0, _answer, _query
+
+    def lookups(start: int, count: int) -> list[tuple[float, bytes]]:
+        frames = []
+        for n in range(start, start + count):
+            name = f"n{n}.flood.example"
+            frames.append((T0 + n / 100, _query(n, name)))
+            if answered:
+                frames.append((T0 + n / 100 + 0.001, _answer(n, name, "203.0.113.9")))
+        return frames
+
+    code = "dns_resolved_summarised" if answered else "dns_summarised"
+    first = write_pcap(tmp_path / "ring_00001.pcap", lookups(0, DETAIL_LIMIT + 1))
+    second = write_pcap(tmp_path / "ring_00002.pcap", lookups(DETAIL_LIMIT + 1, 20))
+    state = _watch()
+    alerts = [a.finding for a in state.add(first) if a.finding]
+    summarised = [f for f in alerts if f.summary.code == code]
+    assert len(summarised) == 1 and dict(summarised[0].summary.params)["count"] == 1
+    assert [a.finding.summary.code for a in state.add(second) if a.finding] == []
+    assert state.assessment is not None
+    (grown,) = [f for f in state.assessment.findings if f.summary.code == code]
+    assert dict(grown.summary.params)["count"] == 21
