@@ -356,6 +356,18 @@ REASON_PLURALS = {
         "address?): the MAC address of {count} frame(s) from later addresses is not kept, so "
         "their flows show none; first frame(s) {frames}{more}",
     ),
+    # TRANSLATORS: {frames} are the first frames of the first counted groups, {more} is
+    # ", ..." when there are more.
+    "problem_dns_pooled": NP_(
+        "more than {limit} DNS look-ups of one client at one resolver (a DNS flood?): "
+        "{count} later look-up(s) are counted per name, type and answer, past {names} such "
+        "groups without the names ({unnamed}: judged as outside names no rule allows); "
+        "the groups' first frame(s) {frames}{more}",
+        "more than {limit} DNS look-ups of one client at one resolver (a DNS flood?): "
+        "{count} later look-up(s) are counted per name, type and answer, past {names} such "
+        "groups without the names ({unnamed}: judged as outside names no rule allows); "
+        "the groups' first frame(s) {frames}{more}",
+    ),
     "problem_asymmetric": NP_(
         "{count} TCP connection(s) show only the originator's side "
         "(asymmetric routing or capture point)",

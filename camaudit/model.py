@@ -173,6 +173,11 @@ class DnsLookup:
     answers: tuple[str, ...] = ()  # addresses (A/AAAA) and names (CNAME ...), in order
     truncated: bool = False  # the packet was cut by the snaplen
     zeek_uid: str | None = None  # read from a Zeek dns.log: its uid (query/response: file, line)
+    # Past traffic.dnslog.DNS_LIMIT look-ups of a client at a resolver: the look-ups this entry
+    # counts (it shows the first); 0: one look-up of its own. ``names_pooled``: the names
+    # asked were not kept (past NAME_LIMIT), so they are judged as outside names no rule allows.
+    pooled: int = 0
+    names_pooled: bool = False
 
 
 @dataclass(frozen=True)

@@ -245,7 +245,7 @@ _GROWING = {
 
 def _lasting(summary: Phrase) -> object:
     """The part of a finding's text that names it for good (see _GROWING)."""
-    growing = _GROWING.get(summary.code)
+    growing = _GROWING.get(summary.code or "")
     if growing is None:
         return summary
     return summary.code, tuple(p for p in summary.params if p[0] not in growing)

@@ -136,6 +136,8 @@ class _Resolutions:
         for lookup in lookups:
             if lookup.response is None or lookup.rcode != "NOERROR" or not lookup.name:
                 continue
+            if lookup.names_pooled:
+                continue  # its answers are for names not kept: they name nothing
             for answer in lookup.answers:
                 address = _normal(answer)
                 if address is not None:
@@ -603,15 +605,18 @@ def _judge_lookups(
     listed: dict[str, int] = {}
     groups: dict[tuple[str, bool, str, str | None], _LookupGroup] = {}
     for item in dns:
-        if not item.external or _lookup_allowed(item.lookup, judge):
+        lookup = item.lookup
+        if not item.external or (not lookup.names_pooled and _lookup_allowed(lookup, judge)):
             continue
-        client = item.lookup.client
+        client = lookup.client
         seen = listed.get(client, 0)
-        if limit is None or seen < limit:
+        if not lookup.pooled and (limit is None or seen < limit):
             listed[client] = seen + 1
             findings.append(_lookup_finding(item, tallies))
             continue
-        tallies.lookups_summarised[client] = tallies.lookups_summarised.get(client, 0) + 1
+        # past the limit, or counted together by the traffic stage (dnslog.DNS_LIMIT)
+        count = tallies.lookups_summarised.get(client, 0) + (lookup.pooled or 1)
+        tallies.lookups_summarised[client] = count
         key = (client, item.answered_with_addresses, item.lookup.server, item.label)
         groups.setdefault(key, _LookupGroup()).add(item)
     findings += [group.finding(limit or 0, tallies) for group in groups.values()]
@@ -631,7 +636,7 @@ class _LookupGroup:
     count: int = 0
 
     def add(self, item: ClassifiedLookup) -> None:
-        self.count += 1
+        self.count += item.lookup.pooled or 1
         if len(self.cited) < SUMMARY_CITED:
             self.cited.append(item)
 
@@ -790,14 +795,19 @@ def _crossed(flow: Flow, out: bool, judge: _Judge) -> bool:
 
 
 def _classify(lookup: DnsLookup, judge: _Judge) -> ClassifiedLookup:
-    external = _external_name(lookup.name, judge)
-    rule = judge.profiles.match_name(lookup.name) if lookup.name else None
+    # look-ups pooled without their names (a DNS flood): outside names, no label (fail closed)
+    external = lookup.names_pooled or _external_name(lookup.name, judge)
+    named = lookup.name and not lookup.names_pooled
+    rule = judge.profiles.match_name(lookup.name) if named else None
     outside = [
         a
         for a in lookup.answers
-        if _normal(a) is not None
-        and not judge.inside(a)
-        and not ipaddress.ip_address(a).is_unspecified
+        if ("/" in a and not judge.inside(a))  # a network such an entry kept: all inside?
+        or (
+            _normal(a) is not None
+            and not judge.inside(a)
+            and not ipaddress.ip_address(a).is_unspecified
+        )
     ]
     answered = external and lookup.rcode == "NOERROR" and bool(outside)
     return ClassifiedLookup(lookup, external, rule.label if rule else None, answered)

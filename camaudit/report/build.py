@@ -115,8 +115,8 @@ def _summary(assessment: Assessment, traffic: TrafficSummary) -> VerifySummary:
         outbound=len(assessment.outbound) + assessment.summarised,
         crossed=sum(1 for o in assessment.outbound if o.crossed and not o.allowed_by)
         + assessment.summarised_crossed,
-        dns_lookups=len(assessment.dns),
-        external_lookups=sum(1 for d in assessment.dns if d.external),
+        dns_lookups=sum(d.lookup.pooled or 1 for d in assessment.dns),
+        external_lookups=sum(d.lookup.pooled or 1 for d in assessment.dns if d.external),
         findings=len(assessment.findings),
     )
 

@@ -38,6 +38,7 @@ from camaudit.report.model import (
 )
 from camaudit.report.register import RegisterSection
 from camaudit.report.render import by_kind
+from camaudit.report.sections import lookup_name
 from camaudit.report.table import IdentifiedDevice, TrafficReport, passive_cells, passive_lines
 from camaudit.sanitize import clean_text
 
@@ -224,7 +225,7 @@ def _dns(report: TrafficReport, t: Translator) -> Table:
         frame = row.frame or row.response_frame
         table.add_row(
             _t(row.client),
-            _t(row.name),
+            _t(lookup_name(row, t)),
             _t(row.qtype),
             _t(answer, "red" if row.answered_with_addresses else "yellow"),
             _t(label_text(row.label, t)),

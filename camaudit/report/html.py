@@ -46,7 +46,7 @@ from camaudit.report.model import (
     Report,
 )
 from camaudit.report.render import by_kind
-from camaudit.report.sections import controls_table, headings, register_table
+from camaudit.report.sections import controls_table, headings, lookup_name, register_table
 from camaudit.report.table import IdentifiedDevice, TrafficReport, passive_cells, passive_lines
 from camaudit.sanitize import clean_text
 
@@ -269,7 +269,7 @@ def _verify(report: TrafficReport, t: Translator) -> dict[str, Any]:
         ],
         "dns": [
             [
-                _text(d.name),
+                _text(lookup_name(d, t)),
                 _text(d.qtype),
                 _text(", ".join(d.answers) or (d.rcode or "")),
                 _text(d.client),

@@ -155,6 +155,9 @@ class LookupEntry:
     answered_with_addresses: bool
     label: str | None
     truncated: bool
+    # a DNS flood's look-ups counted together (traffic.dnslog): how many; names not kept
+    pooled: int = field(default=0, metadata={"omit_empty": True})
+    names_pooled: bool = field(default=False, metadata={"omit_empty": True})
 
 
 @dataclass(frozen=True)

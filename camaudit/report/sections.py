@@ -16,7 +16,7 @@ from camaudit.report.compliance import REGISTER_KINDS, ControlsSection, control_
 from camaudit.report.register import RegisterSection
 
 if TYPE_CHECKING:
-    from camaudit.report.model import FindingEntry
+    from camaudit.report.model import FindingEntry, LookupEntry
 
 Escape = Callable[[str], str]
 
@@ -24,6 +24,26 @@ Escape = Callable[[str], str]
 def headings(t: Translator, *keys: str) -> list[str]:
     """The column headings ``keys`` name (keys of :data:`HEADINGS`), in ``t``'s language."""
     return [t.gettext(HEADINGS[key]) for key in keys]
+
+
+def lookup_name(row: LookupEntry, t: Translator) -> str:
+    """A DNS row's name; for look-ups a DNS flood's were counted together (the traffic
+    stage's limit), how many, and whether their names were kept."""
+    if row.names_pooled:
+        return t.ngettext(
+            "{name} and later names, not kept ({count} look-up)",
+            "{name} and later names, not kept ({count} look-ups)",
+            row.pooled,
+            name=row.name,
+        )
+    if row.pooled:
+        return t.ngettext(
+            "{name} ({count} alike look-up counted together)",
+            "{name} ({count} alike look-ups counted together)",
+            row.pooled,
+            name=row.name,
+        )
+    return row.name
 
 
 _REGISTER_COLUMNS = (

@@ -1,13 +1,125 @@
-"""DNS questions paired with their answers, and which names each address was given for."""
+"""DNS questions paired with their answers, and which names each address was given for.
+
+Bounded under a DNS flood (names made up by the million): a client's first
+:data:`DNS_LIMIT` look-ups at a resolver are kept one by one; later ones are counted per
+name, type and outcome (rcode and answers: look-ups that read alike), each such group
+showing its first look-up; past :data:`NAME_LIMIT` groups of a client at a resolver, per
+client and resolver without the names. Nothing is dropped: every look-up is in an entry
+(:attr:`DnsLookup.pooled`), and an entry without names is judged as outside names no rule
+allows, answered with every address its answers gave (past :data:`ANSWER_LIMIT`, their
+networks, then the whole address family): fail closed.
+"""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
 
-from camaudit.model import DnsLookup, FrameRef
+from camaudit.model import DnsLookup, FrameRef, Problem
+from camaudit.phrases import phrase, problem
 from camaudit.traffic.apps import DnsMessage
+from camaudit.traffic.flows import network_of
 
 _ADDRESS_TYPES = ("A", "AAAA")
+DNS_LIMIT = 1_000  # look-ups of one client at one resolver kept one by one
+NAME_LIMIT = 1_000  # then groups of alike look-ups per client and resolver
+PENDING_LIMIT = 100_000  # questions past DNS_LIMIT awaiting their answer
+ANSWER_LIMIT = 16  # distinct answers (then networks) an entry without names keeps
+_FIRST_FRAMES = 10
+
+# client, client port, server, DNS id, name: a question and its answer share it
+Key = tuple[str, int, str, int, str]
+Pair = tuple[str, str]  # client, server
+
+
+@dataclass
+class _Pool:
+    """Look-ups past :data:`DNS_LIMIT` counted together; ``first`` shows the first."""
+
+    first: DnsLookup
+    count: int = 0
+    truncated: int = 0
+    response: FrameRef | None = None
+    rcode: str | None = None
+    answers: dict[str, None] = field(default_factory=dict)  # without names: kept answers
+    networks: int = 0
+
+    def add(self, lookup: DnsLookup, named: bool) -> None:
+        self.count += 1
+        self.truncated += lookup.truncated
+        if lookup.response is not None and self.response is None:
+            self.response = lookup.response
+        if named or lookup.rcode is None:
+            return
+        if self.rcode != "NOERROR":  # an entry without names: any NOERROR answer counts
+            self.rcode = lookup.rcode
+        for answer in lookup.answers:
+            self._answer(answer)
+
+    def _answer(self, answer: str) -> None:
+        """Keep ``answer``, or past :data:`ANSWER_LIMIT` its network, past as many
+        networks its whole family: what is kept covers every address given."""
+        if answer in self.answers:
+            return
+        if len(self.answers) - self.networks < ANSWER_LIMIT:
+            self.answers[answer] = None
+            return
+        cover = network_of(answer)
+        if cover is None:
+            return  # a name (CNAME target): says nothing about where traffic goes
+        if cover not in self.answers and self.networks >= ANSWER_LIMIT:
+            cover = "::/0" if ":" in cover else "0.0.0.0/0"
+        if cover not in self.answers:
+            self.answers[cover] = None
+            self.networks += 1
+
+    def lookup(self, named: bool) -> DnsLookup:
+        first = self.first
+        if named:
+            return replace(first, pooled=self.count, truncated=bool(self.truncated))
+        return replace(
+            first,
+            response=self.response,
+            rcode=self.rcode,
+            answers=tuple(self.answers),
+            truncated=bool(self.truncated),
+            pooled=self.count,
+            names_pooled=True,
+        )
+
+
+@dataclass
+class _Pools:
+    """The look-ups past :data:`DNS_LIMIT`: alike ones together, and past
+    :data:`NAME_LIMIT` such groups of a client at a resolver, all of them."""
+
+    alike: dict[tuple[str, str, str, str, str | None, tuple[str, ...]], _Pool] = field(
+        default_factory=dict
+    )
+    groups: dict[Pair, int] = field(default_factory=dict)
+    unnamed: dict[Pair, _Pool] = field(default_factory=dict)
+
+    def add(self, lookup: DnsLookup) -> bool:
+        """Count ``lookup``; True when its name is kept."""
+        pair = (lookup.client, lookup.server)
+        key = (*pair, lookup.name, lookup.qtype, lookup.rcode, lookup.answers)
+        pool = self.alike.get(key)
+        if pool is None and self.groups.get(pair, 0) < NAME_LIMIT:
+            self.groups[pair] = self.groups.get(pair, 0) + 1
+            pool = self.alike[key] = _Pool(lookup)
+        if pool is not None:
+            pool.add(lookup, named=True)
+            return True
+        unnamed = self.unnamed.get(pair)
+        if unnamed is None:
+            unnamed = self.unnamed[pair] = _Pool(lookup)
+        unnamed.add(lookup, named=False)
+        return False
+
+    def lookups(self) -> list[DnsLookup]:
+        return [p.lookup(True) for p in self.alike.values()] + [
+            p.lookup(False) for p in self.unnamed.values()
+        ]
 
 
 @dataclass
@@ -15,8 +127,11 @@ class DnsLog:
     """Collects look-ups as packets arrive (in any order of files)."""
 
     lookups: list[DnsLookup] = field(default_factory=list)
-    pending: dict[tuple[str, int, str, int, str], int] = field(default_factory=dict)
+    pending: dict[Key, int] = field(default_factory=dict)
     names_for: dict[str, dict[str, float]] = field(default_factory=dict)  # addr -> name -> first
+    kept: dict[Pair, int] = field(default_factory=dict)  # look-ups kept one by one
+    waiting: dict[Key, DnsLookup] = field(default_factory=dict)  # pooled questions
+    pools: _Pools = field(default_factory=_Pools)
 
     def add(
         self,
@@ -27,24 +142,37 @@ class DnsLog:
         dst: str,
         dport: int,
         truncated: bool,
+        uid: str | None = None,
     ) -> None:
-        """Fold one decoded DNS packet in."""
+        """Fold one decoded DNS packet in (``uid``: a Zeek dns.log row's)."""
         questions = msg.questions or (("", "?"),)
         for name, qtype in questions:
             if msg.is_response:
-                self._response(
-                    msg, where, name, qtype, (dst, dport, src, msg.ident, name), truncated
-                )
-            else:
-                key = (src, sport, dst, msg.ident, name)
-                index = self.pending.get(key)
-                if index is not None and self.lookups[index].response is None:
-                    continue  # a retransmitted question: the first one stands
+                key = (dst, dport, src, msg.ident, name)
+                self._response(msg, where, name, qtype, key, truncated, uid)
+                continue
+            key = (src, sport, dst, msg.ident, name)
+            index = self.pending.get(key)
+            if (index is not None and self.lookups[index].response is None) or key in self.waiting:
+                continue  # a retransmitted question: the first one stands
+            question = DnsLookup(
+                name, qtype, client=src, server=dst, query=where, truncated=truncated, zeek_uid=uid
+            )
+            if self._room(src, dst):
                 self.pending[key] = len(self.lookups)
-                question = DnsLookup(
-                    name, qtype, client=src, server=dst, query=where, truncated=truncated
-                )
                 self.lookups.append(question)
+            elif len(self.waiting) < PENDING_LIMIT:
+                self.waiting[key] = question
+            else:
+                self.pools.add(question)  # its answer, if any, counts as one unasked
+
+    def _room(self, client: str, server: str) -> bool:
+        """Is there room for one more look-up of ``client`` at ``server`` one by one?"""
+        kept = self.kept.get((client, server), 0)
+        if kept >= DNS_LIMIT:
+            return False
+        self.kept[(client, server)] = kept + 1
+        return True
 
     def _response(
         self,
@@ -52,28 +180,51 @@ class DnsLog:
         where: FrameRef,
         name: str,
         qtype: str,
-        key: tuple[str, int, str, int, str],
+        key: Key,
         truncated: bool,
+        uid: str | None,
     ) -> None:
         answers = tuple(value for _owner, _kind, value in msg.answers)
+        index = self.pending.pop(key, None)
+        if index is not None:
+            asked = self.lookups[index]
+            self.lookups[index] = replace(
+                asked,
+                response=where,
+                rcode=msg.rcode,
+                answers=answers,
+                truncated=asked.truncated or truncated,
+            )
+            self._names(msg, name, where)
+            return
+        question = self.waiting.pop(key, None)
+        if question is None:
+            client, _port, server, _ident, _name = key  # its question was not captured
+            question = DnsLookup(
+                name, qtype, client, server, query=None, truncated=truncated, zeek_uid=uid
+            )
+            if self._room(client, server):
+                self.lookups.append(
+                    replace(question, response=where, rcode=msg.rcode, answers=answers)
+                )
+                self._names(msg, name, where)
+                return
+        answered = replace(
+            question,
+            response=where,
+            rcode=msg.rcode,
+            answers=answers,
+            truncated=question.truncated or truncated,
+        )
+        if self.pools.add(answered):
+            self._names(msg, name, where)
+
+    def _names(self, msg: DnsMessage, name: str, where: FrameRef) -> None:
         for _owner, kind, value in msg.answers:
             if kind in _ADDRESS_TYPES:
                 names = self.names_for.setdefault(value, {})
                 if where.time < names.get(name, float("inf")):
                     names[name] = where.time
-        index = self.pending.pop(key, None)
-        if index is None:
-            client, _port, server, _ident, _name = key  # its question was not captured
-            unasked = DnsLookup(name, qtype, client, server, query=None, truncated=truncated)
-            self.lookups.append(replace(unasked, response=where, rcode=msg.rcode, answers=answers))
-            return
-        self.lookups[index] = replace(
-            self.lookups[index],
-            response=where,
-            rcode=msg.rcode,
-            answers=answers,
-            truncated=self.lookups[index].truncated or truncated,
-        )
 
     def names_before(self, addr: str, when: float) -> tuple[str, ...]:
         """Names a resolver had given ``addr`` for by time ``when``."""
@@ -82,11 +233,58 @@ class DnsLog:
             return ()
         return tuple(name for name, at in sorted(names.items(), key=lambda i: i[1]) if at <= when)
 
+    def _all(self) -> list[DnsLookup]:
+        """The look-ups kept one by one and the pooled entries, the questions still waiting
+        for their answer counted as unanswered (in a copy: a later file may answer them)."""
+        pools = self.pools
+        if self.waiting:
+            pools = copy.deepcopy(pools)
+            for question in self.waiting.values():
+                pools.add(question)
+        return self.lookups + pools.lookups()
+
     def ordered(self) -> tuple[DnsLookup, ...]:
-        """Every look-up, in time order."""
+        """Every look-up (or pooled entry), in time order."""
 
         def when(item: DnsLookup) -> float:
             ref = item.query or item.response
             return ref.time if ref else 0.0
 
-        return tuple(sorted(self.lookups, key=when))
+        return tuple(sorted(self._all(), key=when))
+
+    def truncated(self) -> int:
+        """Look-ups whose packets the snapshot length cut."""
+        pooled = self.pools.alike.values(), self.pools.unnamed.values()
+        waiting = sum(q.truncated for q in self.waiting.values())
+        return (
+            sum(lookup.truncated for lookup in self.lookups)
+            + sum(p.truncated for group in pooled for p in group)
+            + waiting
+        )
+
+    def problems(self) -> list[Problem]:
+        """Per capture, the look-ups counted past :data:`DNS_LIMIT` (by the capture of
+        each entry's first frame): how many, how many without their names, the first."""
+        by_capture: dict[str, list[tuple[int, int, bool]]] = {}
+        for lookup in self._all():
+            ref = lookup.query or lookup.response
+            if lookup.pooled and ref is not None:
+                by_capture.setdefault(ref.capture, []).append(
+                    (ref.frame, lookup.pooled, lookup.names_pooled)
+                )
+        found = []
+        for capture, pooled in sorted(by_capture.items()):
+            pooled.sort()
+            count = sum(n for _, n, _ in pooled)
+            first = [frame for frame, _, _ in pooled[:_FIRST_FRAMES]]
+            message = phrase(
+                "problem_dns_pooled",
+                count=count,
+                limit=DNS_LIMIT,
+                names=NAME_LIMIT,
+                unnamed=sum(n for _, n, unnamed in pooled if unnamed),
+                frames=", ".join(str(f) for f in first),
+                more=", ..." if len(pooled) > len(first) else "",
+            )
+            found.append(problem("dns_pooled", message, capture, count))
+        return found

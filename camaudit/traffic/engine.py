@@ -586,7 +586,8 @@ def summarise(
     problems.extend(_network_problems(run.flows, segments))
     run.hosts.settle()  # before any flow takes a MAC from it
     problems.extend(run.hosts.problems(segments))
-    cut = run.dns_cut + sum(1 for lookup in run.dns.lookups if lookup.truncated)
+    cut = run.dns_cut + run.dns.truncated()
+    problems.extend(run.dns.problems())
     if cut:
         problems.append(problem("snaplen", phrase("problem_snaplen_dns", count=cut), None, cut))
     flows = tuple(

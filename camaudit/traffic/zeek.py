@@ -33,7 +33,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
@@ -42,7 +42,6 @@ from typing import IO
 from camaudit.errors import InputError
 from camaudit.model import (
     CaptureInput,
-    DnsLookup,
     Flow,
     FlowCategory,
     FrameRef,
@@ -405,7 +404,6 @@ def _read_zeek(
         by_kind.setdefault(log_kind(path.name) or "", []).append(path)
     inputs: list[CaptureInput] = []
     dns = DnsLog()
-    dns_uids: dict[tuple[str, int], str] = {}  # (dns log, line) -> uid
     join = _Join()
     unknown_time = 0
     # The other logs first: their names and answers are attached to the conn rows.
@@ -420,8 +418,6 @@ def _read_zeek(
                 else:
                     times.append(ts)
                 _fold(kind, row, str(path), ts, dns, join)
-                if kind == "dns" and (uid := row.text("uid")):
-                    dns_uids[(str(path), row.line)] = uid
             inputs.append(_input(log, times, 0))
     flows: list[Flow] = []
     macs: dict[str, str] = {}
@@ -478,6 +474,7 @@ def _read_zeek(
             )
         )
     problems.extend(_network_problems(pairs))
+    problems.extend(dns.problems())
     if unknown_time:
         problems.append(
             problem(
@@ -492,7 +489,7 @@ def _read_zeek(
     return TrafficSummary(
         inputs=tuple(inputs),
         flows=ordered,
-        dns=tuple(_with_uid(lookup, dns_uids) for lookup in dns.ordered()),
+        dns=dns.ordered(),
         hosts=tuple(HostInfo(ip=ip, mac=mac) for ip, mac in sorted(macs.items())),
         problems=tuple(problems),
         packets=sum(i.packets for i in inputs),
@@ -508,12 +505,6 @@ def _network_problems(pairs: _Pairs) -> list[Problem]:
         if "/" in key[2]
     )
     return network_problems(entry[1:] for entry in pooled)
-
-
-def _with_uid(lookup: DnsLookup, uids: dict[tuple[str, int], str]) -> DnsLookup:
-    ref = lookup.query or lookup.response
-    uid = uids.get((ref.capture, ref.frame)) if ref is not None else None
-    return replace(lookup, zeek_uid=uid) if uid else lookup
 
 
 def _input(log: ZeekLog, times: list[float], packets: int) -> CaptureInput:
@@ -586,7 +577,8 @@ def _dns(row: ZeekRow, capture: str, ts: float | None, dns: DnsLog) -> None:
     when = ts if ts is not None else 0.0
     where = FrameRef(capture, row.line, when)
     question = DnsMessage(ident, False, ((name, qtype),), "", ())
-    dns.add(question, where, client, cport, server, sport, truncated=False)
+    uid = row.text("uid") or None
+    dns.add(question, where, client, cport, server, sport, truncated=False, uid=uid)
     rcode = row.text("rcode_name")
     if rcode is None:
         return  # no reply seen
@@ -595,7 +587,7 @@ def _dns(row: ZeekRow, capture: str, ts: float | None, dns: DnsLog) -> None:
     # An unknown ts stays 0.0 (not 0 + rtt), so the answer is never "after" a flow.
     rtt = row.number("rtt") if ts is not None else 0.0
     at = FrameRef(capture, row.line, when + rtt)
-    dns.add(reply, at, server, sport, client, cport, truncated=row.text("TC") == "T")
+    dns.add(reply, at, server, sport, client, cport, truncated=row.text("TC") == "T", uid=uid)
 
 
 def _answer_type(value: str) -> str:
