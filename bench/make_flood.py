@@ -19,6 +19,12 @@ row a flow (an unanswered SYN, S0), for ``verify --zeek DIR`` (``OUT`` is the lo
 ``DIR/conn.log``).
 
     python bench/make_flood.py bench/.cache/zeek-scan/conn.log --flows 2000000 --conn
+
+``--dns``: a DNS flood instead: N questions (A) from the camera to the site's resolver
+10.66.0.1, from ports 20000-59999, each for a name of its own (``n0000000.flood.example``
+...), none answered; 82 bytes a record.
+
+    python bench/make_flood.py bench/.cache/dns-2M.pcap --flows 2000000 --dns
 """
 
 from __future__ import annotations
@@ -81,16 +87,21 @@ def address_records(start: int, count: int, t0: int) -> bytes:
     return rec.tobytes()
 
 
+def _ipv4(f: np.ndarray, frame: int, proto: int) -> None:
+    """Ethernet type and IPv4 header of ``frame``-byte frames from the camera 10.66.0.21."""
+    f[:, 12:14] = [0x08, 0x00]
+    f[:, 14] = 0x45
+    f[:, 16:18] = [0, frame - 14]
+    f[:, 22] = 64
+    f[:, 23] = proto
+    f[:, 26:30] = [10, 66, 0, 21]
+
+
 def records(start: int, count: int, t0: int) -> bytes:
     i = np.arange(start, start + count, dtype=np.int64)
     rec = _headers(i, FRAME, t0)
     f = rec[:, 16:]
-    f[:, 12:14] = [0x08, 0x00]
-    f[:, 14] = 0x45
-    f[:, 16:18] = [0, 40]
-    f[:, 22] = 64
-    f[:, 23] = 6
-    f[:, 26:30] = [10, 66, 0, 21]
+    _ipv4(f, FRAME, 6)
     f[:, 30:33] = [203, 0, 113]
     f[:, 33] = (i % 254 + 1).astype(np.uint8)
     sport = 1024 + (i // 254) % 60000
@@ -139,6 +150,34 @@ def write_conn(out: Path, flows: int) -> None:
             handle.write(conn_rows(start, min(BATCH, flows - start), 1_700_000_000))
 
 
+DNS_NAME = b"\x08n0000000\x05flood\x07example\x00"  # the 7 digits vary
+DNS_FRAME = 14 + 20 + 8 + 12 + len(DNS_NAME) + 4
+
+
+def dns_records(start: int, count: int, t0: int) -> bytes:
+    """Questions from 10.66.0.21 to 10.66.0.1:53, each for its own name, DNS id = i."""
+    i = np.arange(start, start + count, dtype=np.int64)
+    rec = _headers(i, DNS_FRAME, t0)
+    f = rec[:, 16:]
+    _ipv4(f, DNS_FRAME, 17)
+    f[:, 30:34] = [10, 66, 0, 1]
+    sport = 20000 + i % 40000  # clear of the ports names are read from (1900, 5353)
+    f[:, 34] = (sport >> 8).astype(np.uint8)
+    f[:, 35] = (sport & 0xFF).astype(np.uint8)
+    f[:, 36:38] = [0, 53]
+    f[:, 38:40] = [0, DNS_FRAME - 34]
+    f[:, 42] = ((i >> 8) & 0xFF).astype(np.uint8)  # DNS id
+    f[:, 43] = (i & 0xFF).astype(np.uint8)
+    f[:, 44:46] = [0x01, 0x00]  # a standard query, recursion desired
+    f[:, 46:48] = [0, 1]  # one question
+    name = 54
+    f[:, name : name + len(DNS_NAME)] = np.frombuffer(DNS_NAME, dtype=np.uint8)
+    for digit in range(7):
+        f[:, name + 8 - digit] = (48 + (i // 10**digit) % 10).astype(np.uint8)
+    f[:, name + len(DNS_NAME) : name + len(DNS_NAME) + 4] = [0, 1, 0, 1]  # A, IN
+    return rec.tobytes()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
@@ -153,8 +192,11 @@ def main() -> None:
         action="store_true",
         help="the --addresses scan as a Zeek conn log (TSV), not a pcap",
     )
+    parser.add_argument(
+        "--dns", action="store_true", help="N DNS questions, each for a name of its own"
+    )
     args = parser.parse_args()
-    make = address_records if args.addresses else records
+    make = dns_records if args.dns else address_records if args.addresses else records
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.conn:
         write_conn(args.out, args.flows)

@@ -10,6 +10,7 @@ report never shows an English sentence the catalogue can translate.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
@@ -145,6 +146,12 @@ def label_text(label: str | None, t: Translator) -> str:
 def problem(kind: str, message: Phrase, capture: str | None = None, count: int = 1) -> Problem:
     """A :class:`Problem` of ``kind`` whose message is ``message`` (its English kept)."""
     return Problem(kind, message.text, capture, count, message.code, message.params)
+
+
+def first_frames(first: Sequence[int], more: bool) -> dict[str, str]:
+    """A problem's ``frames`` and ``more`` params: the first frame numbers it cites, and
+    ``", ..."`` when there are more than those."""
+    return {"frames": ", ".join(str(f) for f in first), "more": ", ..." if more else ""}
 
 
 def problem_phrase(p: Problem) -> Phrase:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from camaudit.i18n import N_, Translator
+from camaudit.i18n import N_, NP_, Translator
 from camaudit.messages import HEADINGS
 from camaudit.report.compliance import REGISTER_KINDS, ControlsSection, control_rows
 from camaudit.report.register import RegisterSection
@@ -29,21 +29,23 @@ def headings(t: Translator, *keys: str) -> list[str]:
 def lookup_name(row: LookupEntry, t: Translator) -> str:
     """A DNS row's name; for look-ups a DNS flood's were counted together (the traffic
     stage's limit), how many, and whether their names were kept."""
-    if row.names_pooled:
-        return t.ngettext(
-            "{name} and later names, not kept ({count} look-up)",
-            "{name} and later names, not kept ({count} look-ups)",
-            row.pooled,
-            name=row.name,
-        )
-    if row.pooled:
-        return t.ngettext(
-            "{name} ({count} alike look-up counted together)",
-            "{name} ({count} alike look-ups counted together)",
-            row.pooled,
-            name=row.name,
-        )
-    return row.name
+    if not row.pooled:
+        return row.name
+    words = _POOLED_WORDS[row.names_pooled]
+    return t.ngettext(*words, row.pooled, name=row.name)
+
+
+# (singular, plural) of a pooled DNS row's name: counted together by name, or without names
+_POOLED_WORDS = {
+    False: NP_(
+        "{name} ({count} alike look-up counted together)",
+        "{name} ({count} alike look-ups counted together)",
+    ),
+    True: NP_(
+        "{name} and later names, not kept ({count} look-up)",
+        "{name} and later names, not kept ({count} look-ups)",
+    ),
+}
 
 
 _REGISTER_COLUMNS = (

@@ -16,14 +16,14 @@ import copy
 from dataclasses import dataclass, field, replace
 
 from camaudit.model import DnsLookup, FrameRef, Problem
-from camaudit.phrases import phrase, problem
+from camaudit.phrases import first_frames, phrase, problem
 from camaudit.traffic.apps import DnsMessage
 from camaudit.traffic.flows import network_of
 
 _ADDRESS_TYPES = ("A", "AAAA")
 DNS_LIMIT = 1_000  # look-ups of one client at one resolver kept one by one
 NAME_LIMIT = 1_000  # then groups of alike look-ups per client and resolver
-PENDING_LIMIT = 100_000  # questions past DNS_LIMIT awaiting their answer
+PENDING_LIMIT = 10_000  # questions past DNS_LIMIT awaiting their answer
 ANSWER_LIMIT = 16  # distinct answers (then networks) an entry without names keeps
 _FIRST_FRAMES = 10
 
@@ -161,10 +161,12 @@ class DnsLog:
             if self._room(src, dst):
                 self.pending[key] = len(self.lookups)
                 self.lookups.append(question)
-            elif len(self.waiting) < PENDING_LIMIT:
-                self.waiting[key] = question
-            else:
-                self.pools.add(question)  # its answer, if any, counts as one unasked
+                continue
+            if len(self.waiting) >= PENDING_LIMIT:
+                # the longest unanswered counts as unanswered (its answer, if one still
+                # comes, as one whose question was not captured): pooled in frame order
+                self.pools.add(self.waiting.pop(next(iter(self.waiting))))
+            self.waiting[key] = question
 
     def _room(self, client: str, server: str) -> bool:
         """Is there room for one more look-up of ``client`` at ``server`` one by one?"""
@@ -283,8 +285,7 @@ class DnsLog:
                 limit=DNS_LIMIT,
                 names=NAME_LIMIT,
                 unnamed=sum(n for _, n, unnamed in pooled if unnamed),
-                frames=", ".join(str(f) for f in first),
-                more=", ..." if len(pooled) > len(first) else "",
+                **first_frames(first, len(pooled) > len(first)),
             )
             found.append(problem("dns_pooled", message, capture, count))
         return found

@@ -22,7 +22,7 @@ from camaudit.model import (
     Problem,
     TrafficSummary,
 )
-from camaudit.phrases import phrase, problem
+from camaudit.phrases import first_frames, phrase, problem
 from camaudit.traffic import apps
 from camaudit.traffic._fastpass import Pass
 from camaudit.traffic.capfile import SUPPORTED_LINKTYPES, CaptureFile, RawBatch, linktype_name
@@ -402,13 +402,8 @@ class HostTable:
         problems = []
         for capture, (count, *shown) in sorted(by_capture.items()):
             first = sorted(shown)[:_FIRST_FRAMES]
-            message = phrase(
-                "problem_hosts_bounded",
-                count=count,
-                limit=HOST_LIMIT,
-                frames=", ".join(str(f) for f in first),
-                more=", ..." if count > len(first) else "",
-            )
+            said = first_frames(first, count > len(first))
+            message = phrase("problem_hosts_bounded", count=count, limit=HOST_LIMIT, **said)
             problems.append(problem("hosts_bounded", message, capture, count))
         return problems
 
@@ -431,13 +426,8 @@ class _Unread:
         total = sum(self.counts.values())
         why = tuple(phrase(reasons[s], count=n) for s, n in self.counts.items() if n)
         first = sorted(self.frames)[:_FIRST_FRAMES]
-        message = phrase(
-            "problem_undecoded",
-            count=total,
-            why=why,
-            frames=", ".join(str(f) for f in first),
-            more=", ..." if total > len(first) else "",
-        )
+        said = first_frames(first, total > len(first))
+        message = phrase("problem_undecoded", count=total, why=why, **said)
         return problem("undecoded", message, capture, total)
 
     def merge(self, other: _Unread) -> None:
@@ -631,13 +621,9 @@ def network_problems(pools: Iterable[tuple[str, int, int]]) -> list[Problem]:
     for capture, pooled in sorted(by_capture.items()):
         count = sum(packets for _, packets in pooled)
         first = [frame for frame, _ in pooled[:_FIRST_FRAMES]]
+        said = first_frames(first, len(pooled) > len(first))
         message = phrase(
-            "problem_flows_networks",
-            count=count,
-            networks=len(pooled),
-            pairs=PAIR_LIMIT,
-            frames=", ".join(str(f) for f in first),
-            more=", ..." if len(pooled) > len(first) else "",
+            "problem_flows_networks", count=count, networks=len(pooled), pairs=PAIR_LIMIT, **said
         )
         problems.append(problem("flows_networks", message, capture, count))
     return problems

@@ -149,3 +149,14 @@ def test_a_report_with_counted_look_ups_is_valid_and_says_so(tmp_path: Path) -> 
             assert all(w in text for w in words), (lang, fmt)
     data = to_dict(report)
     assert [d.get("pooled") for d in data["dns"]].count(None) == DNS_LIMIT  # omitted: one each
+
+
+def test_questions_past_the_waiting_limit_are_counted_in_frame_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dnslog, "PENDING_LIMIT", 3)
+    traffic = _traffic(tmp_path, _flood(40))
+    named = [d for d in traffic.dns if d.pooled and not d.names_pooled]
+    assert [d.name for d in named] == [f"n{n}.flood.example" for n in range(10, 30)]
+    (unnamed,) = [d for d in traffic.dns if d.names_pooled]
+    assert (unnamed.name, unnamed.pooled) == ("n30.flood.example", 10)

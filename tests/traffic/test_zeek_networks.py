@@ -10,24 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.make_flood import CONN_FIELDS
 from camaudit.traffic import zeek
 from camaudit.traffic.zeek import analyse_zeek, conn_part
 
-FIELDS = [
-    "ts",
-    "uid",
-    "id.orig_h",
-    "id.orig_p",
-    "id.resp_h",
-    "id.resp_p",
-    "proto",
-    "duration",
-    "history",
-    "orig_pkts",
-    "orig_ip_bytes",
-    "resp_pkts",
-    "resp_ip_bytes",
-]
 HEADER = 2  # lines before the first row
 CAMERA = "10.66.0.21"
 
@@ -50,7 +36,7 @@ def _targets() -> list[str]:
 
 def _write(path: Path, targets: list[str], start: int = 0) -> None:
     """One row per target: a SYN answered by a RST (REJ), 1 packet each way."""
-    lines = ["#separator \\x09", "#fields\t" + "\t".join(FIELDS)]
+    lines = ["#separator \\x09", "#fields\t" + "\t".join(CONN_FIELDS)]
     for n, target in enumerate(targets, start):
         row = (
             f"{1700000000 + n}.0",
@@ -61,6 +47,7 @@ def _write(path: Path, targets: list[str], start: int = 0) -> None:
             "443",
             "tcp",
             "0.001",
+            "REJ",
             "Sr",
             "1",
             "60",
@@ -154,7 +141,7 @@ def test_an_outside_network_pooled_from_a_conn_log_is_not_isolated(
     targets = [f"10.66.0.{i}" for i in range(100, 115)] + _targets()[:30]
     path = tmp_path / "conn.log"
     _write(path, targets)
-    path.write_text(path.read_text().replace("\tSr\t", "\tShAFf\t"))  # answered, closed
+    path.write_text(path.read_text().replace("\tREJ\tSr\t", "\tSF\tShAFf\t"))  # answered, closed
     result = verify([], closed_network=["10.66.0.0/24"], zeek=[tmp_path])
     assert result.assessment.verdict == "not_isolated"
     cited = {
