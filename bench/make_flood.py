@@ -14,6 +14,9 @@ camera's fd66::21 to 2001:db8::/32 (documentation range): the i-th SYN goes to
     python bench/make_flood.py bench/.cache/flood-5M.pcap --flows 5000000
     python bench/make_flood.py bench/.cache/scan-5M.pcap --flows 5000000 --addresses
 
+``--answered`` (with ``--addresses``): every SYN is answered at once by a RST from its
+target, so the capture holds N distinct *source* addresses too (2N packets).
+
 ``--conn``: the same scan of N addresses as a Zeek conn log (TSV) instead of a pcap, one
 row a flow (an unanswered SYN, S0), for ``verify --zeek DIR`` (``OUT`` is the log, e.g.
 ``DIR/conn.log``).
@@ -95,6 +98,24 @@ def _ipv4(f: np.ndarray, frame: int, proto: int) -> None:
     f[:, 22] = 64
     f[:, 23] = proto
     f[:, 26:30] = [10, 66, 0, 21]
+
+
+def answered_records(start: int, count: int, t0: int) -> bytes:
+    """:func:`address_records`' SYNs, each answered at once by a RST from its target (as a
+    closed port answers): N distinct source addresses, each seen with the gateway's MAC."""
+    syn = np.frombuffer(address_records(start, count, t0), dtype=np.uint8)
+    syn = syn.reshape(count, 16 + FRAME6)
+    rst = syn.copy()
+    f = rst[:, 16:]
+    f[:, 0:6], f[:, 6:12] = syn[:, 22:28], syn[:, 16:22]  # MACs swapped
+    f[:, 22:38], f[:, 38:54] = syn[:, 54:70], syn[:, 38:54]  # addresses swapped
+    f[:, 54:56], f[:, 56:58] = syn[:, 72:74], syn[:, 70:72]  # ports swapped
+    f[:, 62:66] = [0, 0, 0, 1]  # acknowledges the SYN
+    f[:, 67] = 0x14  # RST, ACK
+    rst[:, 4:8].view("<u4")[:, 0] += 5  # 5 us after its SYN
+    both = np.empty((2 * count, 16 + FRAME6), dtype=np.uint8)
+    both[0::2], both[1::2] = syn, rst
+    return both.tobytes()
 
 
 def records(start: int, count: int, t0: int) -> bytes:
@@ -193,10 +214,17 @@ def main() -> None:
         help="the --addresses scan as a Zeek conn log (TSV), not a pcap",
     )
     parser.add_argument(
+        "--answered",
+        action="store_true",
+        help="with --addresses: every target answers with a RST (N source addresses)",
+    )
+    parser.add_argument(
         "--dns", action="store_true", help="N DNS questions, each for a name of its own"
     )
     args = parser.parse_args()
     make = dns_records if args.dns else address_records if args.addresses else records
+    if args.answered:
+        make = answered_records
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.conn:
         write_conn(args.out, args.flows)
