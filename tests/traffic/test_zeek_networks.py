@@ -151,3 +151,30 @@ def test_an_outside_network_pooled_from_a_conn_log_is_not_isolated(
         for frame in evidence.frames
     }
     assert ("BOUNDARY-CROSSED-OUT", HEADER + 16) in cited  # the first outside network's line
+
+
+def test_a_dns_log_flood_is_counted_past_the_limit_and_keeps_the_first_rows_uid(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A dns.log of made-up names reads as a pcap's DNS flood does (the one DnsLog): the
+    first look-ups one by one, the rest counted, each entry citing its first row's uid."""
+    from camaudit.traffic import dnslog
+
+    monkeypatch.setattr(dnslog, "DNS_LIMIT", 5)
+    monkeypatch.setattr(dnslog, "NAME_LIMIT", 5)
+    _write(tmp_path / "conn.log", ["10.66.0.1"])
+    fields = "ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto trans_id query qtype_name"
+    lines = ["#separator \\x09", "#fields\t" + fields.replace(" ", "\t")]
+    for n in range(20):
+        row = (f"{1700000000 + n}.0", f"D{n:03d}", CAMERA, str(30000 + n), "10.66.0.1")
+        lines.append("\t".join((*row, "53", "udp", str(n), f"n{n}.flood.example", "A")))
+    (tmp_path / "dns.log").write_text("\n".join(lines) + "\n")
+    summary = analyse_zeek([tmp_path])
+    assert [(d.pooled, d.names_pooled) for d in summary.dns] == [
+        *[(0, False)] * 5,
+        *[(1, False)] * 5,
+        (10, True),
+    ]
+    assert [d.zeek_uid for d in summary.dns] == [f"D{n:03d}" for n in range(11)]
+    (problem,) = [p for p in summary.problems if p.code == "dns_pooled"]
+    assert problem.count == 15 and dict(problem.params)["unnamed"] == 10
