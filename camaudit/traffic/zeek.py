@@ -346,8 +346,11 @@ def find_logs(directories: Sequence[str | Path]) -> tuple[list[Path], list[Probl
 
 @dataclass
 class _Join:
-    """What the other logs say about a connection, by uid."""
+    """What the other logs say about a connection, by uid: only about the conn rows that
+    become flows of their own (``wanted``; the rows past the flow limit carry no names),
+    so that a week (or a flood) of ssl, http and ntp rows is not held."""
 
+    wanted: frozenset[str] | None = None  # None: every uid
     sni: dict[str, str] = field(default_factory=dict)
     host: dict[str, str] = field(default_factory=dict)
     ntp: set[str] = field(default_factory=set)
@@ -404,7 +407,7 @@ def _read_zeek(
         by_kind.setdefault(log_kind(path.name) or "", []).append(path)
     inputs: list[CaptureInput] = []
     dns = DnsLog()
-    join = _Join()
+    join = _Join(wanted=_exact_uids(by_kind.get("conn", [])))
     unknown_time = 0
     # The other logs first: their names and answers are attached to the conn rows.
     for kind in ("dns", "ssl", "http", "ntp"):
@@ -557,6 +560,8 @@ def _fold(
     kind: str, row: ZeekRow, capture: str, ts: float | None, dns: DnsLog, join: _Join
 ) -> None:
     uid = row.text("uid") or ""
+    if kind != "dns" and join.wanted is not None and uid not in join.wanted:
+        return  # a connection past the flow limit (or none): nothing would read it
     if kind == "ssl" and (name := row.text("server_name")):
         join.sni.setdefault(uid, name)
     elif kind == "http" and (host := row.text("host")):
@@ -623,11 +628,40 @@ def _state(
     return state, FlowCategory.TWO_WAY if r_pk else FlowCategory.ONE_WAY, False, False
 
 
-def _flow(row: ZeekRow, capture: str, dns: DnsLog, join: _Join) -> Flow | None:
+def _ends(row: ZeekRow) -> tuple[str, str, str] | None:
+    """A conn row's protocol, originator and responder; None when it is no connection."""
     proto = (row.text("proto") or "").lower()
     orig, resp = row.text("id.orig_h"), row.text("id.resp_h")
     if not proto or not orig or not resp:
         return None
+    return proto, orig, resp
+
+
+def _exact_uids(conn: Sequence[Path]) -> frozenset[str]:
+    """The uids of the conn rows that become flows of their own: the rows
+    :func:`_conn_rows` gives (up to :data:`FLOW_LIMIT` in all, counted per file from the
+    flows so far) that :func:`_flow` reads as connections."""
+    uids: set[str] = set()
+    flows = 0
+    for path in conn:
+        if flows >= FLOW_LIMIT:
+            break
+        exact = flows
+        for row in ZeekLog(path):
+            exact += 1
+            if _ends(row) is not None:
+                flows += 1
+                uids.add(row.text("uid") or "")
+            if exact >= FLOW_LIMIT:
+                break
+    return frozenset(uids)
+
+
+def _flow(row: ZeekRow, capture: str, dns: DnsLog, join: _Join) -> Flow | None:
+    ends = _ends(row)
+    if ends is None:
+        return None
+    proto, orig, resp = ends
     o_bits, r_bits = history_bits(row.text("history") or "")
     ts = row.time()
     start = ts if ts is not None else 0.0

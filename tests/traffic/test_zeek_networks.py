@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.make_flood import CONN_FIELDS
-from camaudit.traffic import zeek
+from camaudit.traffic import dnslog, zeek
 from camaudit.traffic.zeek import analyse_zeek, conn_part
 
 HEADER = 2  # lines before the first row
@@ -158,7 +158,6 @@ def test_a_dns_log_flood_is_counted_past_the_limit_and_keeps_the_first_rows_uid(
 ) -> None:
     """A dns.log of made-up names reads as a pcap's DNS flood does (the one DnsLog): the
     first look-ups one by one, the rest counted, each entry citing its first row's uid."""
-    from camaudit.traffic import dnslog
 
     monkeypatch.setattr(dnslog, "DNS_LIMIT", 5)
     monkeypatch.setattr(dnslog, "NAME_LIMIT", 5)
@@ -178,3 +177,29 @@ def test_a_dns_log_flood_is_counted_past_the_limit_and_keeps_the_first_rows_uid(
     assert [d.zeek_uid for d in summary.dns] == [f"D{n:03d}" for n in range(11)]
     (problem,) = [p for p in summary.problems if p.code == "dns_pooled"]
     assert problem.count == 15 and dict(problem.params)["unnamed"] == 10
+
+
+def test_ssl_rows_are_held_only_for_the_connections_that_become_flows_of_their_own(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A week (or a flood) of ssl rows is not held: only the rows of the conn rows read one
+    by one (the first FLOW_LIMIT, a row that is no connection counted as the reader does)."""
+    monkeypatch.setattr(zeek, "FLOW_LIMIT", 3)
+    _write(tmp_path / "conn.log", _targets()[:6])
+    conn = tmp_path / "conn.log"
+    rows = conn.read_text().splitlines()
+    rows[HEADER + 1] = rows[HEADER + 1].replace("\ttcp\t", "\t-\t")  # C00001: no proto
+    conn.write_text("\n".join(rows) + "\n")
+    ssl = ["#separator \\x09", "#fields\tts\tuid\tserver_name"]
+    ssl += [f"{1700000000 + n}.0\tC{n:05d}\tn{n}.example" for n in range(6)]
+    (tmp_path / "ssl.log").write_text("\n".join(ssl) + "\n")
+    wanted = zeek._exact_uids([conn])
+    assert wanted == {"C00000", "C00002"}
+    summary = analyse_zeek([tmp_path])
+    exact = [f for f in summary.flows if f.resp_port]
+    assert {f.zeek_uid for f in exact} == wanted
+    assert {f.zeek_uid: f.sni for f in exact} == {"C00000": "n0.example", "C00002": "n2.example"}
+    join = zeek._Join(wanted=wanted)
+    for row in zeek.ZeekLog(tmp_path / "ssl.log"):
+        zeek._fold("ssl", row, "ssl.log", row.time(), dnslog.DnsLog(), join)
+    assert join.sni == {"C00000": "n0.example", "C00002": "n2.example"}
