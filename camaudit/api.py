@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -57,13 +57,15 @@ def verify(
     """
     loaded_policy = load_policy(Path(policy) if policy else None, closed_network)
     knowledge = load_knowledge(profiles)
-    with _collector_paused():
+    # A cluster's client makes cyclic garbage all the while it waits: collected as usual.
+    with nullcontext() if scheduler else _collector_paused():
         if zeek:
             from camaudit.traffic.zeek import analyse_zeek  # its reader needs numpy; pcaps may not
 
             traffic = analyse_zeek(zeek, jobs=jobs, scheduler=scheduler)
         else:
             traffic = analyse(captures, progress=progress, jobs=jobs, scheduler=scheduler)
+    with _collector_paused():
         assessment = assess(traffic, loaded_policy, knowledge.profiles, today=today)
         report = build_report(assessment, traffic, knowledge=knowledge)
     return VerifyResult(traffic, assessment, report)
