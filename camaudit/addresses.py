@@ -56,7 +56,10 @@ def ipv6_text(value: int) -> str:
     return str(ipaddress.IPv6Address(value))
 
 
-@lru_cache(maxsize=1024)  # the policy stage reads a flow's remote address twice in a row
+# INET6_ADDRSTRLEN less its NUL: no longer text is an address to the C library.
+_LONGEST = 45
+
+
 def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     """``ipaddress.ip_address(text)`` (raising :class:`ValueError` alike).
 
@@ -65,6 +68,13 @@ def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     Anything else (a zone id, upper case, leading zeros, not an address) goes to
     :mod:`ipaddress`.
     """
+    if len(text) <= _LONGEST:  # longer text (a zone id, junk) is never cached
+        return _parse_short(text)
+    return ipaddress.ip_address(text)
+
+
+@lru_cache(maxsize=1024)  # the policy stage reads a flow's remote address twice in a row
+def _parse_short(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     try:
         if ":" in text:
             value = int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big")

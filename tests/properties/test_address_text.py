@@ -90,6 +90,8 @@ def _read(
 @example("")
 @example("fd66:0:0:0::21")
 @example("2001:db8::٣")  # an Arabic-Indic digit
+@example("fe80::1%" + "e" * 100)  # longer than any address text: not cached
+@example("0000:0000:0000:0000:0000:ffff:255.255.255.255")  # 45 characters
 def test_address_text_reads_as_ipaddress_reads_it(text: str) -> None:
     assert _read(parse_address, text) == _read(ipaddress.ip_address, text)
 
