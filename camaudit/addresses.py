@@ -13,7 +13,7 @@ import ipaddress
 import socket
 from functools import lru_cache
 
-__all__ = ["ipv4_text", "ipv6_text", "parse_address"]
+__all__ = ["address_text", "ipv4_text", "ipv6_text", "parse_address"]
 
 _TOP_HALF = 64
 
@@ -54,6 +54,13 @@ def ipv6_text(value: int) -> str:
     if _NTOP and value >> _TOP_HALF:
         return socket.inet_ntop(socket.AF_INET6, value.to_bytes(16, "big"))
     return str(ipaddress.IPv6Address(value))
+
+
+def address_text(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """``str(address)``."""
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is None:
+        return ipv6_text(int(address))
+    return str(address)
 
 
 # INET6_ADDRSTRLEN less its NUL: no longer text is an address to the C library.

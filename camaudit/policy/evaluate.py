@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
-from camaudit.addresses import ipv4_text, ipv6_text, parse_address
+from camaudit.addresses import address_text, ipv4_text, ipv6_text, parse_address
 from camaudit.knowledge.profiles import Profiles
 from camaudit.model import (
     AllowBasis,
@@ -162,10 +162,9 @@ def _normal(text: str) -> str | None:
         address = parse_address(text)
     except ValueError:
         return None
-    if isinstance(address, ipaddress.IPv6Address):
-        mapped = address.ipv4_mapped
-        return str(mapped) if mapped is not None else ipv6_text(int(address))
-    return str(address)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return address_text(address)
 
 
 def _flow_names(flow: Flow, device: str, remote: str, resolutions: _Resolutions) -> FlowNames:
@@ -509,9 +508,12 @@ def _network(address: str) -> str:
         ip = parse_address(address)
     except ValueError:
         return address
-    if ip.version == 4:
+    if isinstance(ip, ipaddress.IPv4Address):
         return f"{ipv4_text(int(ip) & ~0xFF)}/24"
-    return f"{ipv6_text(int(ip) >> 64 << 64)}/64"
+    if ip.scope_id is None:
+        return f"{ipv6_text(int(ip) >> 64 << 64)}/64"
+    # ipaddress keeps a zone only on an address that is its network's first: as it did
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
 
 
 def _group_findings(
