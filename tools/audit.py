@@ -1,7 +1,7 @@
 """Audit constraints.txt for known vulnerabilities with pip-audit; say plainly when it could not.
 
 ``python tools/audit.py`` (``make audit``, run by CI) asks the PyPI vulnerability service, then
-OSV, about every pinned package. It prints one line and exits:
+OSV, then ecosyste.ms, about every pinned package. It prints one line and exits:
 
 - 0 ``audited: no known vulnerability in N packages (service)``;
 - 1 with each vulnerability found;
@@ -22,7 +22,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSTRAINTS = ROOT / "constraints.txt"
-SERVICES = ("pypi", "osv")
+SERVICES = ("pypi", "osv", "esms")  # esms: ecosyste.ms advisories (pip-audit 2.10)
 TIMEOUT = 300
 
 
