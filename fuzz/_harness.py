@@ -33,9 +33,8 @@ if str(ROOT) not in sys.path:  # `python fuzz/fuzz_x.py` from a checkout
 # grew ~3 KB per input until libFuzzer's 2 GB limit stopped them near 450,000 executions.
 # Such comparisons are done here without the tracer (they hold no bytes libFuzzer could learn
 # from; the branches they lead to still count as coverage); every other one goes to atheris.
-_NATIVE_CMP = atheris._trace_cmp
-_SHIFT = 4 if sys.version_info >= (3, 12) else 0
-_SHIFT = 5 if sys.version_info >= (3, 13) else _SHIFT
+# atheris.Fuzz installs libFuzzer's tracer in place of the first one: each run checks.
+_SHIFT = 5 if sys.version_info >= (3, 13) else 4 if sys.version_info >= (3, 12) else 0
 _OPERATORS = {
     "<": operator.lt,
     "<=": operator.le,
@@ -46,13 +45,24 @@ _OPERATORS = {
 }
 
 
-def _trace_cmp(obj1: Any, obj2: Any, opid: int, counter: int, is_const: bool) -> Any:
-    if type(obj1).__module__ == "numpy" or type(obj2).__module__ == "numpy":
-        return _OPERATORS[dis.cmp_op[opid >> _SHIFT]](obj1, obj2)
-    return _NATIVE_CMP(obj1, obj2, opid, counter, is_const)
+def _without_numpy(native: Callable[..., Any]) -> Callable[..., Any]:
+    """atheris's ``_trace_cmp`` that leaves comparisons of numpy values out."""
+
+    def trace_cmp(obj1: Any, obj2: Any, opid: int, counter: int, is_const: bool) -> Any:
+        if type(obj1).__module__ == "numpy" or type(obj2).__module__ == "numpy":
+            return _OPERATORS[dis.cmp_op[opid >> _SHIFT]](obj1, obj2)
+        return native(obj1, obj2, opid, counter, is_const)
+
+    trace_cmp.without_numpy = True  # type: ignore[attr-defined]
+    return trace_cmp
 
 
-atheris._trace_cmp = _trace_cmp
+def _trace_numpy_apart() -> None:
+    if not getattr(atheris._trace_cmp, "without_numpy", False):
+        atheris._trace_cmp = _without_numpy(atheris._trace_cmp)
+
+
+_trace_numpy_apart()
 
 with atheris.instrument_imports(include=["camaudit"]):
     from camaudit.discover._common import ReplyError
@@ -141,6 +151,7 @@ def checked(one: Callable[[bytes], None]) -> Callable[[bytes], None]:
     """``one`` with the project's own errors swallowed: anything else reaches libFuzzer."""
 
     def run(data: bytes) -> None:
+        _trace_numpy_apart()
         with contextlib.suppress(*EXPECTED):
             one(data)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
+from camaudit.addresses import address_text, ipv4_text, ipv6_text, parse_address
 from camaudit.knowledge.profiles import Profiles
 from camaudit.model import (
     AllowBasis,
@@ -146,6 +147,8 @@ class _Resolutions:
 
     def names(self, device: str, remote: str, before: float) -> tuple[str, ...]:
         """Names ``device`` had resolved to ``remote`` by time ``before``."""
+        if not self.seen:  # no look-up answered: nothing to spell (a scan's 200 k remotes)
+            return ()
         key = (_normal(device) or device, _normal(remote) or remote)
         found: list[str] = []
         for when, name in sorted(self.seen.get(key, ())):
@@ -158,12 +161,12 @@ class _Resolutions:
 def _normal(text: str) -> str | None:
     """An address in one spelling (IPv4-mapped IPv6 as IPv4), or None for a non-address."""
     try:
-        address = ipaddress.ip_address(text)
+        address = parse_address(text)
     except ValueError:
         return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return str(address.ipv4_mapped)
-    return str(address)
+    return address_text(address)
 
 
 def _flow_names(flow: Flow, device: str, remote: str, resolutions: _Resolutions) -> FlowNames:
@@ -504,11 +507,15 @@ def _outcome(judged: OutboundFlow) -> str:
 def _network(address: str) -> str:
     """The network a summarised remote address is counted in: its /24 (IPv4) or /64."""
     try:
-        ip = ipaddress.ip_address(address)
+        ip = parse_address(address)
     except ValueError:
         return address
-    prefix = 24 if ip.version == 4 else 64
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+    if isinstance(ip, ipaddress.IPv4Address):
+        return f"{ipv4_text(int(ip) & ~0xFF)}/24"
+    if ip.scope_id is None:
+        return f"{ipv6_text(int(ip) >> 64 << 64)}/64"
+    # ipaddress keeps a zone only on an address that is its network's first: as it did
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
 
 
 def _group_findings(

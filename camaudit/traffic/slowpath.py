@@ -7,12 +7,12 @@ flow they answer.
 
 from __future__ import annotations
 
-import ipaddress
 import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from camaudit.addresses import ipv4_text, ipv6_text
 from camaudit.model import FrameRef
 from camaudit.traffic._lazy import LazyModule
 from camaudit.traffic.capfile import RawBatch
@@ -70,8 +70,8 @@ def canonical_key(
 def address(hi: int, lo: int) -> str:
     """Text form of an address stored as two 64-bit halves (IPv4 is v4-mapped)."""
     if hi == 0 and (lo >> 32) == 0xFFFF:
-        return str(ipaddress.IPv4Address(lo & 0xFFFF_FFFF))
-    return str(ipaddress.IPv6Address((hi << 64) | lo))
+        return ipv4_text(lo & 0xFFFF_FFFF)
+    return ipv6_text((hi << 64) | lo)
 
 
 @dataclass
