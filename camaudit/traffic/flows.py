@@ -8,12 +8,11 @@ files are read in. Memory is one small accumulator per flow, up to a limit (see
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from camaudit.addresses import parse_address
 from camaudit.model import FlowCategory, FlowCore, FrameRef
 from camaudit.traffic import apps
 from camaudit.traffic._fastpass import NETWORK, PAIR
@@ -375,18 +374,12 @@ def network_of(text: str) -> str | None:
     """The network (a CIDR) an address written as text is pooled in past :data:`PAIR_LIMIT`,
     as :func:`network` pools a packet's (Zeek logs give addresses as text); None when the
     text is no address."""
-    try:  # inet_pton: a log of a scan asks this for every row past the limits
-        if ":" in text:
-            packed = socket.inet_pton(socket.AF_INET6, text)
-            hi, lo = int.from_bytes(packed[:8], "big"), int.from_bytes(packed[8:], "big")
-        else:
-            hi, lo = 0, _V4_MAPPED | int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
-    except OSError:
-        try:  # a scope ("fe80::1%eth0"), or no address at all
-            number = int(ipaddress.ip_address(text))
-        except ValueError:
-            return None
-        hi, lo = (number >> 64, number & _LOW64) if ":" in text else (0, _V4_MAPPED | number)
+    try:
+        value = parse_address(text)
+    except ValueError:
+        return None
+    number = int(value)
+    hi, lo = (0, _V4_MAPPED | number) if value.version == 4 else (number >> 64, number & _LOW64)
     return _cidr(address(*network(hi, lo)))
 
 
