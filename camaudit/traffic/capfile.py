@@ -213,11 +213,10 @@ class CaptureFile:
                 self.compression = "gzip"
                 self._stream = gzip.GzipFile(fileobj=self._reader, mode="rb")  # type: ignore[call-overload]
             head = self._read_exact(4)
-        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        except (InputError, OSError) as exc:
             self.close()
-            raise InputError(f"{self.display}: damaged gzip data: {exc}") from None
-        except OSError as exc:
-            self.close()
+            if isinstance(exc, InputError):
+                raise
             raise InputError(f"{self.display}: cannot read: {exc.strerror or exc}") from None
         if not head:
             self.close()
@@ -233,7 +232,12 @@ class CaptureFile:
         self._head = head
 
     def _read_exact(self, n: int) -> bytes:
-        return self._stream.read(n)
+        """Up to ``n`` bytes of a file header; damaged gzip data is bad input, not a crash
+        (a gzip'd capture too short for its header checks its CRC on the header read)."""
+        try:
+            return self._stream.read(n)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise InputError(f"{self.display}: damaged gzip data: {exc}") from None
 
     def close(self) -> None:
         """Release the file."""

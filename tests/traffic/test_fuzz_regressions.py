@@ -52,3 +52,20 @@ def test_conn_log_row_with_a_field_that_is_no_number_still_gives_its_flow(
     (tmp_path / "conn.log").write_text(_CONN_HEAD + row)
     (flow,) = analyse_zeek([tmp_path]).flows
     assert (flow.orig, flow.resp) == ("10.66.0.21", "203.0.113.5")
+
+
+def test_gzip_capture_whose_crc_fails_on_the_header_read_is_damaged_input(tmp_path: Path) -> None:
+    # fuzz_pcap: a gzip'd capture whose data ends inside the file header reaches the end of
+    # the gzip member on the header read, where gzip checks the CRC; the BadGzipFile it
+    # raised there was no camaudit error (a traceback)
+    import gzip
+
+    from camaudit.errors import InputError
+
+    pcap = write_pcap(tmp_path / "empty.pcap", []).read_bytes()
+    packed = bytearray(gzip.compress(pcap[:10]))
+    packed[-8] ^= 0xFF  # the trailer's CRC-32
+    damaged = tmp_path / "crc.pcap.gz"
+    damaged.write_bytes(bytes(packed))
+    with pytest.raises(InputError, match="damaged gzip data: CRC check failed"):
+        analyse([damaged])
