@@ -666,6 +666,11 @@ class _Interface:
     offset: int = 0
 
 
+# The shortest packet blocks (pcapng spec §4.3-4.5, appendix A): header and trailer (12 bytes)
+# plus the fixed fields: EPB 20, SPB 4, the obsolete Packet Block 20.
+_PACKET_BLOCK_MIN = {6: 32, 3: 16, 2: 32}
+
+
 class _PcapngWalker:
     """Walks pcapng blocks; keeps section and interface state between chunks.
 
@@ -714,6 +719,10 @@ class _PcapngWalker:
                 self.sections += 1
             elif btype == 1:
                 self._interface(data, body, pos + blen - 4)
+            elif btype in (6, 3, 2) and blen < _PACKET_BLOCK_MIN[btype]:
+                # too short for its own fixed fields: Wireshark stops reading there too
+                self._stop(phrase("problem_bad_length", frame=str(self.frame), length=str(blen)))
+                break
             elif btype in (6, 3, 2):
                 got = self._packet(btype, data, body, blen)
                 if got is not None:

@@ -69,3 +69,26 @@ def test_gzip_capture_whose_crc_fails_on_the_header_read_is_damaged_input(tmp_pa
     damaged.write_bytes(bytes(packed))
     with pytest.raises(InputError, match="damaged gzip data: CRC check failed"):
         analyse([damaged])
+
+
+@pytest.mark.parametrize("kind", [3, 6, 2])
+def test_packet_block_too_short_for_its_own_fields_stops_the_file_as_corrupt(
+    tmp_path: Path, kind: int
+) -> None:
+    # fuzz_pcap: a 12-byte Simple Packet Block (no room for its original length) gave a
+    # negative captured length that the compiled pass refused with a ValueError, and a
+    # 12-byte Enhanced / obsolete Packet Block read its fields past the block (struct.error
+    # at the end of the file). Such a block is an impossible length: reading stops there.
+    import struct
+
+    from tests.captures import write_pcapng
+
+    frame = eth(tcp("10.66.0.10", "192.0.2.1", 40000, 443, "S"))
+    empty_block = struct.pack("<III", kind, 12, 12)
+    capture = write_pcapng(
+        tmp_path / "short.pcapng", [(1, 6)], [(0, 1.0, frame)], extra_blocks=[empty_block]
+    )
+    (read,) = analyse([capture]).inputs
+    assert read.packets == 1
+    (corrupt,) = [p for p in read.problems if p.code == "corrupt"]
+    assert "impossible length 12; the rest of the file was not read" in corrupt.message
