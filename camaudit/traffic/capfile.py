@@ -666,9 +666,10 @@ class _Interface:
     offset: int = 0
 
 
-# The shortest packet blocks (pcapng spec §4.3-4.5, appendix A): header and trailer (12 bytes)
-# plus the fixed fields: EPB 20, SPB 4, the obsolete Packet Block 20.
-_PACKET_BLOCK_MIN = {6: 32, 3: 16, 2: 32}
+# The shortest block of each kind read here (pcapng spec §4.1-4.6, appendix A): header and
+# trailer (12 bytes) plus the fixed fields: SHB 16, IDB 8, ISB 12, EPB 20, SPB 4, the
+# obsolete Packet Block 20. A shorter one is an impossible length.
+_BLOCK_MIN = {0x0A0D0D0A: 28, 1: 20, 5: 24, 6: 32, 3: 16, 2: 32}
 
 
 class _PcapngWalker:
@@ -713,16 +714,16 @@ class _PcapngWalker:
                 break
             if pos + blen > n:
                 break
+            if blen < _BLOCK_MIN.get(btype, 12):
+                # too short for its own fixed fields: Wireshark stops reading there too
+                self._stop(phrase("problem_bad_length", frame=str(self.frame), length=str(blen)))
+                break
             body = pos + 8
             if btype == 0x0A0D0D0A:
                 self.interfaces = []
                 self.sections += 1
             elif btype == 1:
                 self._interface(data, body, pos + blen - 4)
-            elif btype in (6, 3, 2) and blen < _PACKET_BLOCK_MIN[btype]:
-                # too short for its own fixed fields: Wireshark stops reading there too
-                self._stop(phrase("problem_bad_length", frame=str(self.frame), length=str(blen)))
-                break
             elif btype in (6, 3, 2):
                 got = self._packet(btype, data, body, blen)
                 if got is not None:

@@ -71,14 +71,15 @@ def test_gzip_capture_whose_crc_fails_on_the_header_read_is_damaged_input(tmp_pa
         analyse([damaged])
 
 
-@pytest.mark.parametrize("kind", [3, 6, 2])
-def test_packet_block_too_short_for_its_own_fields_stops_the_file_as_corrupt(
+@pytest.mark.parametrize("kind", [3, 6, 2, 1, 5])
+def test_block_too_short_for_its_own_fields_stops_the_file_as_corrupt(
     tmp_path: Path, kind: int
 ) -> None:
     # fuzz_pcap: a 12-byte Simple Packet Block (no room for its original length) gave a
     # negative captured length that the compiled pass refused with a ValueError, and a
     # 12-byte Enhanced / obsolete Packet Block read its fields past the block (struct.error
-    # at the end of the file). Such a block is an impossible length: reading stops there.
+    # at the end of the file); so did an Interface Description Block (and would a Statistics
+    # Block). Such a block is an impossible length: reading stops there.
     import struct
 
     from tests.captures import write_pcapng
