@@ -213,10 +213,11 @@ class CaptureFile:
                 self.compression = "gzip"
                 self._stream = gzip.GzipFile(fileobj=self._reader, mode="rb")  # type: ignore[call-overload]
             head = self._read_exact(4)
-        except (InputError, OSError) as exc:
+        except InputError:  # damaged gzip data (_read_exact says so)
             self.close()
-            if isinstance(exc, InputError):
-                raise
+            raise
+        except OSError as exc:
+            self.close()
             raise InputError(f"{self.display}: cannot read: {exc.strerror or exc}") from None
         if not head:
             self.close()
