@@ -339,16 +339,24 @@ class HostTable:
         self.cutoff: tuple[int, str] | None = None  # the last address kept when cut back
 
     def note(self, addr: str, mac: str, order: int) -> None:
-        seen = self.macs.get(addr)
-        if seen is not None:
-            earliest = (order, mac) if order < seen[0] else seen[:2]
-            self.macs[addr] = (*earliest, seen[2] + 1)
-        elif self.cutoff is not None and (order, addr) > self.cutoff:
+        if self._fold(addr, order, mac, 1):
+            return
+        if self.cutoff is not None and (order, addr) > self.cutoff:
             self.drop(1, (order,))
         else:
             self.macs[addr] = (order, mac, 1)
             if HOST_LIMIT and len(self.macs) >= 2 * HOST_LIMIT:
                 self.settle()
+
+    def _fold(self, addr: str, order: int, mac: str, frames: int) -> bool:
+        """Add ``frames`` to a kept address (the earliest frame's MAC stands); False when the
+        address is not kept here."""
+        seen = self.macs.get(addr)
+        if seen is None:
+            return False
+        earliest = (order, mac) if order < seen[0] else seen[:2]
+        self.macs[addr] = (*earliest, seen[2] + frames)
+        return True
 
     def mac(self, addr: str) -> str | None:
         seen = self.macs.get(addr)
@@ -367,14 +375,9 @@ class HostTable:
     def merge(self, other: HostTable) -> None:
         """Fold in another table (the compiled pass's, or another range's under ``--jobs``)
         and hold the whole to the limit as one reading would (:meth:`settle`)."""
-        macs = self.macs
         for addr, (order, mac, frames) in other.macs.items():
-            seen = macs.get(addr)
-            if seen is None:
-                macs[addr] = (order, mac, frames)
-            else:
-                earliest = (order, mac) if order < seen[0] else seen[:2]
-                macs[addr] = (*earliest, seen[2] + frames)
+            if not self._fold(addr, order, mac, frames):
+                self.macs[addr] = (order, mac, frames)
         for entry in other.dropped.values():
             self.drop(entry[0], entry[1:])
         self.settle()
