@@ -1,8 +1,10 @@
 """The few payloads whose content matters, and what they say.
 
-DNS goes through dnspython; the TLS ClientHello's server name, an HTTP request's
-Host header and NTP's mode are read by the few bounds-checked lines each needs
-(scapy's layers cost about a second to import, most of a small capture's run).
+DNS goes through dnspython (the common message through the strict reader in
+traffic/dnswire.py, which hands everything else to dnspython); the TLS ClientHello's
+server name, an HTTP request's Host header and NTP's mode are read by the few
+bounds-checked lines each needs (scapy's layers cost about a second to import, most of
+a small capture's run).
 A malformed or hostile payload yields ``None``, never an exception, and every
 string that leaves here is sanitised. These readers need no optional package, so a
 broken installation cannot make them read as "no server name" (dnspython errors other
@@ -15,6 +17,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from camaudit.sanitize import clean_name, clean_text
+from camaudit.traffic.dnswire import read_dns
 
 _HTTP_METHODS = (
     b"GET ",
@@ -43,6 +46,11 @@ def parse_dns(payload: bytes) -> DnsMessage | None:
     """Decode a DNS message, or ``None`` if it is not one (or is cut short)."""
     if len(payload) < 12:
         return None
+    # The common message is read by a strict reader (a DNS flood is millions of them);
+    # what it declines is dnspython's, as every message was before.
+    fields = read_dns(payload)
+    if fields is not None:
+        return DnsMessage(*fields)
     # Devices repeat the same questions with new IDs: decode each distinct body once.
     body = _parse_dns_body(payload[2:])
     if body is None:
