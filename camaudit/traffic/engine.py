@@ -231,26 +231,34 @@ class _Run:
         ok = cols.status == d.OK
         udp = ok & (cols.proto == d.UDP) & ((cols.sport == 53) | (cols.dport == 53))
         tcp = ok & (cols.proto == d.TCP) & ((cols.sport == 53) | (cols.dport == 53))
-        for row in np.nonzero((udp | tcp) & (cols.pay_cap > 0))[0].tolist():
-            start, cap = int(cols.pay_off[row]), int(cols.pay_cap[row])
+        rows = np.nonzero((udp | tcp) & (cols.pay_cap > 0))[0]
+        # Each column is taken once a batch as a list: ten numpy scalars a packet cost more
+        # than the packet's strict DNS reading (a DNS flood is nothing but such rows).
+        taken = [
+            *(cols.pay_off, cols.pay_cap, cols.proto, batch.frame, batch.ts),
+            *(cols.src_hi, cols.src_lo, cols.sport, cols.dst_hi, cols.dst_lo, cols.dport),
+        ]
+        cut_short = (cols.pay_cap[rows] < cols.pay_len[rows]).tolist()
+        packets = zip(*(column[rows].tolist() for column in taken), cut_short, strict=True)
+        for start, cap, proto, frame, ts, shi, slo, sport, dhi, dlo, dport, cut in packets:
             payload = batch.data[start : start + cap]
-            if cols.proto[row] == d.TCP:
+            if proto == d.TCP:
                 payload = payload[2:]  # one message per segment: the usual case
             msg = apps.parse_dns(payload)
             if msg is None:
-                if cols.pay_cap[row] < cols.pay_len[row]:
+                if cut:
                     self.dns_cut += 1
                 else:
                     self.dns_undecodable += 1
                 continue
             event: DnsEvent = (
                 msg,
-                FrameRef(batch.capture, int(batch.frame[row]), float(batch.ts[row])),
-                address(int(cols.src_hi[row]), int(cols.src_lo[row])),
-                int(cols.sport[row]),
-                address(int(cols.dst_hi[row]), int(cols.dst_lo[row])),
-                int(cols.dport[row]),
-                bool(cols.pay_cap[row] < cols.pay_len[row]),
+                FrameRef(batch.capture, frame, ts),
+                address(shi, slo),
+                sport,
+                address(dhi, dlo),
+                dport,
+                cut,
             )
             if self.dns_events is not None:
                 self.dns_events.append(event)
