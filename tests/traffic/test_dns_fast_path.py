@@ -128,15 +128,17 @@ def messages(draw: st.DrawFn) -> bytes:
 
 
 def mutated(wire: bytes, data: st.DataObject) -> bytes:
-    """``wire`` cut, with bytes changed, or with a piece of itself spliced in."""
+    """``wire`` cut, with bytes changed or nudged, or with a piece of itself spliced in."""
     out = bytearray(wire)
     for _ in range(data.draw(st.integers(1, 3))):
-        how = data.draw(st.sampled_from(["cut", "byte", "pointer", "splice"]))
+        how = data.draw(st.sampled_from(["cut", "byte", "nudge", "pointer", "splice"]))
         at = data.draw(st.integers(0, max(0, len(out) - 1)))
         if how == "cut":
             del out[at:]
         elif how == "byte" and out:
             out[at] = data.draw(st.sampled_from([0, 1, 0x3F, 0x40, 0x80, 0xC0, 0xFF, at & 0xFF]))
+        elif how == "nudge" and out:  # a length or count one or two off
+            out[at] = (out[at] + data.draw(st.sampled_from([-2, -1, 1, 2]))) & 0xFF
         elif how == "pointer":
             target = data.draw(st.integers(0, len(out) + 4))
             out[at : at + 2] = bytes([0xC0 | (target >> 8) & 0x3F, target & 0xFF])
@@ -206,6 +208,13 @@ def test_an_nxdomain_answer_with_its_soa_takes_the_strict_reader() -> None:
     assert same_or_declined(answer.to_wire())
 
 
+@pytest.mark.parametrize("ttl", ["00000000", "01000000", "7fffffff", "80000000", "ffffffff"])
+def test_the_edns_extended_rcode_and_version_read_as_dnspython_reads_them(ttl: str) -> None:
+    """OPT's TTL holds the rcode's upper 8 bits, the version and the DO flag (RFC 6891 §6.1.3)."""
+    question = "0001 8103 0001 0000 0000 0001 0178 00 0001 0001"
+    assert same_or_declined(bytes.fromhex(f"{question} 00 0029 1000 {ttl} 0000"))
+
+
 @pytest.mark.parametrize(
     "wire",
     [
@@ -224,6 +233,11 @@ def test_what_the_reader_does_not_print_as_dnspython_is_declined(wire: bytes) ->
     assert apps.parse_dns(wire) == dnspython_reads(wire)
 
 
+# A response's header and question ("x.", A), then an owner name pointing at that question
+_ASKED_X = "0007 8180 0001"
+_ABOUT_X = "0178 00 0001 0001 c00c"
+
+
 @pytest.mark.parametrize(
     "wire",
     [
@@ -232,6 +246,13 @@ def test_what_the_reader_does_not_print_as_dnspython_is_declined(wire: bytes) ->
         bytes.fromhex("0001 0100 0001 0000 0000 0000 c0ff 0001 0001"),  # past the end
         bytes.fromhex("0001 0100 0001 0000 0000 0000 0561 62"),  # a label cut short
         bytes.fromhex("0001 0100 0001 0000 0000 0000 4161 00 0001 0001"),  # label type 01
+        # records whose data is longer or shorter than what their type holds
+        bytes.fromhex(f"{_ASKED_X} 0001 0000 0000 {_ABOUT_X} 0005 0001 0000003c 0004 017900 00"),
+        bytes.fromhex(f"{_ASKED_X} 0001 0000 0000 {_ABOUT_X} 0001 0001 0000003c 0005 c0000201 00"),
+        bytes.fromhex(f"{_ASKED_X} 0000 0001 0000 {_ABOUT_X} 0006 0001 0000003c 0019 c00c c00c")
+        + bytes(21),
+        bytes.fromhex(f"{_ASKED_X} 0000 0001 0000 {_ABOUT_X} 0006 0001 0000003c 0017 c00c c00c")
+        + bytes(20),
     ],
 )
 def test_a_broken_message_is_still_undecodable(wire: bytes) -> None:
