@@ -117,7 +117,6 @@ def _name(wire: bytes, pos: int, end: int) -> tuple[str, int]:
     labels read there; declines what dnspython would escape or refuse.
     """
     labels = []
-    size = 1  # the root label
     after = -1
     hops = 0
     limit = end
@@ -129,12 +128,10 @@ def _name(wire: bytes, pos: int, end: int) -> tuple[str, int]:
         if length == 0:
             break
         if length < 64:
-            stop = pos + 1 + length
-            if stop > limit:
+            pos += 1 + length
+            if pos > limit:
                 raise _Declined
-            labels.append(wire[pos + 1 : stop])
-            size += length + 1
-            pos = stop
+            labels.append(wire[pos - length : pos])
             continue
         if length < 192 or pos + 2 > limit:
             raise _Declined  # an extended label type (RFC 6891 §5), or a cut pointer
@@ -146,9 +143,9 @@ def _name(wire: bytes, pos: int, end: int) -> tuple[str, int]:
             raise _Declined
         limit = lowest
         lowest = pos = target
-    if size > _MAX_NAME:
-        raise _Declined
     text = b".".join(labels)
+    if len(text) + 2 > _MAX_NAME:  # the wire form: a length octet a label, and the root's
+        raise _Declined
     if text.translate(None, _PLAIN_OR_DOT) or text.count(b".") != len(labels) - 1:
         raise _Declined  # a character dnspython escapes, or a dot inside a label
     return text.decode("ascii"), (pos + 1 if after < 0 else after)

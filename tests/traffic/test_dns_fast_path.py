@@ -208,6 +208,19 @@ def test_an_nxdomain_answer_with_its_soa_takes_the_strict_reader() -> None:
     assert same_or_declined(answer.to_wire())
 
 
+@pytest.mark.parametrize("octets", [254, 255, 256])
+def test_a_name_is_read_up_to_255_octets_and_declined_past_them(octets: int) -> None:
+    """RFC 1035 §3.1: dnspython refuses a longer name; the reader must not read one."""
+    labels, left = [], octets - 1  # the root's octet
+    while left:
+        size = min(63, left - 1)
+        labels.append(bytes([size]) + b"a" * size)
+        left -= size + 1
+    wire = bytes.fromhex("0001 0100 0001 0000 0000 0000") + b"".join(labels) + b"\0\0\1\0\1"
+    assert same_or_declined(wire) is (octets <= 255)
+    assert (dnspython_reads(wire) is None) is (octets > 255)
+
+
 @pytest.mark.parametrize("ttl", ["00000000", "01000000", "7fffffff", "80000000", "ffffffff"])
 def test_the_edns_extended_rcode_and_version_read_as_dnspython_reads_them(ttl: str) -> None:
     """OPT's TTL holds the rcode's upper 8 bits, the version and the DO flag (RFC 6891 §6.1.3)."""
