@@ -43,7 +43,16 @@ from camaudit.policy.load import Policy, ServiceRule, in_networks, networks, nev
 DETAIL_LIMIT = 1000
 SUMMARY_CITED = 3  # flows of a summarised group whose frames its finding cites
 # Evidence problems that stop a capture from proving isolation (they never hide a leak).
-BLOCKING_PROBLEMS = ("truncated", "corrupt", "drops", "one_direction", "snaplen", "undecoded")
+# flows_spilled: flows counted without their addresses (a flood past flows.NETWORK_LIMIT).
+BLOCKING_PROBLEMS = (
+    "truncated",
+    "corrupt",
+    "drops",
+    "one_direction",
+    "snaplen",
+    "undecoded",
+    "flows_spilled",
+)
 _CROSSING = (FlowCategory.ESTABLISHED, FlowCategory.TWO_WAY)
 _NO_ANSWER_RCODES = ("NXDOMAIN", "REFUSED", "SERVFAIL", "NOTIMP")
 _LOCAL_SUFFIXES = ("local", "home.arpa", "internal", "localhost", "invalid", "test")

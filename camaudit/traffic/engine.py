@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from operator import attrgetter
@@ -24,12 +24,13 @@ from camaudit.model import (
 )
 from camaudit.phrases import first_frames, phrase, problem
 from camaudit.traffic import apps
-from camaudit.traffic._fastpass import Pass
+from camaudit.traffic._fastpass import NETWORK, SPILL, Pass
 from camaudit.traffic.capfile import SUPPORTED_LINKTYPES, CaptureFile, RawBatch, linktype_name
 from camaudit.traffic.dnslog import DnsLog
 from camaudit.traffic.flows import (
     FLOW_LIMIT,
     FRAME_MASK,
+    NETWORK_LIMIT,
     PAIR_LIMIT,
     SEG_SHIFT,
     FlowRecord,
@@ -125,7 +126,10 @@ class _Run:
 
     def __init__(self, collect_dns: bool = False) -> None:
         self.fp: Pass | None = Pass(
-            max_flows=FLOW_LIMIT, max_pairs=PAIR_LIMIT, max_hosts=HOST_LIMIT
+            max_flows=FLOW_LIMIT,
+            max_pairs=PAIR_LIMIT,
+            max_hosts=HOST_LIMIT,
+            max_networks=NETWORK_LIMIT,
         )
         self.flows = FlowTable()
         self.slow = SlowPath()
@@ -576,7 +580,8 @@ def summarise(
                 run.flows.summarised,
             )
         )
-    problems.extend(_network_problems(run.flows, segments))
+    problems.extend(network_problems(_pools(run.flows, NETWORK, segments)))
+    problems.extend(spilled_problems(_pools(run.flows, SPILL, segments)))
     run.hosts.settle()  # before any flow takes a MAC from it
     problems.extend(run.hosts.problems(segments))
     cut = run.dns_cut + run.dns.truncated()
@@ -602,33 +607,60 @@ def summarise(
     )
 
 
-def _network_problems(table: FlowTable, segments: Segments) -> list[Problem]:
-    """Per capture, the flows pooled per source and destination network past
-    :data:`PAIR_LIMIT` address pairs (each network's entry counted in the capture of its
-    first frame)."""
+def _pools(table: FlowTable, mark: int, segments: Segments) -> list[tuple[str, int, int]]:
+    """The table's entries pooled as ``mark`` (per source and destination network past
+    :data:`PAIR_LIMIT` address pairs, or spilled past :data:`NETWORK_LIMIT` of those) as
+    (capture, first frame, packets), in the order of their first frames: each entry counted
+    in the capture of its first frame."""
     pools = []
-    for order, packets in sorted(table.networks()):
+    for order, packets in sorted(table.pools(mark)):
         ref = frame_ref(segments, 0.0, order)
         pools.append((ref.capture, ref.frame, packets))
-    return network_problems(pools)
+    return pools
+
+
+def _by_capture(
+    pools: Iterable[tuple[str, int, int]],
+) -> Iterator[tuple[str, int, list[int], dict[str, str]]]:
+    """Per capture (or Zeek log), from its pooled entries given as (capture, first frame or
+    line, packets) in the order of their first frames: the capture, its packets in them,
+    its entries' first frames (one per entry) and :func:`first_frames` of the first ones."""
+    by_capture: dict[str, list[tuple[int, int]]] = {}
+    for capture, frame, packets in pools:
+        by_capture.setdefault(capture, []).append((frame, packets))
+    for capture, pooled in sorted(by_capture.items()):
+        frames = [frame for frame, _ in pooled]
+        first = frames[:_FIRST_FRAMES]
+        yield (
+            capture,
+            sum(n for _, n in pooled),
+            frames,
+            first_frames(first, len(frames) > len(first)),
+        )
 
 
 def network_problems(pools: Iterable[tuple[str, int, int]]) -> list[Problem]:
     """One ``flows_networks`` problem per capture (or Zeek log) from its pooled networks,
     given as (capture, first frame or line, packets) in the order of their first frames:
     packets, networks and the first networks' first frames."""
-    by_capture: dict[str, list[tuple[int, int]]] = {}
-    for capture, frame, packets in pools:
-        by_capture.setdefault(capture, []).append((frame, packets))
     problems = []
-    for capture, pooled in sorted(by_capture.items()):
-        count = sum(packets for _, packets in pooled)
-        first = [frame for frame, _ in pooled[:_FIRST_FRAMES]]
-        said = first_frames(first, len(pooled) > len(first))
+    for capture, count, frames, said in _by_capture(pools):
         message = phrase(
-            "problem_flows_networks", count=count, networks=len(pooled), pairs=PAIR_LIMIT, **said
+            "problem_flows_networks", count=count, networks=len(frames), pairs=PAIR_LIMIT, **said
         )
         problems.append(problem("flows_networks", message, capture, count))
+    return problems
+
+
+def spilled_problems(pools: Iterable[tuple[str, int, int]]) -> list[Problem]:
+    """One ``flows_spilled`` problem per capture from its spilled entries (one per protocol
+    and address family past :data:`NETWORK_LIMIT` network entries), given as
+    :func:`network_problems` takes them: packets and each entry's first frame. Blocking
+    (policy.evaluate): no address is left to tell which device sent or received them."""
+    problems = []
+    for capture, count, _frames, said in _by_capture(pools):
+        message = phrase("problem_flows_spilled", count=count, limit=NETWORK_LIMIT, **said)
+        problems.append(problem("flows_spilled", message, capture, count))
     return problems
 
 
