@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from scapy.layers.dns import DNS, DNSQR, DNSRR
 
-from camaudit.model import TrafficSummary
 from camaudit.traffic import dnslog, engine, parallel
 from camaudit.traffic.engine import analyse
 from tests.captures import CAM, GW, eth, udp, write_pcap
