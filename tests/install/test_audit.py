@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -340,3 +342,31 @@ def test_the_committed_snapshot_names_its_source_and_carries_no_advisory_prose()
     for advisory in snapshot["advisories"]:
         assert not {"details", "summary"} & set(advisory), advisory["id"]
         assert advisory["url"].startswith("https://github.com/pypa/advisory-database/blob/")
+
+
+def test_the_builder_on_a_clone_records_its_commit_and_dates_the_data_by_it(
+    tmp_path: Path,
+) -> None:
+    clone = tmp_path / "advisory-database"
+    (clone / "vulns" / "pkg").mkdir(parents=True)
+    (clone / "vulns" / "pkg" / "PYSEC-2099-11.yaml").write_text(NEW_FORMAT)
+    (tmp_path / "c.txt").write_text("pkg==1.1\n")
+    date = {"GIT_COMMITTER_DATE": "2099-05-06T07:08:09Z", "GIT_AUTHOR_DATE": "2099-05-06T07:08:09Z"}
+    env = {**os.environ, **date, "GIT_CONFIG_GLOBAL": "/dev/null"}
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(clone), *args], env=env, check=True, capture_output=True, text=True
+        )
+        return done.stdout.strip()
+
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "advisories")
+    out = tmp_path / "pypa.json"
+    argv = ["build", str(clone / "vulns"), "--constraints", str(tmp_path / "c.txt")]
+    assert _tool("advisories").main([*argv, "--out", str(out), "--read", "2099-06-01"]) == 0
+    snapshot = json.loads(out.read_text())
+    head = git("rev-parse", "HEAD")
+    assert snapshot["source"]["commit"] == head and snapshot["source"]["as_of"] == "2099-05-06"
+    assert snapshot["advisories"][0]["url"].endswith(f"/blob/{head}/vulns/pkg/PYSEC-2099-11.yaml")
