@@ -229,7 +229,8 @@ def offline(
         snapshot = json.loads(snapshot_path.read_text(encoding="utf-8"))
         as_of = dt.date.fromisoformat(snapshot["source"]["as_of"])
         covered = set(snapshot["packages"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        findings = scan(snapshot, pins)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         return _not_audited(f"{services}; no usable advisory snapshot ({error})")
     try:
         ignores = load_ignores(ignore_path)
@@ -239,7 +240,6 @@ def offline(
     read = snapshot["source"].get("read", str(as_of))
     name = f"the PyPA advisory-database snapshot of {as_of}"
     name += f" (read {read})" if read != str(as_of) else ""
-    findings = scan(snapshot, pins)
     vulnerable = []
     for finding in findings:
         ignore = _ignored(finding, ignores)

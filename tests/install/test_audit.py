@@ -255,6 +255,14 @@ def test_no_snapshot_is_no_audit(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "no usable advisory snapshot" in capsys.readouterr().out
 
 
+def test_a_damaged_snapshot_is_no_audit_and_no_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    damaged = _snapshot(tmp_path, [{"id": "PYSEC-2099-9", "package": "pkg"}], TODAY)
+    assert _audit().offline(["osv: x"], {"pkg": "1"}, damaged, tmp_path / "none", TODAY) == 0
+    assert "no usable advisory snapshot" in capsys.readouterr().out
+
+
 # --- the snapshot builder ---------------------------------------------------------------------
 
 NEW_FORMAT = """\
