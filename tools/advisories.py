@@ -140,9 +140,13 @@ def _superseded(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _git(folder: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(folder), *args], capture_output=True, text=True, check=False
-    )
+    """git's answer about ``folder``, "" when it is no checkout (or git is missing)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(folder), *args], capture_output=True, text=True, check=False
+        )
+    except OSError:
+        return ""
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
