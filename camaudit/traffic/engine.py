@@ -26,7 +26,7 @@ from camaudit.phrases import first_frames, phrase, problem
 from camaudit.traffic import apps
 from camaudit.traffic._fastpass import NETWORK, SPILL, Pass
 from camaudit.traffic.capfile import SUPPORTED_LINKTYPES, CaptureFile, RawBatch, linktype_name
-from camaudit.traffic.dnslog import DnsLog
+from camaudit.traffic.dnslog import DnsLog, held_limit
 from camaudit.traffic.flows import (
     FLOW_LIMIT,
     FRAME_MASK,
@@ -124,7 +124,7 @@ def _scan_directory(root: Path) -> tuple[list[Path], list[Path]]:
 class _Run:
     """State of one analysis across all its files (or, under ``--jobs``, one part of it)."""
 
-    def __init__(self, collect_dns: bool = False) -> None:
+    def __init__(self, collect_dns: bool = False, dns_only: bool = False) -> None:
         self.fp: Pass | None = Pass(
             max_flows=FLOW_LIMIT,
             max_pairs=PAIR_LIMIT,
@@ -142,19 +142,36 @@ class _Run:
         self.dns_cut = 0  # DNS packets the snapshot length cut too short to decode
         self.ip_packets = 0
         self.other_packets = 0
-        # Under --jobs a part keeps its DNS packets to be folded in file order at the end.
+        # Under --jobs a part keeps its DNS packets to be folded in file order at the end, up
+        # to dnslog.held_limit(); past it none (``dns_deferred``, the rest not even parsed):
+        # the merge reads the part's DNS again, straight into the merged log (parallel.py).
         self.dns_events: list[DnsEvent] | None = [] if collect_dns else None
+        self.dns_held = held_limit()
+        self.dns_deferred = False
+        self.dns_sink: Callable[[DnsEvent], None] | None = None  # else add_dns
+        self.dns_only = dns_only  # that second reading: it looks at nothing but DNS
 
     def feed(self, batch: RawBatch, depth: int = 0) -> None:
         """Decode and fold the frames the compiled pass handed over (and what they tunnel)."""
-        import numpy as np
-
         from camaudit.traffic import decode as d
 
         cols, raw = d.decode(batch)
         self.slow.finish(batch, cols, raw)
         if depth >= _MAX_TUNNELS:  # a tunnel in a tunnel ... past any real network
             cols.status[cols.status == d.OK] = d.NOT_UNDERSTOOD
+        self._dns(batch, cols)
+        if not self.dns_only:
+            self._frames(batch, cols, depth)
+        inner = d.tunnel_payloads(batch, cols)
+        if inner is not None:
+            self.feed(inner, depth + 1)
+
+    def _frames(self, batch: RawBatch, cols: d.Columns, depth: int) -> None:
+        """Fold decoded frames into everything but the DNS log."""
+        import numpy as np
+
+        from camaudit.traffic import decode as d
+
         counts = np.bincount(cols.status, minlength=d.STATUSES).tolist()
         for status, count in enumerate(counts):
             if count:
@@ -165,12 +182,8 @@ class _Run:
         self._unread(batch, cols)
         self._hosts(batch, cols)
         self._arp(batch, cols)
-        self._dns(batch, cols)
         self._passive(batch, cols)
         self.flows.add(batch, cols)
-        inner = d.tunnel_payloads(batch, cols)
-        if inner is not None:
-            self.feed(inner, depth + 1)
 
     def fast(self, count: int) -> None:
         """``count`` frames the compiled pass decoded and folded itself."""
@@ -232,6 +245,8 @@ class _Run:
 
         from camaudit.traffic import decode as d
 
+        if self.dns_deferred:
+            return
         ok = cols.status == d.OK
         udp = ok & (cols.proto == d.UDP) & ((cols.sport == 53) | (cols.dport == 53))
         tcp = ok & (cols.proto == d.TCP) & ((cols.sport == 53) | (cols.dport == 53))
@@ -256,10 +271,21 @@ class _Run:
                 int(cols.dport[row]),
                 bool(cols.pay_cap[row] < cols.pay_len[row]),
             )
-            if self.dns_events is not None:
+            if self.dns_events is None:
+                (self.dns_sink or self.add_dns)(event)
+            elif len(self.dns_events) < self.dns_held:
                 self.dns_events.append(event)
             else:
-                self.add_dns(event)
+                self._defer_dns()
+                return
+
+    def _defer_dns(self) -> None:
+        """Past the DNS packets a part holds: drop them all, and their counts, for the
+        merge to read this part's DNS again (one reading's result, in bounded memory)."""
+        assert self.dns_events is not None
+        self.dns_events.clear()
+        self.dns_deferred = True
+        self.dns_undecodable = self.dns_cut = 0
 
     def _passive(self, batch: RawBatch, cols: d.Columns) -> None:
         import numpy as np
@@ -292,7 +318,8 @@ class _Run:
 
     def close(self) -> None:
         """Move the compiled pass's flows and addresses into the Python tables."""
-        if self.fp is None:
+        if self.fp is None or self.dns_only:
+            self.fp = None
             return
         self.flows.add_compiled(self.fp.flows())
         self.flows.summarised += self.fp.summarised
