@@ -23,6 +23,14 @@ row a flow (an unanswered SYN, S0), for ``verify --zeek DIR`` (``OUT`` is the lo
 
     python bench/make_flood.py bench/.cache/zeek-scan/conn.log --flows 2000000 --conn
 
+``--spoofed``: a SYN flood from N spoofed *source* addresses instead: the i-th SYN comes
+from its own random-looking address in 2001:db8:8000::/33 (documentation range; the low 64
+bits a bijection of i, so all N differ) to the camera's stand-in 2001:db8:66::21, port 554,
+as a flood would arrive from the internet; 90 bytes a record. Past the flow, pair and
+network limits its flows spill into one entry per protocol and address family.
+
+    python bench/make_flood.py bench/.cache/spoofed-2M.pcap --flows 2000000 --spoofed
+
 ``--dns``: a DNS flood instead: N questions (A) from the camera to the site's resolver
 10.66.0.1, from ports 20000-59999, each for a name of its own (``n0000000.flood.example``
 ...), none answered; 82 bytes a record.
@@ -43,6 +51,9 @@ FRAME6 = 74  # Ethernet 14 + IPv6 40 + TCP 20
 BATCH = 1_000_000
 CAMERA6 = bytes.fromhex("fd66" + "00" * 12 + "0021")  # fd66::21
 NETWORKS6 = 256  # destination /64s of an --addresses scan
+TARGET6 = bytes.fromhex("20010db8006600000000000000000021")  # 2001:db8:66::21 (--spoofed)
+# Odd multipliers: i * odd mod 2**64 is a bijection, so every source differs.
+SPREAD, SPREAD_NET = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9
 
 
 def _headers(i: np.ndarray, frame: int, t0: int) -> np.ndarray:
@@ -87,6 +98,32 @@ def address_records(start: int, count: int, t0: int) -> bytes:
     for byte in range(4):  # the low 32 bits of the interface id
         f[:, 53 - byte] = ((host >> (8 * byte)) & 0xFF).astype(np.uint8)
     _syn(f[:, 54:], 1024 + i % 60000, 443)
+    return rec.tobytes()
+
+
+def spoofed_records(start: int, count: int, t0: int) -> bytes:
+    """SYNs to 2001:db8:66::21 port 554, each from an address of its own in
+    2001:db8:8000::/33 (the third group's top bit set: never the target's /64)."""
+    i = np.arange(start, start + count, dtype=np.uint64)
+    rec = _headers(i.astype(np.int64), FRAME6, t0)
+    f = rec[:, 16:]
+    f[:, 0:6], f[:, 6:12] = [0xC0, 0x56, 0xE3, 0, 0, 0x21], [0x02, 0, 0, 0, 0, 0x01]
+    f[:, 12:14] = [0x86, 0xDD]
+    f[:, 14] = 0x60
+    f[:, 18:20] = [0, 20]
+    f[:, 20] = 6
+    f[:, 21] = 64
+    low = i * np.uint64(SPREAD)  # wraps: mod 2**64
+    net = (i * np.uint64(SPREAD_NET)) >> np.uint64(32)
+    f[:, 22:26] = [0x20, 0x01, 0x0D, 0xB8]
+    for byte in range(4):  # groups 3-4: the /64, third group's top bit set
+        f[:, 29 - byte] = ((net >> np.uint64(8 * byte)) & np.uint64(0xFF)).astype(np.uint8)
+    f[:, 26] |= 0x80
+    for byte in range(8):  # the interface id: distinct per i
+        f[:, 37 - byte] = ((low >> np.uint64(8 * byte)) & np.uint64(0xFF)).astype(np.uint8)
+    f[:, 38:54] = np.frombuffer(TARGET6, dtype=np.uint8)
+    sport = (1024 + i % np.uint64(60000)).astype(np.int64)
+    _syn(f[:, 54:], sport, 554)
     return rec.tobytes()
 
 
@@ -219,10 +256,17 @@ def main() -> None:
         help="with --addresses: every target answers with a RST (N source addresses)",
     )
     parser.add_argument(
+        "--spoofed",
+        action="store_true",
+        help="N SYNs to 2001:db8:66::21, each from its own spoofed address in 2001:db8::/32",
+    )
+    parser.add_argument(
         "--dns", action="store_true", help="N DNS questions, each for a name of its own"
     )
     args = parser.parse_args()
     make = dns_records if args.dns else address_records if args.addresses else records
+    if args.spoofed:
+        make = spoofed_records
     if args.answered:
         make = answered_records
     args.out.parent.mkdir(parents=True, exist_ok=True)

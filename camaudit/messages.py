@@ -346,6 +346,20 @@ REASON_PLURALS = {
         "and destination network (/24, IPv6 /64), without the addresses, ports or payload; "
         "the networks' first frame(s) {frames}{more}",
     ),
+    # TRANSLATORS: {frames} are the first frames of the spilled entries (one per protocol
+    # and address family), {more} is ", ..." when there are more.
+    "problem_flows_spilled": NP_(
+        "more than {limit} source-and-network entries past the address pair limit too (a "
+        "flood from spoofed addresses?): {count} packet(s) are counted in one entry per "
+        "protocol and address family (0.0.0.0/0, ::/0), without addresses, ports or payload, "
+        "so no statement says which device sent or received them; the entries' first "
+        "frame(s) {frames}{more}",
+        "more than {limit} source-and-network entries past the address pair limit too (a "
+        "flood from spoofed addresses?): {count} packet(s) are counted in one entry per "
+        "protocol and address family (0.0.0.0/0, ::/0), without addresses, ports or payload, "
+        "so no statement says which device sent or received them; the entries' first "
+        "frame(s) {frames}{more}",
+    ),
     # TRANSLATORS: {frames} are the first frames from addresses past the limit, {more} is
     # ", ..." when there are more.
     "problem_hosts_bounded": NP_(

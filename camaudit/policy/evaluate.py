@@ -42,8 +42,21 @@ from camaudit.policy.load import Policy, ServiceRule, in_networks, networks, nev
 # destination network, state and label in one finding each, citing its first flows.
 DETAIL_LIMIT = 1000
 SUMMARY_CITED = 3  # flows of a summarised group whose frames its finding cites
+# Summarised groups per device; past them (a flood from spoofed addresses, each remote its
+# own network) a flow no group holds joins its address family's group (0.0.0.0/0, ::/0),
+# so that findings stay bounded too. Every flow is still judged.
+GROUP_LIMIT = 1000
 # Evidence problems that stop a capture from proving isolation (they never hide a leak).
-BLOCKING_PROBLEMS = ("truncated", "corrupt", "drops", "one_direction", "snaplen", "undecoded")
+# flows_spilled: flows counted without their addresses (a flood past flows.NETWORK_LIMIT).
+BLOCKING_PROBLEMS = (
+    "truncated",
+    "corrupt",
+    "drops",
+    "one_direction",
+    "snaplen",
+    "undecoded",
+    "flows_spilled",
+)
 _CROSSING = (FlowCategory.ESTABLISHED, FlowCategory.TWO_WAY)
 _NO_ANSWER_RCODES = ("NXDOMAIN", "REFUSED", "SERVFAIL", "NOTIMP")
 _LOCAL_SUFFIXES = ("local", "home.arpa", "internal", "localhost", "invalid", "test")
@@ -460,6 +473,7 @@ def _judge_flows(
     findings: list[Finding] = []
     listed: dict[str, int] = {}
     groups: dict[tuple[object, ...], _Group] = {}
+    made: dict[str, int] = {}  # per device: groups
     for flow in traffic.flows:
         if _foreign_on_link(flow, judge):
             tallies.foreign.setdefault(flow.orig, []).append(flow)
@@ -482,12 +496,32 @@ def _judge_flows(
         else:
             tallies.summarised[judged.device] = tallies.summarised.get(judged.device, 0) + 1
             tallies.summarised_crossed += judged.crossed and not judged.allowed_by
-            network = _network(judged.remote)
             alike = (judged.device, _outcome(judged), expired, flow.proto, flow.category)
-            groups.setdefault((*alike, network, judged.label), _Group()).add(judged)
+            _group(groups, made, (*alike, _network(judged.remote), judged.label)).add(judged)
     for key, group in groups.items():
         findings += _group_findings(group, bool(key[2]), str(key[5]), limit or 0, tallies)
     return outbound, findings
+
+
+def _group(
+    groups: dict[tuple[object, ...], _Group], made: dict[str, int], key: tuple[object, ...]
+) -> _Group:
+    """The group of summarised flows ``key`` names (device, outcome, expired, protocol,
+    state, remote network, label); past :data:`GROUP_LIMIT` groups of its device, a new
+    one's flows join the group of the whole address family instead."""
+    group = groups.get(key)
+    if group is not None:
+        return group
+    device = str(key[0])
+    if GROUP_LIMIT and made.get(device, 0) >= GROUP_LIMIT:
+        family = "::/0" if ":" in str(key[5]) else "0.0.0.0/0"
+        key = (*key[:5], family, key[6])
+        group = groups.get(key)
+        if group is not None:
+            return group
+    made[device] = made.get(device, 0) + 1
+    group = groups[key] = _Group()
+    return group
 
 
 def _outcome(judged: OutboundFlow) -> str:

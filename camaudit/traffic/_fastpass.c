@@ -18,7 +18,9 @@
  *
  * Bounded: past max_flows flows, later flows are pooled per address pair (no ports); past
  * max_pairs pairs, per source address and destination network (/24, IPv6 /64), so that a
- * scan of millions of addresses keeps a few entries per network (flows.py does the same).
+ * scan of millions of addresses keeps a few entries per network; past max_networks of those
+ * (a flood from millions of spoofed sources), in one entry per protocol and address family,
+ * so that memory is bounded whatever the addresses (flows.py does the same).
  * The host table (source address -> earliest MAC) keeps max_hosts addresses, the first
  * seen; a later address's frames are only counted, with the first few ords (engine.py's
  * HostTable does the same, and holds the merged tables to the limit).
@@ -36,17 +38,17 @@
 #define KEEP_CHUNKS 64u
 
 enum { B_SYN = 1, B_SYNACK = 2, B_ACK = 4, B_FIN = 8, B_RST = 16, B_DATA = 32 };
-/* What a table entry holds: one flow, one address pair's pooled flows, or one source
- * address's pooled flows to one network (flows.py: PAIR and NETWORK, shifted into the key's
- * protocol). */
-enum { P_FLOW = 0, P_PAIR = 1, P_NETWORK = 2 };
+/* What a table entry holds: one flow, one address pair's pooled flows, one source address's
+ * pooled flows to one network, or the flows that spilled past those, per protocol and address
+ * family (flows.py: PAIR, NETWORK and SPILL, shifted into the key's protocol; one bit each). */
+enum { P_FLOW = 0, P_PAIR = 1, P_NETWORK = 2, P_SPILL = 4 };
 enum { F_CREATE = 0, F_FORCE = 1, F_FIND = 2 };
 
 typedef struct {
     uint64_t ahi, alo, bhi, blo;
     uint16_t ap, bp;
     uint8_t proto;
-    uint8_t pool; /* P_FLOW, P_PAIR, P_NETWORK: part of the key */
+    uint8_t pool; /* P_FLOW, P_PAIR, P_NETWORK, P_SPILL: part of the key */
     uint8_t first_dir;
     int8_t syn_dir, synack_dir; /* -1: none seen */
     int32_t vlan;               /* VLAN of the earliest frame, -1 none */
@@ -92,6 +94,8 @@ typedef struct {
     Py_ssize_t max_flows; /* 0: unbounded */
     Py_ssize_t max_pairs; /* address pairs pooled before pooling per network; 0: unbounded */
     Py_ssize_t npairs;
+    Py_ssize_t max_networks; /* network entries before spilling; 0: unbounded */
+    Py_ssize_t nnetworks;
     long long folded;     /* frames decoded and folded here (not handed over) */
     long long summarised; /* packets counted per address pair once the table was full */
     int upto; /* -1 index every frame (CaptureFile.batches); bench only: 0 walk, 1 decode; 2 all */
@@ -319,7 +323,9 @@ static void network_of(uint64_t hi, uint64_t lo, uint64_t *nhi, uint64_t *nlo) {
 /* The entry a flow past the table's limit is counted in (``dir``: which end sent it): its
  * address pair's, or past max_pairs pairs, per source address and destination network. A
  * network entry's first end is the address, its second the network; a packet the other way
- * (a reply) is counted in the entry of its destination if there is one. */
+ * (a reply) is counted in the entry of its destination if there is one. Past max_networks
+ * network entries, a packet none of them holds spills into its protocol and address family's
+ * entry (both ends the family's unspecified address, every packet on side 0). */
 static Flow *pooled(Pass *s, uint8_t proto, uint64_t shi, uint64_t slo, uint64_t dhi, uint64_t dlo, int *dir) {
     int d = (shi > dhi) || (shi == dhi && slo > dlo);
     int room = !s->max_pairs || s->npairs < s->max_pairs;
@@ -341,7 +347,15 @@ static Flow *pooled(Pass *s, uint8_t proto, uint64_t shi, uint64_t slo, uint64_t
     if (PyErr_Occurred()) return NULL;
     network_of(dhi, dlo, &nhi, &nlo);
     *dir = 0;
-    return flow_get(s, P_NETWORK, proto, shi, slo, 0, nhi, nlo, 0, F_FORCE);
+    room = !s->max_networks || s->nnetworks < s->max_networks;
+    f = flow_get(s, P_NETWORK, proto, shi, slo, 0, nhi, nlo, 0, room ? F_FORCE : F_FIND);
+    if (f) {
+        if (f->packets[0] + f->packets[1] == 0) s->nnetworks++;
+        return f;
+    }
+    if (PyErr_Occurred()) return NULL;
+    uint64_t family = (shi == 0 && (slo >> 32) == 0xFFFF) ? V4_MAPPED : 0;
+    return flow_get(s, P_SPILL, proto, 0, family, 0, 0, family, 0, F_FORCE);
 }
 
 /* 0: folded into a flow; 1: to be handed over; -1: error (exception set). */
@@ -712,6 +726,7 @@ static PyObject *Pass_flows(Pass *s, PyObject *Py_UNUSED(ignored)) {
     s->fidx = NULL;
     s->nflows = s->flow_alloc = 0;
     s->npairs = 0;
+    s->nnetworks = 0;
     s->fmask = 0;
     return out;
 }
@@ -768,14 +783,15 @@ static PyObject *Pass_get_pending(Pass *s, void *Py_UNUSED(c)) {
 }
 
 static int Pass_init(Pass *s, PyObject *args, PyObject *kw) {
-    static char *names[] = {"max_flows", "upto", "max_pairs", "max_hosts", NULL};
-    Py_ssize_t max_flows = 0, max_pairs = 0, max_hosts = 0;
+    static char *names[] = {"max_flows", "upto", "max_pairs", "max_hosts", "max_networks", NULL};
+    Py_ssize_t max_flows = 0, max_pairs = 0, max_hosts = 0, max_networks = 0;
     int upto = 2;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "|ninn", names, &max_flows, &upto, &max_pairs,
-                                     &max_hosts))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|ninnn", names, &max_flows, &upto, &max_pairs,
+                                     &max_hosts, &max_networks))
         return -1;
     s->max_flows = max_flows;
     s->max_pairs = max_pairs;
+    s->max_networks = max_networks;
     s->max_hosts = max_hosts;
     s->upto = upto;
     return 0;
@@ -851,5 +867,6 @@ PyMODINIT_FUNC PyInit__fastpass(void) {
     PyModule_AddIntConstant(m, "KEEP_CHUNKS", KEEP_CHUNKS);
     PyModule_AddIntConstant(m, "PAIR", P_PAIR << 8);
     PyModule_AddIntConstant(m, "NETWORK", P_NETWORK << 8);
+    PyModule_AddIntConstant(m, "SPILL", P_SPILL << 8);
     return m;
 }

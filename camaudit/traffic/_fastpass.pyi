@@ -6,6 +6,7 @@ TLS_KEEP: int
 KEEP_CHUNKS: int
 PAIR: int
 NETWORK: int
+SPILL: int
 
 class Pass:
     """Flow aggregate of the frames the compiled pass understood."""
@@ -15,7 +16,12 @@ class Pass:
     pending: tuple[int, int]
     summarised: int
     def __init__(
-        self, max_flows: int = 0, upto: int = 2, max_pairs: int = 0, max_hosts: int = 0
+        self,
+        max_flows: int = 0,
+        upto: int = 2,
+        max_pairs: int = 0,
+        max_hosts: int = 0,
+        max_networks: int = 0,
     ) -> None: ...
     def pcap(
         self,

@@ -27,6 +27,14 @@ PENDING_LIMIT = 10_000  # questions past DNS_LIMIT awaiting their answer
 ANSWER_LIMIT = 16  # distinct answers (then networks) an entry without names keeps
 _FIRST_FRAMES = 10
 
+
+def held_limit() -> int:
+    """DNS packets a part read under ``--jobs`` holds for the merge: the questions and
+    answers of as many look-ups as one reading holds (kept one by one at one resolver, and
+    waiting). Past it the part holds none and the merge reads its DNS again."""
+    return 2 * (DNS_LIMIT + PENDING_LIMIT)
+
+
 # client, client port, server, DNS id, name: a question and its answer share it
 Key = tuple[str, int, str, int, str]
 Pair = tuple[str, str]  # client, server

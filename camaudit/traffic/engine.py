@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from operator import attrgetter
@@ -24,12 +24,13 @@ from camaudit.model import (
 )
 from camaudit.phrases import first_frames, phrase, problem
 from camaudit.traffic import apps
-from camaudit.traffic._fastpass import Pass
+from camaudit.traffic._fastpass import NETWORK, SPILL, Pass
 from camaudit.traffic.capfile import SUPPORTED_LINKTYPES, CaptureFile, RawBatch, linktype_name
-from camaudit.traffic.dnslog import DnsLog
+from camaudit.traffic.dnslog import DnsLog, held_limit
 from camaudit.traffic.flows import (
     FLOW_LIMIT,
     FRAME_MASK,
+    NETWORK_LIMIT,
     PAIR_LIMIT,
     SEG_SHIFT,
     FlowRecord,
@@ -123,9 +124,12 @@ def _scan_directory(root: Path) -> tuple[list[Path], list[Path]]:
 class _Run:
     """State of one analysis across all its files (or, under ``--jobs``, one part of it)."""
 
-    def __init__(self, collect_dns: bool = False) -> None:
+    def __init__(self, collect_dns: bool = False, dns_only: bool = False) -> None:
         self.fp: Pass | None = Pass(
-            max_flows=FLOW_LIMIT, max_pairs=PAIR_LIMIT, max_hosts=HOST_LIMIT
+            max_flows=FLOW_LIMIT,
+            max_pairs=PAIR_LIMIT,
+            max_hosts=HOST_LIMIT,
+            max_networks=NETWORK_LIMIT,
         )
         self.flows = FlowTable()
         self.slow = SlowPath()
@@ -138,19 +142,36 @@ class _Run:
         self.dns_cut = 0  # DNS packets the snapshot length cut too short to decode
         self.ip_packets = 0
         self.other_packets = 0
-        # Under --jobs a part keeps its DNS packets to be folded in file order at the end.
+        # Under --jobs a part keeps its DNS packets to be folded in file order at the end, up
+        # to dnslog.held_limit(); past it none (``dns_deferred``, the rest not even parsed):
+        # the merge reads the part's DNS again, straight into the merged log (parallel.py).
         self.dns_events: list[DnsEvent] | None = [] if collect_dns else None
+        self.dns_held = held_limit()
+        self.dns_deferred = False
+        self.dns_sink: Callable[[DnsEvent], None] | None = None  # else add_dns
+        self.dns_only = dns_only  # that second reading: it looks at nothing but DNS
 
     def feed(self, batch: RawBatch, depth: int = 0) -> None:
         """Decode and fold the frames the compiled pass handed over (and what they tunnel)."""
-        import numpy as np
-
         from camaudit.traffic import decode as d
 
         cols, raw = d.decode(batch)
         self.slow.finish(batch, cols, raw)
         if depth >= _MAX_TUNNELS:  # a tunnel in a tunnel ... past any real network
             cols.status[cols.status == d.OK] = d.NOT_UNDERSTOOD
+        self._dns(batch, cols)
+        if not self.dns_only:
+            self._frames(batch, cols, depth)
+        inner = d.tunnel_payloads(batch, cols)
+        if inner is not None:
+            self.feed(inner, depth + 1)
+
+    def _frames(self, batch: RawBatch, cols: d.Columns, depth: int) -> None:
+        """Fold decoded frames into everything but the DNS log."""
+        import numpy as np
+
+        from camaudit.traffic import decode as d
+
         counts = np.bincount(cols.status, minlength=d.STATUSES).tolist()
         for status, count in enumerate(counts):
             if count:
@@ -161,12 +182,8 @@ class _Run:
         self._unread(batch, cols)
         self._hosts(batch, cols)
         self._arp(batch, cols)
-        self._dns(batch, cols)
         self._passive(batch, cols)
         self.flows.add(batch, cols)
-        inner = d.tunnel_payloads(batch, cols)
-        if inner is not None:
-            self.feed(inner, depth + 1)
 
     def fast(self, count: int) -> None:
         """``count`` frames the compiled pass decoded and folded itself."""
@@ -228,6 +245,8 @@ class _Run:
 
         from camaudit.traffic import decode as d
 
+        if self.dns_deferred:
+            return
         ok = cols.status == d.OK
         udp = ok & (cols.proto == d.UDP) & ((cols.sport == 53) | (cols.dport == 53))
         tcp = ok & (cols.proto == d.TCP) & ((cols.sport == 53) | (cols.dport == 53))
@@ -260,10 +279,21 @@ class _Run:
                 dport,
                 cut,
             )
-            if self.dns_events is not None:
+            if self.dns_events is None:
+                (self.dns_sink or self.add_dns)(event)
+            elif len(self.dns_events) < self.dns_held:
                 self.dns_events.append(event)
             else:
-                self.add_dns(event)
+                self._defer_dns()
+                return
+
+    def _defer_dns(self) -> None:
+        """Past the DNS packets a part holds: drop them all, and their counts, for the
+        merge to read this part's DNS again (one reading's result, in bounded memory)."""
+        assert self.dns_events is not None
+        self.dns_events.clear()
+        self.dns_deferred = True
+        self.dns_undecodable = self.dns_cut = 0
 
     def _passive(self, batch: RawBatch, cols: d.Columns) -> None:
         import numpy as np
@@ -296,7 +326,8 @@ class _Run:
 
     def close(self) -> None:
         """Move the compiled pass's flows and addresses into the Python tables."""
-        if self.fp is None:
+        if self.fp is None or self.dns_only:
+            self.fp = None
             return
         self.flows.add_compiled(self.fp.flows())
         self.flows.summarised += self.fp.summarised
@@ -584,7 +615,8 @@ def summarise(
                 run.flows.summarised,
             )
         )
-    problems.extend(_network_problems(run.flows, segments))
+    problems.extend(network_problems(_pools(run.flows, NETWORK, segments)))
+    problems.extend(spilled_problems(_pools(run.flows, SPILL, segments)))
     run.hosts.settle()  # before any flow takes a MAC from it
     problems.extend(run.hosts.problems(segments))
     cut = run.dns_cut + run.dns.truncated()
@@ -610,33 +642,60 @@ def summarise(
     )
 
 
-def _network_problems(table: FlowTable, segments: Segments) -> list[Problem]:
-    """Per capture, the flows pooled per source and destination network past
-    :data:`PAIR_LIMIT` address pairs (each network's entry counted in the capture of its
-    first frame)."""
+def _pools(table: FlowTable, mark: int, segments: Segments) -> list[tuple[str, int, int]]:
+    """The table's entries pooled as ``mark`` (per source and destination network past
+    :data:`PAIR_LIMIT` address pairs, or spilled past :data:`NETWORK_LIMIT` of those) as
+    (capture, first frame, packets), in the order of their first frames: each entry counted
+    in the capture of its first frame."""
     pools = []
-    for order, packets in sorted(table.networks()):
+    for order, packets in sorted(table.pools(mark)):
         ref = frame_ref(segments, 0.0, order)
         pools.append((ref.capture, ref.frame, packets))
-    return network_problems(pools)
+    return pools
+
+
+def _by_capture(
+    pools: Iterable[tuple[str, int, int]],
+) -> Iterator[tuple[str, int, list[int], dict[str, str]]]:
+    """Per capture (or Zeek log), from its pooled entries given as (capture, first frame or
+    line, packets) in the order of their first frames: the capture, its packets in them,
+    its entries' first frames (one per entry) and :func:`first_frames` of the first ones."""
+    by_capture: dict[str, list[tuple[int, int]]] = {}
+    for capture, frame, packets in pools:
+        by_capture.setdefault(capture, []).append((frame, packets))
+    for capture, pooled in sorted(by_capture.items()):
+        frames = [frame for frame, _ in pooled]
+        first = frames[:_FIRST_FRAMES]
+        yield (
+            capture,
+            sum(n for _, n in pooled),
+            frames,
+            first_frames(first, len(frames) > len(first)),
+        )
 
 
 def network_problems(pools: Iterable[tuple[str, int, int]]) -> list[Problem]:
     """One ``flows_networks`` problem per capture (or Zeek log) from its pooled networks,
     given as (capture, first frame or line, packets) in the order of their first frames:
     packets, networks and the first networks' first frames."""
-    by_capture: dict[str, list[tuple[int, int]]] = {}
-    for capture, frame, packets in pools:
-        by_capture.setdefault(capture, []).append((frame, packets))
     problems = []
-    for capture, pooled in sorted(by_capture.items()):
-        count = sum(packets for _, packets in pooled)
-        first = [frame for frame, _ in pooled[:_FIRST_FRAMES]]
-        said = first_frames(first, len(pooled) > len(first))
+    for capture, count, frames, said in _by_capture(pools):
         message = phrase(
-            "problem_flows_networks", count=count, networks=len(pooled), pairs=PAIR_LIMIT, **said
+            "problem_flows_networks", count=count, networks=len(frames), pairs=PAIR_LIMIT, **said
         )
         problems.append(problem("flows_networks", message, capture, count))
+    return problems
+
+
+def spilled_problems(pools: Iterable[tuple[str, int, int]]) -> list[Problem]:
+    """One ``flows_spilled`` problem per capture from its spilled entries (one per protocol
+    and address family past :data:`NETWORK_LIMIT` network entries), given as
+    :func:`network_problems` takes them: packets and each entry's first frame. Blocking
+    (policy.evaluate): no address is left to tell which device sent or received them."""
+    problems = []
+    for capture, count, _frames, said in _by_capture(pools):
+        message = phrase("problem_flows_spilled", count=count, limit=NETWORK_LIMIT, **said)
+        problems.append(problem("flows_spilled", message, capture, count))
     return problems
 
 

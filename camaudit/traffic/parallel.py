@@ -10,7 +10,11 @@ flows, names and addresses are those one process reading the files in order find
 
 - flow totals are order-free (counts, byte sums, flag unions, earliest and latest
   frame), payload chunks are appended in segment order;
-- DNS packets are kept per segment and folded into the look-up log in order;
+- DNS packets are kept per segment and folded into the look-up log in order; a segment
+  with more of them than one reading holds (``dnslog.held_limit``: a DNS flood) keeps
+  none, and the merge reads that segment's DNS packets again, in order, straight into
+  the look-up log (one process reading the files in order, in as little memory). The
+  first segment, folded into an empty log, hands over its own log instead;
 - frame numbers of a range count from its start and are shifted by the frames of the
   ranges before it once those are known.
 
@@ -42,6 +46,7 @@ from camaudit.traffic.capfile import (
     pcap_boundaries,
     walk_pcap_range,
 )
+from camaudit.traffic.dnslog import DnsLog
 from camaudit.traffic.slowpath import IcmpError
 
 SPLIT_FROM = 64 << 20  # smaller files are read whole: a range costs a process start
@@ -132,7 +137,12 @@ def plan(
 
 def work(part: Part) -> PartResult:
     """Read one part (in a worker process)."""
-    run = engine._Run(collect_dns=True)
+    # The first part is folded into an empty look-up log: its own log, as one reading
+    # makes it (bounded), is the merged one; later parts hand their DNS packets over.
+    return _read(part, engine._Run(collect_dns=part.seg > 0))
+
+
+def _read(part: Part, run: engine._Run) -> PartResult:
     assert run.fp is not None
     if part.end is None:
         capture = CaptureFile(part.path, part.display)
@@ -243,7 +253,7 @@ def _merge(
                 segments.append((file.display, 0))
             segments[result.part.seg] = (file.display, base)
             ip_before, other_before = merged.ip_packets, merged.other_packets
-            _fold(merged, result.run, base)
+            _fold(merged, result, base)
             ip_packets += merged.ip_packets - ip_before
             other += merged.other_packets - other_before
             if result.stats is not None:
@@ -259,11 +269,36 @@ def _shift(ref: FrameRef, base: int) -> FrameRef:
     return replace(ref, frame=ref.frame + base) if base else ref
 
 
-def _fold(merged: engine._Run, part: engine._Run, base: int) -> None:
+def _shift_dns(event: engine.DnsEvent, base: int) -> engine.DnsEvent:
+    msg, where, src, sport, dst, dport, truncated = event
+    return msg, _shift(where, base), src, sport, dst, dport, truncated
+
+
+def _read_dns(part: Part, merged: engine._Run, base: int) -> None:
+    """Read the DNS packets of ``part`` again (it held too many to hand over), in the
+    order its reading found them, into the merged log: the state of every earlier part
+    is there, as in one reading."""
+    again = engine._Run(dns_only=True)
+    again.dns_sink = lambda event: merged.add_dns(_shift_dns(event, base))
+    _read(part, again)
+    merged.dns_undecodable += again.dns_undecodable
+    merged.dns_cut += again.dns_cut
+
+
+def _fold(merged: engine._Run, result: PartResult, base: int) -> None:
+    part = result.run
     merged.flows.merge(part.flows)
     merged.hosts.merge(part.hosts)
-    for msg, where, src, sport, dst, dport, truncated in part.dns_events or ():
-        merged.add_dns((msg, _shift(where, base), src, sport, dst, dport, truncated))
+    if part.dns_deferred:
+        _read_dns(result.part, merged, base)
+    else:
+        if part.dns_events is None:  # the first part's own log
+            assert merged.dns == DnsLog() and base == 0
+            merged.dns = part.dns
+        for event in part.dns_events or ():
+            merged.add_dns(_shift_dns(event, base))
+        merged.dns_undecodable += part.dns_undecodable
+        merged.dns_cut += part.dns_cut
     merged.slow.icmp_errors.extend(
         IcmpError(_shift(e.where, base), e.sender, e.kind, e.inner_key)
         for e in part.slow.icmp_errors
@@ -274,8 +309,6 @@ def _fold(merged: engine._Run, part: engine._Run, base: int) -> None:
         merged.status_counts[status] = merged.status_counts.get(status, 0) + count
     for capture, unread in part.unread.items():
         merged.unread.setdefault(capture, type(unread)()).merge(unread)
-    merged.dns_undecodable += part.dns_undecodable
-    merged.dns_cut += part.dns_cut
     merged.ip_packets += part.ip_packets
     merged.other_packets += part.other_packets
 
@@ -326,7 +359,7 @@ class Folder:
         """Read ``path`` whole (the next file in time) and fold it in."""
         result = work(Part(len(self.segments), path, display))
         self.segments.append((display, 0))
-        _fold(self.run, result.run, 0)
+        _fold(self.run, result, 0)
         assert result.info is not None
         self.inputs.append(result.info)
 

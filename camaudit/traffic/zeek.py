@@ -54,12 +54,13 @@ from camaudit.phrases import phrase, problem
 from camaudit.traffic import decode as d
 from camaudit.traffic.apps import DnsMessage
 from camaudit.traffic.dnslog import DnsLog
-from camaudit.traffic.engine import _direction_problems, network_problems
+from camaudit.traffic.engine import _direction_problems, network_problems, spilled_problems
 from camaudit.traffic.flows import (
     ACK,
     DATA,
     FIN,
     FLOW_LIMIT,
+    NETWORK_LIMIT,
     PAIR_LIMIT,
     RST,
     SYN,
@@ -500,14 +501,16 @@ def _read_zeek(
 
 
 def _network_problems(pairs: _Pairs) -> list[Problem]:
-    """The rows pooled per originator and responder network past :data:`PAIR_LIMIT`, said
-    as the pcap path says them (a frame is a log line here)."""
+    """The rows pooled per originator and responder network past :data:`PAIR_LIMIT`, and
+    spilled past :data:`NETWORK_LIMIT` of those, said as the pcap path says them (a frame is
+    a log line here)."""
     pooled = sorted(
-        (pair.first, *pair.first_at, pair.o_pk + pair.r_pk)
+        (pair.first, *pair.first_at, pair.o_pk + pair.r_pk, "/" in key[1])
         for key, pair in pairs.pairs.items()
         if "/" in key[2]
     )
-    return network_problems(entry[1:] for entry in pooled)
+    networks = network_problems(entry[1:4] for entry in pooled if not entry[4])
+    return networks + spilled_problems(entry[1:4] for entry in pooled if entry[4])
 
 
 def _input(log: ZeekLog, times: list[float], packets: int) -> CaptureInput:
@@ -761,12 +764,15 @@ class _Pair:
 class _Pairs:
     """Conn rows past :data:`FLOW_LIMIT`, counted per address pair without ports, and past
     :data:`PAIR_LIMIT` pairs per originator and responder network (a CIDR in place of the
-    responder, :func:`flows.network_of`), as the pcap path pools flows past its limits:
-    memory stays bounded for a week of logs, or a log of a scan of millions of addresses."""
+    responder, :func:`flows.network_of`), and past :data:`NETWORK_LIMIT` of those in one
+    entry per protocol and address family (``0.0.0.0/0`` or ``::/0`` at both ends), as the
+    pcap path pools flows past its limits: memory stays bounded for a week of logs, a log of
+    a scan of millions of addresses, or of a flood from millions of spoofed ones."""
 
     def __init__(self) -> None:
         self.pairs: dict[tuple[str, str, str], _Pair] = {}
         self.kept = 0  # address pairs (the other entries are networks)
+        self.nets = 0  # originator and responder network entries
         self.rows = self.packets = self.unknown_time = 0
         self.file_rows = self.file_packets = 0
         self.file_span = [_INF, -_INF]  # earliest start, latest end of this file's rows
@@ -830,22 +836,37 @@ class _Pairs:
         return True
 
     def _pooled(self, key: tuple[str, str, str]) -> tuple[str, str, str] | None:
-        """The entry a new address pair is counted in: its own while fewer than
-        :data:`PAIR_LIMIT` pairs are kept, else its originator's for the responder's
-        network (None when the responder is no address)."""
+        """The entry a new address pair (or a later file's network entry) is counted in:
+        its own while fewer than :data:`PAIR_LIMIT` pairs are kept, else its originator's
+        for the responder's network (None when the responder is no address)."""
+        if "/" in key[2]:
+            return self._network(key)
         if PAIR_LIMIT and self.kept >= PAIR_LIMIT:
             cidr = network_of(key[2])
-            return None if cidr is None else (key[0], key[1], cidr)
+            return None if cidr is None else self._network((key[0], key[1], cidr))
         self.kept += 1
+        return key
+
+    def _network(self, key: tuple[str, str, str]) -> tuple[str, str, str]:
+        """The entry for an originator and responder network: its own while fewer than
+        :data:`NETWORK_LIMIT` are kept (or it is a spilled entry already), else its
+        protocol and address family's spilled entry."""
+        if key in self.pairs or "/" in key[1]:
+            return key
+        if NETWORK_LIMIT and self.nets >= NETWORK_LIMIT:
+            whole = "::/0" if ":" in key[2] else "0.0.0.0/0"
+            return (key[0], whole, whole)
+        self.nets += 1
         return key
 
     def merge(self, part: ConnPart) -> None:
         """Add a later file's pairs, as if its rows had been added here one by one: the
         earliest start and the latest end keep the first row that had them; a pair new
-        here once :data:`PAIR_LIMIT` pairs are kept is pooled in its network's entry."""
+        here once :data:`PAIR_LIMIT` pairs are kept is pooled in its network's entry, and
+        a network entry new here past :data:`NETWORK_LIMIT` of them spills."""
         for key, theirs in part.pairs.items():
             pair = self.pairs.get(key)
-            if pair is None and "/" not in key[2]:
+            if pair is None:
                 key = self._pooled(key) or key  # no address: only a part's own pairs hold one
                 pair = self.pairs.get(key)
             if pair is None:

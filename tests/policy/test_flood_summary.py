@@ -12,10 +12,12 @@ from datetime import date
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from camaudit.i18n import translator
 from camaudit.knowledge.profiles import load_profiles
 from camaudit.model import Assessment, Verdict
+from camaudit.policy import evaluate
 from camaudit.policy.evaluate import SUMMARY_CITED, assess
 from camaudit.policy.load import load_policy
 from camaudit.report.build import build_report
@@ -109,3 +111,25 @@ def test_a_summarised_report_is_valid_json_reads_back_and_renders_in_every_forma
             assert word in render(report, fmt, t), (lang, fmt)
         # the council's CSV is one row per device: its verdict, from the summarised findings
         assert "isolated_with_attempts" in render(report, "csv", t)
+
+
+def test_past_the_group_limit_a_flood_of_networks_is_one_group_per_address_family(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each remote in a network of its own (spoofed addresses, a scan of /64s): past a
+    device's first GROUP_LIMIT groups, new networks join one group for the family."""
+    monkeypatch.setattr(evaluate, "GROUP_LIMIT", 3)
+    cam6 = "fd66::21"
+    packets = [eth(tcp(cam6, f"2001:db8:0:{n:x}::1", 40000 + n, 443, "S")) for n in range(12)]
+    frames = [(T0 + i * 0.1, p) for i, p in enumerate(packets)]
+    traffic = analyse([write_pcap(tmp_path / "nets.pcap", frames)])
+    policy = load_policy(None, ("fd66::/64",))
+    every = assess(traffic, policy, load_profiles(), date(2026, 12, 2), detail_limit=None)
+    result = assess(traffic, policy, load_profiles(), date(2026, 12, 2), detail_limit=2)
+    assert result.verdict == every.verdict == Verdict.ISOLATED_WITH_ATTEMPTS
+    summarised = [f for f in result.findings if f.summary.code == "flows_summarised"]
+    networks = [dict(f.summary.params)["network"] for f in summarised]
+    assert networks == ["2001:db8:0:2::/64", "2001:db8:0:3::/64", "2001:db8:0:4::/64", "::/0"]
+    assert [dict(f.summary.params)["count"] for f in summarised] == [1, 1, 1, 7]
+    assert [e.frames for e in summarised[-1].evidence] == [(6,), (7,), (8,)][:SUMMARY_CITED]
+    assert result.summarised == 10

@@ -267,3 +267,24 @@ def test_a_zeek_set_without_conn_log_is_refused_before_the_cluster_is_asked(
     assert result.stderr.strip().splitlines() == [
         f"camaudit: error: {tmp_path}: no Zeek conn log (conn.log, conn.*.log.gz, conn.json ...)"
     ]
+
+
+def test_a_dns_flood_read_on_the_cluster_is_read_again_here_and_reports_as_one_process(
+    scheduler: str, tmp_path: Path
+) -> None:
+    """A range past the DNS packets a part holds hands over none; the client reads them
+    again in order into the merged log (one reading's look-ups, in bounded memory)."""
+    import struct
+
+    from bench.make_flood import DNS_FRAME, dns_records
+    from camaudit.traffic.dnslog import held_limit
+
+    first, later = 200, held_limit() + 200  # the later range past the limit
+    path = tmp_path / "dns-flood.pcap"
+    header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    path.write_bytes(header + dns_records(0, first + later, 1_700_000_000))
+    capture = CaptureFile(path)
+    capture.close()
+    cut = len(header) + first * (16 + DNS_FRAME)
+    on_cluster = cluster.analyse([capture], [], scheduler, cuts={path: [cut]})
+    assert on_cluster == analyse([path])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from scapy.layers.l2 import Dot1Q, Ether
+from scapy.packet import Packet
 
 from camaudit.model import TrafficSummary
 from camaudit.traffic import engine, flows
@@ -40,16 +41,18 @@ def _scan_frames(tags: int, revisit: bool) -> list[tuple[float, bytes]]:
             packets.append(tcp(target, source, 443, 40000 + i, "RA"))
     if revisit:
         packets.append(tcp(CAM, targets[0], 40000, 443, "S"))
-    frames = []
-    for n, packet in enumerate(packets):
-        if tags:  # three 802.1Q tags: the compiled pass hands these to Python
-            layers = Ether(src=CAM_MAC, dst=GW_MAC)
-            for _ in range(tags):
-                layers = layers / Dot1Q(vlan=7)
-            frames.append((1.0 + n / 100, bytes(layers / packet)))
-        else:
-            frames.append((1.0 + n / 100, eth(packet)))
-    return frames
+    return [(1.0 + n / 100, framed(packet, tags)) for n, packet in enumerate(packets)]
+
+
+def framed(packet: Packet, tags: int, src: str = CAM_MAC, dst: str = GW_MAC) -> bytes:
+    """``packet`` in an Ethernet frame; with ``tags`` 802.1Q tags (three: the compiled pass
+    hands the frame to Python)."""
+    if not tags:
+        return eth(packet, src, dst)
+    layers = Ether(src=src, dst=dst)
+    for _ in range(tags):
+        layers = layers / Dot1Q(vlan=7)
+    return bytes(layers / packet)
 
 
 def _scan(tmp_path: Path, tags: int = 0, revisit: bool = True) -> Path:
@@ -123,9 +126,14 @@ def test_a_pooled_scan_cut_into_ranges_reads_as_one(small_limits: None, tmp_path
     """Each range pools past its own limits; merged, the table is held to them as a whole
     (a flow that comes back in a later range after that range's table is full is pooled
     there: no range can know an earlier one's flows, see flows.FlowTable.settle)."""
-    path = _scan(tmp_path, revisit=False)
+    assert_ranges_read_as_one(_scan(tmp_path, revisit=False), every=3)
+
+
+def assert_ranges_read_as_one(path: Path, every: int) -> None:
+    """``path`` cut into two ranges at each record, and into ranges of ``every`` records,
+    reads as one."""
     whole = analyse([path])
     starts = record_starts(path)
     for cut in starts:
         assert split_summary(path, [cut]) == whole, cut
-    assert split_summary(path, starts[::3]) == whole
+    assert split_summary(path, starts[::every]) == whole

@@ -34,14 +34,17 @@ def _targets() -> list[str]:
     return out
 
 
-def _write(path: Path, targets: list[str], start: int = 0) -> None:
-    """One row per target: a SYN answered by a RST (REJ), 1 packet each way."""
+def _write(
+    path: Path, targets: list[str], start: int = 0, origins: list[str] | None = None
+) -> None:
+    """One row per target: a SYN answered by a RST (REJ), 1 packet each way; from the
+    camera, or from each of ``origins`` in turn."""
     lines = ["#separator \\x09", "#fields\t" + "\t".join(CONN_FIELDS)]
     for n, target in enumerate(targets, start):
         row = (
             f"{1700000000 + n}.0",
             f"C{n:05d}",
-            CAMERA,
+            origins[n - start] if origins else CAMERA,
             str(40000 + n),
             target,
             "443",
@@ -203,3 +206,42 @@ def test_ssl_rows_are_held_only_for_the_connections_that_become_flows_of_their_o
     for row in zeek.ZeekLog(tmp_path / "ssl.log"):
         zeek._fold("ssl", row, "ssl.log", row.time(), dnslog.DnsLog(), join)
     assert join.sni == {"C00000": "n0.example", "C00002": "n2.example"}
+
+
+def _spoofed(count: int) -> list[str]:
+    """Originators of a flood at the camera: .1-.n of three documentation /24s in turn."""
+    nets = ("192.0.2", "198.51.100", "203.0.113")
+    return [f"{nets[i % 3]}.{i // 3 + 1}" for i in range(count)]
+
+
+def test_a_conn_log_of_a_spoofed_source_flood_spills_past_the_network_limit(
+    monkeypatch: pytest.MonkeyPatch, small_limits: None, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(zeek, "NETWORK_LIMIT", 3)
+    origins = _spoofed(40)
+    _write(tmp_path / "conn.log", [CAMERA] * 40, origins=origins)
+    summary = analyse_zeek([tmp_path])
+    networks = [f for f in summary.flows if "/" in f.resp and "/" not in f.orig]
+    assert [f.orig for f in networks] == origins[15:18]  # after 5 flows and 10 pairs
+    (spilled,) = [f for f in summary.flows if "/" in f.orig]
+    assert (spilled.orig, spilled.resp) == ("0.0.0.0/0", "0.0.0.0/0")
+    assert (spilled.orig_packets, spilled.resp_packets) == (22, 22)
+    assert len(summary.flows) == 5 + 10 + 3 + 1
+    (problem,) = [p for p in summary.problems if p.code == "flows_spilled"]
+    assert problem.count == 44
+    assert dict(problem.params)["frames"] == str(HEADER + 19)  # the first spilled row's line
+
+
+def test_spoofed_conn_logs_spill_the_same_read_by_one_or_two_processes(
+    monkeypatch: pytest.MonkeyPatch, small_limits: None, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(zeek, "NETWORK_LIMIT", 3)
+    origins = _spoofed(75)
+    for part in range(3):  # rotated logs: the second and third only past the limits
+        chunk = slice(part * 25, (part + 1) * 25)
+        path = tmp_path / f"conn.{part:02d}:00:00-{part + 1:02d}:00:00.log"
+        _write(path, [CAMERA] * 25, part * 25, origins[chunk])
+    one = analyse_zeek([tmp_path], jobs=1)
+    assert one == analyse_zeek([tmp_path], jobs=2)
+    assert len(one.flows) == 5 + 10 + 3 + 1
+    assert sum(f.orig_packets + f.resp_packets for f in one.flows) == 150
