@@ -13,6 +13,7 @@ networks, then the whole address family): fail closed.
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 from camaudit.model import DnsLookup, FrameRef, Problem
@@ -138,7 +139,9 @@ class DnsLog:
     pending: dict[Key, int] = field(default_factory=dict)
     names_for: dict[str, dict[str, float]] = field(default_factory=dict)  # addr -> name -> first
     kept: dict[Pair, int] = field(default_factory=dict)  # look-ups kept one by one
-    waiting: dict[Key, DnsLookup] = field(default_factory=dict)  # pooled questions
+    # pooled questions, oldest first: an OrderedDict pops its oldest in O(1), where a dict's
+    # next(iter()) walks past every deleted slot (6 µs a call under a DNS flood)
+    waiting: OrderedDict[Key, DnsLookup] = field(default_factory=OrderedDict)
     pools: _Pools = field(default_factory=_Pools)
 
     def add(
@@ -173,7 +176,7 @@ class DnsLog:
             if len(self.waiting) >= PENDING_LIMIT:
                 # the longest unanswered counts as unanswered (its answer, if one still
                 # comes, as one whose question was not captured): pooled in frame order
-                self.pools.add(self.waiting.pop(next(iter(self.waiting))))
+                self.pools.add(self.waiting.popitem(last=False)[1])
             self.waiting[key] = question
 
     def _room(self, client: str, server: str) -> bool:
