@@ -12,7 +12,6 @@ networks, then the whole address family): fail closed.
 
 from __future__ import annotations
 
-import copy
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
@@ -39,6 +38,20 @@ def held_limit() -> int:
 # client, client port, server, DNS id, name: a question and its answer share it
 Key = tuple[str, int, str, int, str]
 Pair = tuple[str, str]  # client, server
+# A question as it waits for its answer: name, type, client, server, its frame, truncated,
+# Zeek uid. A flood's questions mostly end up counted in a pool: a tuple costs a fraction
+# of the frozen DnsLookup, which is made only for one kept by itself or a group's first.
+_Asked = tuple[str, str, str, str, FrameRef | None, bool, str | None]
+
+
+def _lookup(
+    asked: _Asked,
+    response: FrameRef | None = None,
+    rcode: str | None = None,
+    answers: tuple[str, ...] = (),
+) -> DnsLookup:
+    name, qtype, client, server, query, truncated, uid = asked
+    return DnsLookup(name, qtype, client, server, query, response, rcode, answers, truncated, uid)
 
 
 @dataclass
@@ -53,16 +66,24 @@ class _Pool:
     answers: dict[str, None] = field(default_factory=dict)  # without names: kept answers
     networks: int = 0
 
-    def add(self, lookup: DnsLookup, named: bool) -> None:
+    def add(
+        self,
+        truncated: bool,
+        response: FrameRef | None,
+        rcode: str | None,
+        answers: tuple[str, ...],
+        named: bool,
+    ) -> None:
+        """Count one look-up (its truncation, response, rcode and answers)."""
         self.count += 1
-        self.truncated += lookup.truncated
-        if lookup.response is not None and self.response is None:
-            self.response = lookup.response
-        if named or lookup.rcode is None:
+        self.truncated += truncated
+        if response is not None and self.response is None:
+            self.response = response
+        if named or rcode is None:
             return
         if self.rcode != "NOERROR":  # an entry without names: any NOERROR answer counts
-            self.rcode = lookup.rcode
-        for answer in lookup.answers:
+            self.rcode = rcode
+        for answer in answers:
             self._answer(answer)
 
     def _answer(self, answer: str) -> None:
@@ -97,6 +118,10 @@ class _Pool:
         )
 
 
+def _copy(pool: _Pool) -> _Pool:
+    return replace(pool, answers=dict(pool.answers))
+
+
 @dataclass
 class _Pools:
     """The look-ups past :data:`DNS_LIMIT`: alike ones together, and past
@@ -108,22 +133,39 @@ class _Pools:
     groups: dict[Pair, int] = field(default_factory=dict)
     unnamed: dict[Pair, _Pool] = field(default_factory=dict)
 
-    def add(self, lookup: DnsLookup) -> bool:
-        """Count ``lookup``; True when its name is kept."""
-        pair = (lookup.client, lookup.server)
-        key = (*pair, lookup.name, lookup.qtype, lookup.rcode, lookup.answers)
+    def add(
+        self,
+        asked: _Asked,
+        response: FrameRef | None = None,
+        rcode: str | None = None,
+        answers: tuple[str, ...] = (),
+    ) -> bool:
+        """Count the look-up of question ``asked`` (and its answer, if any); True when its
+        name is kept. Its :class:`DnsLookup` is made only when it starts a group."""
+        name, qtype, client, server, _query, truncated, _uid = asked
+        pair = (client, server)
+        key = (client, server, name, qtype, rcode, answers)
         pool = self.alike.get(key)
         if pool is None and self.groups.get(pair, 0) < NAME_LIMIT:
             self.groups[pair] = self.groups.get(pair, 0) + 1
-            pool = self.alike[key] = _Pool(lookup)
+            pool = self.alike[key] = _Pool(_lookup(asked, response, rcode, answers))
         if pool is not None:
-            pool.add(lookup, named=True)
+            pool.add(truncated, response, rcode, answers, named=True)
             return True
         unnamed = self.unnamed.get(pair)
         if unnamed is None:
-            unnamed = self.unnamed[pair] = _Pool(lookup)
-        unnamed.add(lookup, named=False)
+            unnamed = self.unnamed[pair] = _Pool(_lookup(asked, response, rcode, answers))
+        unnamed.add(truncated, response, rcode, answers, named=False)
         return False
+
+    def copy(self) -> _Pools:
+        """A copy that counts on without changing this one (each group copied, its first
+        look-up shared: a frozen DnsLookup)."""
+        return _Pools(
+            {key: _copy(pool) for key, pool in self.alike.items()},
+            dict(self.groups),
+            {pair: _copy(pool) for pair, pool in self.unnamed.items()},
+        )
 
     def lookups(self) -> list[DnsLookup]:
         return [p.lookup(True) for p in self.alike.values()] + [
@@ -141,7 +183,7 @@ class DnsLog:
     kept: dict[Pair, int] = field(default_factory=dict)  # look-ups kept one by one
     # pooled questions, oldest first: an OrderedDict pops its oldest in O(1), where a dict's
     # next(iter()) walks past every deleted slot (6 µs a call under a DNS flood)
-    waiting: OrderedDict[Key, DnsLookup] = field(default_factory=OrderedDict)
+    waiting: OrderedDict[Key, _Asked] = field(default_factory=OrderedDict)
     pools: _Pools = field(default_factory=_Pools)
 
     def add(
@@ -166,18 +208,16 @@ class DnsLog:
             index = self.pending.get(key)
             if (index is not None and self.lookups[index].response is None) or key in self.waiting:
                 continue  # a retransmitted question: the first one stands
-            question = DnsLookup(
-                name, qtype, client=src, server=dst, query=where, truncated=truncated, zeek_uid=uid
-            )
+            asked = (name, qtype, src, dst, where, truncated, uid)
             if self._room(src, dst):
                 self.pending[key] = len(self.lookups)
-                self.lookups.append(question)
+                self.lookups.append(_lookup(asked))
                 continue
             if len(self.waiting) >= PENDING_LIMIT:
                 # the longest unanswered counts as unanswered (its answer, if one still
                 # comes, as one whose question was not captured): pooled in frame order
                 self.pools.add(self.waiting.popitem(last=False)[1])
-            self.waiting[key] = question
+            self.waiting[key] = asked
 
     def _room(self, client: str, server: str) -> bool:
         """Is there room for one more look-up of ``client`` at ``server`` one by one?"""
@@ -200,36 +240,27 @@ class DnsLog:
         answers = tuple(value for _owner, _kind, value in msg.answers)
         index = self.pending.pop(key, None)
         if index is not None:
-            asked = self.lookups[index]
+            kept = self.lookups[index]
             self.lookups[index] = replace(
-                asked,
+                kept,
                 response=where,
                 rcode=msg.rcode,
                 answers=answers,
-                truncated=asked.truncated or truncated,
+                truncated=kept.truncated or truncated,
             )
             self._names(msg, name, where)
             return
-        question = self.waiting.pop(key, None)
-        if question is None:
+        waited = self.waiting.pop(key, None)
+        if waited is not None:
+            asked = waited if waited[5] or not truncated else (*waited[:5], True, waited[6])
+        else:
             client, _port, server, _ident, _name = key  # its question was not captured
-            question = DnsLookup(
-                name, qtype, client, server, query=None, truncated=truncated, zeek_uid=uid
-            )
+            asked = (name, qtype, client, server, None, truncated, uid)
             if self._room(client, server):
-                self.lookups.append(
-                    replace(question, response=where, rcode=msg.rcode, answers=answers)
-                )
+                self.lookups.append(_lookup(asked, where, msg.rcode, answers))
                 self._names(msg, name, where)
                 return
-        answered = replace(
-            question,
-            response=where,
-            rcode=msg.rcode,
-            answers=answers,
-            truncated=question.truncated or truncated,
-        )
-        if self.pools.add(answered):
+        if self.pools.add(asked, where, msg.rcode, answers):
             self._names(msg, name, where)
 
     def _names(self, msg: DnsMessage, name: str, where: FrameRef) -> None:
@@ -251,9 +282,9 @@ class DnsLog:
         for their answer counted as unanswered (in a copy: a later file may answer them)."""
         pools = self.pools
         if self.waiting:
-            pools = copy.deepcopy(pools)
-            for question in self.waiting.values():
-                pools.add(question)
+            pools = pools.copy()
+            for asked in self.waiting.values():
+                pools.add(asked)
         return self.lookups + pools.lookups()
 
     def ordered(self) -> tuple[DnsLookup, ...]:
@@ -268,7 +299,7 @@ class DnsLog:
     def truncated(self) -> int:
         """Look-ups whose packets the snapshot length cut."""
         pooled = self.pools.alike.values(), self.pools.unnamed.values()
-        waiting = sum(q.truncated for q in self.waiting.values())
+        waiting = sum(asked[5] for asked in self.waiting.values())
         return (
             sum(lookup.truncated for lookup in self.lookups)
             + sum(p.truncated for group in pooled for p in group)
