@@ -217,10 +217,11 @@ class _Run:
         from camaudit.traffic import decode as d
 
         seg = batch.seg << SEG_SHIFT
-        rows = np.nonzero((cols.status == d.OK) & (cols.smac >= 0))[0].tolist()
-        for row in rows:
-            addr = address(int(cols.src_hi[row]), int(cols.src_lo[row]))
-            self.note_mac(addr, _mac_text(int(cols.smac[row])), seg | int(batch.frame[row]))
+        rows = np.nonzero((cols.status == d.OK) & (cols.smac >= 0))[0]
+        # the columns as lists once a batch, not four numpy scalars a frame (as in _dns)
+        taken = (cols.src_hi, cols.src_lo, cols.smac, batch.frame)
+        for hi, lo, mac, frame in zip(*(column[rows].tolist() for column in taken), strict=True):
+            self.note_mac(address(hi, lo), _mac_text(mac), seg | frame)
 
     def _arp(self, batch: RawBatch, cols: d.Columns) -> None:
         import numpy as np
@@ -259,6 +260,7 @@ class _Run:
         ]
         cut_short = (cols.pay_cap[rows] < cols.pay_len[rows]).tolist()
         packets = zip(*(column[rows].tolist() for column in taken), cut_short, strict=True)
+        fold = self.dns_sink or self.add_dns
         for start, cap, proto, frame, ts, shi, slo, sport, dhi, dlo, dport, cut in packets:
             payload = batch.data[start : start + cap]
             if proto == d.TCP:
@@ -280,7 +282,7 @@ class _Run:
                 cut,
             )
             if self.dns_events is None:
-                (self.dns_sink or self.add_dns)(event)
+                fold(event)
             elif len(self.dns_events) < self.dns_held:
                 self.dns_events.append(event)
             else:

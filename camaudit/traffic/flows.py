@@ -76,7 +76,8 @@ class FlowAcc:
     last: tuple[float, int] = (-_INF, -1)
     syn: tuple[float, int, int] | None = None  # earliest bare SYN: time, ord, direction
     synack: tuple[float, int, int] | None = None
-    # The first payload chunks of each side, in frame order, up to TLS_KEEP bytes in all:
+    # The first payload chunks of each side, in frame order, up to TLS_KEEP bytes in all
+    # (only the first when it starts no TLS record):
     # enough to fold the first bytes (a TLS record split over segments joined) at the end;
     # and the bytes each side kept. None until a side keeps one: most entries of a flood
     # (the compiled pass's, every pooled one) never do, and three lists less each is
@@ -108,11 +109,17 @@ class FlowAcc:
                     break
                 self._keep(side, chunk)
 
-    def _keep(self, side: int, chunk: bytes) -> None:
+    def _keep(self, side: int, chunk: bytes, from_start: bool = False) -> None:
+        """Keep ``chunk``; ``from_start``: this entry has seen the flow's earlier frames."""
         if self.chunks is None or self.kept is None:
             self.chunks, self.kept = [[], []], [0, 0]
         self.chunks[side].append(chunk[: max(0, TLS_KEEP - self.kept[side])])
         self.kept[side] += min(len(chunk), TLS_KEEP)
+        if from_start and len(self.chunks[side]) == 1 and apps.tls_record_length(chunk) is None:
+            # payload() reads nothing past a first chunk that starts no TLS record: keep no
+            # more of this side (a DNS flood's flows kept every question: 2 M chunks). Not
+            # in a later range, whose first chunk may continue an earlier range's record.
+            self.kept[side] = TLS_KEEP
 
     def payload(self, side: int) -> bytes:
         """The first bytes this side sent; a TLS record split over segments is joined."""
@@ -173,6 +180,8 @@ class FlowTable:
         self.summarised = 0  # packets counted per address pair (see FLOW_LIMIT, settle)
         self.pairs = 0  # address pairs pooled while read (see PAIR_LIMIT)
         self.nets = 0  # network entries pooled while read (see NETWORK_LIMIT)
+        # the first frames added are of segment 0: every flow's earlier frames are here
+        self.from_start: bool | None = None
 
     def __len__(self) -> int:
         return len(self.flows)
@@ -185,6 +194,9 @@ class FlowTable:
         flows = self.flows
         data = batch.data
         seg = batch.seg << SEG_SHIFT
+        if self.from_start is None:
+            self.from_start = batch.seg == 0
+        from_start = self.from_start
 
         def col(values: Any) -> list[Any]:
             return values[rows].tolist()  # type: ignore[no-any-return]
@@ -252,7 +264,7 @@ class FlowTable:
             if order > acc.last[1]:
                 acc.last = (ts, order)
             if keep and cap > 0 and _keep_more(acc, side):
-                acc._keep(side, data[start : start + cap])
+                acc._keep(side, data[start : start + cap], from_start)
 
     def _pooled(
         self, proto: int, s_hi: int, s_lo: int, t_hi: int, t_lo: int

@@ -10,7 +10,7 @@ import pytest
 from camaudit.traffic import capfile, engine, parallel
 from camaudit.traffic.capfile import CaptureFile
 from camaudit.traffic.engine import analyse
-from camaudit.traffic.flows import TLS_KEEP
+from camaudit.traffic.flows import TLS_KEEP, FlowAcc, _keep_more
 from tests.captures import CAM, OUT, eth, tcp, write_pcap
 from tests.conftest import PCAPS
 from tests.replay.cases import capture_files
@@ -120,3 +120,42 @@ def test_a_scan_beyond_the_flow_limit_is_summarised_per_address_pair(
     assert sum(f.orig_packets for f in summary.flows) == 40
     (problem,) = [p for p in summary.problems if p.code == "flows_summarised"]
     assert problem.count == 35
+
+
+def test_a_side_whose_first_payload_starts_no_tls_record_keeps_only_that_chunk() -> None:
+    # payload() reads nothing past such a first chunk: a DNS flood's flows kept every
+    # question (2 M chunks) for nothing
+    def keep(acc: FlowAcc, side: int, chunk: bytes, from_start: bool) -> None:
+        if _keep_more(acc, side):  # as FlowTable.add keeps
+            acc._keep(side, chunk, from_start)
+
+    acc = FlowAcc(key=(17, 0, 1, 40000, 0, 2, 53))
+    for i in range(10):
+        keep(acc, 0, b"question %d" % i, True)
+    assert acc.chunks == [[b"question 0"], []]
+    assert acc.payload(0) == b"question 0"
+    hello = b"\x16\x03\x01" + (3000).to_bytes(2, "big") + bytes(3000)
+    for part in (hello[:1000], hello[1000:2000], hello[2000:]):
+        keep(acc, 1, part, True)
+    assert len(acc.chunks[1]) == 3 and acc.payload(1) == hello  # a TLS record is joined
+    later = FlowAcc(key=(6, 0, 1, 40000, 0, 2, 443))  # a later range: maybe mid-record
+    for part in (hello[1000:2000], hello[2000:]):
+        keep(later, 0, part, False)
+    assert later.chunks == [[hello[1000:2000], hello[2000:]], []]
+
+
+def test_a_plain_first_payload_reads_the_same_in_ranges(tmp_path: Path) -> None:
+    request = b"GET / HTTP/1.1\r\nHost: cam.example\r\n\r\n"
+    packets = [
+        (1.0, eth(tcp(CAM, OUT, 40000, 80, "S"))),
+        (1.1, eth(tcp(OUT, CAM, 80, 40000, "SA"))),
+        (1.2, eth(tcp(CAM, OUT, 40000, 80, "PA", request))),
+        (1.3, eth(tcp(CAM, OUT, 40000, 80, "PA", b"\x16\x03\x01\x00\x05hello"))),
+        (1.4, eth(tcp(OUT, CAM, 80, 40000, "PA", b"HTTP/1.1 200 OK\r\n\r\n"))),
+    ]
+    path = write_pcap(tmp_path / "http.pcap", packets)
+    whole = analyse([path])
+    (flow,) = whole.flows
+    assert (flow.payload_orig, flow.payload_resp) == (request, b"HTTP/1.1 200 OK\r\n\r\n")
+    for cut in record_starts(path):
+        assert split_summary(path, [cut]) == whole, cut
