@@ -7,7 +7,8 @@ import struct
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
-from operator import attrgetter
+from itertools import groupby
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -218,10 +219,13 @@ class _Run:
 
         seg = batch.seg << SEG_SHIFT
         rows = np.nonzero((cols.status == d.OK) & (cols.smac >= 0))[0]
-        # the columns as lists once a batch, not four numpy scalars a frame (as in _dns)
+        # the columns as lists once a batch, not four numpy scalars a frame (as in _dns), and
+        # a run of frames of one address and MAC noted at once (a flood is one long run)
         taken = (cols.src_hi, cols.src_lo, cols.smac, batch.frame)
-        for hi, lo, mac, frame in zip(*(column[rows].tolist() for column in taken), strict=True):
-            self.note_mac(address(hi, lo), _mac_text(mac), seg | frame)
+        frames = zip(*(column[rows].tolist() for column in taken), strict=True)
+        for (hi, lo, mac), run in groupby(frames, key=itemgetter(0, 1, 2)):
+            orders = [seg | frame for _hi, _lo, _mac, frame in run]
+            self.hosts.note_run(address(hi, lo), _mac_text(mac), orders)
 
     def _arp(self, batch: RawBatch, cols: d.Columns) -> None:
         import numpy as np
@@ -388,6 +392,15 @@ class HostTable:
             self.macs[addr] = (order, mac, 1)
             if HOST_LIMIT and len(self.macs) >= 2 * HOST_LIMIT:
                 self.settle()
+
+    def note_run(self, addr: str, mac: str, orders: list[int]) -> None:
+        """:meth:`note` each of ``orders`` (frames of ``addr`` with ``mac``, nothing between
+        them): once the first is noted, an address kept folds the rest at once, as one by
+        one they would fold (the earliest frame's MAC, the same MAC)."""
+        self.note(addr, mac, orders[0])
+        if len(orders) > 1 and not self._fold(addr, min(orders[1:]), mac, len(orders) - 1):
+            for order in orders[1:]:
+                self.note(addr, mac, order)
 
     def _fold(self, addr: str, order: int, mac: str, frames: int) -> bool:
         """Add ``frames`` to a kept address (the earliest frame's MAC stands); False when the

@@ -131,3 +131,27 @@ def test_out_of_order_frames_keep_the_first_addresses_by_frame(small_limit: None
         table.note(f"203.0.113.{order}", _spoofed_mac(order), order)
     table.settle()
     assert sorted(table.macs) == sorted(f"203.0.113.{i}" for i in range(LIMIT))
+
+
+def test_a_run_of_frames_noted_at_once_keeps_what_noting_them_one_by_one_keeps(
+    small_limit: None,
+) -> None:
+    import random
+
+    draw = random.Random(14)
+    for _ in range(200):
+        runs = []
+        for _ in range(draw.randrange(1, 30)):
+            addr = draw.choice(SPOOFED[:12])
+            mac = _spoofed_mac(draw.randrange(3))  # one address, sometimes another MAC
+            runs.append((addr, mac, draw.sample(range(1, 500), draw.randrange(1, 6))))
+        one_by_one, at_once = engine.HostTable(), engine.HostTable()
+        for addr, mac, orders in runs:
+            for order in orders:
+                one_by_one.note(addr, mac, order)
+            at_once.note_run(addr, mac, orders)
+        assert (at_once.macs, at_once.dropped, at_once.cutoff) == (
+            one_by_one.macs,
+            one_by_one.dropped,
+            one_by_one.cutoff,
+        ), runs
