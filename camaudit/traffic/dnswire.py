@@ -51,15 +51,14 @@ def _read(wire: bytes) -> Fields:
     ident, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(wire)
     if flags & 0x7800:  # opcode other than QUERY (UPDATE has other sections)
         raise _Declined
+    if qdcount == 1 and not ancount | nscount | arcount:  # a bare question: most of a flood
+        question = _question(wire, 12)[0]
+        return ident, bool(flags & 0x8000), (question,), _rcode_text(flags & 0x000F), ()
     pos = 12
     questions = []
     for _ in range(qdcount):
-        name, pos = _name(wire, pos, len(wire))
-        qtype, qclass = _QUESTION.unpack_from(wire, pos)
-        if qclass != _IN:
-            raise _Declined
-        pos += 4
-        questions.append((name.lower(), _type_text(qtype)))
+        question, pos = _question(wire, pos)
+        questions.append(question)
     answers = []
     for _ in range(ancount):
         owner, kind, value, pos = _record(wire, pos, (_A, _AAAA, _CNAME))
@@ -82,6 +81,15 @@ def _read(wire: bytes) -> Fields:
             pos = _record(wire, pos, (_A, _AAAA))[3]
     rcode = _rcode_text((flags & 0x000F) | extended)
     return ident, bool(flags & 0x8000), tuple(questions), rcode, tuple(answers)
+
+
+def _question(wire: bytes, pos: int) -> tuple[tuple[str, str], int]:
+    """(name, type) of the question at ``pos``, and the position after it."""
+    name, pos = _name(wire, pos, len(wire))
+    qtype, qclass = _QUESTION.unpack_from(wire, pos)
+    if qclass != _IN:
+        raise _Declined
+    return (name.lower(), _type_text(qtype)), pos + 4
 
 
 def _record(wire: bytes, pos: int, kinds: tuple[int, ...]) -> tuple[str, int, str, int]:
