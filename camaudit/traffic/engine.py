@@ -264,6 +264,8 @@ class _Run:
         ]
         cut_short = (cols.pay_cap[rows] < cols.pay_len[rows]).tolist()
         packets = zip(*(column[rows].tolist() for column in taken), cut_short, strict=True)
+        # one reading without a sink folds each packet straight in, without an event tuple
+        direct = self.dns.add if self.dns_events is None and self.dns_sink is None else None
         fold = self.dns_sink or self.add_dns
         for start, cap, proto, frame, ts, shi, slo, sport, dhi, dlo, dport, cut in packets:
             payload = batch.data[start : start + cap]
@@ -276,15 +278,11 @@ class _Run:
                 else:
                     self.dns_undecodable += 1
                 continue
-            event: DnsEvent = (
-                msg,
-                FrameRef(batch.capture, frame, ts),
-                address(shi, slo),
-                sport,
-                address(dhi, dlo),
-                dport,
-                cut,
-            )
+            where = FrameRef(batch.capture, frame, ts)
+            if direct is not None:
+                direct(msg, where, address(shi, slo), sport, address(dhi, dlo), dport, cut)
+                continue
+            event: DnsEvent = (msg, where, address(shi, slo), sport, address(dhi, dlo), dport, cut)
             if self.dns_events is None:
                 fold(event)
             elif len(self.dns_events) < self.dns_held:
