@@ -4,7 +4,6 @@ names with characters it escapes) and for every cut, flipped or spliced copy of 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import dns.edns
@@ -37,7 +36,7 @@ def dnspython_reads(wire: bytes) -> apps.DnsMessage | None:
     if len(wire) < 12:
         return None
     body = apps._parse_dns_body.__wrapped__(wire[2:])
-    return None if body is None else replace(body, ident=int.from_bytes(wire[:2], "big"))
+    return None if body is None else body._replace(ident=int.from_bytes(wire[:2], "big"))
 
 
 def same_or_declined(wire: bytes) -> bool:
