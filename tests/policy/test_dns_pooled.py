@@ -15,13 +15,14 @@ import pytest
 
 from camaudit.i18n import translator
 from camaudit.knowledge.profiles import load_profiles
-from camaudit.model import Assessment, TrafficSummary, Verdict
+from camaudit.model import Assessment, FrameRef, TrafficSummary, Verdict
 from camaudit.policy.evaluate import assess
 from camaudit.policy.load import load_policy
 from camaudit.report.build import build_report
 from camaudit.report.model import from_json, schema, to_dict, to_json
 from camaudit.report.render import render
 from camaudit.traffic import dnslog
+from camaudit.traffic.apps import DnsMessage
 from camaudit.traffic.engine import analyse
 from tests.captures import CAM, GW, write_pcap
 from tests.policy.test_dns_flood import T0, _answer, _flood, _query
@@ -160,3 +161,23 @@ def test_questions_past_the_waiting_limit_are_counted_in_frame_order(
     assert [d.name for d in named] == [f"n{n}.flood.example" for n in range(10, 30)]
     (unnamed,) = [d for d in traffic.dns if d.names_pooled]
     assert (unnamed.name, unnamed.pooled) == ("n30.flood.example", 10)
+
+
+def test_a_pooled_question_whose_answer_the_snaplen_cut_counts_as_truncated() -> None:
+    log = dnslog.DnsLog()
+    asked = [
+        DnsMessage(n, False, ((f"n{n}.flood.example", "A"),), "NOERROR", ()) for n in range(12)
+    ]
+    for n, msg in enumerate(asked):  # ten kept one by one, two waiting for their answer
+        log.add(msg, FrameRef("f", n + 1, T0 + n), CAM, 40000, GW, 53, truncated=False)
+    answer = asked[11]._replace(
+        is_response=True, answers=(("n11.flood.example", "A", "203.0.113.9"),)
+    )
+    log.add(answer, FrameRef("f", 13, T0 + 12), GW, 53, CAM, 40000, truncated=True)
+    (cut,) = [d for d in log.ordered() if d.truncated]
+    assert (cut.name, cut.pooled, cut.response) == (
+        "n11.flood.example",
+        1,
+        FrameRef("f", 13, T0 + 12),
+    )
+    assert log.truncated() == 1
