@@ -63,6 +63,12 @@ def address_text(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     return str(address)
 
 
+def whole_family(text: str) -> str:
+    """The whole address family (``0.0.0.0/0`` or ``::/0``) of an address or network
+    written as text: what a pooled entry is widened to past its last limit."""
+    return "::/0" if ":" in text else "0.0.0.0/0"
+
+
 # INET6_ADDRSTRLEN less its NUL: no longer text is an address to the C library.
 _LONGEST = 45
 

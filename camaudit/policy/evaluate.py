@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
-from camaudit.addresses import address_text, ipv4_text, ipv6_text, parse_address
+from camaudit.addresses import address_text, ipv4_text, ipv6_text, parse_address, whole_family
 from camaudit.knowledge.profiles import Profiles
 from camaudit.model import (
     AllowBasis,
@@ -514,8 +514,7 @@ def _group(
         return group
     device = str(key[0])
     if GROUP_LIMIT and made.get(device, 0) >= GROUP_LIMIT:
-        family = "::/0" if ":" in str(key[5]) else "0.0.0.0/0"
-        key = (*key[:5], family, key[6])
+        key = (*key[:5], whole_family(str(key[5])), key[6])
         group = groups.get(key)
         if group is not None:
             return group

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
+from camaudit.addresses import whole_family
 from camaudit.model import DnsLookup, FrameRef, Problem
 from camaudit.phrases import first_frames, phrase, problem
 from camaudit.traffic.apps import DnsMessage
@@ -98,7 +99,7 @@ class _Pool:
         if cover is None:
             return  # a name (CNAME target): says nothing about where traffic goes
         if cover not in self.answers and self.networks >= ANSWER_LIMIT:
-            cover = "::/0" if ":" in cover else "0.0.0.0/0"
+            cover = whole_family(cover)
         if cover not in self.answers:
             self.answers[cover] = None
             self.networks += 1

@@ -39,6 +39,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
+from camaudit.addresses import whole_family
 from camaudit.errors import InputError
 from camaudit.model import (
     CaptureInput,
@@ -854,7 +855,7 @@ class _Pairs:
         if key in self.pairs or "/" in key[1]:
             return key
         if NETWORK_LIMIT and self.nets >= NETWORK_LIMIT:
-            whole = "::/0" if ":" in key[2] else "0.0.0.0/0"
+            whole = whole_family(key[2])
             return (key[0], whole, whole)
         self.nets += 1
         return key
